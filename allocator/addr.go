@@ -1,0 +1,54 @@
+package allocator
+
+import "fmt"
+
+// Addr is a kernel virtual address as the simulated kernel sees it: a
+// direct-map address (DirectMapBase + pfn*PageSize), a vmalloc address
+// (VmallocStart + offset), ZeroSizePtr, or 0 (NULL).
+type Addr uint64
+
+// Kernel address-space constants (x86_64, 4-level paging; spec §5.1 and
+// Documentation/arch/x86/x86_64/mm.rst).
+const (
+	// DirectMapBase is page_offset_base without KASLR: physical address 0
+	// appears here, so pfn N lives at DirectMapBase + N*PAGE_SIZE.
+	DirectMapBase Addr = 0xffff888000000000
+	// VmallocStart is VMALLOC_START without KASLR.
+	VmallocStart Addr = 0xffffc90000000000
+	// VmallocEnd is VMALLOC_END (inclusive end ffffe8ffffffffff).
+	VmallocEnd Addr = 0xffffe90000000000
+	// ZeroSizePtr is what kmalloc(0) returns: ((void *)16).
+	ZeroSizePtr Addr = 16
+)
+
+// ZeroOrNull reports ZERO_OR_NULL_PTR(a): a <= 16.
+func (a Addr) ZeroOrNull() bool { return a <= ZeroSizePtr }
+
+// String prints the address as the kernel's %px does, with a 0x prefix.
+func (a Addr) String() string {
+	if a <= ZeroSizePtr {
+		return fmt.Sprintf("%#x", uint64(a))
+	}
+	return fmt.Sprintf("0x%016x", uint64(a))
+}
+
+// Size helpers.
+const (
+	KiB = 1 << 10
+	MiB = 1 << 20
+	GiB = 1 << 30
+)
+
+// FormatBytes prints a byte count the way people say it: 4096 -> "4 KiB",
+// 12288 -> "12 KiB", 100 -> "100 B".
+func FormatBytes(n uint64) string {
+	switch {
+	case n >= GiB && n%GiB == 0:
+		return fmt.Sprintf("%d GiB", n/GiB)
+	case n >= MiB && n%MiB == 0:
+		return fmt.Sprintf("%d MiB", n/MiB)
+	case n >= KiB && n%KiB == 0:
+		return fmt.Sprintf("%d KiB", n/KiB)
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,177 @@
+package allocator
+
+// EventKind says what an Event records. Kinds are declared here, all in one
+// place, so every allocator and every consumer (heapview, the CLI's --json)
+// shares one vocabulary. Each kind's comment names the Event fields it sets.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EvNone EventKind = iota
+
+	// Script and machine.
+	EvStep  // a script step begins: Step, Src (file:line:col), Op (the call as written)
+	EvSay   // narration: Text
+	EvCheck // check(): Text (message), Decision DecisionOK or DecisionFailed
+	EvCPU   // the current CPU changed: CPU (new), Index (old)
+	EvWarn  // a kernel WARN or pr_warn: Text (the kernel's wording)
+	EvBoot  // machine created: Size (RAM bytes), Index (page size), Text (config)
+
+	// Buddy page allocator.
+	EvReserve   // pages reserved at boot: PFN, Index (page count), Text (why)
+	EvSplit     // a free block of Order at PFN is halved; the upper half (order Order-1) goes to the free list
+	EvMerge     // the blocks at PFN and PFN^(1<<Order) (both order Order) merge into one of Order+1 at min(PFN, buddy)
+	EvPageAlloc // block allocated: PFN, Order, Owner, GFP, Addr (direct map), Text (rule)
+	EvPageFree  // block freed (before merging): PFN, Order, Owner (previous)
+	EvPageFail  // no block could be had: Order, GFP, Index (largest free order, -1 if none), Text
+	EvBadFree   // a free that was not obeyed: Addr, PFN, Order, Text (the report)
+
+	// SLUB.
+	EvCacheCreate  // kmem_cache_create: Cache, Size (object_size), Bytes (s->size), Order, Index (objects per slab), Text (geometry rule)
+	EvCacheDestroy // kmem_cache_destroy: Cache, Text
+	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Index (objects), Addr (first object)
+	EvSlabDiscard  // empty slab returned to the buddy allocator: Cache, PFN, Order, Text (min_partial rule)
+	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), Index (CPU for per-CPU lists), Text
+	EvObjAlloc     // object handed out: Cache, Addr, PFN (slab), Index (object index), Size (requested), Bytes (s->size), Path, GFP, Text
+	EvObjFree      // object freed: Cache, Addr, PFN (slab), Index (object index), Path, Text
+	EvKmalloc      // kmem:kmalloc tracepoint: Addr, Size (bytes_req), Bytes (bytes_alloc), GFP, Cache ("" for large kmalloc)
+	EvKfree        // kmem:kfree tracepoint: Addr
+	EvSlubReport   // SLUB debug report: Cache, Addr, Text (the BUG line and details, kernel wording)
+
+	// Reallocation.
+	EvRealloc // a realloc decision: Realloc, Text (the rule)
+
+	// vmalloc.
+	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Index (nr pages), PFNs, Text
+	EvVmapFree  // a vmap area is gone: Addr, Bytes, PFNs
+	EvGuardHit  // an access faulted on a guard page or unmapped vmalloc address: Addr, Text
+	EvKvmalloc  // kvmalloc's path decision: Addr, Size, GFP, Path, Text
+
+	// Rust allocator API, KBox and KVec.
+	EvVecOp // a Vec or Box operation: Op, Addr (buffer), Size (len), Bytes (capacity in bytes), Index (capacity), Text
+
+	// Misuse of an API that is reported, not obeyed (out of bounds, use after
+	// free, wrong allocator): Addr, Text.
+	EvMisuse
+
+	numEventKinds
+)
+
+var eventKindNames = [numEventKinds]string{
+	EvNone: "none", EvStep: "step", EvSay: "say", EvCheck: "check", EvCPU: "cpu", EvWarn: "warn", EvBoot: "boot",
+	EvReserve: "reserve", EvSplit: "split", EvMerge: "merge", EvPageAlloc: "page_alloc", EvPageFree: "page_free",
+	EvPageFail: "page_fail", EvBadFree: "bad_free",
+	EvCacheCreate: "cache_create", EvCacheDestroy: "cache_destroy", EvSlabNew: "slab_new", EvSlabDiscard: "slab_discard",
+	EvSlabList: "slab_list", EvObjAlloc: "obj_alloc", EvObjFree: "obj_free", EvKmalloc: "kmalloc", EvKfree: "kfree",
+	EvSlubReport: "slub_report", EvRealloc: "realloc", EvVmapAlloc: "vmap_alloc", EvVmapFree: "vmap_free",
+	EvGuardHit: "guard_hit", EvKvmalloc: "kvmalloc", EvVecOp: "vec_op", EvMisuse: "misuse",
+}
+
+func (k EventKind) String() string {
+	if k < numEventKinds {
+		return eventKindNames[k]
+	}
+	return "unknown"
+}
+
+// Decision is the outcome of a realloc or a check.
+type Decision uint8
+
+// Decisions.
+const (
+	DecisionNone          Decision = iota
+	DecisionGrownInPlace           // the new size fits the existing allocation and is larger
+	DecisionShrunkInPlace          // the new size fits and is not larger
+	DecisionMoved                  // a new allocation, a copy, and a free of the old one
+	DecisionNew                    // no old allocation (NULL or zero-size old layout): a fresh allocation
+	DecisionFreed                  // new size 0: the old allocation was freed
+	DecisionFailed                 // the new allocation failed; the old one is untouched
+	DecisionOK                     // a check passed
+)
+
+var decisionNames = [...]string{"", "grown in place", "shrunk in place", "moved", "new", "freed", "failed", "ok"}
+
+func (d Decision) String() string {
+	if int(d) < len(decisionNames) {
+		return decisionNames[d]
+	}
+	return "unknown"
+}
+
+// SlabList says which list a slab is on (spec §3.4). Transitions: a new
+// slab becomes ListCPU; ListCPU -> ListFull when its freelist is taken and
+// exhausted, or -> ListNodePartial when deactivated; ListFull ->
+// ListCPUPartial or ListNodePartial when an object comes back;
+// ListCPUPartial -> ListCPU or ListNodePartial; ListNodePartial -> ListCPU
+// or ListCPUPartial; any empty slab not kept -> ListNone (discarded).
+type SlabList uint8
+
+// Slab lists.
+const (
+	ListNone        SlabList = iota // on no list (discarded, or not yet placed)
+	ListCPU                         // the CPU slab of Event.Index's CPU
+	ListCPUPartial                  // the per-CPU partial list of Event.Index's CPU
+	ListNodePartial                 // the node's partial list
+	ListFull                        // full, on no list (no debug full list)
+)
+
+var slabListNames = [...]string{"none", "cpu", "cpu-partial", "node-partial", "full"}
+
+func (l SlabList) String() string {
+	if int(l) < len(slabListNames) {
+		return slabListNames[l]
+	}
+	return "unknown"
+}
+
+// ReallocInfo is the whole of one realloc decision (krealloc, vrealloc,
+// kvrealloc, or an Allocator.Realloc on top of them).
+type ReallocInfo struct {
+	Func     string   // "krealloc", "vrealloc", "kvrealloc"
+	Old      Addr     // old address (0 or ZeroSizePtr: none)
+	OldSize  uint64   // bytes: the old requested size where known, else OldCap
+	OldCap   uint64   // bytes: ksize(old) or the old area's usable size
+	New      Addr     // the address returned (0 on failure)
+	NewSize  uint64   // bytes requested
+	NewCap   uint64   // bytes: ksize(new) or the new area's usable size
+	Decision Decision // what happened
+	Copied   uint64   // bytes copied to a new allocation
+	Zeroed   uint64   // bytes zeroed
+	Bucket   string   // kmalloc cache of the result, or "vmalloc", or "pages"
+}
+
+// Event is one state change, in order. Events are values appended to a log
+// the caller owns (EventLog); they hold enough to rebuild the allocator
+// state from the events alone.
+type Event struct {
+	Seq      uint64 // 1-based position in the log
+	Step     int    // the script step it happened in; 0 before the first step
+	CPU      int    // the simulated CPU that did it
+	Kind     EventKind
+	GFP      GFP
+	PFN      uint64   // first page frame of the block or slab concerned
+	Order    int      // block order: pages = 1 << Order
+	Owner    Owner    // page owner for page events
+	List     SlabList // EvSlabList: the slab's new list
+	Path     string   // which code path: "fastpath", "slowpath: new slab", "kmalloc", "vmalloc fallback", ...
+	Addr     Addr     // object, block, area or pointer address
+	Size     uint64   // bytes requested
+	Bytes    uint64   // bytes taken (object size, block size, area size)
+	Index    int      // per kind: object index, page count, objects per slab, CPU
+	Cache    string   // slab cache name
+	Src      string   // EvStep: file:line:col of the call
+	Op       string   // EvStep: the operation as written; EvVecOp: the method
+	Text     string   // one sentence: the rule applied, the report, the narration
+	PFNs     []uint64 // EvVmapAlloc/EvVmapFree: the pages behind the area, in address order
+	Realloc  *ReallocInfo
+	Decision Decision // EvCheck: DecisionOK or DecisionFailed
+}
+
+// EventLog is an append-only list of events, owned by the caller that
+// passes it to Machine.SetLog. The machine only appends.
+type EventLog struct {
+	Events []Event
+}
+
+// Len returns the number of events recorded.
+func (l *EventLog) Len() int { return len(l.Events) }

@@ -1,0 +1,304 @@
+package allocator
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+)
+
+// Profile is the kernel whose behaviour the machine reproduces where
+// kernels differ (spec §0).
+type Profile uint8
+
+// Profiles.
+const (
+	// ProfileLatest is the newest classic-SLUB kernel (6.18/6.19: per-CPU
+	// slabs and partial lists, the orig_size krealloc, vrealloc tracking the
+	// requested size, kvmalloc without direct reclaim on its kmalloc attempt,
+	// Rust Vmalloc/KVmalloc honouring alignments above PAGE_SIZE).
+	ProfileLatest Profile = iota
+	// Profile612 is mainline 6.12 as released: vrealloc in place within the
+	// page-rounded area, kvmalloc adding __GFP_NORETRY, Rust Vmalloc and
+	// KVmalloc refusing alignments above PAGE_SIZE.
+	Profile612
+)
+
+var profileNames = [...]string{ProfileLatest: "6.18", Profile612: "6.12"}
+
+func (p Profile) String() string {
+	if int(p) < len(profileNames) {
+		return profileNames[p]
+	}
+	return fmt.Sprintf("Profile(%d)", p)
+}
+
+// ParseProfile accepts "6.18" (also "latest") and "6.12".
+func ParseProfile(s string) (Profile, error) {
+	switch s {
+	case "", "latest", "6.18", "6.19":
+		return ProfileLatest, nil
+	case "6.12":
+		return Profile612, nil
+	}
+	return 0, fmt.Errorf("profile: %q is not a kernel profile (allowed: 6.18, 6.12)", s)
+}
+
+// Config describes the simulated machine. The zero value of every field
+// means its default.
+type Config struct {
+	RAM      int64   // bytes of physical RAM; default 64 MiB; 2 MiB..4 GiB, a multiple of PageSize
+	PageSize int     // bytes; 4096 (default), 16384 or 65536
+	CPUs     int     // present CPUs; default 4; 1..256
+	Profile  Profile // kernel behaviour; default ProfileLatest
+
+	// SLUB options (slub.go).
+	SlabDebug        string // slab_debug= flags for every cache ("", "FZPU", any subset of F Z P U); default off
+	FreelistRandom   bool   // CONFIG_SLAB_FREELIST_RANDOM: shuffle each new slab's freelist
+	FreelistHardened bool   // CONFIG_SLAB_FREELIST_HARDENED: obfuscate stored free pointers
+	Seed             uint64 // seed for freelist randomisation and hardening
+}
+
+// Defaults.
+const (
+	DefaultRAM      = 64 * MiB
+	DefaultPageSize = 4096
+	DefaultCPUs     = 4
+	MaxCPUs         = 256
+	MinRAM          = 2 * MiB
+	MaxRAM          = 4 * GiB
+)
+
+// MaxPageOrder is MAX_PAGE_ORDER: orders 0..10 (spec §4).
+const MaxPageOrder = 10
+
+// NrPageOrders is NR_PAGE_ORDERS.
+const NrPageOrders = MaxPageOrder + 1
+
+// PageAllocCostlyOrder is PAGE_ALLOC_COSTLY_ORDER.
+const PageAllocCostlyOrder = 3
+
+// withDefaults fills zero fields and validates; errors name the field and
+// the allowed range.
+func (c Config) withDefaults() (Config, error) {
+	if c.PageSize == 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.RAM == 0 {
+		c.RAM = DefaultRAM
+	}
+	if c.CPUs == 0 {
+		c.CPUs = DefaultCPUs
+	}
+	switch c.PageSize {
+	case 4096, 16384, 65536:
+	default:
+		return c, fmt.Errorf("config: page_size %d is not supported (allowed: 4096, 16384, 65536)", c.PageSize)
+	}
+	if c.RAM < MinRAM || c.RAM > MaxRAM {
+		return c, fmt.Errorf("config: ram %d is out of range (allowed: %s to %s)", c.RAM, FormatBytes(MinRAM), FormatBytes(MaxRAM))
+	}
+	if c.RAM%int64(c.PageSize) != 0 {
+		return c, fmt.Errorf("config: ram %d is not a multiple of the page size %d", c.RAM, c.PageSize)
+	}
+	if c.CPUs < 1 || c.CPUs > MaxCPUs {
+		return c, fmt.Errorf("config: cpus %d is out of range (allowed: 1 to %d)", c.CPUs, MaxCPUs)
+	}
+	if int(c.Profile) >= len(profileNames) {
+		return c, fmt.Errorf("config: profile %d is not a kernel profile (allowed: 6.18, 6.12)", c.Profile)
+	}
+	for _, r := range c.SlabDebug {
+		switch r {
+		case 'F', 'Z', 'P', 'U', '-':
+		default:
+			return c, fmt.Errorf("config: slab_debug %q has unknown flag %q (allowed: F, Z, P, U)", c.SlabDebug, r)
+		}
+	}
+	return c, nil
+}
+
+// Machine is one simulated computer: physical RAM in a memory file, the
+// buddy allocator over its page frames, SLUB, vmalloc and the events they
+// emit. A Machine is owned by one goroutine at a time; it has no locks and
+// starts no goroutines.
+type Machine struct {
+	cfg       Config // immutable after NewMachine
+	pageSize  uint64 // bytes; immutable
+	pageShift uint   // log2(pageSize); immutable
+	nrPages   uint64 // page frames of RAM; immutable
+
+	mem   *physMem // RAM; nil after Close
+	pages []page   // the struct page array, one per pfn
+	zone  zone     // the single zone's free lists
+
+	reserved uint64 // pages reserved at boot (pfn 0..reserved-1)
+
+	log  *EventLog // where events go; nil: recording off
+	boot []Event   // the events of boot, given to the first empty log
+	seq  uint64    // events recorded so far
+	step int       // current script step; 0 before the first
+	cpu  int       // current CPU, 0..CPUs-1
+
+	slub slubState    // SLUB caches and kmalloc (slub.go)
+	vm   vmallocState // the vmalloc window and its areas (vmalloc.go)
+
+	closed bool
+}
+
+// NewMachine boots a machine: it creates and maps RAM, reserves the low
+// pages and frees the rest to the buddy allocator in the largest aligned
+// blocks, then sets up SLUB and the vmalloc window.
+func NewMachine(cfg Config) (*Machine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	mem, err := newPhysMem(cfg.RAM)
+	if err != nil {
+		return nil, err
+	}
+	m := &Machine{
+		cfg:       cfg,
+		pageSize:  uint64(cfg.PageSize),
+		pageShift: uint(bits.TrailingZeros64(uint64(cfg.PageSize))),
+		nrPages:   uint64(cfg.RAM) / uint64(cfg.PageSize),
+		mem:       mem,
+	}
+	// Boot is always recorded, so that a log handed in later can begin
+	// with it and describe the whole machine.
+	boot := &EventLog{}
+	m.log = boot
+	m.bootBuddy()
+	if err := m.initSlub(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.initVmalloc(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.boot = boot.Events
+	m.log = nil
+	return m, nil
+}
+
+// Close releases the machine's memory. It is idempotent; after Close every
+// other method's behaviour is undefined.
+func (m *Machine) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var errs []error
+	if err := m.closeVmalloc(); err != nil {
+		errs = append(errs, err)
+	}
+	if m.mem != nil {
+		if err := m.mem.close(); err != nil {
+			errs = append(errs, err)
+		}
+		m.mem = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Config returns the machine's configuration with defaults filled in.
+func (m *Machine) Config() Config { return m.cfg }
+
+// Profile returns the kernel profile.
+func (m *Machine) Profile() Profile { return m.cfg.Profile }
+
+// PageSize returns PAGE_SIZE in bytes.
+func (m *Machine) PageSize() uint64 { return m.pageSize }
+
+// PageShift returns PAGE_SHIFT.
+func (m *Machine) PageShift() uint { return m.pageShift }
+
+// NrPages returns the number of page frames of RAM.
+func (m *Machine) NrPages() uint64 { return m.nrPages }
+
+// ReservedPages returns how many low pages were reserved at boot.
+func (m *Machine) ReservedPages() uint64 { return m.reserved }
+
+// CPU returns the current simulated CPU.
+func (m *Machine) CPU() int { return m.cpu }
+
+// SetCPU switches the current CPU. Later events carry it, and SLUB uses
+// that CPU's per-CPU slab and partial list.
+func (m *Machine) SetCPU(cpu int) error {
+	if cpu < 0 || cpu >= m.cfg.CPUs {
+		return fmt.Errorf("cpu %d does not exist (this machine has cpus 0 to %d)", cpu, m.cfg.CPUs-1)
+	}
+	if cpu != m.cpu {
+		old := m.cpu
+		m.cpu = cpu
+		if m.tracing() {
+			m.emit(Event{Kind: EvCPU, Index: old, Text: fmt.Sprintf("now running on cpu %d (was cpu %d)", cpu, old)})
+		}
+	}
+	return nil
+}
+
+// SetLog directs events to log; nil switches recording off. A log handed
+// in empty first receives the events of boot (the reserved pages, the
+// initial free blocks, the kmalloc caches), so a log that is set right
+// after NewMachine describes the whole machine. The machine appends to
+// log.Events and never reads or truncates it.
+func (m *Machine) SetLog(log *EventLog) {
+	if log != nil && len(log.Events) == 0 {
+		log.Events = append(log.Events, m.boot...)
+	}
+	m.log = log
+}
+
+// BootEvents returns the events recorded while the machine booted.
+func (m *Machine) BootEvents() []Event { return m.boot }
+
+// Log returns the event log, or nil when recording is off.
+func (m *Machine) Log() *EventLog { return m.log }
+
+// tracing reports whether events are being recorded, so callers skip
+// building explanations nobody will read.
+func (m *Machine) tracing() bool { return m.log != nil }
+
+// emit stamps e with its sequence number, step and CPU and appends it.
+func (m *Machine) emit(e Event) {
+	if m.log == nil {
+		return
+	}
+	m.seq++
+	e.Seq = m.seq
+	e.Step = m.step
+	e.CPU = m.cpu
+	m.log.Events = append(m.log.Events, e)
+}
+
+// BeginStep starts script step number step, caused by op (the call as
+// written) at src (file:line:col). Every event until the next BeginStep
+// carries that step number.
+func (m *Machine) BeginStep(step int, src, op string) {
+	m.step = step
+	m.emit(Event{Kind: EvStep, Src: src, Op: op})
+}
+
+// Step returns the current step number.
+func (m *Machine) Step() int { return m.step }
+
+// Say records a line of narration.
+func (m *Machine) Say(text string) { m.emit(Event{Kind: EvSay, Text: text}) }
+
+// Check records the outcome of a script check.
+func (m *Machine) Check(ok bool, msg string) {
+	d := DecisionOK
+	if !ok {
+		d = DecisionFailed
+	}
+	m.emit(Event{Kind: EvCheck, Decision: d, Text: msg})
+}
+
+// Warn records a kernel warning with its wording.
+func (m *Machine) warn(text string) { m.emit(Event{Kind: EvWarn, Text: text}) }
+
+// Misuse records misuse of an API that was reported and not obeyed.
+func (m *Machine) Misuse(addr Addr, text string) {
+	m.emit(Event{Kind: EvMisuse, Addr: addr, Text: text})
+}
