@@ -64,9 +64,11 @@ type gfpName struct {
 	name string
 }
 
-// gfpNames is __def_gfpflag_names from include/trace/events/mmflags.h, in
-// its order: show_gfp_flags() prints the first entry whose bits are all set,
-// clears them, and goes on, so composites win over their parts.
+// gfpNames is __def_gfpflag_names from include/trace/events/mmflags.h as of
+// 6.15 (the composites, then __GFP_RECLAIM, then every single bit in bit
+// order from TRACE_GFP_FLAGS_GENERAL). show_gfp_flags() prints the first
+// entry whose bits are all set, clears them, and goes on, so composites win
+// over their parts: 0xcc0|0x100 prints "GFP_KERNEL|__GFP_ZERO".
 var gfpNames = [...]gfpName{
 	{GFPTransHuge, "GFP_TRANSHUGE"},
 	{GFPTransHugeLight, "GFP_TRANSHUGE_LIGHT"},
@@ -80,28 +82,30 @@ var gfpNames = [...]gfpName{
 	{GFPNoIO, "GFP_NOIO"},
 	{GFPNowait, "GFP_NOWAIT"},
 	{GFPDMA, "GFP_DMA"},
-	{GFPHighmem, "__GFP_HIGHMEM"},
 	{GFPDMA32, "GFP_DMA32"},
+	{GFPReclaim, "__GFP_RECLAIM"},
+	{GFPDMA, "__GFP_DMA"},
+	{GFPHighmem, "__GFP_HIGHMEM"},
+	{GFPDMA32, "__GFP_DMA32"},
+	{GFPMovable, "__GFP_MOVABLE"},
+	{GFPReclaimable, "__GFP_RECLAIMABLE"},
 	{GFPHigh, "__GFP_HIGH"},
 	{GFPIO, "__GFP_IO"},
 	{GFPFS, "__GFP_FS"},
+	{GFPZero, "__GFP_ZERO"},
+	{GFPDirectReclaim, "__GFP_DIRECT_RECLAIM"},
+	{GFPKswapdReclaim, "__GFP_KSWAPD_RECLAIM"},
+	{GFPWrite, "__GFP_WRITE"},
 	{GFPNoWarn, "__GFP_NOWARN"},
 	{GFPRetryMayfail, "__GFP_RETRY_MAYFAIL"},
 	{GFPNoFail, "__GFP_NOFAIL"},
 	{GFPNoRetry, "__GFP_NORETRY"},
-	{GFPComp, "__GFP_COMP"},
-	{GFPZero, "__GFP_ZERO"},
-	{GFPNoMemalloc, "__GFP_NOMEMALLOC"},
 	{GFPMemalloc, "__GFP_MEMALLOC"},
+	{GFPComp, "__GFP_COMP"},
+	{GFPNoMemalloc, "__GFP_NOMEMALLOC"},
 	{GFPHardwall, "__GFP_HARDWALL"},
 	{GFPThisNode, "__GFP_THISNODE"},
-	{GFPReclaimable, "__GFP_RECLAIMABLE"},
-	{GFPMovable, "__GFP_MOVABLE"},
 	{GFPAccount, "__GFP_ACCOUNT"},
-	{GFPWrite, "__GFP_WRITE"},
-	{GFPReclaim, "__GFP_RECLAIM"},
-	{GFPDirectReclaim, "__GFP_DIRECT_RECLAIM"},
-	{GFPKswapdReclaim, "__GFP_KSWAPD_RECLAIM"},
 	{GFPZeroTags, "__GFP_ZEROTAGS"},
 }
 
