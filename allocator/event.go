@@ -42,8 +42,9 @@ const (
 	EvRealloc // a realloc decision: Realloc, Text (the rule)
 
 	// vmalloc.
-	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Index (nr pages), PFNs, Text
-	EvVmapFree  // a vmap area is gone: Addr, Bytes, PFNs
+	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Index (nr pages), PFNs, Src (caller), Path (its /proc/vmallocinfo flag words), GFP, Text
+	EvVmapFree  // a vmap area is unmapped and its pages freed; its range [Addr, Addr+Bytes) stays taken ("unpurged") until EvVmapPurge: Addr, Bytes, Size (requested), Index (nr pages), PFNs, Text
+	EvVmapPurge // every unpurged range is free again (lazy purge): Index (areas), Bytes (address space), Text
 	EvGuardHit  // an access faulted on a guard page or unmapped vmalloc address: Addr, Text
 	EvKvmalloc  // kvmalloc's path decision: Addr, Size, GFP, Path, Text
 
@@ -63,7 +64,7 @@ var eventKindNames = [numEventKinds]string{
 	EvPageFail: "page_fail", EvBadFree: "bad_free",
 	EvCacheCreate: "cache_create", EvCacheDestroy: "cache_destroy", EvSlabNew: "slab_new", EvSlabDiscard: "slab_discard",
 	EvSlabList: "slab_list", EvObjAlloc: "obj_alloc", EvObjFree: "obj_free", EvKmalloc: "kmalloc", EvKfree: "kfree",
-	EvSlubReport: "slub_report", EvRealloc: "realloc", EvVmapAlloc: "vmap_alloc", EvVmapFree: "vmap_free",
+	EvSlubReport: "slub_report", EvRealloc: "realloc", EvVmapAlloc: "vmap_alloc", EvVmapFree: "vmap_free", EvVmapPurge: "vmap_purge",
 	EvGuardHit: "guard_hit", EvKvmalloc: "kvmalloc", EvVecOp: "vec_op", EvMisuse: "misuse",
 }
 

@@ -1,0 +1,49 @@
+package allocator
+
+import "fmt"
+
+// Vmalloc is the Rust kernel's Vmalloc allocator (rust/kernel/alloc/
+// allocator.rs, spec §8.4): Allocator on top of vrealloc. MIN_ALIGN is
+// PAGE_SIZE. In Profile612 (the 6.13-6.16 Rust API) an alignment above
+// PAGE_SIZE is refused with the kernel's pr_warn; in ProfileLatest
+// (6.17+) it is passed to vrealloc_node_align and honoured.
+type Vmalloc struct{ M *Machine }
+
+// callerRustVmalloc is the caller recorded for areas the Rust allocator makes.
+const callerRustVmalloc = "<Vmalloc as Allocator>::realloc"
+
+// Name returns "Vmalloc".
+func (Vmalloc) Name() string { return "Vmalloc" }
+
+// MinAlign returns PAGE_SIZE.
+func (a Vmalloc) MinAlign() uint64 { return a.M.PageSize() }
+
+// Alloc is Allocator::alloc: Realloc(None, layout, a zero-size layout).
+func (a Vmalloc) Alloc(layout Layout, flags GFP) (Block, error) {
+	return a.Realloc(0, layout, Layout{Size: 0, Align: 1}, flags)
+}
+
+// Realloc is Allocator::realloc through ReallocFunc::VREALLOC.
+func (a Vmalloc) Realloc(ptr Addr, layout, oldLayout Layout, flags GFP) (Block, error) {
+	m := a.M
+	if m.Profile() == Profile612 && layout.Align > m.PageSize() {
+		m.warn("Vmalloc does not support alignments larger than PAGE_SIZE yet.")
+		return Block{}, &AllocError{Err: fmt.Errorf("%w: Vmalloc alignment %d is larger than PAGE_SIZE (%d)", ErrBadSize, layout.Align, m.PageSize())}
+	}
+	return ReallocFunc(a.vrealloc).Call(m, ptr, layout, oldLayout, flags)
+}
+
+// Free is Allocator::free: Realloc(ptr, a zero-size layout, layout, no flags).
+func (a Vmalloc) Free(ptr Addr, layout Layout) {
+	a.Realloc(ptr, Layout{Size: 0, Align: 1}, layout, 0)
+}
+
+// vrealloc is the C function behind ReallocFunc::VREALLOC: vrealloc(p,
+// size, flags) in 6.13-6.16, vrealloc_node_align(p, size, align, flags,
+// NUMA_NO_NODE) from 6.17.
+func (a Vmalloc) vrealloc(p Addr, size, align uint64, flags GFP) (Addr, error) {
+	if a.M.Profile() == Profile612 {
+		align = 1
+	}
+	return a.M.vreallocNodeAlign(p, size, align, flags, callerRustVmalloc)
+}

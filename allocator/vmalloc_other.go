@@ -1,0 +1,7 @@
+//go:build unix && !linux
+
+package allocator
+
+// mapNoReserve is 0 where MAP_NORESERVE does not exist: a PROT_NONE
+// anonymous reservation is not committed memory there either.
+const mapNoReserve = 0

@@ -1,0 +1,538 @@
+package allocator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// pageSizes are the simulated page sizes every vmalloc behaviour must hold for.
+var pageSizes = []int{4096, 16384, 65536}
+
+// newVmTestMachine boots a machine with an event log.
+func newVmTestMachine(t testing.TB, cfg Config) (*Machine, *EventLog) {
+	t.Helper()
+	m := newTestMachine(t, cfg)
+	log := &EventLog{}
+	m.SetLog(log)
+	return m, log
+}
+
+// checkAll runs the buddy and vmalloc invariant checks.
+func checkAll(t testing.TB, m *Machine) {
+	t.Helper()
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatalf("buddy invariants: %v", err)
+	}
+	if err := m.checkVmalloc(); err != nil {
+		t.Fatalf("vmalloc invariants: %v", err)
+	}
+}
+
+// eventsOf returns the events of kind k in evs.
+func eventsOf(evs []Event, k EventKind) []Event {
+	var out []Event
+	for _, e := range evs {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// hasWarn reports whether a warning containing s was recorded in evs.
+func hasWarn(evs []Event, s string) bool {
+	for _, e := range eventsOf(evs, EvWarn) {
+		if strings.Contains(e.Text, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// scatter leaves the free lists so that the next order-0 pages come from
+// separate places: it allocates n order-0 pages and frees every other one.
+// It returns the pages still held.
+func scatter(t testing.TB, m *Machine, n int) []Addr {
+	t.Helper()
+	var held []Addr
+	for i := 0; i < n; i++ {
+		a, err := m.AllocPages(0, GFPKernel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			held = append(held, a)
+			continue
+		}
+		defer func(a Addr) {
+			if err := m.FreePages(a, 0); err != nil {
+				t.Fatal(err)
+			}
+		}(a)
+	}
+	return held
+}
+
+func TestVmallocPagesAreScatteredAndAliased(t *testing.T) {
+	for _, ps := range pageSizes {
+		t.Run(FormatBytes(uint64(ps)), func(t *testing.T) {
+			m, log := newVmTestMachine(t, Config{PageSize: ps, RAM: 64 * MiB})
+			page := m.PageSize()
+			scatter(t, m, 8)
+			p, err := m.Vmalloc(3*page, GFPKernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAll(t, m)
+			if p != VmallocStart {
+				t.Errorf("first area at %v, want VMALLOC_START %v", p, VmallocStart)
+			}
+			a, ok := m.AreaOf(p)
+			if !ok || a.Start != p || a.Size != 4*page || a.NrPages != 3 || a.Requested != 3*page || a.Flags != VMAlloc {
+				t.Fatalf("AreaOf(%v) = %+v, %v; want 3 pages in a 4-page area (guard included), VM_ALLOC", p, a, ok)
+			}
+			contiguous := true
+			for i := 1; i < len(a.PFNs); i++ {
+				if a.PFNs[i] != a.PFNs[i-1]+1 {
+					contiguous = false
+				}
+			}
+			if contiguous {
+				t.Errorf("pfns %#x are contiguous; every other page was held, so they should be scattered", a.PFNs)
+			}
+			// Write through the vmalloc address, read through the direct map.
+			want := make([]byte, 3*page)
+			for i := range want {
+				want[i] = byte(i*13 + i>>12)
+			}
+			if err := m.WriteAt(p, want); err != nil {
+				t.Fatal(err)
+			}
+			for i, pfn := range a.PFNs {
+				if got := m.PageBytes(pfn); !bytes.Equal(got, want[uint64(i)*page:uint64(i+1)*page]) {
+					t.Fatalf("page %d (pfn %#x) seen through the direct map differs from what was written at %v", i, pfn, p+Addr(uint64(i)*page))
+				}
+			}
+			// Write through the direct map, read through the vmalloc address.
+			direct, err := m.Span(m.PFNAddr(a.PFNs[2]), page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const msg = "written through the direct map"
+			copy(direct, msg)
+			got := make([]byte, len(msg))
+			if err := m.ReadAt(p+Addr(2*page), got); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != msg {
+				t.Errorf("vmalloc view of pfn %#x reads %q", a.PFNs[2], got)
+			}
+			for _, pfn := range a.PFNs {
+				if pi := m.Page(pfn); pi.Owner != OwnerVmalloc || pi.Order != 0 {
+					t.Errorf("pfn %#x: owner %v order %d, want an order-0 vmalloc page", pfn, pi.Owner, pi.Order)
+				}
+			}
+			allocs := eventsOf(log.Events, EvVmapAlloc)
+			if len(allocs) != 1 {
+				t.Fatalf("%d EvVmapAlloc events, want 1", len(allocs))
+			}
+			e := allocs[0]
+			if e.Addr != p || e.Bytes != 4*page || e.Size != 3*page || e.Index != 3 || fmt.Sprint(e.PFNs) != fmt.Sprint(a.PFNs) ||
+				e.Src != "vmalloc" || e.Path != "vmalloc" || !strings.Contains(e.Text, "3 scattered pages") {
+				t.Errorf("EvVmapAlloc = %+v", e)
+			}
+		})
+	}
+}
+
+func TestVmallocPlacesAreasLowestFirstWithGuards(t *testing.T) {
+	m, _ := newVmTestMachine(t, Config{})
+	page := m.PageSize()
+	a1, _ := m.Vmalloc(1, GFPKernel)
+	a2, _ := m.Vmalloc(page+1, GFPKernel)
+	a3, err := m.vmallocNodeRange(page, 1, GFPKernel, VMNoGuard, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a4, _ := m.Vmalloc(page, GFPKernel)
+	want := []Addr{VmallocStart, VmallocStart + Addr(2*page), VmallocStart + Addr(5*page), VmallocStart + Addr(6*page)}
+	if got := []Addr{a1, a2, a3, a4}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("areas at %v, want %v (1-byte area + guard, 2 pages + guard, 1 page without guard, then adjacent)", got, want)
+	}
+	checkAll(t, m)
+	// Freed areas keep their range until the purge, so a new area goes above.
+	if err := m.Vfree(a1); err != nil {
+		t.Fatal(err)
+	}
+	a5, _ := m.Vmalloc(1, GFPKernel)
+	if a5 != VmallocStart+Addr(8*page) {
+		t.Errorf("after vfree(%v) the next area is at %v, want %v: a lazily freed range is not reused before the purge", a1, a5, VmallocStart+Addr(8*page))
+	}
+	// Alignment above PAGE_SIZE is honoured by __vmalloc_node.
+	a6, err := m.vmallocNodeRange(page, 64*page, GFPKernel, 0, "test")
+	if err != nil || uint64(a6)%(64*page) != 0 {
+		t.Errorf("64-page aligned area at %v (%v)", a6, err)
+	}
+	checkAll(t, m)
+	if !m.IsVmallocAddr(a1) || m.IsVmallocAddr(m.PFNAddr(300)) || !m.IsVmallocAddr(VmallocEnd-1) || m.IsVmallocAddr(VmallocEnd) {
+		t.Error("IsVmallocAddr does not follow VMALLOC_START <= a < VMALLOC_END")
+	}
+}
+
+func TestGuardPageFaultsForReal(t *testing.T) {
+	for _, ps := range pageSizes {
+		t.Run(FormatBytes(uint64(ps)), func(t *testing.T) {
+			m, log := newVmTestMachine(t, Config{PageSize: ps})
+			page := m.PageSize()
+			p, err := m.Vmalloc(3*page, GFPKernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := p + Addr(3*page)
+			if err := m.WriteAt(end-1, []byte{0x5a}); err != nil {
+				t.Fatalf("last byte of the area: %v", err)
+			}
+			before := log.Len()
+			err = m.WriteAt(end, []byte{1})
+			if !errors.Is(err, ErrFault) {
+				t.Fatalf("writing the byte after a %d-byte area: %v, want ErrFault", 3*page, err)
+			}
+			want := fmt.Sprintf("guard page hit at %v: 1 byte past the end of a %d-byte area at %v", end, 3*page, p)
+			hits := eventsOf(log.Events[before:], EvGuardHit)
+			if len(hits) != 1 || hits[0].Text != want || hits[0].Addr != end {
+				t.Fatalf("guard events %+v, want one with %q", hits, want)
+			}
+			if !hasWarn(log.Events[before:], fmt.Sprintf("BUG: unable to handle page fault for address: %016x", uint64(end))) {
+				t.Error("no kernel page-fault line recorded")
+			}
+			// A read that starts inside and runs over faults at the guard page.
+			buf := make([]byte, 16)
+			err = m.ReadAt(end-8, buf)
+			if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "guard page hit at "+end.String()+": 1 byte past the end") {
+				t.Errorf("read across the end: %v", err)
+			}
+			// Fill deep into the guard page.
+			err = m.Fill(end+100, 0, 10)
+			if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "101 bytes past the end") {
+				t.Errorf("fill in the guard page: %v", err)
+			}
+			// A requested size below the page-rounded size is mentioned.
+			q, _ := m.Vmalloc(page+10, GFPKernel)
+			err = m.WriteAt(q+Addr(2*page), []byte{1})
+			if !strings.Contains(fmt.Sprint(err), fmt.Sprintf("1 byte past the end of a %d-byte area at %v (%d bytes requested)", 2*page, q, page+10)) {
+				t.Errorf("guard hit after a %d-byte vmalloc: %v", page+10, err)
+			}
+			// After vfree the range is unmapped: use after free faults too.
+			if err := m.Vfree(p); err != nil {
+				t.Fatal(err)
+			}
+			err = m.ReadAt(p+5, buf[:1])
+			if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "use after vfree at "+(p+5).String()) {
+				t.Errorf("read after vfree: %v", err)
+			}
+			// Address space nobody has used.
+			far := VmallocStart + Addr(1000*page)
+			err = m.ReadAt(far, buf[:1])
+			if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "unmapped vmalloc address "+far.String()) {
+				t.Errorf("read of untouched vmalloc space: %v", err)
+			}
+			checkAll(t, m)
+		})
+	}
+}
+
+func TestVfreeMisuseIsReportedNotObeyed(t *testing.T) {
+	m, log := newVmTestMachine(t, Config{})
+	page := m.PageSize()
+	p, _ := m.Vmalloc(2*page, GFPKernel)
+	q, _ := m.Vmalloc(page, GFPKernel)
+	freeBefore := m.FreePageCount()
+	info := m.Vmallocinfo()
+
+	n := log.Len()
+	if err := m.Vfree(0); err != nil || log.Len() != n {
+		t.Errorf("vfree(NULL) = %v with %d events; want a silent no-op", err, log.Len()-n)
+	}
+	for _, tc := range []struct {
+		addr  Addr
+		kind  error
+		warns []string
+	}{
+		{VmallocStart + Addr(100*page), ErrInvalidFree, []string{fmt.Sprintf("Trying to vfree() nonexistent vm area (%016x)", uint64(VmallocStart)+100*page)}},
+		{p + 8, ErrInvalidFree, []string{fmt.Sprintf("Trying to vfree() bad address (%016x)", uint64(p+8)), "Trying to vfree() nonexistent vm area"}},
+		{m.PFNAddr(400), ErrInvalidFree, []string{fmt.Sprintf("Trying to vfree() nonexistent vm area (%016x)", uint64(m.PFNAddr(400)))}},
+	} {
+		n := log.Len()
+		err := m.Vfree(tc.addr)
+		if !errors.Is(err, tc.kind) {
+			t.Errorf("vfree(%v) = %v, want %v", tc.addr, err, tc.kind)
+		}
+		for _, w := range tc.warns {
+			if !hasWarn(log.Events[n:], w) {
+				t.Errorf("vfree(%v): no warning %q", tc.addr, w)
+			}
+		}
+		if m.FreePageCount() != freeBefore || m.Vmallocinfo() != info {
+			t.Fatalf("vfree(%v) changed the state", tc.addr)
+		}
+		checkAll(t, m)
+	}
+	// Double free.
+	if err := m.Vfree(q); err != nil {
+		t.Fatal(err)
+	}
+	n = log.Len()
+	if err := m.Vfree(q); !errors.Is(err, ErrDoubleFree) || !hasWarn(log.Events[n:], "Trying to vfree() nonexistent vm area") {
+		t.Errorf("second vfree(%v) = %v", q, err)
+	}
+	// A page-aligned address inside an area frees the whole area, as the
+	// kernel's containment lookup does, and says so.
+	n = log.Len()
+	if err := m.Vfree(p + Addr(page)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.AreaOf(p); ok || len(eventsOf(log.Events[n:], EvMisuse)) != 1 {
+		t.Errorf("vfree of the second page of %v: area still there or no misuse note", p)
+	}
+	if m.FreePageCount() != freeBefore+3 {
+		t.Errorf("free pages %d, want %d", m.FreePageCount(), freeBefore+3)
+	}
+	checkAll(t, m)
+}
+
+func TestVmallocZeroAndOversize(t *testing.T) {
+	m, log := newVmTestMachine(t, Config{RAM: 8 * MiB})
+	for i := 0; i < 2; i++ {
+		n := log.Len()
+		p, err := m.Vmalloc(0, GFPKernel)
+		if p != 0 || !errors.Is(err, ErrBadSize) {
+			t.Errorf("vmalloc(0) = %v, %v; want NULL and ErrBadSize", p, err)
+		}
+		warned := hasWarn(log.Events[n:], "WARN_ON_ONCE(!size)")
+		if warned != (i == 0) {
+			t.Errorf("vmalloc(0) call %d warned %v; WARN_ON_ONCE fires on the first only", i+1, warned)
+		}
+	}
+	free := m.FreePageCount()
+	total := (m.NrPages() - m.ReservedPages()) * m.PageSize()
+	// One page more than RAM holds.
+	size := total + m.PageSize()
+	n := log.Len()
+	p, err := m.Vmalloc(size, GFPKernel)
+	if p != 0 || !errors.Is(err, ErrNoMemory) {
+		t.Fatalf("vmalloc(%d) = %v, %v", size, p, err)
+	}
+	want := fmt.Sprintf("allocviz: vmalloc error: size %d, exceeds total pages, mode:0xcc0(GFP_KERNEL), nodemask=(null)", size)
+	if !hasWarn(log.Events[n:], want) {
+		t.Errorf("no warning %q in %+v", want, log.Events[n:])
+	}
+	n = log.Len()
+	if _, err := m.Vmalloc(size, GFPKernel|GFPNoWarn); err == nil || hasWarn(log.Events[n:], "exceeds") {
+		t.Error("__GFP_NOWARN did not silence the warning")
+	}
+	if m.FreePageCount() != free || len(m.Areas()) != 0 {
+		t.Error("a refused vmalloc changed the state")
+	}
+	checkAll(t, m)
+}
+
+func TestVmallocFailureMidwayGivesEverythingBack(t *testing.T) {
+	m, log := newVmTestMachine(t, Config{RAM: 8 * MiB})
+	page := m.PageSize()
+	keep, _ := m.Vmalloc(2*page, GFPKernel)
+	// Take all but 5 free pages.
+	var held []Addr
+	for m.FreePageCount() > 5 {
+		order := 0
+		for o := MaxPageOrder; o > 0; o-- {
+			if m.FreePageCount()-uint64(1)<<o >= 5 && m.FreeCounts()[o] > 0 {
+				order = o
+				break
+			}
+		}
+		a, err := m.AllocPages(order, GFPKernel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, a)
+	}
+	free := m.FreePageCount()
+	areas := fmt.Sprint(m.Areas())
+	n := log.Len()
+	p, err := m.Vmalloc(8*page, GFPKernel)
+	if p != 0 || !errors.Is(err, ErrNoMemory) {
+		t.Fatalf("vmalloc of 8 pages with 5 free = %v, %v", p, err)
+	}
+	evs := log.Events[n:]
+	if !hasWarn(evs, fmt.Sprintf("vmalloc error: size %d, failed to allocate pages", 5*page)) {
+		t.Errorf("no 'failed to allocate pages' warning naming the 5 pages had: %+v", eventsOf(evs, EvWarn))
+	}
+	if got := len(eventsOf(evs, EvPageAlloc)); got != 5 {
+		t.Errorf("%d pages taken, want 5", got)
+	}
+	frees := eventsOf(evs, EvVmapFree)
+	if len(frees) != 1 || len(frees[0].PFNs) != 5 || !strings.Contains(frees[0].Text, "failed") {
+		t.Errorf("EvVmapFree %+v", frees)
+	}
+	if len(eventsOf(evs, EvVmapAlloc)) != 0 {
+		t.Error("a failed vmalloc recorded an area")
+	}
+	if m.FreePageCount() != free || fmt.Sprint(m.Areas()) != areas {
+		t.Errorf("failure changed free pages %d -> %d or the live areas", free, m.FreePageCount())
+	}
+	// As in the kernel, the range was released through vfree: lazily.
+	if !strings.Contains(m.Vmallocinfo(), "unpurged vm_area") {
+		t.Error("the failed area's range is not shown as unpurged")
+	}
+	got := make([]byte, 1)
+	if err := m.ReadAt(keep, got); err != nil {
+		t.Errorf("the earlier area is no longer readable: %v", err)
+	}
+	checkAll(t, m)
+	for _, a := range held {
+		pfn, _ := m.AddrPFN(a)
+		if err := m.FreePages(a, m.Page(pfn).Order); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkAll(t, m)
+}
+
+func TestLazyPurge(t *testing.T) {
+	// One CPU: lazy_max_pages = fls(1) * 32 MiB / 4 KiB = 8192 pages.
+	m, log := newVmTestMachine(t, Config{CPUs: 1})
+	page := m.PageSize()
+	if m.vm.lazyMax != 8192 {
+		t.Fatalf("lazy_max_pages = %d, want 8192", m.vm.lazyMax)
+	}
+	// 1 MiB areas take 257 pages of address space each: the 32nd free
+	// brings the lazy total to 8224 > 8192 and purges.
+	var last Addr
+	for i := 1; i <= 32; i++ {
+		p, err := m.Vmalloc(MiB, GFPKernel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := VmallocStart + Addr(uint64(i-1)*257*page); p != want {
+			t.Fatalf("area %d at %v, want %v (freed ranges are not reused before the purge)", i, p, want)
+		}
+		n := log.Len()
+		if err := m.Vfree(p); err != nil {
+			t.Fatal(err)
+		}
+		purges := eventsOf(log.Events[n:], EvVmapPurge)
+		if (len(purges) == 1) != (i == 32) {
+			t.Fatalf("after %d frees: %d purges", i, len(purges))
+		}
+		if i == 32 && (purges[0].Index != 32 || purges[0].Bytes != 32*257*page || !strings.Contains(purges[0].Text, "exceed lazy_max_pages() = fls(1 cpus) x 32 MiB = 8192 pages")) {
+			t.Errorf("purge event %+v", purges[0])
+		}
+		last = p
+		checkAll(t, m)
+	}
+	_ = last
+	if p, _ := m.Vmalloc(1, GFPKernel); p != VmallocStart {
+		t.Errorf("after the purge the lowest address %v is free again, got %v", VmallocStart, p)
+	}
+	if strings.Contains(m.Vmallocinfo(), "unpurged") {
+		t.Error("purged areas still listed")
+	}
+}
+
+func TestPurgeWhenNoRangeFits(t *testing.T) {
+	m, log := newVmTestMachine(t, Config{RAM: 2 * MiB, CPUs: 1})
+	page := m.PageSize()
+	window := m.vm.win.size // 4 x 2 MiB + 32 MiB = 40 MiB
+	align := uint64(32 * MiB)
+	if window < align+2*page || window >= 2*align {
+		t.Fatalf("window %d: the test needs exactly two %d-aligned slots", window, align)
+	}
+	if _, err := m.Vmalloc(page, GFPKernel); err != nil { // takes slot 0
+		t.Fatal(err)
+	}
+	b, err := m.vmallocNodeRange(page, align, GFPKernel, 0, "test")
+	if err != nil || b != VmallocStart+Addr(align) {
+		t.Fatalf("aligned area at %v (%v)", b, err)
+	}
+	if err := m.Vfree(b); err != nil {
+		t.Fatal(err)
+	}
+	n := log.Len()
+	c, err := m.vmallocNodeRange(page, align, GFPKernel, 0, "test")
+	if err != nil || c != b {
+		t.Fatalf("second aligned area at %v (%v), want %v after a purge", c, err, b)
+	}
+	if p := eventsOf(log.Events[n:], EvVmapPurge); len(p) != 1 || !strings.Contains(p[0].Text, "no free range holds") {
+		t.Errorf("purge events %+v", p)
+	}
+	// Nothing left at that alignment, even after purging.
+	n = log.Len()
+	if _, err := m.vmallocNodeRange(page, align, GFPKernel, 0, "test"); !errors.Is(err, ErrNoMemory) {
+		t.Fatalf("third aligned area: %v", err)
+	}
+	if !hasWarn(log.Events[n:], "vmalloc_node_range for size 8192 failed: Address range restricted to 0xffffc90000000000 - ") ||
+		!hasWarn(log.Events[n:], "vmalloc error: size 4096, vm_struct allocation failed") {
+		t.Errorf("warnings %+v", eventsOf(log.Events[n:], EvWarn))
+	}
+	checkAll(t, m)
+}
+
+func TestPagesArrayIsVmallocedWhenLargerThanAPage(t *testing.T) {
+	m, log := newVmTestMachine(t, Config{})
+	page := m.PageSize()
+	free := m.FreePageCount()
+	// 512 pointers fill a page exactly: still not vmalloc'ed.
+	small, _ := m.Vmalloc(512*page, GFPKernel)
+	if a, _ := m.AreaOf(small); a.PagesArea != 0 || len(m.Areas()) != 1 {
+		t.Errorf("512-page area: pages[] array vmalloc'ed at %v", a.PagesArea)
+	}
+	p, err := m.Vmalloc(513*page, GFPKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := m.AreaOf(p)
+	arr, ok := m.AreaOf(a.PagesArea)
+	if !ok || arr.Requested != 513*8 || arr.NrPages != 2 || arr.Caller != a.Caller || arr.Start <= p {
+		t.Fatalf("pages[] area %+v of area %+v", arr, a)
+	}
+	// The array holds the struct page pointers of the area's pages.
+	buf := make([]byte, 513*8)
+	if err := m.ReadAt(arr.Start, buf); err != nil {
+		t.Fatal(err)
+	}
+	for i, pfn := range a.PFNs {
+		got := uint64(buf[i*8]) | uint64(buf[i*8+1])<<8 | uint64(buf[i*8+2])<<16 | uint64(buf[i*8+3])<<24 |
+			uint64(buf[i*8+4])<<32 | uint64(buf[i*8+5])<<40 | uint64(buf[i*8+6])<<48 | uint64(buf[i*8+7])<<56
+		if got != vmemmapBase+pfn*64 {
+			t.Fatalf("pages[%d] = %#x, want struct page of pfn %#x (%#x)", i, got, pfn, vmemmapBase+pfn*64)
+		}
+	}
+	if !strings.Contains(m.Vmallocinfo(), fmt.Sprintf(" %7d vmalloc pages=513 vmalloc vpages N0=513\n", 514*page)) {
+		t.Errorf("vmallocinfo:\n%s", m.Vmallocinfo())
+	}
+	checkAll(t, m)
+	n := log.Len()
+	m.Vfree(p)
+	m.Vfree(small)
+	if len(m.Areas()) != 0 || len(eventsOf(log.Events[n:], EvVmapFree)) != 3 {
+		t.Errorf("vfree left %d areas", len(m.Areas()))
+	}
+	if m.FreePageCount() != free {
+		t.Errorf("free pages %d, want %d", m.FreePageCount(), free)
+	}
+	checkAll(t, m)
+}
+
+func TestHostPageSizeMustDividePageSize(t *testing.T) {
+	// This host has 4 KiB pages, which divide every simulated size; the
+	// check exists for hosts with 16 KiB or 64 KiB pages.
+	for _, ps := range pageSizes {
+		m := newTestMachine(t, Config{PageSize: ps})
+		if m.vm.win.size == 0 {
+			t.Errorf("page size %d: no window", ps)
+		}
+	}
+}
