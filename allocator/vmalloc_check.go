@@ -45,7 +45,7 @@ func (m *Machine) checkVmalloc() error {
 			if a.flags&VMNoGuard != 0 {
 				guard = 0
 			}
-			if a.size != a.usable+guard || a.requested > a.usable || alignUp(a.requested, m.pageSize) != a.usable {
+			if a.size != a.usable+guard || a.requested > a.usable || a.requested == 0 {
 				return fmt.Errorf("area %v: size %d, usable %d, requested %d do not agree", a.start, a.size, a.usable, a.requested)
 			}
 			spans = append(spans, span{off, off + a.size, "area"})
