@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -534,5 +536,35 @@ func TestHostPageSizeMustDividePageSize(t *testing.T) {
 		if m.vm.win.size == 0 {
 			t.Errorf("page size %d: no window", ps)
 		}
+	}
+}
+
+func TestCloseReleasesTheWindow(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self/maps")
+	}
+	m, err := NewMachine(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Vmalloc(3*m.PageSize(), GFPKernel); err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("%x-", uintptr(m.vm.win.base))
+	mapped := func() bool {
+		maps, err := os.ReadFile("/proc/self/maps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(string(maps), "\n"+base) || strings.HasPrefix(string(maps), base)
+	}
+	if !mapped() {
+		t.Fatalf("window at %s not found in /proc/self/maps", base)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if mapped() {
+		t.Errorf("window at %s still mapped after Close", base)
 	}
 }
