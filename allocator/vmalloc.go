@@ -252,6 +252,14 @@ func (m *Machine) vmallocNodeRange(size, align uint64, gfp GFP, vmFlags VMFlags,
 	return a.start, nil
 }
 
+// vmWarnf records a kernel warning, formatted only when events are
+// being recorded.
+func (m *Machine) vmWarnf(format string, args ...any) {
+	if m.tracing() {
+		m.warn(fmt.Sprintf(format, args...))
+	}
+}
+
 // warnAlloc is warn_alloc(): the allocation-failure report, unless the
 // caller asked for __GFP_NOWARN.
 func (m *Machine) warnAlloc(gfp GFP, text string) {
@@ -278,9 +286,9 @@ func (m *Machine) getVMArea(size, align uint64, flags VMFlags, gfp GFP, caller s
 		off, ok = v.allocVA(total, align)
 	}
 	if !ok {
-		if !gfp.NoWarn() && m.tracing() {
-			m.warn(fmt.Sprintf("vmalloc_node_range for size %d failed: Address range restricted to %#x - %#x",
-				total, uint64(VmallocStart), uint64(VmallocStart)+v.win.size))
+		if !gfp.NoWarn() {
+			m.vmWarnf("vmalloc_node_range for size %d failed: Address range restricted to %#x - %#x",
+				total, uint64(VmallocStart), uint64(VmallocStart)+v.win.size)
 		}
 		text := fmt.Sprintf("vmalloc error: size %d, vm_struct allocation failed", size)
 		m.warnAlloc(gfp, text)
@@ -402,13 +410,13 @@ func (m *Machine) Vfree(p Addr) error {
 func (m *Machine) vfree(p Addr) error {
 	v := &m.vm
 	if uint64(p)&(m.pageSize-1) != 0 {
-		m.warn(fmt.Sprintf("Trying to vfree() bad address (%016x)", uint64(p)))
-		m.warn(fmt.Sprintf("Trying to vfree() nonexistent vm area (%016x)", uint64(p)))
+		m.vmWarnf("Trying to vfree() bad address (%016x)", uint64(p))
+		m.vmWarnf("Trying to vfree() nonexistent vm area (%016x)", uint64(p))
 		return fmt.Errorf("%w: vfree(%v): not page aligned, so it cannot be the start of a vmap area; nothing freed", ErrInvalidFree, p)
 	}
 	i, ok := findArea(v.busy, p)
 	if !ok {
-		m.warn(fmt.Sprintf("Trying to vfree() nonexistent vm area (%016x)", uint64(p)))
+		m.vmWarnf("Trying to vfree() nonexistent vm area (%016x)", uint64(p))
 		if j, lazy := findArea(v.lazy, p); lazy {
 			return fmt.Errorf("%w: vfree(%v): the area at %v was already freed; nothing freed", ErrDoubleFree, p, v.lazy[j].start)
 		}
@@ -431,7 +439,7 @@ func (m *Machine) removeArea(a *vmArea, why string) {
 		if err := v.win.unmap(m.winOff(a.start), a.usable); err != nil {
 			// The pages stay visible at the old address until the range is
 			// reused; memory safety is unaffected (it is still the RAM file).
-			m.warn(fmt.Sprintf("allocviz: could not unmap %v-%v: %v", a.start, a.start+Addr(a.usable), err))
+			m.vmWarnf("allocviz: could not unmap %v-%v: %v", a.start, a.start+Addr(a.usable), err)
 		}
 	}
 	i, ok := findArea(v.busy, a.start)
@@ -455,7 +463,7 @@ func (m *Machine) removeArea(a *vmArea, why string) {
 	if a.pagesArea != 0 {
 		// kvfree(vm->pages): by address, as the kernel does.
 		if err := m.vfree(a.pagesArea); err != nil {
-			m.warn(fmt.Sprintf("allocviz: freeing the pages[] array of %v: %v", a.start, err))
+			m.vmWarnf("allocviz: freeing the pages[] array of %v: %v", a.start, err)
 		}
 	}
 }
