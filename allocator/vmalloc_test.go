@@ -412,7 +412,6 @@ func TestLazyPurge(t *testing.T) {
 	}
 	// 1 MiB areas take 257 pages of address space each: the 32nd free
 	// brings the lazy total to 8224 > 8192 and purges.
-	var last Addr
 	for i := 1; i <= 32; i++ {
 		p, err := m.Vmalloc(MiB, GFPKernel)
 		if err != nil {
@@ -432,10 +431,8 @@ func TestLazyPurge(t *testing.T) {
 		if i == 32 && (purges[0].Index != 32 || purges[0].Bytes != 32*257*page || !strings.Contains(purges[0].Text, "exceed lazy_max_pages() = fls(1 cpus) x 32 MiB = 8192 pages")) {
 			t.Errorf("purge event %+v", purges[0])
 		}
-		last = p
 		checkAll(t, m)
 	}
-	_ = last
 	if p, _ := m.Vmalloc(1, GFPKernel); p != VmallocStart {
 		t.Errorf("after the purge the lowest address %v is free again, got %v", VmallocStart, p)
 	}
