@@ -492,11 +492,19 @@ func (m *Machine) freeBlockOf(pfn uint64) (uint64, int) {
 	return 0, 0
 }
 
-// CheckInvariants verifies the buddy allocator's structure: every pfn
-// accounted for exactly once, free blocks aligned and on the list of their
-// order, no two free buddies of the same order, and the counts equal to the
-// lists. It returns the first violation found.
+// CheckInvariants verifies the machine's structures and returns the first
+// violation found: the buddy allocator's, then vmalloc's.
 func (m *Machine) CheckInvariants() error {
+	if err := m.checkBuddy(); err != nil {
+		return err
+	}
+	return m.checkVmalloc()
+}
+
+// checkBuddy verifies the buddy allocator's structure: every pfn accounted
+// for exactly once, free blocks aligned and on the list of their order, no
+// two free buddies of the same order, and the counts equal to the lists.
+func (m *Machine) checkBuddy() error {
 	onList := make(map[uint64]int)
 	var freePages uint64
 	for o := 0; o <= MaxPageOrder; o++ {
