@@ -1,19 +1,11 @@
 // Command allocviz makes the Linux kernel's memory allocators visible.
+//
+// Until the terminal UI exists, allocviz with no arguments runs the
+// default scenario headless; see cli.go for the commands.
 package main
 
-import (
-	"fmt"
-	"os"
-
-	"github.com/allocviz/allocviz/allocator"
-)
+import "os"
 
 func main() {
-	m, err := allocator.NewMachine(allocator.Config{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "allocviz:", err)
-		os.Exit(1)
-	}
-	defer m.Close()
-	fmt.Print(m.Buddyinfo())
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
 }

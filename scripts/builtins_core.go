@@ -1,0 +1,200 @@
+package scripts
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/allocviz/allocviz/allocator"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// coreGroup is the machine and the script's own voice: config, cpu, say,
+// check, machine.
+func coreGroup() Group {
+	return Group{
+		Name: "core",
+		Builtins: []Builtin{
+			{Name: "config", Fn: builtinConfig,
+				Doc: "config(ram=, cpus=, page_size=, profile=, max_steps=): configure the machine; only before the first step"},
+			{Name: "cpu", Step: true, Fn: builtinCPU,
+				Doc: "cpu(n): run the following steps on CPU n"},
+			{Name: "say", Step: true, Fn: builtinSay,
+				Doc: "say(text): narrate; the text is a step of its own"},
+			{Name: "check", Step: true, Fn: builtinCheck,
+				Doc: "check(cond, message=None): record whether cond holds; a failure does not stop the script but fails the run"},
+			{Name: "machine", Fn: builtinMachine,
+				Doc: "machine(): the configuration: ram, page_size, cpus, profile, nr_pages, reserved_pages, cpu, max_steps"},
+		},
+		ConfigKeys: []ConfigKey{
+			{Name: "ram", Doc: "bytes of RAM: an int or a size such as \"64M\" (2 MiB to 4 GiB)",
+				Set: func(s *Settings, v starlark.Value) error {
+					n, err := sizeValue(v)
+					s.Config.RAM = n
+					return err
+				}},
+			{Name: "page_size", Doc: "PAGE_SIZE: 4096, 16384 or 65536, or \"4K\", \"16K\", \"64K\"",
+				Set: func(s *Settings, v starlark.Value) error {
+					n, err := sizeValue(v)
+					s.Config.PageSize = int(n)
+					return err
+				}},
+			{Name: "cpus", Doc: "number of CPUs, 1 to 256",
+				Set: func(s *Settings, v starlark.Value) error {
+					return starlark.AsInt(v, &s.Config.CPUs)
+				}},
+			{Name: "profile", Doc: "kernel profile: \"6.18\" (latest) or \"6.12\"",
+				Set: func(s *Settings, v starlark.Value) error {
+					str, ok := starlark.AsString(v)
+					if !ok {
+						return fmt.Errorf("got %s, want string such as \"6.12\"", v.Type())
+					}
+					p, err := allocator.ParseProfile(str)
+					s.Config.Profile = p
+					return err
+				}},
+			{Name: "max_steps", Doc: "allocator steps allowed per run, at least 1",
+				Set: func(s *Settings, v starlark.Value) error {
+					var n int
+					if err := starlark.AsInt(v, &n); err != nil {
+						return err
+					}
+					if n < 1 {
+						return fmt.Errorf("%d must be at least 1", n)
+					}
+					s.MaxSteps = n
+					return nil
+				}},
+		},
+	}
+}
+
+// sizeValue accepts an int of bytes or a size string ("64M").
+func sizeValue(v starlark.Value) (int64, error) {
+	if str, ok := starlark.AsString(v); ok {
+		return ParseSize(str)
+	}
+	var n int64
+	if err := starlark.AsInt(v, &n); err != nil {
+		return 0, fmt.Errorf("got %s, want int or size string such as \"64M\"", v.Type())
+	}
+	return n, nil
+}
+
+// builtinConfig replaces the machine with one configured as asked. It is
+// only allowed before the first step: a machine cannot change under
+// allocations it has made.
+func builtinConfig(c *Call) (starlark.Value, error) {
+	s := c.Session
+	if len(c.Args) > 0 {
+		return nil, c.Errorf("takes keyword arguments only, as in config(ram=\"64M\", page_size=\"16K\")")
+	}
+	if len(s.steps) > 0 {
+		first := s.steps[0]
+		return nil, c.Errorf("must come before the first step, at the top of the script (step 1, %s at %s, already ran)", first.Call, first.Pos)
+	}
+	set := s.settings
+	for _, kw := range c.Kwargs {
+		name := string(kw[0].(starlark.String))
+		key, ok := s.configKeys[name]
+		if !ok {
+			known := make([]string, 0, len(s.configKeys))
+			for k := range s.configKeys {
+				known = append(known, k)
+			}
+			slices.Sort(known)
+			return nil, c.Errorf("unknown setting %q (known: %s)", name, strings.Join(known, ", "))
+		}
+		if err := key.Set(&set, kw[1]); err != nil {
+			return nil, c.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := s.reconfigure(set); err != nil {
+		return nil, err // allocator errors already begin "config: "
+	}
+	return starlark.None, nil
+}
+
+func builtinCPU(c *Call) (starlark.Value, error) {
+	var n int
+	if err := c.Unpack("n", &n); err != nil {
+		return nil, err
+	}
+	c.SetOp(fmt.Sprintf("cpu(%d)", n))
+	if err := c.Machine().SetCPU(n); err != nil {
+		return nil, c.Errorf("%v", err)
+	}
+	return starlark.None, nil
+}
+
+func builtinSay(c *Call) (starlark.Value, error) {
+	var v starlark.Value
+	if err := c.Unpack("text", &v); err != nil {
+		return nil, err
+	}
+	text, ok := starlark.AsString(v)
+	if !ok {
+		text = v.String()
+	}
+	c.SetOp("say")
+	c.Machine().Say(text)
+	return starlark.None, nil
+}
+
+func builtinCheck(c *Call) (starlark.Value, error) {
+	var cond, msg starlark.Value = starlark.False, starlark.None
+	if err := c.Unpack("cond", &cond, "message?", &msg); err != nil {
+		return nil, err
+	}
+	s := c.Session
+	st := s.steps[c.Step()-1]
+	text, ok := starlark.AsString(msg)
+	switch {
+	case msg == starlark.None:
+		text = st.Call
+	case !ok:
+		text = msg.String()
+	}
+	pass := bool(cond.Truth())
+	c.SetOp("check")
+	c.Machine().Check(pass, text)
+	if pass {
+		c.SetResult("ok")
+	} else {
+		c.SetResult("FAILED")
+		s.failures = append(s.failures, Failure{Step: st.N, Pos: st.Pos, Msg: text})
+	}
+	return starlark.Bool(pass), nil
+}
+
+func builtinMachine(c *Call) (starlark.Value, error) {
+	if err := c.Unpack(); err != nil {
+		return nil, err
+	}
+	m := c.Machine()
+	cfg := m.Config()
+	return starlarkstruct.FromStringDict(starlark.String("machine"), starlark.StringDict{
+		"ram":            starlark.MakeInt64(cfg.RAM),
+		"page_size":      starlark.MakeUint64(m.PageSize()),
+		"cpus":           starlark.MakeInt(cfg.CPUs),
+		"profile":        starlark.String(cfg.Profile.String()),
+		"nr_pages":       starlark.MakeUint64(m.NrPages()),
+		"reserved_pages": starlark.MakeUint64(m.ReservedPages()),
+		"cpu":            starlark.MakeInt(m.CPU()),
+		"max_steps":      starlark.MakeInt(c.Session.settings.MaxSteps),
+	}), nil
+}
+
+// gfpGroup predeclares every GFP flag and composite under its kernel name.
+func gfpGroup() Group {
+	consts := starlark.StringDict{}
+	for _, n := range allocator.GFPNames() {
+		consts[n.Name] = GFPValue(n.Value)
+	}
+	// gfp_types.h also spells the zone bits with underscores; the
+	// tracepoint names (and String) are GFP_DMA and GFP_DMA32.
+	consts["__GFP_DMA"] = GFPValue(allocator.GFPDMA)
+	consts["__GFP_DMA32"] = GFPValue(allocator.GFPDMA32)
+	return Group{Name: "gfp", Constants: consts}
+}

@@ -1,0 +1,149 @@
+package scripts
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"go.starlark.net/syntax"
+)
+
+// scenarioFiles holds the bundled scenarios, scenarios/*.star, compiled
+// into the binary. Read-only.
+//
+//go:embed scenarios/*.star
+var scenarioFiles embed.FS
+
+// DefaultScenario is the scenario allocviz runs when given no arguments.
+const DefaultScenario = "buddy"
+
+// Scenario is a bundled script.
+type Scenario struct {
+	Name        string // "buddy": the file name without .star
+	File        string // "buddy.star": the name in positions
+	Description string // one line: the module docstring's first line, else the first comment's
+	Src         []byte
+}
+
+// Scenarios returns the bundled scenarios sorted by name.
+func Scenarios() ([]Scenario, error) {
+	entries, err := fs.ReadDir(scenarioFiles, "scenarios")
+	if err != nil {
+		return nil, err
+	}
+	var out []Scenario
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".star") {
+			continue
+		}
+		src, err := scenarioFiles.ReadFile(path.Join("scenarios", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Scenario{
+			Name:        strings.TrimSuffix(e.Name(), ".star"),
+			File:        e.Name(),
+			Description: describe(e.Name(), src),
+			Src:         src,
+		})
+	}
+	slices.SortFunc(out, func(a, b Scenario) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// LookupScenario returns the bundled scenario called name ("buddy" or
+// "buddy.star").
+func LookupScenario(name string) (Scenario, bool) {
+	all, err := Scenarios()
+	if err != nil {
+		return Scenario{}, false
+	}
+	name = strings.TrimSuffix(name, ".star")
+	for _, sc := range all {
+		if sc.Name == name {
+			return sc, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// describe returns a script's one-line description: the first line of its
+// docstring (a string literal as the first statement), else the first
+// line of the comment at its top.
+func describe(name string, src []byte) string {
+	if f, err := fileOptions.Parse(name, src, 0); err == nil && len(f.Stmts) > 0 {
+		if st, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
+			if lit, ok := st.X.(*syntax.Literal); ok && lit.Token == syntax.STRING {
+				if doc, ok := lit.Value.(string); ok {
+					return firstLine(doc)
+				}
+			}
+		}
+	}
+	for _, line := range strings.Split(string(src), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#!") {
+			continue
+		}
+		if text, ok := strings.CutPrefix(line, "#"); ok {
+			return strings.TrimSpace(text)
+		}
+		break
+	}
+	return ""
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// Script is source to run and the file name its positions use.
+type Script struct {
+	Name string // "buddy.star" for a bundled scenario, the path as given for a file
+	Src  []byte
+}
+
+// Open finds the script ref names: a file on disk if one exists at that
+// path, else a bundled scenario ("buddy" or "buddy.star").
+func Open(ref string) (Script, error) {
+	if ref == "" {
+		return Script{}, errors.New("no script named: give a .star file or a bundled scenario name")
+	}
+	if fi, err := os.Stat(ref); err == nil && fi.Mode().IsRegular() {
+		src, err := os.ReadFile(ref)
+		if err != nil {
+			return Script{}, err
+		}
+		return Script{Name: ref, Src: src}, nil
+	}
+	if sc, ok := LookupScenario(ref); ok {
+		return Script{Name: sc.File, Src: sc.Src}, nil
+	}
+	return Script{}, fmt.Errorf("%s: no such file, and no bundled scenario of that name (allocviz scenarios lists them)", ref)
+}
+
+// Run opens ref, starts a session with opts and runs the script in it:
+// the headless run the CLI does, and the UI's starting point. The session
+// is returned whenever it was created, also when the script failed (the
+// error is then an *Error and the steps before it stand); the caller
+// closes it.
+func Run(ref string, opts Options) (*Session, error) {
+	sc, err := Open(ref)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.RunFile(sc.Name, sc.Src)
+}

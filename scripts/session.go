@@ -1,0 +1,587 @@
+package scripts
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/allocviz/allocviz/allocator"
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// DefaultMaxSteps is the default limit on allocator steps per input (a
+// script run, or one statement at the prompt): enough to fill the largest
+// machine (4 GiB of 4 KiB pages, 1,048,320 free pages) one page at a time.
+const DefaultMaxSteps = 1 << 20
+
+// execStepsPerStep is how many Starlark computation steps the interpreter
+// may run per allowed allocator step, and minExecSteps the floor, so a
+// loop that allocates nothing (for i in range(10**10): pass) still stops.
+// With DefaultMaxSteps the budget is about 10^8 Starlark steps, a few
+// seconds of work.
+const (
+	execStepsPerStep = 100
+	minExecSteps     = 1_000_000
+)
+
+// PromptFile is the file name positions use for statements typed at the
+// prompt. Line numbers continue from one statement to the next, so every
+// line ever typed has its own position.
+const PromptFile = "<prompt>"
+
+// fileOptions are the Starlark dialect of scenarios: the spec's language
+// plus while loops, recursion, if/for/while at top level, reassigning a
+// global, and the set type. load is refused (see Session.load).
+var fileOptions = syntax.FileOptions{
+	Set:             true,
+	While:           true,
+	TopLevelControl: true,
+	GlobalReassign:  true,
+	Recursion:       true,
+}
+
+// Options configure a Session.
+type Options struct {
+	Config   allocator.Config // the machine; config() in a script overrides the fields it names
+	MaxSteps int              // allocator steps allowed per input; 0 means DefaultMaxSteps
+	// Print receives the output of Starlark's print(), with the file:line:col
+	// of the call. nil discards it (the session still records it: Printed).
+	// It is not called while Rebuild replays.
+	Print func(pos, msg string)
+}
+
+// Settings are what config() may change: the machine's configuration and
+// the session's step limit.
+type Settings struct {
+	Config   allocator.Config // defaults are filled in by allocator.NewMachine
+	MaxSteps int              // allocator steps allowed per input, >= 1
+}
+
+// Step is one allocator call made by a script: the unit the UI steps
+// through. Events log.Events[First..Last] (inclusive) are the step's; the
+// first is its EvStep.
+type Step struct {
+	N      int    // step number, 1-based
+	Pos    string // file:line:col of the call (the column of the function's name)
+	Call   string // the call as written in the source, at most maxCallText bytes
+	Op     string // the call with its argument values: alloc_pages(3, GFP_KERNEL)
+	Result string // what it returned as Starlark prints it ("NULL" for a failed allocation); "" for None
+	Err    string // the error that ended the script in this step, if any
+	First  int    // index in the event log of the step's EvStep event
+	Last   int    // index of its last event, >= First
+}
+
+// Input is one piece of source the session executed: a script file or a
+// statement typed at the prompt. Rebuild replays them.
+type Input struct {
+	Name   string // the file name in positions; PromptFile for the prompt
+	Src    string // the source as given
+	Prompt bool   // typed at the prompt
+
+	line int // prompt inputs: the number of prompt lines typed before this one
+	stop int // replay ends when step stop+1 would begin; -1: it ran to its end
+}
+
+// Failure is a check() whose condition was false.
+type Failure struct {
+	Step int    // the check's step
+	Pos  string // file:line:col of the check
+	Msg  string // its message
+}
+
+// Printed is one line of print() output.
+type Printed struct {
+	Step int    // the last step begun before the print (0 before any)
+	Pos  string // file:line:col of the print call
+	Text string
+}
+
+// Session is a running script: a machine, its event log, the Starlark
+// globals, and the steps taken so far. Run a script with RunFile, type more
+// statements with Exec (against the same globals), and go back to any step
+// with Rebuild. A Session is used by one goroutine at a time. Errors in
+// scripts are returned as *Error; they never panic and leave the session
+// usable.
+type Session struct {
+	opts     Options
+	settings Settings
+
+	m      *allocator.Machine
+	log    *allocator.EventLog // owned; the machine appends to it
+	thread *starlark.Thread
+
+	predeclared starlark.StringDict  // builtins and constants; immutable after New
+	builtins    []Builtin            // every builtin, in registry order; immutable
+	configKeys  map[string]ConfigKey // what config() accepts; immutable
+	globals     starlark.StringDict  // the script's own globals
+
+	steps    []Step
+	inputs   []Input
+	failures []Failure
+	printed  []Printed
+	sites    map[siteKey]callSite // call sites by the position of '('
+	ext      map[string]any       // state of builtin groups (Ext)
+
+	promptLines int  // lines typed at the prompt so far
+	inputStart  int  // steps taken before the current input began
+	stopAfter   int  // while replaying: the last step to run; -1 otherwise
+	replaying   bool // Rebuild is replaying: Print is not called
+	execLimit   bool // the current input ran out of Starlark steps
+	broken      error
+	closed      bool
+}
+
+// siteKey is where Starlark places a call: the position of its '('.
+type siteKey struct {
+	file      string
+	line, col int32
+}
+
+// callSite is a call as written and where it starts.
+type callSite struct {
+	pos  string // file:line:col of the call's first character
+	call string // its source text, whitespace collapsed, at most maxCallText bytes
+}
+
+// maxCallText bounds Step.Call, so write(p, 0, "...4096 bytes...") stays
+// readable.
+const maxCallText = 160
+
+// New boots a machine with opts.Config and returns a session with no
+// steps, ready for RunFile or Exec.
+func New(opts Options) (*Session, error) {
+	if opts.MaxSteps < 0 {
+		return nil, fmt.Errorf("max_steps %d must be at least 1", opts.MaxSteps)
+	}
+	s := &Session{
+		opts:      opts,
+		settings:  Settings{Config: opts.Config, MaxSteps: opts.MaxSteps},
+		globals:   starlark.StringDict{},
+		sites:     map[siteKey]callSite{},
+		ext:       map[string]any{},
+		stopAfter: -1,
+	}
+	if s.settings.MaxSteps == 0 {
+		s.settings.MaxSteps = DefaultMaxSteps
+	}
+	if err := s.buildPredeclared(); err != nil {
+		return nil, err
+	}
+	m, err := allocator.NewMachine(s.settings.Config)
+	if err != nil {
+		return nil, err
+	}
+	s.m = m
+	s.settings.Config = m.Config()
+	s.log = &allocator.EventLog{}
+	m.SetLog(s.log)
+	s.thread = &starlark.Thread{
+		Name:  "allocviz",
+		Print: s.print,
+		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
+			return nil, errors.New("load is not available: a scenario is one self-contained file")
+		},
+		OnMaxSteps: func(th *starlark.Thread) {
+			s.execLimit = true
+			th.Cancel("execution limit")
+		},
+	}
+	return s, nil
+}
+
+// Close releases the machine. It is idempotent.
+func (s *Session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.m.Close()
+}
+
+// Machine returns the session's machine. config() replaces it, which it
+// may do only before the first step.
+func (s *Session) Machine() *allocator.Machine { return s.m }
+
+// Log returns the event log: boot first, then every step's events. The
+// same *EventLog stays valid for the session's life.
+func (s *Session) Log() *allocator.EventLog { return s.log }
+
+// Steps returns the steps taken so far. The slice must not be modified.
+func (s *Session) Steps() []Step { return s.steps }
+
+// Inputs returns what the session executed, in order. The slice must not
+// be modified.
+func (s *Session) Inputs() []Input { return s.inputs }
+
+// Failures returns the failed checks.
+func (s *Session) Failures() []Failure { return s.failures }
+
+// Printed returns the output of print().
+func (s *Session) Printed() []Printed { return s.printed }
+
+// Settings returns the machine configuration and step limit in force.
+func (s *Session) Settings() Settings { return s.settings }
+
+// Builtins returns the builtins every script can call, in registry order.
+func (s *Session) Builtins() []Builtin { return s.builtins }
+
+// Globals returns the names the script defined (not the builtins), as a
+// new dictionary.
+func (s *Session) Globals() starlark.StringDict {
+	out := make(starlark.StringDict, len(s.globals))
+	for k, v := range s.globals {
+		out[k] = v
+	}
+	return out
+}
+
+// Ext returns the state a builtin group keeps in this session under key,
+// creating it with init on first use. Builtins that need per-session
+// tables (kmem_cache handles, say) keep them here rather than in package
+// variables; Rebuild starts a new session, so the state is rebuilt by the
+// replay.
+func (s *Session) Ext(key string, init func() any) any {
+	v, ok := s.ext[key]
+	if !ok {
+		v = init()
+		s.ext[key] = v
+	}
+	return v
+}
+
+// RunFile runs a whole script. name is the file name used in positions
+// ("buddy.star"). An error is an *Error; the steps before it stand, and
+// the session stays usable.
+func (s *Session) RunFile(name string, src []byte) error {
+	_, err := s.exec(Input{Name: name, Src: string(src), stop: -1})
+	return err
+}
+
+// Exec runs one statement (or a block: a def, a for loop) typed at the
+// prompt, against the globals of everything run before, as new steps. If
+// the input is a single expression its value is returned (None
+// otherwise), for the prompt to show. An error is an *Error; a failed
+// statement leaves the session usable, with any steps it took recorded.
+func (s *Session) Exec(src string) (starlark.Value, error) {
+	return s.exec(Input{Name: PromptFile, Src: src, Prompt: true, line: s.promptLines, stop: -1})
+}
+
+// Rebuild returns a new session in the state this one had right after
+// step k (0: before any step), by replaying the recorded inputs on a fresh
+// machine and stopping where step k+1 would begin. Scripts are
+// deterministic, so the new session's events equal this one's up to the
+// end of step k. Its later inputs and steps are gone: the caller continues
+// from step k with Exec, and closes whichever session it no longer wants.
+func (s *Session) Rebuild(k int) (*Session, error) {
+	if k < 0 || k > len(s.steps) {
+		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, len(s.steps))
+	}
+	ns, err := New(s.opts)
+	if err != nil {
+		return nil, err
+	}
+	ns.replaying = true
+	for _, in := range s.inputs {
+		ns.stopAfter = k
+		if in.stop >= 0 && in.stop < k {
+			ns.stopAfter = in.stop
+		}
+		ns.promptLines = in.line
+		ns.exec(in) // errors recur exactly as they happened the first time
+		if ns.broken != nil {
+			err := ns.broken
+			ns.Close()
+			return nil, fmt.Errorf("rebuild: %w", err)
+		}
+		if n := len(ns.inputs); ns.stopAfter == k && n > 0 && ns.inputs[n-1].stop == k {
+			break // step k+1 would have begun here; the rest is discarded
+		}
+	}
+	ns.stopAfter = -1
+	ns.replaying = false
+	ns.promptLines = s.promptLines
+	want := len(s.m.BootEvents())
+	if k > 0 {
+		want = s.steps[k-1].Last + 1
+	}
+	if len(ns.steps) != k || ns.log.Len() != want {
+		ns.Close()
+		return nil, fmt.Errorf("rebuild: replay diverged: %d steps and %d events, want %d and %d", len(ns.steps), ns.log.Len(), k, want)
+	}
+	return ns, nil
+}
+
+// usable reports why the session cannot run more input, if it cannot.
+func (s *Session) usable() error {
+	switch {
+	case s.closed:
+		return errors.New("session is closed")
+	case s.broken != nil:
+		return fmt.Errorf("session stopped by an internal error (rebuild it from an earlier step): %w", s.broken)
+	}
+	return nil
+}
+
+// exec parses, records and runs one input. Inputs that do not parse or
+// resolve run nothing and are not recorded.
+func (s *Session) exec(in Input) (starlark.Value, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	src := in.Src
+	if in.Prompt {
+		// Pad with the lines typed before, so positions continue.
+		src = strings.Repeat("\n", in.line) + in.Src
+		s.promptLines = in.line + lineCount(in.Src)
+	}
+	f, err := fileOptions.Parse(in.Name, src, 0)
+	if err != nil {
+		return nil, s.positioned(err)
+	}
+	s.indexCalls(f, in.Src, in.line)
+
+	env := make(starlark.StringDict, len(s.predeclared)+len(s.globals))
+	for k, v := range s.predeclared {
+		env[k] = v
+	}
+	for k, v := range s.globals {
+		env[k] = v
+	}
+
+	s.inputStart = len(s.steps)
+	s.execLimit = false
+	s.thread.Uncancel()
+	s.thread.SetMaxExecutionSteps(s.thread.ExecutionSteps() + s.execBudget())
+
+	result := starlark.Value(starlark.None)
+	if expr := soleExpr(f); in.Prompt && expr != nil {
+		result, err = starlark.EvalExprOptions(&fileOptions, s.thread, expr, env)
+	} else {
+		err = starlark.ExecREPLChunk(f, s.thread, env)
+		for k, v := range env {
+			if pv, ok := s.predeclared[k]; !ok || !sameValue(pv, v) {
+				s.globals[k] = v
+			}
+		}
+	}
+	var rl resolve.ErrorList
+	if errors.As(err, &rl) {
+		return nil, s.positioned(err)
+	}
+	stopped := errors.Is(err, errStopped)
+	if stopped {
+		in.stop = s.stopAfter
+		err = nil
+	}
+	s.inputs = append(s.inputs, in)
+	if err != nil {
+		pe := s.positioned(err)
+		if s.execLimit {
+			pe.Msg = fmt.Sprintf("execution limit reached: %d Starlark steps without finishing (a runaway loop?); raise it with config(max_steps=) or --max-steps",
+				s.execBudget())
+		}
+		return nil, pe
+	}
+	if stopped || result == nil {
+		result = starlark.None
+	}
+	return result, nil
+}
+
+// execBudget is the Starlark computation allowed per input.
+func (s *Session) execBudget() uint64 {
+	b := uint64(s.settings.MaxSteps) * execStepsPerStep
+	if b < minExecSteps {
+		b = minExecSteps
+	}
+	return b
+}
+
+// soleExpr returns the expression if f is a single expression statement.
+func soleExpr(f *syntax.File) syntax.Expr {
+	if len(f.Stmts) == 1 {
+		if stmt, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
+			return stmt.X
+		}
+	}
+	return nil
+}
+
+// sameValue reports whether v is still the predeclared value pv, so
+// Globals leaves builtins out. Only the types predeclared values have are
+// compared; anything else is a user's value.
+func sameValue(pv, v starlark.Value) bool {
+	switch pv := pv.(type) {
+	case *starlark.Builtin:
+		b, ok := v.(*starlark.Builtin)
+		return ok && b == pv
+	case GFPValue:
+		g, ok := v.(GFPValue)
+		return ok && g == pv
+	case starlark.Int:
+		i, ok := v.(starlark.Int)
+		if !ok {
+			return false
+		}
+		eq, err := starlark.Equal(i, pv)
+		return err == nil && eq
+	}
+	return false
+}
+
+func lineCount(src string) int {
+	n := strings.Count(src, "\n")
+	if !strings.HasSuffix(src, "\n") {
+		n++
+	}
+	return n
+}
+
+// indexCalls records every call in f: its start and its text as written.
+// src is the input without prompt padding; offset is the padding in lines.
+func (s *Session) indexCalls(f *syntax.File, src string, offset int) {
+	lines := strings.Split(src, "\n")
+	syntax.Walk(f, func(n syntax.Node) bool {
+		call, ok := n.(*syntax.CallExpr)
+		if !ok {
+			return true
+		}
+		start, end := call.Span()
+		key := siteKey{file: f.Path, line: call.Lparen.Line, col: call.Lparen.Col}
+		s.sites[key] = callSite{pos: posString(start), call: sourceText(lines, offset, start, end)}
+		return true
+	})
+}
+
+// sourceText cuts [start, end) out of lines, whose first is line offset+1.
+// Columns count runes, as Starlark's scanner does.
+func sourceText(lines []string, offset int, start, end syntax.Position) string {
+	var parts []string
+	for ln := int(start.Line); ln <= int(end.Line); ln++ {
+		i := ln - 1 - offset
+		if i < 0 || i >= len(lines) {
+			return ""
+		}
+		line := []rune(lines[i])
+		from, to := 0, len(line)
+		if ln == int(start.Line) {
+			from = min(int(start.Col)-1, len(line))
+		}
+		if ln == int(end.Line) {
+			to = min(int(end.Col)-1, len(line))
+		}
+		if from > to {
+			return ""
+		}
+		parts = append(parts, strings.TrimSpace(string(line[from:to])))
+	}
+	return truncate(strings.Join(parts, " "), maxCallText)
+}
+
+// truncate shortens s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("...")
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+func utf8RuneStart(b byte) bool { return b&0xc0 != 0x80 }
+
+// site returns the call site of the builtin running on th: the innermost
+// Starlark frame below it.
+func (s *Session) site(th *starlark.Thread, fallback string) callSite {
+	for depth := 1; depth < th.CallStackDepth(); depth++ {
+		fr := th.CallFrame(depth)
+		if fr.Pos.Filename() == "<builtin>" || !fr.Pos.IsValid() {
+			continue
+		}
+		if cs, ok := s.sites[siteKey{file: fr.Pos.Filename(), line: fr.Pos.Line, col: fr.Pos.Col}]; ok {
+			return cs
+		}
+		return callSite{pos: posString(fr.Pos), call: fallback}
+	}
+	return callSite{pos: "<unknown>:0:0", call: fallback}
+}
+
+// callPos maps the position Starlark gives a call to the call's start.
+func (s *Session) callPos(p syntax.Position) string {
+	if cs, ok := s.sites[siteKey{file: p.Filename(), line: p.Line, col: p.Col}]; ok {
+		return cs.pos
+	}
+	return posString(p)
+}
+
+// beginStep starts c's step: it checks the limits, tells the machine, and
+// records the step.
+func (s *Session) beginStep(c *Call) error {
+	n := len(s.steps) + 1
+	if s.stopAfter >= 0 && n > s.stopAfter {
+		return errStopped
+	}
+	if len(s.steps)-s.inputStart >= s.settings.MaxSteps {
+		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
+			s.settings.MaxSteps)
+	}
+	cs := s.site(c.Thread, c.defaultOp())
+	first := s.log.Len()
+	s.m.BeginStep(n, cs.pos, cs.call)
+	s.steps = append(s.steps, Step{N: n, Pos: cs.pos, Call: cs.call, First: first, Last: first})
+	c.step = n
+	return nil
+}
+
+// endStep completes c's step with what the builtin returned.
+func (s *Session) endStep(c *Call, v starlark.Value, err error) {
+	st := &s.steps[c.step-1]
+	st.Last = s.log.Len() - 1
+	st.Op = c.op
+	if st.Op == "" {
+		st.Op = c.defaultOp()
+	}
+	switch {
+	case c.resultSet:
+		st.Result = c.result
+	case v != nil && v != starlark.None:
+		st.Result = truncate(v.String(), maxCallText)
+	}
+	if err != nil {
+		st.Err = err.Error()
+	}
+}
+
+// print is the thread's print(): recorded, and passed to Options.Print.
+func (s *Session) print(th *starlark.Thread, msg string) {
+	pos := s.site(th, "print").pos
+	s.printed = append(s.printed, Printed{Step: len(s.steps), Pos: pos, Text: msg})
+	if s.opts.Print != nil && !s.replaying {
+		s.opts.Print(pos, msg)
+	}
+}
+
+// reconfigure replaces the machine with one built from set. Only allowed
+// before the first step; the event log is emptied and refilled with the
+// new machine's boot.
+func (s *Session) reconfigure(set Settings) error {
+	m, err := allocator.NewMachine(set.Config)
+	if err != nil {
+		return err
+	}
+	if err := s.m.Close(); err != nil {
+		m.Close()
+		return err
+	}
+	s.m = m
+	set.Config = m.Config()
+	s.settings = set
+	s.log.Events = nil
+	m.SetLog(s.log)
+	s.thread.SetMaxExecutionSteps(s.thread.ExecutionSteps() + s.execBudget())
+	return nil
+}
