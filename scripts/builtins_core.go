@@ -31,18 +31,31 @@ func coreGroup() Group {
 			{Name: "ram", Doc: "bytes of RAM: an int or a size such as \"64M\" (2 MiB to 4 GiB)",
 				Set: func(s *Settings, v starlark.Value) error {
 					n, err := sizeValue(v)
+					if err == nil && n <= 0 {
+						err = fmt.Errorf("%d is out of range (allowed: %s to %s)", n,
+							allocator.FormatBytes(allocator.MinRAM), allocator.FormatBytes(allocator.MaxRAM))
+					}
 					s.Config.RAM = n
 					return err
 				}},
 			{Name: "page_size", Doc: "PAGE_SIZE: 4096, 16384 or 65536, or \"4K\", \"16K\", \"64K\"",
 				Set: func(s *Settings, v starlark.Value) error {
 					n, err := sizeValue(v)
+					if err == nil && n <= 0 {
+						err = fmt.Errorf("%d is not supported (allowed: 4096, 16384, 65536)", n)
+					}
 					s.Config.PageSize = int(n)
 					return err
 				}},
 			{Name: "cpus", Doc: "number of CPUs, 1 to 256",
 				Set: func(s *Settings, v starlark.Value) error {
-					return starlark.AsInt(v, &s.Config.CPUs)
+					if err := starlark.AsInt(v, &s.Config.CPUs); err != nil {
+						return err
+					}
+					if s.Config.CPUs < 1 {
+						return fmt.Errorf("%d is out of range (allowed: 1 to %d)", s.Config.CPUs, allocator.MaxCPUs)
+					}
+					return nil
 				}},
 			{Name: "profile", Doc: "kernel profile: \"6.18\" (latest) or \"6.12\"",
 				Set: func(s *Settings, v starlark.Value) error {
@@ -51,8 +64,11 @@ func coreGroup() Group {
 						return fmt.Errorf("got %s, want string such as \"6.12\"", v.Type())
 					}
 					p, err := allocator.ParseProfile(str)
+					if err != nil {
+						return fmt.Errorf("%q is not a kernel profile (allowed: 6.18, 6.12)", str)
+					}
 					s.Config.Profile = p
-					return err
+					return nil
 				}},
 			{Name: "max_steps", Doc: "allocator steps allowed per run, at least 1",
 				Set: func(s *Settings, v starlark.Value) error {

@@ -42,7 +42,7 @@ func (s *Session) positioned(err error) *Error {
 	var ee *starlark.EvalError
 	switch {
 	case errors.As(err, &ee):
-		e := &Error{Msg: ee.Msg, Backtrace: backtrace(ee), err: errors.Unwrap(ee)}
+		e := &Error{Msg: ee.Msg, Backtrace: s.backtrace(ee), err: errors.Unwrap(ee)}
 		if e.err == nil {
 			e.err = ee
 		}
@@ -71,13 +71,13 @@ func (s *Session) positioned(err error) *Error {
 
 // backtrace renders the Starlark frames of ee, outermost first, one per
 // line, without the builtin that raised the error.
-func backtrace(ee *starlark.EvalError) string {
+func (s *Session) backtrace(ee *starlark.EvalError) string {
 	var b strings.Builder
 	for _, fr := range ee.CallStack {
 		if fr.Pos.Filename() == "<builtin>" {
 			continue
 		}
-		fmt.Fprintf(&b, "%s: in %s\n", posString(fr.Pos), fr.Name)
+		fmt.Fprintf(&b, "%s: in %s\n", s.callPos(fr.Pos), fr.Name)
 	}
 	return b.String()
 }
