@@ -2,6 +2,7 @@ package scripts
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -446,6 +447,15 @@ func TestPrintIsRecordedAndPassedOn(t *testing.T) {
 	p := s.Printed()
 	if len(p) != 2 || p[0].Step != 0 || p[1].Step != 1 || p[1].Text != "1" {
 		t.Errorf("Printed = %+v", p)
+	}
+	// Rebuild replays print() into the record but not into Print again.
+	ns, err := s.Rebuild(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if len(got) != 2 || !reflect.DeepEqual(ns.Printed(), s.Printed()) {
+		t.Errorf("after Rebuild(1): Print got %q, Printed %+v", got, ns.Printed())
 	}
 }
 

@@ -129,6 +129,7 @@ type Session struct {
 	stopAfter   int  // while replaying: the last step to run; -1 otherwise
 	replaying   bool // Rebuild is replaying: Print is not called
 	execLimit   bool // the current input ran out of Starlark steps
+	stopped     bool // the current input reached stopAfter
 	broken      error
 	closed      bool
 }
@@ -351,7 +352,7 @@ func (s *Session) exec(in Input) (starlark.Value, error) {
 	}
 
 	s.inputStart = len(s.steps)
-	s.execLimit = false
+	s.execLimit, s.stopped = false, false
 	s.thread.Uncancel()
 	s.thread.SetMaxExecutionSteps(s.thread.ExecutionSteps() + s.execBudget())
 
@@ -370,7 +371,7 @@ func (s *Session) exec(in Input) (starlark.Value, error) {
 	if errors.As(err, &rl) {
 		return nil, s.positioned(err)
 	}
-	stopped := errors.Is(err, errStopped)
+	stopped := s.stopped
 	if stopped {
 		in.stop = s.stopAfter
 		err = nil
@@ -523,6 +524,10 @@ func (s *Session) callPos(p syntax.Position) string {
 func (s *Session) beginStep(c *Call) error {
 	n := len(s.steps) + 1
 	if s.stopAfter >= 0 && n > s.stopAfter {
+		// Recorded here, not only in the error, so a builtin that rewraps
+		// its error cannot hide the stop. Cancel makes sure the input ends.
+		s.stopped = true
+		s.thread.Cancel("replay reached its last step")
 		return errStopped
 	}
 	if len(s.steps)-s.inputStart >= s.settings.MaxSteps {

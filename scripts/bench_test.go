@@ -1,0 +1,51 @@
+package scripts
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/allocviz/allocviz/allocator"
+)
+
+// BenchmarkStep measures a script's alloc_pages/free_pages pair against
+// the same pair called directly on a machine with events on: the cost of
+// the Starlark runtime and step bookkeeping per allocator call. Both keep
+// every event, as a session does.
+func BenchmarkStep(b *testing.B) {
+	for _, order := range []int{0, 3} {
+		b.Run(fmt.Sprintf("direct/order%d", order), func(b *testing.B) {
+			m, err := allocator.NewMachine(allocator.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			log := &allocator.EventLog{}
+			m.SetLog(log)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				m.BeginStep(2*i+1, "bench.star:3:9", "alloc_pages(o)")
+				a, err := m.AllocPages(order, allocator.GFPKernel)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.BeginStep(2*i+2, "bench.star:4:5", "free_pages(p, o)")
+				if err := m.FreePages(a, order); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("script/order%d", order), func(b *testing.B) {
+			s, err := New(Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			src := []byte(fmt.Sprintf("o = %d\nfor i in range(%d):\n    p = alloc_pages(o)\n    free_pages(p, o)\n", order, b.N))
+			b.ReportAllocs()
+			b.ResetTimer()
+			if err := s.RunFile("bench.star", src); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
