@@ -76,7 +76,7 @@ func LookupScenario(name string) (Scenario, bool) {
 // docstring (a string literal as the first statement), else the first
 // line of the comment at its top.
 func describe(name string, src []byte) string {
-	if f, err := fileOptions.Parse(name, src, 0); err == nil && len(f.Stmts) > 0 {
+	if f, err := dialect().Parse(name, src, 0); err == nil && len(f.Stmts) > 0 {
 		if st, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
 			if lit, ok := st.X.(*syntax.Literal); ok && lit.Token == syntax.STRING {
 				if doc, ok := lit.Value.(string); ok {

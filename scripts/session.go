@@ -31,15 +31,17 @@ const (
 // line ever typed has its own position.
 const PromptFile = "<prompt>"
 
-// fileOptions are the Starlark dialect of scenarios: the spec's language
+// dialect returns the Starlark dialect of scenarios: the spec's language
 // plus while loops, recursion, if/for/while at top level, reassigning a
-// global, and the set type. load is refused (see Session.load).
-var fileOptions = syntax.FileOptions{
-	Set:             true,
-	While:           true,
-	TopLevelControl: true,
-	GlobalReassign:  true,
-	Recursion:       true,
+// global, and the set type. load() is refused by the thread (New).
+func dialect() *syntax.FileOptions {
+	return &syntax.FileOptions{
+		Set:             true,
+		While:           true,
+		TopLevelControl: true,
+		GlobalReassign:  true,
+		Recursion:       true,
+	}
 }
 
 // Options configure a Session.
@@ -337,7 +339,8 @@ func (s *Session) exec(in Input) (starlark.Value, error) {
 		src = strings.Repeat("\n", in.line) + in.Src
 		s.promptLines = in.line + lineCount(in.Src)
 	}
-	f, err := fileOptions.Parse(in.Name, src, 0)
+	opts := dialect()
+	f, err := opts.Parse(in.Name, src, 0)
 	if err != nil {
 		return nil, s.positioned(err)
 	}
@@ -358,7 +361,7 @@ func (s *Session) exec(in Input) (starlark.Value, error) {
 
 	result := starlark.Value(starlark.None)
 	if expr := soleExpr(f); in.Prompt && expr != nil {
-		result, err = starlark.EvalExprOptions(&fileOptions, s.thread, expr, env)
+		result, err = starlark.EvalExprOptions(opts, s.thread, expr, env)
 	} else {
 		err = starlark.ExecREPLChunk(f, s.thread, env)
 		for k, v := range env {

@@ -550,3 +550,22 @@ func TestOpenReadsFilesAndScenarios(t *testing.T) {
 		t.Errorf("Run(file) steps %+v", st)
 	}
 }
+
+// TestSessionsRunInParallel runs sessions on separate goroutines, as a UI
+// and a test might: nothing is shared between them (run with -race).
+func TestSessionsRunInParallel(t *testing.T) {
+	sc, _ := LookupScenario(DefaultScenario)
+	for i := range 3 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			s := newSession(t, Options{})
+			if err := s.RunFile(sc.File, sc.Src); err != nil {
+				t.Fatal(err)
+			}
+			noFailures(t, s)
+			if v, err := s.Exec("p = alloc_pages(0)\nd = dir(p) + dir(p)"); err != nil || v != starlark.None {
+				t.Fatal(err)
+			}
+		})
+	}
+}

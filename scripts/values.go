@@ -68,10 +68,10 @@ func (p *Pointer) CompareSameType(op syntax.Token, y starlark.Value, depth int) 
 	return threeway(op, cmpUint(uint64(p.Addr), uint64(q.Addr))), nil
 }
 
-var pointerAttrs = []string{"addr", "gfp", "live", "order", "owner", "pfn", "size", "step"}
-
-// AttrNames lists the attributes.
-func (p *Pointer) AttrNames() []string { return pointerAttrs }
+// AttrNames lists the attributes, in a new slice (dir() sorts it in place).
+func (p *Pointer) AttrNames() []string {
+	return []string{"addr", "gfp", "live", "order", "owner", "pfn", "size", "step"}
+}
 
 // Attr returns an attribute: addr (int), size (bytes), owner, order, pfn
 // (first page frame, direct-map pointers only), gfp, step (that
