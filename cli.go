@@ -23,7 +23,8 @@ const usageText = `usage:
   allocviz                              run the default scenario (` + scripts.DefaultScenario + `)
   allocviz run SCRIPT|NAME [flags]      run a script or a bundled scenario, one line per step
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
-                                        print a /proc file of a fresh machine, or after a script
+                                        print a /proc file (buddyinfo, vmallocinfo) of a fresh
+                                        machine, or of the machine after a script
   allocviz scenarios                    list the bundled scenarios
 
 run flags:
@@ -254,11 +255,12 @@ type procFile struct {
 	render func(m *allocator.Machine) string
 }
 
-// procFiles lists the /proc files allocviz renders. slabinfo and
-// vmallocinfo join here when SLUB and vmalloc exist.
+// procFiles lists the /proc files allocviz renders; slabinfo joins here
+// when SLUB exists.
 func procFiles() []procFile {
 	return []procFile{
 		{name: "buddyinfo", doc: "free blocks per order (mm/vmstat.c)", render: (*allocator.Machine).Buddyinfo},
+		{name: "vmallocinfo", doc: "vmap areas (mm/vmalloc.c)", render: (*allocator.Machine).Vmallocinfo},
 	}
 }
 

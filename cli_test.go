@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/allocviz/allocviz/allocator"
 )
 
 // runCLI runs allocviz with args and returns the exit status and output.
@@ -190,11 +193,38 @@ func TestProcBuddyinfo(t *testing.T) {
 		t.Errorf("after a broken script: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, "proc", "slabinfo2")
-	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo)`) {
+	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, vmallocinfo)`) {
 		t.Errorf("unknown proc file: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "proc"); code != exitError {
 		t.Errorf("proc without a file: exit %d", code)
+	}
+}
+
+func TestProcVmallocinfo(t *testing.T) {
+	// No builtin makes vmap areas yet, so the file is empty, as the
+	// machine's own rendering says.
+	code, out, errOut := runCLI(t, "proc", "vmallocinfo", "--after", "buddy")
+	if code != exitOK || out != "" || errOut != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestJSONCoversEveryEventField keeps --json complete: a field added to
+// allocator.Event must be added to eventJSON, or the JSON log could no
+// longer rebuild the state.
+func TestJSONCoversEveryEventField(t *testing.T) {
+	ev, js := reflect.TypeFor[allocator.Event](), reflect.TypeFor[eventJSON]()
+	for i := range ev.NumField() {
+		if _, ok := js.FieldByName(ev.Field(i).Name); !ok {
+			t.Errorf("allocator.Event.%s has no --json field", ev.Field(i).Name)
+		}
+	}
+	rt, rj := reflect.TypeFor[allocator.ReallocInfo](), reflect.TypeFor[reallocJSON]()
+	for i := range rt.NumField() {
+		if _, ok := rj.FieldByName(rt.Field(i).Name); !ok {
+			t.Errorf("allocator.ReallocInfo.%s has no --json field", rt.Field(i).Name)
+		}
 	}
 }
 
