@@ -229,15 +229,31 @@ func writeSteps(w io.Writer, s *scripts.Session) {
 	tw.Flush()
 }
 
-// explanation is the first sentence a step's events carry: the rule the
-// allocator applied, the narration, the check's message, the report.
+// explanation is the sentence that explains a step: the decision of the
+// call itself when the step has one (a realloc decision, a vmap area, a
+// guard-page hit), which its lower-level events (the pages a vmalloc took,
+// the kernel's page-fault line) come before; otherwise the first sentence
+// its events carry: the rule the allocator applied, the narration, the
+// check's message, the report.
 func explanation(events []allocator.Event) string {
+	for _, kind := range headlineKinds {
+		for _, e := range events {
+			if e.Kind == kind && e.Text != "" {
+				return e.Text
+			}
+		}
+	}
 	for _, e := range events {
 		if e.Kind != allocator.EvStep && e.Text != "" {
 			return e.Text
 		}
 	}
 	return ""
+}
+
+// headlineKinds are the events that sum up a whole call, most telling first.
+var headlineKinds = [...]allocator.EventKind{
+	allocator.EvRealloc, allocator.EvKvmalloc, allocator.EvGuardHit, allocator.EvVmapAlloc, allocator.EvVmapFree,
 }
 
 // fileLine drops the column from file:line:col.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/scripts"
 )
 
 // runCLI runs allocviz with args and returns the exit status and output.
@@ -257,5 +258,47 @@ func TestPrintOutputInterleavesWithSteps(t *testing.T) {
 	code, out, errOut := runCLI(t, "run", "--json", path)
 	if code != exitOK || strings.Contains(out, "before") || errOut != path+":1:1: before\n"+path+":3:1: after\n" {
 		t.Errorf("--json: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestRunEveryScenario runs each bundled scenario as a learner would, on
+// 4 KiB and 16 KiB pages: it must finish with every check passed.
+func TestRunEveryScenario(t *testing.T) {
+	all, err := scripts.Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range all {
+		for _, ps := range []string{"4K", "16K"} {
+			code, out, errOut := runCLI(t, "run", sc.Name, "--page-size", ps)
+			if code != exitOK || errOut != "" || !strings.Contains(out, sc.File+":") {
+				t.Errorf("allocviz run %s --page-size %s: exit %d, stderr %q", sc.Name, ps, code, errOut)
+			}
+		}
+	}
+}
+
+// TestExplanationIsTheCallsOwnDecision checks that a step that causes
+// lower-level events is explained by its own decision: vmalloc by the
+// area it made, not by the first page it took; a write that faults by
+// the guard-page hit, not by the kernel's page-fault line; vrealloc by
+// its realloc decision.
+func TestExplanationIsTheCallsOwnDecision(t *testing.T) {
+	path := writeScript(t, "v.star", "p = vmalloc(8192)\nwrite(p, 8191, \"ab\")\nq = vrealloc(p, 9000)\nvfree(q)\n")
+	code, out, errOut := runCLI(t, "run", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for i, want := range []string{
+		"vmalloc(8192): 2 pages",
+		"guard page hit at 0xffffc90000002000: 1 byte past the end of a 8192-byte area",
+		"vrealloc: 9000 bytes exceed the 8192 bytes mapped",
+		"vfree: 0xffffc90000003000-",
+	} {
+		m := stepLine.FindStringSubmatch(lines[i])
+		if m == nil || !strings.HasPrefix(m[5], want) {
+			t.Errorf("line %d: %q, want the explanation to begin %q", i+1, lines[i], want)
+		}
 	}
 }

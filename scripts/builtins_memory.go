@@ -3,6 +3,7 @@ package scripts
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
 	"go.starlark.net/starlark"
@@ -11,26 +12,39 @@ import (
 // memoryGroup is access to real memory through pointers: write, fill,
 // read. Every access is checked against the pointer's allocation the way
 // KASAN checks a kernel access: out of bounds, use after free and NULL are
-// reported as events and not performed.
+// reported as events and not performed. An access whose first byte
+// outside the allocation has no memory behind it (a vmalloc guard page, a
+// vfree'd area) is left to the MMU instead: it is performed and faults for
+// real. unchecked=True skips KASAN altogether, as a kernel built without
+// it would.
 func memoryGroup() Group {
 	return Group{
 		Name: "memory",
 		Builtins: []Builtin{
 			{Name: "write", Step: true, Fn: builtinWrite,
-				Doc: "write(p, offset, data): copy data (bytes, string or list of ints 0..255) to p+offset; True, or False if reported"},
+				Doc: "write(p, offset, data, unchecked=False): copy data (bytes, string or list of ints 0..255) to p+offset; True, or False if reported"},
 			{Name: "fill", Step: true, Fn: builtinFill,
-				Doc: "fill(p, byte, n=None): set n bytes (default: the whole allocation) at p to byte; True, or False if reported"},
+				Doc: "fill(p, byte, n=None, unchecked=False): set n bytes (default: the whole allocation) at p to byte; True, or False if reported"},
 			{Name: "read", Step: true, Fn: builtinRead,
-				Doc: "read(p, offset, n): n bytes from p+offset as bytes, or None if reported"},
+				Doc: "read(p, offset, n, unchecked=False): n bytes from p+offset as bytes, or None if reported"},
 		},
 	}
 }
 
 // access checks an access of n bytes at offset off through pv, reporting
-// misuse as the kernel's sanitizers would. It returns the address to use,
-// or ok false when the access was reported and must not happen. verb is
-// "Read" or "Write", the word KASAN uses.
-func access(c *Call, pv starlark.Value, off, n int64, verb string) (addr allocator.Addr, ok bool, err error) {
+// misuse as the kernel's sanitizers would. It returns the address to
+// access, or ok false when the access was reported and must not happen.
+// verb is "Read" or "Write", the word KASAN uses.
+//
+// The rule, for a checked access: inside a live allocation it goes ahead.
+// Otherwise look at the first byte it touches that the allocation does not
+// own (the byte after the end, or the first byte when the offset is
+// negative or the allocation was freed). If memory is mapped there (RAM's
+// direct map, the pages of a vmap area) KASAN reports the access and it
+// is not done; if nothing is mapped there (a guard page, a vfree'd area)
+// the access goes ahead and the MMU stops it with a real fault, which the
+// machine reports. unchecked skips the check: only NULL is refused.
+func access(c *Call, pv starlark.Value, off, n int64, verb string, unchecked bool) (addr allocator.Addr, ok bool, err error) {
 	if n < 0 {
 		return 0, false, c.Errorf("size %d is negative", n)
 	}
@@ -45,59 +59,129 @@ func access(c *Call, pv starlark.Value, off, n int64, verb string) (addr allocat
 		return 0, false, c.Errorf("for parameter p: got %s, want pointer", pv.Type())
 	}
 	at := p.Addr + allocator.Addr(off)
-	if !p.Live() {
-		m.Misuse(at, fmt.Sprintf("BUG: KASAN: use-after-free in %s: %s of size %d at addr %x: the block at %x was freed in step %d; not done",
-			c.Name, verb, n, uint64(at), uint64(p.Addr), p.FreedStep()))
-		return 0, false, nil
+	inside := off >= 0 && uint64(off) <= p.Size && uint64(n) <= p.Size-uint64(off)
+	if unchecked || p.Live() && inside {
+		return at, true, nil
+	}
+	bad := at
+	if p.Live() && off >= 0 {
+		bad = max(at, p.Addr+allocator.Addr(p.Size))
+	}
+	if n > 0 && !mapped(m, bad) {
+		return at, true, nil
+	}
+	kind := "out-of-bounds"
+	if m.IsVmallocAddr(p.Addr) {
+		kind = "vmalloc-out-of-bounds"
 	}
 	switch {
+	case !p.Live():
+		m.Misuse(at, fmt.Sprintf("BUG: KASAN: use-after-free in %s: %s of size %d at addr %x: the block at %x was freed in step %d; not done",
+			c.Name, verb, n, uint64(at), uint64(p.Addr), p.FreedStep()))
 	case off < 0:
-		m.Misuse(at, fmt.Sprintf("BUG: KASAN: out-of-bounds in %s: %s of size %d at addr %x starts %s before the %d-byte block at %x; not done",
-			c.Name, verb, n, uint64(at), bytesText(uint64(-off)), p.Size, uint64(p.Addr)))
-		return 0, false, nil
-	case uint64(off) > p.Size || uint64(n) > p.Size-uint64(off):
-		m.Misuse(at, fmt.Sprintf("BUG: KASAN: out-of-bounds in %s: %s of size %d at addr %x runs %s past the end of the %d-byte block at %x; not done",
-			c.Name, verb, n, uint64(at), bytesText(uint64(off)+uint64(n)-p.Size), p.Size, uint64(p.Addr)))
-		return 0, false, nil
+		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x starts %s before the %d-byte block at %x; not done",
+			kind, c.Name, verb, n, uint64(at), bytesText(uint64(-off)), p.Size, uint64(p.Addr)))
+	default:
+		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x runs %s past the end of the %d-byte block at %x; not done",
+			kind, c.Name, verb, n, uint64(at), bytesText(uint64(off)+uint64(n)-p.Size), p.Size, uint64(p.Addr)))
 	}
-	return at, true, nil
+	return 0, false, nil
 }
 
-// memErr turns an error from Machine.ReadAt/WriteAt/Fill into the
-// builtin's result: a fault (a guard page) was reported by the machine and
-// is a refused access; anything else is a script error.
-func memErr(c *Call, err error) error {
-	if errors.Is(err, allocator.ErrFault) {
-		return nil
+// mapped reports whether memory is mapped at kernel address a: RAM's
+// direct map, or the pages of a live vmap area. Guard pages, vfree'd
+// areas, free vmalloc space and anything else are not.
+func mapped(m *allocator.Machine, a allocator.Addr) bool {
+	if m.IsVmallocAddr(a) {
+		info, ok := m.AreaOf(a)
+		return ok && a < info.Start+allocator.Addr(info.Usable(m.PageSize()))
 	}
-	return c.Errorf("%w", err)
+	_, ok := m.AddrPFN(a)
+	return ok
+}
+
+// forEachPiece performs an access of n bytes at at the way the kernel's
+// memcpy does, front to back, in pieces that are each either wholly
+// mapped or begin at a byte that is not: do(a, done, k) accesses [a, a+k),
+// which is bytes [done, done+k) of the access. Touching an unmapped
+// vmalloc byte is a real access that faults; the machine reports it and
+// the access ends there, its earlier pieces done, as on real hardware. An
+// address that is neither RAM's direct map nor modelled vmalloc space has
+// nothing behind it on this machine and is reported without an access.
+// It returns whether the whole access was done.
+func forEachPiece(c *Call, at allocator.Addr, n uint64, verb string, do func(a allocator.Addr, done, k uint64) error) (bool, error) {
+	m := c.Machine()
+	ps := m.PageSize()
+	for done := uint64(0); done < n; {
+		a := at + allocator.Addr(done)
+		k := n - done
+		switch pfn, inRAM := m.AddrPFN(a); {
+		case m.IsVmallocAddr(a):
+			if info, ok := m.AreaOf(a); ok && a < info.Start+allocator.Addr(info.Usable(ps)) {
+				k = min(k, uint64(info.Start)+info.Usable(ps)-uint64(a))
+			} else {
+				k = min(k, ps-uint64(a)%ps)
+			}
+		case inRAM:
+			k = min(k, (m.NrPages()-pfn)*ps-uint64(a-m.PFNAddr(pfn)))
+		default:
+			m.Misuse(a, fmt.Sprintf("BUG: unable to handle page fault for address: %016x: nothing is mapped there on this machine (neither RAM's direct map nor vmalloc space); the %s of %s at %x stopped after %s",
+				uint64(a), strings.ToLower(verb), bytesText(n), uint64(at), bytesText(done)))
+			return false, nil
+		}
+		if err := do(a, done, k); err != nil {
+			switch {
+			case errors.Is(err, allocator.ErrFault):
+				// The machine reported the fault (a guard page hit).
+				return false, nil
+			case errors.Is(err, allocator.ErrBadAddress):
+				m.Misuse(a, fmt.Sprintf("BUG: unable to handle page fault for address: %016x: %v; the %s of %s at %x stopped after %s",
+					uint64(a), err, strings.ToLower(verb), bytesText(n), uint64(at), bytesText(done)))
+				return false, nil
+			}
+			return false, c.Errorf("%w", err)
+		}
+		done += k
+	}
+	return true, nil
+}
+
+// uncheckedOp closes the operation shown for a step, noting unchecked=True.
+func uncheckedOp(op string, unchecked bool) string {
+	if unchecked {
+		return op + ", unchecked=True)"
+	}
+	return op + ")"
 }
 
 func builtinWrite(c *Call) (starlark.Value, error) {
 	var pv, data starlark.Value
 	var off int64
-	if err := c.Unpack("p", &pv, "offset", &off, "data", &data); err != nil {
+	var unchecked bool
+	if err := c.Unpack("p", &pv, "offset", &off, "data", &data, "unchecked?", &unchecked); err != nil {
 		return nil, err
 	}
 	buf, err := dataBytes(data)
 	if err != nil {
 		return nil, c.Errorf("for parameter data: %v", err)
 	}
-	c.SetOp(fmt.Sprintf("write(%v, %d, %s)", pv, off, bytesText(uint64(len(buf)))))
-	at, ok, err := access(c, pv, off, int64(len(buf)), "Write")
+	c.SetOp(uncheckedOp(fmt.Sprintf("write(%v, %d, %s", pv, off, bytesText(uint64(len(buf)))), unchecked))
+	at, ok, err := access(c, pv, off, int64(len(buf)), "Write", unchecked)
 	if err != nil || !ok {
 		return starlark.False, err
 	}
-	if err := c.Machine().WriteAt(at, buf); err != nil {
-		return starlark.False, memErr(c, err)
-	}
-	return starlark.True, nil
+	m := c.Machine()
+	done, err := forEachPiece(c, at, uint64(len(buf)), "Write", func(a allocator.Addr, from, k uint64) error {
+		return m.WriteAt(a, buf[from:from+k])
+	})
+	return starlark.Bool(done), err
 }
 
 func builtinFill(c *Call) (starlark.Value, error) {
 	var pv, nv starlark.Value = nil, starlark.None
 	var b int
-	if err := c.Unpack("p", &pv, "byte", &b, "n?", &nv); err != nil {
+	var unchecked bool
+	if err := c.Unpack("p", &pv, "byte", &b, "n?", &nv, "unchecked?", &unchecked); err != nil {
 		return nil, err
 	}
 	if b < 0 || b > 0xff {
@@ -111,33 +195,69 @@ func builtinFill(c *Call) (starlark.Value, error) {
 	} else if err := starlark.AsInt(nv, &n); err != nil {
 		return nil, c.Errorf("for parameter n: %v", err)
 	}
-	c.SetOp(fmt.Sprintf("fill(%v, %#02x, %d)", pv, b, n))
-	at, ok, err := access(c, pv, 0, n, "Write")
+	c.SetOp(uncheckedOp(fmt.Sprintf("fill(%v, %#02x, %d", pv, b, n), unchecked))
+	at, ok, err := access(c, pv, 0, n, "Write", unchecked)
 	if err != nil || !ok {
 		return starlark.False, err
 	}
-	if err := c.Machine().Fill(at, byte(b), uint64(n)); err != nil {
-		return starlark.False, memErr(c, err)
-	}
-	return starlark.True, nil
+	m := c.Machine()
+	done, err := forEachPiece(c, at, uint64(n), "Write", func(a allocator.Addr, _, k uint64) error {
+		return m.Fill(a, byte(b), k)
+	})
+	return starlark.Bool(done), err
 }
 
 func builtinRead(c *Call) (starlark.Value, error) {
 	var pv starlark.Value
 	var off, n int64
-	if err := c.Unpack("p", &pv, "offset", &off, "n", &n); err != nil {
+	var unchecked bool
+	if err := c.Unpack("p", &pv, "offset", &off, "n", &n, "unchecked?", &unchecked); err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("read(%v, %d, %d)", pv, off, n))
-	at, ok, err := access(c, pv, off, n, "Read")
+	c.SetOp(uncheckedOp(fmt.Sprintf("read(%v, %d, %d", pv, off, n), unchecked))
+	at, ok, err := access(c, pv, off, n, "Read", unchecked)
 	if err != nil || !ok {
 		return starlark.None, err
 	}
-	buf := make([]byte, n)
-	if err := c.Machine().ReadAt(at, buf); err != nil {
-		return starlark.None, memErr(c, err)
+	m := c.Machine()
+	var buf []byte
+	done, err := forEachPiece(c, at, uint64(n), "Read", func(a allocator.Addr, _, k uint64) error {
+		piece := make([]byte, k)
+		if err := m.ReadAt(a, piece); err != nil {
+			return err
+		}
+		if buf == nil {
+			buf = piece
+		} else {
+			buf = append(buf, piece...)
+		}
+		return nil
+	})
+	if err != nil || !done {
+		return starlark.None, err
+	}
+	if r, ok := bytesSummary(buf); ok {
+		c.SetResult(r)
 	}
 	return starlark.Bytes(buf), nil
+}
+
+// bytesSummary shortens how a long read shows as a step's result: "4096
+// bytes, all 0xaa", or its first 16 bytes and the length. ok is false for
+// reads short enough to show whole.
+func bytesSummary(b []byte) (string, bool) {
+	const whole, head = 24, 16
+	if len(b) <= whole {
+		return "", false
+	}
+	same := true
+	for _, x := range b[1:] {
+		same = same && x == b[0]
+	}
+	if same {
+		return fmt.Sprintf("%d bytes, all %#02x", len(b), b[0]), true
+	}
+	return fmt.Sprintf("%s... (%d bytes)", starlark.Bytes(b[:head]), len(b)), true
 }
 
 // dataBytes converts write's data: bytes, a string (its UTF-8 bytes), or

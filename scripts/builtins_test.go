@@ -429,7 +429,7 @@ check(d[p] == "first", "hashable")
 check([p] == [p], "in lists")
 check(str([p]) == "[0xffff888000100000]", "prints in lists as an address")
 check(p, "a pointer is true; NULL is None")
-check(sorted(dir(p)) == ["addr", "gfp", "live", "order", "owner", "pfn", "size", "step"], "attributes")
+check(sorted(dir(p)) == ["addr", "area", "gfp", "live", "order", "owner", "pfn", "size", "step"], "attributes")
 `)
 	noFailures(t, s)
 }

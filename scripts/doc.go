@@ -41,14 +41,38 @@
 // # Misuse is reported, not fatal
 //
 // A kernel does not stop when code misuses it; it reports. So free_pages
-// of a block already freed, or with the wrong order, returns False after
-// the allocator records the report; read, write and fill out of bounds,
-// after free, or through None record a KASAN-style EvMisuse and return
-// False (None for read); a failed allocation returns None (NULL) and the
-// allocator records why. check(cond, message) records a failure and
-// carries on; the CLI exits 1 at the end. Only mistakes in the script
-// itself (syntax, unknown names, wrong argument types, cpu numbers that do
-// not exist, config() after the first step, the step limits) stop it.
+// of a block already freed, or with the wrong order, and vfree of
+// something that is no vmalloc area, return False after the allocator
+// records the report; read, write and fill out of bounds, after free, or
+// through None record a KASAN-style EvMisuse and return False (None for
+// read); a failed allocation returns None (NULL) and the allocator
+// records why. check(cond, message) records a failure and carries on; the
+// CLI exits 1 at the end. Only mistakes in the script itself (syntax,
+// unknown names, wrong argument types, cpu numbers that do not exist,
+// config() after the first step, the step limits) stop it.
+//
+// # Memory access: KASAN and the MMU
+//
+// read, write and fill check an access the way KASAN does, with one
+// deliberate difference so that a real fault can be seen. An access that
+// stays inside a live allocation goes ahead. Otherwise the first byte it
+// touches that the allocation does not own decides: if memory is mapped
+// there (RAM's direct map, the pages of a vmap area, including the slack
+// after a vmalloc's requested size in its last page) KASAN reports the
+// access and it is not done; if nothing is mapped there (a vmalloc guard
+// page, a vfree'd area) the access goes ahead, front to back as memcpy
+// does, and the MMU stops it with a real fault at that byte: the bytes
+// before it are written, the machine reports a guard-page hit (EvGuardHit,
+// with the kernel's "BUG: unable to handle page fault" line), and the
+// builtin returns False (None for read). A real KASAN kernel would report
+// the guard page too; most production kernels have no KASAN and fault.
+//
+// unchecked=True (write(p, off, data, unchecked=True), fill, read) skips
+// KASAN altogether, as a kernel built without it: an overrun lands in
+// whatever is mapped next to the allocation, a use after free reads the
+// page's new contents, and only unmapped memory faults. Only None is
+// refused. Pointers from pfn_to_kaddr(pfn) look at any page of RAM through
+// the direct map, whoever owns it.
 //
 // # Adding builtins
 //

@@ -15,6 +15,7 @@ func groups() []Group {
 		gfpGroup(),
 		pageGroup(),
 		memoryGroup(),
+		vmallocGroup(),
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // Pointer is a kernel pointer handed to a script by an allocating builtin:
-// alloc_pages now, kmalloc, vmalloc and the rest later. It prints as the
+// alloc_pages, vmalloc, vrealloc, and kmalloc and the rest later. It prints as the
 // kernel address (0xffff888000100000) and compares by address, as C
 // pointers do, so a block handed out again at the same address compares
 // equal to the pointer it replaced.
@@ -23,11 +23,12 @@ import (
 type Pointer struct {
 	Addr  allocator.Addr // the kernel address
 	Size  uint64         // bytes that read, write and fill may touch from Addr
-	Owner string         // who handed it out: "pages" (alloc_pages); later layers name theirs
+	Owner string         // who handed it out: "pages" (alloc_pages), "vmalloc"; later layers name theirs
 	Order int            // page order of the block for page allocations, -1 otherwise
 	PFN   int64          // first page frame behind Addr for direct-map pointers, -1 otherwise
 	GFP   allocator.GFP  // the flags it was allocated with
-	Step  int            // the step that allocated it
+	Step  int            // the step that allocated it (0 for a view such as pfn_to_kaddr)
+	Area  *VmArea        // vmalloc pointers: the vmap area as the allocator last reported it; nil otherwise
 
 	freedStep int // the step that freed it; 0 while live
 }
@@ -70,12 +71,12 @@ func (p *Pointer) CompareSameType(op syntax.Token, y starlark.Value, depth int) 
 
 // AttrNames lists the attributes, in a new slice (dir() sorts it in place).
 func (p *Pointer) AttrNames() []string {
-	return []string{"addr", "gfp", "live", "order", "owner", "pfn", "size", "step"}
+	return []string{"addr", "area", "gfp", "live", "order", "owner", "pfn", "size", "step"}
 }
 
 // Attr returns an attribute: addr (int), size (bytes), owner, order, pfn
-// (first page frame, direct-map pointers only), gfp, step (that
-// allocated it) and live.
+// (first page frame, direct-map pointers only), area (vmalloc pointers
+// only, else None), gfp, step (that allocated it) and live.
 func (p *Pointer) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "addr":
@@ -97,6 +98,11 @@ func (p *Pointer) Attr(name string) (starlark.Value, error) {
 		return starlark.MakeInt(p.Step), nil
 	case "live":
 		return starlark.Bool(p.Live()), nil
+	case "area":
+		if p.Area == nil {
+			return starlark.None, nil
+		}
+		return p.Area.value(), nil
 	}
 	return nil, nil
 }
