@@ -108,14 +108,22 @@ func mapped(m *allocator.Machine, a allocator.Addr) bool {
 // the access ends there, its earlier pieces done, as on real hardware. An
 // address that is neither RAM's direct map nor modelled vmalloc space has
 // nothing behind it on this machine and is reported without an access.
-// It returns whether the whole access was done.
-func forEachPiece(c *Call, at allocator.Addr, n uint64, verb string, do func(a allocator.Addr, done, k uint64) error) (bool, error) {
+// It returns whether the whole access was done. pv is the pointer the
+// access goes through: a live vmalloc pointer knows its area is mapped,
+// which spares looking the area up.
+func forEachPiece(c *Call, pv starlark.Value, at allocator.Addr, n uint64, verb string, do func(a allocator.Addr, done, k uint64) error) (bool, error) {
 	m := c.Machine()
 	ps := m.PageSize()
+	var known *VmArea
+	if p, ok := pv.(*Pointer); ok && p.Live() {
+		known = p.Area
+	}
 	for done := uint64(0); done < n; {
 		a := at + allocator.Addr(done)
 		k := n - done
 		switch pfn, inRAM := m.AddrPFN(a); {
+		case known != nil && a >= known.Start && uint64(a-known.Start) < known.Usable:
+			k = min(k, known.Usable-uint64(a-known.Start))
 		case m.IsVmallocAddr(a):
 			if info, ok := m.AreaOf(a); ok && a < info.Start+allocator.Addr(info.Usable(ps)) {
 				k = min(k, uint64(info.Start)+info.Usable(ps)-uint64(a))
@@ -171,7 +179,7 @@ func builtinWrite(c *Call) (starlark.Value, error) {
 		return starlark.False, err
 	}
 	m := c.Machine()
-	done, err := forEachPiece(c, at, uint64(len(buf)), "Write", func(a allocator.Addr, from, k uint64) error {
+	done, err := forEachPiece(c, pv, at, uint64(len(buf)), "Write", func(a allocator.Addr, from, k uint64) error {
 		return m.WriteAt(a, buf[from:from+k])
 	})
 	return starlark.Bool(done), err
@@ -201,7 +209,7 @@ func builtinFill(c *Call) (starlark.Value, error) {
 		return starlark.False, err
 	}
 	m := c.Machine()
-	done, err := forEachPiece(c, at, uint64(n), "Write", func(a allocator.Addr, _, k uint64) error {
+	done, err := forEachPiece(c, pv, at, uint64(n), "Write", func(a allocator.Addr, _, k uint64) error {
 		return m.Fill(a, byte(b), k)
 	})
 	return starlark.Bool(done), err
@@ -221,7 +229,7 @@ func builtinRead(c *Call) (starlark.Value, error) {
 	}
 	m := c.Machine()
 	var buf []byte
-	done, err := forEachPiece(c, at, uint64(n), "Read", func(a allocator.Addr, _, k uint64) error {
+	done, err := forEachPiece(c, pv, at, uint64(n), "Read", func(a allocator.Addr, _, k uint64) error {
 		piece := make([]byte, k)
 		if err := m.ReadAt(a, piece); err != nil {
 			return err
