@@ -52,3 +52,11 @@ func FormatBytes(n uint64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// plural returns word, with an s unless n is 1: plural(1, "page") is "page".
+func plural(n uint64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

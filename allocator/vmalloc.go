@@ -619,10 +619,7 @@ func (m *Machine) describeFault(at Addr) string {
 			return fmt.Sprintf("fault at %v inside the mapped area at %v", at, a.start)
 		}
 		past := uint64(at-end) + 1
-		unit := "bytes"
-		if past == 1 {
-			unit = "byte"
-		}
+		unit := plural(past, "byte")
 		req := ""
 		if a.requested != a.usable {
 			req = fmt.Sprintf(" (%d bytes requested)", a.requested)
@@ -631,8 +628,12 @@ func (m *Machine) describeFault(at Addr) string {
 	}
 	if i, ok := findArea(v.lazy, at); ok {
 		a := v.lazy[i]
-		return fmt.Sprintf("use after vfree at %v: %d bytes into the %d-byte area at %v, which was freed and unmapped (its address range awaits the lazy purge)",
-			at, uint64(at-a.start), a.usable, a.start)
+		if off := uint64(at - a.start); off >= a.usable {
+			return fmt.Sprintf("guard page hit at %v: %d %s past the end of the %d-byte area at %v, which was freed and awaits the lazy purge",
+				at, off-a.usable+1, plural(off-a.usable+1, "byte"), a.usable, a.start)
+		}
+		return fmt.Sprintf("use after vfree at %v: %d %s into the %d-byte area at %v, which was freed and unmapped (its address range awaits the lazy purge)",
+			at, uint64(at-a.start), plural(uint64(at-a.start), "byte"), a.usable, a.start)
 	}
 	return fmt.Sprintf("unmapped vmalloc address %v: no vmap area covers it", at)
 }
@@ -697,9 +698,9 @@ func describePFNs(pfns []uint64) string {
 // freeRule explains what freeing an area did.
 func (m *Machine) freeRule(a *vmArea, pages int, why string) string {
 	if why != "" {
-		return fmt.Sprintf("vmalloc of %d bytes failed: %s; the %d pages taken were freed and the range %v-%v awaits the lazy purge",
-			a.requested, why, pages, a.start, a.start+Addr(a.size))
+		return fmt.Sprintf("vmalloc of %d bytes failed: %s; the %d %s taken were freed and the range %v-%v awaits the lazy purge",
+			a.requested, why, pages, plural(uint64(pages), "page"), a.start, a.start+Addr(a.size))
 	}
-	return fmt.Sprintf("vfree: %v-%v unmapped and its %d pages returned to the buddy allocator; the %s of address space waits for the lazy purge (%d of %d pages now lazy)",
-		a.start, a.start+Addr(a.usable), pages, FormatBytes(a.size), m.vm.lazyPages, m.vm.lazyMax)
+	return fmt.Sprintf("vfree: %v-%v unmapped and its %d %s returned to the buddy allocator; the %s of address space waits for the lazy purge (%d of %d pages now lazy)",
+		a.start, a.start+Addr(a.usable), pages, plural(uint64(pages), "page"), FormatBytes(a.size), m.vm.lazyPages, m.vm.lazyMax)
 }

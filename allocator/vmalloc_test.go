@@ -235,6 +235,11 @@ func TestGuardPageFaultsForReal(t *testing.T) {
 			if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "use after vfree at "+(p+5).String()) {
 				t.Errorf("read after vfree: %v", err)
 			}
+			// The guard page of a freed area that awaits the purge is still a guard page.
+			err = m.ReadAt(end, buf[:1])
+			if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "guard page hit at "+end.String()+": 1 byte past the end of the") {
+				t.Errorf("read of a freed area's guard page: %v", err)
+			}
 			// Address space nobody has used.
 			far := VmallocStart + Addr(1000*page)
 			err = m.ReadAt(far, buf[:1])
