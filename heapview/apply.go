@@ -1,0 +1,660 @@
+package heapview
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/allocviz/allocviz/allocator"
+)
+
+// apply changes s by the event at pos. It checks everything first and
+// changes nothing when the event does not fit the state. head is true for
+// the head state, which also keeps the model's indexes (caches, realloc
+// lineage) that replays read back.
+func (m *Model) apply(s *state, pos int, head bool) error {
+	e := &m.events[pos]
+	idx := uint32(pos + 1)
+	switch e.Kind {
+	case allocator.EvBoot:
+		if pos != 0 {
+			return errors.New("the machine boots a second time")
+		}
+	case allocator.EvStep, allocator.EvSay, allocator.EvCPU, allocator.EvKfree:
+	case allocator.EvCheck:
+		if e.Decision == allocator.DecisionFailed {
+			s.add(cReports, 1)
+		}
+	case allocator.EvWarn, allocator.EvBadFree, allocator.EvSlubReport, allocator.EvGuardHit, allocator.EvMisuse:
+		s.add(cReports, 1)
+	case allocator.EvPageFail:
+		s.add(cFailures, 1)
+	case allocator.EvReserve:
+		return m.applyReserve(s, e, idx)
+	case allocator.EvPageFree:
+		if e.Owner == allocator.OwnerFree {
+			return m.applyBootFree(s, e, idx, head)
+		}
+		return m.applyPageFree(s, e, idx, head)
+	case allocator.EvSplit:
+		return m.applySplit(s, e, idx)
+	case allocator.EvMerge:
+		return m.applyMerge(s, e, idx)
+	case allocator.EvPageAlloc:
+		return m.applyPageAlloc(s, e, idx)
+	case allocator.EvCacheCreate:
+		return m.applyCacheCreate(s, e, pos, head)
+	case allocator.EvCacheDestroy:
+		id, err := m.liveCache(s, e.Cache, pos)
+		if err != nil {
+			return err
+		}
+		c := s.caches[id]
+		c.alive = false
+		s.setCache(id, c)
+	case allocator.EvSlabNew:
+		return m.applySlabNew(s, e, pos)
+	case allocator.EvSlabDiscard:
+		return m.applySlabDiscard(s, e, pos)
+	case allocator.EvSlabList:
+		return m.applySlabList(s, e, pos)
+	case allocator.EvObjAlloc:
+		return m.applyObjAlloc(s, e, pos)
+	case allocator.EvObjFree:
+		return m.applyObjFree(s, e, pos, head)
+	case allocator.EvKmalloc:
+		return m.applyKmalloc(s, e, idx)
+	case allocator.EvRealloc:
+		return m.applyRealloc(s, e, pos, head)
+	case allocator.EvVmapAlloc:
+		return m.applyVmapAlloc(s, e, idx)
+	case allocator.EvVmapFree:
+		if _, ok := s.areas.get(uint64(e.Addr)); !ok {
+			return fmt.Errorf("no vmap area starts at %v", e.Addr)
+		}
+		a, _ := s.areas.get(uint64(e.Addr))
+		s.add(cAreas, -1)
+		s.add(cAreaBytes, -int64(a.bytes))
+		s.delArea(e.Addr)
+		if _, ok := s.allocs.get(uint64(e.Addr)); ok {
+			m.dropAlloc(s, e.Addr, head)
+		}
+	case allocator.EvKvmalloc:
+		if e.Addr.ZeroOrNull() {
+			return nil
+		}
+		a, ok := s.allocs.get(uint64(e.Addr))
+		if !ok {
+			return fmt.Errorf("kvmalloc returned %v, which is not a live allocation", e.Addr)
+		}
+		r := *a
+		r.fn = m.intern("kvmalloc")
+		r.path = m.intern(e.Path)
+		r.changed = idx
+		s.putAlloc(e.Addr, r)
+	case allocator.EvVecOp:
+		if a, ok := s.allocs.get(uint64(e.Addr)); ok && !e.Addr.ZeroOrNull() {
+			r := *a
+			r.vec = true
+			r.changed = idx
+			s.putAlloc(e.Addr, r)
+		}
+	default:
+		return fmt.Errorf("unknown event kind %d", e.Kind)
+	}
+	return nil
+}
+
+// checkBlock checks that an order-order block at pfn lies in RAM and is
+// aligned.
+func (m *Model) checkBlock(pfn uint64, order int) error {
+	if order < 0 || order > allocator.MaxPageOrder {
+		return fmt.Errorf("order %d is outside 0..%d", order, allocator.MaxPageOrder)
+	}
+	if pfn&(1<<order-1) != 0 {
+		return fmt.Errorf("pfn %#x is not aligned to order %d", pfn, order)
+	}
+	if pfn+1<<order > m.geo.nrPages {
+		return fmt.Errorf("the order-%d block at pfn %#x runs past the last page frame %#x", order, pfn, m.geo.nrPages-1)
+	}
+	return nil
+}
+
+func (m *Model) applyReserve(s *state, e *allocator.Event, idx uint32) error {
+	n := uint64(e.Index)
+	if e.Index <= 0 || e.PFN+n > m.geo.nrPages {
+		return fmt.Errorf("reserving %d pages at pfn %#x does not fit %d page frames", e.Index, e.PFN, m.geo.nrPages)
+	}
+	for p := e.PFN; p < e.PFN+n; p++ {
+		if s.page(p).since != 0 {
+			return fmt.Errorf("pfn %#x is reserved after boot already described it", p)
+		}
+	}
+	s.savePages(e.PFN, n)
+	for p := e.PFN; p < e.PFN+n; p++ {
+		*s.mutPage(p) = pageRec{owner: allocator.OwnerReserved, flags: pfReserved, head: uint32(p), since: idx}
+	}
+	s.add(cOwner+int(allocator.OwnerReserved), int64(n))
+	return nil
+}
+
+// applyBootFree puts a block that was never described on the free lists.
+func (m *Model) applyBootFree(s *state, e *allocator.Event, idx uint32, head bool) error {
+	if err := m.checkBlock(e.PFN, e.Order); err != nil {
+		return err
+	}
+	n := uint64(1) << e.Order
+	for p := e.PFN; p < e.PFN+n; p++ {
+		if s.page(p).since != 0 {
+			return fmt.Errorf("boot frees pfn %#x, which is already described", p)
+		}
+	}
+	m.setFreeBlock(s, e.PFN, e.Order, idx)
+	if head {
+		m.bootEnd = idx
+	}
+	return nil
+}
+
+// setFreeBlock makes the pages of a block one free block on the list of
+// its order.
+func (m *Model) setFreeBlock(s *state, pfn uint64, order int, idx uint32) {
+	n := uint64(1) << order
+	s.savePages(pfn, n)
+	for p := pfn; p < pfn+n; p++ {
+		*s.mutPage(p) = pageRec{owner: allocator.OwnerFree, since: idx}
+	}
+	h := s.mutPage(pfn)
+	h.flags, h.order = pfFree, int8(order)
+	s.add(cFree+order, 1)
+	s.add(cFreePages, int64(n))
+	s.add(cOwner+int(allocator.OwnerFree), int64(n))
+}
+
+func (m *Model) isFreeBlock(s *state, pfn uint64, order int) error {
+	if err := m.checkBlock(pfn, order); err != nil {
+		return err
+	}
+	if r := s.page(pfn); r.flags&pfFree == 0 || int(r.order) != order {
+		return fmt.Errorf("pfn %#x does not begin a free order-%d block", pfn, order)
+	}
+	return nil
+}
+
+func (m *Model) applySplit(s *state, e *allocator.Event, idx uint32) error {
+	if e.Order < 1 {
+		return fmt.Errorf("an order-%d block cannot be split", e.Order)
+	}
+	if err := m.isFreeBlock(s, e.PFN, e.Order); err != nil {
+		return err
+	}
+	o := e.Order
+	upper := e.PFN + 1<<(o-1)
+	s.savePages(e.PFN, 1)
+	s.mutPage(e.PFN).order = int8(o - 1)
+	s.savePages(upper, 1)
+	u := s.mutPage(upper)
+	*u = pageRec{owner: allocator.OwnerFree, flags: pfFree, order: int8(o - 1), since: idx}
+	s.add(cFree+o, -1)
+	s.add(cFree+o-1, 2)
+	return nil
+}
+
+func (m *Model) applyMerge(s *state, e *allocator.Event, idx uint32) error {
+	o := e.Order
+	if o < 0 || o >= allocator.MaxPageOrder {
+		return fmt.Errorf("order-%d blocks cannot merge (orders 0..%d merge)", o, allocator.MaxPageOrder-1)
+	}
+	buddy := e.PFN ^ 1<<o
+	if err := m.isFreeBlock(s, e.PFN, o); err != nil {
+		return err
+	}
+	if err := m.isFreeBlock(s, buddy, o); err != nil {
+		return fmt.Errorf("buddy: %w", err)
+	}
+	lo := min(e.PFN, buddy)
+	n := uint64(2) << o
+	s.savePages(lo, n)
+	for p := lo; p < lo+n; p++ {
+		*s.mutPage(p) = pageRec{owner: allocator.OwnerFree, since: idx}
+	}
+	h := s.mutPage(lo)
+	h.flags, h.order = pfFree, int8(o+1)
+	s.add(cFree+o, -2)
+	s.add(cFree+o+1, 1)
+	return nil
+}
+
+func (m *Model) applyPageAlloc(s *state, e *allocator.Event, idx uint32) error {
+	if err := m.isFreeBlock(s, e.PFN, e.Order); err != nil {
+		return err
+	}
+	switch e.Owner {
+	case allocator.OwnerPages, allocator.OwnerSlab, allocator.OwnerLargeKmalloc, allocator.OwnerVmalloc:
+	default:
+		return fmt.Errorf("pages cannot be allocated to %v", e.Owner)
+	}
+	addr := m.geo.pfnAddr(e.PFN)
+	if e.Owner == allocator.OwnerPages {
+		if _, ok := s.allocs.get(uint64(addr)); ok {
+			return fmt.Errorf("%v is already a live allocation", addr)
+		}
+	}
+	n := uint64(1) << e.Order
+	var comp pageFlags
+	if e.GFP&allocator.GFPComp != 0 {
+		comp = pfCompound
+	}
+	s.savePages(e.PFN, n)
+	for p := e.PFN; p < e.PFN+n; p++ {
+		*s.mutPage(p) = pageRec{owner: e.Owner, flags: pfTail | comp, head: uint32(e.PFN), since: idx}
+	}
+	h := s.mutPage(e.PFN)
+	h.flags, h.order = pfHead|comp, int8(e.Order)
+	s.add(cFree+e.Order, -1)
+	s.add(cFreePages, -int64(n))
+	s.add(cOwner+int(allocator.OwnerFree), -int64(n))
+	s.add(cOwner+int(e.Owner), int64(n))
+	if e.Owner == allocator.OwnerPages {
+		m.newAlloc(s, addr, allocRec{size: n << m.geo.shift, bytes: n << m.geo.shift, since: idx, lineage: idx,
+			changed: idx, cache: -1, fn: m.intern("alloc_pages"), kind: AllocPages})
+	}
+	return nil
+}
+
+func (m *Model) applyPageFree(s *state, e *allocator.Event, idx uint32, head bool) error {
+	if err := m.checkBlock(e.PFN, e.Order); err != nil {
+		return err
+	}
+	h := s.page(e.PFN)
+	if h.flags&pfHead == 0 || int(h.order) != e.Order {
+		return fmt.Errorf("pfn %#x does not begin an allocated order-%d block", e.PFN, e.Order)
+	}
+	if h.owner != e.Owner {
+		return fmt.Errorf("the block at pfn %#x belongs to %v, not %v", e.PFN, h.owner, e.Owner)
+	}
+	addr := m.geo.pfnAddr(e.PFN)
+	switch e.Owner {
+	case allocator.OwnerSlab:
+		if sl, ok := s.slabs.get(e.PFN); ok {
+			m.dropSlab(s, e.PFN, sl)
+		}
+	case allocator.OwnerPages, allocator.OwnerLargeKmalloc:
+		if _, ok := s.allocs.get(uint64(addr)); ok {
+			m.dropAlloc(s, addr, head)
+		}
+	}
+	n := uint64(1) << e.Order
+	s.add(cOwner+int(e.Owner), -int64(n))
+	m.setFreeBlock(s, e.PFN, e.Order, idx)
+	return nil
+}
+
+// newAlloc records a live allocation and counts it.
+func (m *Model) newAlloc(s *state, a allocator.Addr, r allocRec) {
+	s.putAlloc(a, r)
+	s.add(cAllocs, 1)
+	s.add(cAllocReq, int64(r.size))
+	s.add(cAllocBytes, int64(r.bytes))
+	if r.kind == AllocSlab {
+		c := s.caches[r.cache]
+		c.inuse++
+		c.req += r.size
+		s.setCache(r.cache, c)
+	}
+}
+
+// dropAlloc forgets the live allocation at a, which must exist.
+func (m *Model) dropAlloc(s *state, a allocator.Addr, head bool) {
+	p, _ := s.allocs.get(uint64(a))
+	r := *p
+	if head {
+		m.lastLineage[uint64(a)] = r.lineage
+	}
+	s.delAlloc(a)
+	s.add(cAllocs, -1)
+	s.add(cAllocReq, -int64(r.size))
+	s.add(cAllocBytes, -int64(r.bytes))
+	if r.kind == AllocSlab {
+		c := s.caches[r.cache]
+		c.inuse--
+		c.req -= r.size
+		s.setCache(r.cache, c)
+	}
+}
+
+// resize changes a live allocation's requested size.
+func (m *Model) resize(s *state, a allocator.Addr, size uint64, idx uint32) {
+	p, _ := s.allocs.get(uint64(a))
+	r := *p
+	s.add(cAllocReq, int64(size)-int64(r.size))
+	if r.kind == AllocSlab {
+		c := s.caches[r.cache]
+		c.req = c.req - r.size + size
+		s.setCache(r.cache, c)
+	}
+	r.size, r.changed = size, idx
+	s.putAlloc(a, r)
+}
+
+// intern returns the id of a name, adding it on first sight.
+func (m *Model) intern(name string) uint16 {
+	if id, ok := m.nameIDs[name]; ok {
+		return id
+	}
+	if len(m.names) > 0xffff {
+		return 0
+	}
+	id := uint16(len(m.names))
+	m.names = append(m.names, name)
+	m.nameIDs[name] = id
+	return id
+}
+
+// cacheAt returns the id of the newest cache called name created before
+// pos, or -1.
+func (m *Model) cacheAt(name string, pos int) int32 {
+	ids := m.cacheIDs[name]
+	for i := len(ids) - 1; i >= 0; i-- {
+		if m.caches[ids[i]].created < pos {
+			return ids[i]
+		}
+	}
+	return -1
+}
+
+// liveCache returns the id of the live cache called name.
+func (m *Model) liveCache(s *state, name string, pos int) (int32, error) {
+	id := m.cacheAt(name, pos)
+	if id < 0 || int(id) >= len(s.caches) || !s.caches[id].alive {
+		return -1, fmt.Errorf("no live slab cache is called %q", name)
+	}
+	return id, nil
+}
+
+func (m *Model) applyCacheCreate(s *state, e *allocator.Event, pos int, head bool) error {
+	if e.Cache == "" || e.Index < 1 || e.Size == 0 || e.Bytes < e.Size || e.Order < 0 || e.Order > allocator.MaxPageOrder {
+		return fmt.Errorf("cache %q: object size %d, stride %d, order %d, %d objects per slab is not a cache", e.Cache, e.Size, e.Bytes, e.Order, e.Index)
+	}
+	if uint64(e.Index)*e.Bytes > m.geo.pageSize<<e.Order {
+		return fmt.Errorf("cache %q: %d objects of %d bytes do not fit an order-%d slab", e.Cache, e.Index, e.Bytes, e.Order)
+	}
+	if _, err := m.liveCache(s, e.Cache, pos); err == nil {
+		return fmt.Errorf("a live cache is already called %q", e.Cache)
+	}
+	var id int32
+	if head {
+		id = int32(len(m.caches))
+		m.caches = append(m.caches, cacheInfo{name: e.Cache, objSize: e.Size, size: e.Bytes, order: e.Order, perSlab: e.Index, created: pos})
+		m.cacheIDs[e.Cache] = append(m.cacheIDs[e.Cache], id)
+	} else {
+		id = int32(sort.Search(len(m.caches), func(i int) bool { return m.caches[i].created >= pos }))
+	}
+	s.setCache(id, cacheState{alive: true})
+	return nil
+}
+
+// slabOf returns the slab at pfn, checking that it belongs to the named
+// cache.
+func (m *Model) slabOf(s *state, name string, pfn uint64) (*slabRec, error) {
+	sl, ok := s.slabs.get(pfn)
+	if !ok {
+		return nil, fmt.Errorf("no slab begins at pfn %#x", pfn)
+	}
+	if got := m.caches[sl.cache].name; got != name {
+		return nil, fmt.Errorf("the slab at pfn %#x belongs to %s, not %s", pfn, got, name)
+	}
+	return sl, nil
+}
+
+func (m *Model) applySlabNew(s *state, e *allocator.Event, pos int) error {
+	id, err := m.liveCache(s, e.Cache, pos)
+	if err != nil {
+		return err
+	}
+	if err := m.checkBlock(e.PFN, e.Order); err != nil {
+		return err
+	}
+	h := s.page(e.PFN)
+	if h.flags&pfHead == 0 || h.owner != allocator.OwnerSlab || int(h.order) != e.Order {
+		return fmt.Errorf("pfn %#x does not begin an order-%d block allocated for a slab", e.PFN, e.Order)
+	}
+	if _, ok := s.slabs.get(e.PFN); ok {
+		return fmt.Errorf("pfn %#x already holds a slab", e.PFN)
+	}
+	ci := &m.caches[id]
+	lo, hi := m.geo.pfnAddr(e.PFN), m.geo.pfnAddr(e.PFN+1<<e.Order)
+	if e.Index < 1 || e.Addr < lo || uint64(e.Addr-lo)+uint64(e.Index)*ci.size > uint64(hi-lo) {
+		return fmt.Errorf("%d objects of %d bytes from %v do not fit the order-%d slab at pfn %#x", e.Index, ci.size, e.Addr, e.Order, e.PFN)
+	}
+	idx := uint32(pos + 1)
+	s.putSlab(e.PFN, slabRec{cache: id, order: int8(e.Order), list: allocator.ListCPU, cpu: int16(e.CPU),
+		objects: int32(e.Index), first: e.Addr, since: idx, listed: idx})
+	s.savePages(e.PFN, 1)
+	s.mutPage(e.PFN).cache = uint32(id) + 1
+	c := s.caches[id]
+	c.slabs++
+	c.objects += int64(e.Index)
+	s.setCache(id, c)
+	s.add(cSlabs, 1)
+	return nil
+}
+
+// dropSlab forgets the slab at pfn.
+func (m *Model) dropSlab(s *state, pfn uint64, sl *slabRec) {
+	id := sl.cache
+	objs := sl.objects
+	s.delSlab(pfn)
+	if h := s.page(pfn); h.cache != 0 {
+		s.savePages(pfn, 1)
+		s.mutPage(pfn).cache = 0
+	}
+	c := s.caches[id]
+	c.slabs--
+	c.objects -= int64(objs)
+	s.setCache(id, c)
+	s.add(cSlabs, -1)
+}
+
+func (m *Model) applySlabDiscard(s *state, e *allocator.Event, pos int) error {
+	if _, ok := s.slabs.get(e.PFN); !ok {
+		// The pages may have gone back to the buddy allocator first.
+		if e.PFN < m.geo.nrPages && s.page(e.PFN).owner != allocator.OwnerSlab {
+			return nil
+		}
+	}
+	sl, err := m.slabOf(s, e.Cache, e.PFN)
+	if err != nil {
+		return err
+	}
+	m.dropSlab(s, e.PFN, sl)
+	return nil
+}
+
+func (m *Model) applySlabList(s *state, e *allocator.Event, pos int) error {
+	sl, err := m.slabOf(s, e.Cache, e.PFN)
+	if err != nil {
+		return err
+	}
+	if e.List > allocator.ListFull {
+		return fmt.Errorf("slab list %d does not exist", e.List)
+	}
+	r := *sl
+	r.list, r.cpu, r.listed = e.List, -1, uint32(pos+1)
+	if e.List == allocator.ListCPU || e.List == allocator.ListCPUPartial {
+		r.cpu = int16(e.Index)
+	}
+	s.putSlab(e.PFN, r)
+	return nil
+}
+
+func (m *Model) applyObjAlloc(s *state, e *allocator.Event, pos int) error {
+	sl, err := m.slabOf(s, e.Cache, e.PFN)
+	if err != nil {
+		return err
+	}
+	ci := &m.caches[sl.cache]
+	if e.Index < 0 || int32(e.Index) >= sl.objects {
+		return fmt.Errorf("object %d does not exist in a slab of %d objects", e.Index, sl.objects)
+	}
+	if want := sl.first + allocator.Addr(uint64(e.Index)*ci.size); e.Addr != want {
+		return fmt.Errorf("object %d of the slab at pfn %#x is at %v, not %v", e.Index, e.PFN, want, e.Addr)
+	}
+	if _, ok := s.allocs.get(uint64(e.Addr)); ok {
+		return fmt.Errorf("object %v is already allocated", e.Addr)
+	}
+	idx := uint32(pos + 1)
+	r := *sl
+	r.inuse++
+	s.putSlab(e.PFN, r)
+	m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: ci.size, since: idx, lineage: idx, changed: idx,
+		cache: sl.cache, fn: m.intern("kmem_cache_alloc"), kind: AllocSlab})
+	return nil
+}
+
+func (m *Model) applyObjFree(s *state, e *allocator.Event, pos int, head bool) error {
+	sl, err := m.slabOf(s, e.Cache, e.PFN)
+	if err != nil {
+		return err
+	}
+	a, ok := s.allocs.get(uint64(e.Addr))
+	if !ok || a.kind != AllocSlab || a.cache != sl.cache {
+		return fmt.Errorf("object %v is not allocated from %s", e.Addr, e.Cache)
+	}
+	if e.Addr < sl.first || uint64(e.Addr-sl.first) >= uint64(sl.objects)*m.caches[sl.cache].size {
+		return fmt.Errorf("object %v is not in the slab at pfn %#x", e.Addr, e.PFN)
+	}
+	r := *sl
+	r.inuse--
+	s.putSlab(e.PFN, r)
+	m.dropAlloc(s, e.Addr, head)
+	return nil
+}
+
+func (m *Model) applyKmalloc(s *state, e *allocator.Event, idx uint32) error {
+	if e.Addr.ZeroOrNull() {
+		if e.Addr == 0 && e.Size > 0 {
+			s.add(cFailures, 1)
+		}
+		return nil
+	}
+	if e.Cache != "" {
+		a, ok := s.allocs.get(uint64(e.Addr))
+		if !ok || a.kind != AllocSlab || m.caches[a.cache].name != e.Cache {
+			return fmt.Errorf("kmalloc reports %v from %s, which that cache did not hand out", e.Addr, e.Cache)
+		}
+		r := *a
+		r.fn = m.intern("kmalloc")
+		s.putAlloc(e.Addr, r)
+		return nil
+	}
+	pfn, ok := m.geo.addrPFN(e.Addr)
+	if !ok || m.geo.pfnAddr(pfn) != e.Addr {
+		return fmt.Errorf("large kmalloc returned %v, which is not the start of a page frame", e.Addr)
+	}
+	h := s.page(pfn)
+	if h.flags&pfHead == 0 || h.owner != allocator.OwnerLargeKmalloc {
+		return fmt.Errorf("large kmalloc returned %v, but pfn %#x does not begin a block allocated for it", e.Addr, pfn)
+	}
+	if _, ok := s.allocs.get(uint64(e.Addr)); ok {
+		return fmt.Errorf("%v is already a live allocation", e.Addr)
+	}
+	m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: m.geo.pageSize << h.order, since: idx, lineage: idx,
+		changed: idx, cache: -1, fn: m.intern("kmalloc"), kind: AllocLargeKmalloc})
+	return nil
+}
+
+func (m *Model) applyRealloc(s *state, e *allocator.Event, pos int, head bool) error {
+	r := e.Realloc
+	if r == nil {
+		return errors.New("a realloc event without its decision")
+	}
+	idx := uint32(pos + 1)
+	var lin uint32
+	lineageOf := func(a allocator.Addr) uint32 {
+		if p, ok := s.allocs.get(uint64(a)); ok {
+			return p.lineage
+		}
+		return m.lastLineage[uint64(a)]
+	}
+	switch r.Decision {
+	case allocator.DecisionGrownInPlace, allocator.DecisionShrunkInPlace:
+		if _, ok := s.allocs.get(uint64(r.Old)); !ok {
+			return fmt.Errorf("%s kept %v in place, but it is not a live allocation", r.Func, r.Old)
+		}
+		if head {
+			lin = lineageOf(r.Old)
+		}
+		m.resize(s, r.Old, r.NewSize, idx)
+	case allocator.DecisionMoved, allocator.DecisionNew:
+		if !r.New.ZeroOrNull() {
+			if _, ok := s.allocs.get(uint64(r.New)); !ok {
+				return fmt.Errorf("%s returned %v, which is not a live allocation", r.Func, r.New)
+			}
+		}
+		if head {
+			if r.Decision == allocator.DecisionMoved && !r.Old.ZeroOrNull() {
+				lin = lineageOf(r.Old)
+			}
+			if lin == 0 && !r.New.ZeroOrNull() {
+				lin = lineageOf(r.New)
+			}
+		} else {
+			lin = m.reallocAt(pos).lineage
+		}
+		if !r.New.ZeroOrNull() {
+			p, _ := s.allocs.get(uint64(r.New))
+			a := *p
+			a.fn, a.changed = m.intern(r.Func), idx
+			if lin != 0 {
+				a.lineage = lin
+			}
+			s.putAlloc(r.New, a)
+		}
+	default:
+		if head && !r.Old.ZeroOrNull() {
+			lin = lineageOf(r.Old)
+		}
+	}
+	s.add(cReallocs, 1)
+	if head {
+		m.reallocs = append(m.reallocs, reallocRec{pos: pos, lineage: lin})
+	}
+	return nil
+}
+
+// reallocAt returns the index record of the EvRealloc at pos.
+func (m *Model) reallocAt(pos int) reallocRec {
+	i := sort.Search(len(m.reallocs), func(i int) bool { return m.reallocs[i].pos >= pos })
+	if i == len(m.reallocs) || m.reallocs[i].pos != pos {
+		panic(fmt.Sprintf("heapview: the realloc at event %d was never indexed", pos))
+	}
+	return m.reallocs[i]
+}
+
+func (m *Model) applyVmapAlloc(s *state, e *allocator.Event, idx uint32) error {
+	if e.Addr < allocator.VmallocStart || e.Addr >= allocator.VmallocEnd || e.Bytes == 0 ||
+		uint64(e.Addr)+e.Bytes > uint64(allocator.VmallocEnd) {
+		return fmt.Errorf("a vmap area of %d bytes at %v is outside vmalloc space", e.Bytes, e.Addr)
+	}
+	if e.Index != len(e.PFNs) || uint64(e.Index)<<m.geo.shift > e.Bytes {
+		return fmt.Errorf("a vmap area of %d bytes at %v with %d pages lists %d page frames", e.Bytes, e.Addr, e.Index, len(e.PFNs))
+	}
+	for _, p := range e.PFNs {
+		if p >= m.geo.nrPages {
+			return fmt.Errorf("vmap area %v maps pfn %#x, beyond RAM", e.Addr, p)
+		}
+	}
+	if k, a, ok := s.areas.floor(uint64(e.Addr) + e.Bytes - 1); ok && k+a.bytes > uint64(e.Addr) {
+		return fmt.Errorf("vmap area %v overlaps the area at %v", e.Addr, allocator.Addr(k))
+	}
+	if _, ok := s.allocs.get(uint64(e.Addr)); ok {
+		return fmt.Errorf("%v is already a live allocation", e.Addr)
+	}
+	s.putArea(e.Addr, areaRec{bytes: e.Bytes, size: e.Size, since: idx, pfns: e.PFNs})
+	s.add(cAreas, 1)
+	s.add(cAreaBytes, int64(e.Bytes))
+	m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: uint64(e.Index) << m.geo.shift, since: idx, lineage: idx,
+		changed: idx, cache: -1, fn: m.intern("vmalloc"), kind: AllocVmalloc})
+	return nil
+}

@@ -1,0 +1,323 @@
+package heapview
+
+import (
+	"slices"
+
+	"github.com/allocviz/allocviz/allocator"
+)
+
+// pageFlags mirror the buddy allocator's page flags. A page is exactly one
+// of: untouched (no flags, before boot describes it), free (pfFree on the
+// first page of a free block, no flags on the others), allocated (pfHead on
+// the first page, pfTail on the others) or reserved.
+type pageFlags uint8
+
+const (
+	pfFree     pageFlags = 1 << iota // first page of a free block of order .order
+	pfHead                           // first page of an allocated block of order .order
+	pfTail                           // a later page of an allocated block headed by .head
+	pfReserved                       // reserved at boot
+	pfCompound                       // part of a block allocated with __GFP_COMP
+)
+
+// pageRec is the model of one page frame (16 bytes).
+type pageRec struct {
+	owner allocator.Owner // who holds the page; OwnerFree when free
+	flags pageFlags
+	order int8   // pfFree and pfHead pages: the block's order
+	head  uint32 // pfn of the first page of the allocated block (pfHead, pfTail)
+	since uint32 // position+1 of the event that last changed the page; 0: untouched
+	cache uint32 // pfHead pages of a slab: the cache id + 1; else 0
+}
+
+// slabRec is one slab, keyed by its first pfn.
+type slabRec struct {
+	cache   int32              // cache id
+	order   int8               // pages = 1 << order
+	list    allocator.SlabList // the list it is on
+	cpu     int16              // ListCPU, ListCPUPartial: the CPU; else -1
+	objects int32              // objects in the slab
+	inuse   int32              // objects handed out
+	first   allocator.Addr     // address of object 0
+	since   uint32             // position+1 of EvSlabNew
+	listed  uint32             // position+1 of the event that put it on its list
+}
+
+// areaRec is one vmap area, keyed by its start address.
+type areaRec struct {
+	bytes uint64   // address space, guard page included
+	size  uint64   // bytes requested
+	since uint32   // position+1 of EvVmapAlloc
+	pfns  []uint64 // the pages behind the area in address order (the event's slice, never written)
+}
+
+// AllocKind says what kind of memory an allocation is.
+type AllocKind uint8
+
+// Allocation kinds.
+const (
+	AllocSlab         AllocKind = iota // an object of a slab cache
+	AllocLargeKmalloc                  // a kmalloc above KMALLOC_MAX_CACHE_SIZE: a compound page block
+	AllocPages                         // alloc_pages
+	AllocVmalloc                       // a vmap area
+)
+
+var allocKindNames = [...]string{"slab object", "large kmalloc", "pages", "vmalloc"}
+
+func (k AllocKind) String() string {
+	if int(k) < len(allocKindNames) {
+		return allocKindNames[k]
+	}
+	return "unknown"
+}
+
+// allocRec is one live allocation, keyed by its address.
+type allocRec struct {
+	size    uint64 // bytes requested (the latest, after in-place reallocs)
+	bytes   uint64 // bytes taken: object size, block size, area pages
+	since   uint32 // position+1 of the event that made it
+	lineage uint32 // position+1 of the event that made the first allocation of its realloc chain
+	changed uint32 // position+1 of the last event that changed it
+	cache   int32  // AllocSlab: cache id; else -1
+	fn      uint16 // interned name of the API that made it ("kmalloc", "krealloc", ...)
+	path    uint16 // interned kvmalloc path, 0: none
+	kind    AllocKind
+	vec     bool // a KVec or KBox buffer (an EvVecOp named it)
+}
+
+// cacheState is the changing part of a slab cache; its geometry is in
+// Model.caches.
+type cacheState struct {
+	alive   bool
+	slabs   int32  // slabs
+	objects int64  // objects in all slabs
+	inuse   int64  // objects handed out
+	req     uint64 // bytes requested by the objects handed out
+}
+
+// Counter indices.
+const (
+	cFree       = 0                                // + order: free blocks of that order
+	cFreePages  = cFree + allocator.NrPageOrders   // free page frames
+	cOwner      = cFreePages + 1                   // + owner: page frames held by that owner
+	cAllocs     = cOwner + 6                       // live allocations
+	cAllocReq   = cAllocs + 1                      // bytes requested by live allocations
+	cAllocBytes = cAllocReq + 1                    // bytes taken by live allocations
+	cSlabs      = cAllocBytes + 1                  // slabs
+	cAreas      = cSlabs + 1                       // vmap areas
+	cAreaBytes  = cAreas + 1                       // vmalloc address space in use, guard pages included
+	cReallocs   = cAreaBytes + 1                   // realloc decisions
+	cFailures   = cReallocs + 1                    // failed allocations
+	cReports    = cFailures + 1                    // reports: bad frees, warnings, SLUB reports, faults, misuse, failed checks
+	nCounters   = cReports + 1
+)
+
+// state is the machine as the events describe it after pos events.
+type state struct {
+	epoch  uint64 // writes copy chunks and nodes of other epochs
+	pos    int    // events applied
+	pages  vec[pageRec]
+	slabs  treap[slabRec]  // by first pfn
+	allocs treap[allocRec] // by address
+	areas  treap[areaRec]  // by start address
+	caches []cacheState    // by cache id; owned (never shared)
+	num    [nCounters]int64
+	jr     *journal // non-nil: record how to undo each change (the head state only)
+	work   uint64   // pages and entries written so far (the head's measure of replay cost)
+}
+
+// snapshot returns a copy of s that shares its chunks and nodes; s moves
+// to a new epoch so that neither writes what the other sees.
+func (s *state) snapshot(newEpoch func() uint64) *state {
+	c := *s
+	c.pages = s.pages.clone()
+	c.caches = slices.Clone(s.caches)
+	c.jr = nil
+	c.epoch = newEpoch()
+	s.epoch = newEpoch()
+	return &c
+}
+
+// Undo records.
+type pageUndo struct {
+	pfn uint64
+	n   uint64  // pages from pfn that all held rec
+	rec pageRec // their value before the event
+}
+
+type kvUndo[V any] struct {
+	key uint64
+	old V
+	had bool
+}
+
+type cacheUndo struct {
+	id   int32
+	old  cacheState
+	grew bool // the event appended cache id
+}
+
+type numUndo struct {
+	id  uint16
+	old int64
+}
+
+// mark is where one event's undo records begin in each journal.
+type mark struct {
+	pages, slabs, allocs, areas, caches, nums uint32
+}
+
+// journal holds, for every event the head state applied, how to undo it.
+// Event i's records are [marks[i], marks[i+1]).
+type journal struct {
+	open   mark // where the event being applied began
+	marks  []mark
+	pages  []pageUndo
+	slabs  []kvUndo[slabRec]
+	allocs []kvUndo[allocRec]
+	areas  []kvUndo[areaRec]
+	caches []cacheUndo
+	nums   []numUndo
+}
+
+func (j *journal) here() mark {
+	return mark{uint32(len(j.pages)), uint32(len(j.slabs)), uint32(len(j.allocs)),
+		uint32(len(j.areas)), uint32(len(j.caches)), uint32(len(j.nums))}
+}
+
+// savePages records the old values of pages [pfn, pfn+n) as runs of equal
+// records.
+func (s *state) savePages(pfn, n uint64) {
+	s.work += n
+	if s.jr == nil {
+		return
+	}
+	for i := pfn; i < pfn+n; i++ {
+		r := *s.pages.at(i)
+		if k := len(s.jr.pages) - 1; k >= int(s.jr.open.pages) {
+			if u := &s.jr.pages[k]; u.pfn+u.n == i && u.rec == r {
+				u.n++
+				continue
+			}
+		}
+		s.jr.pages = append(s.jr.pages, pageUndo{pfn: i, n: 1, rec: r})
+	}
+}
+
+func (s *state) page(pfn uint64) *pageRec { return s.pages.at(pfn) }
+
+func (s *state) mutPage(pfn uint64) *pageRec { return s.pages.mut(s.epoch, pfn) }
+
+func (s *state) add(id int, delta int64) {
+	if delta == 0 {
+		return
+	}
+	if s.jr != nil {
+		s.jr.nums = append(s.jr.nums, numUndo{uint16(id), s.num[id]})
+	}
+	s.num[id] += delta
+}
+
+func (s *state) putSlab(pfn uint64, v slabRec) {
+	old, had := s.slabs.set(s.epoch, pfn, v)
+	if s.jr != nil {
+		s.jr.slabs = append(s.jr.slabs, kvUndo[slabRec]{pfn, old, had})
+	}
+}
+
+func (s *state) delSlab(pfn uint64) {
+	old, had := s.slabs.del(s.epoch, pfn)
+	if s.jr != nil && had {
+		s.jr.slabs = append(s.jr.slabs, kvUndo[slabRec]{pfn, old, true})
+	}
+}
+
+func (s *state) putAlloc(a allocator.Addr, v allocRec) {
+	old, had := s.allocs.set(s.epoch, uint64(a), v)
+	if s.jr != nil {
+		s.jr.allocs = append(s.jr.allocs, kvUndo[allocRec]{uint64(a), old, had})
+	}
+}
+
+func (s *state) delAlloc(a allocator.Addr) {
+	old, had := s.allocs.del(s.epoch, uint64(a))
+	if s.jr != nil && had {
+		s.jr.allocs = append(s.jr.allocs, kvUndo[allocRec]{uint64(a), old, true})
+	}
+}
+
+func (s *state) putArea(a allocator.Addr, v areaRec) {
+	old, had := s.areas.set(s.epoch, uint64(a), v)
+	if s.jr != nil {
+		s.jr.areas = append(s.jr.areas, kvUndo[areaRec]{uint64(a), old, had})
+	}
+}
+
+func (s *state) delArea(a allocator.Addr) {
+	old, had := s.areas.del(s.epoch, uint64(a))
+	if s.jr != nil && had {
+		s.jr.areas = append(s.jr.areas, kvUndo[areaRec]{uint64(a), old, true})
+	}
+}
+
+// setCache stores cache id's state; id == len(caches) appends.
+func (s *state) setCache(id int32, c cacheState) {
+	grew := int(id) == len(s.caches)
+	if s.jr != nil {
+		u := cacheUndo{id: id, grew: grew}
+		if !grew {
+			u.old = s.caches[id]
+		}
+		s.jr.caches = append(s.jr.caches, u)
+	}
+	if grew {
+		s.caches = append(s.caches, c)
+	} else {
+		s.caches[id] = c
+	}
+}
+
+// undo reverts the records [from, to) of the journal on s.
+func (s *state) undo(j *journal, from, to mark) {
+	for i := int(to.pages) - 1; i >= int(from.pages); i-- {
+		u := &j.pages[i]
+		for p := u.pfn; p < u.pfn+u.n; p++ {
+			*s.mutPage(p) = u.rec
+		}
+	}
+	for i := int(to.slabs) - 1; i >= int(from.slabs); i-- {
+		u := &j.slabs[i]
+		if u.had {
+			s.slabs.set(s.epoch, u.key, u.old)
+		} else {
+			s.slabs.del(s.epoch, u.key)
+		}
+	}
+	for i := int(to.allocs) - 1; i >= int(from.allocs); i-- {
+		u := &j.allocs[i]
+		if u.had {
+			s.allocs.set(s.epoch, u.key, u.old)
+		} else {
+			s.allocs.del(s.epoch, u.key)
+		}
+	}
+	for i := int(to.areas) - 1; i >= int(from.areas); i-- {
+		u := &j.areas[i]
+		if u.had {
+			s.areas.set(s.epoch, u.key, u.old)
+		} else {
+			s.areas.del(s.epoch, u.key)
+		}
+	}
+	for i := int(to.caches) - 1; i >= int(from.caches); i-- {
+		u := &j.caches[i]
+		if u.grew {
+			s.caches = s.caches[:u.id]
+		} else {
+			s.caches[u.id] = u.old
+		}
+	}
+	for i := int(to.nums) - 1; i >= int(from.nums); i-- {
+		s.num[j.nums[i].id] = j.nums[i].old
+	}
+}
