@@ -111,18 +111,18 @@ func (m *Model) Buddyinfo() string {
 
 // Totals are the machine-wide counters.
 type Totals struct {
-	Pages        uint64                            // page frames of RAM
-	PagesByOwner [6]uint64                         // page frames by allocator.Owner (OwnerFree: free)
-	FreeBlocks   [allocator.NrPageOrders]uint64    // free blocks by order
-	Allocs       int                               // live allocations
-	Requested    uint64                            // bytes requested by live allocations
-	Taken        uint64                            // bytes those allocations occupy (objects, blocks, area pages)
-	Slabs        int                               // slabs of all caches
-	Areas        int                               // vmap areas
-	VmallocBytes uint64                            // vmalloc address space in use, guard pages included
-	Reallocs     int                               // realloc decisions so far
-	Failures     int                               // allocations that failed
-	Reports      int                               // warnings, bad frees, SLUB reports, faults, misuse, failed checks
+	Pages        uint64                         // page frames of RAM
+	PagesByOwner [6]uint64                      // page frames by allocator.Owner (OwnerFree: free)
+	FreeBlocks   [allocator.NrPageOrders]uint64 // free blocks by order
+	Allocs       int                            // live allocations
+	Requested    uint64                         // bytes requested by live allocations
+	Taken        uint64                         // bytes those allocations occupy (objects, blocks, area pages)
+	Slabs        int                            // slabs of all caches
+	Areas        int                            // vmap areas
+	VmallocBytes uint64                         // vmalloc address space in use, guard pages included
+	Reallocs     int                            // realloc decisions so far
+	Failures     int                            // allocations that failed
+	Reports      int                            // warnings, bad frees, SLUB reports, faults, misuse, failed checks
 }
 
 // Totals returns the counters of the state under the cursor.
@@ -215,13 +215,13 @@ type Cache struct {
 	PagesPerSlab int
 	Alive        bool // not destroyed
 	Slabs        int
-	Objects      int // objects in all slabs (slabinfo's num_objs)
-	InUse        int // objects handed out
-	Active       int // slabinfo's active_objs: Objects less the free objects on node partial slabs
-	CPUSlabs     int // slabs that are some CPU's slab
-	CPUPartial   int // slabs on per-CPU partial lists
-	NodePartial  int // slabs on the node partial list
-	Full         int // full slabs (on no list)
+	Objects      int    // objects in all slabs (slabinfo's num_objs)
+	InUse        int    // objects handed out
+	Active       int    // slabinfo's active_objs: Objects less the free objects on node partial slabs
+	CPUSlabs     int    // slabs that are some CPU's slab
+	CPUPartial   int    // slabs on per-CPU partial lists
+	NodePartial  int    // slabs on the node partial list
+	Full         int    // full slabs (on no list)
 	Requested    uint64 // bytes requested by the objects in use
 	Rounding     uint64 // bytes lost to rounding requests up to Size: InUse*Size - Requested
 	Tail         uint64 // bytes at the end of each slab that no object fits, times Slabs

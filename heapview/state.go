@@ -97,18 +97,18 @@ type cacheState struct {
 
 // Counter indices.
 const (
-	cFree       = 0                                // + order: free blocks of that order
-	cFreePages  = cFree + allocator.NrPageOrders   // free page frames
-	cOwner      = cFreePages + 1                   // + owner: page frames held by that owner
-	cAllocs     = cOwner + 6                       // live allocations
-	cAllocReq   = cAllocs + 1                      // bytes requested by live allocations
-	cAllocBytes = cAllocReq + 1                    // bytes taken by live allocations
-	cSlabs      = cAllocBytes + 1                  // slabs
-	cAreas      = cSlabs + 1                       // vmap areas
-	cAreaBytes  = cAreas + 1                       // vmalloc address space in use, guard pages included
-	cReallocs   = cAreaBytes + 1                   // realloc decisions
-	cFailures   = cReallocs + 1                    // failed allocations
-	cReports    = cFailures + 1                    // reports: bad frees, warnings, SLUB reports, faults, misuse, failed checks
+	cFree       = 0                              // + order: free blocks of that order
+	cFreePages  = cFree + allocator.NrPageOrders // free page frames
+	cOwner      = cFreePages + 1                 // + owner: page frames held by that owner
+	cAllocs     = cOwner + 6                     // live allocations
+	cAllocReq   = cAllocs + 1                    // bytes requested by live allocations
+	cAllocBytes = cAllocReq + 1                  // bytes taken by live allocations
+	cSlabs      = cAllocBytes + 1                // slabs
+	cAreas      = cSlabs + 1                     // vmap areas
+	cAreaBytes  = cAreas + 1                     // vmalloc address space in use, guard pages included
+	cReallocs   = cAreaBytes + 1                 // realloc decisions
+	cFailures   = cReallocs + 1                  // failed allocations
+	cReports    = cFailures + 1                  // reports: bad frees, warnings, SLUB reports, faults, misuse, failed checks
 	nCounters   = cReports + 1
 )
 
