@@ -101,9 +101,10 @@ func (a Anomaly) Error() string {
 	return fmt.Sprintf("event #%d (%v): %v", a.Seq, a.Kind, a.Err)
 }
 
-// ckptWork is the work (events plus pages written) between checkpoints:
-// replaying that much takes a few milliseconds.
-const ckptWork = 1 << 15
+// ckptWork is the work (events, pages written, tree operations) between
+// checkpoints: replaying that much takes about a millisecond, and a
+// million buddy events leave some two hundred checkpoints.
+const ckptWork = 1 << 17
 
 // New builds a model from a whole event log, which must begin with the
 // machine's boot (allocator.Machine.SetLog hands a new log the boot
@@ -123,9 +124,14 @@ func newModel(events []allocator.Event, every uint64) (*Model, error) {
 		nameIDs:     map[string]uint16{"": 0},
 		lastLineage: make(map[uint64]uint32),
 	}
-	m.events = events[:0:0]
-	err := m.Apply(events...)
-	return m, err
+	if len(events) == 0 {
+		return m, nil
+	}
+	if err := m.boot(&events[0]); err != nil {
+		return nil, err
+	}
+	m.events = events[:len(events):len(events)]
+	return m, m.ingest(0, true)
 }
 
 // Apply appends events to the model (a live session hands over what the
@@ -142,9 +148,15 @@ func (m *Model) Apply(events ...allocator.Event) error {
 			return err
 		}
 	}
+	from := len(m.events)
 	m.events = append(m.events, events...)
+	return m.ingest(from, follow)
+}
+
+// ingest applies the events from position from to the head state.
+func (m *Model) ingest(from int, follow bool) error {
 	var errs []error
-	for pos := len(m.events) - len(events); pos < len(m.events); pos++ {
+	for pos := from; pos < len(m.events); pos++ {
 		e := &m.events[pos]
 		if e.Kind == allocator.EvStep {
 			m.steps = append(m.steps, stepRec{start: pos, number: e.Step})

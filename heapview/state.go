@@ -138,6 +138,9 @@ func (s *state) snapshot(newEpoch func() uint64) *state {
 	return &c
 }
 
+// treapWork is the replay cost of a tree operation, in page writes.
+const treapWork = 8
+
 // Undo records.
 type pageUndo struct {
 	pfn uint64
@@ -157,10 +160,8 @@ type cacheUndo struct {
 	grew bool // the event appended cache id
 }
 
-type numUndo struct {
-	id  uint16
-	old int64
-}
+// numUndo is a counter's old value (low 56 bits) and its index (high 8).
+type numUndo uint64
 
 // mark is where one event's undo records begin in each journal.
 type mark struct {
@@ -213,12 +214,13 @@ func (s *state) add(id int, delta int64) {
 		return
 	}
 	if s.jr != nil {
-		s.jr.nums = append(s.jr.nums, numUndo{uint16(id), s.num[id]})
+		s.jr.nums = append(s.jr.nums, numUndo(uint64(id)<<56|uint64(s.num[id])&(1<<56-1)))
 	}
 	s.num[id] += delta
 }
 
 func (s *state) putSlab(pfn uint64, v slabRec) {
+	s.work += treapWork
 	old, had := s.slabs.set(s.epoch, pfn, v)
 	if s.jr != nil {
 		s.jr.slabs = append(s.jr.slabs, kvUndo[slabRec]{pfn, old, had})
@@ -226,6 +228,7 @@ func (s *state) putSlab(pfn uint64, v slabRec) {
 }
 
 func (s *state) delSlab(pfn uint64) {
+	s.work += treapWork
 	old, had := s.slabs.del(s.epoch, pfn)
 	if s.jr != nil && had {
 		s.jr.slabs = append(s.jr.slabs, kvUndo[slabRec]{pfn, old, true})
@@ -233,6 +236,7 @@ func (s *state) delSlab(pfn uint64) {
 }
 
 func (s *state) putAlloc(a allocator.Addr, v allocRec) {
+	s.work += treapWork
 	old, had := s.allocs.set(s.epoch, uint64(a), v)
 	if s.jr != nil {
 		s.jr.allocs = append(s.jr.allocs, kvUndo[allocRec]{uint64(a), old, had})
@@ -240,6 +244,7 @@ func (s *state) putAlloc(a allocator.Addr, v allocRec) {
 }
 
 func (s *state) delAlloc(a allocator.Addr) {
+	s.work += treapWork
 	old, had := s.allocs.del(s.epoch, uint64(a))
 	if s.jr != nil && had {
 		s.jr.allocs = append(s.jr.allocs, kvUndo[allocRec]{uint64(a), old, true})
@@ -247,6 +252,7 @@ func (s *state) delAlloc(a allocator.Addr) {
 }
 
 func (s *state) putArea(a allocator.Addr, v areaRec) {
+	s.work += treapWork
 	old, had := s.areas.set(s.epoch, uint64(a), v)
 	if s.jr != nil {
 		s.jr.areas = append(s.jr.areas, kvUndo[areaRec]{uint64(a), old, had})
@@ -254,6 +260,7 @@ func (s *state) putArea(a allocator.Addr, v areaRec) {
 }
 
 func (s *state) delArea(a allocator.Addr) {
+	s.work += treapWork
 	old, had := s.areas.del(s.epoch, uint64(a))
 	if s.jr != nil && had {
 		s.jr.areas = append(s.jr.areas, kvUndo[areaRec]{uint64(a), old, true})
@@ -318,6 +325,7 @@ func (s *state) undo(j *journal, from, to mark) {
 		}
 	}
 	for i := int(to.nums) - 1; i >= int(from.nums); i-- {
-		s.num[j.nums[i].id] = j.nums[i].old
+		u := j.nums[i]
+		s.num[u>>56] = int64(u & (1<<56 - 1))
 	}
 }
