@@ -100,3 +100,66 @@ func TestNewNeedsTheLogFromBoot(t *testing.T) {
 		t.Fatal("a log without its boot event was accepted")
 	}
 }
+
+// TestDiffListsWhatChanged checks Diff against the machine: the pages it
+// lists are exactly those whose state differs between the two steps.
+func TestDiffListsWhatChanged(t *testing.T) {
+	s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
+	rng := rand.New(rand.NewPCG(11, 1))
+	want := randomBuddy(s, rng, 200, func(step int) bool { return step%25 == 0 })
+	hv, err := New(s.log.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := hv.Pos()
+	for _, pair := range [][2]int{{0, 25}, {25, 50}, {100, 50}, {75, 75}, {150, 200}} {
+		d, err := hv.Diff(pair[0], pair[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := map[uint64]PageChange{}
+		for _, c := range d.Pages {
+			for p := c.PFN; p < c.PFN+c.N; p++ {
+				listed[p] = c
+			}
+		}
+		a, b := want[pair[0]], want[pair[1]]
+		for pfn := range a.pages {
+			x, y := a.pages[pfn], b.pages[pfn]
+			x.Since, y.Since = 0, 0
+			c, ok := listed[uint64(pfn)]
+			if (x != y) != ok {
+				t.Fatalf("Diff(%d, %d): pfn %#x changed %v but listed %v", pair[0], pair[1], pfn, x != y, ok)
+			}
+			if ok && (!sameKind(c.Before, x) || !sameKind(c.After, y)) {
+				t.Fatalf("Diff(%d, %d): pfn %#x listed as %+v -> %+v, machine %+v -> %+v", pair[0], pair[1], pfn, c.Before, c.After, x, y)
+			}
+		}
+		allocsA, allocsB := countPagesAllocs(a), countPagesAllocs(b)
+		made, freed := 0, 0
+		for _, c := range d.Allocs {
+			if c.Before == nil {
+				made++
+			}
+			if c.After == nil {
+				freed++
+			}
+		}
+		if allocsA+made-freed != allocsB {
+			t.Fatalf("Diff(%d, %d): %d allocations, %d made, %d freed, but %d after", pair[0], pair[1], allocsA, made, freed, allocsB)
+		}
+	}
+	if hv.Pos() != pos {
+		t.Fatal("Diff moved the cursor")
+	}
+}
+
+func countPagesAllocs(mp machinePages) int {
+	n := 0
+	for _, p := range mp.pages {
+		if p.State == allocator.PageAllocated && p.Head == p.PFN {
+			n++
+		}
+	}
+	return n
+}
