@@ -1,0 +1,256 @@
+package heapview
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// CellKind says what a span of cells shows. heapview decides the kinds;
+// ui maps each kind (with its Class and Mark) to a style. One const block,
+// in the order of the views that use them.
+type CellKind uint8
+
+// Cell kinds.
+const (
+	CellBlank        CellKind = iota // padding
+	CellText                         // plain text
+	CellTitle                        // a view's title line
+	CellLabel                        // row labels, column headings, field names
+	CellMuted                        // secondary text: units, explanations, events after the cursor
+	CellFree                         // a free page frame; Class: the order of its free block (0..10)
+	CellReserved                     // a page frame reserved at boot
+	CellPages                        // a page frame allocated by alloc_pages
+	CellSlab                         // a page frame of a slab; Class: the cache's colour slot
+	CellLargeKmalloc                 // a page frame of a large kmalloc
+	CellVmalloc                      // a page frame behind a vmap area, or a mapped page of an area
+	CellGuard                        // the guard page of a vmap area
+	CellHole                         // vmalloc address space no area uses
+	CellObjUsed                      // a slab object in use; Class: the cache's colour slot
+	CellObjFree                      // a free slab object
+	CellWarn                         // a failure, a report, a failed check, an anomaly
+	CellGood                         // a passed check, a realloc done in place
+	CellMoved                        // a realloc that moved the allocation
+	CellBar                          // the bar of a chart
+	NumCellKinds
+)
+
+var cellKindNames = [NumCellKinds]string{"blank", "text", "title", "label", "muted", "free", "reserved", "pages", "slab",
+	"large-kmalloc", "vmalloc", "guard", "hole", "obj-used", "obj-free", "warn", "good", "moved", "bar"}
+
+func (k CellKind) String() string {
+	if k < NumCellKinds {
+		return cellKindNames[k]
+	}
+	return "unknown"
+}
+
+// Mark is a set of flags a cell carries on top of its kind.
+type Mark uint8
+
+// Marks.
+const (
+	MarkTouched  Mark = 1 << iota // changed by the step under the cursor
+	MarkSelected                  // under the cursor, or part of the selection
+	MarkMixed                     // a scaled cell that stands for frames of more than one kind
+	MarkCPU                       // a CPU slab
+	MarkPartial                   // a slab on a partial list
+)
+
+// Span is a run of cells that share one style: Text holds one rune per
+// cell. Renderers merge neighbouring cells of equal kind, class and mark
+// into one span, so a row has a handful of spans, not one per cell.
+type Span struct {
+	Kind  CellKind
+	Class uint8 // kind-specific: the free order for CellFree, the colour slot for CellSlab and CellObjUsed
+	Mark  Mark
+	Text  string
+}
+
+// Row is one line of a view. Every row a renderer returns is exactly as
+// wide as asked.
+type Row []Span
+
+// String returns the row's text.
+func (r Row) String() string {
+	var b strings.Builder
+	for _, s := range r {
+		b.WriteString(s.Text)
+	}
+	return b.String()
+}
+
+// Width returns the row's width in cells.
+func (r Row) Width() int {
+	n := 0
+	for _, s := range r {
+		n += utf8.RuneCountInString(s.Text)
+	}
+	return n
+}
+
+// CacheClass returns the colour slot of a cache: caches are numbered in
+// creation order and ui picks a colour by slot modulo its palette.
+func CacheClass(id int) uint8 { return uint8(id) }
+
+// rowBuilder assembles a row of at most max cells into one string and
+// slices it into spans.
+type rowBuilder struct {
+	buf   []byte
+	marks []spanStart
+	width int // cells so far
+	max   int // cells allowed
+}
+
+type spanStart struct {
+	at    int // byte offset in buf
+	kind  CellKind
+	class uint8
+	mark  Mark
+}
+
+func newRow(max int) *rowBuilder { return &rowBuilder{max: max} }
+
+// room returns the cells still free.
+func (b *rowBuilder) room() int { return b.max - b.width }
+
+func (b *rowBuilder) style(k CellKind, c uint8, mk Mark) {
+	if n := len(b.marks); n > 0 && b.marks[n-1].at == len(b.buf) {
+		b.marks = b.marks[:n-1] // an empty span
+	}
+	if n := len(b.marks); n > 0 {
+		if l := b.marks[n-1]; l.kind == k && l.class == c && l.mark == mk {
+			return
+		}
+	}
+	b.marks = append(b.marks, spanStart{len(b.buf), k, c, mk})
+}
+
+// put writes s, cut to the room left (the cut marked with "…").
+func (b *rowBuilder) put(k CellKind, c uint8, mk Mark, s string) {
+	if b.room() <= 0 || s == "" {
+		return
+	}
+	n := utf8.RuneCountInString(s)
+	if n > b.room() {
+		s = cut(s, b.room())
+		n = b.room()
+	}
+	b.style(k, c, mk)
+	b.buf = append(b.buf, s...)
+	b.width += n
+}
+
+// cell writes one ASCII cell.
+func (b *rowBuilder) cell(k CellKind, c uint8, mk Mark, ch byte) {
+	if b.room() <= 0 {
+		return
+	}
+	b.style(k, c, mk)
+	b.buf = append(b.buf, ch)
+	b.width++
+}
+
+// fill writes n copies of an ASCII cell.
+func (b *rowBuilder) fill(k CellKind, c uint8, mk Mark, ch byte, n int) {
+	n = min(n, b.room())
+	if n <= 0 {
+		return
+	}
+	b.style(k, c, mk)
+	for range n {
+		b.buf = append(b.buf, ch)
+	}
+	b.width += n
+}
+
+// pad fills the row with blank cells to column col.
+func (b *rowBuilder) pad(col int) { b.fill(CellBlank, 0, 0, ' ', col-b.width) }
+
+// row returns the row, padded with blank cells to its full width.
+func (b *rowBuilder) row() Row {
+	b.pad(b.max)
+	s := string(b.buf)
+	r := make(Row, len(b.marks))
+	for i, m := range b.marks {
+		end := len(s)
+		if i+1 < len(b.marks) {
+			end = b.marks[i+1].at
+		}
+		r[i] = Span{Kind: m.kind, Class: m.class, Mark: m.mark, Text: s[m.at:end]}
+	}
+	return r
+}
+
+// cut shortens s to n cells, ending with "…" when anything was cut.
+func cut(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, k := 0, 0
+	for k < n-1 {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+		k++
+	}
+	return s[:i] + "…"
+}
+
+// wrap breaks s into lines of at most n cells at spaces where it can.
+func wrap(s string, n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	var out []string
+	for utf8.RuneCountInString(s) > n {
+		r := []rune(s)
+		at := -1
+		for i := n; i > n/2; i-- {
+			if r[i] == ' ' {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			out = append(out, string(r[:n]))
+			s = string(r[n:])
+			continue
+		}
+		out = append(out, string(r[:at]))
+		s = strings.TrimLeft(string(r[at:]), " ")
+	}
+	return append(out, s)
+}
+
+// view collects rows up to a height and pads it with blank rows.
+type view struct {
+	rows   []Row
+	width  int
+	height int
+}
+
+func newView(w, h int) *view { return &view{width: max(w, 0), height: max(h, 0)} }
+
+func (v *view) full() bool { return len(v.rows) >= v.height }
+
+func (v *view) add(r Row) {
+	if !v.full() {
+		v.rows = append(v.rows, r)
+	}
+}
+
+// line adds a row of one span.
+func (v *view) line(k CellKind, s string) {
+	b := newRow(v.width)
+	b.put(k, 0, 0, s)
+	v.add(b.row())
+}
+
+func (v *view) done() []Row {
+	for !v.full() {
+		v.add(newRow(v.width).row())
+	}
+	return v.rows
+}

@@ -1,0 +1,318 @@
+package heapview
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/allocviz/allocviz/allocator"
+)
+
+// PageMapOptions choose what the physical page map shows.
+type PageMapOptions struct {
+	Width, Height int         // cells
+	Scale         uint64      // page frames per cell; 0: the smallest power of two that fits all of RAM
+	First         uint64      // with Scale set: the first page frame shown (rounded down to a map row)
+	Cursor        uint64      // the page frame under the cursor, when ShowCursor
+	ShowCursor    bool        //
+	Highlight     []PageRange // page frames to mark selected, such as the pages behind a vmap area
+}
+
+// PageMap is the rendered physical page map: a title row, the map rows
+// (a pfn label, then a cell per Scale page frames) and a legend.
+//
+// Each cell shows the kind of its page frames by style and by glyph: a
+// free page is '.', and the first page of a free block shows its order
+// ('0'-'9', 'A' for 10); allocated pages are 'p' (alloc_pages), 's' (slab),
+// 'l' (large kmalloc) and 'v' (vmalloc), upper case on the first page of
+// each block, so buddy block boundaries are visible; '#' is reserved. When
+// a cell stands for several frames its kind is that of most of them, it is
+// marked MarkMixed if they differ, and it shows a block start if one of
+// its frames of that kind begins a block. Cells holding a frame the step
+// under the cursor changed are marked MarkTouched.
+type PageMap struct {
+	Rows  []Row
+	Scale uint64 // page frames per cell
+	Cols  int    // cells per map row
+	Label int    // cells of the pfn label before each map row's cells
+	Top   int    // index in Rows of the first map row
+	Lines int    // map rows
+	First uint64 // page frame of the first cell
+}
+
+// PFNAt returns the first page frame of the cell at column x of row y.
+func (p PageMap) PFNAt(x, y int) (uint64, bool) {
+	if y < p.Top || y >= p.Top+p.Lines || x < p.Label || x >= p.Label+p.Cols {
+		return 0, false
+	}
+	pfn := p.First + (uint64(y-p.Top)*uint64(p.Cols)+uint64(x-p.Label))*p.Scale
+	return pfn, true
+}
+
+// freeGlyph is the glyph of the first page of a free block of each order.
+const freeGlyph = "0123456789A"
+
+// pageGlyphs are the glyphs of allocated cells: first page, other pages.
+func pageGlyphs(k CellKind) (byte, byte) {
+	switch k {
+	case CellReserved:
+		return '#', '#'
+	case CellPages:
+		return 'P', 'p'
+	case CellSlab:
+		return 'S', 's'
+	case CellLargeKmalloc:
+		return 'L', 'l'
+	case CellVmalloc:
+		return 'V', 'v'
+	}
+	return ' ', ' '
+}
+
+func ownerKind(o allocator.Owner) CellKind {
+	switch o {
+	case allocator.OwnerReserved:
+		return CellReserved
+	case allocator.OwnerPages:
+		return CellPages
+	case allocator.OwnerSlab:
+		return CellSlab
+	case allocator.OwnerLargeKmalloc:
+		return CellLargeKmalloc
+	case allocator.OwnerVmalloc:
+		return CellVmalloc
+	}
+	return CellFree
+}
+
+// pageScan classifies page frames in ascending order, carrying what it
+// learned from the first page of a free block to the pages after it.
+type pageScan struct {
+	s         *state
+	freeEnd   uint64
+	freeOrder uint8
+}
+
+func newPageScan(m *Model, s *state, first uint64) *pageScan {
+	ps := &pageScan{s: s}
+	if first < m.geo.nrPages {
+		if h, o, ok := m.freeBlockOf(s, first); ok && h < first {
+			ps.freeEnd, ps.freeOrder = h+1<<o, uint8(o)
+		}
+	}
+	return ps
+}
+
+// at returns the kind of page frame p, its class and whether it begins a
+// block.
+func (ps *pageScan) at(p uint64) (CellKind, uint8, bool) {
+	r := ps.s.page(p)
+	switch {
+	case r.flags&pfFree != 0:
+		ps.freeEnd, ps.freeOrder = p+1<<r.order, uint8(r.order)
+		return CellFree, uint8(r.order), true
+	case r.flags&pfHead != 0:
+		k := ownerKind(r.owner)
+		if k == CellSlab && r.cache != 0 {
+			return k, CacheClass(int(r.cache - 1)), true
+		}
+		return k, 0, true
+	case r.flags&pfTail != 0:
+		k := ownerKind(r.owner)
+		if k == CellSlab {
+			if h := ps.s.page(uint64(r.head)); h.cache != 0 {
+				return k, CacheClass(int(h.cache - 1)), false
+			}
+		}
+		return k, 0, false
+	case r.flags&pfReserved != 0:
+		return CellReserved, 0, true
+	case p < ps.freeEnd:
+		return CellFree, ps.freeOrder, false
+	}
+	return CellBlank, 0, false
+}
+
+// PageMap renders the physical page map of the state under the cursor.
+func (m *Model) PageMap(o PageMapOptions) PageMap {
+	v := newView(o.Width, o.Height)
+	pm := PageMap{Scale: max(o.Scale, 1)}
+	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
+		pm.Rows = v.done()
+		return pm
+	}
+	n := m.geo.nrPages
+	digits := max(1, (bits.Len64(n-1)+3)/4)
+	pm.Label = digits + 3
+	avail := o.Width - pm.Label
+	pm.Cols = avail
+	if avail >= 16 {
+		pm.Cols = avail - avail%16
+	}
+	legend := 0
+	switch {
+	case o.Height >= 8:
+		legend = 2
+	case o.Height >= 4:
+		legend = 1
+	}
+	grid := o.Height - 1 - legend
+	if pm.Cols <= 0 || grid <= 0 {
+		pm.Label, pm.Cols = 0, 0
+		v.line(CellTitle, m.pageMapTitle(pm))
+		pm.Rows = v.done()
+		return pm
+	}
+	if o.Scale == 0 {
+		pm.Scale = 1
+		for (n+pm.Scale-1)/pm.Scale > uint64(pm.Cols)*uint64(grid) && pm.Scale < n {
+			pm.Scale *= 2
+		}
+	}
+	span := pm.Scale * uint64(pm.Cols)
+	if o.Scale != 0 {
+		pm.First = min(o.First, n-1) / span * span
+	}
+	v.line(CellTitle, m.pageMapTitle(pm))
+	pm.Top = 1
+	pm.Lines = int(min(uint64(grid), (n-pm.First+span-1)/span))
+
+	touched := m.touched()
+	var hl []uint64
+	if len(o.Highlight) > 0 {
+		hl = make([]uint64, (n+63)/64)
+		for _, r := range o.Highlight {
+			for p := r.PFN; p < min(r.PFN+r.N, n); p++ {
+				hl[p/64] |= 1 << (p % 64)
+			}
+		}
+	}
+	ps := newPageScan(m, m.cur, pm.First)
+	for line := range pm.Lines {
+		b := newRow(o.Width)
+		start := pm.First + uint64(line)*span
+		b.put(CellLabel, 0, 0, fmt.Sprintf("0x%0*x ", digits, start))
+		for c := 0; c < pm.Cols; c++ {
+			p := start + uint64(c)*pm.Scale
+			if p >= n {
+				break
+			}
+			end := min(p+pm.Scale, n)
+			kind, class, head, mixed := m.pageCell(ps, p, end)
+			var mk Mark
+			if mixed {
+				mk |= MarkMixed
+			}
+			if touched.anyPage(p, end-p) {
+				mk |= MarkTouched
+			}
+			if o.ShowCursor && o.Cursor >= p && o.Cursor < end || hl != nil && anyBit(hl, p, end) {
+				mk |= MarkSelected
+			}
+			var ch byte
+			switch {
+			case kind == CellFree && head:
+				ch = freeGlyph[class]
+			case kind == CellFree:
+				ch = '.'
+			case head:
+				ch, _ = pageGlyphs(kind)
+			default:
+				_, ch = pageGlyphs(kind)
+			}
+			b.cell(kind, class, mk, ch)
+		}
+		v.add(b.row())
+	}
+	for !v.full() && len(v.rows) < o.Height-legend {
+		v.add(newRow(o.Width).row())
+	}
+	m.pageMapLegend(v, legend)
+	pm.Rows = v.done()
+	return pm
+}
+
+// pageCell classifies the frames [p, end): the kind most of them have, its
+// class (the largest free order, or the first cache), whether one of them
+// of that kind begins a block, and whether they are of several kinds.
+func (m *Model) pageCell(ps *pageScan, p, end uint64) (CellKind, uint8, bool, bool) {
+	if end-p == 1 {
+		k, c, h := ps.at(p)
+		return k, c, h, false
+	}
+	var count [NumCellKinds]uint32
+	var class [NumCellKinds]uint8
+	var head [NumCellKinds]bool
+	var seen [NumCellKinds]bool
+	kinds := 0
+	for q := p; q < end; q++ {
+		k, c, h := ps.at(q)
+		if !seen[k] {
+			seen[k] = true
+			kinds++
+			class[k] = c
+		}
+		count[k]++
+		if k == CellFree && c > class[k] {
+			class[k] = c
+		}
+		head[k] = head[k] || h
+	}
+	best := CellBlank
+	for k := CellFree; k <= CellVmalloc; k++ {
+		if count[k] > count[best] || count[k] == count[best] && count[k] > 0 && k > best {
+			best = k
+		}
+	}
+	return best, class[best], head[best], kinds > 1
+}
+
+func anyBit(b []uint64, p, end uint64) bool {
+	for q := p; q < end; q++ {
+		if b[q/64]&(1<<(q%64)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) pageMapTitle(pm PageMap) string {
+	scale := "1 cell = 1 page"
+	if pm.Scale > 1 {
+		scale = fmt.Sprintf("1 cell = %d pages (%s)", pm.Scale, allocator.FormatBytes(pm.Scale*m.geo.pageSize))
+	}
+	return fmt.Sprintf("%s; RAM %s, %d pages of %s; step %d/%d", scale, allocator.FormatBytes(m.geo.ram), m.geo.nrPages,
+		allocator.FormatBytes(m.geo.pageSize), m.step, m.Steps())
+}
+
+// pageMapLegend adds the key and, with a second row, the buddyinfo counts.
+func (m *Model) pageMapLegend(v *view, rows int) {
+	if rows == 0 {
+		return
+	}
+	b := newRow(v.width)
+	item := func(k CellKind, mk Mark, glyph, text string) {
+		if b.width > 0 {
+			b.put(CellBlank, 0, 0, "  ")
+		}
+		b.put(k, 0, mk, glyph)
+		b.put(CellMuted, 0, 0, " "+text)
+	}
+	item(CellFree, 0, "0-A", "free")
+	item(CellReserved, 0, "#", "reserved")
+	item(CellPages, 0, "P", "pages")
+	item(CellSlab, 0, "S", "slab")
+	item(CellLargeKmalloc, 0, "L", "large kmalloc")
+	item(CellVmalloc, 0, "V", "vmalloc")
+	item(CellText, MarkTouched, "x", "this step")
+	v.add(b.row())
+	if rows < 2 {
+		return
+	}
+	b = newRow(v.width)
+	b.put(CellLabel, 0, 0, "free blocks by order")
+	for o, c := range m.FreeCounts() {
+		b.put(CellMuted, 0, 0, fmt.Sprintf("  %d:", o))
+		b.put(CellFree, uint8(o), 0, fmt.Sprint(c))
+	}
+	v.add(b.row())
+}

@@ -1,0 +1,170 @@
+package heapview
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/allocviz/allocviz/allocator"
+)
+
+func TestPageMapGolden(t *testing.T) {
+	t.Run("buddy", func(t *testing.T) {
+		hv := buddyScene(t)
+		eachSize(t, func(t *testing.T, w, h int) []Row {
+			return hv.PageMap(PageMapOptions{Width: w, Height: h}).Rows
+		})
+	})
+	t.Run("slab", func(t *testing.T) {
+		b, _ := slabSession(t)
+		hv := b.model()
+		hv.Seek(1)
+		eachSize(t, func(t *testing.T, w, h int) []Row {
+			return hv.PageMap(PageMapOptions{Width: w, Height: h, ShowCursor: true, Cursor: 300}).Rows
+		})
+	})
+	t.Run("vmalloc", func(t *testing.T) {
+		b, _ := vmallocSession(t)
+		hv := b.model()
+		hv.Seek(1)
+		a := hv.Areas()[0]
+		var hl []PageRange
+		for _, p := range a.PFNs {
+			hl = append(hl, PageRange{p, 1})
+		}
+		eachSize(t, func(t *testing.T, w, h int) []Row {
+			return hv.PageMap(PageMapOptions{Width: w, Height: h, Scale: 1, First: 200, Highlight: hl}).Rows
+		})
+	})
+}
+
+// TestPageMapCells checks the map against the model cell by cell at scale
+// 1: each cell's glyph and kind say what its page frame is.
+func TestPageMapCells(t *testing.T) {
+	hv := buddyScene(t)
+	pm := hv.PageMap(PageMapOptions{Width: 120, Height: 40, Scale: 1, First: 300})
+	// 112 cells a row after a 7-cell label: pfn 300 is on the row from 224.
+	if pm.Scale != 1 || pm.Cols != 112 || pm.First != 224 {
+		t.Fatalf("scale %d, %d columns from pfn %#x; want 1, 112 from 0xe0", pm.Scale, pm.Cols, pm.First)
+	}
+	si, _ := hv.StepInfo(hv.Step())
+	touched := map[uint64]bool{}
+	for _, r := range si.Pages {
+		for p := r.PFN; p < r.PFN+r.N; p++ {
+			touched[p] = true
+		}
+	}
+	for y := pm.Top; y < pm.Top+pm.Lines; y++ {
+		cells := cellsOf(pm.Rows[y])
+		for x := pm.Label; x < pm.Label+pm.Cols; x++ {
+			pfn, ok := pm.PFNAt(x, y)
+			if !ok {
+				t.Fatalf("no pfn at %d,%d", x, y)
+			}
+			c := cells[x]
+			p := hv.Page(pfn)
+			var want byte
+			switch {
+			case p.State == allocator.PageFree && p.Head == pfn:
+				want = freeGlyph[p.Order]
+			case p.State == allocator.PageFree:
+				want = '.'
+			case p.State == allocator.PageReserved:
+				want = '#'
+			case p.Head == pfn:
+				want = 'P'
+			default:
+				want = 'p'
+			}
+			if c.ch != want {
+				t.Fatalf("pfn %#x (%+v) drawn %q, want %q", pfn, p, c.ch, want)
+			}
+			if (c.mark&MarkTouched != 0) != touched[pfn] {
+				t.Fatalf("pfn %#x touched mark %v, step touched it %v", pfn, c.mark&MarkTouched != 0, touched[pfn])
+			}
+		}
+	}
+}
+
+type cellOf struct {
+	ch   byte
+	kind CellKind
+	mark Mark
+}
+
+func cellsOf(r Row) []cellOf {
+	var out []cellOf
+	for _, s := range r {
+		for i := 0; i < len(s.Text); i++ {
+			out = append(out, cellOf{s.Text[i], s.Kind, s.Mark})
+		}
+	}
+	return out
+}
+
+func TestPageMapScalesToFit(t *testing.T) {
+	hv := buddyScene(t)
+	for _, tc := range []struct {
+		w, h  int
+		scale uint64
+	}{{80, 24, 16}, {120, 40, 4}, {200, 60, 2}, {40, 10, 128}} {
+		pm := hv.PageMap(PageMapOptions{Width: tc.w, Height: tc.h})
+		if pm.Scale != tc.scale {
+			t.Errorf("%dx%d: scale %d, want %d", tc.w, tc.h, pm.Scale, tc.scale)
+		}
+		if uint64(pm.Lines*pm.Cols)*pm.Scale < hv.NrPages() {
+			t.Errorf("%dx%d: %d rows of %d cells of %d pages do not cover RAM", tc.w, tc.h, pm.Lines, pm.Cols, pm.Scale)
+		}
+		if !strings.Contains(pm.Rows[0].String(), "1 cell = ") {
+			t.Errorf("%dx%d: the title does not give the scale: %q", tc.w, tc.h, pm.Rows[0].String())
+		}
+	}
+	for _, sz := range [][2]int{{0, 0}, {1, 1}, {5, 2}, {12, 3}} {
+		pm := hv.PageMap(PageMapOptions{Width: sz[0], Height: sz[1]})
+		if len(pm.Rows) != sz[1] {
+			t.Errorf("%v: %d rows", sz, len(pm.Rows))
+		}
+	}
+}
+
+// BenchmarkPageMap renders the 200x60 map of a fragmented 256 MiB machine
+// (65536 page frames, 8 per cell). The baseline reads every page record
+// once and does nothing else.
+func BenchmarkPageMap(b *testing.B) {
+	s := newSession(b, allocator.Config{RAM: 256 * allocator.MiB})
+	rng := rand.New(rand.NewPCG(8, 8))
+	var live []allocator.Addr
+	for range 20000 {
+		if rng.IntN(3) > 0 || len(live) == 0 {
+			s.begin("alloc_pages")
+			if a, err := s.m.AllocPages(rng.IntN(3), allocator.GFPKernel|allocator.GFPNoWarn); err == nil {
+				live = append(live, a)
+			}
+			continue
+		}
+		i := rng.IntN(len(live))
+		s.begin("free_pages")
+		order := s.m.Page(uint64(live[i]-allocator.DirectMapBase) >> 12).Order
+		s.m.FreePages(live[i], order)
+		live[i] = live[len(live)-1]
+		live = live[:len(live)-1]
+	}
+	hv, err := New(s.log.Events)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("render", func(b *testing.B) {
+		for b.Loop() {
+			hv.PageMap(PageMapOptions{Width: 200, Height: 60})
+		}
+	})
+	b.Run("baseline-scan", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			for p := range hv.NrPages() {
+				n += int(hv.cur.page(p).owner)
+			}
+		}
+		_ = n
+	})
+}
