@@ -53,9 +53,9 @@ func Explain(e *allocator.Event) string {
 		}
 		return fmt.Sprintf("%s: slab at pfn %#x moved to the %v list", e.Cache, e.PFN, e.List)
 	case allocator.EvObjAlloc:
-		return fmt.Sprintf("%s: object %d at %v handed out for %d bytes (%s)", e.Cache, e.Index, e.Addr, e.Size, e.Path)
+		return fmt.Sprintf("%s: object %d at %v handed out for %d bytes%s", e.Cache, e.Index, e.Addr, e.Size, paren(e.Path))
 	case allocator.EvObjFree:
-		return fmt.Sprintf("%s: object %d at %v freed (%s)", e.Cache, e.Index, e.Addr, e.Path)
+		return fmt.Sprintf("%s: object %d at %v freed%s", e.Cache, e.Index, e.Addr, paren(e.Path))
 	case allocator.EvKmalloc:
 		if e.Cache == "" {
 			return fmt.Sprintf("kmalloc: ptr=%v bytes_req=%d bytes_alloc=%d (large kmalloc)", e.Addr, e.Size, e.Bytes)
@@ -114,3 +114,10 @@ func sizeIn(size, cap uint64) string {
 
 // byteCount prints bytes exactly: "100 B", "4 KiB", "12345 B".
 func byteCount(n uint64) string { return allocator.FormatBytes(n) }
+
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
