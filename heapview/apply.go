@@ -114,7 +114,7 @@ func (m *Model) checkBlock(pfn uint64, order int) error {
 	if pfn&(1<<order-1) != 0 {
 		return fmt.Errorf("pfn %#x is not aligned to order %d", pfn, order)
 	}
-	if pfn+1<<order > m.geo.nrPages {
+	if pfn >= m.geo.nrPages || 1<<order > m.geo.nrPages-pfn {
 		return fmt.Errorf("the order-%d block at pfn %#x runs past the last page frame %#x", order, pfn, m.geo.nrPages-1)
 	}
 	return nil
@@ -122,7 +122,7 @@ func (m *Model) checkBlock(pfn uint64, order int) error {
 
 func (m *Model) applyReserve(s *state, e *allocator.Event, idx uint32) error {
 	n := uint64(e.Index)
-	if e.Index <= 0 || e.PFN+n > m.geo.nrPages {
+	if e.Index <= 0 || e.PFN >= m.geo.nrPages || n > m.geo.nrPages-e.PFN {
 		return fmt.Errorf("reserving %d pages at pfn %#x does not fit %d page frames", e.Index, e.PFN, m.geo.nrPages)
 	}
 	for p := e.PFN; p < e.PFN+n; p++ {
@@ -150,7 +150,7 @@ func (m *Model) applyBootFree(s *state, e *allocator.Event, idx uint32, head boo
 		}
 	}
 	m.setFreeBlock(s, e.PFN, e.Order, idx)
-	if head {
+	if head && !m.bootDone {
 		m.bootEnd = idx
 	}
 	return nil
@@ -376,7 +376,7 @@ func (m *Model) applyCacheCreate(s *state, e *allocator.Event, pos int, head boo
 	if e.Cache == "" || e.Index < 1 || e.Size == 0 || e.Bytes < e.Size || e.Order < 0 || e.Order > allocator.MaxPageOrder {
 		return fmt.Errorf("cache %q: object size %d, stride %d, order %d, %d objects per slab is not a cache", e.Cache, e.Size, e.Bytes, e.Order, e.Index)
 	}
-	if uint64(e.Index)*e.Bytes > m.geo.pageSize<<e.Order {
+	if slab := m.geo.pageSize << e.Order; e.Bytes > slab || uint64(e.Index) > slab/e.Bytes {
 		return fmt.Errorf("cache %q: %d objects of %d bytes do not fit an order-%d slab", e.Cache, e.Index, e.Bytes, e.Order)
 	}
 	if _, err := m.liveCache(s, e.Cache, pos); err == nil {

@@ -18,9 +18,15 @@ func Explain(e *allocator.Event) string {
 		}
 		return fmt.Sprintf("step %d: %s", e.Step, e.Op)
 	case allocator.EvSplit:
+		if e.Order < 1 || e.Order > allocator.MaxPageOrder {
+			return fmt.Sprintf("split an order-%d block at pfn %#x (no such split)", e.Order, e.PFN)
+		}
 		return fmt.Sprintf("split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d free list",
 			e.Order, e.PFN, e.PFN+1<<(e.Order-1), e.Order-1)
 	case allocator.EvMerge:
+		if e.Order < 0 || e.Order >= allocator.MaxPageOrder {
+			return fmt.Sprintf("merge order-%d blocks at pfn %#x (no such merge)", e.Order, e.PFN)
+		}
 		b := e.PFN ^ 1<<e.Order
 		return fmt.Sprintf("merged the order-%d block at pfn %#x with its free buddy at pfn %#x into an order-%d block at pfn %#x",
 			e.Order, e.PFN, b, e.Order+1, min(e.PFN, b))

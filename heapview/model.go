@@ -41,7 +41,8 @@ type Model struct {
 	epoch   uint64   // the last epoch handed out
 	step    int      // the step under the cursor
 	version uint64   // changes whenever the cursor moves or events arrive
-	bootEnd uint32   // position+1 of the last block freed at boot
+	bootEnd  uint32 // position+1 of the last block freed in the boot phase
+	bootDone bool   // the boot phase (EvBoot, EvReserve, blocks freed at boot) is over
 	touch   touchCache
 }
 
@@ -123,6 +124,8 @@ func newModel(events []allocator.Event, every uint64) (*Model, error) {
 		names:       []string{""},
 		nameIDs:     map[string]uint16{"": 0},
 		lastLineage: make(map[uint64]uint32),
+		cur:         &state{},
+		steps:       []stepRec{{}},
 	}
 	if len(events) == 0 {
 		return m, nil
@@ -142,7 +145,7 @@ func (m *Model) Apply(events ...allocator.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	follow := m.cur == nil || m.cur.pos == len(m.events)
+	follow := m.head == nil || m.cur.pos == len(m.events)
 	if m.head == nil {
 		if err := m.boot(&events[0]); err != nil {
 			return err
@@ -158,6 +161,10 @@ func (m *Model) ingest(from int, follow bool) error {
 	var errs []error
 	for pos := from; pos < len(m.events); pos++ {
 		e := &m.events[pos]
+		if !m.bootDone && e.Kind != allocator.EvBoot && e.Kind != allocator.EvReserve &&
+			(e.Kind != allocator.EvPageFree || e.Owner != allocator.OwnerFree) {
+			m.bootDone = true
+		}
 		if e.Kind == allocator.EvStep {
 			m.steps = append(m.steps, stepRec{start: pos, number: e.Step})
 		}
@@ -254,12 +261,7 @@ func (m *Model) Steps() int { return len(m.steps) - 1 }
 func (m *Model) Step() int { return m.step }
 
 // Pos returns the number of events applied under the cursor.
-func (m *Model) Pos() int {
-	if m.cur == nil {
-		return 0
-	}
-	return m.cur.pos
-}
+func (m *Model) Pos() int { return m.cur.pos }
 
 // stepSpan returns the events of step s: positions [start, end).
 func (m *Model) stepSpan(s int) (int, int) {

@@ -41,13 +41,13 @@ func (m *Model) stepOfIdx(idx uint32) int {
 	return m.events[idx-1].Step
 }
 
-// pageSince returns the Seq the machine gives a page last changed by the
-// event at position+1 idx: pages last described by the boot (reserved
-// pages and the blocks freed at boot) carry the Seq of the last of those
-// events, as bootBuddy stamps them.
-func (m *Model) pageSince(idx uint32) uint64 {
-	if idx != 0 && idx <= m.bootEnd {
-		idx = m.bootEnd
+// pageSince returns the Seq the machine gives a page of state s last
+// changed by the event at position+1 idx: pages last described by the
+// boot phase (reserved pages and the blocks freed at boot) carry the Seq
+// of the last event of that phase applied, as bootBuddy stamps them.
+func (m *Model) pageSince(s *state, idx uint32) uint64 {
+	if end := min(m.bootEnd, uint32(s.pos)); idx != 0 && idx <= end {
+		idx = end
 	}
 	return m.seqOf(idx)
 }
@@ -66,7 +66,7 @@ func (m *Model) freeBlockOf(s *state, pfn uint64) (uint64, int, bool) {
 // pageInfo describes pfn in s as allocator.Machine.Page does.
 func (m *Model) pageInfo(s *state, pfn uint64) allocator.PageInfo {
 	r := s.page(pfn)
-	info := allocator.PageInfo{PFN: pfn, Owner: r.owner, Since: m.pageSince(r.since), Compound: r.flags&pfCompound != 0}
+	info := allocator.PageInfo{PFN: pfn, Owner: r.owner, Since: m.pageSince(s, r.since), Compound: r.flags&pfCompound != 0}
 	switch {
 	case r.flags&pfReserved != 0:
 		info.State, info.Head = allocator.PageReserved, pfn

@@ -1,0 +1,122 @@
+package heapview
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/allocviz/allocviz/allocator"
+)
+
+// ReallocOptions choose what the realloc panel shows.
+type ReallocOptions struct {
+	Width, Height int
+	Lineage       uint64 // the allocation whose history to show (Alloc.Lineage); 0: the latest decision's
+}
+
+func decisionKind(d allocator.Decision) CellKind {
+	switch d {
+	case allocator.DecisionGrownInPlace, allocator.DecisionShrunkInPlace:
+		return CellGood
+	case allocator.DecisionMoved, allocator.DecisionNew:
+		return CellMoved
+	case allocator.DecisionFailed:
+		return CellWarn
+	}
+	return CellText
+}
+
+// ReallocPanel renders the latest realloc decision (of the chosen
+// allocation, or of all): old and new address, size and capacity, in
+// place or moved, the bytes copied and zeroed and the rule; then the
+// allocation's history, one row per decision with a bar of its capacity
+// and, inside it, the size requested ('#' requested, '-' spare).
+func (m *Model) ReallocPanel(o ReallocOptions) []Row {
+	v := newView(o.Width, o.Height)
+	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
+		return v.done()
+	}
+	all := m.Reallocs()
+	v.line(CellTitle, fmt.Sprintf("Realloc decisions: %d so far; step %d/%d", len(all), m.step, m.Steps()))
+	var hist []Realloc
+	var last Realloc
+	switch {
+	case o.Lineage != 0:
+		hist = m.ReallocHistory(o.Lineage)
+		if len(hist) == 0 {
+			v.line(CellMuted, "this allocation has not been reallocated")
+			return v.done()
+		}
+		last = hist[len(hist)-1]
+	case len(all) > 0:
+		last = all[len(all)-1]
+		if last.Lineage != 0 {
+			hist = m.ReallocHistory(last.Lineage)
+		}
+	default:
+		v.line(CellMuted, "no realloc yet")
+		return v.done()
+	}
+	field := func(label string, k CellKind, text string) {
+		for i, p := range wrap(text, max(o.Width-6, 8)) {
+			b := newRow(o.Width)
+			if i == 0 {
+				b.put(CellLabel, 0, 0, label)
+			}
+			b.pad(6)
+			b.put(k, 0, 0, p)
+			v.add(b.row())
+		}
+	}
+	r := last.ReallocInfo
+	field("call", CellText, fmt.Sprintf("%s in %s", r.Func, m.stepLine(last.Step)))
+	if r.Old.ZeroOrNull() {
+		field("old", CellMuted, fmt.Sprintf("%v: none", r.Old))
+	} else {
+		field("old", CellText, fmt.Sprintf("%v  %s", r.Old, sizeIn(r.OldSize, r.OldCap)))
+	}
+	if r.New.ZeroOrNull() {
+		field("new", CellMuted, fmt.Sprintf("%v", r.New))
+	} else {
+		bucket := ""
+		if r.Bucket != "" {
+			bucket = " in " + r.Bucket
+		}
+		field("new", CellText, fmt.Sprintf("%v  %s%s", r.New, sizeIn(r.NewSize, r.NewCap), bucket))
+	}
+	field("what", decisionKind(r.Decision), fmt.Sprintf("%v: %s copied, %s zeroed", r.Decision, byteCount(r.Copied), byteCount(r.Zeroed)))
+	field("rule", CellMuted, last.Text)
+	if len(hist) == 0 || v.full() {
+		return v.done()
+	}
+	v.add(newRow(o.Width).row())
+	first := m.posOfSeq(last.Lineage)
+	made := "an allocation"
+	if first >= 0 {
+		made = fmt.Sprintf("the allocation made in %s", m.stepLine(m.stepOf(first)))
+	}
+	v.line(CellLabel, fmt.Sprintf("history of %s: %d decisions", made, len(hist)))
+	var top uint64
+	for _, h := range hist {
+		top = max(top, h.NewCap, h.NewSize, h.OldCap)
+	}
+	room := o.Height - len(v.rows)
+	if len(hist) > room {
+		hist = hist[len(hist)-room:]
+	}
+	for _, h := range hist {
+		b := newRow(o.Width)
+		b.put(CellMuted, 0, 0, fmt.Sprintf("step %-4d ", h.Step))
+		b.put(CellText, 0, 0, fmt.Sprintf("%-9s %9s -> %-9s ", h.Func, byteCount(h.OldSize), byteCount(h.NewSize)))
+		b.put(decisionKind(h.Decision), 0, 0, fmt.Sprintf("%-16s", h.Decision))
+		if w := b.room() - 3; w > 0 && top > 0 {
+			capCells := int(uint64(w) * max(h.NewCap, h.NewSize) / top)
+			sizeCells := int(uint64(w) * h.NewSize / top)
+			b.put(CellBlank, 0, 0, " [")
+			b.fill(CellBar, 0, 0, '#', sizeCells)
+			b.fill(CellBar, 1, 0, '-', capCells-sizeCells)
+			b.put(CellBlank, 0, 0, strings.Repeat(" ", w-capCells)+"]")
+		}
+		v.add(b.row())
+	}
+	return v.done()
+}

@@ -1,0 +1,140 @@
+package heapview
+
+import (
+	"fmt"
+
+	"github.com/allocviz/allocviz/allocator"
+)
+
+// VmallocOptions choose what the vmalloc view shows.
+type VmallocOptions struct {
+	Width, Height int
+	Selected      allocator.Addr // the area whose page frames to show (any address in it); 0 for none
+	Scroll        int            // area rows scrolled past
+}
+
+// VmallocView renders vmalloc space: a /proc/vmallocinfo line per area in
+// address order (start-end, size with the guard page, the API that made
+// it, pages=N), each followed by a cell per page ('v' mapped, 'g' the
+// guard page) and separated by the unused space between them. For the
+// selected area it then lists the page frame behind each page and draws
+// all of RAM on one row with the area's frames marked, so their
+// scattering is plain to see.
+func (m *Model) VmallocView(o VmallocOptions) []Row {
+	v := newView(o.Width, o.Height)
+	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
+		return v.done()
+	}
+	areas := m.Areas()
+	t := m.Totals()
+	v.line(CellTitle, fmt.Sprintf("vmalloc space: %d areas, %s of address space with guard pages, %d pages mapped",
+		t.Areas, allocator.FormatBytes(t.VmallocBytes), t.PagesByOwner[allocator.OwnerVmalloc]))
+	sel, hasSel := m.AreaContaining(o.Selected)
+	detail := 0
+	if hasSel {
+		detail = min(o.Height/2, 4+(len(sel.PFNs)+3)/4)
+	}
+	touched := m.touched()
+	var rows []Row
+	prevEnd := uint64(allocator.VmallocStart)
+	for _, a := range areas {
+		if gap := uint64(a.Addr) - prevEnd; gap > 0 && len(rows) > 0 {
+			b := newRow(o.Width)
+			b.put(CellHole, 0, 0, fmt.Sprintf("  %s unused", allocator.FormatBytes(gap)))
+			rows = append(rows, b.row())
+		}
+		prevEnd = uint64(a.Addr) + a.Bytes
+		var mk Mark
+		if hasSel && a.Addr == sel.Addr {
+			mk = MarkSelected
+		}
+		if _, ok := slicesContains(touched.areas, a.Addr); ok {
+			mk |= MarkTouched
+		}
+		b := newRow(o.Width)
+		fn := a.Func
+		if fn == "" {
+			fn = "vmap"
+		}
+		b.put(CellText, 0, mk, fmt.Sprintf("%v-%v %7d %s pages=%d vmalloc ", a.Addr, a.Addr+allocator.Addr(a.Bytes), a.Bytes, fn, len(a.PFNs)))
+		b.fill(CellVmalloc, 0, mk, 'v', len(a.PFNs))
+		if _, ok := a.Guard(m.geo.pageSize); ok {
+			b.cell(CellGuard, 0, mk, 'g')
+		}
+		rows = append(rows, b.row())
+	}
+	if len(areas) == 0 {
+		b := newRow(o.Width)
+		b.put(CellMuted, 0, 0, "no vmap areas")
+		rows = append(rows, b.row())
+	}
+	for i := max(o.Scroll, 0); i < len(rows) && len(v.rows) < o.Height-detail; i++ {
+		v.add(rows[i])
+	}
+	if hasSel && detail > 0 {
+		for len(v.rows) < o.Height-detail {
+			v.add(newRow(o.Width).row())
+		}
+		m.areaDetail(v, sel)
+	}
+	return v.done()
+}
+
+func slicesContains(s []allocator.Addr, a allocator.Addr) (int, bool) {
+	for i, x := range s {
+		if x == a {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// areaDetail lists the frames behind an area and draws where they lie in
+// RAM.
+func (m *Model) areaDetail(v *view, a Area) {
+	v.line(CellTitle, fmt.Sprintf("pages of %v: %d, for %s requested", a.Addr, len(a.PFNs), byteCount(a.Size)))
+	b := newRow(v.width)
+	b.put(CellLabel, 0, 0, "RAM ")
+	cells := v.width - 4
+	if cells > 0 {
+		per := (m.geo.nrPages + uint64(cells) - 1) / uint64(cells)
+		mark := make([]bool, cells)
+		for _, p := range a.PFNs {
+			mark[p/per] = true
+		}
+		for c := 0; c < cells && uint64(c)*per < m.geo.nrPages; c++ {
+			if mark[c] {
+				b.cell(CellVmalloc, 0, MarkSelected, 'v')
+			} else {
+				b.cell(CellMuted, 0, 0, '.')
+			}
+		}
+	}
+	v.add(b.row())
+	b = newRow(v.width)
+	for i, p := range a.PFNs {
+		item := fmt.Sprintf("%d->%#x", i, p)
+		if i > 0 {
+			item = "  " + item
+		}
+		if b.room() < len(item) {
+			v.add(b.row())
+			if v.full() {
+				return
+			}
+			b = newRow(v.width)
+			item = item[2*min(i, 1):]
+		}
+		b.put(CellText, 0, 0, item)
+	}
+	if g, ok := a.Guard(m.geo.pageSize); ok {
+		item := fmt.Sprintf("  guard %v", g)
+		if b.room() < len(item) {
+			v.add(b.row())
+			b = newRow(v.width)
+			item = item[2:]
+		}
+		b.put(CellGuard, 0, 0, item)
+	}
+	v.add(b.row())
+}
