@@ -31,19 +31,19 @@ type Model struct {
 	bad       []uint64  // bit set of event positions not applied (anomalies)
 	anomalies []Anomaly // why
 
-	jr      journal
-	cum     []uint64 // cum[i]: work of events [0, i), for cost estimates
-	head    *state   // after every event, recording the journal
-	cur     *state   // under the cursor
-	ckpts   []*state // snapshots of head at increasing positions; ckpts[0] at 0
-	ckWork  uint64   // work since the last checkpoint
-	ckEvery uint64   // work between checkpoints (ckptWork; tests make it small)
-	epoch   uint64   // the last epoch handed out
-	step    int      // the step under the cursor
-	version uint64   // changes whenever the cursor moves or events arrive
-	bootEnd  uint32 // position+1 of the last block freed in the boot phase
-	bootDone bool   // the boot phase (EvBoot, EvReserve, blocks freed at boot) is over
-	touch   touchCache
+	jr       journal
+	cum      []uint64 // cum[i]: work of events [0, i), for cost estimates
+	head     *state   // after every event, recording the journal
+	cur      *state   // under the cursor
+	ckpts    []*state // snapshots of head at increasing positions; ckpts[0] at 0
+	ckWork   uint64   // work since the last checkpoint
+	ckEvery  uint64   // work between checkpoints (ckptWork; tests make it small)
+	epoch    uint64   // the last epoch handed out
+	step     int      // the step under the cursor
+	version  uint64   // changes whenever the cursor moves or events arrive
+	bootEnd  uint32   // position+1 of the last block freed in the boot phase
+	bootDone bool     // the boot phase (EvBoot, EvReserve, blocks freed at boot) is over
+	touch    touchCache
 }
 
 // geometry is the machine's shape, from EvBoot.
