@@ -28,7 +28,9 @@ type PageMapOptions struct {
 // a cell stands for several frames its kind is that of most of them, it is
 // marked MarkMixed if they differ, and it shows a block start if one of
 // its frames of that kind begins a block. Cells holding a frame the step
-// under the cursor changed are marked MarkTouched.
+// under the cursor changed are marked MarkTouched. The legend gives the
+// glyphs, the free blocks by order and, when slabs exist and there is
+// room, the colour slot (Class) of each cache with slabs.
 type PageMap struct {
 	Rows  []Row
 	Scale uint64 // page frames per cell
@@ -150,6 +152,8 @@ func (m *Model) PageMap(o PageMapOptions) PageMap {
 	}
 	legend := 0
 	switch {
+	case o.Height >= 16 && m.cur.num[cSlabs] > 0:
+		legend = 3
 	case o.Height >= 8:
 		legend = 2
 	case o.Height >= 4:
@@ -313,6 +317,19 @@ func (m *Model) pageMapLegend(v *view, rows int) {
 	for o, c := range m.FreeCounts() {
 		b.put(CellMuted, 0, 0, fmt.Sprintf("  %d:", o))
 		b.put(CellFree, uint8(o), 0, fmt.Sprint(c))
+	}
+	v.add(b.row())
+	if rows < 3 {
+		return
+	}
+	b = newRow(v.width)
+	b.put(CellLabel, 0, 0, "slab caches")
+	for id, c := range m.cur.caches {
+		if c.slabs > 0 {
+			b.put(CellBlank, 0, 0, "  ")
+			b.put(CellSlab, CacheClass(id), 0, "S")
+			b.put(CellMuted, 0, 0, " "+m.caches[id].name)
+		}
 	}
 	v.add(b.row())
 }
