@@ -69,16 +69,9 @@ func (m *Model) apply(s *state, pos int, head bool) error {
 	case allocator.EvVmapAlloc:
 		return m.applyVmapAlloc(s, e, idx)
 	case allocator.EvVmapFree:
-		if _, ok := s.areas.get(uint64(e.Addr)); !ok {
-			return fmt.Errorf("no vmap area starts at %v", e.Addr)
-		}
-		a, _ := s.areas.get(uint64(e.Addr))
-		s.add(cAreas, -1)
-		s.add(cAreaBytes, -int64(a.bytes))
-		s.delArea(e.Addr)
-		if _, ok := s.allocs.get(uint64(e.Addr)); ok {
-			m.dropAlloc(s, e.Addr, head)
-		}
+		return m.applyVmapFree(s, e, pos, head)
+	case allocator.EvVmapPurge:
+		return m.applyVmapPurge(s, e)
 	case allocator.EvKvmalloc:
 		if e.Addr.ZeroOrNull() {
 			return nil
@@ -586,6 +579,11 @@ func (m *Model) applyRealloc(s *state, e *allocator.Event, pos int, head bool) e
 			lin = lineageOf(r.Old)
 		}
 		m.resize(s, r.Old, r.NewSize, idx)
+		if a, ok := s.areas.get(uint64(r.Old)); ok && !a.unpurged {
+			ar := *a
+			ar.size = r.NewSize
+			s.putArea(r.Old, ar)
+		}
 	case allocator.DecisionMoved, allocator.DecisionNew:
 		if !r.New.ZeroOrNull() {
 			if _, ok := s.allocs.get(uint64(r.New)); !ok {
@@ -644,17 +642,89 @@ func (m *Model) applyVmapAlloc(s *state, e *allocator.Event, idx uint32) error {
 		if p >= m.geo.nrPages {
 			return fmt.Errorf("vmap area %v maps pfn %#x, beyond RAM", e.Addr, p)
 		}
+		if r := s.page(p); r.owner != allocator.OwnerVmalloc {
+			return fmt.Errorf("vmap area %v maps pfn %#x, which is not allocated for vmalloc (%v)", e.Addr, p, r.owner)
+		}
 	}
-	if k, a, ok := s.areas.floor(uint64(e.Addr) + e.Bytes - 1); ok && k+a.bytes > uint64(e.Addr) {
-		return fmt.Errorf("vmap area %v overlaps the area at %v", e.Addr, allocator.Addr(k))
+	if err := m.areaFits(s, e.Addr, e.Bytes); err != nil {
+		return err
 	}
 	if _, ok := s.allocs.get(uint64(e.Addr)); ok {
 		return fmt.Errorf("%v is already a live allocation", e.Addr)
 	}
-	s.putArea(e.Addr, areaRec{bytes: e.Bytes, size: e.Size, since: idx, pfns: e.PFNs})
+	fn := "vmalloc"
+	if e.Src != "" {
+		fn = e.Src
+	}
+	s.putArea(e.Addr, areaRec{bytes: e.Bytes, size: e.Size, since: idx, caller: m.intern(e.Src), flags: m.intern(e.Path), pfns: e.PFNs})
 	s.add(cAreas, 1)
 	s.add(cAreaBytes, int64(e.Bytes))
 	m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: uint64(e.Index) << m.geo.shift, since: idx, lineage: idx,
-		changed: idx, cache: -1, fn: m.intern("vmalloc"), kind: AllocVmalloc})
+		changed: idx, cache: -1, fn: m.intern(fn), kind: AllocVmalloc})
+	return nil
+}
+
+// areaFits checks that [a, a+bytes) overlaps no area or unpurged range.
+func (m *Model) areaFits(s *state, a allocator.Addr, bytes uint64) error {
+	if k, r, ok := s.areas.floor(uint64(a) + bytes - 1); ok && k+r.bytes > uint64(a) {
+		what := "the area"
+		if r.unpurged {
+			what = "the unpurged range"
+		}
+		return fmt.Errorf("vmap area %v overlaps %s at %v", a, what, allocator.Addr(k))
+	}
+	return nil
+}
+
+// applyVmapFree unmaps an area: its range stays taken until the lazy
+// purge. vmalloc also frees this way an area whose pages it could not all
+// get, which was never announced by EvVmapAlloc.
+func (m *Model) applyVmapFree(s *state, e *allocator.Event, pos int, head bool) error {
+	idx := uint32(pos + 1)
+	a, ok := s.areas.get(uint64(e.Addr))
+	switch {
+	case ok && a.unpurged:
+		return fmt.Errorf("the vmap area at %v was already freed", e.Addr)
+	case ok:
+		r := *a
+		s.add(cAreas, -1)
+		s.add(cAreaBytes, -int64(r.bytes))
+		r.unpurged, r.pfns = true, nil
+		s.putArea(e.Addr, r)
+		if _, live := s.allocs.get(uint64(e.Addr)); live {
+			m.dropAlloc(s, e.Addr, head)
+		}
+	default:
+		if e.Addr < allocator.VmallocStart || e.Addr >= allocator.VmallocEnd || e.Bytes == 0 || uint64(e.Addr)+e.Bytes > uint64(allocator.VmallocEnd) {
+			return fmt.Errorf("a vmap area of %d bytes at %v is outside vmalloc space", e.Bytes, e.Addr)
+		}
+		if err := m.areaFits(s, e.Addr, e.Bytes); err != nil {
+			return err
+		}
+		s.putArea(e.Addr, areaRec{bytes: e.Bytes, size: e.Size, since: idx, unpurged: true})
+	}
+	r, _ := s.areas.get(uint64(e.Addr))
+	s.add(cUnpurged, 1)
+	s.add(cUnpurgedB, int64(r.bytes))
+	return nil
+}
+
+// applyVmapPurge frees every unpurged range.
+func (m *Model) applyVmapPurge(s *state, e *allocator.Event) error {
+	if int64(e.Index) != s.num[cUnpurged] {
+		return fmt.Errorf("the lazy purge frees %d ranges, but %d wait for it", e.Index, s.num[cUnpurged])
+	}
+	var keys []uint64
+	s.areas.ascend(0, func(k uint64, r *areaRec) bool {
+		if r.unpurged {
+			keys = append(keys, k)
+		}
+		return true
+	})
+	for _, k := range keys {
+		s.delArea(allocator.Addr(k))
+	}
+	s.add(cUnpurged, -s.num[cUnpurged])
+	s.add(cUnpurgedB, -s.num[cUnpurgedB])
 	return nil
 }

@@ -88,14 +88,16 @@ func (m *Model) Diff(a, b int) (Diff, error) {
 		}
 		d.Slabs = append(d.Slabs, c)
 	})
-	diffTreap(&sa.areas, &sb.areas, func(x, y *areaRec) bool { return x.since == y.since && x.bytes == y.bytes }, func(k uint64, x, y *areaRec) {
+	diffTreap(&sa.areas, &sb.areas, func(x, y *areaRec) bool {
+		return x.since == y.since && x.bytes == y.bytes && x.size == y.size && x.unpurged == y.unpurged
+	}, func(k uint64, x, y *areaRec) {
 		c := AreaChange{Addr: allocator.Addr(k)}
 		if x != nil {
-			v := Area{Addr: allocator.Addr(k), Bytes: x.bytes, Size: x.size, PFNs: x.pfns, Seq: m.seqOf(x.since), Step: m.stepOfIdx(x.since)}
+			v := m.areaOf(k, x)
 			c.Before = &v
 		}
 		if y != nil {
-			v := Area{Addr: allocator.Addr(k), Bytes: y.bytes, Size: y.size, PFNs: y.pfns, Seq: m.seqOf(y.since), Step: m.stepOfIdx(y.since)}
+			v := m.areaOf(k, y)
 			c.After = &v
 		}
 		d.Areas = append(d.Areas, c)

@@ -235,6 +235,13 @@ func (m *Model) inspectVmalloc(a allocator.Addr) Inspection {
 		return in
 	}
 	in.Area = &area
+	if area.Unpurged {
+		in.add("state", CellHole, 0, "the range of a freed area (%v-%v): unmapped, an access faults; it is free again after the lazy purge",
+			area.Addr, area.Addr+allocator.Addr(area.Bytes))
+		r, _ := m.cur.areas.get(uint64(area.Addr))
+		in.since(m, r.since)
+		return in
+	}
 	page := uint64(a-area.Addr) >> m.geo.shift
 	in.add("area", CellVmalloc, 0, "%v-%v (%s with the guard page), %d pages", area.Addr,
 		area.Addr+allocator.Addr(area.Bytes), allocator.FormatBytes(area.Bytes), len(area.PFNs))

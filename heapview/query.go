@@ -119,7 +119,9 @@ type Totals struct {
 	Taken        uint64                         // bytes those allocations occupy (objects, blocks, area pages)
 	Slabs        int                            // slabs of all caches
 	Areas        int                            // vmap areas
-	VmallocBytes uint64                         // vmalloc address space in use, guard pages included
+	VmallocBytes uint64                         // their address space, guard pages included
+	Unpurged     int                            // freed areas whose ranges wait for the lazy purge
+	UnpurgedB    uint64                         // their address space
 	Reallocs     int                            // realloc decisions so far
 	Failures     int                            // allocations that failed
 	Reports      int                            // warnings, bad frees, SLUB reports, faults, misuse, failed checks
@@ -130,6 +132,7 @@ func (m *Model) Totals() Totals {
 	n := &m.cur.num
 	t := Totals{Pages: m.geo.nrPages, Allocs: int(n[cAllocs]), Requested: uint64(n[cAllocReq]),
 		Taken: uint64(n[cAllocBytes]), Slabs: int(n[cSlabs]), Areas: int(n[cAreas]), VmallocBytes: uint64(n[cAreaBytes]),
+		Unpurged: int(n[cUnpurged]), UnpurgedB: uint64(n[cUnpurgedB]),
 		Reallocs: int(n[cReallocs]), Failures: int(n[cFailures]), Reports: int(n[cReports])}
 	for o := range t.PagesByOwner {
 		t.PagesByOwner[o] = uint64(n[cOwner+o])
@@ -335,15 +338,19 @@ func (m *Model) ObjectUsed(sl Slab, i int) bool {
 	return ok
 }
 
-// Area is one vmap area.
+// Area is one vmap area, or the range of a freed area that waits for the
+// lazy purge (Unpurged, /proc/vmallocinfo's "unpurged vm_area").
 type Area struct {
-	Addr  allocator.Addr
-	Bytes uint64   // address space, guard page included (vmallocinfo's size)
-	Size  uint64   // bytes requested
-	PFNs  []uint64 // the page frames behind it, in address order; must not be changed
-	Seq   uint64   // the event that made it
-	Step  int
-	Func  string // the API that made it, if it is a live allocation
+	Addr     allocator.Addr
+	Bytes    uint64   // address space, guard page included (vmallocinfo's size)
+	Size     uint64   // bytes requested (the latest, after in-place vreallocs)
+	PFNs     []uint64 // the page frames behind it, in address order; nil when Unpurged; must not be changed
+	Caller   string   // who asked (vmallocinfo's caller)
+	Flags    string   // vmallocinfo's flag words ("vmalloc", "vmalloc vpages")
+	Unpurged bool     // freed: unmapped, the range taken until the lazy purge
+	Seq      uint64   // the event that made it (for an unpurged range, the one that freed it)
+	Step     int
+	Func     string // the API that made it, if it is a live allocation
 }
 
 // Guard reports whether the area has a guard page, and its address.
@@ -354,15 +361,21 @@ func (a Area) Guard(pageSize uint64) (allocator.Addr, bool) {
 	return a.Addr + allocator.Addr(a.Bytes-pageSize), true
 }
 
+// areaOf describes an area record without its allocation.
+func (m *Model) areaOf(k uint64, r *areaRec) Area {
+	return Area{Addr: allocator.Addr(k), Bytes: r.bytes, Size: r.size, PFNs: r.pfns, Caller: m.names[r.caller],
+		Flags: m.names[r.flags], Unpurged: r.unpurged, Seq: m.seqOf(r.since), Step: m.stepOfIdx(r.since)}
+}
+
 func (m *Model) area(k uint64, r *areaRec) Area {
-	a := Area{Addr: allocator.Addr(k), Bytes: r.bytes, Size: r.size, PFNs: r.pfns, Seq: m.seqOf(r.since), Step: m.stepOfIdx(r.since)}
-	if al, ok := m.cur.allocs.get(k); ok {
+	a := m.areaOf(k, r)
+	if al, ok := m.cur.allocs.get(k); ok && !r.unpurged {
 		a.Func = m.names[al.fn]
 	}
 	return a
 }
 
-// Areas returns the vmap areas in address order.
+// Areas returns the vmap areas and the unpurged ranges in address order.
 func (m *Model) Areas() []Area {
 	out := make([]Area, 0, m.cur.areas.n)
 	m.cur.areas.ascend(0, func(k uint64, r *areaRec) bool {

@@ -94,7 +94,7 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	if first >= 0 {
 		made = fmt.Sprintf("the allocation made in %s", m.stepLine(m.stepOf(first)))
 	}
-	v.line(CellLabel, fmt.Sprintf("history of %s: %d decisions", made, len(hist)))
+	v.line(CellLabel, fmt.Sprintf("history of %s: %s", made, plural(len(hist), "decision")))
 	var top uint64
 	for _, h := range hist {
 		top = max(top, h.NewCap, h.NewSize, h.OldCap)
@@ -119,4 +119,12 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 		v.add(b.row())
 	}
 	return v.done()
+}
+
+// plural says "1 decision", "2 decisions".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

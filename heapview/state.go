@@ -43,12 +43,16 @@ type slabRec struct {
 	listed  uint32             // position+1 of the event that put it on its list
 }
 
-// areaRec is one vmap area, keyed by its start address.
+// areaRec is one vmap area, or the range of a freed one that waits for
+// the lazy purge, keyed by its start address.
 type areaRec struct {
-	bytes uint64   // address space, guard page included
-	size  uint64   // bytes requested
-	since uint32   // position+1 of EvVmapAlloc
-	pfns  []uint64 // the pages behind the area in address order (the event's slice, never written)
+	bytes    uint64   // address space, guard page included
+	size     uint64   // bytes requested (the latest, after in-place vreallocs)
+	since    uint32   // position+1 of EvVmapAlloc (or of EvVmapFree for an unpurged range)
+	caller   uint16   // interned caller (/proc/vmallocinfo)
+	flags    uint16   // interned flag words (/proc/vmallocinfo)
+	unpurged bool     // freed: unmapped, its range taken until EvVmapPurge
+	pfns     []uint64 // the pages behind the area in address order (the event's slice, never written); nil when unpurged
 }
 
 // AllocKind says what kind of memory an allocation is.
@@ -106,7 +110,9 @@ const (
 	cSlabs      = cAllocBytes + 1                // slabs
 	cAreas      = cSlabs + 1                     // vmap areas
 	cAreaBytes  = cAreas + 1                     // vmalloc address space in use, guard pages included
-	cReallocs   = cAreaBytes + 1                 // realloc decisions
+	cUnpurged   = cAreaBytes + 1                 // freed areas whose ranges wait for the lazy purge
+	cUnpurgedB  = cUnpurged + 1                  // their address space
+	cReallocs   = cUnpurgedB + 1                 // realloc decisions
 	cFailures   = cReallocs + 1                  // failed allocations
 	cReports    = cFailures + 1                  // reports: bad frees, warnings, SLUB reports, faults, misuse, failed checks
 	nCounters   = cReports + 1

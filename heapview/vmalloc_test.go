@@ -1,6 +1,7 @@
 package heapview
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -25,6 +26,8 @@ func vmallocSession(t *testing.T) (*builder, allocator.Addr) {
 	for _, p := range pfns {
 		b.add(allocator.Event{Kind: allocator.EvPageFree, PFN: p, Order: 0, Owner: allocator.OwnerVmalloc})
 	}
+	b.begin("purge")
+	b.add(allocator.Event{Kind: allocator.EvVmapPurge, Index: 1, Bytes: 4 * b.pageSz, Text: "lazy purge of 1 area"})
 	return b, start
 }
 
@@ -60,11 +63,40 @@ func TestVmallocModel(t *testing.T) {
 		t.Fatalf("totals %+v", tt)
 	}
 	hv.Seek(2)
-	if len(hv.Areas()) != 0 || hv.Totals().Allocs != 0 {
-		t.Fatal("the area outlived vfree")
+	if tt := hv.Totals(); tt.Areas != 0 || tt.Allocs != 0 || tt.Unpurged != 1 || tt.UnpurgedB != 4*b.pageSz {
+		t.Fatalf("after vfree: %+v", tt)
 	}
-	if _, err := New(append(b.ev, allocator.Event{Kind: allocator.EvVmapFree, Addr: start, Seq: uint64(len(b.ev) + 1)})); err == nil {
+	if as := hv.Areas(); len(as) != 1 || !as[0].Unpurged || as[0].PFNs != nil {
+		t.Fatalf("after vfree the range should wait for the purge: %+v", as)
+	}
+	ev := slices.Clip(b.ev[:stepStart(b.ev, 3)])
+	if _, err := New(append(ev, allocator.Event{Kind: allocator.EvVmapFree, Addr: start, Bytes: 4 * b.pageSz, Seq: uint64(len(ev) + 1)})); err == nil {
 		t.Fatal("a second vfree of the area was accepted")
+	}
+	if _, err := New(append(ev, allocator.Event{Kind: allocator.EvVmapAlloc, Addr: start, Bytes: b.pageSz, Seq: uint64(len(ev) + 1)})); err == nil {
+		t.Fatal("an area over an unpurged range was accepted")
+	}
+	hv.Seek(3)
+	if len(hv.Areas()) != 0 || hv.Totals().Unpurged != 0 {
+		t.Fatal("the unpurged range outlived the purge")
+	}
+}
+
+// TestVmapFreeOfAnAreaThatFailed: vmalloc gives back an area whose pages
+// it could not all get with EvVmapFree, though it never announced it.
+func TestVmapFreeOfAnAreaThatFailed(t *testing.T) {
+	b := newBuilder(t)
+	b.begin("vmalloc(1 GiB)")
+	b.take(256, 8, 0, allocator.OwnerVmalloc, allocator.GFPKernel)
+	b.add(allocator.Event{Kind: allocator.EvPageFail, Order: 0})
+	b.add(allocator.Event{Kind: allocator.EvVmapFree, Addr: allocator.VmallocStart, Bytes: 3 * b.pageSz, Size: 2 * b.pageSz, Index: 1, PFNs: []uint64{256}})
+	b.add(allocator.Event{Kind: allocator.EvPageFree, PFN: 256, Order: 0, Owner: allocator.OwnerVmalloc})
+	hv := b.model()
+	if len(hv.Anomalies()) != 0 {
+		t.Fatal(hv.Anomalies())
+	}
+	if tt := hv.Totals(); tt.Unpurged != 1 || tt.Areas != 0 || tt.Failures != 1 {
+		t.Fatalf("%+v", tt)
 	}
 }
 

@@ -14,9 +14,11 @@ type VmallocOptions struct {
 }
 
 // VmallocView renders vmalloc space: a /proc/vmallocinfo line per area in
-// address order (start-end, size with the guard page, the API that made
-// it, pages=N), each followed by a cell per page ('v' mapped, 'g' the
-// guard page) and separated by the unused space between them. For the
+// address order (start-end, size with the guard page, caller, pages=N,
+// flag words, and the API when another made it), each followed by a cell
+// per page ('v' mapped, 'g' the guard page), the freed ranges that wait
+// for the lazy purge ("unpurged vm_area", '~'), and the unused space
+// between them. For the
 // selected area it then lists the page frame behind each page and draws
 // all of RAM on one row with the area's frames marked, so their
 // scattering is plain to see.
@@ -27,9 +29,14 @@ func (m *Model) VmallocView(o VmallocOptions) []Row {
 	}
 	areas := m.Areas()
 	t := m.Totals()
-	v.line(CellTitle, fmt.Sprintf("vmalloc space: %d areas, %s of address space with guard pages, %d pages mapped",
-		t.Areas, allocator.FormatBytes(t.VmallocBytes), t.PagesByOwner[allocator.OwnerVmalloc]))
+	title := fmt.Sprintf("vmalloc space: %d areas, %s of address space with guard pages, %d pages mapped",
+		t.Areas, allocator.FormatBytes(t.VmallocBytes), t.PagesByOwner[allocator.OwnerVmalloc])
+	if t.Unpurged > 0 {
+		title += fmt.Sprintf("; %d unpurged (%s)", t.Unpurged, allocator.FormatBytes(t.UnpurgedB))
+	}
+	v.line(CellTitle, title)
 	sel, hasSel := m.AreaContaining(o.Selected)
+	hasSel = hasSel && !sel.Unpurged
 	detail := 0
 	if hasSel {
 		detail = min(o.Height/2, 4+(len(sel.PFNs)+3)/4)
@@ -52,11 +59,24 @@ func (m *Model) VmallocView(o VmallocOptions) []Row {
 			mk |= MarkTouched
 		}
 		b := newRow(o.Width)
-		fn := a.Func
-		if fn == "" {
-			fn = "vmap"
+		if a.Unpurged {
+			b.put(CellHole, 0, mk, fmt.Sprintf("%v-%v %7d unpurged vm_area ", a.Addr, a.Addr+allocator.Addr(a.Bytes), a.Bytes))
+			b.fill(CellHole, 0, mk, '~', int(a.Bytes/m.geo.pageSize))
+			rows = append(rows, b.row())
+			continue
 		}
-		b.put(CellText, 0, mk, fmt.Sprintf("%v-%v %7d %s pages=%d vmalloc ", a.Addr, a.Addr+allocator.Addr(a.Bytes), a.Bytes, fn, len(a.PFNs)))
+		line := fmt.Sprintf("%v-%v %7d", a.Addr, a.Addr+allocator.Addr(a.Bytes), a.Bytes)
+		if a.Caller != "" {
+			line += " " + a.Caller
+		}
+		line += fmt.Sprintf(" pages=%d", len(a.PFNs))
+		if a.Flags != "" {
+			line += " " + a.Flags
+		}
+		if a.Func != "" && a.Func != a.Caller {
+			line += " (" + a.Func + ")"
+		}
+		b.put(CellText, 0, mk, line+" ")
 		b.fill(CellVmalloc, 0, mk, 'v', len(a.PFNs))
 		if _, ok := a.Guard(m.geo.pageSize); ok {
 			b.cell(CellGuard, 0, mk, 'g')
