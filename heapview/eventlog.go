@@ -71,13 +71,14 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 	if st > 0 {
 		op, src = m.events[start].Op, m.events[start].Src
 	}
-	h := fmt.Sprintf("step %d  %s", st, op)
+	h := fmt.Sprintf("step %d  ", st)
+	if src != "" {
+		op = cut(op, max(o.Width-len(h)-len([]rune(src))-2, 8))
+	}
+	h += op
 	l := logLine{spans: []Span{{Kind: head, Text: h}}}
 	if src != "" {
-		gap := o.Width - len([]rune(h)) - len([]rune(src))
-		if gap < 2 {
-			gap = 2
-		}
+		gap := max(o.Width-len([]rune(h))-len([]rune(src)), 2)
 		l.spans = append(l.spans, Span{Kind: CellBlank, Text: strings.Repeat(" ", gap)}, Span{Kind: CellMuted, Text: src})
 	}
 	out = append(out, l)
