@@ -248,8 +248,12 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 	digits := max(1, (len(fmt.Sprintf("%x", m.geo.nrPages-1))))
 	labelW := digits + 2 + 1 + 13 + 1 + 11
 	per := max(o.Width-labelW, 1)
+	var fls [][]int
+	if o.Freelist {
+		fls = m.freelists(slabs)
+	}
 	var rows []Row
-	for _, sl := range slabs {
+	for si, sl := range slabs {
 		var mk Mark
 		where := sl.List.String()
 		switch sl.List {
@@ -285,7 +289,7 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 			rows = append(rows, b.row())
 		}
 		if o.Freelist {
-			fl := m.Freelist(sl)
+			fl := fls[si]
 			text := "freelist:"
 			for _, i := range fl {
 				text += fmt.Sprintf(" %d", i)
@@ -339,50 +343,72 @@ func btoi(b bool) int {
 // the EvSlabNew event's PFNs when CONFIG_SLAB_FREELIST_RANDOM shuffled
 // it). SLUB keeps a CPU slab's freed objects on the CPU freelist apart
 // from the slab's own; this order merges them.
-func (m *Model) Freelist(sl Slab) []int {
-	from := 0
-	if sl.Seq > 0 {
-		from = m.posOfSeq(sl.Seq)
+func (m *Model) Freelist(sl Slab) []int { return m.freelists([]Slab{sl})[0] }
+
+// freelists computes Freelist for several slabs in one pass over the
+// events since the oldest was made.
+func (m *Model) freelists(slabs []Slab) [][]int {
+	type track struct {
+		sl   Slab
+		from int   // position of its EvSlabNew
+		last []int // position+1 of each object's last free; -1 allocated since; 0 never
 	}
-	last := make([]int, sl.Objects) // position+1 of the last free, 0: never freed
-	var initial []int
-	if from >= 0 && from < len(m.events) {
-		if e := &m.events[from]; e.Kind == allocator.EvSlabNew && len(e.PFNs) == sl.Objects {
-			for _, i := range e.PFNs {
-				initial = append(initial, int(i))
-			}
-		}
+	byPFN := make(map[uint64]*track, len(slabs))
+	ts := make([]*track, len(slabs))
+	from := m.cur.pos
+	for i, sl := range slabs {
+		t := &track{sl: sl, from: max(m.posOfSeq(sl.Seq), 0), last: make([]int, sl.Objects)}
+		ts[i], byPFN[sl.PFN] = t, t
+		from = min(from, t.from)
 	}
-	if initial == nil {
-		for i := range sl.Objects {
-			initial = append(initial, i)
-		}
-	}
-	for i := max(from, 0); i < m.cur.pos; i++ {
+	for i := from; i < m.cur.pos; i++ {
 		e := &m.events[i]
-		if (e.Kind != allocator.EvObjAlloc && e.Kind != allocator.EvObjFree) || e.PFN != sl.PFN || m.isBad(i) {
+		if e.Kind != allocator.EvObjAlloc && e.Kind != allocator.EvObjFree {
 			continue
 		}
-		if e.Index >= 0 && e.Index < sl.Objects {
-			if e.Kind == allocator.EvObjFree {
-				last[e.Index] = i + 1
-			} else {
-				last[e.Index] = -1
+		t := byPFN[e.PFN]
+		if t == nil || i < t.from || m.isBad(i) || e.Index < 0 || e.Index >= t.sl.Objects {
+			continue
+		}
+		if e.Kind == allocator.EvObjFree {
+			t.last[e.Index] = i + 1
+		} else {
+			t.last[e.Index] = -1
+		}
+	}
+	out := make([][]int, len(ts))
+	for k, t := range ts {
+		var initial []int
+		if e := &m.events[t.from]; e.Kind == allocator.EvSlabNew && len(e.PFNs) == t.sl.Objects {
+			seen := make([]bool, t.sl.Objects)
+			for _, i := range e.PFNs {
+				if i < uint64(t.sl.Objects) && !seen[i] {
+					seen[i] = true
+					initial = append(initial, int(i))
+				}
 			}
 		}
-	}
-	var freed, fresh []int
-	for _, i := range initial {
-		switch {
-		case m.ObjectUsed(sl, i):
-		case last[i] > 0:
-			freed = append(freed, i)
-		case last[i] == 0:
-			fresh = append(fresh, i)
+		if len(initial) != t.sl.Objects {
+			initial = initial[:0]
+			for i := range t.sl.Objects {
+				initial = append(initial, i)
+			}
 		}
+		var freed, fresh []int
+		for _, i := range initial {
+			switch {
+			case m.ObjectUsed(t.sl, i):
+			case t.last[i] > 0:
+				freed = append(freed, i)
+			case t.last[i] == 0:
+				fresh = append(fresh, i)
+			}
+		}
+		last := t.last
+		slices.SortFunc(freed, func(a, b int) int { return cmp.Compare(last[b], last[a]) })
+		out[k] = append(freed, fresh...)
 	}
-	slices.SortFunc(freed, func(a, b int) int { return cmp.Compare(last[b], last[a]) })
-	return append(freed, fresh...)
+	return out
 }
 
 // posOfSeq returns the position of the event with Seq seq.

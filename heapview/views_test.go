@@ -207,3 +207,19 @@ func TestReallocPanelGolden(t *testing.T) {
 		})
 	})
 }
+
+// TestFreelistFollowsARandomisedInitialOrder: an EvSlabNew listing a
+// permutation of object indices in PFNs sets the initial freelist order.
+func TestFreelistFollowsARandomisedInitialOrder(t *testing.T) {
+	b := newBuilder(t)
+	b.cache("kmalloc-1k", 1024, 0, 4)
+	b.begin("kmalloc(1000)")
+	b.take(256, 8, 0, allocator.OwnerSlab, allocator.GFPKernel)
+	b.add(allocator.Event{Kind: allocator.EvSlabNew, Cache: "kmalloc-1k", PFN: 256, Index: 4, Addr: b.addr(256), PFNs: []uint64{2, 0, 3, 1}})
+	b.add(allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-1k", PFN: 256, Index: 2, Addr: b.addr(256) + 2048, Size: 1000})
+	hv := b.model()
+	sl, _ := hv.SlabAt(256)
+	if got := fmt.Sprint(hv.Freelist(sl)); got != "[0 3 1]" {
+		t.Fatalf("freelist %s, want [0 3 1]", got)
+	}
+}
