@@ -26,17 +26,47 @@ const (
 	EvPageFail  // no block could be had: Order, GFP, Index (largest free order, -1 if none), Text
 	EvBadFree   // a free that was not obeyed: Addr, PFN, Order, Text (the report)
 
-	// SLUB.
+	// SLUB. The sequences per operation, enough to rebuild every slab and
+	// every object from the events alone (see TestSlubEventsRebuildState):
+	//
+	//   boot:               EvCacheCreate for each kmalloc cache, creation order.
+	//   kmem_cache_create:  EvCacheCreate.
+	//   kmalloc(n), n <= KMALLOC_MAX_CACHE_SIZE, and kmem_cache_alloc:
+	//     [slow path] EvSlabList for each slab that changes list (the cpu slab
+	//       going full, per-CPU or node partial slabs becoming the cpu slab or
+	//       per-CPU partial, drains to the node), EvSlabDiscard (+ the buddy's
+	//       EvPageFree) for empty slabs dropped on the way;
+	//     [new slab] the buddy's EvSplit/EvPageAlloc, EvSlabNew, then EvSlabList
+	//       (ListCPU; a debug cache: ListNodePartial or a full list);
+	//     [debug cache, failed check] EvSlubReport, EvObjAlloc Path "lost" for
+	//       each free object the repair took away, EvSlabList ListFull;
+	//     EvObjAlloc (Path: which path), then EvKmalloc (kmalloc only).
+	//     kmalloc(0) emits nothing; a failure emits EvKmalloc with Addr 0.
+	//   kmalloc(n) above it: the buddy's events (Owner large kmalloc), EvKmalloc
+	//     with Cache "".
+	//   kfree(p): EvKfree (also for NULL); then EvObjFree and its consequences
+	//     (EvSlabList, EvSlabDiscard + EvPageFree), or for a large kmalloc the
+	//     buddy's EvPageFree; misuse: EvSlubReport or EvBadFree and no change.
+	//     A debug cache may first emit EvSlubReport (with EvObjFree Path
+	//     "repair" / EvObjAlloc Path "lost" when its repairs moved objects).
+	//   kmem_cache_free: as kfree without EvKfree.
+	//   krealloc: the EvKmalloc/EvObjAlloc of the new object and the EvKfree/
+	//     EvObjFree of the old one when it moves, then EvRealloc last.
+	//   kmem_cache_destroy: EvSlabList/EvSlabDiscard of the flush, EvSlubReport
+	//     for leaked objects, EvSlabDiscard of empty slabs, EvWarn if busy,
+	//     EvCacheDestroy. A busy cache's slabs stay (leaked), still live.
+	//   validate_slab_cache: the flush, then EvSlubReport if anything was found.
+	// Object i of a slab is at EvSlabNew.Addr + i * EvCacheCreate.Bytes.
 	EvCacheCreate  // kmem_cache_create: Cache, Size (object_size), Bytes (s->size), Order, Index (objects per slab), Text (geometry rule)
 	EvCacheDestroy // kmem_cache_destroy: Cache, Text
-	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Index (objects), Addr (first object)
+	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Index (objects), Addr (first object), Bytes (s->size), Text
 	EvSlabDiscard  // empty slab returned to the buddy allocator: Cache, PFN, Order, Text (min_partial rule)
-	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), Index (CPU for per-CPU lists), Text
-	EvObjAlloc     // object handed out: Cache, Addr, PFN (slab), Index (object index), Size (requested), Bytes (s->size), Path, GFP, Text
-	EvObjFree      // object freed: Cache, Addr, PFN (slab), Index (object index), Path, Text
-	EvKmalloc      // kmem:kmalloc tracepoint: Addr, Size (bytes_req), Bytes (bytes_alloc), GFP, Cache ("" for large kmalloc)
+	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), Index (CPU for per-CPU lists, else -1), Text
+	EvObjAlloc     // object handed out (Path "lost": taken off the freelists by a repair): Cache, Addr, PFN (slab), Index (object index), Size (requested), Bytes (s->size), Path, GFP, Text
+	EvObjFree      // object freed (Path "repair": put back on the freelist by a repair): Cache, Addr, PFN (slab), Index (object index), Path, Text
+	EvKmalloc      // kmem:kmalloc tracepoint: Addr, Size (bytes_req), Bytes (bytes_alloc), GFP, Cache ("" for large kmalloc), Text (size class rule)
 	EvKfree        // kmem:kfree tracepoint: Addr
-	EvSlubReport   // SLUB debug report: Cache, Addr, Text (the BUG line and details, kernel wording)
+	EvSlubReport   // SLUB report: Cache, Addr, Text (what the kernel prints; "allocviz:" lines are allocviz's own), Index (errors as slub_kunit counts them)
 
 	// Reallocation.
 	EvRealloc // a realloc decision: Realloc, Text (the rule)
@@ -100,11 +130,13 @@ func (d Decision) String() string {
 }
 
 // SlabList says which list a slab is on (spec §3.4). Transitions: a new
-// slab becomes ListCPU; ListCPU -> ListFull when its freelist is taken and
-// exhausted, or -> ListNodePartial when deactivated; ListFull ->
+// slab becomes ListCPU (a debug cache's: ListNodePartial, or a full list);
+// ListCPU -> ListFull when its freelist is taken and exhausted, or ->
+// ListNodePartial when deactivated; ListFull or ListNodeFull ->
 // ListCPUPartial or ListNodePartial when an object comes back;
-// ListCPUPartial -> ListCPU or ListNodePartial; ListNodePartial -> ListCPU
-// or ListCPUPartial; any empty slab not kept -> ListNone (discarded).
+// ListCPUPartial -> ListCPU or ListNodePartial; ListNodePartial -> ListCPU,
+// ListCPUPartial, ListFull or ListNodeFull; any empty slab not kept ->
+// discarded (EvSlabDiscard).
 type SlabList uint8
 
 // Slab lists.
@@ -113,10 +145,11 @@ const (
 	ListCPU                         // the CPU slab of Event.Index's CPU
 	ListCPUPartial                  // the per-CPU partial list of Event.Index's CPU
 	ListNodePartial                 // the node's partial list
-	ListFull                        // full, on no list (no debug full list)
+	ListFull                        // full, on no list (no debug full list), or disabled by a failed check
+	ListNodeFull                    // the node's full list (SLAB_STORE_USER debug caches only)
 )
 
-var slabListNames = [...]string{"none", "cpu", "cpu-partial", "node-partial", "full"}
+var slabListNames = [...]string{"none", "cpu", "cpu-partial", "node-partial", "full", "node-full"}
 
 func (l SlabList) String() string {
 	if int(l) < len(slabListNames) {
