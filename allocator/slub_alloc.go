@@ -476,8 +476,8 @@ func (m *Machine) flushAll(s *KmemCache, why string) {
 
 // doSlabFree is do_slab_free(): an object of the current CPU's cpu slab
 // goes on the lockless freelist (the fast path); any other goes to
-// __slab_free.
-func (m *Machine) doSlabFree(s *KmemCache, sl *slab, obj Addr, idx int) string {
+// __slab_free. freed records the free, before any list change it causes.
+func (m *Machine) doSlabFree(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why string)) {
 	c := &s.cpus[m.cpu]
 	meta := &sl.obj[idx]
 	if sl == c.slab {
@@ -485,16 +485,17 @@ func (m *Machine) doSlabFree(s *KmemCache, sl *slab, obj Addr, idx int) string {
 		c.freelist = obj
 		meta.state, meta.onCPU = ObjFree, true
 		sl.cpuFreeN++
-		return "fastpath: pushed on cpu " + itoa(m.cpu) + "'s lockless freelist"
+		freed("fastpath: pushed on cpu " + itoa(m.cpu) + "'s lockless freelist")
+		return
 	}
-	return m.slabFreeSlow(s, sl, obj, idx)
+	m.slabFreeSlow(s, sl, obj, idx, freed)
 }
 
 // slabFreeSlow is __slab_free() for a cache with per-CPU partial lists:
 // the object goes on the slab freelist; a slab that was full moves to the
 // current CPU's partial list; a node partial slab that became empty is
 // discarded when the node has min_partial partial slabs.
-func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int) string {
+func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why string)) {
 	prior := sl.freelist
 	m.setFreepointer(s, obj, prior)
 	sl.freelist = obj
@@ -502,41 +503,48 @@ func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int) string
 	sl.obj[idx].state, sl.obj[idx].onCPU = ObjFree, false
 	switch {
 	case sl.frozen:
-		return fmt.Sprintf("slowpath: to the slab freelist of cpu %d's cpu slab", sl.cpu)
+		freed(fmt.Sprintf("slowpath: to the slab freelist of cpu %d's cpu slab", sl.cpu))
 	case prior == 0:
+		freed("slowpath: the slab was full, now on cpu " + itoa(m.cpu) + "'s partial list")
 		m.putCPUPartial(s, sl, true, "a full slab got an object back: to the head of cpu "+itoa(m.cpu)+"'s partial list")
-		return "slowpath: the slab was full, now on cpu " + itoa(m.cpu) + "'s partial list"
 	case sl.list != ListNodePartial:
-		return fmt.Sprintf("slowpath: to the slab freelist of a slab on cpu %d's partial list", sl.cpu)
+		freed(fmt.Sprintf("slowpath: to the slab freelist of a slab on cpu %d's partial list", sl.cpu))
 	case sl.inuse == 0 && s.partial.n >= s.minPartial:
+		freed("slowpath: the slab became empty and is discarded")
 		s.removePartial(sl)
 		m.discardSlab(s, sl, fmt.Sprintf("the last object was freed and the node already has %d partial slabs (min_partial %d)",
 			s.partial.n+1, s.minPartial))
-		return "slowpath: the slab became empty and was discarded"
 	case sl.inuse == 0:
-		return fmt.Sprintf("slowpath: the slab became empty and stays on the node partial list (%d partial slabs < min_partial %d)",
-			s.partial.n, s.minPartial)
+		freed(fmt.Sprintf("slowpath: the slab became empty and stays on the node partial list (%d partial slabs < min_partial %d)",
+			s.partial.n, s.minPartial))
+	default:
+		freed("slowpath: to the slab freelist of a node partial slab")
 	}
-	return "slowpath: to the slab freelist of a node partial slab"
 }
 
 // freeToPartialList is free_to_partial_list(): a debug cache's free, after
 // free_debug_processing() passed. The slab moves from the full list to the
 // node partial list, or is discarded once empty if the node has
 // min_partial partial slabs.
-func (m *Machine) freeToPartialList(s *KmemCache, sl *slab, obj Addr, idx int) string {
+func (m *Machine) freeToPartialList(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why string)) {
 	prior := sl.freelist
 	sl.inuse--
 	m.setFreepointer(s, obj, prior)
 	sl.freelist = obj
 	sl.obj[idx].state, sl.obj[idx].onCPU = ObjFree, false
 	slabFree := sl.inuse == 0 && s.partial.n >= s.minPartial
-	why := "debug cache: to the slab freelist"
+	switch {
+	case slabFree:
+		freed("debug cache: the slab became empty and is discarded")
+	case prior == 0:
+		freed("debug cache: the slab was full, now on the node partial list")
+	default:
+		freed("debug cache: to the slab freelist")
+	}
 	if prior == 0 {
 		s.removeFull(sl)
 		if !slabFree {
 			m.addPartial(s, sl, true, "a full slab got an object back")
-			why = "debug cache: the slab was full, now on the node partial list"
 		}
 	} else if slabFree {
 		s.removePartial(sl)
@@ -544,9 +552,7 @@ func (m *Machine) freeToPartialList(s *KmemCache, sl *slab, obj Addr, idx int) s
 	if slabFree {
 		m.discardSlab(s, sl, fmt.Sprintf("the last object was freed and the node has %d partial slabs (min_partial %d)",
 			s.partial.n, s.minPartial))
-		why = "debug cache: the slab became empty and was discarded"
 	}
-	return why
 }
 
 // allocSingleFromPartial is alloc_single_from_partial(): one object off a

@@ -84,19 +84,18 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 		return m.badSlabFree(s, sl, p, ErrInvalidFree, fmt.Sprintf(
 			"allocviz: free of %v: object %d of %s was never handed out (its slab was marked used by a consistency repair); not freed", p, idx, s.name))
 	}
-	var why string
+	freed := func(why string) {
+		if m.tracing() {
+			m.emit(Event{Kind: EvObjFree, Cache: s.name, Addr: p, PFN: sl.pfn, Index: idx, Path: why,
+				Text: fmt.Sprintf("object %d of the slab at pfn %#x: %s", idx, sl.pfn, why)})
+		}
+		sl.obj[idx].since = m.seq
+	}
 	if s.debug() {
 		m.freeDebugUpdate(s, sl, p)
-		why = m.freeToPartialList(s, sl, p, idx)
+		m.freeToPartialList(s, sl, p, idx, freed)
 	} else {
-		why = m.doSlabFree(s, sl, p, idx)
-	}
-	if m.tracing() {
-		m.emit(Event{Kind: EvObjFree, Cache: s.name, Addr: p, PFN: sl.pfn, Index: idx, Path: why,
-			Text: fmt.Sprintf("object %d of the slab at pfn %#x: %s", idx, sl.pfn, why)})
-	}
-	if sl.list != ListNone || sl.inuse > 0 {
-		sl.obj[idx].since = m.seq
+		m.doSlabFree(s, sl, p, idx, freed)
 	}
 	return nil
 }

@@ -113,7 +113,10 @@ func (m *Machine) slabInfo(s *KmemCache, sl *slab) SlabInfo {
 
 // chainIndexes reads a freelist from memory as far as it is valid.
 func (m *Machine) chainIndexes(s *KmemCache, sl *slab, head Addr) []int {
-	var out []int
+	if head == 0 {
+		return nil
+	}
+	out := make([]int, 0, sl.objects-sl.inuse+sl.cpuFreeN)
 	for p := head; p != 0 && len(out) < sl.objects; p = m.getFreepointer(s, p) {
 		idx, ok := s.objIndex(sl, p)
 		if !ok {
