@@ -206,8 +206,9 @@ func (m *Machine) shuffleFreelist(s *KmemCache, sl *slab) bool {
 
 // discardSlab is discard_slab()/free_slab(): the slab's pages go back to
 // the buddy allocator. With SLAB_CONSISTENCY_CHECKS every object is checked
-// first, as free_slab() does.
-func (m *Machine) discardSlab(s *KmemCache, sl *slab, why string) {
+// first, as free_slab() does. minPartial says the min_partial rule decided
+// it; the slab may still be on the node partial list and counts there.
+func (m *Machine) discardSlab(s *KmemCache, sl *slab, why string, minPartial bool) {
 	s.nrSlabs--
 	s.totalObjects -= sl.objects
 	if s.flags&SlabConsistencyChecks != 0 {
@@ -218,11 +219,23 @@ func (m *Machine) discardSlab(s *KmemCache, sl *slab, why string) {
 		}
 		m.flushReport(r, s, sl.base)
 	}
-	sl.list, sl.cpu = ListNone, -1
 	if m.tracing() {
+		if minPartial {
+			why = fmt.Sprintf("%s; the node already has %d partial slabs (min_partial %d), so it goes back to the buddy allocator",
+				why, s.partial.n, s.minPartial)
+		}
 		m.emit(Event{Kind: EvSlabDiscard, Cache: s.name, PFN: sl.pfn, Order: sl.order, Text: why})
 	}
+	sl.list, sl.cpu = ListNone, -1
 	m.freePages(sl.pfn, sl.order)
+}
+
+// cat joins two parts of an explanation, only when events are recorded.
+func (m *Machine) cat(a, b string) string {
+	if !m.tracing() {
+		return ""
+	}
+	return a + b
 }
 
 // slabAlloc is slab_alloc_node() for one object of s: the allocation
@@ -247,7 +260,7 @@ func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
 	}
 	if m.tracing() {
 		m.emit(Event{Kind: EvObjAlloc, Cache: s.name, Addr: obj, PFN: sl.pfn, Index: idx, Size: orig, Bytes: s.size,
-			GFP: gfp, Path: why, Text: fmt.Sprintf("object %d of the slab at pfn %#x: %s", idx, sl.pfn, why)})
+			GFP: gfp, Path: why, Text: fmt.Sprintf("object %d of the slab at pfn %#x (%s): %s", idx, sl.pfn, sl.where(), why)})
 	}
 	meta.since = m.seq
 	return obj, nil
@@ -263,7 +276,7 @@ func (m *Machine) slabAllocObject(s *KmemCache, gfp GFP, orig uint64) (Addr, *sl
 	if !s.debug() && c.freelist != 0 && c.slab != nil {
 		obj, sl := c.freelist, c.slab
 		c.freelist = m.popNext(s, sl, obj, true)
-		return obj, sl, "fastpath: popped cpu " + itoa(m.cpu) + "'s lockless freelist", nil
+		return obj, sl, "fastpath: popped the cpu's lockless freelist", nil
 	}
 	if !s.debug() {
 		if sl := c.slab; sl != nil {
@@ -310,7 +323,7 @@ func (m *Machine) slabAllocObject(s *KmemCache, gfp GFP, orig uint64) (Addr, *sl
 		sl.freelist, sl.inuse, sl.frozen = 0, sl.objects, true
 		m.markChain(s, sl, fl, sl.objects)
 		c.slab = sl
-		m.setList(sl, ListCPU, m.cpu, "new slab frozen as cpu "+itoa(m.cpu)+"'s cpu slab")
+		m.setList(sl, ListCPU, m.cpu, "new slab frozen as the cpu slab")
 		return m.loadFreelist(s, c, sl, fl), sl, "slowpath: new slab", nil
 	}
 }
@@ -405,8 +418,12 @@ func (m *Machine) putCPUPartial(s *KmemCache, sl *slab, drain bool, why string) 
 	sl.frozen = false
 	m.setList(sl, ListCPUPartial, m.cpu, why)
 	if toPut != nil {
-		m.putPartials(s, toPut, fmt.Sprintf("cpu %d's partial list was full (%d slabs, cpu_partial_slabs %d): drained to the node",
-			m.cpu, toPut.slabs, s.cpuPartialSlabs))
+		drain := ""
+		if m.tracing() {
+			drain = fmt.Sprintf("cpu %d's partial list was full (%d slabs, cpu_partial_slabs %d): drained to the node",
+				m.cpu, toPut.slabs, s.cpuPartialSlabs)
+		}
+		m.putPartials(s, toPut, drain)
 	}
 }
 
@@ -426,8 +443,7 @@ func (m *Machine) putPartials(s *KmemCache, list *slab, why string) {
 		sl = next
 	}
 	for _, sl := range discard {
-		m.discardSlab(s, sl, fmt.Sprintf("%s; the slab is empty and the node already has %d partial slabs (min_partial %d)",
-			why, s.partial.n, s.minPartial))
+		m.discardSlab(s, sl, m.cat(why, "; the slab is empty"), true)
 	}
 }
 
@@ -448,12 +464,11 @@ func (m *Machine) deactivateSlab(s *KmemCache, sl *slab, fl Addr, why string) {
 	sl.frozen = false
 	switch {
 	case sl.inuse == 0 && s.partial.n >= s.minPartial:
-		m.discardSlab(s, sl, fmt.Sprintf("%s: the slab is empty and the node already has %d partial slabs (min_partial %d)",
-			why, s.partial.n, s.minPartial))
+		m.discardSlab(s, sl, m.cat(why, ": the slab is empty"), true)
 	case sl.freelist != 0:
-		m.addPartial(s, sl, tail, why+": unfrozen with free objects")
+		m.addPartial(s, sl, tail, m.cat(why, ": unfrozen with free objects"))
 	default:
-		m.setList(sl, ListFull, -1, why+": unfrozen with no free object, full slabs are on no list")
+		m.setList(sl, ListFull, -1, m.cat(why, ": unfrozen with no free object, full slabs are on no list"))
 	}
 }
 
@@ -465,11 +480,19 @@ func (m *Machine) flushAll(s *KmemCache, why string) {
 		if sl := c.slab; sl != nil {
 			fl := c.freelist
 			c.slab, c.freelist = nil, 0
-			m.deactivateSlab(s, sl, fl, fmt.Sprintf("%s: cpu %d's cpu slab deactivated", why, cpu))
+			reason := ""
+			if m.tracing() {
+				reason = fmt.Sprintf("%s: cpu %d's cpu slab deactivated", why, cpu)
+			}
+			m.deactivateSlab(s, sl, fl, reason)
 		}
 		if list := c.partial; list != nil {
 			c.partial = nil
-			m.putPartials(s, list, fmt.Sprintf("%s: cpu %d's partial slabs to the node", why, cpu))
+			reason := ""
+			if m.tracing() {
+				reason = fmt.Sprintf("%s: cpu %d's partial slabs to the node", why, cpu)
+			}
+			m.putPartials(s, list, reason)
 		}
 	}
 }
@@ -485,7 +508,7 @@ func (m *Machine) doSlabFree(s *KmemCache, sl *slab, obj Addr, idx int, freed fu
 		c.freelist = obj
 		meta.state, meta.onCPU = ObjFree, true
 		sl.cpuFreeN++
-		freed("fastpath: pushed on cpu " + itoa(m.cpu) + "'s lockless freelist")
+		freed("fastpath: pushed on the cpu's lockless freelist")
 		return
 	}
 	m.slabFreeSlow(s, sl, obj, idx, freed)
@@ -503,20 +526,18 @@ func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int, freed 
 	sl.obj[idx].state, sl.obj[idx].onCPU = ObjFree, false
 	switch {
 	case sl.frozen:
-		freed(fmt.Sprintf("slowpath: to the slab freelist of cpu %d's cpu slab", sl.cpu))
+		freed("slowpath: to the slab freelist of another cpu's cpu slab")
 	case prior == 0:
-		freed("slowpath: the slab was full, now on cpu " + itoa(m.cpu) + "'s partial list")
-		m.putCPUPartial(s, sl, true, "a full slab got an object back: to the head of cpu "+itoa(m.cpu)+"'s partial list")
+		freed("slowpath: the slab was full, now on the cpu's partial list")
+		m.putCPUPartial(s, sl, true, "a full slab got an object back: to the head of the cpu's partial list")
 	case sl.list != ListNodePartial:
-		freed(fmt.Sprintf("slowpath: to the slab freelist of a slab on cpu %d's partial list", sl.cpu))
+		freed("slowpath: to the slab freelist of a per-CPU partial slab")
 	case sl.inuse == 0 && s.partial.n >= s.minPartial:
 		freed("slowpath: the slab became empty and is discarded")
+		m.discardSlab(s, sl, "the last object was freed", true)
 		s.removePartial(sl)
-		m.discardSlab(s, sl, fmt.Sprintf("the last object was freed and the node already has %d partial slabs (min_partial %d)",
-			s.partial.n+1, s.minPartial))
 	case sl.inuse == 0:
-		freed(fmt.Sprintf("slowpath: the slab became empty and stays on the node partial list (%d partial slabs < min_partial %d)",
-			s.partial.n, s.minPartial))
+		freed("slowpath: the slab became empty and stays on the node partial list (fewer than min_partial partial slabs)")
 	default:
 		freed("slowpath: to the slab freelist of a node partial slab")
 	}
@@ -541,17 +562,16 @@ func (m *Machine) freeToPartialList(s *KmemCache, sl *slab, obj Addr, idx int, f
 	default:
 		freed("debug cache: to the slab freelist")
 	}
-	if prior == 0 {
+	switch {
+	case prior == 0 && slabFree:
 		s.removeFull(sl)
-		if !slabFree {
-			m.addPartial(s, sl, true, "a full slab got an object back")
-		}
-	} else if slabFree {
+		m.discardSlab(s, sl, "the last object was freed", true)
+	case prior == 0:
+		s.removeFull(sl)
+		m.addPartial(s, sl, true, "a full slab got an object back")
+	case slabFree:
+		m.discardSlab(s, sl, "the last object was freed", true)
 		s.removePartial(sl)
-	}
-	if slabFree {
-		m.discardSlab(s, sl, fmt.Sprintf("the last object was freed and the node has %d partial slabs (min_partial %d)",
-			s.partial.n, s.minPartial))
 	}
 }
 

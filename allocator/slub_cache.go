@@ -87,7 +87,7 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 	freed := func(why string) {
 		if m.tracing() {
 			m.emit(Event{Kind: EvObjFree, Cache: s.name, Addr: p, PFN: sl.pfn, Index: idx, Path: why,
-				Text: fmt.Sprintf("object %d of the slab at pfn %#x: %s", idx, sl.pfn, why)})
+				Text: fmt.Sprintf("object %d of the slab at pfn %#x (%s): %s", idx, sl.pfn, sl.where(), why)})
 		}
 		sl.obj[idx].since = m.seq
 	}
@@ -133,7 +133,7 @@ func (m *Machine) KmemCacheDestroy(s *KmemCache) error {
 	}
 	m.flushReport(r, s, 0)
 	for _, sl := range discard {
-		m.discardSlab(s, sl, "kmem_cache_destroy: empty slab freed")
+		m.discardSlab(s, sl, "kmem_cache_destroy: empty slab freed", false)
 	}
 	busy := s.partial.n > 0 || s.nrSlabs > 0
 	s.destroyed = true
@@ -176,4 +176,21 @@ func (m *Machine) cacheSlabs(s *KmemCache) []*slab {
 		pfn++
 	}
 	return out
+}
+
+// where describes the list a slab is on, for explanations.
+func (sl *slab) where() string {
+	switch sl.list {
+	case ListCPU:
+		return fmt.Sprintf("cpu %d's cpu slab", sl.cpu)
+	case ListCPUPartial:
+		return fmt.Sprintf("on cpu %d's partial list", sl.cpu)
+	case ListNodePartial:
+		return "on the node partial list"
+	case ListNodeFull:
+		return "on the node full list"
+	case ListFull:
+		return "full"
+	}
+	return "on no list"
 }

@@ -155,8 +155,9 @@ func TestPerCPUSlabs(t *testing.T) {
 	if err := m.Kfree(a); err != nil {
 		t.Fatal(err)
 	}
-	if ev := lastOf(log, EvObjFree); ev.Path != "slowpath: to the slab freelist of cpu 0's cpu slab" {
-		t.Errorf("remote free path %q", ev.Path)
+	if ev := lastOf(log, EvObjFree); ev.Path != "slowpath: to the slab freelist of another cpu's cpu slab" ||
+		!strings.Contains(ev.Text, "(cpu 0's cpu slab)") || ev.CPU != 1 {
+		t.Errorf("remote free: %q %q on cpu %d", ev.Path, ev.Text, ev.CPU)
 	}
 	m.SetCPU(0)
 	s := m.Cache("kmalloc-64")
