@@ -221,11 +221,19 @@ func (s *KmemCache) region(off uint64) string {
 // CheckSlub verifies SLUB's structure against allocviz's records: every
 // slab's pages, freelists (read from memory), inuse count and list, every
 // cache's lists and counters, and every large kmalloc. It returns the
-// first violation found.
-func (m *Machine) CheckSlub() error {
+// first violation found. Freelists live in the free objects, so after the
+// caller wrote into freed memory CheckSlub can fail until SLUB reaches the
+// corrupted pointer, reports it and repairs the list; CheckSlubRecords
+// checks everything but the freelists in memory.
+func (m *Machine) CheckSlub() error { return m.checkSlub(true) }
+
+// CheckSlubRecords is CheckSlub without reading the freelists from memory.
+func (m *Machine) CheckSlubRecords() error { return m.checkSlub(false) }
+
+func (m *Machine) checkSlub(memory bool) error {
 	all := m.allSlabs()
 	for _, s := range m.slub.caches {
-		if err := m.checkCache(s, all[s]); err != nil {
+		if err := m.checkCache(s, all[s], memory); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
@@ -244,7 +252,7 @@ func (m *Machine) CheckSlub() error {
 	return nil
 }
 
-func (m *Machine) checkCache(s *KmemCache, slabs []*slab) error {
+func (m *Machine) checkCache(s *KmemCache, slabs []*slab, memory bool) error {
 	where := make(map[*slab]string)
 	place := func(sl *slab, w string) error {
 		if prev, dup := where[sl]; dup {
@@ -313,7 +321,7 @@ func (m *Machine) checkCache(s *KmemCache, slabs []*slab) error {
 				return fmt.Errorf("full slab pfn %#x has a freelist", sl.pfn)
 			}
 		}
-		if err := m.checkSlabRecords(s, sl); err != nil {
+		if err := m.checkSlabRecords(s, sl, memory); err != nil {
 			return fmt.Errorf("slab pfn %#x: %w", sl.pfn, err)
 		}
 	}
@@ -327,7 +335,7 @@ func (m *Machine) checkCache(s *KmemCache, slabs []*slab) error {
 }
 
 // checkSlabRecords checks one slab's pages, freelists and counts.
-func (m *Machine) checkSlabRecords(s *KmemCache, sl *slab) error {
+func (m *Machine) checkSlabRecords(s *KmemCache, sl *slab, memory bool) error {
 	if sl.objects != m.orderObjects(sl.order, s.size) {
 		return fmt.Errorf("%d objects, order %d holds %d", sl.objects, sl.order, m.orderObjects(sl.order, s.size))
 	}
@@ -359,32 +367,44 @@ func (m *Machine) checkSlabRecords(s *KmemCache, sl *slab) error {
 		}
 		return n, nil
 	}
-	nSlab, err := walk(sl.freelist, false)
-	if err != nil {
-		return err
+	nSlab, nCPU := sl.objects-sl.inuse, sl.cpuFreeN
+	if sl.list != ListCPU && sl.cpuFreeN != 0 {
+		return fmt.Errorf("%d objects on a cpu freelist, but it is not a cpu slab", sl.cpuFreeN)
 	}
-	nCPU := 0
-	if sl.list == ListCPU {
-		if nCPU, err = walk(s.cpus[sl.cpu].freelist, true); err != nil {
-			return fmt.Errorf("cpu freelist: %w", err)
+	if memory {
+		n, err := walk(sl.freelist, false)
+		if err != nil {
+			return err
+		}
+		if n != nSlab {
+			return fmt.Errorf("inuse %d, but %d of %d objects are on the slab freelist", sl.inuse, n, sl.objects)
+		}
+		if sl.list == ListCPU {
+			if nCPU, err = walk(s.cpus[sl.cpu].freelist, true); err != nil {
+				return fmt.Errorf("cpu freelist: %w", err)
+			}
 		}
 	}
 	if nCPU != sl.cpuFreeN {
 		return fmt.Errorf("cpu freelist holds %d objects, counter says %d", nCPU, sl.cpuFreeN)
 	}
-	var free, used int
+	var free, used, onCPU int
 	for _, o := range sl.obj {
-		if o.state == ObjFree {
-			free++
-		} else {
+		switch {
+		case o.state != ObjFree:
 			used++
+		case o.onCPU:
+			onCPU++
+			free++
+		default:
+			free++
 		}
+	}
+	if onCPU != nCPU {
+		return fmt.Errorf("%d free objects are recorded on the cpu freelist, it holds %d", onCPU, nCPU)
 	}
 	if free != nSlab+nCPU {
 		return fmt.Errorf("%d objects recorded free, freelists hold %d", free, nSlab+nCPU)
-	}
-	if sl.inuse != sl.objects-nSlab {
-		return fmt.Errorf("inuse %d, but %d of %d objects are on the slab freelist", sl.inuse, nSlab, sl.objects)
 	}
 	if used+nCPU != sl.inuse {
 		return fmt.Errorf("inuse %d, but %d objects are allocated or lost and %d on the cpu freelist", sl.inuse, used, nCPU)

@@ -1,0 +1,137 @@
+// Package allocator is a simulated machine running the Linux kernel's
+// memory allocators over real memory: the buddy page allocator, SLUB with
+// the kmalloc family, vmalloc, and the Rust Allocator trait on top of
+// them. Every state change is an Event, so a viewer can replay it.
+//
+// This overview follows the Go runtime's malloc.go: a dictionary of the
+// data structures, then the allocation and free paths step by step. The
+// numbers and rules are the kernel's (see ../shared/spec/kernel-allocators.md
+// and the kernel functions named in each doc comment); where allocviz does
+// something the kernel does not, the doc comment says so.
+//
+// # Data structures
+//
+//	Machine       one simulated computer, owned by one goroutine: RAM, the
+//	              page array, the zone, SLUB, vmalloc, the event log.
+//	physMem       RAM: a memory file mapped once (the direct map); pfn N is
+//	              ram[N*PAGE_SIZE:], kernel address DirectMapBase+N*PAGE_SIZE.
+//	page          struct page, one per page frame: flags (buddy, head, tail,
+//	              reserved, compound), order, Owner, head pfn, free-list
+//	              links, the slab or vmap area it belongs to, since (Seq).
+//	zone          the one zone ("Normal"): free[order] lists and a count.
+//	freeArea      zone->free_area[order]: a list of free blocks threaded
+//	              through page.next/prev, first handed out first.
+//	KmemCache     struct kmem_cache: object_size, size (the stride), align,
+//	              inuse, the free pointer offset, the red zone, oo (order
+//	              and objects per slab), min (the one-object order),
+//	              min_partial, cpu_partial_slabs, flags, the hardening key,
+//	              the shuffle sequence; per-CPU state; the node lists.
+//	kmemCacheCPU  struct kmem_cache_cpu: the lockless freelist, the cpu slab
+//	              (frozen), the per-CPU partial list (linked by slab.next).
+//	slab          struct slab: 1 << order pages of one cache, objects,
+//	              inuse, the slab freelist, frozen, which list it is on.
+//	              The freelists live in the free objects' own memory, at
+//	              s->offset, obfuscated with CONFIG_SLAB_FREELIST_HARDENED.
+//	slabList      kmem_cache_node's partial list (and full list for
+//	              SLAB_STORE_USER caches), doubly linked through the slabs.
+//	objMeta       allocviz's own record of each object (state, requested
+//	              size, since): not in the kernel; it lets allocviz refuse
+//	              double and invalid frees and catch corrupted freelists
+//	              the kernel would follow.
+//	largeKmalloc  a kmalloc above KMALLOC_MAX_CACHE_SIZE: its pages and the
+//	              requested size.
+//	Event         one state change, with the rule that decided it in Text;
+//	              EventLog is the caller's append-only list of them.
+//
+// # Allocating pages (alloc_pages, buddy.go)
+//
+//  1. Find the smallest order >= the request with a free block
+//     (__rmqueue_smallest); none up to MAX_PAGE_ORDER (10) is a failure
+//     (EvPageFail, and a warning unless __GFP_NOWARN).
+//  2. Take the first block of that list and split it down (expand()): each
+//     split puts the upper half on the list one order below (EvSplit).
+//  3. Mark the head and tail pages with the owner (pages, slab, large
+//     kmalloc, vmalloc), zero them for __GFP_ZERO, and emit EvPageAlloc.
+//
+// # Freeing pages (free_pages, buddy.go)
+//
+//  1. Check the address is the head of an allocated block of that order
+//     and owner; anything else is reported (EvBadFree) and refused.
+//  2. Merge with the buddy, pfn ^ (1 << order), while it is a free block of
+//     the same order (EvMerge), up to MAX_PAGE_ORDER.
+//  3. Put the result on its list: at the tail if the buddy of the block
+//     one order up is free (they will likely merge soon), else at the head.
+//
+// # Allocating an object (kmalloc, kmem_cache_alloc; kmalloc.go, slub_alloc.go)
+//
+//  1. kmalloc(0) is ZERO_SIZE_PTR. Above KMALLOC_MAX_CACHE_SIZE (two pages)
+//     kmalloc takes get_order(size) pages from the buddy allocator with
+//     __GFP_COMP (a large kmalloc); above KMALLOC_MAX_SIZE that order
+//     exceeds MAX_PAGE_ORDER and fails.
+//  2. The cache: up to 192 bytes kmalloc_size_index[(size-1)/8], above it
+//     fls(size-1); __GFP_DMA, __GFP_RECLAIMABLE and __GFP_ACCOUNT (in that
+//     priority) pick the dma-kmalloc-, kmalloc-rcl- and kmalloc-cg- copies.
+//  3. Fast path: pop the current CPU's lockless freelist.
+//  4. Slow path, in order: take the cpu slab's own freelist (objects freed
+//     to it from elsewhere); else the cpu slab is full (on no list) and the
+//     first per-CPU partial slab becomes the cpu slab; else the first node
+//     partial slab does, and up to cpu_partial_slabs/2 + 1 more move to the
+//     per-CPU partial list; else a new slab from the buddy allocator, of
+//     order oo without retrying, then of the one-object order min.
+//  5. A debug cache (slab_debug= F, Z, P or U) has no per-CPU state: it
+//     takes one object at a time from the first node partial slab or a new
+//     slab, checks it (alloc_debug_processing: red zones, poison, the free
+//     pointer; a failure marks the whole slab used), and writes the active
+//     red zones, the track and orig_size.
+//  6. __GFP_ZERO zeroes the object (only orig_size bytes of a red-zoned
+//     kmalloc object); EvObjAlloc and the kmem:kmalloc EvKmalloc follow.
+//
+// # Freeing an object (kfree, kmem_cache_free; kmalloc.go, slub_cache.go)
+//
+//  1. kmem:kfree first; NULL and ZERO_SIZE_PTR end there. The page says
+//     what p is: a slab object, a large kmalloc (its pages go back to the
+//     buddy allocator), or misuse, reported and refused.
+//  2. A debug cache runs free_debug_processing(): the slab has objects in
+//     use, and with F the pointer is an object, not already free (walking
+//     the freelist in memory), with intact red zones; any failure is the
+//     kernel's report ending in "Object at ... not freed".
+//  3. allocviz's own check: p is the start of an allocated object, so a
+//     double or invalid free is refused even without slab_debug.
+//  4. Fast path: an object of the current CPU's cpu slab goes on the
+//     lockless freelist (LIFO: it is the next one handed out).
+//  5. Slow path: onto the slab's freelist. A slab that was full goes to the
+//     head of the current CPU's partial list; if that list already holds
+//     cpu_partial_slabs slabs, they drain to the node partial list first.
+//     A node partial slab that becomes empty is discarded when the node
+//     has min_partial partial slabs, else it is kept.
+//  6. A debug cache frees to the node lists directly (free_to_partial_list).
+//
+// # Resizing (krealloc, krealloc.go)
+//
+// krealloc(p, 0) frees; krealloc(NULL, n) is kmalloc(n). The newest
+// kernels keep p when the new size fits s->object_size (or the large
+// kmalloc's folio) and p is aligned as asked, zeroing the spare bytes for
+// __GFP_ZERO and moving the kmalloc red zone; otherwise they kmalloc, copy
+// min(new size, old size) and kfree. 6.12 decided by ksize() and copied
+// the whole old ksize. A failure leaves p untouched. Each call emits one
+// EvRealloc with the decision and the rule.
+//
+// # Flushing and destroying (flush_all, kmem_cache_destroy)
+//
+// flush_all deactivates every CPU's cpu slab (its lockless freelist is
+// spliced back into the slab, which goes to the node partial list, is
+// discarded, or is full) and moves every per-CPU partial slab to the node.
+// validate_slab_cache and kmem_cache_destroy flush first. Destroying a
+// cache with live objects reports them, unlists the cache and leaks its
+// slabs, as the kernel does.
+//
+// # Debugging (slub_debug.go)
+//
+// slab_debug=FZPU lays each object out as
+//
+//	[left red zone][object][right red zone][free pointer][alloc track][free track][orig_size][padding]
+//
+// with 0xbb (free) or 0xcc (allocated) red zones, 0x6b...0xa5 poison and
+// 0x5a padding. Reports use the kernel's words, lines and hex dumps, and
+// are counted as lib/slub_kunit.c counts them (SlabErrors).
+package allocator
