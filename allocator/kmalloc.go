@@ -200,12 +200,12 @@ func (m *Machine) KmallocCache(s *KmemCache, size uint64, gfp GFP) (Addr, error)
 // the page allocator refuses, with its warning unless __GFP_NOWARN.
 func (m *Machine) kmallocLarge(size uint64, gfp GFP) (Addr, error) {
 	order := m.getOrder(size)
-	gfp = m.fixSlabGFP(gfp) | GFPComp
 	var bytes uint64
 	if order+int(m.pageShift) < 64 {
 		bytes = m.pageSize << order
 	}
-	pfn, err := m.allocPages(order, gfp, OwnerLargeKmalloc)
+	// The tracepoint shows the caller's flags; the pages get __GFP_COMP.
+	pfn, err := m.allocPages(order, m.fixSlabGFP(gfp)|GFPComp, OwnerLargeKmalloc)
 	var p Addr
 	if err == nil {
 		p = m.PFNAddr(pfn)

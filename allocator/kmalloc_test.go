@@ -134,8 +134,11 @@ func TestKmallocLarge(t *testing.T) {
 			t.Errorf("kmalloc_size_roundup(%d) = %d", tc.size, r)
 		}
 		ev := lastOf(log, EvKmalloc)
-		if ev.Bytes != m.PageSize()<<tc.order || ev.Cache != "" || ev.GFP&GFPComp == 0 {
-			t.Errorf("kmalloc(%d): tracepoint %+v, want bytes_alloc %d and __GFP_COMP", tc.size, ev, m.PageSize()<<tc.order)
+		if ev.Bytes != m.PageSize()<<tc.order || ev.Cache != "" || ev.GFP != GFPKernel {
+			t.Errorf("kmalloc(%d): tracepoint %+v, want bytes_alloc %d and the caller's GFP_KERNEL", tc.size, ev, m.PageSize()<<tc.order)
+		}
+		if pa := lastOf(log, EvPageAlloc); pa.GFP != GFPKernel|GFPComp || pa.Owner != OwnerLargeKmalloc {
+			t.Errorf("kmalloc(%d): pages allocated with %v for %v, want GFP_KERNEL|__GFP_COMP for a large kmalloc", tc.size, pa.GFP, pa.Owner)
 		}
 		if m.FreePageCount() != free-1<<tc.order {
 			t.Errorf("kmalloc(%d) took %d pages, want %d", tc.size, free-m.FreePageCount(), 1<<tc.order)
@@ -190,6 +193,36 @@ func hasWarn(evs []Event, text string) bool {
 		}
 	}
 	return false
+}
+
+func TestKmallocCachesAreBootEvents(t *testing.T) {
+	m := newTestMachine(t, Config{})
+	var names []string
+	for _, e := range m.BootEvents() {
+		if e.Kind == EvCacheCreate {
+			names = append(names, e.Cache)
+			if s := m.Cache(e.Cache); s == nil || e.Bytes != s.Size() || e.Index != s.ObjectsPerSlab() || e.Order != s.Order() || e.Text == "" {
+				t.Errorf("boot event %+v does not describe its cache", e)
+			}
+		}
+	}
+	if len(names) != 52 || names[0] != "kmalloc-96" || names[1] != "kmalloc-192" || names[2] != "kmalloc-8" || names[51] != "kmalloc-cg-8k" {
+		t.Errorf("boot created %d caches: %v", len(names), names)
+	}
+	want := "kmalloc-96: 96-byte objects in a 96-byte stride aligned to 32 (the largest power-of-two divisor of 96); " +
+		"4 cpus give min_objects 16, so 42 objects in order-0 slabs of 4 KiB (64 bytes left over); free pointer at offset 48"
+	if got := eventText(m.BootEvents(), "kmalloc-96"); got != want {
+		t.Errorf("kmalloc-96 geometry rule\n got %q\nwant %q", got, want)
+	}
+}
+
+func eventText(evs []Event, cache string) string {
+	for _, e := range evs {
+		if e.Kind == EvCacheCreate && e.Cache == cache {
+			return e.Text
+		}
+	}
+	return ""
 }
 
 func TestKmallocZeroAndNull(t *testing.T) {

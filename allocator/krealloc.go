@@ -72,6 +72,8 @@ func (m *Machine) Krealloc(p Addr, size uint64, gfp GFP) (Addr, error) {
 func (m *Machine) KreallocAlign(p Addr, size, align uint64, gfp GFP) (Addr, error) {
 	info := &ReallocInfo{Func: "krealloc", Old: p, NewSize: size}
 	if align != 0 && !isPowerOfTwo(align) {
+		info.Decision = DecisionFailed
+		m.emitRealloc(info, fmt.Sprintf("alignment %d is not a power of two: refused, %v untouched", align, p))
 		return 0, fmt.Errorf("%w: krealloc: alignment %d is not a power of two", ErrBadSize, align)
 	}
 	var old kmallocObject
