@@ -59,7 +59,7 @@ const (
 	// Object i of a slab is at EvSlabNew.Addr + i * EvCacheCreate.Bytes.
 	EvCacheCreate  // kmem_cache_create: Cache, Size (object_size), Bytes (s->size), Order, Index (objects per slab), Text (geometry rule)
 	EvCacheDestroy // kmem_cache_destroy: Cache, Text
-	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Index (objects), Addr (first object), Bytes (s->size), Text
+	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Index (objects), Addr (first object), Bytes (s->size), PFNs (a shuffled freelist only: its object indexes in order), Text
 	EvSlabDiscard  // empty slab returned to the buddy allocator: Cache, PFN, Order, Text (min_partial rule)
 	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), Index (CPU for per-CPU lists, else -1), Text
 	EvObjAlloc     // object handed out (Path "lost": taken off the freelists by a repair): Cache, Addr, PFN (slab), Index (object index), Size (requested), Bytes (s->size), Path, GFP, Text
@@ -130,13 +130,12 @@ func (d Decision) String() string {
 }
 
 // SlabList says which list a slab is on (spec §3.4). Transitions: a new
-// slab becomes ListCPU (a debug cache's: ListNodePartial, or a full list);
+// slab becomes ListCPU (a debug cache's: ListNodePartial, or ListFull);
 // ListCPU -> ListFull when its freelist is taken and exhausted, or ->
-// ListNodePartial when deactivated; ListFull or ListNodeFull ->
-// ListCPUPartial or ListNodePartial when an object comes back;
-// ListCPUPartial -> ListCPU or ListNodePartial; ListNodePartial -> ListCPU,
-// ListCPUPartial, ListFull or ListNodeFull; any empty slab not kept ->
-// discarded (EvSlabDiscard).
+// ListNodePartial when deactivated; ListFull -> ListCPUPartial or
+// ListNodePartial when an object comes back; ListCPUPartial -> ListCPU or
+// ListNodePartial; ListNodePartial -> ListCPU, ListCPUPartial or ListFull;
+// any empty slab not kept -> discarded (EvSlabDiscard).
 type SlabList uint8
 
 // Slab lists.
@@ -145,11 +144,10 @@ const (
 	ListCPU                         // the CPU slab of Event.Index's CPU
 	ListCPUPartial                  // the per-CPU partial list of Event.Index's CPU
 	ListNodePartial                 // the node's partial list
-	ListFull                        // full, on no list (no debug full list), or disabled by a failed check
-	ListNodeFull                    // the node's full list (SLAB_STORE_USER debug caches only)
+	ListFull                        // full: on no list, or on the node full list of a SLAB_STORE_USER debug cache; also a slab disabled by a failed check
 )
 
-var slabListNames = [...]string{"none", "cpu", "cpu-partial", "node-partial", "full", "node-full"}
+var slabListNames = [...]string{"none", "cpu", "cpu-partial", "node-partial", "full"}
 
 func (l SlabList) String() string {
 	if int(l) < len(slabListNames) {

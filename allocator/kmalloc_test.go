@@ -537,6 +537,24 @@ func TestFreelistHardenedAndRandom(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// EvSlabNew lists a shuffled slab's freelist: the order of allocation.
+	m := newTestMachine(t, Config{FreelistRandom: true, Seed: 2})
+	log := &EventLog{}
+	m.SetLog(log)
+	var got []Addr
+	for i := 0; i < 64; i++ {
+		x, _ := m.Kmalloc(64, GFPKernel)
+		got = append(got, x)
+	}
+	ev := lastOf(log, EvSlabNew)
+	if len(ev.PFNs) != 64 {
+		t.Fatalf("EvSlabNew of a shuffled slab lists %d indexes", len(ev.PFNs))
+	}
+	for i, idx := range ev.PFNs {
+		if want := ev.Addr + Addr(idx*64); got[i] != want {
+			t.Fatalf("allocation %d is %v, EvSlabNew's order says %v", i, got[i], want)
+		}
+	}
 }
 
 func le64(b []byte) uint64 {

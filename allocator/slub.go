@@ -140,6 +140,7 @@ type slab struct {
 	next     *slab // the next slab on a per-CPU partial list
 	slabs    int   // slab->slabs: slabs on the per-CPU partial list from this one on
 	cpuFreeN int   // free objects on the CPU's lockless freelist (a cpu slab only)
+	onFull   bool  // on the node full list (SLAB_STORE_USER caches)
 	lprev    *slab // node partial or full list links
 	lnext    *slab
 	obj      []objMeta // per object, by index
@@ -616,20 +617,23 @@ func (s *KmemCache) removePartial(sl *slab) {
 }
 
 // addFull is add_full(): SLAB_STORE_USER caches keep full slabs on a list
-// so validation can find them; others leave full slabs on no list.
+// so validation can find them; others leave full slabs on no list. Both
+// are ListFull in events and snapshots.
 func (m *Machine) addFull(s *KmemCache, sl *slab, why string) {
 	if s.flags&SlabStoreUser != 0 {
 		s.full.add(sl, false)
-		m.setList(sl, ListNodeFull, -1, why+"; on the node full list (SLAB_STORE_USER)")
+		sl.onFull = true
+		m.setList(sl, ListFull, -1, m.cat(why, "; on the node full list (SLAB_STORE_USER)"))
 		return
 	}
-	m.setList(sl, ListFull, -1, why+"; full slabs are on no list")
+	m.setList(sl, ListFull, -1, m.cat(why, "; full slabs are on no list"))
 }
 
 // removeFull is remove_full().
 func (s *KmemCache) removeFull(sl *slab) {
-	if sl.list == ListNodeFull {
+	if sl.onFull {
 		s.full.remove(sl)
+		sl.onFull = false
 	}
 	sl.list = ListNone
 }

@@ -160,8 +160,16 @@ func (m *Machine) newSlab(s *KmemCache, gfp GFP) (*slab, error) {
 		} else {
 			why += "; freelist in address order"
 		}
+		var order0 []uint64
+		if shuffled {
+			order0 = make([]uint64, 0, objects)
+			for p := sl.freelist; p != 0; p = m.getFreepointer(s, p) {
+				idx, _ := s.objIndex(sl, p)
+				order0 = append(order0, uint64(idx))
+			}
+		}
 		m.emit(Event{Kind: EvSlabNew, Cache: s.name, PFN: pfn, Order: order, Index: objects, Addr: s.objAddr(sl, 0),
-			Bytes: s.size, Text: why})
+			Bytes: s.size, PFNs: order0, Text: why})
 	}
 	sl.since = m.seq
 	for i := range sl.obj {

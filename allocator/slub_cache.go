@@ -187,9 +187,10 @@ func (sl *slab) where() string {
 		return fmt.Sprintf("on cpu %d's partial list", sl.cpu)
 	case ListNodePartial:
 		return "on the node partial list"
-	case ListNodeFull:
-		return "on the node full list"
 	case ListFull:
+		if sl.onFull {
+			return "full, on the node full list"
+		}
 		return "full"
 	}
 	return "on no list"

@@ -424,9 +424,9 @@ func TestDebugCacheLists(t *testing.T) {
 		sl := m.slabOf(p)
 		want := ListNodePartial
 		if i == s.objects-1 {
-			want = ListNodeFull
+			want = ListFull
 		}
-		if sl.list != want || s.cpus[0].slab != nil {
+		if sl.list != want || sl.onFull != (want == ListFull) || s.cpus[0].slab != nil {
 			t.Fatalf("object %d: slab on %v (cpu slab %v), want %v and no cpu slab", i, sl.list, s.cpus[0].slab, want)
 		}
 	}

@@ -31,7 +31,7 @@ type SlabInfo struct {
 	Order   int
 	Objects int
 	Inuse   int      // objects not on the slab freelist (a cpu slab counts its CPU freelist as in use)
-	List    SlabList // ListCPU, ListCPUPartial, ListNodePartial, ListNodeFull or ListFull
+	List    SlabList // ListCPU, ListCPUPartial, ListNodePartial or ListFull
 	CPU     int      // for ListCPU and ListCPUPartial, else -1
 	Free    []int    // object indexes on slab.freelist, in freelist order
 	CPUFree []int    // for a cpu slab: object indexes on the CPU's lockless freelist, in order
@@ -290,11 +290,12 @@ func (m *Machine) checkCache(s *KmemCache, slabs []*slab, memory bool) error {
 	for _, l := range []struct {
 		list *slabList
 		kind SlabList
-	}{{&s.partial, ListNodePartial}, {&s.full, ListNodeFull}} {
+		full bool
+	}{{&s.partial, ListNodePartial, false}, {&s.full, ListFull, true}} {
 		n := 0
 		var prev *slab
 		for sl := l.list.head; sl != nil; sl = sl.lnext {
-			if sl.lprev != prev || sl.list != l.kind || sl.frozen {
+			if sl.lprev != prev || sl.list != l.kind || sl.frozen || sl.onFull != l.full {
 				return fmt.Errorf("node %v slab pfn %#x is recorded as %v (frozen %v)", l.kind, sl.pfn, sl.list, sl.frozen)
 			}
 			if l.kind == ListNodePartial && sl.freelist == 0 {
@@ -314,7 +315,7 @@ func (m *Machine) checkCache(s *KmemCache, slabs []*slab, memory bool) error {
 	for _, sl := range slabs {
 		objects += sl.objects
 		if _, ok := where[sl]; !ok {
-			if sl.list != ListFull {
+			if sl.list != ListFull || sl.onFull {
 				return fmt.Errorf("slab pfn %#x is on no list but recorded as %v", sl.pfn, sl.list)
 			}
 			if sl.freelist != 0 {
