@@ -493,12 +493,16 @@ func (m *Machine) freeBlockOf(pfn uint64) (uint64, int) {
 }
 
 // CheckInvariants verifies the machine's structures and returns the first
-// violation found: the buddy allocator's, then vmalloc's.
+// violation found: the buddy allocator's, then vmalloc's, then SLUB's
+// records (CheckSlub also reads the freelists from memory).
 func (m *Machine) CheckInvariants() error {
 	if err := m.checkBuddy(); err != nil {
 		return err
 	}
-	return m.checkVmalloc()
+	if err := m.checkVmalloc(); err != nil {
+		return err
+	}
+	return m.checkSlub(false)
 }
 
 // checkBuddy verifies the buddy allocator's structure: every pfn accounted

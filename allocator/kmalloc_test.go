@@ -186,15 +186,6 @@ func lastOf(log *EventLog, k EventKind) Event {
 	return Event{}
 }
 
-func hasWarn(evs []Event, text string) bool {
-	for _, e := range evs {
-		if e.Kind == EvWarn && strings.Contains(e.Text, text) {
-			return true
-		}
-	}
-	return false
-}
-
 func TestKmallocCachesAreBootEvents(t *testing.T) {
 	m := newTestMachine(t, Config{})
 	var names []string

@@ -92,7 +92,7 @@ func TestKreallocWorkedExample(t *testing.T) {
 	if ev := lastOf(log, EvRealloc); ev.Realloc.Decision != DecisionFreed {
 		t.Errorf("krealloc(p, 0) decision %v", ev.Realloc.Decision)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestKreallocRules(t *testing.T) {
@@ -143,7 +143,7 @@ func TestKreallocRules(t *testing.T) {
 	if lastOf(log, EvMisuse).Addr != p {
 		t.Error("no misuse event")
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestKreallocLarge(t *testing.T) {
@@ -175,7 +175,7 @@ func TestKreallocLarge(t *testing.T) {
 	}
 	// Shrinking a large kmalloc to a slab size moves only when forced by
 	// alignment; a plain shrink stays.
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 // TestKreallocAlign checks krealloc_node_align(): a fitting object that is
@@ -208,7 +208,7 @@ func TestKreallocAlign(t *testing.T) {
 	if _, err := m.KreallocAlign(q, 8, 3, GFPKernel); !errors.Is(err, ErrBadSize) {
 		t.Errorf("alignment 3: %v", err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 // TestKreallocRedzoneZeroing is lib/slub_kunit.c's
@@ -259,7 +259,7 @@ func TestKreallocRedzoneZeroing(t *testing.T) {
 	if err := m.KmemCacheDestroy(s); err != nil {
 		t.Fatal(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 // TestKrealloc612 checks the 6.12 profile: ksize() decides and a move
@@ -285,5 +285,5 @@ func TestKrealloc612(t *testing.T) {
 	if ev := lastOf(log, EvRealloc); ev.Realloc.Copied != 32 || ev.Text != "40 > ksize 32: moved from kmalloc-32 to kmalloc-64, copied 32 bytes" {
 		t.Errorf("6.12 move: %+v %q", ev.Realloc, ev.Text)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }

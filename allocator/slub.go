@@ -75,19 +75,17 @@ func ParseSlabDebug(s string) (SlabFlags, error) {
 
 // SLUB constants (mm/slub.c, include/linux/slab.h, x86_64).
 const (
-	wordSize              = 8     // sizeof(void *)
-	archSlabMinalign      = 8     // ARCH_SLAB_MINALIGN
-	kmallocMinalign       = 8     // ARCH_KMALLOC_MINALIGN
-	kmallocShiftLow       = 3     // KMALLOC_SHIFT_LOW
-	maxObjsPerPage        = 32767 // MAX_OBJS_PER_PAGE: slab.objects is 15 bits
-	minPartialSlabs       = 5     // MIN_PARTIAL
-	maxPartialSlabs       = 10    // MAX_PARTIAL
-	slabMaxOrder          = PageAllocCostlyOrder
-	cacheLineSize         = 64 // cache_line_size() on x86_64
-	trackSize             = 32 // sizeof(struct track) with CONFIG_STACKDEPOT: addr, handle, cpu, pid, when
-	origSizeSize          = 4  // sizeof(unsigned int): the kmalloc orig_size after the tracks
-	structPageSize        = 64 // sizeof(struct page), for the "Slab 0x%p" of reports
-	vmemmapBase      Addr = 0xffffea0000000000
+	wordSize         = 8     // sizeof(void *)
+	archSlabMinalign = 8     // ARCH_SLAB_MINALIGN
+	kmallocMinalign  = 8     // ARCH_KMALLOC_MINALIGN
+	kmallocShiftLow  = 3     // KMALLOC_SHIFT_LOW
+	maxObjsPerPage   = 32767 // MAX_OBJS_PER_PAGE: slab.objects is 15 bits
+	minPartialSlabs  = 5     // MIN_PARTIAL
+	maxPartialSlabs  = 10    // MAX_PARTIAL
+	slabMaxOrder     = PageAllocCostlyOrder
+	cacheLineSize    = 64 // cache_line_size() on x86_64
+	trackSize        = 32 // sizeof(struct track) with CONFIG_STACKDEPOT: addr, handle, cpu, pid, when
+	origSizeSize     = 4  // sizeof(unsigned int): the kmalloc orig_size after the tracks
 )
 
 // ObjState is the state of one slab object. Transitions: Free ->
@@ -398,8 +396,6 @@ func (m *Machine) calculateOrder(size uint64) int {
 	}
 	return -1
 }
-
-func alignUp(x, a uint64) uint64 { return (x + a - 1) &^ (a - 1) }
 
 // calculateAlignment is calculate_alignment(): SLAB_HWCACHE_ALIGN halves
 // the cache line while the object fits half of it (a 20-byte object gets

@@ -144,7 +144,7 @@ func (m *Machine) printSlabInfo(r *slubReport, sl *slab) {
 	}
 	flags = append(flags, "node=0", "zone=2")
 	r.printf("Slab 0x%016x objects=%d used=%d fp=0x%016x flags=%s",
-		uint64(vmemmapBase)+sl.pfn*structPageSize, sl.objects, sl.inuse, uint64(sl.freelist), strings.Join(flags, "|"))
+		uint64(vmemmapBase)+sl.pfn*sizeofStructPage, sl.objects, sl.inuse, uint64(sl.freelist), strings.Join(flags, "|"))
 }
 
 // printSection is print_section(): print_hex_dump() with the address

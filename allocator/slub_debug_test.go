@@ -45,7 +45,9 @@ func validate(t *testing.T, m *Machine, s *KmemCache) int {
 	})
 }
 
-func checkAll(t *testing.T, m *Machine) {
+// checkSlubAll runs every invariant check, SLUB's with its freelists read
+// from memory.
+func checkSlubAll(t *testing.T, m *Machine) {
 	t.Helper()
 	if err := m.CheckSlub(); err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func TestClobberZone(t *testing.T) {
 		if err := m.KmemCacheDestroy(s); err != nil {
 			t.Fatal(err)
 		}
-		checkAll(t, m)
+		checkSlubAll(t, m)
 	}
 }
 
@@ -108,20 +110,20 @@ func TestNextPointer(t *testing.T) {
 	if n := validate(t, m, s); n != 3 {
 		t.Errorf("corrupted free pointer: %d errors, want 3", n)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 	m.WriteAt(ptr, tmp)
 	// The chain is whole again: the count is wrong the other way.
 	if n := validate(t, m, s); n != 2 {
 		t.Errorf("repaired free pointer: %d errors, want 2", n)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 	if n := validate(t, m, s); n != 0 {
 		t.Errorf("third validation: %d errors, want 0", n)
 	}
 	if err := m.KmemCacheDestroy(s); err != nil {
 		t.Fatal(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestFirstWord(t *testing.T) {
@@ -136,7 +138,7 @@ func TestFirstWord(t *testing.T) {
 	if err := m.KmemCacheDestroy(s); err != nil {
 		t.Fatal(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestClobber50thByte(t *testing.T) {
@@ -156,7 +158,7 @@ func TestClobber50thByte(t *testing.T) {
 	if err := m.KmemCacheDestroy(s); err != nil {
 		t.Fatal(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestClobberRedzoneFree(t *testing.T) {
@@ -171,7 +173,7 @@ func TestClobberRedzoneFree(t *testing.T) {
 	if err := m.KmemCacheDestroy(s); err != nil {
 		t.Fatal(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestKmallocRedzoneAccess(t *testing.T) {
@@ -205,7 +207,7 @@ func TestKmallocRedzoneAccess(t *testing.T) {
 	if err := m.KmemCacheDestroy(s); err != nil {
 		t.Fatal(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestLeakDestroy(t *testing.T) {
@@ -240,11 +242,11 @@ func TestLeakDestroy(t *testing.T) {
 		if o, ok := m.ObjectAt(p); !ok || !o.Allocated() {
 			t.Errorf("%v: the leaked object: %+v", tc.profile, o)
 		}
-		checkAll(t, m)
+		checkSlubAll(t, m)
 		if err := m.Kfree(p); err != nil {
 			t.Errorf("%v: kfree of the leaked object: %v", tc.profile, err)
 		}
-		checkAll(t, m)
+		checkSlubAll(t, m)
 	}
 }
 
@@ -294,7 +296,7 @@ func TestDebugDoubleFree(t *testing.T) {
 	if err := m.Kfree(q); err != nil {
 		t.Error(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestDebugChecksWithoutF(t *testing.T) {
@@ -318,7 +320,7 @@ func TestDebugChecksWithoutF(t *testing.T) {
 		t.Errorf("double free without F: %v", err)
 	}
 	m.KmemCacheFree(s, b)
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestDebugInvalidPointer(t *testing.T) {
@@ -338,7 +340,7 @@ func TestDebugInvalidPointer(t *testing.T) {
 	if err := m.Kfree(p); err != nil {
 		t.Error(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestDebugRedzoneOverwrittenOnFree(t *testing.T) {
@@ -372,7 +374,7 @@ func TestDebugRedzoneOverwrittenOnFree(t *testing.T) {
 	if err := m.Kfree(p); err != nil {
 		t.Errorf("second kfree: %v", err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestDebugPoisonOverwrittenAfterFree(t *testing.T) {
@@ -411,7 +413,7 @@ func TestDebugPoisonOverwrittenAfterFree(t *testing.T) {
 	if err := m.Kfree(q); err != nil {
 		t.Error(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestDebugCacheLists(t *testing.T) {
@@ -437,7 +439,7 @@ func TestDebugCacheLists(t *testing.T) {
 	if o, _ := m.ObjectAt(ps[1]); o.Ksize != s.inuse {
 		t.Errorf("ksize with SLAB_STORE_USER is %d, want s->inuse %d", o.Ksize, s.inuse)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 // TestDebugReportAddressesAreRaw checks that reports print full 16-digit
@@ -473,6 +475,6 @@ func TestSlabDebugWrongCacheWording(t *testing.T) {
 		if r := lastOf(log, EvSlubReport).Text; !strings.Contains(r, want) {
 			t.Errorf("hardened %v: report %q, want %q", hardened, r, want)
 		}
-		checkAll(t, m)
+		checkSlubAll(t, m)
 	}
 }

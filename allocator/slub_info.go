@@ -223,12 +223,9 @@ func (s *KmemCache) region(off uint64) string {
 // cache's lists and counters, and every large kmalloc. It returns the
 // first violation found. Freelists live in the free objects, so after the
 // caller wrote into freed memory CheckSlub can fail until SLUB reaches the
-// corrupted pointer, reports it and repairs the list; CheckSlubRecords
+// corrupted pointer, reports it and repairs the list; CheckInvariants
 // checks everything but the freelists in memory.
 func (m *Machine) CheckSlub() error { return m.checkSlub(true) }
-
-// CheckSlubRecords is CheckSlub without reading the freelists from memory.
-func (m *Machine) CheckSlubRecords() error { return m.checkSlub(false) }
 
 func (m *Machine) checkSlub(memory bool) error {
 	all := m.allSlabs()

@@ -129,7 +129,7 @@ func TestSlabLifecycle(t *testing.T) {
 	if discards != 2 {
 		t.Errorf("%d slabs discarded, want 2", discards)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 // TestPerCPUSlabs checks that each CPU allocates from its own cpu slab and
@@ -173,7 +173,7 @@ func TestPerCPUSlabs(t *testing.T) {
 	if s.cpus[0].freelist != 0 {
 		t.Error("the refill should have taken exactly one object")
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 	if err := m.SetCPU(2); err == nil {
 		t.Error("SetCPU(2) on a 2-cpu machine succeeded")
 	}
@@ -208,7 +208,7 @@ func TestFreelistCorruptionWithoutDebug(t *testing.T) {
 			}
 			seen[x] = true
 		}
-		checkAll(t, m)
+		checkSlubAll(t, m)
 	}
 }
 
@@ -230,7 +230,7 @@ func TestCPUFreelistCorruptionOnFlush(t *testing.T) {
 	if _, err := m.ValidateSlabCache(s); err != nil {
 		t.Fatal(err)
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 	seen := map[Addr]bool{}
 	for _, p := range ps[5:] {
 		seen[p] = true
@@ -242,7 +242,7 @@ func TestCPUFreelistCorruptionOnFlush(t *testing.T) {
 		}
 		seen[x] = true
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 // TestSlabOutOfMemory fragments a 2 MiB machine so that no order-3 block
@@ -298,7 +298,7 @@ func TestSlabOutOfMemory(t *testing.T) {
 	if hasWarn(log.Events[before:], "") {
 		t.Error("__GFP_NOWARN still warned")
 	}
-	checkAll(t, m)
+	checkSlubAll(t, m)
 }
 
 func TestObjectAtRegions(t *testing.T) {
