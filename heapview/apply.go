@@ -417,7 +417,9 @@ func (m *Model) applySlabNew(s *state, e *allocator.Event, pos int) error {
 	}
 	ci := &m.caches[id]
 	lo, hi := m.geo.pfnAddr(e.PFN), m.geo.pfnAddr(e.PFN+1<<e.Order)
-	if e.Index < 1 || e.Addr < lo || uint64(e.Addr-lo)+uint64(e.Index)*ci.size > uint64(hi-lo) {
+	// The first object may start inside its stride (after a SLUB debug
+	// left red zone): the strides fill the slab, the objects start in them.
+	if e.Index < 1 || e.Addr < lo || uint64(e.Addr-lo) >= ci.size || uint64(e.Index)*ci.size > uint64(hi-lo) {
 		return fmt.Errorf("%d objects of %d bytes from %v do not fit the order-%d slab at pfn %#x", e.Index, ci.size, e.Addr, e.Order, e.PFN)
 	}
 	idx := uint32(pos + 1)
