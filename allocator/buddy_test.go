@@ -378,8 +378,17 @@ func TestRandomAllocFree(t *testing.T) {
 	}
 }
 
+// sink keeps the Go baseline's allocations from being optimised away.
+var sink []byte
+
 func BenchmarkAllocFreePages(b *testing.B) {
 	for _, order := range []int{0, 3} {
+		b.Run(fmt.Sprintf("order=%d/go-make", order), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				sink = make([]byte, 4096<<order)
+			}
+		})
 		for _, events := range []bool{false, true} {
 			b.Run(fmt.Sprintf("order=%d/events=%v", order, events), func(b *testing.B) {
 				m := newTestMachine(b, Config{})
