@@ -79,7 +79,7 @@ const (
 	EvKvmalloc  // kvmalloc's path decision: Addr, Size, GFP, Path, Text
 
 	// Rust allocator API, KBox and KVec.
-	EvVecOp // a Vec or Box operation: Op, Addr (buffer), Size (len), Bytes (capacity in bytes), Index (capacity), Text
+	EvVecOp // a Vec or Box operation: Op, Addr (buffer), Size (len), Bytes (capacity in bytes), Index (capacity; -1 for zero-sized elements, whose capacity is usize::MAX; 1 for a Box), Cause and Realloc (the realloc it caused, if any), Text
 
 	// Misuse of an API that is reported, not obeyed (out of bounds, use after
 	// free, wrong allocator): Addr, Text.
@@ -196,6 +196,7 @@ type Event struct {
 	Text     string   // one sentence: the rule applied, the report, the narration
 	PFNs     []uint64 // EvVmapAlloc/EvVmapFree: the pages behind the area, in address order
 	Realloc  *ReallocInfo
+	Cause    uint64   // EvVecOp: Seq of the EvRealloc event the operation caused; 0 if none
 	Decision Decision // EvCheck: DecisionOK or DecisionFailed
 }
 
