@@ -262,7 +262,11 @@ func (v *Vec[T]) InsertWithinCapacity(i uint64, x T) error {
 	}
 	if err != nil {
 		if v.m.tracing() {
-			v.emit("insert_within_capacity", growth{}, fmt.Sprintf("%s::insert_within_capacity refused: %v (the index is checked before the capacity)", v.name(), err))
+			if err.Kind == InsertIndexOutOfBounds {
+				v.emit("insert_within_capacity", growth{}, fmt.Sprintf("%s::insert_within_capacity refused: index %d > len %d (the index is checked before the capacity)", v.name(), i, v.len))
+			} else {
+				v.emit("insert_within_capacity", growth{}, fmt.Sprintf("%s::insert_within_capacity refused: len %d == capacity, and it never allocates", v.name(), v.len))
+			}
 		}
 		return err
 	}
@@ -272,8 +276,8 @@ func (v *Vec[T]) InsertWithinCapacity(i uint64, x T) error {
 	}
 	v.len++
 	if v.m.tracing() {
-		v.emit("insert_within_capacity", growth{}, fmt.Sprintf("%s::insert_within_capacity put the element at index %d, shifting %d up: len %d -> %d",
-			v.name(), i, v.len-1-i, v.len-1, v.len))
+		v.emit("insert_within_capacity", growth{}, fmt.Sprintf("%s::insert_within_capacity put the element at index %d, shifting %s up: len %d -> %d",
+			v.name(), i, elements(v.len-1-i), v.len-1, v.len))
 	}
 	return nil
 }
@@ -302,7 +306,7 @@ func (v *Vec[T]) Remove(i uint64) (T, error) {
 	if i >= v.len {
 		err := &RemoveError{Index: i, Len: v.len}
 		if v.m.tracing() {
-			v.emit("remove", growth{}, fmt.Sprintf("%s::remove refused: %v", v.name(), err))
+			v.emit("remove", growth{}, fmt.Sprintf("%s::remove refused: index %d >= len %d", v.name(), i, v.len))
 		}
 		return x, err
 	}
@@ -312,8 +316,8 @@ func (v *Vec[T]) Remove(i uint64) (T, error) {
 	}
 	v.len--
 	if v.m.tracing() {
-		v.emit("remove", growth{}, fmt.Sprintf("%s::remove took index %d, shifting %d down: len %d -> %d; capacity stays %s",
-			v.name(), i, v.len-i, v.len+1, v.len, v.capText()))
+		v.emit("remove", growth{}, fmt.Sprintf("%s::remove took index %d, shifting %s down: len %d -> %d; capacity stays %s (a Vec never shrinks)",
+			v.name(), i, elements(v.len-i), v.len+1, v.len, v.capText()))
 	}
 	return x, nil
 }
@@ -386,7 +390,7 @@ func (v *Vec[T]) Resize(n uint64, x T, flags GFP) error {
 	old := v.len
 	v.len = n
 	if v.m.tracing() {
-		v.emit("resize", g, fmt.Sprintf("%s::resize appended %d copies: len %d -> %d; %s", v.name(), add, old, n, v.growthClause(g)))
+		v.emit("resize", g, fmt.Sprintf("%s::resize appended %s: len %d -> %d; %s", v.name(), plural(add, "copy", "copies"), old, n, v.growthClause(g)))
 	}
 	return nil
 }
@@ -410,8 +414,8 @@ func (v *Vec[T]) ExtendFromSlice(xs []T, flags GFP) error {
 	old := v.len
 	v.len += uint64(len(xs))
 	if v.m.tracing() && len(xs) > 0 {
-		v.emit("extend_from_slice", g, fmt.Sprintf("%s::extend_from_slice appended %d elements: len %d -> %d; %s",
-			v.name(), len(xs), old, v.len, v.growthClause(g)))
+		v.emit("extend_from_slice", g, fmt.Sprintf("%s::extend_from_slice appended %s: len %d -> %d; %s",
+			v.name(), elements(uint64(len(xs))), old, v.len, v.growthClause(g)))
 	}
 	return nil
 }
@@ -454,8 +458,8 @@ func (v *Vec[T]) Retain(keep func(*T) bool) {
 	old := v.len
 	v.len = kept
 	if v.m.tracing() {
-		v.emit("retain", growth{}, fmt.Sprintf("%s::retain kept %d of %d elements: len %d -> %d; capacity stays %s (a Vec never shrinks)",
-			v.name(), kept, old, old, kept, v.capText()))
+		v.emit("retain", growth{}, fmt.Sprintf("%s::retain kept %d of %s: len %d -> %d; capacity stays %s (a Vec never shrinks)",
+			v.name(), kept, elements(old), old, kept, v.capText()))
 	}
 }
 
@@ -471,8 +475,8 @@ func (v *Vec[T]) DrainAll() []T {
 	old := v.len
 	v.len = 0
 	if v.m.tracing() && old > 0 {
-		v.emit("drain_all", growth{}, fmt.Sprintf("%s::drain_all took %d elements: len %d -> 0; capacity stays %s (a Vec never shrinks)",
-			v.name(), old, old, v.capText()))
+		v.emit("drain_all", growth{}, fmt.Sprintf("%s::drain_all took %s: len %d -> 0; capacity stays %s (a Vec never shrinks)",
+			v.name(), elements(old), old, v.capText()))
 	}
 	return out
 }
@@ -502,10 +506,10 @@ func (v *Vec[T]) Drop() {
 		var g growth
 		g.cause, g.info = v.m.reallocSince(mark)
 		if l.Size == 0 {
-			v.emit("drop", g, fmt.Sprintf("%s dropped %d elements; it had no buffer, so the free of a zero-size layout did nothing", v.name(), n))
+			v.emit("drop", g, fmt.Sprintf("%s dropped %s; it had no buffer, so the free of a zero-size layout did nothing", v.name(), elements(n)))
 		} else {
-			v.emit("drop", g, fmt.Sprintf("%s dropped %d elements and freed the buffer at %v with its layout (%d bytes, align %d)",
-				v.name(), n, ptr, l.Size, l.Align))
+			v.emit("drop", g, fmt.Sprintf("%s dropped %s and freed the buffer at %v with the layout it was allocated with (%d bytes, align %d)",
+				v.name(), elements(n), ptr, l.Size, l.Align))
 		}
 	}
 	v.forget()
@@ -579,6 +583,17 @@ func viewAs[T any](a Allocator, b Block, n uint64, e elemInfo) []T {
 		throw("viewAs", fmt.Sprintf("%s returned %v (host %p), not aligned to %d", a.Name(), b.Addr, p, e.layout.Align))
 	}
 	return unsafe.Slice((*T)(p), n)
+}
+
+// elements says "1 element" or "n elements".
+func elements(n uint64) string { return plural(n, "element", "elements") }
+
+// plural says "1 copy" or "n copies".
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // name is the vector's type as the kernel spells it: KVec<u8>.
@@ -707,15 +722,15 @@ func (it *IntoIter[T]) Collect(flags GFP) *Vec[T] {
 	if err != nil {
 		g.newCap = g.oldCap
 		if it.m.tracing() {
-			v.emit("collect", g, fmt.Sprintf("%s::collect moved %d elements to the front; the realloc to %d elements failed (%s), so the old buffer is kept with capacity %d",
-				v.name(), it.len, it.len, describeRealloc(g.info), g.oldCap))
+			v.emit("collect", g, fmt.Sprintf("%s::collect moved %s to the front; the realloc to exactly them failed (%s), so the old buffer is kept with capacity %d",
+				v.name(), elements(it.len), describeRealloc(g.info), g.oldCap))
 		}
 		return v
 	}
 	v.setBuffer(b, it.len)
 	if it.m.tracing() {
-		v.emit("collect", g, fmt.Sprintf("%s::collect moved %d elements to the front and reallocated to exactly them: capacity %d -> %d, %s",
-			v.name(), it.len, g.oldCap, it.len, describeRealloc(g.info)))
+		v.emit("collect", g, fmt.Sprintf("%s::collect moved %s to the front and reallocated to exactly them: capacity %d -> %d, %s",
+			v.name(), elements(it.len), g.oldCap, it.len, describeRealloc(g.info)))
 	}
 	return v
 }
