@@ -33,6 +33,7 @@ type eventJSON struct {
 	Text     string       `json:"text,omitempty"`
 	PFNs     []uint64     `json:"pfns,omitempty"`
 	Realloc  *reallocJSON `json:"realloc,omitempty"`
+	Cause    uint64       `json:"cause,omitempty"` // 0: none
 	Decision string       `json:"decision,omitempty"`
 }
 
@@ -55,7 +56,7 @@ func toJSON(e allocator.Event) eventJSON {
 		Seq: e.Seq, Step: e.Step, CPU: e.CPU, Kind: e.Kind.String(),
 		PFN: e.PFN, Order: e.Order, Owner: e.Owner.String(), Path: e.Path,
 		Addr: e.Addr.String(), Size: e.Size, Bytes: e.Bytes, Index: e.Index,
-		Cache: e.Cache, Src: e.Src, Op: e.Op, Text: e.Text, PFNs: e.PFNs,
+		Cache: e.Cache, Src: e.Src, Op: e.Op, Text: e.Text, PFNs: e.PFNs, Cause: e.Cause,
 	}
 	if e.GFP != 0 {
 		j.GFP = e.GFP.String()
