@@ -782,7 +782,7 @@ func TestVecEventsLinkTheirRealloc(t *testing.T) {
 				t.Errorf("push event cause %d is %v, not its realloc", e.Cause, cause.Kind)
 			}
 		}
-		want := fmt.Sprintf("Vec<u8, %s>::push grew capacity 8 -> 16 = max(2 * 8, 8 + 1): %s", a.Name(), describeRealloc(grew[4].Realloc))
+		want := fmt.Sprintf("%s::push grew capacity 8 -> 16 = max(2 * 8, 8 + 1): %s", containerName("Vec", a, "u8"), describeRealloc(grew[4].Realloc))
 		if !strings.HasPrefix(grew[4].Text, want) {
 			t.Errorf("text %q, want it to begin %q", grew[4].Text, want)
 		}
@@ -941,4 +941,66 @@ func propertyRun(t *testing.T, m *Machine, a *tracked, seed uint64) {
 		t.Fatal(err)
 	}
 	v.Drop()
+}
+
+// growStep is one grow of a vector: the new capacity, the buffer and the
+// allocator's decision.
+type growStep struct {
+	cap      uint64
+	addr     Addr
+	decision Decision
+	bucket   string
+}
+
+// growthSteps pushes bytes onto v until its capacity reaches maxCap and
+// returns each grow.
+func growthSteps(t *testing.T, m *Machine, v *Vec[uint8], maxCap uint64) []growStep {
+	t.Helper()
+	var steps []growStep
+	for v.Cap() < maxCap {
+		c := v.Cap()
+		must(t, v.Push(uint8(v.Len()), GFPKernel))
+		if v.Cap() == c {
+			continue
+		}
+		ev := lastVecOp(m)
+		if ev.Realloc == nil || ev.Cause == 0 {
+			t.Fatalf("push growing to %d has no realloc linked: %+v", v.Cap(), ev)
+		}
+		steps = append(steps, growStep{v.Cap(), v.Addr(), ev.Realloc.Decision, ev.Realloc.Bucket})
+	}
+	return steps
+}
+
+// TestVVecGrowthStaysInOnePage: a VVec<u8> grows in place inside its
+// one-page vmalloc area up to capacity PAGE_SIZE, and vrealloc moves it
+// when it outgrows the page.
+func TestVVecGrowthStaysInOnePage(t *testing.T) {
+	for _, p := range []Profile{ProfileLatest, Profile612} {
+		t.Run(p.String(), func(t *testing.T) {
+			m := newTestMachine(t, Config{RAM: 16 * MiB, Profile: p})
+			m.SetLog(&EventLog{})
+			v := newVec[uint8](t, m, Vmalloc{M: m})
+			steps := growthSteps(t, m, v, 2*m.PageSize())
+			first := steps[0]
+			if first.cap != 1 || first.decision != DecisionNew {
+				t.Fatalf("first grow %+v, want a new area for capacity 1", first)
+			}
+			for _, s := range steps[1 : len(steps)-1] {
+				if s.addr != first.addr || s.decision != DecisionGrownInPlace {
+					t.Errorf("capacity %d: %v %v, want grown in place at %v", s.cap, s.addr, s.decision, first.addr)
+				}
+			}
+			last := steps[len(steps)-1]
+			if last.cap != 2*m.PageSize() || last.addr == first.addr || last.decision != DecisionMoved {
+				t.Errorf("outgrowing the page: %+v, want capacity %d moved to a new area", last, 2*m.PageSize())
+			}
+			for i, x := range v.Slice() {
+				if x != uint8(i) {
+					t.Fatalf("element %d is %d after the move", i, x)
+				}
+			}
+			v.Drop()
+		})
+	}
 }
