@@ -390,7 +390,7 @@ func (v *Vec[T]) Resize(n uint64, x T, flags GFP) error {
 	old := v.len
 	v.len = n
 	if v.m.tracing() {
-		v.emit("resize", g, fmt.Sprintf("%s::resize appended %s: len %d -> %d; %s", v.name(), plural(add, "copy", "copies"), old, n, v.growthClause(g)))
+		v.emit("resize", g, fmt.Sprintf("%s::resize appended %s equal to the value: len %d -> %d; %s", v.name(), elements(add), old, n, v.growthClause(g)))
 	}
 	return nil
 }
@@ -586,15 +586,7 @@ func viewAs[T any](a Allocator, b Block, n uint64, e elemInfo) []T {
 }
 
 // elements says "1 element" or "n elements".
-func elements(n uint64) string { return plural(n, "element", "elements") }
-
-// plural says "1 copy" or "n copies".
-func plural(n uint64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+func elements(n uint64) string { return fmt.Sprintf("%d %s", n, plural(n, "element")) }
 
 // name is the vector's type as the kernel spells it: KVec<u8>.
 func (v *Vec[T]) name() string { return containerName("Vec", v.a, v.e.name) }
