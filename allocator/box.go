@@ -35,6 +35,16 @@ func NewBox[T any](m *Machine, a Allocator, x T, flags GFP) (*Box[T], error) {
 	return b, nil
 }
 
+// KBox is KBox::new: x in a Box over Kmalloc on machine m.
+func KBox[T any](m *Machine, x T, flags GFP) (*Box[T], error) {
+	return NewBox(m, Kmalloc{M: m}, x, flags)
+}
+
+// VBox is VBox::new: x in a Box over Vmalloc on machine m.
+func VBox[T any](m *Machine, x T, flags GFP) (*Box[T], error) {
+	return NewBox(m, Vmalloc{M: m}, x, flags)
+}
+
 // NewBoxUninit is Box::new_uninit: allocate room for a T with flags and
 // leave what the allocator gave (zeroes only with __GFP_ZERO). Write
 // stores the value.

@@ -240,3 +240,60 @@ func TestBoxRefusesPointerTypes(t *testing.T) {
 		t.Error("Vec without an allocator accepted")
 	}
 }
+
+// hugeBox is [u8; KMALLOC_MAX_SIZE + 1] on 4 KiB pages.
+type hugeBox [4<<20 + 1]byte
+
+// TestKBoxHugeFails is doctest 2: a KBox of a type larger than
+// KMALLOC_MAX_SIZE fails (quietly, with __GFP_NOWARN) and changes nothing.
+func TestKBoxHugeFails(t *testing.T) {
+	m := newTestMachine(t, Config{RAM: 16 * MiB})
+	m.SetLog(&EventLog{})
+	if m.KmallocMaxSize()+1 != uint64(len(hugeBox{})) {
+		t.Fatalf("KMALLOC_MAX_SIZE is %d", m.KmallocMaxSize())
+	}
+	free := m.FreePageCount()
+	_, err := NewBoxUninit[hugeBox](m, Kmalloc{M: m}, GFPKernel|GFPNoWarn)
+	var ae *AllocError
+	if !errors.As(err, &ae) {
+		t.Fatalf("KBox::<Huge>::new_uninit: %v, want AllocError", err)
+	}
+	if m.FreePageCount() != free {
+		t.Errorf("a failed KBox took %d pages", free-m.FreePageCount())
+	}
+	for _, e := range m.Log().Events {
+		if e.Kind == EvWarn {
+			t.Errorf("warning despite __GFP_NOWARN: %s", e.Text)
+		}
+	}
+	if ev := lastVecOp(m); ev.Op != "box_new_uninit" || !strings.Contains(ev.Text, "KBox<hugeBox>::new_uninit returned AllocError: 4194305 bytes") {
+		t.Errorf("event %q", ev.Text)
+	}
+}
+
+// TestKernelAliases: KBox and VBox (doctest 4) and KVec and VVec (kvec.rs
+// checklist item 2) are Box and Vec over Kmalloc and Vmalloc.
+func TestKernelAliases(t *testing.T) {
+	m := newTestMachine(t, Config{RAM: 16 * MiB})
+	boxes := []func(*Machine, uint64, GFP) (*Box[uint64], error){KBox[uint64], VBox[uint64]}
+	vecs := []func(*Machine) (*Vec[int32], error){KVec[int32], VVec[int32]}
+	for i, name := range []string{"Kmalloc", "Vmalloc"} {
+		b, err := boxes[i](m, 24, GFPKernel)
+		must(t, err)
+		if b.Get() != 24 || b.a.Name() != name {
+			t.Errorf("box over %s: %d over %s", name, b.Get(), b.a.Name())
+		}
+		b.Drop()
+		v, err := vecs[i](m)
+		must(t, err)
+		must(t, v.Push(1, GFPKernel))
+		wantVec(t, v, 1)
+		if v.Allocator().Name() != name {
+			t.Errorf("vec over %s", v.Allocator().Name())
+		}
+		v.Drop()
+	}
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -159,6 +159,7 @@ type allocCase struct {
 func vecAllocators() []allocCase {
 	return []allocCase{
 		{"Cmalloc", func(m *Machine) Allocator { return cmalloc{m} }},
+		{"KVec", func(m *Machine) Allocator { return Kmalloc{M: m} }},
 		{"VVec", func(m *Machine) Allocator { return Vmalloc{M: m} }},
 	}
 }

@@ -95,6 +95,12 @@ func NewVec[T any](m *Machine, a Allocator) (*Vec[T], error) {
 	return &Vec[T]{m: m, a: a, e: e, ptr: e.layout.Dangling()}, nil
 }
 
+// KVec is KVec::new: an empty Vec over Kmalloc on machine m.
+func KVec[T any](m *Machine) (*Vec[T], error) { return NewVec[T](m, Kmalloc{M: m}) }
+
+// VVec is VVec::new: an empty Vec over Vmalloc on machine m.
+func VVec[T any](m *Machine) (*Vec[T], error) { return NewVec[T](m, Vmalloc{M: m}) }
+
 // NewVecWithCapacity is Vec::with_capacity: an empty vector whose capacity
 // is exactly n (usize::MAX for zero-sized T), or an *AllocError.
 func NewVecWithCapacity[T any](m *Machine, a Allocator, n uint64, flags GFP) (*Vec[T], error) {

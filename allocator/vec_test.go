@@ -1004,3 +1004,48 @@ func TestVVecGrowthStaysInOnePage(t *testing.T) {
 		})
 	}
 }
+
+// TestKVecGrowthInKmalloc8: a KVec<u8> on Kmalloc grows to capacity 1, 2,
+// 4 and 8 in place inside one kmalloc-8 object and moves to kmalloc-16 at
+// 16 (spec §8.7).
+func TestKVecGrowthInKmalloc8(t *testing.T) {
+	for _, p := range []Profile{ProfileLatest, Profile612} {
+		t.Run(p.String(), func(t *testing.T) {
+			m := newTestMachine(t, Config{RAM: 16 * MiB, Profile: p})
+			m.SetLog(&EventLog{})
+			v := newVec[uint8](t, m, Kmalloc{M: m})
+			steps := growthSteps(t, m, v, 32)
+			want := []struct {
+				cap      uint64
+				decision Decision
+				bucket   string
+			}{
+				{1, DecisionNew, "kmalloc-8"},
+				{2, DecisionGrownInPlace, "kmalloc-8"},
+				{4, DecisionGrownInPlace, "kmalloc-8"},
+				{8, DecisionGrownInPlace, "kmalloc-8"},
+				{16, DecisionMoved, "kmalloc-16"},
+				{32, DecisionMoved, "kmalloc-32"},
+			}
+			if len(steps) != len(want) {
+				t.Fatalf("grows %+v", steps)
+			}
+			for i, w := range want {
+				s := steps[i]
+				if s.cap != w.cap || s.decision != w.decision || s.bucket != w.bucket {
+					t.Errorf("grow %d: capacity %d %v in %s, want %d %v in %s", i, s.cap, s.decision, s.bucket, w.cap, w.decision, w.bucket)
+				}
+				if i > 0 && i < 4 && s.addr != steps[0].addr {
+					t.Errorf("capacity %d moved to %v", s.cap, s.addr)
+				}
+			}
+			if steps[4].addr == steps[0].addr {
+				t.Error("capacity 16 did not move")
+			}
+			if ev := lastVecOp(m); !strings.Contains(ev.Text, "KVec<u8>::push grew capacity 16 -> 32 = max(2 * 16, 16 + 1): krealloc moved it to kmalloc-32") {
+				t.Errorf("last grow: %q", ev.Text)
+			}
+			v.Drop()
+		})
+	}
+}
