@@ -23,8 +23,8 @@ const usageText = `usage:
   allocviz                              run the default scenario (` + scripts.DefaultScenario + `)
   allocviz run SCRIPT|NAME [flags]      run a script or a bundled scenario, one line per step
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
-                                        print a /proc file (buddyinfo, vmallocinfo) of a fresh
-                                        machine, or of the machine after a script
+                                        print a /proc file (buddyinfo, slabinfo, vmallocinfo) of a
+                                        fresh machine, or of the machine after a script
   allocviz scenarios                    list the bundled scenarios
 
 run flags:
@@ -35,6 +35,11 @@ machine flags (a script's config() overrides them):
   --cpus N          CPUs, 1 to 256 (default 4)
   --profile P       kernel profile: 6.18 (latest) or 6.12
   --max-steps N     allocator steps allowed per run (default %d)
+  --slab-debug F    slab_debug= for every cache: letters of F (checks), Z (red zones),
+                    P (poison), U (user tracking), e.g. FZPU; default off
+  --freelist-random    CONFIG_SLAB_FREELIST_RANDOM: shuffle each new slab's freelist
+  --freelist-hardened  CONFIG_SLAB_FREELIST_HARDENED: obfuscate the stored free pointers
+  --seed N          seed of the freelist shuffles and hardening keys (default 0)
 
 exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message)
 `
@@ -62,10 +67,14 @@ func cli(args []string, stdout, stderr io.Writer) int {
 
 // machineFlags are the flags that configure the machine.
 type machineFlags struct {
-	ram, pageSize sizeFlag
-	cpus          int
-	profile       string
-	maxSteps      int
+	ram, pageSize    sizeFlag
+	cpus             int
+	profile          string
+	maxSteps         int
+	slabDebug        string
+	freelistRandom   bool
+	freelistHardened bool
+	seed             uint64
 }
 
 func (f *machineFlags) register(fs *flag.FlagSet) {
@@ -74,6 +83,10 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.cpus, "cpus", 0, "number of CPUs")
 	fs.StringVar(&f.profile, "profile", "", "kernel profile: 6.18 or 6.12")
 	fs.IntVar(&f.maxSteps, "max-steps", 0, "allocator steps allowed per run")
+	fs.StringVar(&f.slabDebug, "slab-debug", "", "slab_debug= letters: F, Z, P, U")
+	fs.BoolVar(&f.freelistRandom, "freelist-random", false, "shuffle each new slab's freelist")
+	fs.BoolVar(&f.freelistHardened, "freelist-hardened", false, "obfuscate stored free pointers")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed of freelist shuffles and hardening keys")
 }
 
 // options converts the flags; zero values mean the defaults.
@@ -85,8 +98,13 @@ func (f *machineFlags) options() (scripts.Options, error) {
 	if f.maxSteps < 0 {
 		return scripts.Options{}, fmt.Errorf("--max-steps %d must be at least 1", f.maxSteps)
 	}
+	debug := strings.ToUpper(f.slabDebug)
+	if _, err := allocator.ParseSlabDebug(debug); err != nil {
+		return scripts.Options{}, fmt.Errorf("--slab-debug %q: %w", f.slabDebug, err)
+	}
 	return scripts.Options{
-		Config:   allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, Profile: p},
+		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, Profile: p,
+			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed},
 		MaxSteps: f.maxSteps,
 	}, nil
 }
@@ -239,6 +257,12 @@ func explanation(events []allocator.Event) string {
 	for _, kind := range headlineKinds {
 		for _, e := range events {
 			if e.Kind == kind && e.Text != "" {
+				if kind == allocator.EvKmalloc && e.Cache != "" {
+					// The size class, then where in the cache the object came from.
+					if o, ok := firstText(events, allocator.EvObjAlloc); ok {
+						return e.Text + "; " + o
+					}
+				}
 				return e.Text
 			}
 		}
@@ -251,9 +275,23 @@ func explanation(events []allocator.Event) string {
 	return ""
 }
 
-// headlineKinds are the events that sum up a whole call, most telling first.
+// firstText returns the text of the first event of kind that has one.
+func firstText(events []allocator.Event, kind allocator.EventKind) (string, bool) {
+	for _, e := range events {
+		if e.Kind == kind && e.Text != "" {
+			return e.Text, true
+		}
+	}
+	return "", false
+}
+
+// headlineKinds are the events that sum up a whole call, most telling
+// first: a SLUB debug report before the free it refused, a kmalloc's size
+// class (with the slab path joined to it) before the pages a new slab took.
 var headlineKinds = [...]allocator.EventKind{
 	allocator.EvRealloc, allocator.EvKvmalloc, allocator.EvGuardHit, allocator.EvVmapAlloc, allocator.EvVmapFree,
+	allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvKmalloc, allocator.EvObjAlloc, allocator.EvObjFree,
+	allocator.EvCacheCreate, allocator.EvMisuse,
 }
 
 // fileLine drops the column from file:line:col.
@@ -271,11 +309,11 @@ type procFile struct {
 	render func(m *allocator.Machine) string
 }
 
-// procFiles lists the /proc files allocviz renders; slabinfo joins here
-// when SLUB exists.
+// procFiles lists the /proc files allocviz renders.
 func procFiles() []procFile {
 	return []procFile{
 		{name: "buddyinfo", doc: "free blocks per order (mm/vmstat.c)", render: (*allocator.Machine).Buddyinfo},
+		{name: "slabinfo", doc: "slab caches, format 2.1 (mm/slab_common.c)", render: (*allocator.Machine).Slabinfo},
 		{name: "vmallocinfo", doc: "vmap areas (mm/vmalloc.c)", render: (*allocator.Machine).Vmallocinfo},
 	}
 }

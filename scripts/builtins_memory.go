@@ -70,14 +70,31 @@ func access(c *Call, pv starlark.Value, off, n int64, verb string, unchecked boo
 	if n > 0 && !mapped(m, bad) {
 		return at, true, nil
 	}
-	kind := "out-of-bounds"
-	if m.IsVmallocAddr(p.Addr) {
+	kind, uaf := "out-of-bounds", "use-after-free"
+	switch {
+	case m.IsVmallocAddr(p.Addr):
 		kind = "vmalloc-out-of-bounds"
+	case p.Ksize > 0:
+		// KASAN's redzone of a slab object or a large kmalloc.
+		kind = "slab-out-of-bounds"
+		if p.Cache != "" {
+			uaf = "slab-use-after-free"
+		}
 	}
 	switch {
 	case !p.Live():
-		m.Misuse(at, fmt.Sprintf("BUG: KASAN: use-after-free in %s: %s of size %d at addr %x: the block at %x was freed in step %d; not done",
-			c.Name, verb, n, uint64(at), uint64(p.Addr), p.FreedStep()))
+		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x: the block at %x was freed in step %d; not done",
+			uaf, c.Name, verb, n, uint64(at), uint64(p.Addr), p.FreedStep()))
+	case off >= 0 && uint64(bad-p.Addr) < p.Ksize:
+		// Between the requested size and ksize: what kmalloc rounded up
+		// to, which KASAN keeps poisoned (the kmalloc redzone).
+		where := fmt.Sprintf("located %d bytes inside of", uint64(at-p.Addr))
+		if uint64(at-p.Addr) >= p.Size {
+			where = fmt.Sprintf("located %d bytes to the right of", uint64(at-p.Addr)-p.Size)
+		}
+		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x: %s allocated %d-byte region [%x, %x); bytes %d..%d of the %s object (ksize %d) are beyond the request, and KASAN keeps them poisoned; not done",
+			kind, c.Name, verb, n, uint64(at), where, p.Size, uint64(p.Addr), uint64(p.Addr)+p.Size,
+			p.Size, p.Ksize-1, ownerText(p), p.Ksize))
 	case off < 0:
 		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x starts %s before the %d-byte block at %x; not done",
 			kind, c.Name, verb, n, uint64(at), bytesText(uint64(-off)), p.Size, uint64(p.Addr)))
@@ -86,6 +103,14 @@ func access(c *Call, pv starlark.Value, off, n int64, verb string, unchecked boo
 			kind, c.Name, verb, n, uint64(at), bytesText(uint64(off)+uint64(n)-p.Size), p.Size, uint64(p.Addr)))
 	}
 	return 0, false, nil
+}
+
+// ownerText names what handed p out: its cache, or "large kmalloc".
+func ownerText(p *Pointer) string {
+	if p.Cache != "" {
+		return p.Cache
+	}
+	return p.Owner
 }
 
 // mapped reports whether memory is mapped at kernel address a: RAM's

@@ -16,6 +16,7 @@ func groups() []Group {
 		pageGroup(),
 		memoryGroup(),
 		vmallocGroup(),
+		slubGroup(),
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // Pointer is a kernel pointer handed to a script by an allocating builtin:
-// alloc_pages, vmalloc, vrealloc, and kmalloc and the rest later. It prints as the
+// alloc_pages, vmalloc, vrealloc, kmalloc, krealloc, kmem_cache_alloc. It prints as the
 // kernel address (0xffff888000100000) and compares by address, as C
 // pointers do, so a block handed out again at the same address compares
 // equal to the pointer it replaced.
@@ -29,6 +29,8 @@ type Pointer struct {
 	GFP   allocator.GFP  // the flags it was allocated with
 	Step  int            // the step that allocated it (0 for a view such as pfn_to_kaddr)
 	Area  *VmArea        // vmalloc pointers: the vmap area as the allocator last reported it; nil otherwise
+	Cache string         // slab objects: the cache ("kmalloc-128"); "" otherwise (a large kmalloc has none)
+	Ksize uint64         // kmalloc and slab pointers: bytes usable, ksize(); 0 otherwise
 
 	freedStep int // the step that freed it; 0 while live
 }
@@ -71,12 +73,14 @@ func (p *Pointer) CompareSameType(op syntax.Token, y starlark.Value, depth int) 
 
 // AttrNames lists the attributes, in a new slice (dir() sorts it in place).
 func (p *Pointer) AttrNames() []string {
-	return []string{"addr", "area", "gfp", "live", "order", "owner", "pfn", "size", "step"}
+	return []string{"addr", "area", "cache", "gfp", "ksize", "live", "order", "owner", "pfn", "size", "step"}
 }
 
 // Attr returns an attribute: addr (int), size (bytes), owner, order, pfn
 // (first page frame, direct-map pointers only), area (vmalloc pointers
-// only, else None), gfp, step (that allocated it) and live.
+// only, else None), cache (slab objects only, else None), ksize (bytes
+// usable, kmalloc and slab pointers; 0 otherwise), gfp, step (that
+// allocated it) and live.
 func (p *Pointer) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "addr":
@@ -103,6 +107,13 @@ func (p *Pointer) Attr(name string) (starlark.Value, error) {
 			return starlark.None, nil
 		}
 		return p.Area.value(), nil
+	case "cache":
+		if p.Cache == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(p.Cache), nil
+	case "ksize":
+		return starlark.MakeUint64(p.Ksize), nil
 	}
 	return nil, nil
 }
