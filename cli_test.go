@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -67,7 +68,7 @@ func TestNoArgumentsRunsTheDefaultScenario(t *testing.T) {
 func TestRunExitCodes(t *testing.T) {
 	ok := writeScript(t, "ok.star", "p = alloc_pages(1)\ncheck(p != None, \"allocated\")\nfree_pages(p, 1)\n")
 	failing := writeScript(t, "failing.star", "check(1 == 2, \"one is two\")\nsay(\"still running\")\n")
-	broken := writeScript(t, "broken.star", "alloc_pages(0)\nkmalloc(8)\n")
+	broken := writeScript(t, "broken.star", "alloc_pages(0)\nmempool_alloc(8)\n")
 	crashing := writeScript(t, "crashing.star", "p = alloc_pages(0)\nfree_pages(p, 0)\ncpu(9)\n")
 
 	code, out, errOut := runCLI(t, "run", ok)
@@ -87,7 +88,7 @@ func TestRunExitCodes(t *testing.T) {
 	}
 
 	code, out, errOut = runCLI(t, "run", broken)
-	if code != exitError || out != "" || errOut != broken+":2:1: undefined: kmalloc\n" {
+	if code != exitError || out != "" || errOut != broken+":2:1: undefined: mempool_alloc\n" {
 		t.Errorf("unknown builtin: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 
@@ -194,11 +195,127 @@ func TestProcBuddyinfo(t *testing.T) {
 		t.Errorf("after a broken script: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, "proc", "slabinfo2")
-	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, vmallocinfo)`) {
+	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, slabinfo, vmallocinfo)`) {
 		t.Errorf("unknown proc file: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "proc"); code != exitError {
 		t.Errorf("proc without a file: exit %d", code)
+	}
+}
+
+// slabinfoRow is a line of /proc/slabinfo as cache_show() prints it:
+// "%-17s %6lu %6lu %6u %4u %4d", the tunables (0 on SLUB), the slabdata.
+var slabinfoRow = regexp.MustCompile(`^(\S+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) : tunables +0 +0 +0 : slabdata +(\d+) +(\d+) +0$`)
+
+// slabinfoRows parses allocviz proc slabinfo output: the header, then the
+// rows by name, each checked to be exactly what cache_show()'s format
+// makes of its numbers.
+func slabinfoRows(t *testing.T, out string) map[string]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	const header = "slabinfo - version: 2.1\n" +
+		"# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>"
+	if len(lines) < 3 || lines[0]+"\n"+lines[1] != header {
+		t.Fatalf("no slabinfo header:\n%s", out)
+	}
+	rows := map[string]string{}
+	for _, l := range lines[2:] {
+		m := slabinfoRow.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("not a slabinfo row: %q", l)
+			continue
+		}
+		n := make([]any, 0, 8)
+		for _, v := range m[2:] {
+			i, _ := strconv.Atoi(v)
+			n = append(n, i)
+		}
+		want := fmt.Sprintf("%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata %6d %6d %6d",
+			m[1], n[0], n[1], n[2], n[3], n[4], 0, 0, 0, n[5], n[6], 0)
+		if l != want {
+			t.Errorf("row %q\nwant %q", l, want)
+		}
+		rows[m[1]] = l
+	}
+	return rows
+}
+
+func TestProcSlabinfo(t *testing.T) {
+	code, out, errOut := runCLI(t, "proc", "slabinfo")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	rows := slabinfoRows(t, out)
+	if len(rows) != 4*13 {
+		t.Errorf("%d caches, want the 13 kmalloc caches of each of the 4 types", len(rows))
+	}
+	// A fresh 4-CPU machine: every cache listed though empty, geometry from
+	// calculate_order (spec 3.2, 2-7 CPUs).
+	for name, want := range map[string]string{
+		"kmalloc-64":     "kmalloc-64             0      0     64   64    1 : tunables    0    0    0 : slabdata      0      0      0",
+		"kmalloc-96":     "kmalloc-96             0      0     96   42    1 : tunables    0    0    0 : slabdata      0      0      0",
+		"kmalloc-512":    "kmalloc-512            0      0    512   16    2 : tunables    0    0    0 : slabdata      0      0      0",
+		"dma-kmalloc-8k": "dma-kmalloc-8k         0      0   8192    4    8 : tunables    0    0    0 : slabdata      0      0      0",
+	} {
+		if rows[name] != want {
+			t.Errorf("%s row\n%q\nwant\n%q", name, rows[name], want)
+		}
+	}
+	if first := strings.Split(out, "\n")[2]; !strings.HasPrefix(first, "kmalloc-cg-8k ") {
+		t.Errorf("the newest cache comes first, as the kernel's list is walked: %q", first)
+	}
+	// The machine flags reach SLUB: the CPU count sets min_objects.
+	for cpus, want := range map[string]string{"1": "  512    8    1", "16": "  512   32    4", "128": "  512   64    8"} {
+		_, out, _ := runCLI(t, "proc", "slabinfo", "--cpus", cpus)
+		if row := slabinfoRows(t, out)["kmalloc-512"]; !strings.Contains(row, want) {
+			t.Errorf("--cpus %s: %q, want objsize/objperslab/pagesperslab %q", cpus, row, want)
+		}
+	}
+	// After a script: a cpu slab's free objects count as active; a cache
+	// the script made comes first.
+	held := writeScript(t, "held.star", "ps = [kmalloc(64) for i in range(3)]\nc = kmem_cache_create(\"mine\", 200)\nkmem_cache_alloc(c)\n")
+	code, out, _ = runCLI(t, "proc", "slabinfo", "--after", held)
+	rows = slabinfoRows(t, out)
+	if want := "kmalloc-64            64     64     64   64    1 : tunables    0    0    0 : slabdata      1      1      0"; code != exitOK || rows["kmalloc-64"] != want {
+		t.Errorf("after 3 kmallocs: exit %d, %q, want %q", code, rows["kmalloc-64"], want)
+	}
+	if !strings.HasPrefix(strings.Split(out, "\n")[2], "mine ") {
+		t.Errorf("the script's cache is not first:\n%s", out)
+	}
+}
+
+func TestSlabFlags(t *testing.T) {
+	// slab_debug=FZPU: kmalloc-64 grows red zones, a free pointer of its
+	// own, two tracks and orig_size (allocator.calculateSizes: 256 bytes).
+	code, out, _ := runCLI(t, "proc", "slabinfo", "--slab-debug", "fzpu")
+	if row := slabinfoRows(t, out)["kmalloc-64"]; code != exitOK || !strings.Contains(row, "    256   16    1 :") {
+		t.Errorf("--slab-debug fzpu: exit %d, %q", code, row)
+	}
+	code, _, errOut := runCLI(t, "proc", "slabinfo", "--slab-debug", "X")
+	if code != exitError || !strings.Contains(errOut, `--slab-debug "X": slab_debug option 'X' unknown`) {
+		t.Errorf("--slab-debug X: exit %d, %q", code, errOut)
+	}
+	// The debug scenario's double free is caught with the kernel's words.
+	script := writeScript(t, "df.star", "p = kmalloc(64)\nq = kmalloc(64)\nkfree(p)\nkfree(p)\n")
+	code, out, _ = runCLI(t, "run", script, "--slab-debug", "FZPU")
+	if code != exitOK || !strings.Contains(out, "Object already free") {
+		t.Errorf("double free under --slab-debug: exit %d\n%s", code, out)
+	}
+	// --freelist-random shuffles new slabs, the same way for the same seed.
+	addrs := writeScript(t, "addrs.star", "print([kmalloc(64) for i in range(4)])\n")
+	run := func(args ...string) string {
+		code, out, errOut := runCLI(t, append([]string{"run", addrs}, args...)...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d, %s", args, code, errOut)
+		}
+		return out[strings.LastIndex(out, "print"):]
+	}
+	plain, a, b, c := run(), run("--freelist-random", "--seed", "1"), run("--freelist-random", "--seed", "1"), run("--freelist-random", "--seed", "2")
+	if a == plain || a != b || a == c {
+		t.Errorf("plain %s\nseed 1 %s\nagain %s\nseed 2 %s", plain, a, b, c)
+	}
+	if h := run("--freelist-hardened", "--seed", "3"); h != plain {
+		t.Errorf("hardening moved objects: %s, want %s", h, plain)
 	}
 }
 

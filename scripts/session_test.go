@@ -19,7 +19,7 @@ func TestBadScriptsGiveErrorsOrReports(t *testing.T) {
 	}{
 		{name: "syntax error", src: "p = alloc_pages(0)\nx = (1,\n", want: "test.star:3:1: got end of file, want ')'"},
 		{name: "bad indentation", src: "if True:\nalloc_pages(0)\n", want: "test.star:2:12: got identifier, want indent"},
-		{name: "unknown builtin", src: "p = alloc_pages(0)\nq = kmalloc(64)\n", want: "test.star:2:5: undefined: kmalloc"},
+		{name: "unknown builtin", src: "p = alloc_pages(0)\nq = mempool_alloc(64)\n", want: "test.star:2:5: undefined: mempool_alloc"},
 		{name: "wrong argument type", src: "p = alloc_pages(\"0\")\n", want: "test.star:1:5: alloc_pages: for parameter order: got string, want int"},
 		{name: "missing argument", src: "free_pages(None)\n", want: "test.star:1:1: free_pages: missing argument for order"},
 		{name: "too many arguments", src: "alloc_pages(0, GFP_KERNEL, 3)\n", want: "test.star:1:1: alloc_pages: got 3 arguments, want at most 2"},
