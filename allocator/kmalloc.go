@@ -133,7 +133,9 @@ func (m *Machine) KmallocMaxSize() uint64 { return m.slub.maxSize }
 func (m *Machine) sizeRule(size uint64, s *KmemCache) string {
 	lo := uint64(1)
 	if size > 192 {
-		lo = s.objectSize/2 + 1
+		// fls(size - 1): the half above the next power of two down,
+		// except that 129..192 belong to kmalloc-192.
+		lo = max(s.objectSize/2+1, 193)
 	} else {
 		for lo < size && m.kmallocSlab(lo, 0).objectSize != s.objectSize {
 			lo++

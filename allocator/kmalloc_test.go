@@ -54,6 +54,13 @@ func TestKmallocSizeToCache(t *testing.T) {
 		if log.Events[before].Kind == EvKmalloc {
 			t.Fatalf("kmalloc(%d): the tracepoint came before the object was taken", n)
 		}
+		// The rule names the whole range of sizes that share the bucket.
+		var req, lo, hi uint64
+		var name string
+		if _, err := fmt.Sscanf(ev.Text, "kmalloc(%d): %d..%d bytes use %s", &req, &lo, &hi, &name); err != nil ||
+			req != n || lo > n || hi != bucket || name != want || specBucket(lo) != want || lo > 1 && specBucket(lo-1) == want {
+			t.Fatalf("kmalloc(%d): rule %q, want the range of sizes that use %s", n, ev.Text, want)
+		}
 		if err := m.Kfree(p); err != nil {
 			t.Fatal(err)
 		}
