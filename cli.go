@@ -254,13 +254,26 @@ func writeSteps(w io.Writer, s *scripts.Session) {
 // its events carry: the rule the allocator applied, the narration, the
 // check's message, the report.
 func explanation(events []allocator.Event) string {
+	return oneLine(headline(events))
+}
+
+// headline picks the sentence that explains a step (see explanation).
+func headline(events []allocator.Event) string {
 	for _, kind := range headlineKinds {
 		for _, e := range events {
 			if e.Kind == kind && e.Text != "" {
-				if kind == allocator.EvKmalloc && e.Cache != "" {
+				switch {
+				case kind == allocator.EvKmalloc && e.Cache != "":
 					// The size class, then where in the cache the object came from.
 					if o, ok := firstText(events, allocator.EvObjAlloc); ok {
 						return e.Text + "; " + o
+					}
+				case kind == allocator.EvObjFree:
+					// A free that set off more than its own slab's move (a
+					// per-CPU partial list drained to the node, slabs
+					// discarded) ends with the last of those moves.
+					if more, n := lastSlabMove(events); n > 1 {
+						return e.Text + "; " + more
 					}
 				}
 				return e.Text
@@ -273,6 +286,50 @@ func explanation(events []allocator.Event) string {
 		}
 	}
 	return ""
+}
+
+// oneLine shortens a text of several lines to one. A SLUB report (a
+// "BUG <cache>" line between rules, the corruption found, an object dump,
+// "FIX" lines) becomes its BUG line, the corruption line and the last FIX
+// line; anything else keeps its first line. --json has the whole text.
+func oneLine(text string) string {
+	first, _, multi := strings.Cut(text, "\n")
+	if !multi {
+		return text
+	}
+	var bug, detail, fix string
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, "BUG ") && bug == "":
+			bug = l
+		case strings.HasPrefix(l, "[") && detail == "":
+			detail = l
+		case strings.HasPrefix(l, "FIX "):
+			fix = l
+		}
+	}
+	if bug == "" {
+		return first
+	}
+	if detail != "" {
+		bug += ": " + detail
+	}
+	if fix != "" {
+		bug += "; " + fix
+	}
+	return bug
+}
+
+// lastSlabMove returns the text of the last slab list move or discard in
+// events, and how many there are.
+func lastSlabMove(events []allocator.Event) (string, int) {
+	text, n := "", 0
+	for _, e := range events {
+		if e.Kind == allocator.EvSlabList || e.Kind == allocator.EvSlabDiscard {
+			text, n = e.Text, n+1
+		}
+	}
+	return text, n
 }
 
 // firstText returns the text of the first event of kind that has one.
