@@ -478,3 +478,78 @@ kmem_cache_destroy(c)
 		ns.Close()
 	}
 }
+
+// TestSlubScenariosShowWhatTheyClaim checks that the SLUB lessons are made
+// of the events they narrate, on 4 KiB and 16 KiB pages and against the
+// flags a learner might pass: every lesson pins the SLUB options it needs.
+func TestSlubScenariosShowWhatTheyClaim(t *testing.T) {
+	run := func(name string, cfg allocator.Config) *Session {
+		t.Helper()
+		sc, ok := LookupScenario(name)
+		if !ok {
+			t.Fatalf("no scenario %s", name)
+		}
+		s := newSession(t, Options{Config: cfg})
+		if err := s.RunFile(sc.File, sc.Src); err != nil {
+			t.Fatal(err)
+		}
+		noFailures(t, s)
+		if err := s.Machine().CheckInvariants(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		return s
+	}
+	texts := func(s *Session, kind allocator.EventKind) string {
+		var out []string
+		for _, e := range eventsOf(s, kind) {
+			out = append(out, e.Text)
+		}
+		return strings.Join(out, "\n")
+	}
+	for _, cfg := range []allocator.Config{{PageSize: 4096}, {PageSize: 16384},
+		{SlabDebug: "FZPU", FreelistRandom: true, FreelistHardened: true, Seed: 9, CPUs: 1}} {
+		t.Run(fmt.Sprintf("%d-%s", cfg.PageSize, cfg.SlabDebug), func(t *testing.T) {
+			s := run("kmalloc-sizes", cfg)
+			if !strings.Contains(texts(s, allocator.EvKmalloc), "65..96 bytes use kmalloc-96") ||
+				!strings.Contains(texts(s, allocator.EvKmalloc), "above KMALLOC_MAX_CACHE_SIZE") {
+				t.Error("kmalloc-sizes: no kmalloc-96 rule or no large kmalloc")
+			}
+			for _, name := range []string{"krealloc", "krealloc-zero"} {
+				s := run(name, cfg)
+				seen := map[allocator.Decision]int{}
+				zeroed := uint64(0)
+				for _, e := range eventsOf(s, allocator.EvRealloc) {
+					seen[e.Realloc.Decision]++
+					zeroed += e.Realloc.Zeroed
+				}
+				if seen[allocator.DecisionMoved] == 0 || seen[allocator.DecisionGrownInPlace] == 0 || seen[allocator.DecisionShrunkInPlace] == 0 {
+					t.Errorf("%s: decisions %v", name, seen)
+				}
+				if name == "krealloc-zero" && zeroed == 0 {
+					t.Error("krealloc-zero: no krealloc zeroed a byte")
+				}
+			}
+			s = run("kfree-lifo", cfg)
+			if !strings.Contains(texts(s, allocator.EvObjFree), "fastpath: pushed on the cpu's lockless freelist") {
+				t.Error("kfree-lifo: no fast-path free")
+			}
+			s = run("slab-life", cfg)
+			if !strings.Contains(texts(s, allocator.EvSlabDiscard), "min_partial") || !strings.Contains(texts(s, allocator.EvSlabList), "drained to the node") {
+				t.Error("slab-life: no drain to the node, or no discard by min_partial")
+			}
+			s = run("slub-cpu", cfg)
+			frees, allocs := texts(s, allocator.EvObjFree), texts(s, allocator.EvObjAlloc)
+			if !strings.Contains(frees, "to the slab freelist of another cpu's cpu slab") ||
+				!strings.Contains(allocs, "slowpath: cpu slab's freelist (objects freed by other paths) moved to the lockless freelist") {
+				t.Error("slub-cpu: no remote free, or no refill from the cpu slab's own freelist")
+			}
+			s = run("slub-debug", cfg)
+			reports := texts(s, allocator.EvSlubReport)
+			for _, want := range []string{"Object already free", "[kmalloc Redzone overwritten]", "[Poison overwritten]"} {
+				if !strings.Contains(reports, want) {
+					t.Errorf("slub-debug: no report of %q", want)
+				}
+			}
+		})
+	}
+}

@@ -41,9 +41,12 @@
 // # Misuse is reported, not fatal
 //
 // A kernel does not stop when code misuses it; it reports. So free_pages
-// of a block already freed, or with the wrong order, and vfree of
-// something that is no vmalloc area, return False after the allocator
-// records the report; read, write and fill out of bounds, after free, or
+// of a block already freed, or with the wrong order, vfree of something
+// that is no vmalloc area, and kfree or kmem_cache_free of an object freed
+// already, of another cache or of no cache, return False after the
+// allocator records the report (in SLUB's words with slab_debug=F); a freed
+// pointer whose address was handed out again is refused before it reaches
+// the allocator, since freeing it would free the new owner's object; read, write and fill out of bounds, after free, or
 // through None record a KASAN-style EvMisuse and return False (None for
 // read); a failed allocation returns None (NULL) and the allocator
 // records why. check(cond, message) records a failure and carries on; the
@@ -55,7 +58,10 @@
 //
 // read, write and fill check an access the way KASAN does, with one
 // deliberate difference so that a real fault can be seen. An access that
-// stays inside a live allocation goes ahead. Otherwise the first byte it
+// stays inside a live allocation goes ahead. For a kmalloc or slab pointer
+// the allocation is the size asked for: the bytes from there to ksize are
+// poisoned, as KASAN poisons them (slab-out-of-bounds), until ksize(p)
+// hands them over. Otherwise the first byte it
 // touches that the allocation does not own decides: if memory is mapped
 // there (RAM's direct map, the pages of a vmap area, including the slack
 // after a vmalloc's requested size in its last page) KASAN reports the

@@ -23,7 +23,7 @@ import (
 type Pointer struct {
 	Addr  allocator.Addr // the kernel address
 	Size  uint64         // bytes that read, write and fill may touch from Addr
-	Owner string         // who handed it out: "pages" (alloc_pages), "vmalloc"; later layers name theirs
+	Owner string         // who handed it out: "pages" (alloc_pages), "vmalloc", a slab cache ("kmalloc-128"), "large kmalloc", "ZERO_SIZE_PTR"
 	Order int            // page order of the block for page allocations, -1 otherwise
 	PFN   int64          // first page frame behind Addr for direct-map pointers, -1 otherwise
 	GFP   allocator.GFP  // the flags it was allocated with
