@@ -101,3 +101,46 @@ func BenchmarkVmallocStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKmallocStep measures a script's kmalloc/kfree pair against the
+// same pair called directly, events on in both: the cost of the runtime,
+// of the Pointer (its cache and ksize looked up) and of the stale-pointer
+// check per call.
+func BenchmarkKmallocStep(b *testing.B) {
+	for _, size := range []uint64{64, 3000} {
+		b.Run(fmt.Sprintf("direct/%d", size), func(b *testing.B) {
+			m, err := allocator.NewMachine(allocator.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			log := &allocator.EventLog{}
+			m.SetLog(log)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				m.BeginStep(2*i+1, "bench.star:2:9", "kmalloc(n)")
+				p, err := m.Kmalloc(size, allocator.GFPKernel)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.BeginStep(2*i+2, "bench.star:3:5", "kfree(p)")
+				if err := m.Kfree(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("script/%d", size), func(b *testing.B) {
+			s, err := New(Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			src := []byte(fmt.Sprintf("for i in range(%d):\n    p = kmalloc(%d)\n    kfree(p)\n", b.N, size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			if err := s.RunFile("bench.star", src); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
