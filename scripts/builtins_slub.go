@@ -377,14 +377,8 @@ var (
 )
 
 // newCache wraps kc, a cache of m.
-func newCache(m *allocator.Machine, kc *allocator.KmemCache) (*Cache, error) {
-	for _, ci := range m.Caches() {
-		if ci.Name == kc.Name() && !ci.Destroyed {
-			ci.Slabs = nil
-			return &Cache{m: m, kc: kc, info: ci}, nil
-		}
-	}
-	return nil, fmt.Errorf("internal error: cache %s is not in the machine's cache list", kc.Name())
+func newCache(m *allocator.Machine, kc *allocator.KmemCache) *Cache {
+	return &Cache{m: m, kc: kc, info: kc.Geometry()}
 }
 
 // String returns the cache name.
@@ -510,7 +504,7 @@ func builtinKmemCacheCreate(c *Call) (starlark.Value, error) {
 	if err != nil {
 		return nil, c.Errorf("%w", err)
 	}
-	return newCache(m, kc)
+	return newCache(m, kc), nil
 }
 
 func builtinKmemCacheAlloc(c *Call) (starlark.Value, error) {
@@ -619,7 +613,7 @@ func builtinKmallocCache(c *Call) (starlark.Value, error) {
 	if kc == nil {
 		return starlark.None, nil
 	}
-	return newCache(m, kc)
+	return newCache(m, kc), nil
 }
 
 func builtinSlabinfo(c *Call) (starlark.Value, error) {
