@@ -35,10 +35,12 @@ machine flags (a script's config() overrides them):
   --cpus N          CPUs, 1 to 256 (default 4)
   --profile P       kernel profile: 6.18 (latest) or 6.12
   --max-steps N     allocator steps allowed per run (default %d)
-  --slab-debug F    slab_debug= for every cache: letters of F (checks), Z (red zones),
-                    P (poison), U (user tracking), e.g. FZPU; default off
-  --freelist-random    CONFIG_SLAB_FREELIST_RANDOM: shuffle each new slab's freelist
-  --freelist-hardened  CONFIG_SLAB_FREELIST_HARDENED: obfuscate the stored free pointers
+  --slab-debug FZPU slab_debug= for every cache: any of F (consistency checks),
+                    Z (red zones), P (poison), U (user tracking); default off
+  --freelist-random
+                    CONFIG_SLAB_FREELIST_RANDOM: shuffle each new slab's freelist
+  --freelist-hardened
+                    CONFIG_SLAB_FREELIST_HARDENED: obfuscate the stored free pointers
   --seed N          seed of the freelist shuffles and hardening keys (default 0)
 
 exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message)

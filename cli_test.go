@@ -355,7 +355,8 @@ func TestScenariosCommand(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	code, out, _ := runCLI(t, "help")
-	if code != exitOK || !strings.Contains(out, "allocviz run SCRIPT|NAME") || !strings.Contains(out, "default 1048576") {
+	if code != exitOK || !strings.Contains(out, "allocviz run SCRIPT|NAME") || !strings.Contains(out, "default 1048576") ||
+		!strings.Contains(out, "--slab-debug FZPU") || !strings.Contains(out, "--freelist-random") || !strings.Contains(out, "buddyinfo, slabinfo, vmallocinfo") {
 		t.Errorf("exit %d, %q", code, out)
 	}
 }
