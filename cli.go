@@ -252,9 +252,9 @@ func writeSteps(w io.Writer, s *scripts.Session) {
 // explanation is the sentence that explains a step: the decision of the
 // call itself when the step has one (a realloc decision, a vmap area, a
 // guard-page hit), which its lower-level events (the pages a vmalloc took,
-// the kernel's page-fault line) come before; otherwise the first sentence
-// its events carry: the rule the allocator applied, the narration, the
-// check's message, the report.
+// the kernel's page-fault line, the krealloc inside a kvrealloc) come
+// before; otherwise the first sentence its events carry: the rule the
+// allocator applied, the narration, the check's message, the report.
 func explanation(events []allocator.Event) string {
 	return oneLine(headline(events))
 }
@@ -263,7 +263,7 @@ func explanation(events []allocator.Event) string {
 func headline(events []allocator.Event) string {
 	for _, kind := range headlineKinds {
 		for _, e := range events {
-			if e.Kind == kind && e.Text != "" {
+			if e.Kind == kind && e.Text != "" && (e.Realloc == nil || e.Realloc.Within == "") {
 				switch {
 				case kind == allocator.EvKmalloc && e.Cache != "":
 					// The size class, then where in the cache the object came from.

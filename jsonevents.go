@@ -39,6 +39,7 @@ type eventJSON struct {
 
 type reallocJSON struct {
 	Func     string `json:"func"`
+	Within   string `json:"within,omitempty"`
 	Old      string `json:"old"`
 	OldSize  uint64 `json:"old_size"`
 	OldCap   uint64 `json:"old_cap"`
@@ -69,7 +70,7 @@ func toJSON(e allocator.Event) eventJSON {
 	}
 	if r := e.Realloc; r != nil {
 		j.Realloc = &reallocJSON{
-			Func: r.Func, Old: r.Old.String(), OldSize: r.OldSize, OldCap: r.OldCap,
+			Func: r.Func, Within: r.Within, Old: r.Old.String(), OldSize: r.OldSize, OldCap: r.OldCap,
 			New: r.New.String(), NewSize: r.NewSize, NewCap: r.NewCap, Decision: r.Decision.String(),
 			Copied: r.Copied, Zeroed: r.Zeroed, Bucket: r.Bucket,
 		}

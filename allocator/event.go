@@ -56,6 +56,18 @@ const (
 	//     for leaked objects, EvSlabDiscard of empty slabs, EvWarn if busy,
 	//     EvCacheDestroy. A busy cache's slabs stay (leaked), still live.
 	//   validate_slab_cache: the flush, then EvSlubReport if anything was found.
+	//
+	// kvmalloc (kvmalloc.go), after the events of the path it took:
+	//
+	//   kvmalloc: the kmalloc attempt's events (EvKmalloc with Addr 0 when it
+	//     failed), then, on the fallback, vmalloc's (EvVmapAlloc), then one
+	//     EvKvmalloc naming the path; Addr 0 when nothing could be had.
+	//   kvfree: kfree's or vfree's events; kvfree itself emits none.
+	//   kvrealloc: the EvRealloc of the krealloc or vrealloc it calls, marked
+	//     Realloc.Within "kvrealloc"; on the fallback the kvmalloc events, the
+	//     copy, kfree's events; then its own EvRealloc (Func "kvrealloc"),
+	//     last. Only that one is the call's decision: a consumer counting
+	//     realloc decisions skips those with Within set.
 	// Object i of a slab is at EvSlabNew.Addr + i * EvCacheCreate.Bytes.
 	EvCacheCreate  // kmem_cache_create: Cache, Size (object_size), Bytes (s->size), Order, Index (objects per slab), Text (geometry rule)
 	EvCacheDestroy // kmem_cache_destroy: Cache, Text
@@ -160,6 +172,7 @@ func (l SlabList) String() string {
 // kvrealloc, or an Allocator.Realloc on top of them).
 type ReallocInfo struct {
 	Func     string   // "krealloc", "vrealloc", "kvrealloc"
+	Within   string   // the call this decision is part of ("kvrealloc"), "" for a call's own decision
 	Old      Addr     // old address (0 or ZeroSizePtr: none)
 	OldSize  uint64   // bytes: the old requested size where known, else OldCap
 	OldCap   uint64   // bytes: ksize(old) or the old area's usable size

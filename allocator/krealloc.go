@@ -252,7 +252,7 @@ func (m *Machine) setTrackedSize(o kmallocObject, size uint64) {
 
 func (m *Machine) emitRealloc(info *ReallocInfo, text string) {
 	if m.tracing() {
-		r := *info
-		m.emit(Event{Kind: EvRealloc, Addr: r.New, Size: r.NewSize, Realloc: &r, Text: text})
+		r := m.nestRealloc(info, text)
+		m.emit(Event{Kind: EvRealloc, Addr: r.New, Size: r.NewSize, Realloc: r, Text: text})
 	}
 }

@@ -140,6 +140,7 @@ type Machine struct {
 
 	slub slubState    // SLUB caches and kmalloc (slub.go)
 	vm   vmallocState // the vmalloc window and its areas (vmalloc.go)
+	kv   kvState      // kvmalloc's once-only warning and kvrealloc's nesting (kvmalloc.go)
 
 	closed bool
 }

@@ -30,8 +30,9 @@ import (
 //     (unless VM_NO_GUARD) is carved from the lowest free range that fits
 //     at the alignment. If none fits, the lazily freed areas are purged
 //     and the search repeated.
-//  3. The pages[] array: when it is larger than a page it is itself
-//     vmalloc'ed (the area then shows "vpages" in /proc/vmallocinfo).
+//  3. The pages[] array (one struct page pointer per page): kmalloc'ed
+//     when it fits in a page, else itself vmalloc'ed (the area then shows
+//     "vpages" in /proc/vmallocinfo).
 //  4. Pages: order-0 pages from the buddy allocator, one at a time, so
 //     that they are wherever the free lists put them.
 //  5. Mapping: each run of consecutive pfns is mapped for real, MAP_FIXED
@@ -144,7 +145,7 @@ type vmArea struct {
 	requested uint64   // bytes last asked for (vm->requested_size)
 	flags     VMFlags  // VM_ALLOC and friends
 	pfns      []uint64 // the page frames mapped, in address order (vm->pages); nil once freed
-	pagesArea Addr     // start of the area holding the pages[] array when it is vmalloc'ed ("vpages"), else 0
+	pages     Addr     // the pages[] array: a kmalloc object when it fits in a page, else a vmalloc area ("vpages"); 0 until allocated
 	caller    string   // who asked (vm->caller)
 	gfp       GFP      // flags of the allocation
 	node      int      // vmap node whose lazy list takes the area when freed
@@ -153,14 +154,15 @@ type vmArea struct {
 
 // AreaInfo describes one live vmap area.
 type AreaInfo struct {
-	Start     Addr     // first byte
-	Size      uint64   // bytes of address space including the guard page, as /proc/vmallocinfo prints it
-	Requested uint64   // bytes last requested (vm->requested_size)
-	NrPages   int      // pages mapped
-	PFNs      []uint64 // the page frames behind the area, in address order
-	Flags     VMFlags  // VM_ALLOC and friends
-	Caller    string   // who asked
-	PagesArea Addr     // the vmalloc'ed pages[] array ("vpages"), or 0
+	Start      Addr     // first byte
+	Size       uint64   // bytes of address space including the guard page, as /proc/vmallocinfo prints it
+	Requested  uint64   // bytes last requested (vm->requested_size)
+	NrPages    int      // pages mapped
+	PFNs       []uint64 // the page frames behind the area, in address order
+	Flags      VMFlags  // VM_ALLOC and friends
+	Caller     string   // who asked
+	PagesArea  Addr     // the vmalloc'ed pages[] array ("vpages"), or 0
+	PagesArray Addr     // the pages[] array wherever it is: a kmalloc object (direct map) or PagesArea
 }
 
 // Usable returns the bytes the area can hold: Size minus the guard page.
@@ -311,19 +313,24 @@ func (m *Machine) vmallocAreaNode(a *vmArea, gfp GFP) error {
 		gfp |= GFPHighmem
 		pageGFP |= GFPHighmem
 	}
-	// The array is vmalloc'ed only when it is larger than a page; smaller
-	// ones are kmalloc'ed in the kernel, which this model leaves out.
+	// The array is kmalloc'ed when it fits in a page, else vmalloc'ed
+	// (the recursion ends: a page of pointers maps 512 pages).
+	nested := gfp&nestedGFPMask | GFPZero
+	var pa Addr
+	var err error
 	if arraySize > m.pageSize {
-		pa, err := m.vmallocNodeRange(arraySize, 1, gfp&nestedGFPMask|GFPZero, 0, a.caller)
-		if err != nil {
-			text := fmt.Sprintf("vmalloc error: size %d, failed to allocated page array size %d", nr*m.pageSize, arraySize)
-			m.warnAlloc(gfp, text)
-			m.removeArea(a, "the pages[] array could not be allocated")
-			m.purgeIfOverLazyMax()
-			return fmt.Errorf("%w: %s: %v", ErrNoMemory, text, err)
-		}
-		a.pagesArea = pa
+		pa, err = m.vmallocNodeRange(arraySize, 1, nested, 0, a.caller)
+	} else {
+		pa, err = m.Kmalloc(arraySize, nested)
 	}
+	if err != nil {
+		text := fmt.Sprintf("vmalloc error: size %d, failed to allocated page array size %d", nr*m.pageSize, arraySize)
+		m.warnAlloc(gfp, text)
+		m.removeArea(a, "the pages[] array could not be allocated")
+		m.purgeIfOverLazyMax()
+		return fmt.Errorf("%w: %s: %v", ErrNoMemory, text, err)
+	}
+	a.pages = pa
 	a.pfns = make([]uint64, 0, nr)
 	for uint64(len(a.pfns)) < nr {
 		pfn, err := m.allocPages(0, pageGFP, OwnerVmalloc)
@@ -344,11 +351,12 @@ func (m *Machine) vmallocAreaNode(a *vmArea, gfp GFP) error {
 		m.purgeIfOverLazyMax()
 		return fmt.Errorf("%w: %s: %v", ErrNoMemory, text, err)
 	}
-	if a.pagesArea != 0 {
-		arr := m.vm.win.mem[m.winOff(a.pagesArea):]
-		for i, pfn := range a.pfns {
-			binary.LittleEndian.PutUint64(arr[i*sizeofPointer:], vmemmapBase+pfn*sizeofStructPage)
-		}
+	arr, err := m.Span(a.pages, arraySize)
+	if err != nil {
+		throw("vmallocAreaNode", fmt.Sprintf("the pages[] array at %v: %v", a.pages, err))
+	}
+	for i, pfn := range a.pfns {
+		binary.LittleEndian.PutUint64(arr[i*sizeofPointer:], vmemmapBase+pfn*sizeofStructPage)
 	}
 	return nil
 }
@@ -385,6 +393,9 @@ func pfnRuns(pfns []uint64) []pfnRun {
 	}
 	return runs
 }
+
+// vpages reports whether the area's pages[] array is itself vmalloc'ed.
+func (a *vmArea) vpages() bool { return a.pages >= VmallocStart && a.pages < VmallocEnd }
 
 // winOff is the window offset of a vmalloc address.
 func (m *Machine) winOff(a Addr) uint64 { return uint64(a - VmallocStart) }
@@ -431,7 +442,7 @@ func (m *Machine) vfree(p Addr) error {
 }
 
 // removeArea is remove_vm_area plus the rest of vfree: unmap the range,
-// move the area to the lazy list, free its pages, then vfree the pages[]
+// move the area to the lazy list, free its pages, then kvfree the pages[]
 // array. why, when set, says why an allocation is being undone.
 func (m *Machine) removeArea(a *vmArea, why string) {
 	v := &m.vm
@@ -460,12 +471,19 @@ func (m *Machine) removeArea(a *vmArea, why string) {
 		m.pages[pfn].area = nil
 		m.freePages(pfn, 0)
 	}
-	if a.pagesArea != 0 {
-		// kvfree(vm->pages): by address, as the kernel does.
-		if err := m.vfree(a.pagesArea); err != nil {
-			m.vmWarnf("allocviz: freeing the pages[] array of %v: %v", a.start, err)
-		}
+	// kvfree(vm->pages): by address, as the kernel does.
+	var err error
+	switch {
+	case a.pages == 0:
+	case a.vpages():
+		err = m.vfree(a.pages)
+	default:
+		err = m.Kfree(a.pages)
 	}
+	if err != nil {
+		m.vmWarnf("allocviz: freeing the pages[] array of %v: %v", a.start, err)
+	}
+	a.pages = 0
 }
 
 // purgeIfOverLazyMax purges when the lazily freed address space exceeds
@@ -575,8 +593,12 @@ func (m *Machine) AreaOf(a Addr) (AreaInfo, bool) {
 }
 
 func (a *vmArea) info() AreaInfo {
-	return AreaInfo{Start: a.start, Size: a.size, Requested: a.requested, NrPages: len(a.pfns),
-		PFNs: slices.Clone(a.pfns), Flags: a.flags, Caller: a.caller, PagesArea: a.pagesArea}
+	info := AreaInfo{Start: a.start, Size: a.size, Requested: a.requested, NrPages: len(a.pfns),
+		PFNs: slices.Clone(a.pfns), Flags: a.flags, Caller: a.caller, PagesArray: a.pages}
+	if a.vpages() {
+		info.PagesArea = a.pages
+	}
+	return info
 }
 
 // vmallocSpan returns the host memory behind [addr, addr+n) in the vmalloc
@@ -650,7 +672,7 @@ func (m *Machine) vmFlagWords(a *vmArea) string {
 	if a.flags&VMMap != 0 {
 		w = append(w, "vmap")
 	}
-	if a.pagesArea != 0 {
+	if a.vpages() {
 		w = append(w, "vpages")
 	}
 	return strings.Join(w, " ")
@@ -663,8 +685,10 @@ func (m *Machine) allocRule(a *vmArea) string {
 		guard = "no guard page (VM_NO_GUARD)"
 	}
 	arr := ""
-	if a.pagesArea != 0 {
-		arr = fmt.Sprintf("; its pages[] array of %d bytes is larger than a page, so it was vmalloc'ed at %v", len(a.pfns)*sizeofPointer, a.pagesArea)
+	if a.vpages() {
+		arr = fmt.Sprintf("; its pages[] array of %d bytes is larger than a page, so it was vmalloc'ed at %v", len(a.pfns)*sizeofPointer, a.pages)
+	} else if a.pages != 0 {
+		arr = fmt.Sprintf("; its pages[] array of %d bytes fits in a page, so it was kmalloc'ed at %v", len(a.pfns)*sizeofPointer, a.pages)
 	}
 	return fmt.Sprintf("vmalloc(%d): %s, each taken on its own from the buddy allocator, mapped at %v-%v, the lowest free range; %s%s",
 		a.requested, describePFNs(a.pfns), a.start, a.start+Addr(a.usable), guard, arr)

@@ -350,6 +350,10 @@ func TestVmallocFailureMidwayGivesEverythingBack(t *testing.T) {
 	m, log := newVmTestMachine(t, Config{RAM: 8 * MiB})
 	page := m.PageSize()
 	keep, _ := m.Vmalloc(2*page, GFPKernel)
+	// An 8-page area kmallocs its 64-byte pages[] array; make the slab
+	// for it now, so that the failure below takes only vmalloc pages.
+	warm, _ := m.Vmalloc(8*page, GFPKernel)
+	m.Vfree(warm)
 	// Take all but 5 free pages.
 	var held []Addr
 	for m.FreePageCount() > 5 {
@@ -487,12 +491,22 @@ func TestPurgeWhenNoRangeFits(t *testing.T) {
 func TestPagesArrayIsVmallocedWhenLargerThanAPage(t *testing.T) {
 	m, log := newVmTestMachine(t, Config{})
 	page := m.PageSize()
-	free := m.FreePageCount()
-	// 512 pointers fill a page exactly: still not vmalloc'ed.
+	// 512 pointers fill a page exactly: kmalloc'ed (from kmalloc-4k), not
+	// vmalloc'ed.
 	small, _ := m.Vmalloc(512*page, GFPKernel)
 	if a, _ := m.AreaOf(small); a.PagesArea != 0 || len(m.Areas()) != 1 {
 		t.Errorf("512-page area: pages[] array vmalloc'ed at %v", a.PagesArea)
+	} else if o, ok := m.ObjectAt(a.PagesArray); !ok || o.Cache != "kmalloc-4k" || !o.Allocated() || o.Size != 512*8 {
+		t.Errorf("512-page area: pages[] array at %v is %+v, want a 4096-byte kmalloc-4k object", a.PagesArray, o)
 	}
+	// The slabs behind the kmalloc'ed arrays stay when the arrays are
+	// freed, so count free pages from here.
+	m.Vfree(small)
+	warm, _ := m.Vmalloc(513*page, GFPKernel)
+	m.Vfree(warm)
+	m.purgeLazy("test")
+	free := m.FreePageCount()
+	small, _ = m.Vmalloc(512*page, GFPKernel)
 	p, err := m.Vmalloc(513*page, GFPKernel)
 	if err != nil {
 		t.Fatal(err)

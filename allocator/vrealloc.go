@@ -213,6 +213,7 @@ func (m *Machine) reallocEvent(info *ReallocInfo, format string, args ...any) {
 	if !m.tracing() {
 		return
 	}
-	r := *info
-	m.emit(Event{Kind: EvRealloc, Addr: r.New, Size: r.NewSize, Realloc: &r, Text: fmt.Sprintf(format, args...)})
+	text := fmt.Sprintf(format, args...)
+	r := m.nestRealloc(info, text)
+	m.emit(Event{Kind: EvRealloc, Addr: r.New, Size: r.NewSize, Realloc: r, Text: text})
 }

@@ -564,6 +564,11 @@ func (m *Model) applyRealloc(s *state, e *allocator.Event, pos int, head bool) e
 	if r == nil {
 		return errors.New("a realloc event without its decision")
 	}
+	if r.Within != "" {
+		// A krealloc or vrealloc inside a kvrealloc: the outer call's
+		// own EvRealloc follows and carries the decision.
+		return nil
+	}
 	idx := uint32(pos + 1)
 	var lin uint32
 	lineageOf := func(a allocator.Addr) uint32 {

@@ -90,6 +90,10 @@
 //     area's EvVmapAlloc and EvVmapFree.
 //   - Realloc: an in-place decision needs the old allocation live; a moved
 //     or new one needs the new allocation made (by its own events) before
-//     the EvRealloc; the old one may be freed before or after it.
+//     the EvRealloc; the old one may be freed before or after it. An
+//     EvRealloc with Realloc.Within set (the krealloc or vrealloc inside a
+//     kvrealloc) changes nothing and is not a decision of its own: the
+//     outer call's EvRealloc, which comes after it, is the one counted,
+//     listed and applied.
 //     EvKvmalloc and EvVecOp name an allocation already made.
 package heapview
