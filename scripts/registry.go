@@ -17,6 +17,7 @@ func groups() []Group {
 		memoryGroup(),
 		vmallocGroup(),
 		slubGroup(),
+		kvmallocGroup(),
 	}
 }
 

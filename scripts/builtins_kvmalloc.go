@@ -1,0 +1,203 @@
+package scripts
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/allocviz/allocviz/allocator"
+	"go.starlark.net/starlark"
+)
+
+// kvmallocGroup is kvmalloc: kvmalloc, kvfree, kvrealloc. The pointers
+// they hand out are kmalloc- or vmalloc-backed, and say which: p.owner is
+// the kmalloc cache ("kmalloc-128"), "large kmalloc" or "vmalloc", and
+// p.area is set for vmalloc memory.
+func kvmallocGroup() Group {
+	return Group{
+		Name: "kvmalloc",
+		Builtins: []Builtin{
+			{Name: "kvmalloc", Step: true, Fn: builtinKvmalloc,
+				Doc: "kvmalloc(size, flags=GFP_KERNEL): kmalloc, and above a page vmalloc when kmalloc fails and the flags may block; None (NULL) on failure"},
+			{Name: "kvfree", Step: true, Fn: builtinKvfree,
+				Doc: "kvfree(p): vfree for a vmalloc address, kfree otherwise; True if freed, False if the free was reported and refused"},
+			{Name: "kvrealloc", Step: true, Fn: builtinKvrealloc,
+				Doc: "kvrealloc(p, size, flags=GFP_KERNEL): vrealloc for vmalloc memory, else krealloc and on failure kvmalloc, copy and kfree; the new pointer, or None for size 0 and on failure (p is then still live)"},
+		},
+	}
+}
+
+// kvPointer makes the Pointer for memory kvmalloc or kvrealloc handed out
+// at addr for a request of size bytes: a vmalloc pointer with its area, or
+// a kmalloc pointer naming its cache (or "large kmalloc" and its order).
+func kvPointer(c *Call, addr allocator.Addr, size uint64, gfp allocator.GFP) (*Pointer, error) {
+	m := c.Machine()
+	if m.IsVmallocAddr(addr) {
+		return vmallocPointer(c, addr, size, gfp)
+	}
+	o, ok := m.ObjectAt(addr)
+	pfn, _ := m.AddrPFN(addr)
+	if !ok || !o.Allocated() || o.Start != addr {
+		return nil, fmt.Errorf("internal error: %s returned %v, which is no kmalloc allocation", c.Name, addr)
+	}
+	p := &Pointer{Addr: addr, Size: size, Owner: o.Cache, Order: -1, PFN: int64(pfn), GFP: gfp, Step: c.Step()}
+	if o.Large {
+		p.Owner = allocator.OwnerLargeKmalloc.String()
+		p.Order = bits.TrailingZeros64(o.Ksize / m.PageSize())
+	}
+	return p, nil
+}
+
+// kvStale reports a freed pointer whose memory now belongs to a newer
+// allocation: acting on it would act on someone else's memory, so the
+// call is reported and not made. A freed pointer whose memory is still
+// free goes to the allocator, which reports the double free itself.
+func kvStale(c *Call, p *Pointer, verb string) bool {
+	if p.Live() {
+		return false
+	}
+	m := c.Machine()
+	if m.IsVmallocAddr(p.Addr) {
+		return staleReused(c, p, verb)
+	}
+	pfn, ok := m.AddrPFN(p.Addr)
+	if !ok {
+		return false
+	}
+	o, isObj := m.ObjectAt(p.Addr)
+	var owner string
+	switch {
+	case isObj && o.Allocated():
+		owner = o.Cache
+		if o.Large {
+			owner = allocator.OwnerLargeKmalloc.String()
+		}
+	case !isObj && m.Page(pfn).State == allocator.PageAllocated:
+		owner = m.Page(pfn).Owner.String()
+	default:
+		return false
+	}
+	m.Misuse(p.Addr, fmt.Sprintf("%s: %v was freed in step %d and its memory now belongs to a newer allocation (%s); not %s",
+		c.Name, p.Addr, p.FreedStep(), owner, verb))
+	return true
+}
+
+// refused reports the errors with which kvmalloc, kvrealloc and kvfree
+// refuse or fail after the allocator has recorded why.
+func refused(err error) bool {
+	for _, e := range []error{allocator.ErrNoMemory, allocator.ErrBadSize, allocator.ErrBadAddress, allocator.ErrInvalidFree, allocator.ErrDoubleFree} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func builtinKvmalloc(c *Call) (starlark.Value, error) {
+	var size sizeArg
+	flags := gfpArg{allocator.GFPKernel}
+	if err := c.Unpack("size", &size, "flags?", &flags); err != nil {
+		return nil, err
+	}
+	c.SetOp(fmt.Sprintf("kvmalloc(%d, %v)", size.v, flags.v))
+	addr, err := c.Machine().KVmalloc(size.v, flags.v)
+	switch {
+	case err != nil && refused(err):
+		// The allocator recorded why (EvKvmalloc, and any warning).
+		c.SetResult("NULL")
+		return starlark.None, nil
+	case err != nil:
+		return nil, c.Errorf("%w", err)
+	case addr == allocator.ZeroSizePtr:
+		c.SetResult("ZERO_SIZE_PTR")
+		return starlark.None, nil
+	}
+	return kvPointer(c, addr, size.v, flags.v)
+}
+
+// builtinKvfree frees kvmalloc'd memory: vfree for a vmalloc address,
+// kfree for anything else. kvfree(None) does nothing. A free the
+// allocator refuses is reported by it and returns False.
+func builtinKvfree(c *Call) (starlark.Value, error) {
+	var pv starlark.Value
+	if err := c.Unpack("p", &pv); err != nil {
+		return nil, err
+	}
+	c.SetOp(fmt.Sprintf("kvfree(%v)", pv))
+	p, err := pointerArg(c, pv)
+	if err != nil || p == nil {
+		return starlark.None, err
+	}
+	if kvStale(c, p, "freed") {
+		return starlark.False, nil
+	}
+	if err := c.Machine().KVfree(p.Addr); err != nil {
+		if refused(err) {
+			return starlark.False, nil
+		}
+		return nil, c.Errorf("%w", err)
+	}
+	p.MarkFreed(c.Step())
+	return starlark.True, nil
+}
+
+// builtinKvrealloc is kvrealloc. In place it returns p itself with its
+// size updated; after a move (within kmalloc, within vmalloc, or from
+// kmalloc to vmalloc) it marks p freed and returns a new Pointer. Size 0
+// frees p and returns None. A failure returns None with p still live, and
+// the allocator records why.
+func builtinKvrealloc(c *Call) (starlark.Value, error) {
+	var pv starlark.Value
+	var size sizeArg
+	flags := gfpArg{allocator.GFPKernel}
+	if err := c.Unpack("p", &pv, "size", &size, "flags?", &flags); err != nil {
+		return nil, err
+	}
+	c.SetOp(fmt.Sprintf("kvrealloc(%v, %d, %v)", pv, size.v, flags.v))
+	p, err := pointerArg(c, pv)
+	if err != nil {
+		return nil, err
+	}
+	var old allocator.Addr
+	if p != nil {
+		if kvStale(c, p, "reallocated") {
+			c.SetResult("NULL")
+			return starlark.None, nil
+		}
+		old = p.Addr
+	}
+	m := c.Machine()
+	addr, err := m.KVrealloc(old, size.v, flags.v)
+	switch {
+	case err != nil && refused(err):
+		// Refused or failed: the allocator recorded why; p is untouched.
+		c.SetResult("NULL")
+		return starlark.None, nil
+	case err != nil:
+		return nil, c.Errorf("%w", err)
+	case size.v == 0:
+		if p != nil {
+			p.MarkFreed(c.Step())
+		}
+		if addr == allocator.ZeroSizePtr {
+			c.SetResult("ZERO_SIZE_PTR")
+		} else {
+			c.SetResult("NULL")
+		}
+		return starlark.None, nil
+	case p != nil && addr == old:
+		if m.IsVmallocAddr(addr) {
+			area, ok := vmArea(m, addr)
+			if !ok {
+				return nil, fmt.Errorf("internal error: kvrealloc kept %v in place, where no vmap area starts", addr)
+			}
+			p.Area = area
+		}
+		p.Size = size.v
+		return p, nil
+	}
+	if p != nil {
+		p.MarkFreed(c.Step())
+	}
+	return kvPointer(c, addr, size.v, flags.v)
+}
