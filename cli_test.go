@@ -420,3 +420,24 @@ func TestExplanationIsTheCallsOwnDecision(t *testing.T) {
 		}
 	}
 }
+
+// TestKvreallocIsExplainedByItsOwnDecision: a kvrealloc step holds the
+// krealloc decision inside it (marked Within "kvrealloc") and its own; the
+// line shows its own.
+func TestKvreallocIsExplainedByItsOwnDecision(t *testing.T) {
+	path := writeScript(t, "kv.star", "p = kvmalloc(100)\nq = kvrealloc(p, 120)\nkvfree(q)\n")
+	code, out, errOut := runCLI(t, "run", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for i, want := range []string{
+		"kvmalloc(100, GFP_KERNEL): kmalloc attempt from kmalloc-128 with the caller's flags",
+		"kvrealloc of kmalloc memory tries krealloc with the caller's flags, unchanged for one page or less: 120 <= ksize 128",
+	} {
+		m := stepLine.FindStringSubmatch(lines[i])
+		if m == nil || !strings.HasPrefix(m[5], want) {
+			t.Errorf("line %d: %q, want the explanation to begin %q", i+1, lines[i], want)
+		}
+	}
+}

@@ -40,6 +40,11 @@
 //	              the kernel would follow.
 //	largeKmalloc  a kmalloc above KMALLOC_MAX_CACHE_SIZE: its pages and the
 //	              requested size.
+//	vmArea        a vm_struct with its vmap_area: the range (guard page
+//	              included), the requested size, the pfns mapped, and the
+//	              pages[] array (kmalloc'ed up to a page, else vmalloc'ed).
+//	kvState       kvmalloc's once-only INT_MAX warning, and which kvrealloc
+//	              a krealloc or vrealloc decision is part of.
 //	Event         one state change, with the rule that decided it in Text;
 //	              EventLog is the caller's append-only list of them.
 //
@@ -115,6 +120,22 @@
 // min(new size, old size) and kfree. 6.12 decided by ksize() and copied
 // the whole old ksize. A failure leaves p untouched. Each call emits one
 // EvRealloc with the decision and the rule.
+//
+// # kvmalloc, kvfree, kvrealloc (kvmalloc.go)
+//
+//  1. kvmalloc tries kmalloc first with kmalloc_gfp_adjust()'s flags (above
+//     a page: __GFP_NOWARN, no __GFP_NOFAIL, and __GFP_NORETRY in 6.12 or
+//     no __GFP_DIRECT_RECLAIM since 6.16); 6.17+ only when size >= align.
+//  2. Success, or failure at one page or less, is final. Flags that cannot
+//     block (GFP_ATOMIC, GFP_NOWAIT) and sizes above INT_MAX get no
+//     fallback; anything else is vmalloc'ed with VM_ALLOW_HUGE_VMAP.
+//     EvKvmalloc says which path and why.
+//  3. kvfree picks vfree or kfree by address (is_vmalloc_addr).
+//  4. kvrealloc: vmalloc memory goes to vrealloc; anything else to
+//     krealloc with the adjusted flags and, if that fails, kvmalloc, a
+//     copy of ksize(p) (newest: min(size, ksize(p))) and kfree. The inner
+//     krealloc/vrealloc decision is marked Within "kvrealloc"; kvrealloc's
+//     own EvRealloc comes last.
 //
 // # Flushing and destroying (flush_all, kmem_cache_destroy)
 //
