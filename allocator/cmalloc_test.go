@@ -161,6 +161,7 @@ func vecAllocators() []allocCase {
 		{"Cmalloc", func(m *Machine) Allocator { return cmalloc{m} }},
 		{"KVec", func(m *Machine) Allocator { return Kmalloc{M: m} }},
 		{"VVec", func(m *Machine) Allocator { return Vmalloc{M: m} }},
+		{"KVVec", func(m *Machine) Allocator { return KVmalloc{M: m} }},
 	}
 }
 
