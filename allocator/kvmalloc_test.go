@@ -688,3 +688,27 @@ func TestVmallocPagesArrayIsKmalloced(t *testing.T) {
 	}
 	checkAll(t, m)
 }
+
+// TestKVBoxOfMoreThanKmallocMaxSize is the other half of kbox.rs's
+// doctest (spec §1.5): the type a KBox cannot hold, one byte above
+// KMALLOC_MAX_SIZE, fits a KVBox, because kvmalloc falls back to vmalloc.
+func TestKVBoxOfMoreThanKmallocMaxSize(t *testing.T) {
+	for _, prof := range profiles {
+		m, log := newVmTestMachine(t, Config{RAM: 16 * MiB, Profile: prof})
+		b, err := NewBoxUninit[hugeBox](m, KVmalloc{M: m}, GFPKernel)
+		if err != nil || !m.IsVmallocAddr(b.Addr()) {
+			t.Fatalf("%v: KVBox::<Huge>::new_uninit = %v, %v; want vmalloc memory", prof, b, err)
+		}
+		if a, _ := m.AreaOf(b.Addr()); a.NrPages != 1025 {
+			t.Errorf("%v: %d pages for %d bytes", prof, a.NrPages, len(hugeBox{}))
+		}
+		if kv := lastKind(t, log.Events, EvKvmalloc); !strings.Contains(kv.Text, "order 11 exceeds MAX_PAGE_ORDER (10)") {
+			t.Errorf("%v: decision %q", prof, kv.Text)
+		}
+		if len(eventsOf(log.Events, EvWarn)) != 0 {
+			t.Errorf("%v: warnings %+v: the kmalloc attempt runs with __GFP_NOWARN", prof, eventsOf(log.Events, EvWarn))
+		}
+		b.Drop()
+		checkAll(t, m)
+	}
+}
