@@ -1,9 +1,7 @@
 package scripts
 
 import (
-	"errors"
 	"fmt"
-	"math/bits"
 
 	"github.com/allocviz/allocviz/allocator"
 	"go.starlark.net/starlark"
@@ -28,69 +26,25 @@ func kvmallocGroup() Group {
 }
 
 // kvPointer makes the Pointer for memory kvmalloc or kvrealloc handed out
-// at addr for a request of size bytes: a vmalloc pointer with its area, or
-// a kmalloc pointer naming its cache (or "large kmalloc" and its order).
+// at addr for a request of size bytes: a vmalloc pointer with its area,
+// or a kmalloc pointer naming its cache (or "large kmalloc" and its
+// order), as kmalloc's own are.
 func kvPointer(c *Call, addr allocator.Addr, size uint64, gfp allocator.GFP) (*Pointer, error) {
-	m := c.Machine()
-	if m.IsVmallocAddr(addr) {
+	if c.Machine().IsVmallocAddr(addr) {
 		return vmallocPointer(c, addr, size, gfp)
 	}
-	o, ok := m.ObjectAt(addr)
-	pfn, _ := m.AddrPFN(addr)
-	if !ok || !o.Allocated() || o.Start != addr {
-		return nil, fmt.Errorf("internal error: %s returned %v, which is no kmalloc allocation", c.Name, addr)
-	}
-	p := &Pointer{Addr: addr, Size: size, Owner: o.Cache, Order: -1, PFN: int64(pfn), GFP: gfp, Step: c.Step()}
-	if o.Large {
-		p.Owner = allocator.OwnerLargeKmalloc.String()
-		p.Order = bits.TrailingZeros64(o.Ksize / m.PageSize())
-	}
-	return p, nil
+	return slabPointer(c, addr, size, gfp)
 }
 
-// kvStale reports a freed pointer whose memory now belongs to a newer
-// allocation: acting on it would act on someone else's memory, so the
-// call is reported and not made. A freed pointer whose memory is still
-// free goes to the allocator, which reports the double free itself.
+// kvStale reports a freed pointer whose memory a newer allocation now
+// holds: acting on it would act on someone else's memory, so the call is
+// reported and not made. A freed pointer whose memory is still free goes
+// to the allocator, which reports the double free itself.
 func kvStale(c *Call, p *Pointer, verb string) bool {
-	if p.Live() {
-		return false
-	}
-	m := c.Machine()
-	if m.IsVmallocAddr(p.Addr) {
+	if c.Machine().IsVmallocAddr(p.Addr) {
 		return staleReused(c, p, verb)
 	}
-	pfn, ok := m.AddrPFN(p.Addr)
-	if !ok {
-		return false
-	}
-	o, isObj := m.ObjectAt(p.Addr)
-	var owner string
-	switch {
-	case isObj && o.Allocated():
-		owner = o.Cache
-		if o.Large {
-			owner = allocator.OwnerLargeKmalloc.String()
-		}
-	case !isObj && m.Page(pfn).State == allocator.PageAllocated:
-		owner = m.Page(pfn).Owner.String()
-	default:
-		return false
-	}
-	m.Misuse(p.Addr, fmt.Sprintf("%s: %v was freed in step %d and its memory now belongs to a newer allocation (%s); not %s",
-		c.Name, p.Addr, p.FreedStep(), owner, verb))
-	return true
-}
-
-// refused reports the errors with which kvmalloc, kvrealloc and kvfree
-// refuse or fail after the allocator has recorded why.
-func refused(err error) bool {
-	for _, e := range []error{allocator.ErrNoMemory, allocator.ErrBadSize, allocator.ErrBadAddress, allocator.ErrInvalidFree, allocator.ErrDoubleFree} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return staleObject(c, p, verb)
 }
 
 func builtinKvmalloc(c *Call) (starlark.Value, error) {
@@ -102,7 +56,7 @@ func builtinKvmalloc(c *Call) (starlark.Value, error) {
 	c.SetOp(fmt.Sprintf("kvmalloc(%d, %v)", size.v, flags.v))
 	addr, err := c.Machine().KVmalloc(size.v, flags.v)
 	switch {
-	case err != nil && refused(err):
+	case err != nil && reported(err):
 		// The allocator recorded why (EvKvmalloc, and any warning).
 		c.SetResult("NULL")
 		return starlark.None, nil
@@ -132,7 +86,7 @@ func builtinKvfree(c *Call) (starlark.Value, error) {
 		return starlark.False, nil
 	}
 	if err := c.Machine().KVfree(p.Addr); err != nil {
-		if refused(err) {
+		if reported(err) {
 			return starlark.False, nil
 		}
 		return nil, c.Errorf("%w", err)
@@ -169,7 +123,7 @@ func builtinKvrealloc(c *Call) (starlark.Value, error) {
 	m := c.Machine()
 	addr, err := m.KVrealloc(old, size.v, flags.v)
 	switch {
-	case err != nil && refused(err):
+	case err != nil && reported(err):
 		// Refused or failed: the allocator recorded why; p is untouched.
 		c.SetResult("NULL")
 		return starlark.None, nil

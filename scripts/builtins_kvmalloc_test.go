@@ -157,7 +157,7 @@ check(kvfree(q), "q frees")
 	noFailures(t, s)
 	n := 0
 	for _, e := range eventsOf(s, allocator.EvMisuse) {
-		if strings.Contains(e.Text, "now belongs to a newer allocation (kmalloc-128)") {
+		if strings.Contains(e.Text, "has been handed out again (object 0 of kmalloc-128") {
 			n++
 		}
 	}
