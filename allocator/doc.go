@@ -125,7 +125,7 @@
 //
 //  1. kvmalloc tries kmalloc first with kmalloc_gfp_adjust()'s flags (above
 //     a page: __GFP_NOWARN, no __GFP_NOFAIL, and __GFP_NORETRY in 6.12 or
-//     no __GFP_DIRECT_RECLAIM since 6.16); 6.17+ only when size >= align.
+//     no __GFP_DIRECT_RECLAIM since 6.16), whatever the alignment.
 //  2. Success, or failure at one page or less, is final. Flags that cannot
 //     block (GFP_ATOMIC, GFP_NOWAIT) and sizes above INT_MAX get no
 //     fallback; anything else is vmalloc'ed with VM_ALLOW_HUGE_VMAP.

@@ -14,8 +14,11 @@ import (
 //  1. The kmalloc attempt, with kmalloc_gfp_adjust()'s flags: above
 //     PAGE_SIZE no warning, no hard retry (6.12: __GFP_NORETRY; 6.16+: no
 //     direct reclaim) and no __GFP_NOFAIL, since vmalloc can take over.
-//     6.17+ makes the attempt only when size >= align, as kmalloc promises
-//     no alignment beyond the size's own.
+//     The attempt is made whatever the alignment: a v13 revision of the
+//     6.17 node/align series skipped it when size < align, but the merged
+//     code (mm/slub.c, as later patches show it) calls kmalloc
+//     unconditionally and relies on callers padding the size to the
+//     alignment (Rust's Kmalloc::aligned_layout).
 //  2. Success, or a failure at one page or less, is the answer: there is
 //     no vmalloc fallback for sub-page requests.
 //  3. Flags that cannot block (no __GFP_DIRECT_RECLAIM: GFP_ATOMIC,
@@ -167,8 +170,7 @@ func (m *Machine) KVmalloc(size uint64, gfp GFP) (Addr, error) {
 }
 
 // KVmallocAlign is kvmalloc_node_align(size, align, gfp, NUMA_NO_NODE)
-// (6.17+): KVmalloc that skips the kmalloc attempt when size < align and
-// passes align to vmalloc. kmalloc itself honours align only as far as
+// (6.17+): KVmalloc that passes align to the vmalloc fallback. kmalloc itself honours align only as far as
 // its natural alignment does, which a size that is a multiple of align
 // (Kmalloc::aligned_layout) guarantees. align must be a power of two. In
 // Profile612, which has no such function, alignments up to PAGE_SIZE are
@@ -198,28 +200,22 @@ func (m *Machine) kvmallocNode(size, align uint64, gfp GFP, caller string) (Addr
 		return fmt.Sprintf("kvmalloc(%d, %v)", size, gfp)
 	}
 	var why string
-	var kerr error
-	if m.cfg.Profile == Profile612 || size >= align {
-		adj := m.kmallocGFPAdjust(gfp, size)
-		p, err := m.Kmalloc(size, adj)
-		if err == nil {
-			if m.tracing() {
-				m.kvEvent(p, size, gfp, "kmalloc", fmt.Sprintf("%s: %s with %s succeeded, so no vmalloc", op(), m.kmallocAttempt(size, adj), m.adjustRule(gfp, adj, size)))
-			}
-			return p, nil
-		}
-		kerr = err
+	adj := m.kmallocGFPAdjust(gfp, size)
+	p, kerr := m.Kmalloc(size, adj)
+	if kerr == nil {
 		if m.tracing() {
-			why = fmt.Sprintf("%s failed: %s (flags %v)", m.kmallocAttempt(size, adj), allocFailure(err), adj)
+			m.kvEvent(p, size, gfp, "kmalloc", fmt.Sprintf("%s: %s with %s succeeded, so no vmalloc", op(), m.kmallocAttempt(size, adj), m.adjustRule(gfp, adj, size)))
 		}
-		if size <= m.pageSize {
-			if m.tracing() {
-				m.kvEvent(0, size, gfp, "kmalloc failed", fmt.Sprintf("%s: %s; no vmalloc fallback for one page or less: NULL", op(), why))
-			}
-			return 0, fmt.Errorf("%s: no vmalloc fallback for one page or less: %w", op(), err)
+		return p, nil
+	}
+	if m.tracing() {
+		why = fmt.Sprintf("%s failed: %s (flags %v)", m.kmallocAttempt(size, adj), allocFailure(kerr), adj)
+	}
+	if size <= m.pageSize {
+		if m.tracing() {
+			m.kvEvent(0, size, gfp, "kmalloc failed", fmt.Sprintf("%s: %s; no vmalloc fallback for one page or less: NULL", op(), why))
 		}
-	} else if m.tracing() {
-		why = fmt.Sprintf("size %d is below the alignment %d, which kmalloc does not promise, so no kmalloc attempt", size, align)
+		return 0, fmt.Errorf("%s: no vmalloc fallback for one page or less: %w", op(), kerr)
 	}
 	if !gfp.AllowBlocking() {
 		if m.tracing() {
