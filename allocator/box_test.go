@@ -280,8 +280,8 @@ func TestKernelAliases(t *testing.T) {
 	for i, name := range []string{"Kmalloc", "Vmalloc"} {
 		b, err := boxes[i](m, 24, GFPKernel)
 		must(t, err)
-		if b.Get() != 24 || b.a.Name() != name {
-			t.Errorf("box over %s: %d over %s", name, b.Get(), b.a.Name())
+		if b.Get() != 24 || b.r.a.Name() != name {
+			t.Errorf("box over %s: %d over %s", name, b.Get(), b.r.a.Name())
 		}
 		b.Drop()
 		v, err := vecs[i](m)

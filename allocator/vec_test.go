@@ -56,12 +56,12 @@ func wantVec[T comparable](t *testing.T, v *Vec[T], want ...T) {
 	if got := v.Slice(); !slices.Equal(got, want) || v.Len() != uint64(len(want)) {
 		t.Fatalf("vec = %v (len %d), want %v", got, v.Len(), want)
 	}
-	size := v.e.layout.Size
+	size := v.r.e.layout.Size
 	if len(want) == 0 || size == 0 {
 		return
 	}
 	raw := make([]byte, uint64(len(want))*size)
-	if err := v.m.ReadAt(v.Addr(), raw); err != nil {
+	if err := v.r.m.ReadAt(v.Addr(), raw); err != nil {
 		t.Fatal(err)
 	}
 	wantRaw := unsafe.Slice((*byte)(unsafe.Pointer(&want[0])), len(raw))
@@ -528,7 +528,7 @@ func TestKVecIntoIterCollect(t *testing.T) {
 func TestKVecIntoIterCollectKeepsBufferOnFailure(t *testing.T) {
 	eachAllocator(t, func(t *testing.T, m *Machine, a *tracked) {
 		it := kvec[int32](t, m, a, 1, 2, 3, 4).IntoIter()
-		buf := it.buf
+		buf := it.r.buf
 		it.Next()
 		a.fail = func(Layout) bool { return true }
 		v := it.Collect(GFPKernel)
