@@ -18,6 +18,7 @@ func groups() []Group {
 		vmallocGroup(),
 		slubGroup(),
 		kvmallocGroup(),
+		kvecGroup(),
 	}
 }
 

@@ -1,0 +1,672 @@
+package scripts
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/allocviz/allocviz/allocator"
+	"go.starlark.net/starlark"
+)
+
+// kvecGroup is the Rust kernel's Vec and Box (rust/kernel/alloc/kvec.rs,
+// kbox.rs) over the three Rust allocators: kvec, kbox and drop.
+//
+// A kvec(elem_size) is an allocator.RawVec, the same implementation as the
+// Go Vec[T]: growth to max(2 * capacity, len + additional) through
+// Allocator.Realloc, no shrinking, a failed grow that changes nothing, and
+// the same EvVecOp events linked to the EvRealloc they caused. Each method
+// call is a step. Element sizes 1, 2, 4 and 8 are u8, u16, u32 and u64
+// (naturally aligned); 0 is () (zero-sized: never allocates); any other
+// size n is [u8; n] (alignment 1).
+//
+// Results follow the kernel's: an allocation failure (Err(AllocError)) is
+// False, or None from kbox, and the vector is unchanged; remove and insert
+// return the kernel's Err values (None, False) with the vector's own
+// refusal event, as kernel code gets them as values, not crashes. Using a
+// vector or box after drop() is misuse Rust's ownership rules would not
+// compile: it is recorded as an EvMisuse event and ignored. Wrong
+// argument types and values that do not fit an element are script errors.
+func kvecGroup() Group {
+	return Group{
+		Name: "kvec",
+		Builtins: []Builtin{
+			{Name: "kvec", Step: true, Fn: builtinKvec,
+				Doc: "kvec(elem_size, allocator=\"Kmalloc\"): an empty Vec of elem_size-byte elements over Kmalloc (KVec), Vmalloc (VVec) or KVmalloc (KVVec); methods push, pop, reserve, truncate, clear, resize, extend, remove, insert; attributes len, cap, ptr"},
+			{Name: "kbox", Step: true, Fn: builtinKbox,
+				Doc: "kbox(size, allocator=\"Kmalloc\", flags=GFP_KERNEL): Box<[u8; size]>::new_uninit over Kmalloc (KBox), Vmalloc (VBox) or KVmalloc (KVBox); None on AllocError"},
+			{Name: "drop", Step: true, Fn: builtinDrop,
+				Doc: "drop(x): drop a kvec or kbox, freeing its memory with the layout it was allocated with; True, or False if it was dropped already (reported); drop(None) does nothing"},
+		},
+	}
+}
+
+// rustAllocatorNames returns the allocators kvec and kbox accept, in the
+// order error messages list them.
+func rustAllocatorNames() []string { return []string{"Kmalloc", "Vmalloc"} }
+
+// rustAllocator returns the Rust allocator called name on m.
+func rustAllocator(m *allocator.Machine, name string) (allocator.Allocator, bool) {
+	switch name {
+	case "Kmalloc":
+		return allocator.Kmalloc{M: m}, true
+	case "Vmalloc":
+		return allocator.Vmalloc{M: m}, true
+	}
+	return nil, false
+}
+
+// allocatorArg unpacks allocator="Kmalloc".
+func allocatorArg(c *Call, name string) (allocator.Allocator, error) {
+	a, ok := rustAllocator(c.Machine(), name)
+	if !ok {
+		return nil, c.Errorf("allocator %q is not one of %s", name, strings.Join(rustAllocatorNames(), ", "))
+	}
+	return a, nil
+}
+
+// elemType is the Rust element type kvec(size) stands for: u8, u16, u32
+// and u64 for 1, 2, 4 and 8 bytes, () for 0, else [u8; size].
+func elemType(size uint64) (allocator.Layout, string) {
+	switch size {
+	case 0:
+		return allocator.Layout{Size: 0, Align: 1}, "()"
+	case 1, 2, 4, 8:
+		return allocator.Layout{Size: size, Align: size}, fmt.Sprintf("u%d", 8*size)
+	}
+	return allocator.Layout{Size: size, Align: 1}, fmt.Sprintf("[u8; %d]", size)
+}
+
+// usizeArg unpacks a Rust usize: an int from 0 to 2^64-1. A negative
+// value is a script error, not the huge number C would make of it.
+type usizeArg struct{ v uint64 }
+
+// Unpack implements starlark.Unpacker.
+func (a *usizeArg) Unpack(v starlark.Value) error {
+	i, ok := v.(starlark.Int)
+	if !ok {
+		return fmt.Errorf("got %s, want int", v.Type())
+	}
+	u, ok := i.Uint64()
+	if !ok {
+		return fmt.Errorf("%v is not a usize (0 to 2^64-1)", i)
+	}
+	a.v = u
+	return nil
+}
+
+// allocResult turns the error of an operation that may allocate into its
+// result: True, or False for Err(AllocError), which the vector recorded.
+func allocResult(c *Call, err error) (starlark.Value, error) {
+	var ae *allocator.AllocError
+	switch {
+	case err == nil:
+		return starlark.True, nil
+	case errors.As(err, &ae):
+		c.SetResult("Err(AllocError)")
+		return starlark.False, nil
+	}
+	return nil, c.Errorf("%w", err)
+}
+
+// bufferPointer makes the Pointer for a Box's or Vec's memory at addr, of
+// size bytes, allocated with gfp: a vmalloc area, a kmalloc object or a
+// large kmalloc, as the allocator chose.
+func bufferPointer(c *Call, addr allocator.Addr, size uint64, gfp allocator.GFP) (*Pointer, error) {
+	m := c.Machine()
+	if m.IsVmallocAddr(addr) {
+		return vmallocPointer(c, addr, size, gfp)
+	}
+	info, ok := m.ObjectAt(addr)
+	if !ok || !info.Allocated() || info.Start != addr {
+		return nil, fmt.Errorf("internal error: %s: the buffer at %v is no allocated kmalloc object", c.Name, addr)
+	}
+	pfn, _ := m.AddrPFN(addr)
+	p := &Pointer{Addr: addr, Size: size, Owner: info.Cache, Order: -1, PFN: int64(pfn), GFP: gfp, Step: c.Step()}
+	if info.Large {
+		p.Owner = allocator.OwnerLargeKmalloc.String()
+		p.Order = bits.Len64(info.Ksize/m.PageSize()) - 1
+	}
+	return p, nil
+}
+
+// elemBytes converts a script value to one element of size bytes: an int
+// stored little-endian (two's complement for a negative one), or bytes of
+// exactly size.
+func elemBytes(v starlark.Value, size uint64) ([]byte, error) {
+	switch v := v.(type) {
+	case starlark.Bytes:
+		if uint64(len(v)) != size {
+			return nil, fmt.Errorf("%d bytes given for an element of %d", len(v), size)
+		}
+		return []byte(v), nil
+	case starlark.Int:
+		x := v.BigInt()
+		lim := new(big.Int).Lsh(big.NewInt(1), uint(8*size))
+		if x.Sign() < 0 {
+			x.Add(x, lim)
+			if x.Sign() < 0 || x.Cmp(new(big.Int).Rsh(lim, 1)) < 0 {
+				return nil, fmt.Errorf("%v does not fit in an element of %d bytes", v, size)
+			}
+		}
+		if x.Cmp(lim) >= 0 {
+			return nil, fmt.Errorf("%v does not fit in an element of %d bytes", v, size)
+		}
+		b := x.FillBytes(make([]byte, size))
+		slices.Reverse(b)
+		return b, nil
+	}
+	return nil, fmt.Errorf("got %s, want int or bytes", v.Type())
+}
+
+// elemValue is an element read back: its bytes as an unsigned
+// little-endian int.
+func elemValue(b []byte) starlark.Value {
+	be := slices.Clone(b)
+	slices.Reverse(be)
+	return starlark.MakeBigInt(new(big.Int).SetBytes(be))
+}
+
+// VecValue is a vector made by kvec(): a Rust Vec<T, A> whose buffer is
+// machine memory. It is a handle, like a Pointer: Freeze does nothing, and
+// its methods change the machine, each as a step. Indexing (v[i]), len(v)
+// and iteration read the elements, as unsigned little-endian ints.
+//
+// States: live -> dropped (drop(v)). A dropped vector has no buffer; its
+// methods record misuse and do nothing.
+type VecValue struct {
+	sess    *Session
+	v       *allocator.RawVec
+	alloc   string   // the allocator's name: "Kmalloc"
+	ptr     *Pointer // the buffer as handed to the script; nil when there is none
+	dropped int      // the step that dropped it; 0 while live
+}
+
+var (
+	_ starlark.HasAttrs  = (*VecValue)(nil)
+	_ starlark.Indexable = (*VecValue)(nil)
+	_ starlark.Sequence  = (*VecValue)(nil)
+)
+
+// vecMethods returns the methods of a kvec, sorted.
+func vecMethods() []string {
+	return []string{"clear", "extend", "insert", "pop", "push", "remove", "reserve", "resize", "truncate"}
+}
+
+// String prints the vector as Rust's Debug does, after its type:
+// KVec<u8>[1, 2, 3].
+func (x *VecValue) String() string {
+	if x.dropped > 0 {
+		return fmt.Sprintf("%s(dropped in step %d)", x.v.Name(), x.dropped)
+	}
+	var b strings.Builder
+	b.WriteString(x.v.Name())
+	b.WriteByte('[')
+	n := min(x.v.Len(), 16)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		e, _ := x.v.At(i)
+		b.WriteString(elemValue(e).String())
+	}
+	if x.v.Len() > n {
+		fmt.Fprintf(&b, ", ... %d more", x.v.Len()-n)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// Type returns "kvec".
+func (x *VecValue) Type() string { return "kvec" }
+
+// Freeze does nothing: the vector is machine state, changed by its methods.
+func (x *VecValue) Freeze() {}
+
+// Truth is always true: a vector is an object, empty or not.
+func (x *VecValue) Truth() starlark.Bool { return true }
+
+// Hash fails: a vector is mutable.
+func (x *VecValue) Hash() (uint32, error) { return 0, errors.New("unhashable type: kvec") }
+
+// Len returns the number of elements (at most math.MaxInt).
+func (x *VecValue) Len() int { return int(min(x.v.Len(), math.MaxInt)) }
+
+// Index returns element i; Starlark has checked 0 <= i < Len().
+func (x *VecValue) Index(i int) starlark.Value {
+	e, _ := x.v.At(uint64(i))
+	return elemValue(e)
+}
+
+// Iterate iterates over the elements as they are now.
+func (x *VecValue) Iterate() starlark.Iterator {
+	n := min(x.v.Len(), math.MaxInt)
+	vals := make([]starlark.Value, 0, min(n, 1<<16))
+	for i := range n {
+		vals = append(vals, x.Index(int(i)))
+	}
+	return starlark.NewList(vals).Iterate()
+}
+
+// AttrNames lists the attributes and methods, in a new slice.
+func (x *VecValue) AttrNames() []string {
+	names := append([]string{"addr", "allocator", "cap", "elem_size", "len", "live", "name", "ptr"}, vecMethods()...)
+	slices.Sort(names)
+	return names
+}
+
+// Attr returns an attribute: len, cap (elements; usize::MAX for
+// zero-sized elements), ptr (the buffer as a pointer, None when there is
+// none), addr (as_ptr as an int: the dangling alignment when there is no
+// buffer), elem_size, allocator, name (KVec<u8>), live, or a method.
+func (x *VecValue) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "len":
+		return starlark.MakeUint64(x.v.Len()), nil
+	case "cap":
+		return starlark.MakeUint64(x.v.Cap()), nil
+	case "ptr":
+		if x.ptr == nil {
+			return starlark.None, nil
+		}
+		return x.ptr, nil
+	case "addr":
+		return starlark.MakeUint64(uint64(x.v.Addr())), nil
+	case "elem_size":
+		return starlark.MakeUint64(x.v.ElemLayout().Size), nil
+	case "allocator":
+		return starlark.String(x.alloc), nil
+	case "name":
+		return starlark.String(x.v.Name()), nil
+	case "live":
+		return starlark.Bool(x.dropped == 0), nil
+	}
+	if _, ok := slices.BinarySearch(vecMethods(), name); ok {
+		return x.sess.wrap(Builtin{Name: name, Step: true, Fn: func(c *Call) (starlark.Value, error) {
+			return x.call(c, name)
+		}}), nil
+	}
+	return nil, nil
+}
+
+// builtinKvec is kvec(elem_size, allocator="Kmalloc"): Vec::new, which
+// allocates nothing.
+func builtinKvec(c *Call) (starlark.Value, error) {
+	var size usizeArg
+	alloc := "Kmalloc"
+	if err := starlark.UnpackArgs(c.Name, c.Args, c.Kwargs, "elem_size", &size, "allocator?", &alloc); err != nil {
+		return nil, err
+	}
+	a, err := allocatorArg(c, alloc)
+	if err != nil {
+		return nil, err
+	}
+	elem, name := elemType(size.v)
+	v, err := allocator.NewRawVec(c.Machine(), a, elem, name)
+	if err != nil {
+		return nil, c.Errorf("%v", err)
+	}
+	if err := c.Begin(); err != nil {
+		return nil, err
+	}
+	c.SetOp(v.Name() + "::new()")
+	return &VecValue{sess: c.Session, v: v, alloc: alloc}, nil
+}
+
+// call runs method op of the vector. Arguments are checked before the
+// step begins, so a script error takes no step.
+func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
+	size := x.v.ElemLayout().Size
+	flags := gfpArg{allocator.GFPKernel}
+	var n usizeArg
+	var val starlark.Value
+	var elem []byte
+	var elems []byte
+	var count uint64
+	var err error
+	switch op {
+	case "push":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "x", &val, "flags?", &flags)
+	case "pop", "clear":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs)
+	case "reserve":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "additional", &n, "flags?", &flags)
+	case "truncate":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "len", &n)
+	case "resize":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "new_len", &n, "x", &val, "flags?", &flags)
+	case "extend":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "xs", &val, "flags?", &flags)
+	case "remove":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "i", &n)
+	case "insert":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "i", &n, "x", &val)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch op {
+	case "push", "resize", "insert":
+		if elem, err = elemBytes(val, size); err != nil {
+			return nil, c.Errorf("for parameter x: %v", err)
+		}
+	case "extend":
+		if elems, count, err = elemList(val, size); err != nil {
+			return nil, c.Errorf("for parameter xs: %v", err)
+		}
+	}
+	if err := c.Begin(); err != nil {
+		return nil, err
+	}
+	name := x.v.Name()
+	switch op {
+	case "push":
+		c.SetOp(fmt.Sprintf("%s::push(%s, %v)", name, truncate(val.String(), 40), flags.v))
+	case "pop", "clear":
+		c.SetOp(fmt.Sprintf("%s::%s()", name, op))
+	case "reserve":
+		c.SetOp(fmt.Sprintf("%s::reserve(%d, %v)", name, n.v, flags.v))
+	case "truncate", "remove":
+		c.SetOp(fmt.Sprintf("%s::%s(%d)", name, op, n.v))
+	case "resize":
+		c.SetOp(fmt.Sprintf("%s::resize(%d, %s, %v)", name, n.v, truncate(val.String(), 40), flags.v))
+	case "extend":
+		c.SetOp(fmt.Sprintf("%s::extend_from_slice(%s, %v)", name, truncate(val.String(), 40), flags.v))
+	case "insert":
+		c.SetOp(fmt.Sprintf("%s::insert_within_capacity(%d, %s)", name, n.v, truncate(val.String(), 40)))
+	}
+	if x.dropped > 0 {
+		c.Machine().Misuse(0, fmt.Sprintf("%s::%s on a Vec that was already dropped in step %d; ignored (drop moved it: Rust would not compile this)",
+			name, op, x.dropped))
+		switch op {
+		case "pop", "remove", "truncate", "clear":
+			return starlark.None, nil
+		}
+		return starlark.False, nil
+	}
+	var res starlark.Value = starlark.None
+	err = nil
+	switch op {
+	case "push":
+		res, err = allocResult(c, x.v.Push(elem, flags.v))
+	case "reserve":
+		res, err = allocResult(c, x.v.Reserve(n.v, flags.v))
+	case "resize":
+		res, err = allocResult(c, x.v.Resize(n.v, elem, flags.v))
+	case "extend":
+		res, err = allocResult(c, x.v.ExtendFromSlice(elems, count, flags.v))
+	case "truncate":
+		x.v.Truncate(n.v)
+	case "clear":
+		x.v.Clear()
+	case "pop":
+		if e, ok := x.v.Pop(); ok {
+			res = elemValue(e)
+		}
+	case "remove":
+		e, rerr := x.v.Remove(n.v)
+		var re *allocator.RemoveError
+		switch {
+		case errors.As(rerr, &re):
+			c.SetResult("Err(RemoveError)")
+		case rerr != nil:
+			return nil, c.Errorf("%w", rerr)
+		default:
+			res = elemValue(e)
+		}
+	case "insert":
+		ierr := x.v.InsertWithinCapacity(n.v, elem)
+		var ie *allocator.InsertError
+		switch {
+		case errors.As(ierr, &ie) && ie.Kind == allocator.InsertIndexOutOfBounds:
+			c.SetResult("Err(InsertError::IndexOutOfBounds)")
+			res = starlark.False
+		case errors.As(ierr, &ie):
+			c.SetResult("Err(InsertError::OutOfCapacity)")
+			res = starlark.False
+		case ierr != nil:
+			return nil, c.Errorf("%w", ierr)
+		default:
+			res = starlark.True
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := x.sync(c, flags.v); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// elemList converts extend's argument: bytes holding whole elements back
+// to back, or an iterable of ints and bytes, one element each.
+func elemList(v starlark.Value, size uint64) ([]byte, uint64, error) {
+	if b, ok := v.(starlark.Bytes); ok {
+		if size == 0 {
+			if len(b) > 0 {
+				return nil, 0, fmt.Errorf("%d bytes given for zero-sized elements", len(b))
+			}
+			return nil, 0, nil
+		}
+		if uint64(len(b))%size != 0 {
+			return nil, 0, fmt.Errorf("%d bytes are not a whole number of %d-byte elements", len(b), size)
+		}
+		return []byte(b), uint64(len(b)) / size, nil
+	}
+	it, ok := v.(starlark.Iterable)
+	if !ok {
+		return nil, 0, fmt.Errorf("got %s, want bytes or a list of ints or bytes", v.Type())
+	}
+	iter := it.Iterate()
+	defer iter.Done()
+	var out []byte
+	var n uint64
+	var e starlark.Value
+	for iter.Next(&e) {
+		b, err := elemBytes(e, size)
+		if err != nil {
+			return nil, 0, fmt.Errorf("element %d: %v", n, err)
+		}
+		out = append(out, b...)
+		n++
+	}
+	return out, n, nil
+}
+
+// sync brings the script's Pointer to the buffer up to date after an
+// operation: the same Pointer, its size updated, while the buffer stays
+// in place; a new one, with the old marked freed, when it moved; none
+// when there is no buffer.
+func (x *VecValue) sync(c *Call, gfp allocator.GFP) error {
+	l, addr := x.v.Layout(), x.v.Addr()
+	switch {
+	case l.Size == 0:
+		if x.ptr != nil {
+			x.ptr.MarkFreed(c.Step())
+			x.ptr = nil
+		}
+	case x.ptr != nil && x.ptr.Addr == addr:
+		x.ptr.Size = l.Size
+		if x.ptr.Area != nil {
+			area, ok := vmArea(c.Machine(), addr)
+			if !ok {
+				return fmt.Errorf("internal error: %s: the buffer at %v has no vmap area", c.Name, addr)
+			}
+			x.ptr.Area = area
+		}
+	default:
+		if x.ptr != nil {
+			x.ptr.MarkFreed(c.Step())
+		}
+		p, err := bufferPointer(c, addr, l.Size, gfp)
+		if err != nil {
+			return err
+		}
+		x.ptr = p
+	}
+	return nil
+}
+
+// BoxValue is a Box made by kbox(): Box<[u8; size], A>, size bytes of
+// machine memory. Its ptr is a Pointer to read and write the bytes.
+//
+// States: live -> dropped (drop(b)). Dropping it again is misuse,
+// recorded and ignored.
+type BoxValue struct {
+	b     *allocator.RawBox
+	alloc string   // the allocator's name: "Kmalloc"
+	size  uint64   // bytes
+	ptr   *Pointer // the allocation; nil for size 0, which has no memory
+}
+
+var _ starlark.HasAttrs = (*BoxValue)(nil)
+
+// String prints the type and the address: KBox<[u8; 100]>(0xffff888000123000).
+func (x *BoxValue) String() string {
+	if !x.b.Live() {
+		return x.b.Name() + "(dropped)"
+	}
+	return fmt.Sprintf("%s(%v)", x.b.Name(), x.b.Addr())
+}
+
+// Type returns "kbox".
+func (x *BoxValue) Type() string { return "kbox" }
+
+// Freeze does nothing: the box is machine state.
+func (x *BoxValue) Freeze() {}
+
+// Truth is always true: a failed kbox is None, never a BoxValue.
+func (x *BoxValue) Truth() starlark.Bool { return true }
+
+// Hash fails: a box is mutable.
+func (x *BoxValue) Hash() (uint32, error) { return 0, errors.New("unhashable type: kbox") }
+
+// AttrNames lists the attributes.
+func (x *BoxValue) AttrNames() []string {
+	return []string{"addr", "allocator", "live", "name", "ptr", "size"}
+}
+
+// Attr returns an attribute: ptr (None for size 0 and once dropped), addr
+// (an int: the dangling 1 for size 0, 0 once dropped), size, allocator,
+// name (KBox<[u8; 100]>) and live.
+func (x *BoxValue) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "ptr":
+		if x.ptr == nil || !x.b.Live() {
+			return starlark.None, nil
+		}
+		return x.ptr, nil
+	case "addr":
+		return starlark.MakeUint64(uint64(x.b.Addr())), nil
+	case "size":
+		return starlark.MakeUint64(x.size), nil
+	case "allocator":
+		return starlark.String(x.alloc), nil
+	case "name":
+		return starlark.String(x.b.Name()), nil
+	case "live":
+		return starlark.Bool(x.b.Live()), nil
+	}
+	return nil, nil
+}
+
+// builtinKbox is kbox(size, allocator="Kmalloc", flags=GFP_KERNEL):
+// Box<[u8; size], A>::new_uninit. The bytes are what the allocator gave.
+func builtinKbox(c *Call) (starlark.Value, error) {
+	var size usizeArg
+	alloc := "Kmalloc"
+	flags := gfpArg{allocator.GFPKernel}
+	if err := starlark.UnpackArgs(c.Name, c.Args, c.Kwargs, "size", &size, "allocator?", &alloc, "flags?", &flags); err != nil {
+		return nil, err
+	}
+	a, err := allocatorArg(c, alloc)
+	if err != nil {
+		return nil, err
+	}
+	if size.v > math.MaxInt64 {
+		return nil, c.Errorf("size %d exceeds isize::MAX: no Rust type is that large", size.v)
+	}
+	if err := c.Begin(); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("[u8; %d]", size.v)
+	c.SetOp(fmt.Sprintf("%s<%s>::new_uninit(%v)", boxAlias(alloc), name, flags.v))
+	b, err := allocator.NewRawBoxUninit(c.Machine(), a, allocator.Layout{Size: size.v, Align: 1}, name, flags.v)
+	var ae *allocator.AllocError
+	switch {
+	case errors.As(err, &ae):
+		c.SetResult("Err(AllocError)")
+		return starlark.None, nil
+	case err != nil:
+		return nil, c.Errorf("%v", err)
+	}
+	x := &BoxValue{b: b, alloc: alloc, size: size.v}
+	if size.v > 0 {
+		if x.ptr, err = bufferPointer(c, b.Addr(), size.v, flags.v); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// boxAlias is the kernel's name for a Box over allocator name.
+func boxAlias(name string) string {
+	switch name {
+	case "Kmalloc":
+		return "KBox"
+	case "Vmalloc":
+		return "VBox"
+	case "KVmalloc":
+		return "KVBox"
+	}
+	return "Box"
+}
+
+// builtinDrop is drop(x) for a kvec or kbox: its memory is freed with the
+// layout it was allocated with. Dropping twice is recorded as misuse and
+// returns False. drop(None) does nothing, as dropping a None Option does.
+func builtinDrop(c *Call) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackArgs(c.Name, c.Args, c.Kwargs, "x", &v); err != nil {
+		return nil, err
+	}
+	switch v.(type) {
+	case starlark.NoneType, *VecValue, *BoxValue:
+	default:
+		return nil, c.Errorf("for parameter x: got %s, want kvec, kbox or None", v.Type())
+	}
+	if err := c.Begin(); err != nil {
+		return nil, err
+	}
+	switch x := v.(type) {
+	case *VecValue:
+		c.SetOp(fmt.Sprintf("drop(%s)", x.v.Name()))
+		if x.dropped > 0 {
+			c.Machine().Misuse(0, fmt.Sprintf("drop of a %s that was already dropped in step %d; ignored, where the kernel would free its buffer twice",
+				x.v.Name(), x.dropped))
+			return starlark.False, nil
+		}
+		x.v.Drop()
+		x.dropped = c.Step()
+		if err := x.sync(c, 0); err != nil {
+			return nil, err
+		}
+		return starlark.True, nil
+	case *BoxValue:
+		c.SetOp(fmt.Sprintf("drop(%s)", x.b.Name()))
+		if !x.b.Drop() {
+			return starlark.False, nil
+		}
+		if x.ptr != nil {
+			x.ptr.MarkFreed(c.Step())
+		}
+		return starlark.True, nil
+	}
+	c.SetOp("drop(None)")
+	return starlark.None, nil
+}
