@@ -305,6 +305,9 @@ func builtinKvec(c *Call) (starlark.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if size.v > math.MaxInt64 {
+		return nil, c.Errorf("elem_size %d exceeds isize::MAX: no Rust type is that large", size.v)
+	}
 	elem, name := elemType(size.v)
 	v, err := allocator.NewRawVec(c.Machine(), a, elem, name)
 	if err != nil {
