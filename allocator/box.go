@@ -45,6 +45,11 @@ func VBox[T any](m *Machine, x T, flags GFP) (*Box[T], error) {
 	return NewBox(m, Vmalloc{M: m}, x, flags)
 }
 
+// KVBox is KVBox::new: x in a Box over KVmalloc on machine m.
+func KVBox[T any](m *Machine, x T, flags GFP) (*Box[T], error) {
+	return NewBox(m, KVmalloc{M: m}, x, flags)
+}
+
 // NewBoxUninit is Box::new_uninit: allocate room for a T with flags and
 // leave what the allocator gave (zeroes only with __GFP_ZERO). Write
 // stores the value.

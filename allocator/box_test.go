@@ -244,9 +244,11 @@ func TestBoxRefusesPointerTypes(t *testing.T) {
 // hugeBox is [u8; KMALLOC_MAX_SIZE + 1] on 4 KiB pages.
 type hugeBox [4<<20 + 1]byte
 
-// TestKBoxHugeFails is doctest 2: a KBox of a type larger than
-// KMALLOC_MAX_SIZE fails (quietly, with __GFP_NOWARN) and changes nothing.
-func TestKBoxHugeFails(t *testing.T) {
+// TestKBoxHugeFailsKVBoxSucceeds is doctests 2 and 3: a KBox of a type
+// larger than KMALLOC_MAX_SIZE fails (quietly, with __GFP_NOWARN) and
+// changes nothing, while a KVBox of the same type succeeds: kvmalloc falls
+// back to vmalloc, whose pages need not be contiguous.
+func TestKBoxHugeFailsKVBoxSucceeds(t *testing.T) {
 	m := newTestMachine(t, Config{RAM: 16 * MiB})
 	m.SetLog(&EventLog{})
 	if m.KmallocMaxSize()+1 != uint64(len(hugeBox{})) {
@@ -261,35 +263,58 @@ func TestKBoxHugeFails(t *testing.T) {
 	if m.FreePageCount() != free {
 		t.Errorf("a failed KBox took %d pages", free-m.FreePageCount())
 	}
-	for _, e := range m.Log().Events {
-		if e.Kind == EvWarn {
-			t.Errorf("warning despite __GFP_NOWARN: %s", e.Text)
-		}
-	}
 	if ev := lastVecOp(m); ev.Op != "box_new_uninit" || !strings.Contains(ev.Text, "KBox<hugeBox>::new_uninit returned AllocError: 4194305 bytes") {
 		t.Errorf("event %q", ev.Text)
 	}
+
+	b, err := NewBoxUninit[hugeBox](m, KVmalloc{M: m}, GFPKernel)
+	if err != nil {
+		t.Fatalf("KVBox::<Huge>::new_uninit: %v", err)
+	}
+	area, ok := m.AreaOf(b.Addr())
+	if !m.IsVmallocAddr(b.Addr()) || !ok || area.NrPages != len(hugeBox{})/4096+1 {
+		t.Errorf("KVBox<Huge> at %v: area %+v, want vmalloc memory of 1025 pages", b.Addr(), area)
+	}
+	b.Ptr()[len(hugeBox{})-1] = 0x5a
+	last := []byte{0}
+	must(t, m.ReadAt(b.Addr()+Addr(len(hugeBox{})-1), last))
+	if last[0] != 0x5a {
+		t.Errorf("the last byte of the KVBox reads %#x through its address", last[0])
+	}
+	if ev := lastVecOp(m); ev.Op != "box_new_uninit" || ev.Realloc == nil || !strings.Contains(ev.Text, "KVBox<hugeBox>::new_uninit allocated") {
+		t.Errorf("event %+v", ev)
+	}
+	for _, e := range m.Log().Events {
+		if e.Kind == EvWarn {
+			t.Errorf("warning: %s (the KBox passed __GFP_NOWARN, kvmalloc's kmalloc attempt adds it)", e.Text)
+		}
+	}
+	b.Drop()
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// TestKernelAliases: KBox and VBox (doctest 4) and KVec and VVec (kvec.rs
-// checklist item 2) are Box and Vec over Kmalloc and Vmalloc.
+// TestKernelAliases: KBox, VBox and KVBox (doctest 4) and KVec, VVec and
+// KVVec (kvec.rs checklist item 2) are Box and Vec over Kmalloc, Vmalloc
+// and KVmalloc.
 func TestKernelAliases(t *testing.T) {
 	m := newTestMachine(t, Config{RAM: 16 * MiB})
-	boxes := []func(*Machine, uint64, GFP) (*Box[uint64], error){KBox[uint64], VBox[uint64]}
-	vecs := []func(*Machine) (*Vec[int32], error){KVec[int32], VVec[int32]}
-	for i, name := range []string{"Kmalloc", "Vmalloc"} {
+	boxes := []func(*Machine, uint64, GFP) (*Box[uint64], error){KBox[uint64], VBox[uint64], KVBox[uint64]}
+	vecs := []func(*Machine) (*Vec[int32], error){KVec[int32], VVec[int32], KVVec[int32]}
+	for i, name := range []string{"Kmalloc", "Vmalloc", "KVmalloc"} {
 		b, err := boxes[i](m, 24, GFPKernel)
 		must(t, err)
-		if b.Get() != 24 || b.r.a.Name() != name {
-			t.Errorf("box over %s: %d over %s", name, b.Get(), b.r.a.Name())
+		if b.Get() != 24 || b.r.a.Name() != name || !strings.HasPrefix(b.r.Name(), strings.TrimSuffix(name, "malloc")+"Box<") {
+			t.Errorf("box over %s: %d over %s, named %s", name, b.Get(), b.r.a.Name(), b.r.Name())
 		}
 		b.Drop()
 		v, err := vecs[i](m)
 		must(t, err)
 		must(t, v.Push(1, GFPKernel))
 		wantVec(t, v, 1)
-		if v.Allocator().Name() != name {
-			t.Errorf("vec over %s", v.Allocator().Name())
+		if v.Allocator().Name() != name || !strings.HasPrefix(v.Raw().Name(), strings.TrimSuffix(name, "malloc")+"Vec<") {
+			t.Errorf("vec over %s, named %s", v.Allocator().Name(), v.Raw().Name())
 		}
 		v.Drop()
 	}

@@ -97,6 +97,9 @@ func KVec[T any](m *Machine) (*Vec[T], error) { return NewVec[T](m, Kmalloc{M: m
 // VVec is VVec::new: an empty Vec over Vmalloc on machine m.
 func VVec[T any](m *Machine) (*Vec[T], error) { return NewVec[T](m, Vmalloc{M: m}) }
 
+// KVVec is KVVec::new: an empty Vec over KVmalloc on machine m.
+func KVVec[T any](m *Machine) (*Vec[T], error) { return NewVec[T](m, KVmalloc{M: m}) }
+
 // NewVecWithCapacity is Vec::with_capacity: an empty vector whose capacity
 // is exactly n (usize::MAX for zero-sized T), or an *AllocError.
 func NewVecWithCapacity[T any](m *Machine, a Allocator, n uint64, flags GFP) (*Vec[T], error) {

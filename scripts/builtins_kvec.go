@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"math/bits"
 	"slices"
 	"strings"
 
@@ -47,7 +46,7 @@ func kvecGroup() Group {
 
 // rustAllocatorNames returns the allocators kvec and kbox accept, in the
 // order error messages list them.
-func rustAllocatorNames() []string { return []string{"Kmalloc", "Vmalloc"} }
+func rustAllocatorNames() []string { return []string{"Kmalloc", "Vmalloc", "KVmalloc"} }
 
 // rustAllocator returns the Rust allocator called name on m.
 func rustAllocator(m *allocator.Machine, name string) (allocator.Allocator, bool) {
@@ -56,6 +55,8 @@ func rustAllocator(m *allocator.Machine, name string) (allocator.Allocator, bool
 		return allocator.Kmalloc{M: m}, true
 	case "Vmalloc":
 		return allocator.Vmalloc{M: m}, true
+	case "KVmalloc":
+		return allocator.KVmalloc{M: m}, true
 	}
 	return nil, false
 }
@@ -111,27 +112,6 @@ func allocResult(c *Call, err error) (starlark.Value, error) {
 		return starlark.False, nil
 	}
 	return nil, c.Errorf("%w", err)
-}
-
-// bufferPointer makes the Pointer for a Box's or Vec's memory at addr, of
-// size bytes, allocated with gfp: a vmalloc area, a kmalloc object or a
-// large kmalloc, as the allocator chose.
-func bufferPointer(c *Call, addr allocator.Addr, size uint64, gfp allocator.GFP) (*Pointer, error) {
-	m := c.Machine()
-	if m.IsVmallocAddr(addr) {
-		return vmallocPointer(c, addr, size, gfp)
-	}
-	info, ok := m.ObjectAt(addr)
-	if !ok || !info.Allocated() || info.Start != addr {
-		return nil, fmt.Errorf("internal error: %s: the buffer at %v is no allocated kmalloc object", c.Name, addr)
-	}
-	pfn, _ := m.AddrPFN(addr)
-	p := &Pointer{Addr: addr, Size: size, Owner: info.Cache, Order: -1, PFN: int64(pfn), GFP: gfp, Step: c.Step()}
-	if info.Large {
-		p.Owner = allocator.OwnerLargeKmalloc.String()
-		p.Order = bits.Len64(info.Ksize/m.PageSize()) - 1
-	}
-	return p, nil
 }
 
 // elemBytes converts a script value to one element of size bytes: an int
@@ -506,7 +486,7 @@ func (x *VecValue) sync(c *Call, gfp allocator.GFP) error {
 		if x.ptr != nil {
 			x.ptr.MarkFreed(c.Step())
 		}
-		p, err := bufferPointer(c, addr, l.Size, gfp)
+		p, err := kvPointer(c, addr, l.Size, gfp)
 		if err != nil {
 			return err
 		}
@@ -610,7 +590,7 @@ func builtinKbox(c *Call) (starlark.Value, error) {
 	}
 	x := &BoxValue{b: b, alloc: alloc, size: size.v}
 	if size.v > 0 {
-		if x.ptr, err = bufferPointer(c, b.Addr(), size.v, flags.v); err != nil {
+		if x.ptr, err = kvPointer(c, b.Addr(), size.v, flags.v); err != nil {
 			return nil, err
 		}
 	}

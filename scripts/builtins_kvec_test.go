@@ -249,7 +249,7 @@ check(drop(b) == False, "a second drop of a box")
 
 func TestKvecScriptErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
-		{`kvec(1, allocator="Slab")`, `kvec: allocator "Slab" is not one of Kmalloc, Vmalloc`},
+		{`kvec(1, allocator="Slab")`, `kvec: allocator "Slab" is not one of Kmalloc, Vmalloc, KVmalloc`},
 		{`kvec(-1)`, `kvec: for parameter elem_size: -1 is not a usize (0 to 2^64-1)`},
 		{`kvec("1")`, `kvec: for parameter elem_size: got string, want int`},
 		{`kvec(1 << 63)`, `kvec: elem_size 9223372036854775808 exceeds isize::MAX: no Rust type is that large`},
@@ -266,7 +266,7 @@ func TestKvecScriptErrors(t *testing.T) {
 		{`drop(1)`, `drop: for parameter x: got int, want kvec, kbox or None`},
 		{`kbox(-1)`, `kbox: for parameter size: -1 is not a usize (0 to 2^64-1)`},
 		{`kbox(1 << 63)`, `kbox: size 9223372036854775808 exceeds isize::MAX: no Rust type is that large`},
-		{`kbox(8, allocator="kmalloc")`, `kbox: allocator "kmalloc" is not one of Kmalloc, Vmalloc`},
+		{`kbox(8, allocator="kmalloc")`, `kbox: allocator "kmalloc" is not one of Kmalloc, Vmalloc, KVmalloc`},
 		{`{kvec(1): 1}`, `unhashable type: kvec`},
 	} {
 		s, err := runScriptErr(t, Options{}, "x = 1\n"+tc.src+"\n")
@@ -350,7 +350,7 @@ check(drop(z) == True, "drop the VBox")
 // through a Go Vec[uint32] on a machine of the same configuration: the
 // allocator and vector events must be the same, field for field.
 func TestKvecEventsAreTheGoVecs(t *testing.T) {
-	for _, alloc := range []string{"Kmalloc", "Vmalloc"} {
+	for _, alloc := range []string{"Kmalloc", "Vmalloc", "KVmalloc"} {
 		t.Run(alloc, func(t *testing.T) {
 			s := runScript(t, fmt.Sprintf(`
 v = kvec(4, allocator=%q)
@@ -450,5 +450,37 @@ func TestKvecAttributesAreNotSteps(t *testing.T) {
 	}
 	if _, err := s.Exec("v.push(2)"); err != nil || len(s.Steps()) != n+1 {
 		t.Errorf("a method call is one step: %v, %d steps", err, len(s.Steps())-n)
+	}
+}
+
+func TestKvecOnKVmalloc(t *testing.T) {
+	s := runScript(t, `
+ps = machine().page_size
+kmax = ps << MAX_PAGE_ORDER
+v = kvec(1, allocator="KVmalloc")
+check(v.name == "KVVec<u8>" and v.allocator == "KVmalloc", "a KVVec")
+for i in range(9):
+    v.push(i)
+check(v.ptr.owner == "kmalloc-16" and not is_vmalloc_addr(v.ptr), "small: kmalloc, like a KVec")
+check(v.resize(2 * ps + 1, 1) == True and v.ptr.owner == "large kmalloc", "past two pages: still kmalloc, as pages")
+p = v.ptr
+check(v.reserve(kmax) == True and is_vmalloc_addr(v.ptr) and v.ptr.owner == "vmalloc", "past KMALLOC_MAX_SIZE: vmalloc")
+check(not p.live and read(v.ptr, 0, 9) == bytes(range(9)), "the large kmalloc was freed after the copy")
+q = v.ptr
+check(v.push(1) == True and v.ptr == q, "within capacity: no realloc")
+check(v.resize(v.cap + 1, 0) == True and is_vmalloc_addr(v.ptr), "vmalloc memory stays vmalloc: kvrealloc is vrealloc now")
+b = kbox(kmax + 1, allocator="KVmalloc")
+check(b.name == "KVBox<[u8; %d]>" % (kmax + 1) and is_vmalloc_addr(b.ptr) and b.ptr.area.nr_pages == kmax // ps + 1, "a KVBox past KMALLOC_MAX_SIZE is vmalloc")
+check(kbox(kmax + 1, flags=GFP_KERNEL | __GFP_NOWARN) == None, "the KBox of it fails")
+check(drop(b) and drop(v), "drop both")
+`)
+	noFailures(t, s)
+	n := stepOf(t, s, "v.reserve(kmax)")
+	wantEvent(t, s, n, allocator.EvVecOp, "KVVec<u8>::reserve(4194304) grew capacity 8193 -> 4202497 = max(2 * 8193, 8193 + 4194304): kvrealloc moved it to vmalloc")
+	if ev := vecOps(s, n); len(ev) != 1 || ev[0].Realloc == nil || ev[0].Realloc.Func != "kvrealloc" {
+		t.Errorf("the reserve's event does not carry kvrealloc's decision: %+v", ev)
+	}
+	if err := s.Machine().CheckInvariants(); err != nil {
+		t.Fatal(err)
 	}
 }
