@@ -484,3 +484,76 @@ check(drop(b) and drop(v), "drop both")
 		t.Fatal(err)
 	}
 }
+
+// growths returns the realloc decision of each EvVecOp of the vector
+// called name (KVec<u8>) that caused one, in order, as "decision bucket".
+func growths(s *Session, name string) []string {
+	var out []string
+	for _, e := range eventsOf(s, allocator.EvVecOp) {
+		if strings.HasPrefix(e.Text, name+"::") && e.Realloc != nil {
+			out = append(out, e.Realloc.Decision.String()+" "+e.Realloc.Bucket)
+		}
+	}
+	return out
+}
+
+// TestKvecScenariosShowWhatTheyClaim checks that the Box and Vec lessons
+// are made of the events they narrate, on 4 KiB and 16 KiB pages and on
+// the 6.12 profile.
+func TestKvecScenariosShowWhatTheyClaim(t *testing.T) {
+	run := func(name string, cfg allocator.Config) *Session {
+		t.Helper()
+		sc, ok := LookupScenario(name)
+		if !ok {
+			t.Fatalf("no scenario %s", name)
+		}
+		s := newSession(t, Options{Config: cfg})
+		if err := s.RunFile(sc.File, sc.Src); err != nil {
+			t.Fatal(err)
+		}
+		noFailures(t, s)
+		if countChecks(s) < 8 {
+			t.Errorf("%s: only %d checks", name, countChecks(s))
+		}
+		if err := s.Machine().CheckInvariants(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		return s
+	}
+	for _, cfg := range []allocator.Config{{PageSize: 4096}, {PageSize: 16384}, {Profile: allocator.Profile612}} {
+		t.Run(fmt.Sprint(cfg.PageSize, cfg.Profile), func(t *testing.T) {
+			s := run("kvec-growth", cfg)
+			small := []string{"new kmalloc-8", "grown in place kmalloc-8", "grown in place kmalloc-8", "grown in place kmalloc-8", "moved kmalloc-16"}
+			for _, name := range []string{"KVec<u8>", "KVVec<u8>"} {
+				if got := growths(s, name); len(got) < 5 || !reflect.DeepEqual(got[:5], small) {
+					t.Errorf("%s grew by %q, want %q first", name, got, small)
+				}
+			}
+			if got := growths(s, "VVec<u8>"); len(got) < 5 || got[0] != "new vmalloc" || got[4] != "grown in place vmalloc" {
+				t.Errorf("VVec<u8> grew by %q, want a new area grown in place", got)
+			}
+			if got := growths(s, "KVVec<u8>"); got[len(got)-1] != "moved vmalloc" {
+				t.Errorf("KVVec<u8> did not move to vmalloc: %q", got)
+			}
+			if got := growths(s, "KVec<u8>"); got[len(got)-1] != "failed " {
+				t.Errorf("KVec<u8>'s reserve past KMALLOC_MAX_SIZE did not fail: %q", got)
+			}
+			if len(eventsOf(s, allocator.EvWarn)) != 1 {
+				t.Errorf("%d warnings, want the KVec's alone", len(eventsOf(s, allocator.EvWarn)))
+			}
+
+			s = run("kbox-huge", cfg)
+			var failed, kv bool
+			for _, e := range eventsOf(s, allocator.EvVecOp) {
+				failed = failed || strings.HasPrefix(e.Text, "KBox<[u8; ") && strings.Contains(e.Text, "::new_uninit returned AllocError")
+				kv = kv || strings.HasPrefix(e.Text, "KVBox<[u8; ") && e.Realloc != nil && e.Realloc.Bucket == "vmalloc"
+			}
+			if !failed || !kv {
+				t.Errorf("kbox-huge: KBox failed %v, KVBox in vmalloc %v", failed, kv)
+			}
+			if len(eventsOf(s, allocator.EvWarn)) != 0 {
+				t.Errorf("kbox-huge: warnings despite __GFP_NOWARN")
+			}
+		})
+	}
+}
