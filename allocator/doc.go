@@ -137,6 +137,20 @@
 //     krealloc/vrealloc decision is marked Within "kvrealloc"; kvrealloc's
 //     own EvRealloc comes last.
 //
+// # The Rust Allocator trait, Box and Vec (contract.go, rawvec.go, rawbox.go)
+//
+//  1. Kmalloc, Vmalloc and KVmalloc implement Allocator through
+//     ReallocFunc::call on krealloc, vrealloc and kvrealloc.
+//  2. RawVec is the kernel's Vec for an element layout known at run time,
+//     and the one implementation: Vec[T] is a typed view of it. A grow
+//     reallocs to max(2 * capacity, len + additional) elements; nothing
+//     shrinks but IntoIter().Collect; a failed grow changes nothing.
+//     Each operation emits an EvVecOp linked (Cause, Realloc) to the
+//     EvRealloc of the realloc it caused.
+//  3. RawBox is Box the same way: Alloc of the value's layout, Free with
+//     it; using a Box that is gone is an EvMisuse. KBox, VBox, KVBox,
+//     KVec, VVec and KVVec construct them over the three allocators.
+//
 // # Flushing and destroying (flush_all, kmem_cache_destroy)
 //
 // flush_all deactivates every CPU's cpu slab (its lockless freelist is
