@@ -180,8 +180,11 @@ func vecMethods() []string {
 // String prints the vector as Rust's Debug does, after its type:
 // KVec<u8>[1, 2, 3].
 func (x *VecValue) String() string {
-	if x.dropped > 0 {
+	switch {
+	case x.dropped > 0:
 		return fmt.Sprintf("%s(dropped in step %d)", x.v.Name(), x.dropped)
+	case x.bufferGone():
+		return fmt.Sprintf("%s(its buffer at %v was freed behind its back)", x.v.Name(), x.ptr)
 	}
 	var b strings.Builder
 	b.WriteString(x.v.Name())
@@ -213,8 +216,36 @@ func (x *VecValue) Truth() starlark.Bool { return true }
 // Hash fails: a vector is mutable.
 func (x *VecValue) Hash() (uint32, error) { return 0, errors.New("unhashable type: kvec") }
 
-// Len returns the number of elements (at most math.MaxInt).
-func (x *VecValue) Len() int { return int(min(x.v.Len(), math.MaxInt)) }
+// Len returns the number of elements (at most math.MaxInt); 0 when the
+// buffer was freed behind the vector's back, whose memory must not be read.
+func (x *VecValue) Len() int {
+	if x.bufferGone() {
+		return 0
+	}
+	return int(min(x.v.Len(), math.MaxInt))
+}
+
+// bufferGone reports whether the vector's buffer was freed behind its
+// back, by kfree, vfree or kvfree of v.ptr or of its address. Its memory
+// must then not be touched: a vfree'd buffer is not even mapped.
+func (x *VecValue) bufferGone() bool {
+	return x.ptr != nil && memoryGone(x.sess.Machine(), x.ptr, x.v.Layout().Size)
+}
+
+// memoryGone reports whether the size bytes at p, which a Box or Vec
+// owns, were freed behind its back: p was freed, or no allocation of at
+// least size bytes starts at its address any more.
+func memoryGone(m *allocator.Machine, p *Pointer, size uint64) bool {
+	if !p.Live() {
+		return true
+	}
+	if m.IsVmallocAddr(p.Addr) {
+		info, ok := m.AreaOf(p.Addr)
+		return !ok || info.Start != p.Addr || info.Usable(m.PageSize()) < size
+	}
+	info, ok := m.ObjectAt(p.Addr)
+	return !ok || !info.Allocated() || info.Start != p.Addr
+}
 
 // Index returns element i; Starlark has checked 0 <= i < Len().
 func (x *VecValue) Index(i int) starlark.Value {
@@ -222,15 +253,28 @@ func (x *VecValue) Index(i int) starlark.Value {
 	return elemValue(e)
 }
 
-// Iterate iterates over the elements as they are now.
-func (x *VecValue) Iterate() starlark.Iterator {
-	n := min(x.v.Len(), math.MaxInt)
-	vals := make([]starlark.Value, 0, min(n, 1<<16))
-	for i := range n {
-		vals = append(vals, x.Index(int(i)))
-	}
-	return starlark.NewList(vals).Iterate()
+// Iterate iterates over the elements, reading each as it is reached, as
+// long as the vector has one at the next index.
+func (x *VecValue) Iterate() starlark.Iterator { return &vecIterator{x: x} }
+
+// vecIterator reads a vector's elements front to back.
+type vecIterator struct {
+	x *VecValue
+	i uint64 // the next index
 }
+
+// Next reads the next element.
+func (it *vecIterator) Next(p *starlark.Value) bool {
+	if it.i >= uint64(it.x.Len()) {
+		return false
+	}
+	*p = it.x.Index(int(it.i))
+	it.i++
+	return true
+}
+
+// Done does nothing.
+func (it *vecIterator) Done() {}
 
 // AttrNames lists the attributes and methods, in a new slice.
 func (x *VecValue) AttrNames() []string {
@@ -362,9 +406,14 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	case "insert":
 		c.SetOp(fmt.Sprintf("%s::insert_within_capacity(%d, %s)", name, n.v, truncate(val.String(), 40)))
 	}
-	if x.dropped > 0 {
-		c.Machine().Misuse(0, fmt.Sprintf("%s::%s on a Vec that was already dropped in step %d; ignored (drop moved it: Rust would not compile this)",
-			name, op, x.dropped))
+	if x.dropped > 0 || x.bufferGone() {
+		if x.dropped > 0 {
+			c.Machine().Misuse(0, fmt.Sprintf("%s::%s on a Vec that was already dropped in step %d; ignored (drop moved it: Rust would not compile this)",
+				name, op, x.dropped))
+		} else {
+			c.Machine().Misuse(x.ptr.Addr, fmt.Sprintf("BUG: KASAN: use-after-free in %s::%s: its buffer at %v was freed%s behind the vector's back; ignored",
+				name, op, x.ptr, freedIn(x.ptr)))
+		}
 		switch op {
 		case "pop", "remove", "truncate", "clear":
 			return starlark.None, nil
@@ -469,21 +518,19 @@ func (x *VecValue) sync(c *Call, gfp allocator.GFP) error {
 	l, addr := x.v.Layout(), x.v.Addr()
 	switch {
 	case l.Size == 0:
-		if x.ptr != nil {
+		if x.ptr != nil && x.ptr.Live() {
 			x.ptr.MarkFreed(c.Step())
-			x.ptr = nil
 		}
+		x.ptr = nil
 	case x.ptr != nil && x.ptr.Addr == addr:
 		x.ptr.Size = l.Size
-		if x.ptr.Area != nil {
-			area, ok := vmArea(c.Machine(), addr)
-			if !ok {
-				return fmt.Errorf("internal error: %s: the buffer at %v has no vmap area", c.Name, addr)
-			}
+		// The area is gone only if the script vfree'd the buffer behind the
+		// vector's back; the Pointer then keeps what it last knew.
+		if area, ok := vmArea(c.Machine(), addr); ok && x.ptr.Area != nil {
 			x.ptr.Area = area
 		}
 	default:
-		if x.ptr != nil {
+		if x.ptr != nil && x.ptr.Live() {
 			x.ptr.MarkFreed(c.Step())
 		}
 		p, err := kvPointer(c, addr, l.Size, gfp)
@@ -498,20 +545,25 @@ func (x *VecValue) sync(c *Call, gfp allocator.GFP) error {
 // BoxValue is a Box made by kbox(): Box<[u8; size], A>, size bytes of
 // machine memory. Its ptr is a Pointer to read and write the bytes.
 //
-// States: live -> dropped (drop(b)). Dropping it again is misuse,
-// recorded and ignored.
+// States: live -> dropped (drop(b)), or live -> stale (its memory was
+// freed behind its back and handed out again, so drop refused to free the
+// new owner's). Dropping it again is misuse, recorded and ignored.
 type BoxValue struct {
 	b     *allocator.RawBox
 	alloc string   // the allocator's name: "Kmalloc"
 	size  uint64   // bytes
 	ptr   *Pointer // the allocation; nil for size 0, which has no memory
+	stale bool     // drop found the memory owned by a newer allocation
 }
+
+// live reports whether the Box still owns its memory.
+func (x *BoxValue) live() bool { return x.b.Live() && !x.stale }
 
 var _ starlark.HasAttrs = (*BoxValue)(nil)
 
 // String prints the type and the address: KBox<[u8; 100]>(0xffff888000123000).
 func (x *BoxValue) String() string {
-	if !x.b.Live() {
+	if !x.live() {
 		return x.b.Name() + "(dropped)"
 	}
 	return fmt.Sprintf("%s(%v)", x.b.Name(), x.b.Addr())
@@ -540,7 +592,7 @@ func (x *BoxValue) AttrNames() []string {
 func (x *BoxValue) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "ptr":
-		if x.ptr == nil || !x.b.Live() {
+		if x.ptr == nil || !x.live() {
 			return starlark.None, nil
 		}
 		return x.ptr, nil
@@ -553,7 +605,7 @@ func (x *BoxValue) Attr(name string) (starlark.Value, error) {
 	case "name":
 		return starlark.String(x.b.Name()), nil
 	case "live":
-		return starlark.Bool(x.b.Live()), nil
+		return starlark.Bool(x.live()), nil
 	}
 	return nil, nil
 }
@@ -634,22 +686,49 @@ func builtinDrop(c *Call) (starlark.Value, error) {
 				x.v.Name(), x.dropped))
 			return starlark.False, nil
 		}
+		if x.ptr != nil && kvStale(c, x.ptr, "freed") {
+			// Freed behind the vector's back and handed out again: freeing
+			// it would free the new owner's memory.
+			x.dropped = c.Step()
+			return starlark.False, nil
+		}
+		// A buffer freed behind the vector's back is freed twice: the
+		// allocator reports it and refuses.
+		twice := x.bufferGone()
 		x.v.Drop()
 		x.dropped = c.Step()
 		if err := x.sync(c, 0); err != nil {
 			return nil, err
 		}
-		return starlark.True, nil
+		return starlark.Bool(!twice), nil
 	case *BoxValue:
 		c.SetOp(fmt.Sprintf("drop(%s)", x.b.Name()))
+		if x.stale {
+			c.Machine().Misuse(0, fmt.Sprintf("drop of a %s whose memory was freed behind its back and handed out again; ignored", x.b.Name()))
+			return starlark.False, nil
+		}
+		if x.ptr != nil && kvStale(c, x.ptr, "freed") {
+			x.stale = true
+			return starlark.False, nil
+		}
+		twice := x.ptr != nil && memoryGone(c.Machine(), x.ptr, x.size)
 		if !x.b.Drop() {
 			return starlark.False, nil
 		}
-		if x.ptr != nil {
+		if x.ptr != nil && x.ptr.Live() {
 			x.ptr.MarkFreed(c.Step())
 		}
-		return starlark.True, nil
+		return starlark.Bool(!twice), nil
 	}
 	c.SetOp("drop(None)")
 	return starlark.None, nil
+}
+
+// freedIn says in which step p was freed, if a builtin freed it: " in
+// step 7", or "" when it was freed through its plain address.
+func freedIn(p *Pointer) string {
+	if p.Live() {
+		return ""
+	}
+	return fmt.Sprintf(" in step %d", p.FreedStep())
 }

@@ -557,3 +557,61 @@ func TestKvecScenariosShowWhatTheyClaim(t *testing.T) {
 		})
 	}
 }
+
+// TestKvecBufferFreedBehindItsBack: a script may free a vector's or box's
+// memory through its ptr (or the address). The vector then reports every
+// use as a use after free without touching the memory (a vfree'd buffer
+// is not mapped), and drop is the double free the kernel would do, which
+// the allocator reports, or refused when the memory has a new owner.
+func TestKvecBufferFreedBehindItsBack(t *testing.T) {
+	s := runScript(t, `
+v = kvec(1, allocator="Vmalloc")
+v.extend([1, 2, 3])
+check(vfree(v.ptr), "vfree the buffer behind the vector's back")
+check(v.push(4) == False and v.pop() == None and v.reserve(9000) == False, "uses are refused")
+check(len(v) == 0 and list(v) == [] and "freed behind its back" in str(v), "reading it touches nothing")
+check(drop(v) == False, "drop frees it twice: the allocator refuses")
+
+k = kvec(8)
+k.push(1)
+check(kfree(k.ptr.addr), "kfree by address")
+check(k.push(2) == False, "a use after a free by address")
+check(drop(k) == False, "double free refused")
+
+r = kvec(8)
+r.push(1)
+old = r.ptr
+kfree(old)
+q = kmalloc(8)
+check(q.addr == old.addr, "the next kmalloc-8 object is the freed buffer")
+check(drop(r) == False and q.live, "drop does not free the new owner's object")
+
+b = kbox(64, allocator="KVmalloc")
+kvfree(b.ptr)
+check(drop(b) == False and not b.live, "a box freed behind its back: drop is a refused double free")
+c = kbox(24)
+kfree(c.ptr)
+q2 = kmalloc(24)
+check(drop(c) == False and q2.live and not c.live, "drop refuses to free the new owner's object")
+check(drop(c) == False, "and a second drop is misuse")
+`)
+	noFailures(t, s)
+	var texts []string
+	for _, e := range eventsOf(s, allocator.EvMisuse) {
+		texts = append(texts, e.Text)
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{
+		"BUG: KASAN: use-after-free in VVec<u8>::push: its buffer at 0xffffc90000000000 was freed in step 3 behind the vector's back; ignored",
+		"BUG: KASAN: use-after-free in KVec<u64>::push: its buffer at 0xffff888000100000 was freed behind the vector's back; ignored",
+		"has been handed out again (object 0 of kmalloc-8, 8 bytes)",
+		"drop of a KBox<[u8; 24]> whose memory was freed behind its back and handed out again; ignored",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no misuse %q in:\n%s", want, all)
+		}
+	}
+	if err := s.Machine().CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
