@@ -200,16 +200,43 @@ func (v *RawVec) Push(x []byte, flags GFP) error {
 	if err := v.checkElems("push", x, 1); err != nil {
 		return err
 	}
-	return v.push(x, flags)
+	return v.push(elemSrc{b: x}, flags)
 }
 
-func (v *RawVec) push(x []byte, flags GFP) error {
+// ElemFunc writes element k of those a call adds (0 for push and insert)
+// into dst, its place in the buffer: exactly ElemLayout().Size bytes,
+// holding whatever was there before. It is called only once the vector
+// has room, so an element need not be built in Go memory first.
+type ElemFunc func(k uint64, dst []byte)
+
+// elemSrc supplies the elements an operation stores: copies from b, laid
+// out stride bytes apart (stride 0: b every time), or written by f.
+type elemSrc struct {
+	b      []byte
+	stride uint64   // bytes
+	f      ElemFunc // when set, b is unused
+}
+
+// write writes element k into dst.
+func (src elemSrc) write(k uint64, dst []byte) {
+	if src.f != nil {
+		src.f(k, dst)
+		return
+	}
+	copy(dst, src.b[k*src.stride:])
+}
+
+// PushFunc is Push with the element written by f into its place once
+// there is room.
+func (v *RawVec) PushFunc(f ElemFunc, flags GFP) error { return v.push(elemSrc{f: f}, flags) }
+
+func (v *RawVec) push(src elemSrc, flags GFP) error {
 	g, err := v.grow(1, flags)
 	if err != nil {
 		v.failed("push", g, err)
 		return err
 	}
-	v.put(x)
+	v.put(src)
 	if v.m.tracing() {
 		if g.grew() {
 			v.emit("push", g, fmt.Sprintf("%s::push %s; len %d -> %d", v.name(), v.grewText(g), v.len-1, v.len))
@@ -227,10 +254,10 @@ func (v *RawVec) PushWithinCapacity(x []byte) error {
 	if err := v.checkElems("push_within_capacity", x, 1); err != nil {
 		return err
 	}
-	return v.pushWithinCapacity(x)
+	return v.pushWithinCapacity(elemSrc{b: x})
 }
 
-func (v *RawVec) pushWithinCapacity(x []byte) error {
+func (v *RawVec) pushWithinCapacity(src elemSrc) error {
 	if v.len >= v.Cap() {
 		err := &PushError{Cap: v.Cap()}
 		if v.m.tracing() {
@@ -239,7 +266,7 @@ func (v *RawVec) pushWithinCapacity(x []byte) error {
 		}
 		return err
 	}
-	v.put(x)
+	v.put(src)
 	if v.m.tracing() {
 		v.emit("push_within_capacity", growth{}, fmt.Sprintf("%s::push_within_capacity stored the element: len %d -> %d, capacity %s",
 			v.name(), v.len-1, v.len, v.capText()))
@@ -247,10 +274,10 @@ func (v *RawVec) pushWithinCapacity(x []byte) error {
 	return nil
 }
 
-// put appends x; there is room.
-func (v *RawVec) put(x []byte) {
+// put appends the element src supplies; there is room.
+func (v *RawVec) put(src elemSrc) {
 	if !v.e.zst() {
-		copy(v.elem(v.len), x)
+		src.write(0, v.elem(v.len))
 	}
 	v.len++
 }
@@ -262,10 +289,16 @@ func (v *RawVec) InsertWithinCapacity(i uint64, x []byte) error {
 	if err := v.checkElems("insert_within_capacity", x, 1); err != nil {
 		return err
 	}
-	return v.insertWithinCapacity(i, x)
+	return v.insertWithinCapacity(i, elemSrc{b: x})
 }
 
-func (v *RawVec) insertWithinCapacity(i uint64, x []byte) error {
+// InsertWithinCapacityFunc is InsertWithinCapacity with the element
+// written by f into its place once there is room.
+func (v *RawVec) InsertWithinCapacityFunc(i uint64, f ElemFunc) error {
+	return v.insertWithinCapacity(i, elemSrc{f: f})
+}
+
+func (v *RawVec) insertWithinCapacity(i uint64, src elemSrc) error {
 	var err *InsertError
 	switch {
 	case i > v.len:
@@ -285,7 +318,7 @@ func (v *RawVec) insertWithinCapacity(i uint64, x []byte) error {
 	}
 	if s := v.e.layout.Size; s > 0 {
 		copy(v.mem[(i+1)*s:(v.len+1)*s], v.mem[i*s:v.len*s])
-		copy(v.elem(i), x)
+		src.write(0, v.elem(i))
 	}
 	v.len++
 	if v.m.tracing() {
@@ -401,10 +434,16 @@ func (v *RawVec) Resize(n uint64, x []byte, flags GFP) error {
 	if err := v.checkElems("resize", x, 1); err != nil {
 		return err
 	}
-	return v.resize(n, x, flags)
+	return v.resize(n, elemSrc{b: x}, flags)
 }
 
-func (v *RawVec) resize(n uint64, x []byte, flags GFP) error {
+// ResizeFunc is Resize with each element appended written by f (k counts
+// from 0) into its place once there is room.
+func (v *RawVec) ResizeFunc(n uint64, f ElemFunc, flags GFP) error {
+	return v.resize(n, elemSrc{f: f}, flags)
+}
+
+func (v *RawVec) resize(n uint64, src elemSrc, flags GFP) error {
 	if n <= v.len {
 		v.truncateOp("resize", n)
 		return nil
@@ -417,7 +456,7 @@ func (v *RawVec) resize(n uint64, x []byte, flags GFP) error {
 	}
 	if !v.e.zst() {
 		for i := v.len; i < n; i++ {
-			copy(v.elem(i), x)
+			src.write(i-v.len, v.elem(i))
 		}
 	}
 	old := v.len
@@ -436,21 +475,29 @@ func (v *RawVec) ExtendFromSlice(xs []byte, n uint64, flags GFP) error {
 	if err := v.checkElems("extend_from_slice", xs, n); err != nil {
 		return err
 	}
-	return v.extend(xs, n, flags)
-}
-
-func (v *RawVec) extend(xs []byte, n uint64, flags GFP) error {
 	if len(xs) > 0 && v.overlaps(xs) {
 		// A grow may move and free the buffer xs points into: keep a copy.
 		xs = append([]byte(nil), xs...)
 	}
+	return v.extend(elemSrc{b: xs, stride: v.e.layout.Size}, n, flags)
+}
+
+// ExtendFunc is ExtendFromSlice of n elements, element k written by f into
+// its place once there is room.
+func (v *RawVec) ExtendFunc(n uint64, f ElemFunc, flags GFP) error {
+	return v.extend(elemSrc{f: f}, n, flags)
+}
+
+func (v *RawVec) extend(src elemSrc, n uint64, flags GFP) error {
 	g, err := v.grow(n, flags)
 	if err != nil {
 		v.failed("extend_from_slice", g, err)
 		return err
 	}
 	if !v.e.zst() {
-		copy(v.mem[v.len*v.e.layout.Size:], xs)
+		for k := range n {
+			src.write(k, v.elem(v.len+k))
+		}
 	}
 	old := v.len
 	v.len += n

@@ -205,3 +205,55 @@ func TestRawBox(t *testing.T) {
 		k.Drop()
 	})
 }
+
+// TestRawVecFuncVariants: the ElemFunc forms store what the byte forms
+// store, with the same events, and never call the function when there is
+// no room (a failed grow, a full vector), so a huge element need never be
+// built.
+func TestRawVecFuncVariants(t *testing.T) {
+	mb := newTestMachine(t, Config{RAM: 16 * MiB})
+	mf := newTestMachine(t, Config{RAM: 16 * MiB})
+	mb.SetLog(&EventLog{})
+	mf.SetLog(&EventLog{})
+	l := Layout{Size: 2, Align: 2}
+	rb, err := NewRawVec(mb, Kmalloc{M: mb}, l, "u16")
+	must(t, err)
+	rf, err := NewRawVec(mf, Kmalloc{M: mf}, l, "u16")
+	must(t, err)
+	elem := func(k uint64) []byte { return []byte{byte(k), 0xa0} }
+	var calls []uint64
+	f := func(base uint64) ElemFunc {
+		return func(k uint64, dst []byte) {
+			calls = append(calls, base+k)
+			copy(dst, elem(base+k))
+		}
+	}
+	g := GFPKernel
+	must(t, rb.Push(elem(7), g))
+	must(t, rf.PushFunc(f(7), g))
+	must(t, rb.ExtendFromSlice(append(elem(10), elem(11)...), 2, g))
+	must(t, rf.ExtendFunc(2, f(10), g))
+	must(t, rb.Resize(5, elem(20), g))
+	must(t, rf.ResizeFunc(5, func(k uint64, dst []byte) { calls = append(calls, 20); copy(dst, elem(20)) }, g))
+	must(t, rb.InsertWithinCapacity(1, elem(30)))
+	must(t, rf.InsertWithinCapacityFunc(1, f(30)))
+	if !bytes.Equal(rb.Bytes(), rf.Bytes()) || rb.Cap() != rf.Cap() {
+		t.Fatalf("byte forms %x (cap %d), func forms %x (cap %d)", rb.Bytes(), rb.Cap(), rf.Bytes(), rf.Cap())
+	}
+	if want := []uint64{7, 10, 11, 20, 20, 30}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("f called for %v, want %v", calls, want)
+	}
+	calls = nil
+	if rf.PushFunc(f(1), g) != nil { // len 6 == capacity: grows to 12
+		t.Fatal("push failed")
+	}
+	must(t, rf.Resize(12, elem(0), g))
+	if rf.InsertWithinCapacityFunc(0, f(2)) == nil || rf.ResizeFunc(1<<40, f(3), g) == nil || rf.ExtendFunc(1<<40, f(4), g) == nil {
+		t.Error("an operation without room succeeded")
+	}
+	if !reflect.DeepEqual(calls, []uint64{1}) {
+		t.Errorf("f called for %v without room", calls)
+	}
+	rb.Drop()
+	rf.Drop()
+}

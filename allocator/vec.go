@@ -207,17 +207,19 @@ func (v *Vec[T]) Slice() []T {
 // Push is Vec::push: reserve room for one more element, growing the buffer
 // if it is full, and append x. On failure it returns an *AllocError and
 // the vector is unchanged.
-func (v *Vec[T]) Push(x T, flags GFP) error { return v.r.push(bytesOf(&x), flags) }
+func (v *Vec[T]) Push(x T, flags GFP) error { return v.r.push(elemSrc{b: bytesOf(&x)}, flags) }
 
 // PushWithinCapacity is Vec::push_within_capacity: append x only if there
 // is spare capacity, else return a *PushError. It never allocates.
-func (v *Vec[T]) PushWithinCapacity(x T) error { return v.r.pushWithinCapacity(bytesOf(&x)) }
+func (v *Vec[T]) PushWithinCapacity(x T) error {
+	return v.r.pushWithinCapacity(elemSrc{b: bytesOf(&x)})
+}
 
 // InsertWithinCapacity is Vec::insert_within_capacity: insert x at index i,
 // shifting the rest up, only if i <= len (checked first) and there is
 // spare capacity. It never allocates.
 func (v *Vec[T]) InsertWithinCapacity(i uint64, x T) error {
-	return v.r.insertWithinCapacity(i, bytesOf(&x))
+	return v.r.insertWithinCapacity(i, elemSrc{b: bytesOf(&x)})
 }
 
 // Pop is Vec::pop: remove and return the last element; false when empty.
@@ -254,13 +256,15 @@ func (v *Vec[T]) Reserve(additional uint64, flags GFP) error {
 // Resize is Vec::resize: truncate to n elements, or append copies of x
 // until there are n (reserving first; on failure an *AllocError and no
 // change).
-func (v *Vec[T]) Resize(n uint64, x T, flags GFP) error { return v.r.resize(n, bytesOf(&x), flags) }
+func (v *Vec[T]) Resize(n uint64, x T, flags GFP) error {
+	return v.r.resize(n, elemSrc{b: bytesOf(&x)}, flags)
+}
 
 // ExtendFromSlice is Vec::extend_from_slice: append a copy of xs
 // (reserving len(xs) first; on failure an *AllocError and no change). xs
 // may be the vector's own Slice.
 func (v *Vec[T]) ExtendFromSlice(xs []T, flags GFP) error {
-	return v.r.extend(bytesOfSlice(xs), uint64(len(xs)), flags)
+	return v.r.ExtendFromSlice(bytesOfSlice(xs), uint64(len(xs)), flags)
 }
 
 // Retain is Vec::retain: keep only the elements for which keep returns

@@ -114,33 +114,59 @@ func allocResult(c *Call, err error) (starlark.Value, error) {
 	return nil, c.Errorf("%w", err)
 }
 
-// elemBytes converts a script value to one element of size bytes: an int
-// stored little-endian (two's complement for a negative one), or bytes of
-// exactly size.
-func elemBytes(v starlark.Value, size uint64) ([]byte, error) {
+// scriptElem is a script value checked to fit one element: an int,
+// stored little-endian in two's complement, or bytes of exactly the
+// element's size. It is written straight into the buffer, so an element
+// is never built in Go memory: its size may be any a Rust type can have.
+type scriptElem struct {
+	b   []byte // bytes: the element; int: the low bytes of its two's complement, little-endian, before the fill
+	neg bool   // a negative int: the bytes past b are 0xff, else 0
+}
+
+// write writes the element into dst, its place in the buffer.
+func (e scriptElem) write(dst []byte) {
+	n := copy(dst, e.b)
+	fill := byte(0)
+	if e.neg {
+		fill = 0xff
+	}
+	for i := n; i < len(dst); i++ {
+		dst[i] = fill
+	}
+}
+
+// elemArg checks that v fits an element of size bytes: an int from
+// -2^(8*size-1) to 2^(8*size)-1, or bytes of exactly size.
+func elemArg(v starlark.Value, size uint64) (scriptElem, error) {
 	switch v := v.(type) {
 	case starlark.Bytes:
 		if uint64(len(v)) != size {
-			return nil, fmt.Errorf("%d bytes given for an element of %d", len(v), size)
+			return scriptElem{}, fmt.Errorf("%d bytes given for an element of %d", len(v), size)
 		}
-		return []byte(v), nil
+		return scriptElem{b: []byte(v)}, nil
 	case starlark.Int:
 		x := v.BigInt()
-		lim := new(big.Int).Lsh(big.NewInt(1), uint(8*size))
-		if x.Sign() < 0 {
-			x.Add(x, lim)
-			if x.Sign() < 0 || x.Cmp(new(big.Int).Rsh(lim, 1)) < 0 {
-				return nil, fmt.Errorf("%v does not fit in an element of %d bytes", v, size)
+		neg := x.Sign() < 0
+		if neg {
+			x.Neg(x).Sub(x, big.NewInt(1)) // -x-1: its bits inverted are x's two's complement
+		}
+		bitsNeeded := uint64(x.BitLen())
+		if neg {
+			bitsNeeded++ // the sign bit
+		}
+		if size < 1<<60 && bitsNeeded > 8*size {
+			return scriptElem{}, fmt.Errorf("%v does not fit in an element of %d bytes", v, size)
+		}
+		b := x.Bytes()
+		slices.Reverse(b)
+		if neg {
+			for i := range b {
+				b[i] = ^b[i]
 			}
 		}
-		if x.Cmp(lim) >= 0 {
-			return nil, fmt.Errorf("%v does not fit in an element of %d bytes", v, size)
-		}
-		b := x.FillBytes(make([]byte, size))
-		slices.Reverse(b)
-		return b, nil
+		return scriptElem{b: b, neg: neg}, nil
 	}
-	return nil, fmt.Errorf("got %s, want int or bytes", v.Type())
+	return scriptElem{}, fmt.Errorf("got %s, want int or bytes", v.Type())
 }
 
 // elemValue is an element read back: its bytes as an unsigned
@@ -178,13 +204,17 @@ func vecMethods() []string {
 }
 
 // String prints the vector as Rust's Debug does, after its type:
-// KVec<u8>[1, 2, 3].
+// KVec<u8>[1, 2, 3]; elements wider than 16 bytes are not printed, only
+// the length and capacity.
 func (x *VecValue) String() string {
 	switch {
 	case x.dropped > 0:
 		return fmt.Sprintf("%s(dropped in step %d)", x.v.Name(), x.dropped)
 	case x.bufferGone():
 		return fmt.Sprintf("%s(its buffer at %v was freed behind its back)", x.v.Name(), x.ptr)
+	}
+	if x.v.ElemLayout().Size > 16 {
+		return fmt.Sprintf("%s(len %d, cap %d)", x.v.Name(), x.v.Len(), x.v.Cap())
 	}
 	var b strings.Builder
 	b.WriteString(x.v.Name())
@@ -351,9 +381,8 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	flags := gfpArg{allocator.GFPKernel}
 	var n usizeArg
 	var val starlark.Value
-	var elem []byte
-	var elems []byte
-	var count uint64
+	var elem scriptElem
+	var elems []scriptElem
 	var err error
 	switch op {
 	case "push":
@@ -378,11 +407,11 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	}
 	switch op {
 	case "push", "resize", "insert":
-		if elem, err = elemBytes(val, size); err != nil {
+		if elem, err = elemArg(val, size); err != nil {
 			return nil, c.Errorf("for parameter x: %v", err)
 		}
 	case "extend":
-		if elems, count, err = elemList(val, size); err != nil {
+		if elems, err = elemList(val, size); err != nil {
 			return nil, c.Errorf("for parameter xs: %v", err)
 		}
 	}
@@ -424,13 +453,13 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	err = nil
 	switch op {
 	case "push":
-		res, err = allocResult(c, x.v.Push(elem, flags.v))
+		res, err = allocResult(c, x.v.PushFunc(func(_ uint64, dst []byte) { elem.write(dst) }, flags.v))
 	case "reserve":
 		res, err = allocResult(c, x.v.Reserve(n.v, flags.v))
 	case "resize":
-		res, err = allocResult(c, x.v.Resize(n.v, elem, flags.v))
+		res, err = allocResult(c, x.v.ResizeFunc(n.v, func(_ uint64, dst []byte) { elem.write(dst) }, flags.v))
 	case "extend":
-		res, err = allocResult(c, x.v.ExtendFromSlice(elems, count, flags.v))
+		res, err = allocResult(c, x.v.ExtendFunc(uint64(len(elems)), func(k uint64, dst []byte) { elems[k].write(dst) }, flags.v))
 	case "truncate":
 		x.v.Truncate(n.v)
 	case "clear":
@@ -451,7 +480,7 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 			res = elemValue(e)
 		}
 	case "insert":
-		ierr := x.v.InsertWithinCapacity(n.v, elem)
+		ierr := x.v.InsertWithinCapacityFunc(n.v, func(_ uint64, dst []byte) { elem.write(dst) })
 		var ie *allocator.InsertError
 		switch {
 		case errors.As(ierr, &ie) && ie.Kind == allocator.InsertIndexOutOfBounds:
@@ -477,37 +506,38 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 
 // elemList converts extend's argument: bytes holding whole elements back
 // to back, or an iterable of ints and bytes, one element each.
-func elemList(v starlark.Value, size uint64) ([]byte, uint64, error) {
+func elemList(v starlark.Value, size uint64) ([]scriptElem, error) {
 	if b, ok := v.(starlark.Bytes); ok {
-		if size == 0 {
-			if len(b) > 0 {
-				return nil, 0, fmt.Errorf("%d bytes given for zero-sized elements", len(b))
-			}
-			return nil, 0, nil
+		switch {
+		case size == 0 && len(b) > 0:
+			return nil, fmt.Errorf("%d bytes given for zero-sized elements", len(b))
+		case size == 0:
+			return nil, nil
+		case uint64(len(b))%size != 0:
+			return nil, fmt.Errorf("%d bytes are not a whole number of %d-byte elements", len(b), size)
 		}
-		if uint64(len(b))%size != 0 {
-			return nil, 0, fmt.Errorf("%d bytes are not a whole number of %d-byte elements", len(b), size)
+		out := make([]scriptElem, uint64(len(b))/size)
+		for k := range out {
+			out[k] = scriptElem{b: []byte(b[uint64(k)*size : uint64(k+1)*size])}
 		}
-		return []byte(b), uint64(len(b)) / size, nil
+		return out, nil
 	}
 	it, ok := v.(starlark.Iterable)
 	if !ok {
-		return nil, 0, fmt.Errorf("got %s, want bytes or a list of ints or bytes", v.Type())
+		return nil, fmt.Errorf("got %s, want bytes or a list of ints or bytes", v.Type())
 	}
 	iter := it.Iterate()
 	defer iter.Done()
-	var out []byte
-	var n uint64
+	var out []scriptElem
 	var e starlark.Value
 	for iter.Next(&e) {
-		b, err := elemBytes(e, size)
+		se, err := elemArg(e, size)
 		if err != nil {
-			return nil, 0, fmt.Errorf("element %d: %v", n, err)
+			return nil, fmt.Errorf("element %d: %v", len(out), err)
 		}
-		out = append(out, b...)
-		n++
+		out = append(out, se)
 	}
-	return out, n, nil
+	return out, nil
 }
 
 // sync brings the script's Pointer to the buffer up to date after an

@@ -615,3 +615,23 @@ check(drop(c) == False, "and a second drop is misuse")
 		t.Fatal(err)
 	}
 }
+
+// TestKvecHugeElements: an element may be any size a Rust type can have;
+// one larger than the machine can hold is never built in Go memory, and
+// every operation that would store it fails as the kernel's would.
+func TestKvecHugeElements(t *testing.T) {
+	s := runScript(t, `
+v = kvec(1 << 40)
+check(v.name == "KVec<[u8; 1099511627776]>", "a terabyte element type")
+check(v.push(0) == False and v.push(-1) == False and v.push(1 << 100) == False, "push: AllocError")
+check(v.resize(1, 7) == False and v.extend([1, 2]) == False and v.reserve(1) == False, "no room can be had")
+check(v.insert(0, 1) == False and v.len == 0 and v.cap == 0, "insert never allocates")
+check(str(v) == "KVec<[u8; 1099511627776]>(len 0, cap 0)", "printing")
+w = kvec(4096)
+check(w.push(-2) and read(w.ptr, 0, 2) == b"\xfe\xff" and read(w.ptr, 4094, 2) == b"\xff\xff", "a negative int fills a page-wide element with 0xff")
+check(w.push(b"\x01" + bytes([0] * 4095)) and w[1] == 1, "bytes of the element size")
+check(drop(v) and drop(w), "drop")
+`)
+	noFailures(t, s)
+	wantEvent(t, s, stepOf(t, s, "v.push(0)"), allocator.EvVecOp, "KVec<[u8; 1099511627776]>::push returned AllocError: growing capacity 0 -> 1 failed")
+}
