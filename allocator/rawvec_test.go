@@ -257,3 +257,28 @@ func TestRawVecFuncVariants(t *testing.T) {
 	rb.Drop()
 	rf.Drop()
 }
+
+// TestVecPushWithoutEvents: with recording off, Push stores within
+// capacity without going through the event path; the elements, the
+// capacities and the memory must be what they are with events on.
+func TestVecPushWithoutEvents(t *testing.T) {
+	for _, ac := range vecAllocators() {
+		t.Run(ac.name, func(t *testing.T) {
+			quiet := newTestMachine(t, Config{RAM: 16 * MiB})
+			loud := newTestMachine(t, Config{RAM: 16 * MiB})
+			loud.SetLog(&EventLog{})
+			q := newVec[uint32](t, quiet, ac.new(quiet))
+			l := newVec[uint32](t, loud, ac.new(loud))
+			for i := range uint32(1000) {
+				must(t, q.Push(i*2654435761, GFPKernel))
+				must(t, l.Push(i*2654435761, GFPKernel))
+				if q.Cap() != l.Cap() || q.Len() != l.Len() {
+					t.Fatalf("push %d: len %d cap %d quiet, len %d cap %d recorded", i, q.Len(), q.Cap(), l.Len(), l.Cap())
+				}
+			}
+			wantVec(t, q, l.Slice()...)
+			q.Drop()
+			l.Drop()
+		})
+	}
+}

@@ -207,7 +207,15 @@ func (v *Vec[T]) Slice() []T {
 // Push is Vec::push: reserve room for one more element, growing the buffer
 // if it is full, and append x. On failure it returns an *AllocError and
 // the vector is unchanged.
-func (v *Vec[T]) Push(x T, flags GFP) error { return v.r.push(elemSrc{b: bytesOf(&x)}, flags) }
+func (v *Vec[T]) Push(x T, flags GFP) error {
+	if r := &v.r; r.len < r.n && !r.m.tracing() {
+		// Room, and no event to record: store x where put would.
+		unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(r.mem))), r.n)[r.len] = x
+		r.len++
+		return nil
+	}
+	return v.r.push(elemSrc{b: bytesOf(&x)}, flags)
+}
 
 // PushWithinCapacity is Vec::push_within_capacity: append x only if there
 // is spare capacity, else return a *PushError. It never allocates.
