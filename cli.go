@@ -265,6 +265,11 @@ func headline(events []allocator.Event) string {
 		for _, e := range events {
 			if e.Kind == kind && e.Text != "" && (e.Realloc == nil || e.Realloc.Within == "") {
 				switch {
+				case kind == allocator.EvKmalloc && e.Addr == 0:
+					// A kmalloc that returned NULL: the size class, then why.
+					if f, ok := firstText(events, allocator.EvPageFail); ok {
+						return e.Text + "; failed: " + f
+					}
 				case kind == allocator.EvKmalloc && e.Cache != "":
 					// The size class, then where in the cache the object came from.
 					if o, ok := firstText(events, allocator.EvObjAlloc); ok {

@@ -441,3 +441,17 @@ func TestKvreallocIsExplainedByItsOwnDecision(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedKmallocIsExplainedByItsFailure: a kmalloc that returns NULL
+// names its size class and then why it failed, not the size class alone.
+func TestFailedKmallocIsExplainedByItsFailure(t *testing.T) {
+	path := writeScript(t, "f.star", "config(ram=\"2M\")\nps = machine().page_size\np = kmalloc(ps << 11, GFP_KERNEL | __GFP_NOWARN)\ncheck(p == None)\n")
+	code, out, errOut := runCLI(t, "run", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	m := stepLine.FindStringSubmatch(strings.Split(out, "\n")[0])
+	if m == nil || !strings.Contains(m[5], "; failed: ") {
+		t.Errorf("the failed kmalloc's line does not say why it failed: %q", out)
+	}
+}
