@@ -1,0 +1,106 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+)
+
+// truncate cuts plain (unstyled) text to width cells, ending with "…"
+// when it had to cut; only the first line is kept.
+func truncate(s string, width int) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if width <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) <= width {
+		return s
+	}
+	var b strings.Builder
+	w := 0
+	for _, r := range s {
+		rw := lipgloss.Width(string(r))
+		if w+rw > width-1 {
+			break
+		}
+		b.WriteRune(r)
+		w += rw
+	}
+	b.WriteString("…")
+	return b.String()
+}
+
+// wrap breaks plain text into lines of at most width cells at spaces,
+// hard-breaking words longer than a line.
+func wrap(s string, width int) []string {
+	if width <= 0 {
+		return nil
+	}
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			for lipgloss.Width(word) > width {
+				if line != "" {
+					lines = append(lines, line)
+					line = ""
+				}
+				cut := []rune(word)
+				n := 0
+				for n < len(cut) && lipgloss.Width(string(cut[:n+1])) <= width {
+					n++
+				}
+				lines = append(lines, string(cut[:n]))
+				word = string(cut[n:])
+			}
+			switch {
+			case word == "":
+			case line == "":
+				line = word
+			case lipgloss.Width(line)+1+lipgloss.Width(word) <= width:
+				line += " " + word
+			default:
+				lines = append(lines, line)
+				line = word
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// padRight pads a rendered (possibly styled) line with spaces to width
+// cells; it does not cut.
+func padRight(s string, width int) string {
+	if w := lipgloss.Width(s); w < width {
+		return s + strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// fitLines makes a block exactly height lines of at most width cells:
+// longer lines are cut (ANSI-aware), missing lines are blank.
+func fitLines(lines []string, width, height int) string {
+	if height <= 0 {
+		return ""
+	}
+	cut := lipgloss.NewStyle().MaxWidth(width)
+	var b strings.Builder
+	for i := 0; i < height; i++ {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if i < len(lines) {
+			l := lines[i]
+			if lipgloss.Width(l) > width {
+				l = cut.Render(l)
+			}
+			b.WriteString(padRight(l, width))
+		} else {
+			b.WriteString(strings.Repeat(" ", width))
+		}
+	}
+	return b.String()
+}
