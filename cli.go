@@ -20,13 +20,16 @@ const (
 )
 
 const usageText = `usage:
-  allocviz                              run the default scenario (` + scripts.DefaultScenario + `)
+  allocviz [SCRIPT|NAME] [flags]        open the interface on a scenario (default: the tour);
+                                        headless, as allocviz run, when output is not a terminal
   allocviz run SCRIPT|NAME [flags]      run a script or a bundled scenario, one line per step
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
                                         print a /proc file (buddyinfo, slabinfo, vmallocinfo) of a
                                         fresh machine, or of the machine after a script
   allocviz scenarios                    list the bundled scenarios
 
+interface flags:
+  --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
 run flags:
   --json          one JSON object per event instead of one line per step
 machine flags (a script's config() overrides them):
@@ -50,7 +53,7 @@ exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col:
 // exit status.
 func cli(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		return runCmd([]string{scripts.DefaultScenario}, stdout, stderr)
+		return tuiCmd(args, stdout, stderr)
 	}
 	switch args[0] {
 	case "run":
@@ -63,8 +66,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, usageText, scripts.DefaultMaxSteps)
 		return exitOK
 	}
-	// allocviz SCRIPT|NAME [flags]: the UI's form later; headless for now.
-	return runCmd(args, stdout, stderr)
+	// allocviz [SCRIPT|NAME] [flags]: the interface (tui.go).
+	return tuiCmd(args, stdout, stderr)
 }
 
 // machineFlags are the flags that configure the machine.

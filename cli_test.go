@@ -37,8 +37,8 @@ func writeScript(t *testing.T, name, src string) string {
 // explanation, separated by at least two spaces.
 var stepLine = regexp.MustCompile(`^(\d+) +(\S+:\d+) +(\S.*?)(?:  +(\S.*?))?(?:  +(\S.*))?$`)
 
-func TestNoArgumentsRunsTheDefaultScenario(t *testing.T) {
-	code, out, errOut := runCLI(t)
+func TestRunDefaultScenario(t *testing.T) {
+	code, out, errOut := runCLI(t, "run")
 	if code != exitOK || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}

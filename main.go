@@ -1,7 +1,7 @@
 // Command allocviz makes the Linux kernel's memory allocators visible.
 //
-// Until the terminal UI exists, allocviz with no arguments runs the
-// default scenario headless; see cli.go for the commands.
+// allocviz with no arguments opens the terminal interface on the tour
+// (tui.go); cli.go has the other commands.
 package main
 
 import "os"

@@ -53,8 +53,8 @@ type keyMap struct {
 func DefaultKeyMap() keyMap {
 	k := keyMap{
 		Next:     key.NewBinding(key.WithKeys("n", "right"), key.WithHelp("n/→", "next step")),
-		Prev:     key.NewBinding(key.WithKeys("p", "left"), key.WithHelp("p/←", "previous step")),
-		Play:     key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "play/pause")),
+		Prev:     key.NewBinding(key.WithKeys("p", "left"), key.WithHelp("p/←", "prev step")),
+		Play:     key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "play")),
 		Faster:   key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "faster")),
 		Slower:   key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "slower")),
 		First:    key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "first step")),
@@ -76,7 +76,7 @@ func DefaultKeyMap() keyMap {
 		CursorUp:    key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		CursorDown:  key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 
-		Prompt: key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "type a statement")),
+		Prompt: key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "statement")),
 		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open scenario")),
 
 		Run:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),

@@ -2,8 +2,11 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/allocviz/allocviz/heapview"
 )
 
 // Palette chooses the colours of the interface.
@@ -184,7 +187,7 @@ func StylesFor(p Palette) Styles {
 	s.Emph = s.Text.Bold(true)
 	s.Accent = base.Foreground(c.accent).Bold(true)
 	s.Selected = s.Emph.Reverse(true)
-	s.Cursor = base.Foreground(c.cursorFg).Background(c.cursorBg).Bold(true).Reverse(p == PaletteMono)
+	s.Cursor = base.Foreground(c.cursorFg).Background(c.cursorBg).Bold(true).Underline(p == PaletteMono)
 	s.Changed = base.Foreground(c.changed).Bold(true).Underline(p == PaletteMono)
 	s.StatusOK = base.Foreground(c.ok)
 	s.StatusErr = base.Foreground(c.bad).Bold(true)
@@ -223,13 +226,145 @@ func StylesFor(p Palette) Styles {
 	return s
 }
 
-// identity returns the stable colour for a name (a cache, an area): the
-// same name gets the same colour in every pane and at every step.
-func (s Styles) identity(name string) lipgloss.Style {
-	var h uint32 = 2166136261
-	for i := 0; i < len(name); i++ {
-		h ^= uint32(name[i])
-		h *= 16777619
+// spanKey is what decides a span's style.
+type spanKey struct {
+	kind  heapview.CellKind
+	class uint8
+	mark  heapview.Mark
+}
+
+// spanCode is a span style as the escape sequences around its text.
+type spanCode struct {
+	pre, post string
+}
+
+// spanStyler styles heapview's spans. Each distinct (kind, class, mark)
+// is rendered through lipgloss once; after that a span costs two string
+// concatenations, which keeps a 200x60 page map far inside a frame.
+type spanStyler struct {
+	st    Styles
+	cache map[spanKey]spanCode
+}
+
+func newSpanStyler(st Styles) *spanStyler {
+	return &spanStyler{st: st, cache: make(map[spanKey]spanCode)}
+}
+
+// spanSentinel stands for the text when a style is rendered once to learn
+// its escape sequences.
+const spanSentinel = "\x00"
+
+// code returns the escape sequences of k.
+func (s *spanStyler) code(k spanKey) spanCode {
+	if c, ok := s.cache[k]; ok {
+		return c
 	}
-	return s.Identity[h%uint32(len(s.Identity))]
+	out := s.st.span(k).Render(spanSentinel)
+	var c spanCode
+	if i := strings.Index(out, spanSentinel); i >= 0 {
+		c = spanCode{pre: out[:i], post: out[i+len(spanSentinel):]}
+	}
+	s.cache[k] = c
+	return c
+}
+
+// row renders a row of spans into b.
+func (s *spanStyler) row(b *strings.Builder, r heapview.Row) {
+	for _, sp := range r {
+		c := s.code(spanKey{sp.Kind, sp.Class, sp.Mark})
+		b.WriteString(c.pre)
+		b.WriteString(sp.Text)
+		b.WriteString(c.post)
+	}
+}
+
+// rows renders rows, one string per row, each exactly width cells: heapview
+// returns rows of the width asked, and any that are not are cut or
+// padded here.
+func (s *spanStyler) rows(rs []heapview.Row, width int) []string {
+	out := make([]string, len(rs))
+	var b strings.Builder
+	for i, r := range rs {
+		b.Reset()
+		w := r.Width()
+		if w > width {
+			r = cutRow(r, width)
+			w = width
+		}
+		s.row(&b, r)
+		b.WriteString(strings.Repeat(" ", width-w))
+		out[i] = b.String()
+	}
+	return out
+}
+
+// cutRow returns the first width cells of r.
+func cutRow(r heapview.Row, width int) heapview.Row {
+	var out heapview.Row
+	for _, sp := range r {
+		rs := []rune(sp.Text)
+		if len(rs) >= width {
+			sp.Text = string(rs[:width])
+			return append(out, sp)
+		}
+		out = append(out, sp)
+		width -= len(rs)
+	}
+	return out
+}
+
+// kind returns the style of cells of kind k and class c, before marks.
+func (s Styles) kind(k heapview.CellKind, c uint8) lipgloss.Style {
+	switch k {
+	case heapview.CellText:
+		return s.Text
+	case heapview.CellTitle:
+		return s.Emph
+	case heapview.CellLabel:
+		return s.Muted
+	case heapview.CellMuted:
+		return s.Subtle
+	case heapview.CellFree, heapview.CellHole:
+		return s.PageFree
+	case heapview.CellReserved:
+		return s.PageReserved
+	case heapview.CellPages:
+		return s.PagePages
+	case heapview.CellSlab, heapview.CellObjUsed:
+		return s.Identity[int(c)%len(s.Identity)]
+	case heapview.CellLargeKmalloc:
+		return s.PageLarge
+	case heapview.CellVmalloc:
+		return s.PageVmalloc
+	case heapview.CellGuard:
+		return s.Guard
+	case heapview.CellObjFree:
+		return s.ObjFree
+	case heapview.CellWarn:
+		return s.StatusErr
+	case heapview.CellGood:
+		return s.InPlace
+	case heapview.CellMoved:
+		return s.Moved
+	case heapview.CellBar:
+		return s.Accent
+	}
+	return lipgloss.NewStyle()
+}
+
+// span returns the style of a span: its kind's, then its marks. A change
+// made by the step shown is reverse video, which keeps the kind's colour;
+// the cursor is its own colour, and both show without colour too.
+func (s Styles) span(k spanKey) lipgloss.Style {
+	st := s.kind(k.kind, k.class)
+	if k.mark&heapview.MarkMixed != 0 {
+		st = st.Faint(true)
+	}
+	if k.mark&heapview.MarkTouched != 0 {
+		st = st.Reverse(true).Bold(true)
+	}
+	if k.mark&heapview.MarkSelected != 0 {
+		st = s.Cursor.Underline(true)
+	}
+	return st
 }

@@ -80,6 +80,16 @@ func padRight(s string, width int) string {
 	return s
 }
 
+// fitLine cuts (ANSI-aware) or pads a styled line to exactly width cells.
+func fitLine(l string, width int) string {
+	w := lipgloss.Width(l)
+	if w > width {
+		l = lipgloss.NewStyle().MaxWidth(width).Render(l)
+		w = lipgloss.Width(l)
+	}
+	return l + strings.Repeat(" ", max(0, width-w))
+}
+
 // fitLines makes a block exactly height lines of at most width cells:
 // longer lines are cut (ANSI-aware), missing lines are blank.
 func fitLines(lines []string, width, height int) string {

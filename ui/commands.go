@@ -1,0 +1,55 @@
+package ui
+
+import (
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/allocviz/allocviz/scripts"
+)
+
+// tickCmd arms one replay tick of generation gen after d.
+func tickCmd(gen int, d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return playTickMsg{gen: gen} })
+}
+
+// loadCmd opens scenario name (a bundled scenario or a script path) on a
+// fresh machine configured by opts, runs it, and returns the session.
+func loadCmd(id int, name string, opts scripts.Options) tea.Cmd {
+	return func() tea.Msg {
+		src, err := openSource(name, opts)
+		if err != nil {
+			return errMsg{id: id, err: err}
+		}
+		return loadedMsg{id: id, src: src, name: name}
+	}
+}
+
+// continueCmd rebuilds a session up to an earlier step on a fresh machine
+// and runs stmt there. rb holds only what the rebuild needs, copied out of
+// the session on the event loop, so the command shares nothing with the
+// model.
+func continueCmd(id int, rb rebuilder, name, stmt, notice string) tea.Cmd {
+	return func() tea.Msg {
+		src, err := rb.rebuild()
+		if err != nil {
+			return errMsg{id: id, err: err}
+		}
+		result, stmtErr := src.exec(stmt)
+		if result != "" {
+			notice += ": " + stmt + " = " + result
+		}
+		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, stmtErr: stmtErr}
+	}
+}
+
+// closeCmd releases a session nobody shows any more.
+func closeCmd(src *source) tea.Cmd {
+	if src == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		src.close()
+		return nil
+	}
+}

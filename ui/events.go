@@ -1,0 +1,210 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/heapview"
+	"github.com/allocviz/allocviz/scripts"
+)
+
+// eventsPane is the event log: the steps up to the one shown, each with
+// its script line, its events and the rule each applied. The compact
+// layout also shows the current step's "why" in a strip under the
+// focused pane.
+type eventsPane struct {
+	textPane
+	back     int      // lines scrolled back from the step shown
+	why      []string // the current step's explanation, styled, exactly the strip's width
+	whyTitle string
+}
+
+func (p *eventsPane) reset() { p.top, p.back = 0, 0 }
+
+// scrollBack scrolls the log d lines further into the past.
+func (p *eventsPane) scrollBack(d int) { p.back = max(0, p.back+d) }
+
+// WhyTitle is the narration strip's title.
+func (p *eventsPane) WhyTitle() string { return p.whyTitle }
+
+// maxWhyEvents bounds the explanation lines for one step: a loop typed at
+// the prompt is one input but may cause thousands of events.
+const maxWhyEvents = 40
+
+// whyLines explains step si: its narration first, then (with withCall)
+// the call and its result, then the decisions with the rule each applied,
+// and last the mechanics (splits, merges, list moves), runs of which are
+// summed up in one line. Lines are wrapped to width.
+func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scripts.Printed, width int, withCall bool) []string {
+	var out []string
+	add := func(style func(...string) string, prefix, text string) {
+		for i, l := range wrap(text, max(1, width-len([]rune(prefix)))) {
+			if i > 0 {
+				prefix = strings.Repeat(" ", len([]rune(prefix)))
+			}
+			out = append(out, style(prefix+l))
+		}
+	}
+	for _, n := range si.Narration {
+		add(st.Emph.Render, "", n)
+	}
+	if step != nil {
+		if withCall {
+			call := step.Op
+			if step.Result != "" {
+				call += " = " + step.Result
+			}
+			add(st.Accent.Render, "", call)
+		}
+		if step.Err != "" {
+			add(st.StatusErr.Render, "✗ ", step.Err)
+		}
+	}
+	for _, p := range printed {
+		add(st.Text.Render, "print: ", p.Text)
+	}
+	shown := 0
+	var mech []*allocator.Event
+	for i := range si.Events {
+		e := &si.Events[i]
+		switch {
+		case e.Kind == allocator.EvStep || e.Kind == allocator.EvSay:
+			continue
+		case mechanical(e, si.Step):
+			mech = append(mech, e)
+			continue
+		}
+		if shown == maxWhyEvents {
+			continue
+		}
+		shown++
+		switch {
+		case e.Kind == allocator.EvCheck && e.Decision == allocator.DecisionOK:
+			add(st.StatusOK.Render, "✓ ", e.Text)
+		case e.Kind == allocator.EvCheck:
+			add(st.StatusErr.Render, "✗ ", "check failed: "+e.Text)
+		case isReport(e.Kind):
+			add(st.StatusErr.Render, "! ", heapview.Explain(e))
+		case e.Kind == allocator.EvRealloc:
+			add(st.Emph.Render, "• ", heapview.Explain(e))
+		default:
+			add(st.Text.Render, "• ", heapview.Explain(e))
+		}
+	}
+	for i := 0; i < len(mech) && shown < maxWhyEvents; shown++ {
+		j := i + 1
+		for j < len(mech) && mech[j].Kind == mech[i].Kind {
+			j++
+		}
+		if j-i >= 3 {
+			add(st.Muted.Render, "· ", summarize(mech[i:j]))
+			i = j
+			continue
+		}
+		add(st.Muted.Render, "· ", heapview.Explain(mech[i]))
+		i++
+	}
+	if n := len(si.Events) - len(si.Narration) - 1; shown >= maxWhyEvents && n > shown {
+		out = append(out, st.Muted.Render(fmt.Sprintf("  … %d events in all", n)))
+	}
+	return out
+}
+
+// mechanical reports whether e is a consequence of a decision rather
+// than a decision: a split, a merge, a slab moving between lists, a
+// tracepoint that repeats an allocation, and boot's initial free blocks.
+func mechanical(e *allocator.Event, step int) bool {
+	switch e.Kind {
+	case allocator.EvSplit, allocator.EvMerge, allocator.EvSlabList, allocator.EvKfree, allocator.EvKmalloc:
+		return true
+	case allocator.EvPageFree:
+		return step == 0
+	}
+	return false
+}
+
+// summarize says in one line what a run of events of one kind did.
+func summarize(run []*allocator.Event) string {
+	first, last := run[0], run[len(run)-1]
+	switch first.Kind {
+	case allocator.EvSplit:
+		return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d, each upper half to a free list",
+			len(run), first.Order, first.PFN, last.Order-1)
+	case allocator.EvMerge:
+		return fmt.Sprintf("%d merges: the block at pfn %#x joined its free buddies up to order %d",
+			len(run), min(last.PFN, last.PFN^1<<last.Order), last.Order+1)
+	case allocator.EvPageFree:
+		return fmt.Sprintf("%d free blocks put on the free lists, from pfn %#x to pfn %#x", len(run), first.PFN, last.PFN)
+	}
+	return fmt.Sprintf("%d × %s", len(run), first.Kind)
+}
+
+// isReport reports whether events of kind k report misuse or trouble.
+func isReport(k allocator.EventKind) bool {
+	switch k {
+	case allocator.EvWarn, allocator.EvBadFree, allocator.EvSlubReport, allocator.EvGuardHit,
+		allocator.EvMisuse, allocator.EvPageFail:
+		return true
+	}
+	return false
+}
+
+// fileLine drops the column from file:line:col, and the directories.
+func fileLine(pos string) string {
+	if i := strings.LastIndexByte(pos, ':'); i > 0 {
+		pos = pos[:i]
+	}
+	if i := strings.LastIndexByte(pos, '/'); i >= 0 {
+		pos = pos[i+1:]
+	}
+	return pos
+}
+
+// refreshEvents fills the event log (heapview's, ending at the step
+// shown unless scrolled back) and the narration strip.
+func (m *Model) refreshEvents() {
+	hv := m.src.hv
+	si, err := hv.StepInfo(m.step)
+	if err != nil {
+		return
+	}
+	steps := m.src.sess.Steps()
+	var cur *scripts.Step
+	if m.step > 0 && m.step <= len(steps) {
+		cur = &steps[m.step-1]
+	}
+	where := "boot"
+	if cur != nil {
+		where = fileLine(cur.Pos)
+	}
+	m.events.whyTitle = fmt.Sprintf("Why · step %d of %d · %s", m.step, m.lastStep(), where)
+	if m.lay.why.visible() {
+		ww, wh := m.frames.inner(m.lay.why)
+		why := whyLines(m.styles, si, cur, printedAt(m.src.sess.Printed(), m.step), ww, true)
+		if len(why) > wh {
+			why = why[:wh]
+		}
+		for i, l := range why {
+			why[i] = fitLine(l, ww)
+		}
+		m.events.why = why
+	}
+	w, h := m.events.Size()
+	if w <= 0 || h <= 0 {
+		return
+	}
+	rows := hv.EventLog(heapview.EventLogOptions{Width: w, Height: h, Scroll: m.events.back})
+	m.events.setExact("Event log", m.cells.rows(rows, w))
+}
+
+// printedAt returns the print() output of step n.
+func printedAt(all []scripts.Printed, n int) []scripts.Printed {
+	var out []scripts.Printed
+	for _, p := range all {
+		if p.Step == n {
+			out = append(out, p)
+		}
+	}
+	return out
+}

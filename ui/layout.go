@@ -1,0 +1,108 @@
+package ui
+
+import "github.com/charmbracelet/lipgloss"
+
+// box is a pane's outer size in cells, frame included; zero when hidden.
+type box struct {
+	w, h int
+}
+
+func (b box) visible() bool { return b.w > 0 && b.h > 0 }
+
+// layout is where everything goes at the current terminal size. It is
+// computed by relayout in Update, whenever the size or the chrome changes,
+// and only read by View.
+type layout struct {
+	compact   bool          // one pane at a time, chosen by tabs
+	top       int           // lines above the body
+	bodyH     int           // lines of the body
+	panes     [numPanes]box // each pane's box
+	inspector box           // the inspector's box
+	why       box           // compact: the narration strip under the pane
+	rows      [][]paneID    // wide: panes per row, left to right
+	rowH      []int         // wide: height of each row
+}
+
+// Thresholds of the wide layout, which shows every pane at once.
+const (
+	wideMinWidth  = 150
+	wideMinHeight = 42
+)
+
+// whyHeight is the compact narration strip's height, frame included.
+const whyHeight = 6
+
+// inspectorWidth is the inspector's width in the compact layout.
+const inspectorWidth = 38
+
+// relayout computes the layout for the current size and chrome and gives
+// each pane its inner size. It measures the chrome instead of assuming
+// its height.
+func (m *Model) relayout() {
+	if !m.ready {
+		return
+	}
+	m.help.Width = m.width
+	m.prompt.setWidth(m.width)
+	m.jump.Width = max(1, m.width-lipgloss.Width(m.jump.Prompt)-1)
+	m.picker.SetSize(m.width, max(1, m.height-lipgloss.Height(m.statusView())))
+	if m.tooSmall() {
+		return
+	}
+	var l layout
+	l.compact = m.width < wideMinWidth || m.height < wideMinHeight
+	l.top = lipgloss.Height(m.statusView())
+	if l.compact {
+		l.top += lipgloss.Height(m.tabsView())
+	}
+	bottom := lipgloss.Height(m.legendView()) + commandLines + lipgloss.Height(m.footerView())
+	l.bodyH = max(0, m.height-l.top-bottom)
+	frameH := m.styles.Pane.GetVerticalFrameSize()
+
+	if l.compact {
+		// The narration strip repeats what the event log says, so it
+		// gives way when the log is the pane shown.
+		mainH := max(frameH+1, l.bodyH-whyHeight)
+		if m.focus == paneEvents {
+			mainH = l.bodyH
+		}
+		l.why = box{w: m.width, h: l.bodyH - mainH}
+		mainW := m.width
+		if m.mode == modeInspect {
+			l.inspector = box{w: inspectorWidth, h: mainH}
+			mainW -= inspectorWidth
+		}
+		l.panes[m.focus] = box{w: mainW, h: mainH}
+	} else {
+		topH := l.bodyH * 55 / 100
+		botH := l.bodyH - topH
+		pagesW := m.width * 52 / 100
+		l.panes[panePages] = box{w: pagesW, h: topH}
+		l.panes[paneSlabs] = box{w: m.width - pagesW, h: topH}
+		vmW := m.width * 22 / 100
+		reW := m.width * 24 / 100
+		inW := m.width * 22 / 100
+		l.panes[paneVmalloc] = box{w: vmW, h: botH}
+		l.panes[paneRealloc] = box{w: reW, h: botH}
+		l.panes[paneEvents] = box{w: m.width - vmW - reW - inW, h: botH}
+		l.inspector = box{w: inW, h: botH}
+		l.rows = [][]paneID{{panePages, paneSlabs}, {paneVmalloc, paneRealloc, paneEvents}}
+		l.rowH = []int{topH, botH}
+	}
+	m.lay = l
+	inner := m.frames.inner
+	m.pages.SetSize(inner(l.panes[panePages]))
+	m.slabs.SetSize(inner(l.panes[paneSlabs]))
+	m.vm.SetSize(inner(l.panes[paneVmalloc]))
+	m.realloc.SetSize(inner(l.panes[paneRealloc]))
+	m.events.SetSize(inner(l.panes[paneEvents]))
+	m.inspector.SetSize(inner(l.inspector))
+	m.refresh()
+}
+
+// commandLines is the height of the command area: the prompt, the jump
+// input or the latest notice, and a line for its error or hint.
+const commandLines = 2
+
+// tooSmall reports whether the terminal is below MinWidth x MinHeight.
+func (m Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }

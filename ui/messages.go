@@ -1,0 +1,29 @@
+package ui
+
+// playTickMsg advances the replay by one step. gen is the play generation
+// that armed it: a tick whose generation is not the model's current one is
+// stale (play was paused, restarted or changed speed) and is dropped.
+type playTickMsg struct {
+	gen int
+}
+
+// loadedMsg carries a session built off the event loop: a scenario that
+// was opened, or a session rebuilt to continue from an earlier step. The
+// command that built it gave up all references to it, so Update owns it.
+type loadedMsg struct {
+	id      int     // the load request this answers; older ones are dropped
+	src     *source // the new session and its view model
+	name    string  // scenario name or script path
+	notice  string  // what to tell the user, "" for nothing
+	stmt    string  // the statement run after the rebuild, "" for none
+	stmtErr error   // the statement's error, shown in the prompt
+}
+
+// errMsg is an error from a command: a scenario that failed to load.
+type errMsg struct {
+	id  int // the load request this answers
+	err error
+}
+
+func (e errMsg) Error() string { return e.err.Error() }
+func (e errMsg) Unwrap() error { return e.err }

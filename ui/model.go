@@ -1,0 +1,188 @@
+package ui
+
+import (
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/list"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/allocviz/allocviz/scripts"
+)
+
+// Options configure the interface.
+type Options struct {
+	Scenario string          // scenario name or script path to open; "" opens the tour
+	Script   scripts.Options // machine flags and step limit; a script's config() overrides them
+	Palette  Palette         // colours
+	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
+}
+
+// DefaultScenario is what allocviz opens when no scenario is named.
+const DefaultScenario = "tour"
+
+// MinWidth and MinHeight are the smallest terminal the interface draws
+// in; below it shows a "terminal too small" screen.
+const (
+	MinWidth  = 80
+	MinHeight = 24
+)
+
+// mode says what has the keyboard.
+type mode uint8
+
+// Modes.
+const (
+	modeStep    mode = iota // keys step, play and move between panes
+	modeInspect             // arrows move the inspector cursor
+	modePrompt              // the statement prompt has the keyboard
+	modeJump                // the jump-to-step input has the keyboard
+	modePicker              // the scenario picker has the keyboard
+)
+
+var modeNames = [...]string{"step", "inspect", "prompt", "jump", "picker"}
+
+func (m mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return "unknown"
+}
+
+// paneID names the focusable panes, in tab order.
+type paneID uint8
+
+// Panes.
+const (
+	panePages paneID = iota
+	paneSlabs
+	paneVmalloc
+	paneRealloc
+	paneEvents
+	numPanes
+)
+
+var paneNames = [numPanes]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events"}
+
+func (p paneID) String() string {
+	if p < numPanes {
+		return paneNames[p]
+	}
+	return "unknown"
+}
+
+// speeds are the replay intervals, slowest first; speedMax is the last.
+var speeds = [...]time.Duration{
+	2 * time.Second, time.Second, 500 * time.Millisecond, 250 * time.Millisecond,
+	100 * time.Millisecond, 50 * time.Millisecond, 16 * time.Millisecond,
+}
+
+// defaultSpeed is the index into speeds that play starts with.
+const defaultSpeed = 2
+
+// Model is the root of the interface. All its state changes in Update.
+type Model struct {
+	opts   Options
+	styles Styles
+	keys   keyMap
+	help   help.Model
+
+	width, height int  // terminal size in cells
+	ready         bool // a size has arrived
+
+	src     *source // the session shown; nil until the first load
+	name    string  // the scenario's name or path
+	step    int     // the step shown, 0..src.steps()
+	marks   []int   // bookmarked steps, ascending
+	loadID  int     // the latest load request; older answers are dropped
+	loading string  // what is being loaded, "" when idle
+	loadErr error   // the last load's failure, shown until the next load
+
+	playing bool
+	speed   int // index into speeds
+	playGen int // generation of the armed tick; see playTickMsg
+
+	mode  mode
+	focus paneID
+
+	prompt  promptModel
+	jump    textinput.Model
+	jumpErr string
+	picker  list.Model
+
+	notice    string // one line under the panes: what just happened
+	noticeErr bool   // the notice reports an error
+
+	lay layout // pane sizes, computed in Update
+
+	cells     *spanStyler // styles heapview's spans; shared by copies of the model, used only on the event loop
+	frames    framer      // draws pane frames
+	pages     pagesPane
+	slabs     slabsPane
+	vm        vmallocPane
+	realloc   reallocPane
+	events    eventsPane
+	inspector inspectorPane
+}
+
+// New returns the interface for opts. It does no I/O: the scenario is
+// loaded by the command Init returns.
+func New(opts Options) Model {
+	if opts.Scenario == "" {
+		opts.Scenario = DefaultScenario
+	}
+	// print() output is recorded by the session and shown with its step;
+	// nothing may write to the terminal while the program runs.
+	opts.Script.Print = nil
+	st := StylesFor(opts.Palette)
+	m := Model{
+		opts:   opts,
+		styles: st,
+		keys:   DefaultKeyMap(),
+		help:   newHelp(st),
+		speed:  defaultSpeed,
+		prompt: newPrompt(st),
+		jump:   newJumpInput(st),
+		picker: newPicker(st),
+	}
+	m.cells = newSpanStyler(st)
+	m.frames = newFramer(st)
+	m.loadID = 1
+	m.loading = "opening " + opts.Scenario
+	m.syncKeys()
+	return m
+}
+
+// Init starts loading the scenario New named (load request 1).
+func (m Model) Init() tea.Cmd {
+	return loadCmd(m.loadID, m.opts.Scenario, m.opts.Script)
+}
+
+func newHelp(st Styles) help.Model {
+	h := help.New()
+	h.Styles.ShortKey = st.Accent
+	h.Styles.ShortDesc = st.Muted
+	h.Styles.ShortSeparator = st.Subtle
+	h.Styles.FullKey = st.Accent
+	h.Styles.FullDesc = st.Muted
+	h.Styles.FullSeparator = st.Subtle
+	h.Styles.Ellipsis = st.Subtle
+	return h
+}
+
+func newJumpInput(st Styles) textinput.Model {
+	t := textinput.New()
+	t.Prompt = "jump to step: "
+	t.PromptStyle = st.Prompt
+	t.TextStyle = st.Text
+	t.CharLimit = 12
+	t.Validate = nil
+	return t
+}
+
+// Close releases the machine of the session shown. Call it after the
+// program has finished with the model Run returned.
+func (m Model) Close() {
+	m.src.close()
+}

@@ -1,0 +1,494 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+func TestMain(m *testing.M) {
+	// Pin the colour profile and background so output is the same
+	// locally and in CI, and nothing queries the terminal.
+	lipgloss.SetColorProfile(termenv.Ascii)
+	lipgloss.SetHasDarkBackground(true)
+	os.Exit(m.Run())
+}
+
+// threeStepScript is a small scenario with a known number of steps.
+const threeStepScript = `"""Three pages: allocate two, free one."""
+a = alloc_pages(0)
+b = alloc_pages(1)
+free_pages(a, 0)
+`
+
+// writeScript writes src to a .star file in a temporary directory.
+func writeScript(t *testing.T, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.star")
+	if err := writeFile(path, src); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func writeFile(path, src string) error { return os.WriteFile(path, []byte(src), 0o644) }
+
+// update sends msg to m and returns the new model and its command.
+func update(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
+	t.Helper()
+	nm, cmd := m.Update(msg)
+	return nm.(Model), cmd
+}
+
+// keyMsg builds the message for a key as tea.KeyMsg.String names it.
+func keyMsg(k string) tea.KeyMsg {
+	switch k {
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "tab":
+		return tea.KeyMsg{Type: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyMsg{Type: tea.KeyShiftTab}
+	case "up":
+		return tea.KeyMsg{Type: tea.KeyUp}
+	case "down":
+		return tea.KeyMsg{Type: tea.KeyDown}
+	case "left":
+		return tea.KeyMsg{Type: tea.KeyLeft}
+	case "right":
+		return tea.KeyMsg{Type: tea.KeyRight}
+	case "ctrl+c":
+		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	case "backspace":
+		return tea.KeyMsg{Type: tea.KeyBackspace}
+	case "home":
+		return tea.KeyMsg{Type: tea.KeyHome}
+	case "end":
+		return tea.KeyMsg{Type: tea.KeyEnd}
+	case " ":
+		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+}
+
+// press sends keys one after another, dropping the commands (cursor
+// blinks and the like); it returns the last key's command.
+func press(t *testing.T, m Model, keys ...string) (Model, tea.Cmd) {
+	t.Helper()
+	var cmd tea.Cmd
+	for _, k := range keys {
+		m, cmd = update(t, m, keyMsg(k))
+	}
+	return m, cmd
+}
+
+// typeText types s into whatever has the keyboard.
+func typeText(t *testing.T, m Model, s string) Model {
+	t.Helper()
+	for _, r := range s {
+		m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	return m
+}
+
+// load runs the command of a load request synchronously (gh-dash's
+// execCmd) and hands its message back to the model.
+func load(t *testing.T, m Model, cmd tea.Cmd) Model {
+	t.Helper()
+	if cmd == nil {
+		t.Fatal("expected a load command, got none")
+	}
+	msg := cmd()
+	switch msg.(type) {
+	case loadedMsg, errMsg:
+	default:
+		t.Fatalf("expected a load result, got %T", msg)
+	}
+	m, closeOld := update(t, m, msg)
+	if closeOld != nil {
+		closeOld()
+	}
+	return m
+}
+
+// open returns a model of size w x h showing scenario ref.
+func open(t *testing.T, ref string, w, h int) Model {
+	t.Helper()
+	m := New(Options{Scenario: ref})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+	m = load(t, m, m.Init())
+	if m.src == nil {
+		t.Fatalf("scenario %s did not open: %v", ref, m.loadErr)
+	}
+	t.Cleanup(func() { m.src.close() })
+	return m
+}
+
+func TestStepping(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	if m.step != 0 || m.lastStep() != 3 {
+		t.Fatalf("opened at step %d of %d, want 0 of 3", m.step, m.lastStep())
+	}
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{
+		{"n", 1}, {"right", 2}, {"n", 3}, {"n", 3}, // stops at the last step
+		{"p", 2}, {"left", 1}, {"p", 0}, {"p", 0}, // and at the first
+		{"G", 3}, {"g", 0}, {"end", 3}, {"home", 0},
+	} {
+		m, _ = press(t, m, tc.key)
+		if m.step != tc.want {
+			t.Fatalf("after %q: step %d, want %d", tc.key, m.step, tc.want)
+		}
+		if got := m.src.hv.Step(); got != tc.want {
+			t.Fatalf("after %q: heapview is at step %d, the interface at %d", tc.key, got, tc.want)
+		}
+	}
+	if !strings.Contains(m.View(), "step 0 of 3") {
+		t.Errorf("status bar does not say step 0 of 3:\n%s", m.View())
+	}
+}
+
+func TestHeldKeysArriveTogether(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("nn")})
+	if m.step != 2 {
+		t.Fatalf("two n keys in one message moved to step %d, want 2", m.step)
+	}
+}
+
+func TestPlayTicksAndGenerations(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, cmd := press(t, m, " ")
+	if !m.playing || cmd == nil {
+		t.Fatal("space did not start playing")
+	}
+	gen := m.playGen
+	m, cmd = update(t, m, playTickMsg{gen: gen})
+	if m.step != 1 || cmd == nil {
+		t.Fatalf("a tick moved to step %d (re-armed: %v), want step 1 and a new tick", m.step, cmd != nil)
+	}
+	// Changing speed re-arms with a new generation: the old tick is stale.
+	m, cmd = press(t, m, "+")
+	if cmd == nil || m.playGen == gen {
+		t.Fatal("changing speed while playing did not re-arm the tick")
+	}
+	m, _ = update(t, m, playTickMsg{gen: gen})
+	if m.step != 1 {
+		t.Fatalf("a stale tick moved the replay to step %d", m.step)
+	}
+	m, _ = update(t, m, playTickMsg{gen: m.playGen})
+	m, cmd = update(t, m, playTickMsg{gen: m.playGen})
+	if m.step != 3 || m.playing || cmd != nil {
+		t.Fatalf("at the end: step %d playing %v re-armed %v; want 3, stopped, no tick", m.step, m.playing, cmd != nil)
+	}
+	// Play at the last step starts over; pause makes pending ticks stale.
+	m, _ = press(t, m, " ")
+	if m.step != 0 || !m.playing {
+		t.Fatalf("play at the end: step %d playing %v, want a replay from step 0", m.step, m.playing)
+	}
+	gen = m.playGen
+	m, _ = press(t, m, " ")
+	m, _ = update(t, m, playTickMsg{gen: gen})
+	if m.playing || m.step != 0 {
+		t.Fatalf("after pause a tick moved to step %d", m.step)
+	}
+}
+
+func TestSpeedLimits(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	for range speeds {
+		m, _ = press(t, m, "+")
+	}
+	if m.speed != len(speeds)-1 {
+		t.Fatalf("speed %d after pressing + %d times, want the fastest", m.speed, len(speeds))
+	}
+	m, _ = press(t, m, " ")
+	if !strings.Contains(m.statusView(), "▶ max") {
+		t.Errorf("the status bar should show the speed: %s", m.statusView())
+	}
+	m, _ = press(t, m, " ")
+	for range speeds {
+		m, _ = press(t, m, "-")
+	}
+	if m.speed != 0 {
+		t.Fatalf("speed %d after pressing - enough times, want the slowest", m.speed)
+	}
+}
+
+func TestBookmarks(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "n", "m", "n", "n", "m")
+	if len(m.marks) != 2 || m.marks[0] != 1 || m.marks[1] != 3 {
+		t.Fatalf("marks %v, want [1 3]", m.marks)
+	}
+	m, _ = press(t, m, "g", "'")
+	if m.step != 1 {
+		t.Fatalf("next bookmark from step 0 went to %d, want 1", m.step)
+	}
+	m, _ = press(t, m, "b")
+	if m.step != 3 {
+		t.Fatalf("next bookmark from step 1 went to %d, want 3", m.step)
+	}
+	m, _ = press(t, m, "b")
+	if m.step != 1 {
+		t.Fatalf("next bookmark wraps around: went to %d, want 1", m.step)
+	}
+	m, _ = press(t, m, "m")
+	if len(m.marks) != 1 || m.marks[0] != 3 {
+		t.Fatalf("m on a bookmarked step should remove it: marks %v", m.marks)
+	}
+}
+
+func TestJumpToStep(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "#")
+	if m.mode != modeJump {
+		t.Fatalf("# opened mode %v, want jump", m.mode)
+	}
+	m = typeText(t, m, "9")
+	m, _ = press(t, m, "enter")
+	if m.mode != modeJump || !strings.Contains(m.View(), "from 0 to 3") {
+		t.Fatalf("jumping to a step that does not exist should stay in the input and say the range:\n%s", m.View())
+	}
+	m, _ = press(t, m, "backspace")
+	m = typeText(t, m, "2")
+	m, _ = press(t, m, "enter")
+	if m.mode != modeStep || m.step != 2 {
+		t.Fatalf("jump to 2: mode %v step %d", m.mode, m.step)
+	}
+	m, _ = press(t, m, "#", "esc")
+	if m.mode != modeStep || m.step != 2 {
+		t.Fatalf("esc should cancel the jump: mode %v step %d", m.mode, m.step)
+	}
+}
+
+func TestPromptRunsAStep(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "G", ":")
+	if m.mode != modePrompt {
+		t.Fatalf("':' opened mode %v, want prompt", m.mode)
+	}
+	// While typing, step keys are text.
+	m = typeText(t, m, "c = alloc_pages(2)")
+	if m.step != 3 {
+		t.Fatalf("typing moved the step to %d", m.step)
+	}
+	m, cmd := press(t, m, "enter")
+	if cmd != nil {
+		t.Fatal("a statement at the last step runs in place, without a command")
+	}
+	if m.lastStep() != 4 || m.step != 4 {
+		t.Fatalf("after the statement: step %d of %d, want 4 of 4", m.step, m.lastStep())
+	}
+	if m.mode != modePrompt || m.prompt.value() != "" {
+		t.Fatalf("the prompt should stay open and empty: mode %v value %q", m.mode, m.prompt.value())
+	}
+	if !strings.Contains(m.View(), "step 4: c = alloc_pages(2)") {
+		t.Errorf("the notice should name the new step:\n%s", m.View())
+	}
+	// History: up brings the statement back, down returns to the draft.
+	m = typeText(t, m, "draft")
+	m, _ = press(t, m, "up")
+	if got := m.prompt.value(); got != "c = alloc_pages(2)" {
+		t.Fatalf("up showed %q", got)
+	}
+	m, _ = press(t, m, "down")
+	if got := m.prompt.value(); got != "draft" {
+		t.Fatalf("down showed %q, want the draft back", got)
+	}
+	m, _ = press(t, m, "esc")
+	if m.mode != modeStep {
+		t.Fatalf("esc left mode %v", m.mode)
+	}
+}
+
+func TestPromptErrorStaysInline(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "G", ":")
+	m = typeText(t, m, "free_pages(nope, 0)")
+	m, _ = press(t, m, "enter")
+	if m.mode != modePrompt {
+		t.Fatalf("an error left the prompt (mode %v)", m.mode)
+	}
+	if m.prompt.err == "" || !strings.Contains(m.prompt.err, "nope") {
+		t.Fatalf("error %q does not name the undefined name", m.prompt.err)
+	}
+	if m.prompt.value() != "free_pages(nope, 0)" {
+		t.Fatalf("the failed statement should stay for editing, got %q", m.prompt.value())
+	}
+	if !strings.Contains(m.View(), "<prompt>:1:") {
+		t.Errorf("the inline error should be positioned:\n%s", m.View())
+	}
+	if m.lastStep() != 3 {
+		t.Fatalf("a statement that did not resolve took steps: %d", m.lastStep())
+	}
+}
+
+func TestPromptContinuesFromEarlierStep(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "n", ":")
+	if !strings.Contains(m.View(), "discards steps 2 to 3") {
+		t.Errorf("the prompt should warn that later steps will be discarded:\n%s", m.View())
+	}
+	m = typeText(t, m, "c = alloc_pages(3)")
+	m, cmd := press(t, m, "enter")
+	if cmd == nil || m.loading == "" {
+		t.Fatal("a statement at an earlier step should rebuild the session off the event loop")
+	}
+	m = load(t, m, cmd)
+	if m.lastStep() != 2 || m.step != 2 {
+		t.Fatalf("after continuing from step 1: step %d of %d, want 2 of 2", m.step, m.lastStep())
+	}
+	if !strings.Contains(m.notice, "continued from step 1") || !strings.Contains(m.notice, "steps 2 to 3 were discarded") {
+		t.Fatalf("notice %q does not say what was discarded", m.notice)
+	}
+	steps := m.src.sess.Steps()
+	if got := steps[1].Call; got != "alloc_pages(3)" {
+		t.Fatalf("step 2 is %q, want the statement typed", got)
+	}
+	if m.mode != modePrompt {
+		t.Fatalf("the prompt should stay open, mode %v", m.mode)
+	}
+}
+
+func TestFocusCycles(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	seen := []paneID{m.focus}
+	for range numPanes {
+		m, _ = press(t, m, "tab")
+		seen = append(seen, m.focus)
+	}
+	if seen[0] != seen[len(seen)-1] {
+		t.Fatalf("tab %d times did not come back: %v", numPanes, seen)
+	}
+	m, _ = press(t, m, "shift+tab")
+	if m.focus != numPanes-1 {
+		t.Fatalf("shift+tab from the first pane went to %v", m.focus)
+	}
+}
+
+func TestHelpShowsOnlyLiveKeys(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 120, 40)
+	short := m.footerView()
+	for _, want := range []string{"next step", "play", "quit"} {
+		if !strings.Contains(short, want) {
+			t.Errorf("short help lacks %q: %s", want, short)
+		}
+	}
+	m, _ = press(t, m, "?")
+	full := m.footerView()
+	if lipgloss.Height(full) <= lipgloss.Height(short) || !strings.Contains(full, "jump to step") {
+		t.Fatalf("? should show the full help:\n%s", full)
+	}
+	if lines := strings.Count(m.View(), "\n") + 1; lines != 40 {
+		t.Fatalf("with full help the screen is %d lines, want 40", lines)
+	}
+	m, _ = press(t, m, "?", ":")
+	typing := m.footerView()
+	if strings.Contains(typing, "next step") || !strings.Contains(typing, "run") {
+		t.Fatalf("while typing, the help should show prompt keys only: %s", typing)
+	}
+	m, _ = press(t, m, "q")
+	if m.mode != modePrompt || m.prompt.value() != "q" {
+		t.Fatal("q while typing is text, not quit")
+	}
+	_, cmd := press(t, m, "ctrl+c")
+	if cmd == nil || cmd() != tea.Quit() {
+		t.Fatal("ctrl+c should quit from the prompt")
+	}
+}
+
+func TestTooSmall(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 79, 24)
+	if !strings.Contains(m.View(), "terminal too small (need 80x24)") {
+		t.Fatalf("79x24 should say the terminal is too small:\n%s", m.View())
+	}
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 23})
+	if !strings.Contains(m.View(), "terminal too small (need 80x24)") {
+		t.Fatal("80x23 should say the terminal is too small")
+	}
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	if strings.Contains(m.View(), "too small") {
+		t.Fatal("80x24 is big enough")
+	}
+}
+
+func TestViewFitsEverySize(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 80, 24)
+	for _, sz := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {160, 45}, {200, 60}, {81, 70}, {250, 25}} {
+		w, h := sz[0], sz[1]
+		m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+		for _, keys := range [][]string{{"n"}, {"?"}, {"?", "tab", "i"}, {"esc", ":"}, {"esc", "o"}, {"esc"}} {
+			m, _ = press(t, m, keys...)
+			v := m.View()
+			lines := strings.Split(v, "\n")
+			if len(lines) != h {
+				t.Errorf("%dx%d after %v: %d lines", w, h, keys, len(lines))
+			}
+			for i, l := range lines {
+				if lw := lipgloss.Width(l); lw > w {
+					t.Errorf("%dx%d after %v: line %d is %d wide: %q", w, h, keys, i, lw, l)
+				}
+			}
+		}
+	}
+}
+
+func TestPickerOpensScenario(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "o")
+	if m.mode != modePicker {
+		t.Fatalf("o opened mode %v", m.mode)
+	}
+	v := m.View()
+	if !strings.Contains(v, "buddy") || !strings.Contains(v, "Buddy split and merge") {
+		t.Fatalf("the picker should list scenarios with descriptions:\n%s", v)
+	}
+	m, cmd := press(t, m, "enter")
+	if m.mode != modeStep || cmd == nil {
+		t.Fatalf("enter should close the picker and load: mode %v", m.mode)
+	}
+	m = load(t, m, cmd)
+	if m.name != m.picker.Items()[0].(scenarioItem).name || m.step != 0 {
+		t.Fatalf("opened %q at step %d", m.name, m.step)
+	}
+	m, _ = press(t, m, "o", "esc")
+	if m.mode != modeStep {
+		t.Fatalf("esc should close the picker, mode %v", m.mode)
+	}
+}
+
+func TestLoadFailureIsShown(t *testing.T) {
+	m := New(Options{Scenario: "no-such-scenario"})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m = load(t, m, m.Init())
+	if m.loadErr == nil || !strings.Contains(m.View(), "no-such-scenario") {
+		t.Fatalf("a missing scenario should be reported:\n%s", m.View())
+	}
+}
+
+func TestStaleLoadIsDropped(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	first := loadCmd(m.loadID, "buddy", m.opts.Script)
+	m, second := press(t, m, "o", "enter")
+	m = load(t, m, second)
+	name := m.name
+	msg := first()
+	m, closeCmd := update(t, m, msg)
+	if m.name != name {
+		t.Fatalf("an answer to an older load replaced the session")
+	}
+	if closeCmd == nil {
+		t.Fatal("the dropped session should be closed")
+	}
+	closeCmd()
+}

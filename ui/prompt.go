@@ -1,0 +1,113 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// promptModel is the statement prompt: a text input, the statements
+// entered so far, and the last error, shown inline.
+type promptModel struct {
+	input   textinput.Model
+	history []string // statements entered, oldest first
+	pos     int      // history position while browsing; len(history) = the line being edited
+	draft   string   // the line being edited, kept while browsing history
+	err     string   // the last statement's error, "" if it worked
+	styles  Styles
+}
+
+func newPrompt(st Styles) promptModel {
+	t := textinput.New()
+	t.Prompt = ">>> "
+	t.PromptStyle = st.Prompt
+	t.TextStyle = st.Text
+	t.Placeholder = "p = kmalloc(100)"
+	t.PlaceholderStyle = st.Subtle
+	t.CharLimit = 400
+	return promptModel{input: t, styles: st}
+}
+
+// focus gives the prompt the keyboard.
+func (p *promptModel) focus() tea.Cmd {
+	p.pos = len(p.history)
+	return p.input.Focus()
+}
+
+// blur takes the keyboard away and forgets the error.
+func (p *promptModel) blur() {
+	p.input.Blur()
+	p.err = ""
+}
+
+// value is the statement typed, trimmed.
+func (p promptModel) value() string { return strings.TrimSpace(p.input.Value()) }
+
+// entered records stmt in the history; on success the line is cleared,
+// on failure it stays for editing and the error is shown.
+func (p *promptModel) entered(stmt string, err error) {
+	if stmt != "" && (len(p.history) == 0 || p.history[len(p.history)-1] != stmt) {
+		p.history = append(p.history, stmt)
+	}
+	p.pos = len(p.history)
+	p.draft = ""
+	if err != nil {
+		p.err = err.Error()
+		return
+	}
+	p.err = ""
+	p.input.SetValue("")
+}
+
+// older shows the previous history entry.
+func (p *promptModel) older() {
+	if p.pos == 0 {
+		return
+	}
+	if p.pos == len(p.history) {
+		p.draft = p.input.Value()
+	}
+	p.pos--
+	p.input.SetValue(p.history[p.pos])
+	p.input.CursorEnd()
+}
+
+// newer shows the next history entry, or the draft after the last.
+func (p *promptModel) newer() {
+	if p.pos >= len(p.history) {
+		return
+	}
+	p.pos++
+	if p.pos == len(p.history) {
+		p.input.SetValue(p.draft)
+	} else {
+		p.input.SetValue(p.history[p.pos])
+	}
+	p.input.CursorEnd()
+}
+
+// setWidth fits the input into width cells.
+func (p *promptModel) setWidth(width int) {
+	w := width - len([]rune(p.input.Prompt)) - 1
+	if w < 1 {
+		w = 1
+	}
+	p.input.Width = w
+}
+
+// Render draws the prompt line, with the error below it when there is
+// one, and hint (what entering a statement will do) otherwise.
+func (p promptModel) Render(width int, hint string) string {
+	var b strings.Builder
+	b.WriteString(p.input.View())
+	switch {
+	case p.err != "":
+		b.WriteString("\n")
+		b.WriteString(p.styles.StatusErr.Render(truncate(p.err, width)))
+	case hint != "":
+		b.WriteString("\n")
+		b.WriteString(p.styles.Notice.Render(truncate(hint, width)))
+	}
+	return b.String()
+}

@@ -1,0 +1,48 @@
+package ui
+
+import "github.com/allocviz/allocviz/heapview"
+
+// refresh re-renders every visible pane from the model at the current
+// step, selection and size. It runs in Update, after anything that
+// changes what the panes show; View only assembles the result.
+func (m *Model) refresh() {
+	if m.src == nil || !m.ready || m.tooSmall() {
+		return
+	}
+	inspecting := m.mode == modeInspect
+	in, ok := m.inspection()
+	var lineage uint64
+	if ok && in.Alloc != nil {
+		lineage = in.Alloc.Lineage
+		if len(m.src.hv.ReallocHistory(lineage)) == 0 {
+			lineage = 0
+		}
+	}
+	m.refreshSlabs(inspecting && m.focus == paneSlabs)
+	m.refreshVmalloc()
+	m.refreshPages(inspecting && m.focus == panePages, m.highlight(in, ok))
+	m.refreshRealloc(lineage)
+	m.refreshEvents()
+	m.refreshInspector(in, ok)
+}
+
+// highlight returns the page frames to mark in the page map: those of
+// the thing selected in the focused pane, so the same memory is marked in
+// both places. The page map's own cursor is marked by the map itself.
+func (m *Model) highlight(in heapview.Inspection, ok bool) []heapview.PageRange {
+	hv := m.src.hv
+	switch m.focus {
+	case paneSlabs:
+		if m.mode == modeInspect && ok && in.Slab != nil {
+			return []heapview.PageRange{{PFN: in.Slab.PFN, N: 1 << in.Slab.Order}}
+		}
+		var out []heapview.PageRange
+		for _, sl := range hv.Slabs(m.slabs.sel) {
+			out = append(out, heapview.PageRange{PFN: sl.PFN, N: 1 << sl.Order})
+		}
+		return out
+	case paneVmalloc:
+		return m.selectedAreaPages()
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/heapview"
+)
+
+// slabsPane is the slab caches table (slabtop) over the selected cache's
+// slabs, a cell per object, with the inspector cursor on an object.
+type slabsPane struct {
+	textPane
+	sel     string              // the selected cache, by name, so it survives re-sorting
+	sortCol heapview.SlabColumn // the column sorted by
+	asc     bool                // smallest first; slabtop sorts largest first
+	obj     allocator.Addr      // the object under the inspector cursor; 0: none yet
+	caches  []string            // the table's caches in order, for moving the selection
+}
+
+func (p *slabsPane) reset() { p.sel, p.obj, p.top, p.caches = "", 0, 0, nil }
+
+// cycleSort sorts by the next column, as slabtop's single-key sorts do.
+func (p *slabsPane) cycleSort() {
+	p.sortCol = (p.sortCol + 1) % heapview.NumSlabColumns
+}
+
+// selectDelta selects the cache d rows below the selected one.
+func (p *slabsPane) selectDelta(d int) {
+	if len(p.caches) == 0 {
+		return
+	}
+	i := max(0, slices.Index(p.caches, p.sel))
+	p.sel = p.caches[max(0, min(i+d, len(p.caches)-1))]
+	p.obj = 0
+}
+
+// orderedSlabs returns a cache's slabs in the order heapview's slab view
+// draws them: CPU slabs, per-CPU partial, node partial, full; by CPU, then
+// by pfn.
+func orderedSlabs(hv *heapview.Model, cache string) []heapview.Slab {
+	rank := func(l allocator.SlabList) int {
+		switch l {
+		case allocator.ListCPU:
+			return 0
+		case allocator.ListCPUPartial:
+			return 1
+		case allocator.ListNodePartial:
+			return 2
+		case allocator.ListFull:
+			return 3
+		}
+		return 4
+	}
+	slabs := hv.Slabs(cache)
+	slices.SortStableFunc(slabs, func(a, b heapview.Slab) int {
+		if r := cmp.Compare(rank(a.List), rank(b.List)); r != 0 {
+			return r
+		}
+		if r := cmp.Compare(a.CPU, b.CPU); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.PFN, b.PFN)
+	})
+	return slabs
+}
+
+// locate returns the slab (index into slabs) and object index of addr.
+func locate(slabs []heapview.Slab, addr allocator.Addr) (int, int, bool) {
+	for i, sl := range slabs {
+		end := sl.First + allocator.Addr(uint64(sl.Objects)*sl.ObjSize)
+		if addr >= sl.First && addr < end {
+			return i, int(uint64(addr-sl.First) / sl.ObjSize), true
+		}
+	}
+	return 0, 0, false
+}
+
+// moveObject moves the cursor dx objects along (crossing into the next or
+// previous slab) and dy slabs up or down (keeping the object index).
+func (m *Model) moveObject(dx, dy int) {
+	slabs := orderedSlabs(m.src.hv, m.slabs.sel)
+	if len(slabs) == 0 {
+		return
+	}
+	si, oi, ok := locate(slabs, m.slabs.obj)
+	if !ok {
+		si, oi = 0, 0
+	}
+	si = max(0, min(si+dy, len(slabs)-1))
+	oi = min(oi, slabs[si].Objects-1) + dx
+	for oi < 0 && si > 0 {
+		si--
+		oi += slabs[si].Objects
+	}
+	for oi >= slabs[si].Objects && si < len(slabs)-1 {
+		oi -= slabs[si].Objects
+		si++
+	}
+	oi = max(0, min(oi, slabs[si].Objects-1))
+	m.slabs.obj = slabs[si].First + allocator.Addr(uint64(oi)*slabs[si].ObjSize)
+}
+
+// slabTableHeight splits the pane: the table gets the rows its caches
+// need (with slabtop's totals when there is room), at most half.
+func slabTableHeight(caches, h int) int {
+	need := 2 + caches // title, headings, a row per cache
+	if need+4 >= 10 && need+4 <= h/2 {
+		return need + 4 // and the totals block
+	}
+	return max(min(need, h/2), min(3, h))
+}
+
+// slabViewLabel is the width of the label heapview's slab view puts before
+// each slab's objects (pfn, list, in use): objects per row = width - it.
+func slabViewLabel(nrPages uint64) int {
+	return len(fmt.Sprintf("%x", max(nrPages, 1)-1)) + 2 + 1 + 13 + 1 + 11
+}
+
+// refreshSlabs renders the table and the selected cache's slabs.
+func (m *Model) refreshSlabs(inspecting bool) {
+	w, h := m.slabs.Size()
+	if w <= 0 || h <= 0 {
+		return
+	}
+	hv := m.src.hv
+	p := &m.slabs
+	cs := hv.SortedCaches(p.sortCol, !p.asc, false)
+	p.caches = p.caches[:0]
+	for _, c := range cs {
+		p.caches = append(p.caches, c.Name)
+	}
+	if !slices.Contains(p.caches, p.sel) {
+		p.sel = ""
+		// Prefer the cache the step shown touched.
+		if si, err := hv.StepInfo(m.step); err == nil {
+			for _, a := range si.Objects {
+				if al, ok := hv.Alloc(a); ok && slices.Contains(p.caches, al.Cache) {
+					p.sel = al.Cache
+					break
+				}
+			}
+		}
+		if p.sel == "" && len(p.caches) > 0 {
+			p.sel = p.caches[0]
+		}
+	}
+	th := slabTableHeight(len(cs), h)
+	visible := th - 2
+	if th >= 10 {
+		visible -= 4
+	}
+	scroll := 0
+	if i := slices.Index(p.caches, p.sel); i >= visible && visible > 0 {
+		scroll = i - visible + 1
+	}
+	rows := hv.SlabTable(heapview.SlabTableOptions{Width: w, Height: th, Sort: p.sortCol, Desc: !p.asc,
+		Selected: p.sel, Scroll: scroll})
+	vh := h - th
+	if p.sel != "" && vh > 0 {
+		var sel allocator.Addr
+		vscroll := 0
+		if inspecting {
+			slabs := orderedSlabs(hv, p.sel)
+			if _, _, ok := locate(slabs, p.obj); !ok && len(slabs) > 0 {
+				p.obj = slabs[0].First
+			}
+			sel = p.obj
+			// Scroll so the cursor's row is in view: a row per
+			// (objects per row) objects of each slab above it.
+			per := max(w-slabViewLabel(hv.NrPages()), 1)
+			row := 1
+			si, oi, _ := locate(slabs, p.obj)
+			for _, sl := range slabs[:si] {
+				row += (sl.Objects + per - 1) / per
+			}
+			row += oi / per
+			if avail := vh - 2; row > avail {
+				vscroll = row - avail
+			}
+		}
+		rows = append(rows, hv.SlabView(heapview.SlabViewOptions{Width: w, Height: vh, Cache: p.sel,
+			Selected: sel, Scroll: vscroll})...)
+	}
+	title := fmt.Sprintf("Slab caches · sorted by %s %s", p.sortCol, map[bool]string{true: "↑", false: "↓"}[p.asc])
+	p.setExact(title, m.cells.rows(rows, w))
+}
