@@ -81,14 +81,20 @@ func (s *tmuxSession) screen() string {
 // deadline with the last screen.
 func (s *tmuxSession) waitFor(want string) string {
 	s.t.Helper()
+	return s.waitUntil(fmt.Sprintf("%q", want), func(scr string) bool { return strings.Contains(scr, want) })
+}
+
+// waitUntil polls the screen until ok accepts it.
+func (s *tmuxSession) waitUntil(what string, ok func(screen string) bool) string {
+	s.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		scr := s.screen()
-		if strings.Contains(scr, want) {
+		if ok(scr) {
 			return scr
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("the screen never showed %q; it shows:\n%s", want, scr)
+			s.t.Fatalf("the screen never showed %s; it shows:\n%s", what, scr)
 		}
 		// Poll: tmux needs a moment to draw, and the test has
 		// nothing else to wait on.
@@ -139,10 +145,16 @@ func TestTerminal(t *testing.T) {
 	if out, err := s.tmux("resize-window", "-t", s.name, "-x", "200", "-y", "60"); err != nil {
 		t.Fatalf("resize: %v\n%s", err, out)
 	}
-	// Only the wide layout shows every pane at once, the inspector's too.
-	scr = s.waitFor("Inspector")
-	if lines := strings.Split(strings.TrimRight(scr, "\n"), "\n"); len(lines) < 50 {
-		t.Errorf("at 200x60 the screen has %d lines", len(lines))
+	// Only the wide layout shows every pane at once, the inspector's
+	// too; the footer is the last line drawn.
+	scr = s.waitUntil("the wide layout", func(scr string) bool {
+		lines := strings.Split(strings.TrimRight(scr, "\n"), "\n")
+		return strings.Contains(scr, "Inspector") && len(lines) == 60 && strings.Contains(lines[59], "quit")
+	})
+	for _, pane := range []string{"Physical pages", "Slab caches", "vmalloc space", "Realloc decisions", "Event log"} {
+		if !strings.Contains(scr, pane) {
+			t.Errorf("at 200x60 the %s pane is missing:\n%s", pane, scr)
+		}
 	}
 	if out, err := s.tmux("resize-window", "-t", s.name, "-x", "70", "-y", "20"); err != nil {
 		t.Fatalf("resize: %v\n%s", err, out)

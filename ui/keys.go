@@ -18,6 +18,7 @@ type keyMap struct {
 	Jump     key.Binding
 	Mark     key.Binding
 	NextMark key.Binding
+	Diff     key.Binding
 
 	// Panes.
 	FocusNext key.Binding
@@ -62,6 +63,7 @@ func DefaultKeyMap() keyMap {
 		Jump:     key.NewBinding(key.WithKeys("#"), key.WithHelp("#", "jump to step")),
 		Mark:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "bookmark step")),
 		NextMark: key.NewBinding(key.WithKeys("'", "b"), key.WithHelp("'/b", "next bookmark")),
+		Diff:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "diff from this step")),
 
 		FocusNext: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		FocusPrev: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
@@ -107,7 +109,7 @@ func (k *keyMap) contextBindings() []*key.Binding {
 func (k *keyMap) stepBindings() []*key.Binding {
 	return []*key.Binding{
 		&k.Next, &k.Prev, &k.Play, &k.Faster, &k.Slower, &k.First, &k.Last,
-		&k.Jump, &k.Mark, &k.NextMark, &k.FocusNext, &k.FocusPrev, &k.Up, &k.Down,
+		&k.Jump, &k.Mark, &k.NextMark, &k.Diff, &k.FocusNext, &k.FocusPrev, &k.Up, &k.Down,
 		&k.Inspect, &k.Prompt, &k.Open, &k.Help,
 	}
 }
@@ -129,7 +131,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Prev, k.First, k.Last, k.Jump},
-		{k.Play, k.Faster, k.Slower, k.Mark, k.NextMark},
+		{k.Play, k.Faster, k.Slower, k.Mark, k.NextMark, k.Diff},
 		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Sort, k.Reverse},
 		{k.CursorLeft, k.CursorRight, k.CursorUp, k.CursorDown},
 		{k.Prompt, k.Run, k.HistoryPrev, k.HistoryNext, k.Open, k.Cancel, k.Help, k.Quit},

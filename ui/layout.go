@@ -32,8 +32,9 @@ const (
 // whyHeight is the compact narration strip's height, frame included.
 const whyHeight = 6
 
-// inspectorWidth is the inspector's width in the compact layout.
-const inspectorWidth = 38
+// inspectorHeight is the inspector's height in the compact layout, frame
+// included.
+const inspectorHeight = 10
 
 // relayout computes the layout for the current size and chrome and gives
 // each pane its inner size. It measures the chrome instead of assuming
@@ -60,19 +61,24 @@ func (m *Model) relayout() {
 	frameH := m.styles.Pane.GetVerticalFrameSize()
 
 	if l.compact {
-		// The narration strip repeats what the event log says, so it
-		// gives way when the log is the pane shown.
-		mainH := max(frameH+1, l.bodyH-whyHeight)
-		if m.focus == paneEvents {
+		// Under the pane: the narration strip, or while inspecting the
+		// inspector, which needs a few more lines. The strip repeats
+		// what the event log says, so it gives way when the log is the
+		// pane shown.
+		under := whyHeight
+		if m.mode == modeInspect {
+			under = max(whyHeight, min(inspectorHeight, l.bodyH/2))
+		}
+		mainH := max(frameH+1, l.bodyH-under)
+		if m.focus == paneEvents && m.mode != modeInspect {
 			mainH = l.bodyH
 		}
-		l.why = box{w: m.width, h: l.bodyH - mainH}
-		mainW := m.width
 		if m.mode == modeInspect {
-			l.inspector = box{w: inspectorWidth, h: mainH}
-			mainW -= inspectorWidth
+			l.inspector = box{w: m.width, h: l.bodyH - mainH}
+		} else {
+			l.why = box{w: m.width, h: l.bodyH - mainH}
 		}
-		l.panes[m.focus] = box{w: mainW, h: mainH}
+		l.panes[m.focus] = box{w: m.width, h: mainH}
 	} else {
 		topH := l.bodyH * 55 / 100
 		botH := l.bodyH - topH

@@ -95,6 +95,8 @@ type Model struct {
 	name    string  // the scenario's name or path
 	step    int     // the step shown, 0..src.steps()
 	marks   []int   // bookmarked steps, ascending
+	diff    int     // the step changes are counted from (d); -1: the step before, as usual
+	diffSum string  // what changed since diff, for the status bar
 	loadID  int     // the latest load request; older answers are dropped
 	loading string  // what is being loaded, "" when idle
 	loadErr error   // the last load's failure, shown until the next load
@@ -142,6 +144,7 @@ func New(opts Options) Model {
 		keys:   DefaultKeyMap(),
 		help:   newHelp(st),
 		speed:  defaultSpeed,
+		diff:   -1,
 		prompt: newPrompt(st),
 		jump:   newJumpInput(st),
 		picker: newPicker(st),

@@ -492,3 +492,20 @@ func TestStaleLoadIsDropped(t *testing.T) {
 	}
 	closeCmd()
 }
+
+func TestDiffFromAStep(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "d")
+	if m.diff != 0 || m.diffSum != "Δ from step 0: no change" {
+		t.Fatalf("d at step 0: base %d, summary %q", m.diff, m.diffSum)
+	}
+	m, _ = press(t, m, "n", "n")
+	// Steps 1 and 2 took an order-0 and an order-1 block.
+	if !strings.HasPrefix(m.diffSum, "Δ from step 0: ") || !strings.Contains(m.diffSum, "2 allocations") {
+		t.Fatalf("at step 2 the summary should count what differs from step 0: %q", m.diffSum)
+	}
+	m, _ = press(t, m, "g", "d")
+	if m.diff != -1 || m.diffSum != "" {
+		t.Fatalf("d on the base should turn the diff off: base %d, summary %q", m.diff, m.diffSum)
+	}
+}

@@ -1,6 +1,11 @@
 package ui
 
-import "github.com/allocviz/allocviz/heapview"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/allocviz/allocviz/heapview"
+)
 
 // refresh re-renders every visible pane from the model at the current
 // step, selection and size. It runs in Update, after anything that
@@ -20,7 +25,14 @@ func (m *Model) refresh() {
 	}
 	m.refreshSlabs(inspecting && m.focus == paneSlabs)
 	m.refreshVmalloc()
-	m.refreshPages(inspecting && m.focus == panePages, m.highlight(in, ok))
+	hl := m.highlight(in, ok)
+	m.diffSum = ""
+	if m.diff >= 0 && m.diff <= m.lastStep() {
+		var sum string
+		hl, sum = m.diffPages()
+		m.diffSum = sum
+	}
+	m.refreshPages(inspecting && m.focus == panePages, hl)
 	m.refreshRealloc(lineage)
 	m.refreshEvents()
 	m.refreshInspector(in, ok)
@@ -45,4 +57,32 @@ func (m *Model) highlight(in heapview.Inspection, ok bool) []heapview.PageRange 
 		return m.selectedAreaPages()
 	}
 	return nil
+}
+
+// diffPages returns the page frames that differ between the diff base and
+// the step shown, and a summary of everything that differs.
+func (m *Model) diffPages() ([]heapview.PageRange, string) {
+	d, err := m.src.hv.Diff(m.diff, m.step)
+	if err != nil {
+		return nil, ""
+	}
+	out := make([]heapview.PageRange, 0, len(d.Pages))
+	var pages uint64
+	for _, c := range d.Pages {
+		out = append(out, heapview.PageRange{PFN: c.PFN, N: c.N})
+		pages += c.N
+	}
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{int(pages), "pages"}, {len(d.Allocs), "allocations"}, {len(d.Slabs), "slabs"}, {len(d.Areas), "areas"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"no change"}
+	}
+	return out, fmt.Sprintf("Δ from step %d: %s", m.diff, strings.Join(parts, ", "))
 }

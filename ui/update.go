@@ -128,6 +128,8 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.toggleMark()
 	case key.Matches(msg, k.NextMark):
 		m.nextMark()
+	case key.Matches(msg, k.Diff):
+		m.toggleDiff()
 	case key.Matches(msg, k.FocusNext):
 		m.setFocus((m.focus + 1) % numPanes)
 	case key.Matches(msg, k.FocusPrev):
@@ -144,8 +146,8 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.refresh()
 	case key.Matches(msg, k.Inspect):
 		if m.src != nil && inspectable(m.focus) {
+			m.startCursor()
 			m.setMode(modeInspect)
-			m.refresh()
 		}
 	case key.Matches(msg, k.Jump):
 		m.jump.SetValue("")
@@ -300,6 +302,7 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	m.loading = ""
 	m.loadErr = nil
 	m.marks = nil
+	m.diff = -1
 	m.stopPlay()
 	m.slabs.reset()
 	m.vm.reset()
@@ -408,6 +411,23 @@ func (m *Model) toggleMark() {
 	m.setNotice(fmt.Sprintf("bookmarked step %d", m.step), false)
 }
 
+// toggleDiff makes the step shown the base that changes are counted
+// from, or, pressed on the base, goes back to showing each step's own
+// changes.
+func (m *Model) toggleDiff() {
+	if m.src == nil {
+		return
+	}
+	if m.diff == m.step {
+		m.diff = -1
+		m.setNotice("diff off: each step marks its own changes", false)
+	} else {
+		m.diff = m.step
+		m.setNotice(fmt.Sprintf("diff from step %d: step anywhere and the page map marks everything that differs", m.step), false)
+	}
+	m.refresh()
+}
+
 // nextMark goes to the first bookmark after the step shown, wrapping
 // around to the first bookmark.
 func (m *Model) nextMark() {
@@ -435,6 +455,28 @@ func (m *Model) setFocus(p paneID) {
 	m.syncKeys()
 	// The compact layout shows only the focused pane, so sizes change.
 	m.relayout()
+}
+
+// startCursor puts the inspector cursor on what the step shown changed:
+// its first page, or its first object in the selected cache.
+func (m *Model) startCursor() {
+	si, err := m.src.hv.StepInfo(m.step)
+	if err != nil {
+		return
+	}
+	switch m.focus {
+	case panePages:
+		if len(si.Pages) > 0 {
+			m.pages.cursor = si.Pages[0].PFN
+		}
+	case paneSlabs:
+		for _, a := range si.Objects {
+			if in, err := m.src.hv.InspectAddr(a); err == nil && in.Slab != nil && in.Slab.Cache == m.slabs.sel {
+				m.slabs.obj = a
+				return
+			}
+		}
+	}
 }
 
 // inspectable reports whether pane p has an inspector cursor.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -48,7 +49,7 @@ func (m Model) statusView() string {
 	st := m.styles
 	left := " allocviz"
 	if m.name != "" {
-		left += " · " + m.name
+		left += " · " + filepath.Base(m.name)
 	}
 	var mid string
 	switch {
@@ -65,6 +66,9 @@ func (m Model) statusView() string {
 		}
 		if m.isMarked(m.step) {
 			mid += " ★"
+		}
+		if m.diffSum != "" {
+			mid += "  " + m.diffSum
 		}
 	}
 	right := ""
@@ -176,11 +180,10 @@ func (m Model) bodyView() string {
 		}
 	}
 	if l.compact {
-		main := [][]string{m.paneLines(m.focus)}
+		writeRow([][]string{m.paneLines(m.focus)}, l.panes[m.focus].h)
 		if l.inspector.visible() {
-			main = append(main, m.inspectorLines())
+			writeRow([][]string{m.inspectorLines()}, l.inspector.h)
 		}
-		writeRow(main, l.panes[m.focus].h)
 		if l.why.visible() {
 			writeRow([][]string{m.whyLines()}, l.why.h)
 		}
