@@ -19,7 +19,7 @@ type layout struct {
 	panes     [numPanes]box // each pane's box
 	inspector box           // the inspector's box
 	why       box           // compact: the narration strip under the pane
-	rows      [][]paneID    // wide: panes per row, left to right
+	rows      [][]paneID    // wide: panes per row, left to right (paneInspector too)
 	rowH      []int         // wide: height of each row
 }
 
@@ -80,20 +80,22 @@ func (m *Model) relayout() {
 		}
 		l.panes[m.focus] = box{w: m.width, h: mainH}
 	} else {
-		topH := l.bodyH * 55 / 100
-		botH := l.bodyH - topH
-		pagesW := m.width * 52 / 100
-		l.panes[panePages] = box{w: pagesW, h: topH}
-		l.panes[paneSlabs] = box{w: m.width - pagesW, h: topH}
-		vmW := m.width * 22 / 100
-		reW := m.width * 24 / 100
-		inW := m.width * 22 / 100
-		l.panes[paneVmalloc] = box{w: vmW, h: botH}
-		l.panes[paneRealloc] = box{w: reW, h: botH}
-		l.panes[paneEvents] = box{w: m.width - vmW - reW - inW, h: botH}
-		l.inspector = box{w: inW, h: botH}
-		l.rows = [][]paneID{{panePages, paneSlabs}, {paneVmalloc, paneRealloc, paneEvents}}
-		l.rowH = []int{topH, botH}
+		// Three rows: the page map and the slabs; vmalloc, the realloc
+		// panel and the inspector; the event log across the whole
+		// width, where its explanations need the fewest line breaks.
+		topH := l.bodyH * 50 / 100
+		midH := l.bodyH * 26 / 100
+		botH := l.bodyH - topH - midH
+		half := m.width / 2
+		l.panes[panePages] = box{w: half, h: topH}
+		l.panes[paneSlabs] = box{w: m.width - half, h: topH}
+		reW := (m.width - half) / 2
+		l.panes[paneVmalloc] = box{w: half, h: midH}
+		l.panes[paneRealloc] = box{w: reW, h: midH}
+		l.inspector = box{w: m.width - half - reW, h: midH}
+		l.panes[paneEvents] = box{w: m.width, h: botH}
+		l.rows = [][]paneID{{panePages, paneSlabs}, {paneVmalloc, paneRealloc, paneInspector}, {paneEvents}}
+		l.rowH = []int{topH, midH, botH}
 	}
 	m.lay = l
 	inner := m.frames.inner

@@ -63,6 +63,10 @@ const (
 	numPanes
 )
 
+// paneInspector places the inspector in a layout row; it is not in the
+// tab order.
+const paneInspector = numPanes
+
 var paneNames = [numPanes]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events"}
 
 func (p paneID) String() string {

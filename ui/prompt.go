@@ -23,7 +23,7 @@ func newPrompt(st Styles) promptModel {
 	t.Prompt = ">>> "
 	t.PromptStyle = st.Prompt
 	t.TextStyle = st.Text
-	t.Placeholder = "p = kmalloc(100)"
+	t.Placeholder = "p = alloc_pages(0)"
 	t.PlaceholderStyle = st.Subtle
 	t.CharLimit = 400
 	return promptModel{input: t, styles: st}
@@ -110,4 +110,22 @@ func (p promptModel) Render(width int, hint string) string {
 		b.WriteString(p.styles.Notice.Render(truncate(hint, width)))
 	}
 	return b.String()
+}
+
+// examplePlaceholder suggests a statement with the richest allocator the
+// session's builtins offer.
+func examplePlaceholder(src *source) string {
+	have := map[string]bool{}
+	for _, b := range src.sess.Builtins() {
+		have[b.Name] = true
+	}
+	for _, ex := range []struct{ builtin, stmt string }{
+		{"kmalloc", "p = kmalloc(100)"},
+		{"vmalloc", "v = vmalloc(3 * 4096)"},
+	} {
+		if have[ex.builtin] {
+			return ex.stmt
+		}
+	}
+	return "p = alloc_pages(0)"
 }

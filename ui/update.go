@@ -298,6 +298,7 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	}
 	old := m.src
 	m.src = msg.src
+	m.prompt.input.Placeholder = examplePlaceholder(msg.src)
 	m.name = msg.name
 	m.loading = ""
 	m.loadErr = nil

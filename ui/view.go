@@ -190,12 +190,13 @@ func (m Model) bodyView() string {
 		return b.String()
 	}
 	for i, row := range l.rows {
-		blocks := make([][]string, 0, len(row)+1)
+		blocks := make([][]string, 0, len(row))
 		for _, p := range row {
-			blocks = append(blocks, m.paneLines(p))
-		}
-		if i == len(l.rows)-1 {
-			blocks = append(blocks, m.inspectorLines())
+			if p == paneInspector {
+				blocks = append(blocks, m.inspectorLines())
+			} else {
+				blocks = append(blocks, m.paneLines(p))
+			}
 		}
 		writeRow(blocks, l.rowH[i])
 	}
