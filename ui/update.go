@@ -515,6 +515,9 @@ func (m *Model) moveCursor(dx, dy int) {
 // layout (the footer's height depends on it).
 func (m *Model) setMode(md mode) {
 	m.mode = md
+	if md != modeStep && md != modeInspect {
+		m.help.ShowAll = false
+	}
 	if md != modeJump {
 		m.jumpErr = ""
 	}
@@ -562,6 +565,11 @@ func (m *Model) syncKeys() {
 		k.Prev.SetKeys("p", "left")
 		k.Prev.SetHelp("p/←", "prev step")
 		k.Inspect.SetEnabled(stepping && inspectable(m.focus))
+	}
+	if m.help.ShowAll {
+		k.Help.SetHelp("?", "close help")
+	} else {
+		k.Help.SetHelp("?", "help")
 	}
 	if m.playing {
 		k.Play.SetHelp("space", "pause")

@@ -27,7 +27,11 @@ func (m Model) View() string {
 		b.WriteString(m.tabsView())
 		b.WriteByte('\n')
 	}
-	b.WriteString(m.bodyView())
+	if m.help.ShowAll {
+		b.WriteString(m.fullHelpView(m.width, m.lay.bodyH))
+	} else {
+		b.WriteString(m.bodyView())
+	}
 	b.WriteByte('\n')
 	b.WriteString(m.legendView())
 	b.WriteByte('\n')
@@ -154,12 +158,12 @@ func (m Model) promptHint() string {
 	return "a Starlark statement runs as the next step, e.g. p = kmalloc(100) or kfree(p)"
 }
 
-// footerView is the short or full help.
+// footerView is the short help; the full help takes the panes' place.
 func (m Model) footerView() string {
 	if m.mode == modePicker {
 		return ""
 	}
-	return m.help.View(m.keys)
+	return m.help.ShortHelpView(m.keys.ShortHelp())
 }
 
 // bodyView lays out the panes. Every pane draws exactly its box, so the
