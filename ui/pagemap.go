@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/allocviz/allocviz/heapview"
 )
 
@@ -39,16 +41,24 @@ func (m *Model) refreshPages(inspecting bool, highlight []heapview.PageRange) {
 	hv := m.src.hv
 	m.pages.nr = hv.NrPages()
 	m.pages.cursor = min(m.pages.cursor, m.pages.nr-1)
-	// Ask for one row more than fits: with eight rows or more the map
-	// ends with its key and the free counts per order; the key is
-	// dropped.
+	// Ask for one row more than fits and leave out the map's own key
+	// (the row that starts "0-A free"), which repeats the legend under
+	// the panes; the map keeps its free counts and cache colours.
 	ask := h + 1
 	pm := hv.PageMap(heapview.PageMapOptions{Width: w, Height: ask, Cursor: m.pages.cursor, ShowCursor: inspecting,
 		Highlight: highlight})
 	rows := pm.Rows
-	if ask >= 8 && len(rows) == ask {
-		rows = append(rows[:ask-2:ask-2], rows[ask-1])
-	} else if len(rows) > h {
+	key := -1
+	for i := pm.Top + pm.Lines; i < len(rows); i++ {
+		if r := rows[i]; len(r) > 0 && r[0].Kind == heapview.CellFree && strings.HasPrefix(r[0].Text, "0-A") {
+			key = i
+			break
+		}
+	}
+	if key >= 0 {
+		rows = append(rows[:key:key], rows[key+1:]...)
+	}
+	if len(rows) > h {
 		rows = rows[:h]
 	}
 	m.pages.pm = pm
