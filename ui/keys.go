@@ -26,6 +26,7 @@ type keyMap struct {
 	Up        key.Binding
 	Down      key.Binding
 	Inspect   key.Binding
+	Zoom      key.Binding
 	Sort      key.Binding
 	Reverse   key.Binding
 
@@ -70,6 +71,7 @@ func DefaultKeyMap() keyMap {
 		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "select up")),
 		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "select down")),
 		Inspect:   key.NewBinding(key.WithKeys("i", "enter"), key.WithHelp("i", "inspect cell")),
+		Zoom:      key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom page map")),
 		Sort:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 
@@ -110,7 +112,7 @@ func (k *keyMap) stepBindings() []*key.Binding {
 	return []*key.Binding{
 		&k.Next, &k.Prev, &k.Play, &k.Faster, &k.Slower, &k.First, &k.Last,
 		&k.Jump, &k.Mark, &k.NextMark, &k.Diff, &k.FocusNext, &k.FocusPrev, &k.Up, &k.Down,
-		&k.Inspect, &k.Prompt, &k.Open, &k.Help,
+		&k.Inspect, &k.Zoom, &k.Prompt, &k.Open, &k.Help,
 	}
 }
 
@@ -132,7 +134,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Prev, k.First, k.Last, k.Jump},
 		{k.Play, k.Faster, k.Slower, k.Mark, k.NextMark, k.Diff},
-		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Sort, k.Reverse},
+		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Zoom, k.Sort, k.Reverse},
 		{k.CursorLeft, k.CursorRight, k.CursorUp, k.CursorDown},
 		{k.Prompt, k.Run, k.HistoryPrev, k.HistoryNext, k.Open, k.Cancel, k.Help, k.Quit},
 	}

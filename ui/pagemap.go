@@ -13,9 +13,26 @@ type pagesPane struct {
 	cursor uint64           // the page frame under the inspector cursor
 	pm     heapview.PageMap // the last map rendered: its scale and geometry
 	nr     uint64           // page frames of RAM
+	zoom   bool             // a cell per page frame, scrolled to what matters, instead of all of RAM
+	first  uint64           // zoomed: the first page frame shown
 }
 
-func (p *pagesPane) reset() { p.cursor, p.top = 0, 0 }
+func (p *pagesPane) reset() { p.cursor, p.top, p.first = 0, 0, 0 }
+
+// zoomWindow returns the first page frame the zoomed map shows so that
+// focus is in view, keeping the window where it was when it already is.
+func (p *pagesPane) zoomWindow(focus uint64, h int) uint64 {
+	cols := uint64(max(p.pm.Cols, 1))
+	rows := uint64(max(h-3, 1))
+	if p.pm.Scale == 1 && p.pm.Lines > 0 {
+		rows = uint64(p.pm.Lines)
+	}
+	if focus >= p.first && focus < p.first+rows*cols {
+		return p.first
+	}
+	row := focus / cols
+	return (row - min(row, rows/3)) * cols
+}
 
 // moveCursor moves the cursor dx cells across and dy map rows down,
 // staying inside RAM.
@@ -45,8 +62,25 @@ func (m *Model) refreshPages(inspecting bool, highlight []heapview.PageRange) {
 	// (the row that starts "0-A free"), which repeats the legend under
 	// the panes; the map keeps its free counts and cache colours.
 	ask := h + 1
-	pm := hv.PageMap(heapview.PageMapOptions{Width: w, Height: ask, Cursor: m.pages.cursor, ShowCursor: inspecting,
-		Highlight: highlight})
+	opts := heapview.PageMapOptions{Width: w, Height: ask, Cursor: m.pages.cursor, ShowCursor: inspecting,
+		Highlight: highlight}
+	title := "Physical pages"
+	if m.pages.zoom {
+		if m.pages.pm.Cols == 0 {
+			// Learn the map's geometry at this width first.
+			m.pages.pm = hv.PageMap(opts)
+		}
+		focus := m.pages.first
+		if inspecting {
+			focus = m.pages.cursor
+		} else if si, err := hv.StepInfo(m.step); err == nil && len(si.Pages) > 0 {
+			focus = si.Pages[0].PFN
+		}
+		m.pages.first = m.pages.zoomWindow(focus, h)
+		opts.Scale, opts.First = 1, m.pages.first
+		title = "Physical pages · zoomed to a page per cell (z)"
+	}
+	pm := hv.PageMap(opts)
 	rows := pm.Rows
 	key := -1
 	for i := pm.Top + pm.Lines; i < len(rows); i++ {
@@ -62,5 +96,5 @@ func (m *Model) refreshPages(inspecting bool, highlight []heapview.PageRange) {
 		rows = rows[:h]
 	}
 	m.pages.pm = pm
-	m.pages.setExact("Physical pages", m.cells.rows(rows, w))
+	m.pages.setExact(title, m.cells.rows(rows, w))
 }

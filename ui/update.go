@@ -138,6 +138,9 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.selectDelta(-1)
 	case key.Matches(msg, k.Down):
 		m.selectDelta(1)
+	case key.Matches(msg, k.Zoom):
+		m.pages.zoom = !m.pages.zoom
+		m.refresh()
 	case key.Matches(msg, k.Sort):
 		m.slabs.cycleSort()
 		m.refresh()
