@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +194,37 @@ func TestNoTerminalRunsHeadless(t *testing.T) {
 	}
 	if code := cli([]string{"buddy", "--palette", "plaid"}, &stdout, &stderr); code != exitError {
 		t.Errorf("an unknown palette: exit %d, want %d", code, exitError)
+	}
+}
+
+// TestTerminalNoColor checks NO_COLOR: no colour escape sequences at all,
+// while reverse video still marks the status bar and the step's changes.
+func TestTerminalNoColor(t *testing.T) {
+	s := startTmux(t, 100, 30, []string{"NO_COLOR=1"}, "tour")
+	s.waitFor("step 0 of")
+	s.keys("n", "n", "n")
+	s.waitFor("step 3 of")
+	out, err := s.tmux("capture-pane", "-e", "-p", "-t", s.name)
+	if err != nil {
+		t.Fatalf("capture-pane -e: %v", err)
+	}
+	sgr := regexp.MustCompile("\x1b\\[([0-9;]*)m")
+	var reverse bool
+	for _, m := range sgr.FindAllStringSubmatch(out, -1) {
+		params := strings.Split(m[1], ";")
+		for i, p := range params {
+			switch p {
+			case "38", "48":
+				t.Fatalf("NO_COLOR is set but the screen has a colour sequence %q", m[0])
+			case "7":
+				reverse = true
+			}
+			if n, err := strconv.Atoi(p); err == nil && (30 <= n && n <= 37 || 40 <= n && n <= 47 || 90 <= n && n <= 107) && (i == 0 || params[i-1] != "38" && params[i-1] != "48") {
+				t.Fatalf("NO_COLOR is set but the screen has a colour sequence %q", m[0])
+			}
+		}
+	}
+	if !reverse {
+		t.Errorf("without colour, reverse video should still mark the status bar and the changes:\n%q", out)
 	}
 }
