@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/allocviz/allocviz/heapview"
@@ -96,5 +97,8 @@ func (m *Model) refreshPages(inspecting bool, highlight []heapview.PageRange) {
 		rows = rows[:h]
 	}
 	m.pages.pm = pm
+	if !m.pages.zoom && pm.Scale > 1 {
+		title += fmt.Sprintf(" · %d per cell, z zooms in", pm.Scale)
+	}
 	m.pages.setExact(title, m.cells.rows(rows, w))
 }
