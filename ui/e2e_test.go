@@ -49,8 +49,11 @@ func TestProgram(t *testing.T) {
 
 	tm.Type("o")
 	waitFor(t, tm, "Open a scenario")
+	tm.Type("/vrealloc-6")
+	waitFor(t, tm, "1 scenario")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	waitFor(t, tm, "step 0 of")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor(t, tm, "vrealloc-6.12  step 0 of")
 
 	tm.Type("q")
 	fm, ok := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
@@ -58,7 +61,7 @@ func TestProgram(t *testing.T) {
 		t.Fatal("the final model is not a Model")
 	}
 	defer fm.src.close()
-	if fm.name != fm.picker.Items()[0].(scenarioItem).name || fm.step != 0 {
+	if fm.name != "vrealloc-6.12" || fm.step != 0 {
 		t.Fatalf("after picking: %q at step %d", fm.name, fm.step)
 	}
 	if fm.width != 200 || fm.height != 60 {

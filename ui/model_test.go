@@ -470,6 +470,13 @@ func TestPickerOpensScenario(t *testing.T) {
 	if m.name != m.picker.Items()[0].(scenarioItem).name || m.step != 0 {
 		t.Fatalf("opened %q at step %d", m.name, m.step)
 	}
+	// Opened again, the picker starts on the scenario shown.
+	m, _ = press(t, m, "o", "down")
+	m, _ = press(t, m, "esc", "o")
+	if got := m.picker.SelectedItem().(scenarioItem).name; got != m.name {
+		t.Fatalf("the picker should start on %q, it is on %q", m.name, got)
+	}
+	m, _ = press(t, m, "esc")
 	m, _ = press(t, m, "o", "esc")
 	if m.mode != modeStep {
 		t.Fatalf("esc should close the picker, mode %v", m.mode)

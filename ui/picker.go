@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/list"
 	"github.com/charmbracelet/lipgloss"
 )
@@ -39,5 +40,24 @@ func newPicker(st Styles) list.Model {
 	l.Styles.HelpStyle = st.Muted.Padding(1, 0, 0, 2)
 	l.SetStatusBarItemName("scenario", "scenarios")
 	l.DisableQuitKeybindings()
+	// The keys Update handles for the picker (keyMap.Run and Cancel),
+	// described for the list's own help line.
+	l.AdditionalShortHelpKeys = func() []key.Binding {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		}
+	}
 	return l
+}
+
+// selectScenario puts the picker's selection on the scenario called name,
+// if it is bundled.
+func selectScenario(l *list.Model, name string) {
+	for i, it := range l.Items() {
+		if si, ok := it.(scenarioItem); ok && si.name == name {
+			l.Select(i)
+			return
+		}
+	}
 }

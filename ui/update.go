@@ -162,6 +162,8 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.prompt.focus()
 	case key.Matches(msg, k.Open):
 		m.stopPlay()
+		m.picker.ResetFilter()
+		selectScenario(&m.picker, m.name)
 		m.setMode(modePicker)
 	}
 	return m, nil
