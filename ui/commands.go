@@ -39,7 +39,7 @@ func continueCmd(id int, rb rebuilder, name, stmt, notice string) tea.Cmd {
 		if result != "" {
 			notice += ": " + stmt + " = " + result
 		}
-		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, stmtErr: stmtErr}
+		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, stmtErr: stmtErr, from: rb.step}
 	}
 }
 

@@ -335,7 +335,7 @@ func TestPromptErrorStaysInline(t *testing.T) {
 
 func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
-	m, _ = press(t, m, "n", ":")
+	m, _ = press(t, m, "n", "m", "d", "G", "m", "g", "n", ":")
 	if !strings.Contains(m.View(), "discards steps 2 to 3") {
 		t.Errorf("the prompt should warn that later steps will be discarded:\n%s", m.View())
 	}
@@ -357,6 +357,9 @@ func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	}
 	if m.mode != modePrompt {
 		t.Fatalf("the prompt should stay open, mode %v", m.mode)
+	}
+	if len(m.marks) != 1 || m.marks[0] != 1 || m.diff != 1 {
+		t.Fatalf("the bookmark and diff base at step 1 should survive and the one at the discarded step 3 go: marks %v, diff %d", m.marks, m.diff)
 	}
 }
 

@@ -307,13 +307,29 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	m.name = msg.name
 	m.loading = ""
 	m.loadErr = nil
-	m.marks = nil
-	m.diff = -1
 	m.stopPlay()
-	m.slabs.reset()
-	m.vm.reset()
-	m.events.reset()
-	m.pages.reset()
+	if msg.stmt != "" {
+		// A continuation keeps what still exists: bookmarks and the
+		// diff base up to the step it continued from, and the panes'
+		// selections.
+		kept := m.marks[:0]
+		for _, s := range m.marks {
+			if s <= msg.from {
+				kept = append(kept, s)
+			}
+		}
+		m.marks = kept
+		if m.diff > msg.from {
+			m.diff = -1
+		}
+	} else {
+		m.marks = nil
+		m.diff = -1
+		m.slabs.reset()
+		m.vm.reset()
+		m.events.reset()
+		m.pages.reset()
+	}
 	if msg.stmt != "" {
 		m.prompt.entered(msg.stmt, msg.stmtErr)
 		m.seekTo(m.lastStep())
