@@ -10,8 +10,8 @@ import (
 )
 
 // eventsPane is the event log: the steps up to the one shown, each with
-// its script line, its events and the rule each applied. The compact
-// layout also shows the current step's "why" in a strip under the
+// its script line, its events and the rule each applied. The smaller
+// layouts also show the current step's "why" in a strip under the
 // focused pane.
 type eventsPane struct {
 	textPane

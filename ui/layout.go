@@ -1,6 +1,10 @@
 package ui
 
-import "github.com/charmbracelet/lipgloss"
+import (
+	"slices"
+
+	"github.com/charmbracelet/lipgloss"
+)
 
 // box is a pane's outer size in cells, frame included; zero when hidden.
 type box struct {
@@ -13,28 +17,46 @@ func (b box) visible() bool { return b.w > 0 && b.h > 0 }
 // computed by relayout in Update, whenever the size or the chrome changes,
 // and only read by View.
 type layout struct {
-	compact   bool          // one pane at a time, chosen by tabs
+	kind      layoutKind
 	top       int           // lines above the body
 	bodyH     int           // lines of the body
-	panes     [numPanes]box // each pane's box
+	panes     [numPanes]box // each pane's box; zero when hidden
 	inspector box           // the inspector's box
-	why       box           // compact: the narration strip under the pane
-	rows      [][]paneID    // wide: panes per row, left to right (paneInspector too)
-	rowH      []int         // wide: height of each row
+	why       box           // the narration strip's box
+	rows      [][]paneID    // the body: rows of boxes, left to right (paneInspector and paneWhy too)
+	rowH      []int         // height of each row
 }
 
-// Thresholds of the wide layout, which shows every pane at once.
+// layoutKind says how many panes fit.
+type layoutKind uint8
+
+// Layouts, smallest first.
 const (
-	wideMinWidth  = 150
-	wideMinHeight = 42
+	layoutCompact layoutKind = iota // one pane at a time, chosen by tab, the narration under it
+	layoutMedium                    // the page map beside the focused pane, the narration under both
+	layoutWide                      // every pane at once
 )
 
-// whyHeight is the compact narration strip's height, frame included.
+// tabbed reports whether panes are chosen by tabs (not all on screen).
+func (l layout) tabbed() bool { return l.kind != layoutWide }
+
+// Thresholds of the larger layouts.
+const (
+	wideMinWidth    = 150
+	wideMinHeight   = 42
+	mediumMinWidth  = 110
+	mediumMinHeight = 30
+)
+
+// whyHeight is the narration strip's height, frame included.
 const whyHeight = 6
 
-// inspectorHeight is the inspector's height in the compact layout, frame
+// inspectorHeight is the inspector's height under the panes, frame
 // included.
 const inspectorHeight = 10
+
+// paneWhy places the narration strip in a layout row.
+const paneWhy = numPanes + 1
 
 // relayout computes the layout for the current size and chrome and gives
 // each pane its inner size. It measures the chrome instead of assuming
@@ -51,35 +73,23 @@ func (m *Model) relayout() {
 		return
 	}
 	var l layout
-	l.compact = m.width < wideMinWidth || m.height < wideMinHeight
+	switch {
+	case m.width >= wideMinWidth && m.height >= wideMinHeight:
+		l.kind = layoutWide
+	case m.width >= mediumMinWidth && m.height >= mediumMinHeight:
+		l.kind = layoutMedium
+	}
 	l.top = lipgloss.Height(m.statusView())
-	if l.compact {
+	if l.tabbed() {
 		l.top += lipgloss.Height(m.tabsView())
 	}
 	bottom := lipgloss.Height(m.legendView()) + commandLines + lipgloss.Height(m.footerView())
 	l.bodyH = max(0, m.height-l.top-bottom)
 	frameH := m.styles.Pane.GetVerticalFrameSize()
+	inspecting := m.mode == modeInspect
 
-	if l.compact {
-		// Under the pane: the narration strip, or while inspecting the
-		// inspector, which needs a few more lines. The strip repeats
-		// what the event log says, so it gives way when the log is the
-		// pane shown.
-		under := whyHeight
-		if m.mode == modeInspect {
-			under = max(whyHeight, min(inspectorHeight, l.bodyH/2))
-		}
-		mainH := max(frameH+1, l.bodyH-under)
-		if m.focus == paneEvents && m.mode != modeInspect {
-			mainH = l.bodyH
-		}
-		if m.mode == modeInspect {
-			l.inspector = box{w: m.width, h: l.bodyH - mainH}
-		} else {
-			l.why = box{w: m.width, h: l.bodyH - mainH}
-		}
-		l.panes[m.focus] = box{w: m.width, h: mainH}
-	} else {
+	switch l.kind {
+	case layoutWide:
 		// Three rows: the page map and the slabs; vmalloc, the realloc
 		// panel and the inspector; the event log across the whole
 		// width, where its explanations need the fewest line breaks.
@@ -96,6 +106,57 @@ func (m *Model) relayout() {
 		l.panes[paneEvents] = box{w: m.width, h: botH}
 		l.rows = [][]paneID{{panePages, paneSlabs}, {paneVmalloc, paneRealloc, paneInspector}, {paneEvents}}
 		l.rowH = []int{topH, midH, botH}
+	default:
+		// The top row: the focused pane, beside the page map in the
+		// medium layout (where the page map's partner is the inspector
+		// or the event log when the page map itself has the focus).
+		top := []paneID{m.focus}
+		if l.kind == layoutMedium {
+			right := m.focus
+			if m.focus == panePages {
+				right = paneEvents
+				if inspecting {
+					right = paneInspector
+				}
+			}
+			top = []paneID{panePages, right}
+		}
+		// Under it: the inspector while inspecting (unless it is in the
+		// top row), else the narration strip, which gives way when the
+		// event log is already on screen.
+		var under paneID = paneWhy
+		underH := whyHeight
+		switch {
+		case inspecting && !slices.Contains(top, paneInspector):
+			under, underH = paneInspector, max(whyHeight, min(inspectorHeight, l.bodyH/2))
+		case slices.Contains(top, paneEvents):
+			under, underH = 0, 0
+		}
+		topH := max(frameH+1, l.bodyH-underH)
+		underH = l.bodyH - topH
+		w := m.width / len(top)
+		for i, p := range top {
+			b := box{w: w, h: topH}
+			if i == len(top)-1 {
+				b.w = m.width - w*(len(top)-1)
+			}
+			if p == paneInspector {
+				l.inspector = b
+			} else {
+				l.panes[p] = b
+			}
+		}
+		l.rows, l.rowH = [][]paneID{top}, []int{topH}
+		if underH > 0 {
+			b := box{w: m.width, h: underH}
+			if under == paneInspector {
+				l.inspector = b
+			} else {
+				l.why = b
+			}
+			l.rows = append(l.rows, []paneID{under})
+			l.rowH = append(l.rowH, underH)
+		}
 	}
 	m.lay = l
 	inner := m.frames.inner

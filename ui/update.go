@@ -475,7 +475,7 @@ func (m *Model) setFocus(p paneID) {
 		m.mode = modeStep
 	}
 	m.syncKeys()
-	// The compact layout shows only the focused pane, so sizes change.
+	// The smaller layouts show the focused pane, so sizes change.
 	m.relayout()
 }
 

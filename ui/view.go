@@ -23,7 +23,7 @@ func (m Model) View() string {
 		b.WriteString(m.picker.View())
 		return b.String()
 	}
-	if m.lay.compact {
+	if m.lay.tabbed() {
 		b.WriteString(m.tabsView())
 		b.WriteByte('\n')
 	}
@@ -107,7 +107,8 @@ func (m Model) isMarked(step int) bool {
 	return false
 }
 
-// tabsView lists the panes; the focused one is shown (compact layout).
+// tabsView lists the panes, the focused one marked (the layouts that do
+// not show every pane).
 func (m Model) tabsView() string {
 	var parts []string
 	for p := paneID(0); p < numPanes; p++ {
@@ -183,22 +184,15 @@ func (m Model) bodyView() string {
 			}
 		}
 	}
-	if l.compact {
-		writeRow([][]string{m.paneLines(m.focus)}, l.panes[m.focus].h)
-		if l.inspector.visible() {
-			writeRow([][]string{m.inspectorLines()}, l.inspector.h)
-		}
-		if l.why.visible() {
-			writeRow([][]string{m.whyLines()}, l.why.h)
-		}
-		return b.String()
-	}
 	for i, row := range l.rows {
 		blocks := make([][]string, 0, len(row))
 		for _, p := range row {
-			if p == paneInspector {
+			switch p {
+			case paneInspector:
 				blocks = append(blocks, m.inspectorLines())
-			} else {
+			case paneWhy:
+				blocks = append(blocks, m.whyLines())
+			default:
 				blocks = append(blocks, m.paneLines(p))
 			}
 		}
@@ -237,7 +231,7 @@ func (m Model) inspectorLines() []string {
 	return m.frames.lines(m.inspector.Title(), m.inspector.Lines(), m.lay.inspector, m.mode == modeInspect)
 }
 
-// whyLines draws the compact layout's narration strip: the current step
+// whyLines draws the narration strip: the current step
 // and why it did what it did.
 func (m Model) whyLines() []string {
 	return m.frames.lines(m.events.WhyTitle(), m.events.why, m.lay.why, false)
