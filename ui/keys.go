@@ -29,6 +29,7 @@ type keyMap struct {
 	Zoom      key.Binding
 	Sort      key.Binding
 	Reverse   key.Binding
+	Freelist  key.Binding
 
 	// The inspector cursor (enabled while inspecting).
 	CursorLeft  key.Binding
@@ -74,6 +75,7 @@ func DefaultKeyMap() keyMap {
 		Zoom:      key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom page map")),
 		Sort:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
+		Freelist:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "freelist order")),
 
 		CursorLeft:  key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "left")),
 		CursorRight: key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "right")),
@@ -102,7 +104,7 @@ func (k *keyMap) contextBindings() []*key.Binding {
 	return []*key.Binding{
 		&k.CursorLeft, &k.CursorRight, &k.CursorUp, &k.CursorDown,
 		&k.Run, &k.HistoryPrev, &k.HistoryNext, &k.Cancel,
-		&k.Sort, &k.Reverse,
+		&k.Sort, &k.Reverse, &k.Freelist,
 	}
 }
 
@@ -134,7 +136,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Prev, k.First, k.Last, k.Jump},
 		{k.Play, k.Faster, k.Slower, k.Mark, k.NextMark, k.Diff},
-		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Zoom, k.Sort, k.Reverse},
+		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Zoom, k.Sort, k.Reverse, k.Freelist},
 		{k.CursorLeft, k.CursorRight, k.CursorUp, k.CursorDown},
 		{k.Prompt, k.Run, k.HistoryPrev, k.HistoryNext, k.Open, k.Cancel, k.Help, k.Quit},
 	}

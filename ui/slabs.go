@@ -13,11 +13,12 @@ import (
 // slabs, a cell per object, with the inspector cursor on an object.
 type slabsPane struct {
 	textPane
-	sel     string              // the selected cache, by name, so it survives re-sorting
-	sortCol heapview.SlabColumn // the column sorted by
-	asc     bool                // smallest first; slabtop sorts largest first
-	obj     allocator.Addr      // the object under the inspector cursor; 0: none yet
-	caches  []string            // the table's caches in order, for moving the selection
+	sel      string              // the selected cache, by name, so it survives re-sorting
+	sortCol  heapview.SlabColumn // the column sorted by
+	asc      bool                // smallest first; slabtop sorts largest first
+	obj      allocator.Addr      // the object under the inspector cursor; 0: none yet
+	freelist bool                // under each slab, its free objects in the order SLUB hands them out
+	caches   []string            // the table's caches in order, for moving the selection
 }
 
 func (p *slabsPane) reset() { p.sel, p.obj, p.top, p.caches = "", 0, 0, nil }
@@ -175,6 +176,9 @@ func (m *Model) refreshSlabs(inspecting bool) {
 			si, oi, _ := locate(slabs, p.obj)
 			for _, sl := range slabs[:si] {
 				row += (sl.Objects + per - 1) / per
+				if p.freelist {
+					row++ // its freelist line, one line in all but huge slabs
+				}
 			}
 			row += oi / per
 			if avail := vh - 2; row > avail {
@@ -182,7 +186,7 @@ func (m *Model) refreshSlabs(inspecting bool) {
 			}
 		}
 		rows = append(rows, hv.SlabView(heapview.SlabViewOptions{Width: w, Height: vh, Cache: p.sel,
-			Selected: sel, Scroll: vscroll})...)
+			Selected: sel, Scroll: vscroll, Freelist: p.freelist})...)
 	}
 	title := fmt.Sprintf("Slab caches · sorted by %s %s", p.sortCol, map[bool]string{true: "↑", false: "↓"}[p.asc])
 	p.setExact(title, m.cells.rows(rows, w))
