@@ -105,6 +105,12 @@ type Model struct {
 	loading string  // what is being loaded, "" when idle
 	loadErr error   // the last load's failure, shown until the next load
 
+	// A continuation rebuilds from the session shown, reading it off the
+	// event loop; that session is not closed until the rebuild answers.
+	rebuildFrom *source // the session being rebuilt from; nil when no rebuild is under way
+	rebuildID   int     // the load request of that rebuild
+	orphan      bool    // rebuildFrom is no longer shown: close it when the rebuild answers
+
 	playing bool
 	speed   int // index into speeds
 	playGen int // generation of the armed tick; see playTickMsg

@@ -528,3 +528,43 @@ func TestDiffFromAStep(t *testing.T) {
 		t.Fatalf("d on the base should turn the diff off: base %d, summary %q", m.diff, m.diffSum)
 	}
 }
+
+func TestSessionUnderRebuildIsClosedOnlyAfterIt(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	old := m.src
+	m, _ = press(t, m, "n", ":")
+	m = typeText(t, m, "c = alloc_pages(1)")
+	m, rebuild := press(t, m, "enter")
+	if rebuild == nil {
+		t.Fatal("no rebuild command")
+	}
+	// Open another scenario before the rebuild answers.
+	m, _ = press(t, m, "esc", "o")
+	m, pick := press(t, m, "enter")
+	msg := pick()
+	m, closeOld := update(t, m, msg)
+	if closeOld != nil {
+		closeOld()
+	}
+	if _, err := old.sess.Exec("1"); err != nil {
+		t.Fatalf("the session the rebuild reads was closed while it ran: %v", err)
+	}
+	m, done := update(t, m, rebuild())
+	if done == nil {
+		t.Fatal("the rebuild's answer should close the session it read and the one it built")
+	}
+	// done batches the closes; run them all.
+	if batch, ok := done().(tea.BatchMsg); ok {
+		for _, c := range batch {
+			if c != nil {
+				c()
+			}
+		}
+	}
+	if _, err := old.sess.Exec("1"); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("the old session should be closed once the rebuild answered, Exec gave %v", err)
+	}
+	if m.src == old || m.name != m.picker.Items()[0].(scenarioItem).name {
+		t.Fatalf("the scenario opened later should stay on screen, showing %q", m.name)
+	}
+}

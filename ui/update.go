@@ -27,8 +27,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case loadedMsg:
 		return m.updateLoaded(msg)
 	case errMsg:
+		done := m.finishRebuild(msg.id)
 		if msg.id != m.loadID {
-			return m, nil
+			return m, done
 		}
 		m.loading = ""
 		m.loadErr = msg.err
@@ -211,6 +212,7 @@ func (m *Model) runStatement() tea.Cmd {
 		}
 		m.loadID++
 		m.loading = fmt.Sprintf("rebuilding up to step %d", from)
+		m.rebuildFrom, m.rebuildID, m.orphan = m.src, m.loadID, false
 		return continueCmd(m.loadID, m.src.rebuilder(from), m.name, stmt, notice)
 	}
 	before := m.lastStep()
@@ -300,9 +302,10 @@ func (m Model) updateTick(msg playTickMsg) (tea.Model, tea.Cmd) {
 
 // updateLoaded takes in a session built by a command.
 func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
+	done := m.finishRebuild(msg.id)
 	if msg.id != m.loadID {
 		// A newer load superseded this one: nobody will show it.
-		return m, closeCmd(msg.src)
+		return m, tea.Batch(done, closeCmd(msg.src))
 	}
 	old := m.src
 	m.src = msg.src
@@ -348,10 +351,30 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	m.relayout()
-	if old != nil && old != msg.src {
-		return m, closeCmd(old)
+	switch {
+	case old == nil || old == msg.src:
+		return m, done
+	case old == m.rebuildFrom:
+		// A rebuild still reads it; finishRebuild closes it later.
+		m.orphan = true
+		return m, done
 	}
-	return m, nil
+	return m, tea.Batch(done, closeCmd(old))
+}
+
+// finishRebuild notes that load request id answered; if it was the
+// rebuild under way, the session it read from is released, and closed if
+// nothing shows it any more.
+func (m *Model) finishRebuild(id int) tea.Cmd {
+	if m.rebuildFrom == nil || id != m.rebuildID {
+		return nil
+	}
+	from, orphan := m.rebuildFrom, m.orphan
+	m.rebuildFrom, m.orphan = nil, false
+	if orphan && from != m.src {
+		return closeCmd(from)
+	}
+	return nil
 }
 
 // startLoad asks for scenario name to be opened off the event loop.
