@@ -432,6 +432,9 @@ func TestTooSmall(t *testing.T) {
 	if strings.Contains(m.View(), "too small") {
 		t.Fatal("80x24 is big enough")
 	}
+	if st := m.statusView(); !strings.Contains(st, "step 0 of 3") || !strings.Contains(st, "64 MiB") || !strings.Contains(st, "MiB free") {
+		t.Errorf("at 80x24 the status bar should still show the step, the machine and free memory: %q", st)
+	}
 }
 
 func TestViewFitsEverySize(t *testing.T) {

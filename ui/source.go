@@ -106,12 +106,17 @@ func (s *source) close() {
 	}
 }
 
-// machineSummary describes the machine and its free memory for the
-// status bar: "64 MiB · 4 KiB pages · 4 cpus · 6.18 · free 61.2 MiB".
-func (s *source) machineSummary() string {
+// machineSummary describes the machine and its free memory at the step
+// shown, for the status bar: "64 MiB · 4 KiB pages · 4 cpus · 6.18 ·
+// free 61.2 MiB", or in short "64 MiB · 4 KiB · 4 cpus · 61.2 MiB free".
+func (s *source) machineSummary(short bool) string {
 	cfg := s.sess.Settings().Config
 	t := s.hv.Totals()
 	free := t.PagesByOwner[allocator.OwnerFree] * s.hv.PageSize()
+	if short {
+		return fmt.Sprintf("%s · %s · %d cpus · %s free", allocator.FormatBytes(uint64(cfg.RAM)),
+			allocator.FormatBytes(uint64(cfg.PageSize)), cfg.CPUs, humanBytes(free))
+	}
 	return fmt.Sprintf("%s · %s pages · %d cpus · %s · free %s",
 		allocator.FormatBytes(uint64(cfg.RAM)), allocator.FormatBytes(uint64(cfg.PageSize)),
 		cfg.CPUs, cfg.Profile, humanBytes(free))

@@ -75,15 +75,22 @@ func (m Model) statusView() string {
 			mid += "  " + m.diffSum
 		}
 	}
-	right := ""
+	// Drop what matters least until it fits: the long machine summary,
+	// the program's name, the machine.
+	name := " " + filepath.Base(m.name)
+	lefts := []string{left, left, name, name}
+	var rights []string
 	if m.src != nil {
-		right = m.src.machineSummary() + " "
+		rights = []string{m.src.machineSummary(false) + " ", m.src.machineSummary(true) + " ", m.src.machineSummary(true) + " ", ""}
+	} else {
+		rights = []string{"", "", "", ""}
 	}
+	i := 0
+	for i < len(lefts)-1 && lipgloss.Width(lefts[i])+lipgloss.Width(mid)+lipgloss.Width(rights[i])+4 > m.width {
+		i++
+	}
+	left, right := lefts[i], rights[i]
 	gap := m.width - lipgloss.Width(left) - lipgloss.Width(mid) - lipgloss.Width(right) - 4
-	if gap < 0 {
-		right = ""
-		gap = m.width - lipgloss.Width(left) - lipgloss.Width(mid) - 4
-	}
 	line := st.BarKey.Render(left) + st.Bar.Render("  "+mid+"  ")
 	line += st.Bar.Render(strings.Repeat(" ", max(0, gap)) + right)
 	return lipgloss.NewStyle().MaxWidth(m.width).Render(line)
