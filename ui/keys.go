@@ -30,6 +30,7 @@ type keyMap struct {
 	Sort      key.Binding
 	Reverse   key.Binding
 	Freelist  key.Binding
+	AllCaches key.Binding
 
 	// The inspector cursor (enabled while inspecting).
 	CursorLeft  key.Binding
@@ -76,6 +77,7 @@ func DefaultKeyMap() keyMap {
 		Sort:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 		Freelist:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "freelist order")),
+		AllCaches: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all caches")),
 
 		CursorLeft:  key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "left")),
 		CursorRight: key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "right")),
@@ -104,7 +106,7 @@ func (k *keyMap) contextBindings() []*key.Binding {
 	return []*key.Binding{
 		&k.CursorLeft, &k.CursorRight, &k.CursorUp, &k.CursorDown,
 		&k.Run, &k.HistoryPrev, &k.HistoryNext, &k.Cancel,
-		&k.Sort, &k.Reverse, &k.Freelist,
+		&k.Sort, &k.Reverse, &k.Freelist, &k.AllCaches,
 	}
 }
 
@@ -136,7 +138,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Prev, k.First, k.Last, k.Jump},
 		{k.Play, k.Faster, k.Slower, k.Mark, k.NextMark, k.Diff},
-		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Zoom, k.Sort, k.Reverse, k.Freelist},
+		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Zoom, k.Sort, k.Reverse, k.Freelist, k.AllCaches},
 		{k.CursorLeft, k.CursorRight, k.CursorUp, k.CursorDown},
 		{k.Prompt, k.Run, k.HistoryPrev, k.HistoryNext, k.Open, k.Cancel, k.Help, k.Quit},
 	}

@@ -18,6 +18,7 @@ type slabsPane struct {
 	asc      bool                // smallest first; slabtop sorts largest first
 	obj      allocator.Addr      // the object under the inspector cursor; 0: none yet
 	freelist bool                // under each slab, its free objects in the order SLUB hands them out
+	all      bool                // list caches without slabs and destroyed ones too
 	caches   []string            // the table's caches in order, for moving the selection
 }
 
@@ -128,7 +129,13 @@ func (m *Model) refreshSlabs(inspecting bool) {
 	}
 	hv := m.src.hv
 	p := &m.slabs
-	cs := hv.SortedCaches(p.sortCol, !p.asc, false)
+	// Like slabtop, list every cache when none has a slab yet.
+	all := p.all
+	cs := hv.SortedCaches(p.sortCol, !p.asc, all)
+	if len(cs) == 0 && !all {
+		all = true
+		cs = hv.SortedCaches(p.sortCol, !p.asc, all)
+	}
 	p.caches = p.caches[:0]
 	for _, c := range cs {
 		p.caches = append(p.caches, c.Name)
@@ -158,7 +165,7 @@ func (m *Model) refreshSlabs(inspecting bool) {
 		scroll = i - visible + 1
 	}
 	rows := hv.SlabTable(heapview.SlabTableOptions{Width: w, Height: th, Sort: p.sortCol, Desc: !p.asc,
-		Selected: p.sel, Scroll: scroll})
+		Selected: p.sel, Scroll: scroll, All: all})
 	vh := h - th
 	if p.sel != "" && vh > 0 {
 		var sel allocator.Addr

@@ -151,6 +151,9 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Freelist):
 		m.slabs.freelist = !m.slabs.freelist
 		m.refresh()
+	case key.Matches(msg, k.AllCaches):
+		m.slabs.all = !m.slabs.all
+		m.refresh()
 	case key.Matches(msg, k.Inspect):
 		if m.src != nil && inspectable(m.focus) {
 			m.startCursor()
@@ -626,6 +629,7 @@ func (m *Model) syncKeys() {
 	k.Sort.SetEnabled(stepping && m.focus == paneSlabs)
 	k.Reverse.SetEnabled(stepping && m.focus == paneSlabs)
 	k.Freelist.SetEnabled(stepping && m.focus == paneSlabs)
+	k.AllCaches.SetEnabled(stepping && m.focus == paneSlabs)
 	if typing || m.mode == modePicker {
 		k.Quit.SetKeys("ctrl+c")
 		k.Quit.SetHelp("ctrl+c", "quit")
