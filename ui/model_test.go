@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -569,5 +570,63 @@ func TestSessionUnderRebuildIsClosedOnlyAfterIt(t *testing.T) {
 	}
 	if m.src == old || m.name != m.picker.Items()[0].(scenarioItem).name {
 		t.Fatalf("the scenario opened later should stay on screen, showing %q", m.name)
+	}
+}
+
+func TestVmallocSelectionMarksItsPages(t *testing.T) {
+	m := open(t, "tour", 200, 60)
+	// Find the tour's vmalloc step.
+	step := 0
+	for _, s := range m.src.sess.Steps() {
+		if strings.HasPrefix(s.Op, "vmalloc(") {
+			step = s.N
+			break
+		}
+	}
+	if step == 0 {
+		t.Fatal("the tour has no vmalloc step")
+	}
+	m, _ = press(t, m, "#")
+	m = typeText(t, m, fmt.Sprint(step))
+	m, _ = press(t, m, "enter", "tab", "tab")
+	if m.focus != paneVmalloc || m.vm.sel == 0 {
+		t.Fatalf("focus %v, selected area %v", m.focus, m.vm.sel)
+	}
+	area, ok := m.src.hv.AreaContaining(m.vm.sel)
+	if !ok || len(area.PFNs) != 3 {
+		t.Fatalf("the selected area should be the tour's 3-page area: %+v", area)
+	}
+	hl := m.highlight(m.inspection())
+	if len(hl) != 3 {
+		t.Fatalf("the page map should mark the area's 3 pages, marks %v", hl)
+	}
+	for i, r := range hl {
+		if r.PFN != area.PFNs[i] || r.N != 1 {
+			t.Errorf("mark %d is %+v, want pfn %#x", i, r, area.PFNs[i])
+		}
+	}
+	if !strings.Contains(m.View(), fmt.Sprintf("0->%#x", area.PFNs[0])) {
+		t.Errorf("the vmalloc pane should list the area's pages:\n%s", m.View())
+	}
+}
+
+func TestZoomShowsAPagePerCell(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 80, 24)
+	m, _ = press(t, m, "n")
+	if m.pages.pm.Scale == 1 {
+		t.Fatal("64 MiB does not fit 80x24 at a page per cell")
+	}
+	m, _ = press(t, m, "z")
+	if m.pages.pm.Scale != 1 || !strings.Contains(m.View(), "1 cell = 1 page") {
+		t.Fatalf("z should zoom to a page per cell:\n%s", m.View())
+	}
+	// Step 1 took pfn 0x100: the zoomed window shows it.
+	first, span := m.pages.pm.First, uint64(m.pages.pm.Cols*m.pages.pm.Lines)
+	if 0x100 < first || 0x100 >= first+span {
+		t.Fatalf("the zoomed map shows pfns %#x..%#x, not the page the step took", first, first+span)
+	}
+	m, _ = press(t, m, "z")
+	if m.pages.pm.Scale == 1 {
+		t.Fatal("z again should show all of RAM")
 	}
 }
