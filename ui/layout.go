@@ -83,7 +83,8 @@ func (m *Model) relayout() {
 	if l.tabbed() {
 		l.top += lipgloss.Height(m.tabsView())
 	}
-	bottom := lipgloss.Height(m.legendView()) + commandLines + lipgloss.Height(m.footerView())
+	m.legend = m.buildLegend()
+	bottom := lipgloss.Height(m.legend) + commandLines + lipgloss.Height(m.footerView())
 	l.bodyH = max(0, m.height-l.top-bottom)
 	frameH := m.styles.Pane.GetVerticalFrameSize()
 	inspecting := m.mode == modeInspect

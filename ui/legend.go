@@ -34,9 +34,10 @@ func legendItems() []legendItem {
 // legendLines is the most lines the legend takes.
 const legendLines = 2
 
-// legendView is the always-visible legend: what each glyph and colour
-// means, on as many lines as the width needs, at most legendLines.
-func (m Model) legendView() string {
+// buildLegend renders the always-visible legend for the current width:
+// what each glyph and colour means, on as many lines as the width needs,
+// at most legendLines. relayout keeps it in Model.legend.
+func (m *Model) buildLegend() string {
 	var lines []string
 	var b strings.Builder
 	w := 0

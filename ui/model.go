@@ -126,7 +126,8 @@ type Model struct {
 	notice    string // one line under the panes: what just happened
 	noticeErr bool   // the notice reports an error
 
-	lay layout // pane sizes, computed in Update
+	lay    layout // pane sizes, computed in Update
+	legend string // the legend at this width, built in Update
 
 	cells     *spanStyler // styles heapview's spans; shared by copies of the model, used only on the event loop
 	frames    framer      // draws pane frames

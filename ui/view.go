@@ -33,7 +33,7 @@ func (m Model) View() string {
 		b.WriteString(m.bodyView())
 	}
 	b.WriteByte('\n')
-	b.WriteString(m.legendView())
+	b.WriteString(m.legend)
 	b.WriteByte('\n')
 	b.WriteString(m.commandView())
 	b.WriteByte('\n')
