@@ -26,9 +26,9 @@ func loadCmd(id int, name string, opts scripts.Options) tea.Cmd {
 }
 
 // continueCmd rebuilds a session up to an earlier step on a fresh machine
-// and runs stmt there. rb holds only what the rebuild needs, copied out of
-// the session on the event loop, so the command shares nothing with the
-// model.
+// and runs stmt there. The rebuild only reads the session shown (see
+// rebuilder). A statement that fails before taking a step (a typo) gives
+// the rebuilt session up, so nothing is discarded for it.
 func continueCmd(id int, rb rebuilder, name, stmt, notice string) tea.Cmd {
 	return func() tea.Msg {
 		src, err := rb.rebuild()
@@ -36,6 +36,10 @@ func continueCmd(id int, rb rebuilder, name, stmt, notice string) tea.Cmd {
 			return errMsg{id: id, err: err}
 		}
 		result, stmtErr := src.exec(stmt)
+		if stmtErr != nil && src.steps() == rb.step {
+			src.close()
+			return stmtFailedMsg{id: id, stmt: stmt, err: stmtErr}
+		}
 		if result != "" {
 			notice += ": " + stmt + " = " + result
 		}

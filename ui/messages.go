@@ -20,6 +20,15 @@ type loadedMsg struct {
 	stmtErr error   // the statement's error, shown in the prompt
 }
 
+// stmtFailedMsg says a statement typed at an earlier step failed without
+// taking a step: the rebuilt session was dropped, and the one shown, with
+// all its steps, stays.
+type stmtFailedMsg struct {
+	id   int    // the load request this answers
+	stmt string // the statement
+	err  error  // why it failed
+}
+
 // errMsg is an error from a command: a scenario that failed to load.
 type errMsg struct {
 	id  int // the load request this answers

@@ -630,3 +630,23 @@ func TestZoomShowsAPagePerCell(t *testing.T) {
 		t.Fatal("z again should show all of RAM")
 	}
 }
+
+func TestFailedStatementAtEarlierStepDiscardsNothing(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "n", ":")
+	m = typeText(t, m, "x = alloc_pages(99")
+	m, cmd := press(t, m, "enter")
+	if cmd == nil {
+		t.Fatal("a statement at an earlier step should go to a rebuild")
+	}
+	m, _ = update(t, m, cmd())
+	if m.lastStep() != 3 || m.step != 1 {
+		t.Fatalf("a statement that does not parse discarded steps: step %d of %d", m.step, m.lastStep())
+	}
+	if m.mode != modePrompt || !strings.Contains(m.prompt.err, "<prompt>:1:") || m.prompt.value() != "x = alloc_pages(99" {
+		t.Fatalf("the error should show under the prompt with the statement kept: mode %v err %q value %q", m.mode, m.prompt.err, m.prompt.value())
+	}
+	if m.loading != "" {
+		t.Fatalf("still loading %q", m.loading)
+	}
+}

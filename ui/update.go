@@ -26,6 +26,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.updateTick(msg)
 	case loadedMsg:
 		return m.updateLoaded(msg)
+	case stmtFailedMsg:
+		done := m.finishRebuild(msg.id)
+		if msg.id == m.loadID {
+			m.loading = ""
+			m.prompt.entered(msg.stmt, msg.err)
+		}
+		return m, done
 	case errMsg:
 		done := m.finishRebuild(msg.id)
 		if msg.id != m.loadID {
