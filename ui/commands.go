@@ -40,8 +40,9 @@ func continueCmd(id int, rb rebuilder, name, stmt, notice string) tea.Cmd {
 			src.close()
 			return stmtFailedMsg{id: id, stmt: stmt, err: stmtErr}
 		}
+		notice += "; ran " + stmt
 		if result != "" {
-			notice += ": " + stmt + " = " + result
+			notice += " = " + result
 		}
 		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, stmtErr: stmtErr, from: rb.step}
 	}
