@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"github.com/allocviz/allocviz/scripts"
 	"github.com/allocviz/allocviz/ui"
 )
 
@@ -41,6 +42,12 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts, err := mf.options()
 	if err != nil {
+		fmt.Fprintln(stderr, "allocviz:", err)
+		return exitError
+	}
+	// A name that is neither a file nor a bundled scenario fails here,
+	// before the screen is taken over.
+	if _, err := scripts.Open(ref); err != nil {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}

@@ -195,6 +195,10 @@ func TestNoTerminalRunsHeadless(t *testing.T) {
 	if code := cli([]string{"buddy", "--palette", "plaid"}, &stdout, &stderr); code != exitError {
 		t.Errorf("an unknown palette: exit %d, want %d", code, exitError)
 	}
+	stderr.Reset()
+	if code := cli([]string{"no-such-scenario"}, &stdout, &stderr); code != exitError || !strings.Contains(stderr.String(), "no-such-scenario") {
+		t.Errorf("an unknown scenario: exit %d, stderr %q", code, stderr.String())
+	}
 }
 
 // TestTerminalNoColor checks NO_COLOR: no colour escape sequences at all,
