@@ -32,9 +32,16 @@ func (m *Model) inspection() (heapview.Inspection, bool) {
 	if err != nil {
 		return heapview.Inspection{}, false
 	}
-	for _, a := range si.Objects {
-		if in, err := hv.InspectAddr(a); err == nil {
-			return in, true
+	// What the step made outranks what it freed: a krealloc that moved
+	// is explained by its new object.
+	for _, live := range []bool{true, false} {
+		for _, a := range si.Objects {
+			if _, ok := hv.Alloc(a); ok != live {
+				continue
+			}
+			if in, err := hv.InspectAddr(a); err == nil {
+				return in, true
+			}
 		}
 	}
 	if len(si.Pages) > 0 && m.step > 0 {
