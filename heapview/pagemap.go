@@ -25,8 +25,10 @@ type PageMapOptions struct {
 // ('0'-'9', 'A' for 10); allocated pages are 'p' (alloc_pages), 's' (slab),
 // 'l' (large kmalloc) and 'v' (vmalloc), upper case on the first page of
 // each block, so buddy block boundaries are visible; '#' is reserved. When
-// a cell stands for several frames its kind is that of most of them, it is
-// marked MarkMixed if they differ, and it shows a block start if one of
+// a cell stands for several frames its kind is that of most of its
+// allocated frames, or of most of its frames when none is allocated (so an
+// allocation never disappears at a coarse scale); it is marked MarkMixed
+// if they differ, and it shows a block start if one of
 // its frames of that kind begins a block. Cells holding a frame the step
 // under the cursor changed are marked MarkTouched. The legend gives the
 // glyphs, the free blocks by order and, when slabs exist and there is
@@ -235,7 +237,8 @@ func (m *Model) PageMap(o PageMapOptions) PageMap {
 	return pm
 }
 
-// pageCell classifies the frames [p, end): the kind most of them have, its
+// pageCell classifies the frames [p, end): the kind most of its allocated
+// frames have (or, with none allocated, most of its frames), its
 // class (the largest free order, or the first cache), whether one of them
 // of that kind begins a block, and whether they are of several kinds.
 func (m *Model) pageCell(ps *pageScan, p, end uint64) (CellKind, uint8, bool, bool) {
@@ -261,10 +264,18 @@ func (m *Model) pageCell(ps *pageScan, p, end uint64) (CellKind, uint8, bool, bo
 		}
 		head[k] = head[k] || h
 	}
+	// Allocated frames win over free and reserved ones, so that one slab
+	// page among fifteen free ones still shows as slab: the most common
+	// allocated kind, else the most common of free and reserved.
 	best := CellBlank
-	for k := CellFree; k <= CellVmalloc; k++ {
-		if count[k] > count[best] || count[k] == count[best] && count[k] > 0 && k > best {
-			best = k
+	for _, r := range [2][2]CellKind{{CellPages, CellVmalloc}, {CellFree, CellReserved}} {
+		for k := r[0]; k <= r[1]; k++ {
+			if count[k] > count[best] || count[k] == count[best] && count[k] > 0 && k > best {
+				best = k
+			}
+		}
+		if best != CellBlank {
+			break
 		}
 	}
 	return best, class[best], head[best], kinds > 1

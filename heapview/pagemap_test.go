@@ -86,6 +86,39 @@ func TestPageMapCells(t *testing.T) {
 	}
 }
 
+// TestPageMapShowsLoneAllocations: at a coarse scale a cell with one
+// allocated frame among free ones shows the allocation, marked mixed, so
+// no allocation disappears from the map.
+func TestPageMapShowsLoneAllocations(t *testing.T) {
+	s := newSession(t, allocator.Config{})
+	s.begin("kmalloc(64)")
+	p, err := s.m.Kmalloc(64, allocator.GFPKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv, err := New(s.log.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slabPFN, _ := s.m.AddrPFN(p)
+	pm := hv.PageMap(PageMapOptions{Width: 80, Height: 24})
+	if pm.Scale < 16 {
+		t.Fatalf("scale %d: the test wants a coarse map", pm.Scale)
+	}
+	for y := pm.Top; y < pm.Top+pm.Lines; y++ {
+		cells := cellsOf(pm.Rows[y])
+		for x := pm.Label; x < pm.Label+pm.Cols; x++ {
+			if pfn, ok := pm.PFNAt(x, y); ok && slabPFN >= pfn && slabPFN < pfn+pm.Scale {
+				if c := cells[x]; c.kind != CellSlab || c.mark&MarkMixed == 0 {
+					t.Fatalf("the cell holding slab pfn %#x and %d free frames is %v %q (mark %v), want slab, mixed", slabPFN, pm.Scale-1, c.kind, c.ch, c.mark)
+				}
+				return
+			}
+		}
+	}
+	t.Fatalf("no cell holds pfn %#x", slabPFN)
+}
+
 type cellOf struct {
 	ch   byte
 	kind CellKind
