@@ -56,12 +56,9 @@ func builtinKvmalloc(c *Call) (starlark.Value, error) {
 	c.SetOp(fmt.Sprintf("kvmalloc(%d, %v)", size.v, flags.v))
 	addr, err := c.Machine().KVmalloc(size.v, flags.v)
 	switch {
-	case err != nil && reported(err):
-		// The allocator recorded why (EvKvmalloc, and any warning).
-		c.SetResult("NULL")
-		return starlark.None, nil
 	case err != nil:
-		return nil, c.Errorf("%w", err)
+		// The allocator recorded why (EvKvmalloc, and any warning).
+		return allocFailed(c, err)
 	case addr == allocator.ZeroSizePtr:
 		c.SetResult("ZERO_SIZE_PTR")
 		return starlark.None, nil
@@ -85,14 +82,7 @@ func builtinKvfree(c *Call) (starlark.Value, error) {
 	if kvStale(c, p, "freed") {
 		return starlark.False, nil
 	}
-	if err := c.Machine().KVfree(p.Addr); err != nil {
-		if reported(err) {
-			return starlark.False, nil
-		}
-		return nil, c.Errorf("%w", err)
-	}
-	p.MarkFreed(c.Step())
-	return starlark.True, nil
+	return freeResult(c, p, c.Machine().KVfree(p.Addr))
 }
 
 // builtinKvrealloc is kvrealloc. In place it returns p itself with its
@@ -115,20 +105,16 @@ func builtinKvrealloc(c *Call) (starlark.Value, error) {
 	var old allocator.Addr
 	if p != nil {
 		if kvStale(c, p, "reallocated") {
-			c.SetResult("NULL")
-			return starlark.None, nil
+			return null(c)
 		}
 		old = p.Addr
 	}
 	m := c.Machine()
 	addr, err := m.KVrealloc(old, size.v, flags.v)
 	switch {
-	case err != nil && reported(err):
-		// Refused or failed: the allocator recorded why; p is untouched.
-		c.SetResult("NULL")
-		return starlark.None, nil
 	case err != nil:
-		return nil, c.Errorf("%w", err)
+		// Refused or failed: the allocator recorded why; p is untouched.
+		return allocFailed(c, err)
 	case size.v == 0:
 		if p != nil {
 			p.MarkFreed(c.Step())

@@ -1,7 +1,6 @@
 package scripts
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -37,13 +36,9 @@ func builtinAllocPages(c *Call) (starlark.Value, error) {
 	c.SetOp(fmt.Sprintf("alloc_pages(%d, %v)", order, flags.v))
 	m := c.Machine()
 	addr, err := m.AllocPages(order, flags.v)
-	if errors.Is(err, allocator.ErrNoMemory) {
-		// The allocator recorded the failure (and its warning).
-		c.SetResult("NULL")
-		return starlark.None, nil
-	}
 	if err != nil {
-		return nil, c.Errorf("%w", err)
+		// The allocator recorded the failure (and its warning).
+		return allocFailed(c, err)
 	}
 	pfn, _ := m.AddrPFN(addr)
 	return &Pointer{Addr: addr, Size: m.PageSize() << order, Owner: allocator.OwnerPages.String(),
@@ -80,14 +75,7 @@ func builtinFreePages(c *Call) (starlark.Value, error) {
 			return starlark.False, nil
 		}
 	}
-	if err := m.FreePages(p.Addr, order); err != nil {
-		if errors.Is(err, allocator.ErrInvalidFree) || errors.Is(err, allocator.ErrDoubleFree) {
-			return starlark.False, nil
-		}
-		return nil, c.Errorf("%w", err)
-	}
-	p.MarkFreed(c.Step())
-	return starlark.True, nil
+	return freeResult(c, p, m.FreePages(p.Addr, order))
 }
 
 func builtinBuddyinfo(c *Call) (starlark.Value, error) {

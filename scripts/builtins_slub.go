@@ -1,7 +1,6 @@
 package scripts
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -140,19 +139,6 @@ func slubConfigKeys() []ConfigKey {
 	}
 }
 
-// reported reports whether err is one of the allocator's sentinels: a
-// failure or a misuse the allocator has recorded as events, which a
-// builtin turns into None or False.
-func reported(err error) bool {
-	for _, e := range []error{allocator.ErrNoMemory, allocator.ErrBadSize, allocator.ErrInvalidFree,
-		allocator.ErrDoubleFree, allocator.ErrBadAddress} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
 // slabPointer makes the Pointer for a new kmalloc or slab allocation at
 // addr of size bytes: it looks the object up, so the pointer knows its
 // cache and ksize (or its pages, for a large kmalloc).
@@ -183,6 +169,16 @@ func slabPointer(c *Call, addr allocator.Addr, size uint64, gfp allocator.GFP) (
 type objectArg struct {
 	ptr  *Pointer // nil for None and addresses
 	addr allocator.Addr
+}
+
+// freeResult is the result of kfree or kmem_cache_free of o after the
+// allocator returned err: None when o is NULL and nothing was freed,
+// else as freeResult.
+func (o objectArg) freeResult(c *Call, err error) (starlark.Value, error) {
+	if err == nil && o.addr == 0 {
+		return starlark.None, nil
+	}
+	return freeResult(c, o.ptr, err)
 }
 
 func unpackObject(c *Call, v starlark.Value) (objectArg, error) {
@@ -231,12 +227,8 @@ func builtinKmalloc(c *Call) (starlark.Value, error) {
 	}
 	c.SetOp(fmt.Sprintf("kmalloc(%d, %v)", size.v, flags.v))
 	addr, err := c.Machine().Kmalloc(size.v, flags.v)
-	if reported(err) {
-		c.SetResult("NULL")
-		return starlark.None, nil
-	}
 	if err != nil {
-		return nil, c.Errorf("%w", err)
+		return allocFailed(c, err)
 	}
 	return slabPointer(c, addr, size.v, flags.v)
 }
@@ -256,19 +248,7 @@ func builtinKfree(c *Call) (starlark.Value, error) {
 	if staleObject(c, o.ptr, "freed") {
 		return starlark.False, nil
 	}
-	err = c.Machine().Kfree(o.addr)
-	switch {
-	case reported(err):
-		return starlark.False, nil
-	case err != nil:
-		return nil, c.Errorf("%w", err)
-	case o.addr == 0:
-		return starlark.None, nil
-	}
-	if o.ptr != nil {
-		o.ptr.MarkFreed(c.Step())
-	}
-	return starlark.True, nil
+	return o.freeResult(c, c.Machine().Kfree(o.addr))
 }
 
 // builtinKsize is ksize(p). As in the kernel it checks the first byte
@@ -321,18 +301,14 @@ func builtinKrealloc(c *Call) (starlark.Value, error) {
 	var old allocator.Addr
 	if p != nil {
 		if staleObject(c, p, "reallocated") {
-			c.SetResult("NULL")
-			return starlark.None, nil
+			return null(c)
 		}
 		old = p.Addr
 	}
 	addr, err := c.Machine().Krealloc(old, size.v, flags.v)
 	switch {
-	case reported(err):
-		c.SetResult("NULL")
-		return starlark.None, nil
 	case err != nil:
-		return nil, c.Errorf("%w", err)
+		return allocFailed(c, err)
 	case size.v == 0:
 		if p != nil {
 			p.MarkFreed(c.Step())
@@ -498,8 +474,7 @@ func builtinKmemCacheCreate(c *Call) (starlark.Value, error) {
 	kc, err := m.KmemCacheCreate(name, size.v, align.v, f)
 	if reported(err) {
 		m.Misuse(0, fmt.Sprintf("kmem_cache_create(%q): %v; NULL", name, err))
-		c.SetResult("NULL")
-		return starlark.None, nil
+		return null(c)
 	}
 	if err != nil {
 		return nil, c.Errorf("%w", err)
@@ -519,16 +494,11 @@ func builtinKmemCacheAlloc(c *Call) (starlark.Value, error) {
 	}
 	c.SetOp(fmt.Sprintf("kmem_cache_alloc(%s, %v)", k, flags.v))
 	if deadCache(c, k, "NULL") {
-		c.SetResult("NULL")
-		return starlark.None, nil
+		return null(c)
 	}
 	addr, err := c.Machine().KmemCacheAlloc(k.kc, flags.v)
-	if reported(err) {
-		c.SetResult("NULL")
-		return starlark.None, nil
-	}
 	if err != nil {
-		return nil, c.Errorf("%w", err)
+		return allocFailed(c, err)
 	}
 	return slabPointer(c, addr, k.kc.ObjectSize(), flags.v)
 }
@@ -550,19 +520,7 @@ func builtinKmemCacheFree(c *Call) (starlark.Value, error) {
 	if deadCache(c, k, "not freed") || staleObject(c, o.ptr, "freed") {
 		return starlark.False, nil
 	}
-	err = c.Machine().KmemCacheFree(k.kc, o.addr)
-	switch {
-	case reported(err):
-		return starlark.False, nil
-	case err != nil:
-		return nil, c.Errorf("%w", err)
-	case o.addr == 0:
-		return starlark.None, nil
-	}
-	if o.ptr != nil {
-		o.ptr.MarkFreed(c.Step())
-	}
-	return starlark.True, nil
+	return o.freeResult(c, c.Machine().KmemCacheFree(k.kc, o.addr))
 }
 
 // builtinKmemCacheDestroy destroys a cache. kmem_cache_destroy(None) does
@@ -593,13 +551,7 @@ func builtinKmemCacheDestroy(c *Call) (starlark.Value, error) {
 	if !k.Live() {
 		k.dead = c.Step()
 	}
-	switch {
-	case reported(err):
-		return starlark.False, nil
-	case err != nil:
-		return nil, c.Errorf("%w", err)
-	}
-	return starlark.True, nil
+	return freeResult(c, nil, err)
 }
 
 func builtinKmallocCache(c *Call) (starlark.Value, error) {

@@ -1,7 +1,6 @@
 package scripts
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -119,13 +118,9 @@ func builtinVmalloc(c *Call) (starlark.Value, error) {
 	}
 	c.SetOp(fmt.Sprintf("vmalloc(%d, %v)", size.v, flags.v))
 	addr, err := c.Machine().Vmalloc(size.v, flags.v)
-	if errors.Is(err, allocator.ErrNoMemory) || errors.Is(err, allocator.ErrBadSize) {
-		// The allocator recorded why (vmalloc(0), more than RAM, no pages).
-		c.SetResult("NULL")
-		return starlark.None, nil
-	}
 	if err != nil {
-		return nil, c.Errorf("%w", err)
+		// The allocator recorded why (vmalloc(0), more than RAM, no pages).
+		return allocFailed(c, err)
 	}
 	return vmallocPointer(c, addr, size.v, flags.v)
 }
@@ -176,14 +171,7 @@ func builtinVfree(c *Call) (starlark.Value, error) {
 	if staleReused(c, p, "freed") {
 		return starlark.False, nil
 	}
-	if err := c.Machine().Vfree(p.Addr); err != nil {
-		if errors.Is(err, allocator.ErrInvalidFree) || errors.Is(err, allocator.ErrDoubleFree) {
-			return starlark.False, nil
-		}
-		return nil, c.Errorf("%w", err)
-	}
-	p.MarkFreed(c.Step())
-	return starlark.True, nil
+	return freeResult(c, p, c.Machine().Vfree(p.Addr))
 }
 
 // builtinVrealloc is vrealloc. In place it returns p itself with its
@@ -205,28 +193,21 @@ func builtinVrealloc(c *Call) (starlark.Value, error) {
 	var old allocator.Addr
 	if p != nil {
 		if staleReused(c, p, "reallocated") {
-			c.SetResult("NULL")
-			return starlark.None, nil
+			return null(c)
 		}
 		old = p.Addr
 	}
 	m := c.Machine()
 	addr, err := m.Vrealloc(old, size.v, flags.v)
 	switch {
-	case errors.Is(err, allocator.ErrNoMemory) || errors.Is(err, allocator.ErrBadSize) ||
-		errors.Is(err, allocator.ErrBadAddress) || errors.Is(err, allocator.ErrInvalidFree) ||
-		errors.Is(err, allocator.ErrDoubleFree):
-		// Refused or failed: the allocator recorded why; p is untouched.
-		c.SetResult("NULL")
-		return starlark.None, nil
 	case err != nil:
-		return nil, c.Errorf("%w", err)
+		// Refused or failed: the allocator recorded why; p is untouched.
+		return allocFailed(c, err)
 	case size.v == 0:
 		if p != nil {
 			p.MarkFreed(c.Step())
 		}
-		c.SetResult("NULL")
-		return starlark.None, nil
+		return null(c)
 	case p != nil && addr == old:
 		area, ok := vmArea(m, addr)
 		if !ok {

@@ -99,7 +99,10 @@
 //   - In each Fn, unpack the arguments with c.Unpack, which begins the step
 //     of a Step builtin, before touching c.Machine(). Set the operation
 //     shown for the step with c.SetOp("kmalloc(100, GFP_KERNEL)") and, for
-//     a failure that returns None, c.SetResult("NULL").
+//     a failure that returns None, c.SetResult("NULL"). results.go turns
+//     the allocator's error into the result: allocFailed (NULL for a
+//     failure the allocator reported, a script error otherwise) and
+//     freeResult (False for a refused free, else True and MarkFreed).
 //   - Return allocations as *Pointer values: Size is the bytes read, write
 //     and fill may touch, Owner names the allocator ("kmalloc-128",
 //     "vmalloc"), Order and PFN are -1 unless they apply, Step is c.Step().
