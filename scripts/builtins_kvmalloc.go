@@ -91,53 +91,38 @@ func builtinKvfree(c *Call) (starlark.Value, error) {
 // frees p and returns None. A failure returns None with p still live, and
 // the allocator records why.
 func builtinKvrealloc(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	var size sizeArg
-	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("p", &pv, "size", &size, "flags?", &flags); err != nil {
-		return nil, err
-	}
-	c.SetOp(fmt.Sprintf("kvrealloc(%v, %d, %v)", pv, size.v, flags.v))
-	p, err := pointerArg(c, pv)
+	a, err := unpackRealloc(c, kvStale)
 	if err != nil {
 		return nil, err
 	}
-	var old allocator.Addr
-	if p != nil {
-		if kvStale(c, p, "reallocated") {
-			return null(c)
-		}
-		old = p.Addr
+	if a.stale {
+		return null(c)
 	}
 	m := c.Machine()
-	addr, err := m.KVrealloc(old, size.v, flags.v)
+	addr, err := m.KVrealloc(a.old, a.size, a.gfp)
 	switch {
 	case err != nil:
 		// Refused or failed: the allocator recorded why; p is untouched.
 		return allocFailed(c, err)
-	case size.v == 0:
-		if p != nil {
-			p.MarkFreed(c.Step())
-		}
+	case a.size == 0:
+		a.freeOld(c)
 		if addr == allocator.ZeroSizePtr {
 			c.SetResult("ZERO_SIZE_PTR")
 		} else {
 			c.SetResult("NULL")
 		}
 		return starlark.None, nil
-	case p != nil && addr == old:
+	case a.p != nil && addr == a.old:
 		if m.IsVmallocAddr(addr) {
 			area, ok := vmArea(m, addr)
 			if !ok {
 				return nil, fmt.Errorf("internal error: kvrealloc kept %v in place, where no vmap area starts", addr)
 			}
-			p.Area = area
+			a.p.Area = area
 		}
-		p.Size = size.v
-		return p, nil
+		a.p.Size = a.size
+		return a.p, nil
 	}
-	if p != nil {
-		p.MarkFreed(c.Step())
-	}
-	return kvPointer(c, addr, size.v, flags.v)
+	a.freeOld(c)
+	return kvPointer(c, addr, a.size, a.gfp)
 }

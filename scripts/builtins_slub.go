@@ -287,42 +287,27 @@ func builtinKsize(c *Call) (starlark.Value, error) {
 // frees p and returns ZERO_SIZE_PTR. A failure or a refused p returns None
 // with p untouched; the allocator records why.
 func builtinKrealloc(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	var size sizeArg
-	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("p", &pv, "size", &size, "flags?", &flags); err != nil {
-		return nil, err
-	}
-	c.SetOp(fmt.Sprintf("krealloc(%v, %d, %v)", pv, size.v, flags.v))
-	p, err := pointerArg(c, pv)
+	a, err := unpackRealloc(c, staleObject)
 	if err != nil {
 		return nil, err
 	}
-	var old allocator.Addr
-	if p != nil {
-		if staleObject(c, p, "reallocated") {
-			return null(c)
-		}
-		old = p.Addr
+	if a.stale {
+		return null(c)
 	}
-	addr, err := c.Machine().Krealloc(old, size.v, flags.v)
+	addr, err := c.Machine().Krealloc(a.old, a.size, a.gfp)
 	switch {
 	case err != nil:
 		return allocFailed(c, err)
-	case size.v == 0:
-		if p != nil {
-			p.MarkFreed(c.Step())
-		}
-		return slabPointer(c, addr, 0, flags.v)
-	case p != nil && addr == old && !old.ZeroOrNull():
+	case a.size == 0:
+		a.freeOld(c)
+		return slabPointer(c, addr, 0, a.gfp)
+	case a.p != nil && addr == a.old && !a.old.ZeroOrNull():
 		// kasan_krealloc() poisons precisely again: the new size is the bound.
-		p.Size = size.v
-		return p, nil
+		a.p.Size = a.size
+		return a.p, nil
 	}
-	if p != nil {
-		p.MarkFreed(c.Step())
-	}
-	return slabPointer(c, addr, size.v, flags.v)
+	a.freeOld(c)
+	return slabPointer(c, addr, a.size, a.gfp)
 }
 
 func builtinKmallocSizeRoundup(c *Call) (starlark.Value, error) {

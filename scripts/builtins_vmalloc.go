@@ -137,6 +137,46 @@ func pointerArg(c *Call, v starlark.Value) (*Pointer, error) {
 	return p, nil
 }
 
+// reallocArgs are the arguments of krealloc, vrealloc and kvrealloc.
+type reallocArgs struct {
+	p     *Pointer       // the pointer to resize; nil for None (NULL)
+	old   allocator.Addr // p's address; 0 for NULL
+	size  uint64         // the new size, bytes
+	gfp   allocator.GFP  // flags, GFP_KERNEL by default
+	stale bool           // p was freed and its memory handed out again: reported, and the call is not made
+}
+
+// unpackRealloc unpacks p, size and flags=GFP_KERNEL, sets the op shown
+// for the step, and checks p with stale (staleObject, staleReused or
+// kvStale), which reports a freed p whose memory a newer allocation holds.
+func unpackRealloc(c *Call, stale func(c *Call, p *Pointer, verb string) bool) (reallocArgs, error) {
+	var pv starlark.Value
+	var size sizeArg
+	flags := gfpArg{allocator.GFPKernel}
+	if err := c.Unpack("p", &pv, "size", &size, "flags?", &flags); err != nil {
+		return reallocArgs{}, err
+	}
+	c.SetOp(fmt.Sprintf("%s(%v, %d, %v)", c.Name, pv, size.v, flags.v))
+	p, err := pointerArg(c, pv)
+	if err != nil {
+		return reallocArgs{}, err
+	}
+	a := reallocArgs{p: p, size: size.v, gfp: flags.v}
+	if p != nil {
+		a.old = p.Addr
+		a.stale = stale(c, p, "reallocated")
+	}
+	return a, nil
+}
+
+// freeOld marks p freed in this step, after a realloc that freed or
+// moved it; NULL has nothing to mark.
+func (a reallocArgs) freeOld(c *Call) {
+	if a.p != nil {
+		a.p.MarkFreed(c.Step())
+	}
+}
+
 // staleReused reports a stale pointer whose address a newer vmap area
 // now covers: acting on it would act on someone else's area, so the
 // call is reported and not made.
@@ -179,47 +219,32 @@ func builtinVfree(c *Call) (starlark.Value, error) {
 // Size 0 frees p and returns None. A failure returns None with p still
 // live, and the allocator records why.
 func builtinVrealloc(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	var size sizeArg
-	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("p", &pv, "size", &size, "flags?", &flags); err != nil {
-		return nil, err
-	}
-	c.SetOp(fmt.Sprintf("vrealloc(%v, %d, %v)", pv, size.v, flags.v))
-	p, err := pointerArg(c, pv)
+	a, err := unpackRealloc(c, staleReused)
 	if err != nil {
 		return nil, err
 	}
-	var old allocator.Addr
-	if p != nil {
-		if staleReused(c, p, "reallocated") {
-			return null(c)
-		}
-		old = p.Addr
+	if a.stale {
+		return null(c)
 	}
 	m := c.Machine()
-	addr, err := m.Vrealloc(old, size.v, flags.v)
+	addr, err := m.Vrealloc(a.old, a.size, a.gfp)
 	switch {
 	case err != nil:
 		// Refused or failed: the allocator recorded why; p is untouched.
 		return allocFailed(c, err)
-	case size.v == 0:
-		if p != nil {
-			p.MarkFreed(c.Step())
-		}
+	case a.size == 0:
+		a.freeOld(c)
 		return null(c)
-	case p != nil && addr == old:
+	case a.p != nil && addr == a.old:
 		area, ok := vmArea(m, addr)
 		if !ok {
 			return nil, fmt.Errorf("internal error: vrealloc kept %v in place, where no vmap area starts", addr)
 		}
-		p.Size, p.Area = size.v, area
-		return p, nil
+		a.p.Size, a.p.Area = a.size, area
+		return a.p, nil
 	}
-	if p != nil {
-		p.MarkFreed(c.Step())
-	}
-	return vmallocPointer(c, addr, size.v, flags.v)
+	a.freeOld(c)
+	return vmallocPointer(c, addr, a.size, a.gfp)
 }
 
 func builtinVmallocinfo(c *Call) (starlark.Value, error) {
