@@ -48,13 +48,11 @@ func kvStale(c *Call, p *Pointer, verb string) bool {
 }
 
 func builtinKvmalloc(c *Call) (starlark.Value, error) {
-	var size sizeArg
-	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("size", &size, "flags?", &flags); err != nil {
+	size, gfp, err := unpackAlloc(c)
+	if err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("kvmalloc(%d, %v)", size.v, flags.v))
-	addr, err := c.Machine().KVmalloc(size.v, flags.v)
+	addr, err := c.Machine().KVmalloc(size, gfp)
 	switch {
 	case err != nil:
 		// The allocator recorded why (EvKvmalloc, and any warning).
@@ -63,7 +61,7 @@ func builtinKvmalloc(c *Call) (starlark.Value, error) {
 		c.SetResult("ZERO_SIZE_PTR")
 		return starlark.None, nil
 	}
-	return kvPointer(c, addr, size.v, flags.v)
+	return kvPointer(c, addr, size, gfp)
 }
 
 // builtinKvfree frees kvmalloc'd memory: vfree for a vmalloc address,

@@ -220,17 +220,15 @@ func staleObject(c *Call, p *Pointer, verb string) bool {
 }
 
 func builtinKmalloc(c *Call) (starlark.Value, error) {
-	var size sizeArg
-	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("size", &size, "flags?", &flags); err != nil {
+	size, gfp, err := unpackAlloc(c)
+	if err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("kmalloc(%d, %v)", size.v, flags.v))
-	addr, err := c.Machine().Kmalloc(size.v, flags.v)
+	addr, err := c.Machine().Kmalloc(size, gfp)
 	if err != nil {
 		return allocFailed(c, err)
 	}
-	return slabPointer(c, addr, size.v, flags.v)
+	return slabPointer(c, addr, size, gfp)
 }
 
 // builtinKfree frees a kmalloc or slab object. kfree(None) and

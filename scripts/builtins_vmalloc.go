@@ -110,19 +110,29 @@ func (a *sizeArg) Unpack(v starlark.Value) error {
 	return nil
 }
 
-func builtinVmalloc(c *Call) (starlark.Value, error) {
-	var size sizeArg
+// unpackAlloc unpacks size and flags=GFP_KERNEL, the arguments of
+// kmalloc, vmalloc and kvmalloc, and sets the op shown for the step.
+func unpackAlloc(c *Call) (size uint64, gfp allocator.GFP, err error) {
+	var s sizeArg
 	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("size", &size, "flags?", &flags); err != nil {
+	if err := c.Unpack("size", &s, "flags?", &flags); err != nil {
+		return 0, 0, err
+	}
+	c.SetOp(fmt.Sprintf("%s(%d, %v)", c.Name, s.v, flags.v))
+	return s.v, flags.v, nil
+}
+
+func builtinVmalloc(c *Call) (starlark.Value, error) {
+	size, gfp, err := unpackAlloc(c)
+	if err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("vmalloc(%d, %v)", size.v, flags.v))
-	addr, err := c.Machine().Vmalloc(size.v, flags.v)
+	addr, err := c.Machine().Vmalloc(size, gfp)
 	if err != nil {
 		// The allocator recorded why (vmalloc(0), more than RAM, no pages).
 		return allocFailed(c, err)
 	}
-	return vmallocPointer(c, addr, size.v, flags.v)
+	return vmallocPointer(c, addr, size, gfp)
 }
 
 // pointerArg unpacks p: None (NULL) or a Pointer.
