@@ -68,19 +68,7 @@ func builtinKvmalloc(c *Call) (starlark.Value, error) {
 // kfree for anything else. kvfree(None) does nothing. A free the
 // allocator refuses is reported by it and returns False.
 func builtinKvfree(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	if err := c.Unpack("p", &pv); err != nil {
-		return nil, err
-	}
-	c.SetOp(fmt.Sprintf("kvfree(%v)", pv))
-	p, err := pointerArg(c, pv)
-	if err != nil || p == nil {
-		return starlark.None, err
-	}
-	if kvStale(c, p, "freed") {
-		return starlark.False, nil
-	}
-	return freeResult(c, p, c.Machine().KVfree(p.Addr))
+	return freePointer(c, kvStale, (*allocator.Machine).KVfree)
 }
 
 // builtinKvrealloc is kvrealloc. In place it returns p itself with its

@@ -157,9 +157,8 @@ type reallocArgs struct {
 }
 
 // unpackRealloc unpacks p, size and flags=GFP_KERNEL, sets the op shown
-// for the step, and checks p with stale (staleObject, staleReused or
-// kvStale), which reports a freed p whose memory a newer allocation holds.
-func unpackRealloc(c *Call, stale func(c *Call, p *Pointer, verb string) bool) (reallocArgs, error) {
+// for the step, and checks p with stale.
+func unpackRealloc(c *Call, stale staleCheck) (reallocArgs, error) {
 	var pv starlark.Value
 	var size sizeArg
 	flags := gfpArg{allocator.GFPKernel}
@@ -187,6 +186,30 @@ func (a reallocArgs) freeOld(c *Call) {
 	}
 }
 
+// staleCheck reports a freed p whose memory a newer allocation now holds,
+// where the call (verb: "freed", "reallocated") would act on someone
+// else's memory: staleObject, staleReused or kvStale.
+type staleCheck func(c *Call, p *Pointer, verb string) bool
+
+// freePointer is the body of vfree and kvfree: it unpacks p, a Pointer or
+// None (which frees nothing), sets the op, refuses a p that stale reports
+// (freed, and its memory handed out again), and frees p.Addr with free.
+func freePointer(c *Call, stale staleCheck, free func(m *allocator.Machine, p allocator.Addr) error) (starlark.Value, error) {
+	var pv starlark.Value
+	if err := c.Unpack("p", &pv); err != nil {
+		return nil, err
+	}
+	c.SetOp(fmt.Sprintf("%s(%v)", c.Name, pv))
+	p, err := pointerArg(c, pv)
+	if err != nil || p == nil {
+		return starlark.None, err
+	}
+	if stale(c, p, "freed") {
+		return starlark.False, nil
+	}
+	return freeResult(c, p, free(c.Machine(), p.Addr))
+}
+
 // staleReused reports a stale pointer whose address a newer vmap area
 // now covers: acting on it would act on someone else's area, so the
 // call is reported and not made.
@@ -209,19 +232,7 @@ func staleReused(c *Call, p *Pointer, verb string) bool {
 // vmalloc area, a double vfree) is reported by it as the kernel's warning
 // and returns False.
 func builtinVfree(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	if err := c.Unpack("p", &pv); err != nil {
-		return nil, err
-	}
-	c.SetOp(fmt.Sprintf("vfree(%v)", pv))
-	p, err := pointerArg(c, pv)
-	if err != nil || p == nil {
-		return starlark.None, err
-	}
-	if staleReused(c, p, "freed") {
-		return starlark.False, nil
-	}
-	return freeResult(c, p, c.Machine().Vfree(p.Addr))
+	return freePointer(c, staleReused, (*allocator.Machine).Vfree)
 }
 
 // builtinVrealloc is vrealloc. In place it returns p itself with its
