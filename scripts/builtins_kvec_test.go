@@ -20,18 +20,6 @@ func vecOps(s *Session, n int) []allocator.Event {
 	return out
 }
 
-// stepOf returns the number of the first step whose call is call.
-func stepOf(t *testing.T, s *Session, call string) int {
-	t.Helper()
-	for _, st := range s.Steps() {
-		if st.Call == call {
-			return st.N
-		}
-	}
-	t.Fatalf("no step %q", call)
-	return 0
-}
-
 func TestKvecGrowsInOneKmalloc8Object(t *testing.T) {
 	s := runScript(t, `
 v = kvec(1)
@@ -501,17 +489,9 @@ func growths(s *Session, name string) []string {
 // are made of the events they narrate, on 4 KiB and 16 KiB pages and on
 // the 6.12 profile.
 func TestKvecScenariosShowWhatTheyClaim(t *testing.T) {
-	run := func(name string, cfg allocator.Config) *Session {
+	run := func(t *testing.T, name string, cfg allocator.Config) *Session {
 		t.Helper()
-		sc, ok := LookupScenario(name)
-		if !ok {
-			t.Fatalf("no scenario %s", name)
-		}
-		s := newSession(t, Options{Config: cfg})
-		if err := s.RunFile(sc.File, sc.Src); err != nil {
-			t.Fatal(err)
-		}
-		noFailures(t, s)
+		s := runScenario(t, name, cfg)
 		if countChecks(s) < 8 {
 			t.Errorf("%s: only %d checks", name, countChecks(s))
 		}
@@ -522,7 +502,7 @@ func TestKvecScenariosShowWhatTheyClaim(t *testing.T) {
 	}
 	for _, cfg := range []allocator.Config{{PageSize: 4096}, {PageSize: 16384}, {Profile: allocator.Profile612}} {
 		t.Run(fmt.Sprint(cfg.PageSize, cfg.Profile), func(t *testing.T) {
-			s := run("kvec-growth", cfg)
+			s := run(t, "kvec-growth", cfg)
 			small := []string{"new kmalloc-8", "grown in place kmalloc-8", "grown in place kmalloc-8", "grown in place kmalloc-8", "moved kmalloc-16"}
 			for _, name := range []string{"KVec<u8>", "KVVec<u8>"} {
 				if got := growths(s, name); len(got) < 5 || !reflect.DeepEqual(got[:5], small) {
@@ -542,7 +522,7 @@ func TestKvecScenariosShowWhatTheyClaim(t *testing.T) {
 				t.Errorf("%d warnings, want the KVec's alone", len(eventsOf(s, allocator.EvWarn)))
 			}
 
-			s = run("kbox-huge", cfg)
+			s = run(t, "kbox-huge", cfg)
 			var failed, kv bool
 			for _, e := range eventsOf(s, allocator.EvVecOp) {
 				failed = failed || strings.HasPrefix(e.Text, "KBox<[u8; ") && strings.Contains(e.Text, "::new_uninit returned AllocError")

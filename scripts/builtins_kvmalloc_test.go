@@ -171,16 +171,9 @@ check(kvfree(q), "q frees")
 // for want of an order-2 block and a vmalloc fallback of scattered pages;
 // GFP_ATOMIC and GFP_NOWAIT giving up where GFP_KERNEL falls back.
 func TestKvmallocScenariosShowWhatTheyClaim(t *testing.T) {
-	run := func(name string, cfg allocator.Config) *Session {
-		sc, ok := LookupScenario(name)
-		if !ok {
-			t.Fatalf("no scenario %s", name)
-		}
-		s := newSession(t, Options{Config: cfg})
-		if err := s.RunFile(sc.File, sc.Src); err != nil {
-			t.Fatal(err)
-		}
-		noFailures(t, s)
+	run := func(t *testing.T, name string, cfg allocator.Config) *Session {
+		t.Helper()
+		s := runScenario(t, name, cfg)
 		if len(s.Failures()) != 0 || countChecks(s) < 5 {
 			t.Errorf("%s: %d checks, %d failed", name, countChecks(s), len(s.Failures()))
 		}
@@ -188,7 +181,7 @@ func TestKvmallocScenariosShowWhatTheyClaim(t *testing.T) {
 	}
 	for _, cfg := range []allocator.Config{{}, {PageSize: 16384}, {Profile: allocator.Profile612, RAM: 8 * allocator.MiB}} {
 		t.Run(fmt.Sprint(cfg.PageSize, cfg.Profile), func(t *testing.T) {
-			s := run("kvmalloc-fragmentation", cfg)
+			s := run(t, "kvmalloc-fragmentation", cfg)
 			fellBack := false
 			for _, e := range eventsOf(s, allocator.EvKvmalloc) {
 				fellBack = fellBack || e.Path == "vmalloc fallback" && strings.Contains(e.Text, "attempt failed: largest free block is order 0") &&
@@ -201,7 +194,7 @@ func TestKvmallocScenariosShowWhatTheyClaim(t *testing.T) {
 				t.Error("kvmalloc-fragmentation: no page allocation failed")
 			}
 
-			s = run("kvmalloc-atomic", cfg)
+			s = run(t, "kvmalloc-atomic", cfg)
 			var noFallback []string
 			for _, e := range eventsOf(s, allocator.EvKvmalloc) {
 				if e.Path == "no fallback" {
@@ -216,14 +209,4 @@ func TestKvmallocScenariosShowWhatTheyClaim(t *testing.T) {
 			}
 		})
 	}
-}
-
-func countChecks(s *Session) int {
-	n := 0
-	for _, e := range s.Log().Events {
-		if e.Kind == allocator.EvCheck {
-			n++
-		}
-	}
-	return n
 }

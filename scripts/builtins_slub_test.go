@@ -9,18 +9,6 @@ import (
 	"github.com/allocviz/allocviz/allocator"
 )
 
-// wantLogEvent fails unless the log has an event of kind whose text
-// contains want.
-func wantLogEvent(t *testing.T, s *Session, kind allocator.EventKind, want string) {
-	t.Helper()
-	for _, e := range eventsOf(s, kind) {
-		if strings.Contains(e.Text, want) {
-			return
-		}
-	}
-	t.Errorf("no %v event says %q", kind, want)
-}
-
 func TestKmallocReturnsPointerWithCacheAndKsize(t *testing.T) {
 	s := runScript(t, `
 p = kmalloc(100)
@@ -483,17 +471,9 @@ kmem_cache_destroy(c)
 // of the events they narrate, on 4 KiB and 16 KiB pages and against the
 // flags a learner might pass: every lesson pins the SLUB options it needs.
 func TestSlubScenariosShowWhatTheyClaim(t *testing.T) {
-	run := func(name string, cfg allocator.Config) *Session {
+	run := func(t *testing.T, name string, cfg allocator.Config) *Session {
 		t.Helper()
-		sc, ok := LookupScenario(name)
-		if !ok {
-			t.Fatalf("no scenario %s", name)
-		}
-		s := newSession(t, Options{Config: cfg})
-		if err := s.RunFile(sc.File, sc.Src); err != nil {
-			t.Fatal(err)
-		}
-		noFailures(t, s)
+		s := runScenario(t, name, cfg)
 		if err := s.Machine().CheckInvariants(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -509,13 +489,13 @@ func TestSlubScenariosShowWhatTheyClaim(t *testing.T) {
 	for _, cfg := range []allocator.Config{{PageSize: 4096}, {PageSize: 16384},
 		{SlabDebug: "FZPU", FreelistRandom: true, FreelistHardened: true, Seed: 9, CPUs: 1}} {
 		t.Run(fmt.Sprintf("%d-%s", cfg.PageSize, cfg.SlabDebug), func(t *testing.T) {
-			s := run("kmalloc-sizes", cfg)
+			s := run(t, "kmalloc-sizes", cfg)
 			if !strings.Contains(texts(s, allocator.EvKmalloc), "65..96 bytes use kmalloc-96") ||
 				!strings.Contains(texts(s, allocator.EvKmalloc), "above KMALLOC_MAX_CACHE_SIZE") {
 				t.Error("kmalloc-sizes: no kmalloc-96 rule or no large kmalloc")
 			}
 			for _, name := range []string{"krealloc", "krealloc-zero"} {
-				s := run(name, cfg)
+				s := run(t, name, cfg)
 				seen := map[allocator.Decision]int{}
 				zeroed := uint64(0)
 				for _, e := range eventsOf(s, allocator.EvRealloc) {
@@ -529,21 +509,21 @@ func TestSlubScenariosShowWhatTheyClaim(t *testing.T) {
 					t.Error("krealloc-zero: no krealloc zeroed a byte")
 				}
 			}
-			s = run("kfree-lifo", cfg)
+			s = run(t, "kfree-lifo", cfg)
 			if !strings.Contains(texts(s, allocator.EvObjFree), "fastpath: pushed on the cpu's lockless freelist") {
 				t.Error("kfree-lifo: no fast-path free")
 			}
-			s = run("slab-life", cfg)
+			s = run(t, "slab-life", cfg)
 			if !strings.Contains(texts(s, allocator.EvSlabDiscard), "min_partial") || !strings.Contains(texts(s, allocator.EvSlabList), "drained to the node") {
 				t.Error("slab-life: no drain to the node, or no discard by min_partial")
 			}
-			s = run("slub-cpu", cfg)
+			s = run(t, "slub-cpu", cfg)
 			frees, allocs := texts(s, allocator.EvObjFree), texts(s, allocator.EvObjAlloc)
 			if !strings.Contains(frees, "to the slab freelist of another cpu's cpu slab") ||
 				!strings.Contains(allocs, "slowpath: cpu slab's freelist (objects freed by other paths) moved to the lockless freelist") {
 				t.Error("slub-cpu: no remote free, or no refill from the cpu slab's own freelist")
 			}
-			s = run("slub-debug", cfg)
+			s = run(t, "slub-debug", cfg)
 			reports := texts(s, allocator.EvSlubReport)
 			for _, want := range []string{"Object already free", "[kmalloc Redzone overwritten]", "[Poison overwritten]"} {
 				if !strings.Contains(reports, want) {

@@ -10,32 +10,6 @@ import (
 	"github.com/allocviz/allocviz/allocator"
 )
 
-// eventsOf returns the events of kind anywhere in the session's log.
-func eventsOf(s *Session, kind allocator.EventKind) []allocator.Event {
-	var out []allocator.Event
-	for _, e := range s.Log().Events {
-		if e.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// wantEvent fails unless step n has an event of kind whose text contains want.
-func wantEvent(t *testing.T, s *Session, n int, kind allocator.EventKind, want string) {
-	t.Helper()
-	for _, e := range stepEvents(s, n) {
-		if e.Kind == kind && strings.Contains(e.Text, want) {
-			return
-		}
-	}
-	var texts []string
-	for _, e := range stepEvents(s, n) {
-		texts = append(texts, e.Kind.String()+": "+e.Text)
-	}
-	t.Errorf("step %d (%s): no %v event containing %q; events:\n%s", n, s.Steps()[n-1].Call, kind, want, strings.Join(texts, "\n"))
-}
-
 func TestVmallocReturnsPointerWithArea(t *testing.T) {
 	s := runScript(t, `
 p = vmalloc(5000)
@@ -388,21 +362,9 @@ check(read(k, 0, 6) == b"shared", "one page, two addresses")
 // are made of the events they narrate: real guard-page faults, a KASAN
 // report, scattered pages, and every kind of vrealloc decision.
 func TestVmallocScenariosShowWhatTheyClaim(t *testing.T) {
-	run := func(name string, cfg allocator.Config) *Session {
-		sc, ok := LookupScenario(name)
-		if !ok {
-			t.Fatalf("no scenario %s", name)
-		}
-		s := newSession(t, Options{Config: cfg})
-		if err := s.RunFile(sc.File, sc.Src); err != nil {
-			t.Fatal(err)
-		}
-		noFailures(t, s)
-		return s
-	}
 	for _, ps := range []int{4096, 16384} {
 		cfg := allocator.Config{PageSize: ps}
-		s := run("vmalloc", cfg)
+		s := runScenario(t, "vmalloc", cfg)
 		if n := len(eventsOf(s, allocator.EvGuardHit)); n != 4 {
 			t.Errorf("vmalloc/%d: %d guard hits, want 4 (write, read, unchecked write, use after vfree)", ps, n)
 		}
@@ -417,7 +379,7 @@ func TestVmallocScenariosShowWhatTheyClaim(t *testing.T) {
 			t.Errorf("vmalloc/%d: want exactly the one KASAN report", ps)
 		}
 		for _, name := range []string{"vrealloc", "vrealloc-6.12"} {
-			s := run(name, cfg)
+			s := runScenario(t, name, cfg)
 			seen := map[allocator.Decision]int{}
 			for _, e := range eventsOf(s, allocator.EvRealloc) {
 				seen[e.Realloc.Decision]++

@@ -85,3 +85,80 @@ func findEvent(events []allocator.Event, kind allocator.EventKind) (allocator.Ev
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o644)
 }
+
+// eventsOf returns the events of kind anywhere in the session's log.
+func eventsOf(s *Session, kind allocator.EventKind) []allocator.Event {
+	var out []allocator.Event
+	for _, e := range s.Log().Events {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// wantEvent fails unless step n has an event of kind whose text contains want.
+func wantEvent(t *testing.T, s *Session, n int, kind allocator.EventKind, want string) {
+	t.Helper()
+	for _, e := range stepEvents(s, n) {
+		if e.Kind == kind && strings.Contains(e.Text, want) {
+			return
+		}
+	}
+	var texts []string
+	for _, e := range stepEvents(s, n) {
+		texts = append(texts, e.Kind.String()+": "+e.Text)
+	}
+	t.Errorf("step %d (%s): no %v event containing %q; events:\n%s", n, s.Steps()[n-1].Call, kind, want, strings.Join(texts, "\n"))
+}
+
+// wantLogEvent fails unless the log has an event of kind whose text
+// contains want.
+func wantLogEvent(t *testing.T, s *Session, kind allocator.EventKind, want string) {
+	t.Helper()
+	for _, e := range eventsOf(s, kind) {
+		if strings.Contains(e.Text, want) {
+			return
+		}
+	}
+	t.Errorf("no %v event says %q", kind, want)
+}
+
+// stepOf returns the number of the first step whose call is call.
+func stepOf(t *testing.T, s *Session, call string) int {
+	t.Helper()
+	for _, st := range s.Steps() {
+		if st.Call == call {
+			return st.N
+		}
+	}
+	t.Fatalf("no step %q", call)
+	return 0
+}
+
+// countChecks counts the check() calls the script made.
+func countChecks(s *Session) int {
+	n := 0
+	for _, e := range s.Log().Events {
+		if e.Kind == allocator.EvCheck {
+			n++
+		}
+	}
+	return n
+}
+
+// runScenario runs the bundled scenario name on a machine of cfg and
+// fails the test if it does not run or a check() in it fails.
+func runScenario(t testing.TB, name string, cfg allocator.Config) *Session {
+	t.Helper()
+	sc, ok := LookupScenario(name)
+	if !ok {
+		t.Fatalf("no scenario %s", name)
+	}
+	s := newSession(t, Options{Config: cfg})
+	if err := s.RunFile(sc.File, sc.Src); err != nil {
+		t.Fatal(err)
+	}
+	noFailures(t, s)
+	return s
+}
