@@ -14,13 +14,8 @@ import (
 func BenchmarkStep(b *testing.B) {
 	for _, order := range []int{0, 3} {
 		b.Run(fmt.Sprintf("direct/order%d", order), func(b *testing.B) {
-			m, err := allocator.NewMachine(allocator.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			m := benchMachine(b)
 			defer m.Close()
-			log := &allocator.EventLog{}
-			m.SetLog(log)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				m.BeginStep(2*i+1, "bench.star:3:9", "alloc_pages(o)")
@@ -35,17 +30,7 @@ func BenchmarkStep(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("script/order%d", order), func(b *testing.B) {
-			s, err := New(Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			src := []byte(fmt.Sprintf("o = %d\nfor i in range(%d):\n    p = alloc_pages(o)\n    free_pages(p, o)\n", order, b.N))
-			b.ReportAllocs()
-			b.ResetTimer()
-			if err := s.RunFile("bench.star", src); err != nil {
-				b.Fatal(err)
-			}
+			benchScript(b, Options{}, fmt.Sprintf("o = %d\nfor i in range(%d):\n    p = alloc_pages(o)\n    free_pages(p, o)\n", order, b.N))
 		})
 	}
 }
@@ -61,13 +46,8 @@ func BenchmarkVmallocStep(b *testing.B) {
 		off  uint64 // where the 8-byte write starts, in bytes from p
 	}{{"inside", 0}, {"guard", 4*4096 - 4}} {
 		b.Run("direct/"+tc.name, func(b *testing.B) {
-			m, err := allocator.NewMachine(allocator.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			m := benchMachine(b)
 			defer m.Close()
-			log := &allocator.EventLog{}
-			m.SetLog(log)
 			data := []byte("ABCDEFGH")
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
@@ -87,17 +67,7 @@ func BenchmarkVmallocStep(b *testing.B) {
 			}
 		})
 		b.Run("script/"+tc.name, func(b *testing.B) {
-			s, err := New(Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			src := []byte(fmt.Sprintf("for i in range(%d):\n    p = vmalloc(4 * 4096)\n    write(p, %d, \"ABCDEFGH\")\n    vfree(p)\n", b.N, tc.off))
-			b.ReportAllocs()
-			b.ResetTimer()
-			if err := s.RunFile("bench.star", src); err != nil {
-				b.Fatal(err)
-			}
+			benchScript(b, Options{}, fmt.Sprintf("for i in range(%d):\n    p = vmalloc(4 * 4096)\n    write(p, %d, \"ABCDEFGH\")\n    vfree(p)\n", b.N, tc.off))
 		})
 	}
 }
@@ -109,13 +79,8 @@ func BenchmarkVmallocStep(b *testing.B) {
 func BenchmarkKmallocStep(b *testing.B) {
 	for _, size := range []uint64{64, 3000} {
 		b.Run(fmt.Sprintf("direct/%d", size), func(b *testing.B) {
-			m, err := allocator.NewMachine(allocator.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			m := benchMachine(b)
 			defer m.Close()
-			log := &allocator.EventLog{}
-			m.SetLog(log)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				m.BeginStep(2*i+1, "bench.star:2:9", "kmalloc(n)")
@@ -130,17 +95,7 @@ func BenchmarkKmallocStep(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("script/%d", size), func(b *testing.B) {
-			s, err := New(Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			src := []byte(fmt.Sprintf("for i in range(%d):\n    p = kmalloc(%d)\n    kfree(p)\n", b.N, size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			if err := s.RunFile("bench.star", src); err != nil {
-				b.Fatal(err)
-			}
+			benchScript(b, Options{}, fmt.Sprintf("for i in range(%d):\n    p = kmalloc(%d)\n    kfree(p)\n", b.N, size))
 		})
 	}
 }
@@ -152,12 +107,8 @@ func BenchmarkKmallocStep(b *testing.B) {
 // its capacity.
 func BenchmarkKvecStep(b *testing.B) {
 	b.Run("direct", func(b *testing.B) {
-		m, err := allocator.NewMachine(allocator.Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		m := benchMachine(b)
 		defer m.Close()
-		m.SetLog(&allocator.EventLog{})
 		v, err := allocator.NewRawVec(m, allocator.Kmalloc{M: m}, allocator.Layout{Size: 8, Align: 8}, "u64")
 		if err != nil {
 			b.Fatal(err)
@@ -176,16 +127,34 @@ func BenchmarkKvecStep(b *testing.B) {
 		}
 	})
 	b.Run("script", func(b *testing.B) {
-		s, err := New(Options{MaxSteps: 2*b.N + 2})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		src := []byte(fmt.Sprintf("v = kvec(8)\nfor i in range(%d):\n    v.push(i)\n    v.pop()\n", b.N))
-		b.ReportAllocs()
-		b.ResetTimer()
-		if err := s.RunFile("bench.star", src); err != nil {
-			b.Fatal(err)
-		}
+		benchScript(b, Options{MaxSteps: 2*b.N + 2}, fmt.Sprintf("v = kvec(8)\nfor i in range(%d):\n    v.push(i)\n    v.pop()\n", b.N))
 	})
+}
+
+// benchMachine is a machine that keeps every event, as a session's does,
+// for a benchmark's direct calls. The caller closes it.
+func benchMachine(b *testing.B) *allocator.Machine {
+	b.Helper()
+	m, err := allocator.NewMachine(allocator.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.SetLog(&allocator.EventLog{})
+	return m
+}
+
+// benchScript times one run of src as bench.star in a new session of
+// opts.
+func benchScript(b *testing.B, opts Options, src string) {
+	b.Helper()
+	s, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := s.RunFile("bench.star", []byte(src)); err != nil {
+		b.Fatal(err)
+	}
 }
