@@ -60,11 +60,11 @@ func (e *faultError) Error() string {
 	return fmt.Sprintf("memory fault at host address %#x", e.hostAddr)
 }
 
-// safeCopy copies src to dst, turning a hardware fault (SIGSEGV/SIGBUS on a
-// PROT_NONE guard page, say) into a *faultError instead of a crash. It uses
-// debug.SetPanicOnFault on the calling goroutine, which the Go runtime
-// provides for exactly this: memory-mapped data that may fault.
-func safeCopy(dst, src []byte) (n int, err error) {
+// recoverFault runs do, turning a hardware fault (SIGSEGV/SIGBUS on a
+// PROT_NONE guard page, say) into a *faultError instead of a crash. It
+// uses debug.SetPanicOnFault on the calling goroutine, which the Go
+// runtime provides for exactly this: memory-mapped data that may fault.
+func recoverFault(do func()) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
 		debug.SetPanicOnFault(old)
@@ -76,25 +76,21 @@ func safeCopy(dst, src []byte) (n int, err error) {
 			panic(r)
 		}
 	}()
-	return copy(dst, src), nil
+	do()
+	return nil
 }
 
-// safeFill sets every byte of dst to b, with the same fault handling as
-// safeCopy.
-func safeFill(dst []byte, b byte) (err error) {
-	old := debug.SetPanicOnFault(true)
-	defer func() {
-		debug.SetPanicOnFault(old)
-		if r := recover(); r != nil {
-			if f, ok := r.(interface{ Addr() uintptr }); ok {
-				err = &faultError{hostAddr: f.Addr()}
-				return
-			}
-			panic(r)
+// safeCopy copies src to dst under recoverFault. n is 0 after a fault.
+func safeCopy(dst, src []byte) (n int, err error) {
+	err = recoverFault(func() { n = copy(dst, src) })
+	return n, err
+}
+
+// safeFill sets every byte of dst to b under recoverFault.
+func safeFill(dst []byte, b byte) error {
+	return recoverFault(func() {
+		for i := range dst {
+			dst[i] = b
 		}
-	}()
-	for i := range dst {
-		dst[i] = b
-	}
-	return nil
+	})
 }
