@@ -29,11 +29,18 @@ func (k Kmalloc) Alloc(layout Layout, flags GFP) (Block, error) {
 // caller's layout.Size long: Rust returns the padded length, which is at
 // most align-1 bytes more.
 func (k Kmalloc) Realloc(ptr Addr, layout, oldLayout Layout, flags GFP) (Block, error) {
-	padded := KmallocAlignedLayout(layout)
 	f := ReallocFunc(func(p Addr, size, align uint64, gfp GFP) (Addr, error) {
 		return k.M.KreallocAlign(p, size, align, gfp)
 	})
-	b, err := f.Call(k.M, ptr, padded, oldLayout, flags)
+	return reallocPadded(k.M, f, ptr, layout, oldLayout, flags)
+}
+
+// reallocPadded is the realloc of the allocators that may hit kmalloc,
+// Kmalloc and KVmalloc: f.Call with the layout padded to its alignment
+// (Kmalloc::aligned_layout), and the block cut back to the caller's
+// layout.Size.
+func reallocPadded(m *Machine, f ReallocFunc, ptr Addr, layout, oldLayout Layout, flags GFP) (Block, error) {
+	b, err := f.Call(m, ptr, KmallocAlignedLayout(layout), oldLayout, flags)
 	if err != nil {
 		return Block{}, err
 	}

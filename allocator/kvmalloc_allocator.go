@@ -1,7 +1,5 @@
 package allocator
 
-import "fmt"
-
 // KVmalloc is the Rust kernel's KVmalloc allocator (rust/kernel/alloc/
 // allocator.rs, spec §8.4): Allocator on top of kvrealloc. It may hit
 // kmalloc, so the layout is padded first (Kmalloc::aligned_layout) and
@@ -25,21 +23,10 @@ func (a KVmalloc) Alloc(layout Layout, flags GFP) (Block, error) {
 // kvrealloc through ReallocFunc::call. The block's Mem is the caller's
 // layout.Size long, as Kmalloc's is.
 func (a KVmalloc) Realloc(ptr Addr, layout, oldLayout Layout, flags GFP) (Block, error) {
-	m := a.M
-	padded := KmallocAlignedLayout(layout)
-	if m.Profile() == Profile612 && padded.Align > m.PageSize() {
-		m.warn("KVmalloc does not support alignments larger than PAGE_SIZE yet.")
-		return Block{}, &AllocError{Err: fmt.Errorf("%w: KVmalloc alignment %d is larger than PAGE_SIZE (%d)", ErrBadSize, padded.Align, m.PageSize())}
-	}
-	b, err := ReallocFunc(a.kvrealloc).Call(m, ptr, padded, oldLayout, flags)
-	if err != nil {
+	if err := refuseLargeAlign(a.M, "KVmalloc", layout.Align); err != nil {
 		return Block{}, err
 	}
-	if layout.Size == 0 {
-		return Block{Addr: layout.Dangling()}, nil
-	}
-	b.Mem = b.Mem[:layout.Size:layout.Size]
-	return b, nil
+	return reallocPadded(a.M, a.kvrealloc, ptr, layout, oldLayout, flags)
 }
 
 // Free is Allocator::free: Realloc(ptr, a zero-size layout, layout, no flags).

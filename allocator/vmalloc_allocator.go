@@ -25,12 +25,23 @@ func (a Vmalloc) Alloc(layout Layout, flags GFP) (Block, error) {
 
 // Realloc is Allocator::realloc through ReallocFunc::VREALLOC.
 func (a Vmalloc) Realloc(ptr Addr, layout, oldLayout Layout, flags GFP) (Block, error) {
-	m := a.M
-	if m.Profile() == Profile612 && layout.Align > m.PageSize() {
-		m.warn("Vmalloc does not support alignments larger than PAGE_SIZE yet.")
-		return Block{}, &AllocError{Err: fmt.Errorf("%w: Vmalloc alignment %d is larger than PAGE_SIZE (%d)", ErrBadSize, layout.Align, m.PageSize())}
+	if err := refuseLargeAlign(a.M, "Vmalloc", layout.Align); err != nil {
+		return Block{}, err
 	}
-	return ReallocFunc(a.vrealloc).Call(m, ptr, layout, oldLayout, flags)
+	return ReallocFunc(a.vrealloc).Call(a.M, ptr, layout, oldLayout, flags)
+}
+
+// refuseLargeAlign is the check Vmalloc and KVmalloc (the allocator
+// called name) make in the 6.13-6.16 Rust API: an alignment above
+// PAGE_SIZE is refused with the kernel's pr_warn. It returns nil in
+// ProfileLatest, which passes the alignment on, and for an alignment that
+// fits.
+func refuseLargeAlign(m *Machine, name string, align uint64) error {
+	if m.Profile() != Profile612 || align <= m.PageSize() {
+		return nil
+	}
+	m.warn(name + " does not support alignments larger than PAGE_SIZE yet.")
+	return &AllocError{Err: fmt.Errorf("%w: %s alignment %d is larger than PAGE_SIZE (%d)", ErrBadSize, name, align, m.PageSize())}
 }
 
 // Free is Allocator::free: Realloc(ptr, a zero-size layout, layout, no flags).
