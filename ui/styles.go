@@ -178,6 +178,7 @@ func DefaultStyles() Styles { return StylesFor(PaletteDefault) }
 func StylesFor(p Palette) Styles {
 	c := paletteColours(p)
 	base := lipgloss.NewStyle()
+	bold := base.Bold(true)
 	var s Styles
 	s.Palette = p
 
@@ -185,12 +186,12 @@ func StylesFor(p Palette) Styles {
 	s.Muted = base.Foreground(c.muted)
 	s.Subtle = base.Foreground(c.subtle)
 	s.Emph = s.Text.Bold(true)
-	s.Accent = base.Foreground(c.accent).Bold(true)
+	s.Accent = bold.Foreground(c.accent)
 	s.Selected = s.Emph.Reverse(true)
 	s.Cursor = base.Foreground(c.cursorFg).Background(c.cursorBg).Bold(true).Underline(p == PaletteMono)
 	s.Changed = base.Foreground(c.changed).Bold(true).Underline(p == PaletteMono)
 	s.StatusOK = base.Foreground(c.ok)
-	s.StatusErr = base.Foreground(c.bad).Bold(true)
+	s.StatusErr = bold.Foreground(c.bad)
 
 	s.Pane = base.Border(lipgloss.RoundedBorder()).BorderForeground(c.border).Padding(0, 1)
 	s.PaneFocused = s.Pane.BorderForeground(c.accent)
@@ -211,18 +212,18 @@ func StylesFor(p Palette) Styles {
 	s.PageSlab = base.Foreground(c.slab)
 	s.PageLarge = base.Foreground(c.large)
 	s.PageVmalloc = base.Foreground(c.vmalloc)
-	s.Guard = base.Foreground(c.guard).Bold(true)
+	s.Guard = bold.Foreground(c.guard)
 	s.ObjUsed = s.PageSlab
 	s.ObjFree = s.PageFree
 	for _, col := range c.identity {
 		s.Identity = append(s.Identity, base.Foreground(col))
 	}
 
-	s.InPlace = base.Foreground(c.inPlace).Bold(true)
-	s.Moved = base.Foreground(c.moved).Bold(true)
-	s.Fresh = base.Foreground(c.fresh).Bold(true)
-	s.Freed = base.Foreground(c.freed).Bold(true)
-	s.Failed = base.Foreground(c.failed).Bold(true)
+	s.InPlace = bold.Foreground(c.inPlace)
+	s.Moved = bold.Foreground(c.moved)
+	s.Fresh = bold.Foreground(c.fresh)
+	s.Freed = bold.Foreground(c.freed)
+	s.Failed = bold.Foreground(c.failed)
 	return s
 }
 
