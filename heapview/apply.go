@@ -283,12 +283,15 @@ func (m *Model) applyPageFree(s *state, e *allocator.Event, idx uint32, head boo
 	return nil
 }
 
-// newAlloc records a live allocation and counts it.
+// newAlloc records a live allocation and counts it. A lost object counts
+// in its cache as not free, but is no allocation.
 func (m *Model) newAlloc(s *state, a allocator.Addr, r allocRec) {
 	s.putAlloc(a, r)
-	s.add(cAllocs, 1)
-	s.add(cAllocReq, int64(r.size))
-	s.add(cAllocBytes, int64(r.bytes))
+	if !r.lost {
+		s.add(cAllocs, 1)
+		s.add(cAllocReq, int64(r.size))
+		s.add(cAllocBytes, int64(r.bytes))
+	}
 	if r.kind == AllocSlab {
 		c := s.caches[r.cache]
 		c.inuse++
@@ -305,9 +308,11 @@ func (m *Model) dropAlloc(s *state, a allocator.Addr, head bool) {
 		m.lastLineage[uint64(a)] = r.lineage
 	}
 	s.delAlloc(a)
-	s.add(cAllocs, -1)
-	s.add(cAllocReq, -int64(r.size))
-	s.add(cAllocBytes, -int64(r.bytes))
+	if !r.lost {
+		s.add(cAllocs, -1)
+		s.add(cAllocReq, -int64(r.size))
+		s.add(cAllocBytes, -int64(r.bytes))
+	}
 	if r.kind == AllocSlab {
 		c := s.caches[r.cache]
 		c.inuse--
@@ -502,8 +507,12 @@ func (m *Model) applyObjAlloc(s *state, e *allocator.Event, pos int) error {
 	r := *sl
 	r.inuse++
 	s.putSlab(e.PFN, r)
+	fn, lost := "kmem_cache_alloc", e.Path == "lost"
+	if lost {
+		fn = "lost"
+	}
 	m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: ci.size, since: idx, lineage: idx, changed: idx,
-		cache: sl.cache, fn: m.intern("kmem_cache_alloc"), kind: AllocSlab})
+		cache: sl.cache, fn: m.intern(fn), kind: AllocSlab, lost: lost})
 	return nil
 }
 

@@ -65,6 +65,15 @@ func (m *Model) Diff(a, b int) (Diff, error) {
 	d.Pages = m.diffPages(sa, sb)
 
 	diffTreap(&sa.allocs, &sb.allocs, func(x, y *allocRec) bool { return *x == *y }, func(k uint64, x, y *allocRec) {
+		if x != nil && x.lost {
+			x = nil // a lost object is no allocation
+		}
+		if y != nil && y.lost {
+			y = nil
+		}
+		if x == nil && y == nil {
+			return
+		}
 		c := AllocChange{Addr: allocator.Addr(k)}
 		if x != nil {
 			v := m.alloc(k, x)

@@ -182,7 +182,7 @@ func (m *Model) alloc(addr uint64, r *allocRec) Alloc {
 // Alloc returns the live allocation that begins at addr.
 func (m *Model) Alloc(addr allocator.Addr) (Alloc, bool) {
 	r, ok := m.cur.allocs.get(uint64(addr))
-	if !ok {
+	if !ok || r.lost {
 		return Alloc{}, false
 	}
 	return m.alloc(uint64(addr), r), true
@@ -192,7 +192,7 @@ func (m *Model) Alloc(addr allocator.Addr) (Alloc, bool) {
 // address) hold addr.
 func (m *Model) AllocContaining(addr allocator.Addr) (Alloc, bool) {
 	k, r, ok := m.cur.allocs.floor(uint64(addr))
-	if !ok || uint64(addr) >= k+max(r.bytes, 1) {
+	if !ok || r.lost || uint64(addr) >= k+max(r.bytes, 1) {
 		return Alloc{}, false
 	}
 	return m.alloc(k, r), true
@@ -200,9 +200,11 @@ func (m *Model) AllocContaining(addr allocator.Addr) (Alloc, bool) {
 
 // Allocs returns the live allocations in address order.
 func (m *Model) Allocs() []Alloc {
-	out := make([]Alloc, 0, m.cur.allocs.n)
+	out := make([]Alloc, 0, m.cur.num[cAllocs])
 	m.cur.allocs.ascend(0, func(k uint64, r *allocRec) bool {
-		out = append(out, m.alloc(k, r))
+		if !r.lost {
+			out = append(out, m.alloc(k, r))
+		}
 		return true
 	})
 	return out
@@ -219,7 +221,7 @@ type Cache struct {
 	Alive        bool // not destroyed
 	Slabs        int
 	Objects      int    // objects in all slabs (slabinfo's num_objs)
-	InUse        int    // objects handed out
+	InUse        int    // objects handed out (and any lost to a slab_debug repair: not free either)
 	Active       int    // slabinfo's active_objs: Objects less the free objects on node partial slabs
 	CPUSlabs     int    // slabs that are some CPU's slab
 	CPUPartial   int    // slabs on per-CPU partial lists
@@ -287,7 +289,7 @@ type Slab struct {
 	PFN     uint64 // first page frame
 	Order   int
 	Objects int
-	InUse   int
+	InUse   int // objects not free: handed out, or lost to a slab_debug repair
 	List    allocator.SlabList
 	CPU     int            // ListCPU and ListCPUPartial: the CPU; else -1
 	First   allocator.Addr // object 0
@@ -332,10 +334,20 @@ func (m *Model) SlabAt(pfn uint64) (Slab, bool) {
 	return m.slab(h, sl), true
 }
 
-// ObjectUsed reports whether object i of slab sl is handed out.
+// ObjectUsed reports whether object i of slab sl is not free: handed out,
+// or lost (see ObjectLost).
 func (m *Model) ObjectUsed(sl Slab, i int) bool {
 	_, ok := m.cur.allocs.get(uint64(sl.First) + uint64(i)*sl.ObjSize)
 	return ok
+}
+
+// ObjectLost reports whether object i of slab sl is lost: a slab_debug
+// consistency repair took it off the freelists (EvObjAlloc Path "lost"),
+// so it is neither free nor an allocation until a repair puts it back or
+// the slab goes.
+func (m *Model) ObjectLost(sl Slab, i int) bool {
+	r, ok := m.cur.allocs.get(uint64(sl.First) + uint64(i)*sl.ObjSize)
+	return ok && r.lost
 }
 
 // Area is one vmap area, or the range of a freed area that waits for the

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
 )
@@ -216,11 +217,11 @@ func listRank(l allocator.SlabList) int {
 
 // SlabView renders one cache's slabs: for each slab (CPU slabs first, then
 // the per-CPU partial lists, the node partial list, full slabs) its pfn,
-// its list and a cell per object: '#' in use, '.' free, marked touched
-// when the step under the cursor allocated or freed it. CPU slabs carry
-// MarkCPU and partial slabs MarkPartial on their label. With Freelist, a
-// line under each slab lists its free objects in the order SLUB hands
-// them out (see Freelist).
+// its list and a cell per object: '#' in use, '.' free, 'x' lost to a
+// slab_debug repair, marked touched when the step under the cursor
+// allocated or freed it. CPU slabs carry MarkCPU and partial slabs
+// MarkPartial on their label. With Freelist, a line under each slab lists
+// its free objects in the order SLUB hands them out (see Freelists).
 func (m *Model) SlabView(o SlabViewOptions) []Row {
 	v := newView(o.Width, o.Height)
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
@@ -232,8 +233,8 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 		return v.done()
 	}
 	class := CacheClass(int(m.cacheAt(c.Name, m.cur.pos+1)))
-	v.line(CellTitle, fmt.Sprintf("%s: %d objects of %d B per order-%d slab; %d slabs: %d cpu, %d cpu partial, %d node partial, %d full",
-		c.Name, c.ObjPerSlab, c.Size, c.Order, c.Slabs, c.CPUSlabs, c.CPUPartial, c.NodePartial, c.Full))
+	v.line(CellTitle, fmt.Sprintf("%s: %s of %d B per order-%d slab; %s: %d cpu, %d cpu partial, %d node partial, %d full",
+		c.Name, plural(c.ObjPerSlab, "object"), c.Size, c.Order, plural(c.Slabs, "slab"), c.CPUSlabs, c.CPUPartial, c.NodePartial, c.Full))
 	slabs := m.Slabs(c.Name)
 	slices.SortStableFunc(slabs, func(a, b Slab) int {
 		if r := cmp.Compare(listRank(a.List), listRank(b.List)); r != 0 {
@@ -248,11 +249,12 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 	digits := max(1, (len(fmt.Sprintf("%x", m.geo.nrPages-1))))
 	labelW := digits + 2 + 1 + 13 + 1 + 11
 	per := max(o.Width-labelW, 1)
-	var fls [][]int
+	var fls []slabFreelists
 	if o.Freelist {
 		fls = m.freelists(slabs)
 	}
 	var rows []Row
+	anyLost := false
 	for si, sl := range slabs {
 		var mk Mark
 		where := sl.List.String()
@@ -280,7 +282,10 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 				if o.Selected != 0 && o.Selected >= a && o.Selected < a+allocator.Addr(sl.ObjSize) {
 					omk |= MarkSelected
 				}
-				if m.ObjectUsed(sl, i) {
+				if r, used := m.cur.allocs.get(uint64(a)); used && r.lost {
+					anyLost = true
+					b.cell(CellWarn, 0, omk, 'x')
+				} else if used {
 					b.cell(CellObjUsed, class, omk, '#')
 				} else {
 					b.cell(CellObjFree, 0, omk, '.')
@@ -289,14 +294,7 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 			rows = append(rows, b.row())
 		}
 		if o.Freelist {
-			fl := fls[si]
-			text := "freelist:"
-			for _, i := range fl {
-				text += fmt.Sprintf(" %d", i)
-			}
-			if len(fl) == 0 {
-				text += " empty"
-			}
+			text := freelistText(fls[si])
 			for _, part := range wrap(text, max(o.Width-labelW, 8)) {
 				b := newRow(o.Width)
 				b.pad(labelW)
@@ -318,7 +316,11 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 		b.put(CellMuted, 0, 0, " in use  ")
 		b.put(CellObjFree, 0, 0, ".")
 		b.put(CellMuted, 0, 0, " free  ")
-		b.put(CellText, 0, MarkTouched, "x")
+		if anyLost {
+			b.put(CellWarn, 0, 0, "x")
+			b.put(CellMuted, 0, 0, " lost  ")
+		}
+		b.put(CellObjUsed, class, MarkTouched, "#")
 		b.put(CellMuted, 0, 0, " this step  ")
 		b.put(CellLabel, 0, MarkCPU, "cpu")
 		b.put(CellMuted, 0, 0, " cpu slab  ")
@@ -329,6 +331,30 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 	return v.done()
 }
 
+// freelistText says in which order a slab's free objects will be handed
+// out: "freelist: 3 1 0" or, for a CPU slab whose CPU holds some,
+// "freelist: cpu 5 6 7, then slab 3 1".
+func freelistText(f slabFreelists) string {
+	var b strings.Builder
+	b.WriteString("freelist:")
+	if len(f.cpu) > 0 {
+		b.WriteString(" cpu")
+	}
+	for _, i := range f.cpu {
+		fmt.Fprintf(&b, " %d", i)
+	}
+	if len(f.cpu) > 0 && len(f.slab) > 0 {
+		b.WriteString(", then slab")
+	}
+	for _, i := range f.slab {
+		fmt.Fprintf(&b, " %d", i)
+	}
+	if len(f.cpu)+len(f.slab) == 0 {
+		b.WriteString(" empty")
+	}
+	return b.String()
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1
@@ -337,76 +363,207 @@ func btoi(b bool) int {
 }
 
 // Freelist returns the free objects of a slab (by index) in the order
-// SLUB hands them out as far as the events show it: freelists are LIFO, so
-// the most recently freed object comes first, then the objects never
-// handed out in their initial order (index order, or the order listed in
-// the EvSlabNew event's PFNs when CONFIG_SLAB_FREELIST_RANDOM shuffled
-// it). SLUB keeps a CPU slab's freed objects on the CPU freelist apart
-// from the slab's own; this order merges them.
-func (m *Model) Freelist(sl Slab) []int { return m.freelists([]Slab{sl})[0] }
+// SLUB will hand them out: for a CPU slab, the CPU's lockless freelist and
+// then the slab's own freelist (which the CPU takes when its list runs
+// out); for any other slab, the slab's freelist. See Freelists.
+func (m *Model) Freelist(sl Slab) []int {
+	cpu, own := m.Freelists(sl)
+	return append(cpu, own...)
+}
 
-// freelists computes Freelist for several slabs in one pass over the
-// events since the oldest was made.
-func (m *Model) freelists(slabs []Slab) [][]int {
-	type track struct {
-		sl   Slab
-		from int   // position of its EvSlabNew
-		last []int // position+1 of each object's last free; -1 allocated since; 0 never
+// Freelists returns a slab's two freelists as SLUB keeps them, object
+// indexes in order: the lockless freelist of the CPU whose CPU slab it is
+// (nil for other slabs) and the slab's own freelist (slab->freelist).
+//
+// They are rebuilt from the events since the slab was made: a new slab's
+// objects are on its freelist in index order, or in the order its
+// EvSlabNew lists (CONFIG_SLAB_FREELIST_RANDOM). An allocation from a CPU
+// slab pops the CPU's list; when that is empty it first takes the whole
+// slab freelist (the slow path's get_freelist). A free by the CPU whose CPU slab it is
+// pushes onto the CPU's list (the fast path), any other onto the slab's
+// freelist; both are LIFO. A debug cache's slabs are never CPU slabs:
+// they hand out the head of the slab freelist. When the slab stops being a CPU slab
+// (deactivate_slab) the CPU's list is spliced in front of the slab's.
+// Objects a consistency repair puts back (EvObjFree Path "repair") go to
+// the front of the slab's freelist; those it loses (EvObjAlloc Path
+// "lost") leave the lists.
+func (m *Model) Freelists(sl Slab) (cpu, slab []int) {
+	fl := m.freelists([]Slab{sl})[0]
+	return fl.cpu, fl.slab
+}
+
+// slabFreelists is one slab's two freelists.
+type slabFreelists struct {
+	cpu, slab []int
+}
+
+// order returns the hand-out order: the CPU's list, then the slab's.
+func (f slabFreelists) order() []int { return append(slices.Clone(f.cpu), f.slab...) }
+
+// objList is a singly linked list of object indexes threaded through a
+// shared next array, as SLUB threads its freelists through the objects.
+type objList struct {
+	head, tail int32 // -1 when empty
+}
+
+var emptyList = objList{-1, -1}
+
+// flSim replays one slab's freelists.
+type flSim struct {
+	sl    Slab
+	from  int     // position of its EvSlabNew
+	next  []int32 // per object: the next on its list, -1 at the end
+	on    []uint8 // per object: 0 on no list, 1 the CPU's, 2 the slab's
+	lists [3]objList
+	list  allocator.SlabList // the slab's list as the events go
+	cpu   int                // for ListCPU
+}
+
+func (f *flSim) push(l uint8, i int32) {
+	f.drop(i)
+	lst := &f.lists[l]
+	f.next[i] = lst.head
+	lst.head = i
+	if lst.tail < 0 {
+		lst.tail = i
 	}
-	byPFN := make(map[uint64]*track, len(slabs))
-	ts := make([]*track, len(slabs))
+	f.on[i] = l
+}
+
+// drop takes object i off the list it is on.
+func (f *flSim) drop(i int32) {
+	l := f.on[i]
+	if l == 0 {
+		return
+	}
+	lst := &f.lists[l]
+	prev := int32(-1)
+	for p := lst.head; p >= 0; prev, p = p, f.next[p] {
+		if p != i {
+			continue
+		}
+		if prev < 0 {
+			lst.head = f.next[p]
+		} else {
+			f.next[prev] = f.next[p]
+		}
+		if lst.tail == p {
+			lst.tail = prev
+		}
+		break
+	}
+	f.next[i], f.on[i] = -1, 0
+}
+
+// splice moves the whole of list from in front of list to.
+func (f *flSim) splice(from, to uint8) {
+	a, b := f.lists[from], f.lists[to]
+	if a.head < 0 {
+		return
+	}
+	for p := a.head; p >= 0; p = f.next[p] {
+		f.on[p] = to
+	}
+	f.next[a.tail] = b.head
+	if b.head < 0 {
+		b.tail = a.tail
+	}
+	b.head = a.head
+	f.lists[to], f.lists[from] = b, emptyList
+}
+
+func (f *flSim) items(l uint8) []int {
+	var out []int
+	for p := f.lists[l].head; p >= 0 && len(out) < len(f.next); p = f.next[p] {
+		out = append(out, int(p))
+	}
+	return out
+}
+
+// freelists computes Freelists for several slabs in one pass over the
+// events since the oldest was made.
+func (m *Model) freelists(slabs []Slab) []slabFreelists {
+	bySlab := make(map[uint64]*flSim, len(slabs))
+	sims := make([]*flSim, len(slabs))
 	from := m.cur.pos
-	for i, sl := range slabs {
-		t := &track{sl: sl, from: max(m.posOfSeq(sl.Seq), 0), last: make([]int, sl.Objects)}
-		ts[i], byPFN[sl.PFN] = t, t
-		from = min(from, t.from)
+	for k, sl := range slabs {
+		f := &flSim{sl: sl, from: max(m.posOfSeq(sl.Seq), 0), next: make([]int32, sl.Objects), on: make([]uint8, sl.Objects),
+			lists: [3]objList{emptyList, emptyList, emptyList}, list: allocator.ListCPU, cpu: -1}
+		initial := m.initialOrder(f.from, sl.Objects)
+		for j := len(initial) - 1; j >= 0; j-- {
+			f.push(2, int32(initial[j]))
+		}
+		if e := &m.events[f.from]; e.Kind == allocator.EvSlabNew {
+			f.cpu = e.CPU
+		}
+		sims[k], bySlab[sl.PFN] = f, f
+		from = min(from, f.from+1)
 	}
 	for i := from; i < m.cur.pos; i++ {
 		e := &m.events[i]
-		if e.Kind != allocator.EvObjAlloc && e.Kind != allocator.EvObjFree {
+		switch e.Kind {
+		case allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvSlabList:
+		default:
 			continue
 		}
-		t := byPFN[e.PFN]
-		if t == nil || i < t.from || m.isBad(i) || e.Index < 0 || e.Index >= t.sl.Objects {
+		f := bySlab[e.PFN]
+		if f == nil || i <= f.from || m.isBad(i) {
 			continue
 		}
-		if e.Kind == allocator.EvObjFree {
-			t.last[e.Index] = i + 1
-		} else {
-			t.last[e.Index] = -1
+		if e.Kind == allocator.EvSlabList {
+			if f.list == allocator.ListCPU && e.List != allocator.ListCPU {
+				f.splice(1, 2) // deactivate_slab
+			}
+			f.list, f.cpu = e.List, e.Index
+			continue
+		}
+		if e.Index < 0 || e.Index >= f.sl.Objects {
+			continue
+		}
+		obj := int32(e.Index)
+		switch {
+		case e.Kind == allocator.EvObjAlloc && e.Path == "lost":
+			f.drop(obj)
+		case e.Kind == allocator.EvObjAlloc:
+			if f.list == allocator.ListCPU && f.lists[1].head < 0 {
+				f.splice(2, 1) // the slow path takes the slab's freelist
+			}
+			f.drop(obj)
+		case e.Path != "repair" && f.list == allocator.ListCPU && f.cpu == e.CPU:
+			f.push(1, obj) // the fast path: this CPU's cpu slab
+		default:
+			f.push(2, obj)
 		}
 	}
-	out := make([][]int, len(ts))
-	for k, t := range ts {
-		var initial []int
-		if e := &m.events[t.from]; e.Kind == allocator.EvSlabNew && len(e.PFNs) == t.sl.Objects {
-			seen := make([]bool, t.sl.Objects)
-			for _, i := range e.PFNs {
-				if i < uint64(t.sl.Objects) && !seen[i] {
-					seen[i] = true
-					initial = append(initial, int(i))
-				}
+	out := make([]slabFreelists, len(sims))
+	for k, f := range sims {
+		out[k] = slabFreelists{cpu: f.items(1), slab: f.items(2)}
+		if f.sl.List != allocator.ListCPU {
+			out[k] = slabFreelists{slab: append(out[k].cpu, out[k].slab...)}
+		}
+	}
+	return out
+}
+
+// initialOrder returns the order of a new slab's freelist: the indexes its
+// EvSlabNew lists when they are a permutation of its objects, else index
+// order.
+func (m *Model) initialOrder(pos, objects int) []int {
+	out := make([]int, 0, objects)
+	if e := &m.events[pos]; e.Kind == allocator.EvSlabNew && len(e.PFNs) == objects {
+		seen := make([]bool, objects)
+		for _, i := range e.PFNs {
+			if i < uint64(objects) && !seen[i] {
+				seen[i] = true
+				out = append(out, int(i))
 			}
 		}
-		if len(initial) != t.sl.Objects {
-			initial = initial[:0]
-			for i := range t.sl.Objects {
-				initial = append(initial, i)
-			}
+	}
+	if len(out) != objects {
+		out = out[:0]
+		for i := range objects {
+			out = append(out, i)
 		}
-		var freed, fresh []int
-		for _, i := range initial {
-			switch {
-			case m.ObjectUsed(t.sl, i):
-			case t.last[i] > 0:
-				freed = append(freed, i)
-			case t.last[i] == 0:
-				fresh = append(fresh, i)
-			}
-		}
-		last := t.last
-		slices.SortFunc(freed, func(a, b int) int { return cmp.Compare(last[b], last[a]) })
-		out[k] = append(freed, fresh...)
 	}
 	return out
 }

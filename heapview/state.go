@@ -87,6 +87,7 @@ type allocRec struct {
 	path    uint16 // interned kvmalloc path, 0: none
 	kind    AllocKind
 	vec     bool // a KVec or KBox buffer (an EvVecOp named it)
+	lost    bool // a slab object a consistency repair took off the freelists: not free, but no allocation
 }
 
 // cacheState is the changing part of a slab cache; its geometry is in
