@@ -15,13 +15,14 @@ import (
 type machineState struct {
 	machineVmalloc
 	caches  []allocator.CacheInfo
+	info    []allocator.SlabinfoRow
 	objects map[allocator.Addr]allocator.ObjectInfo // every slab object and every large kmalloc, by address
 	large   int                                     // large kmallocs
 	pageAll int                                     // alloc_pages blocks
 }
 
 func snapshotAll(m *allocator.Machine) machineState {
-	ms := machineState{machineVmalloc: snapshotVmalloc(m), caches: m.Caches(), objects: map[allocator.Addr]allocator.ObjectInfo{}}
+	ms := machineState{machineVmalloc: snapshotVmalloc(m), caches: m.Caches(), info: m.SlabinfoRows(), objects: map[allocator.Addr]allocator.ObjectInfo{}}
 	for _, c := range ms.caches {
 		for _, sl := range c.Slabs {
 			for i := range sl.Objects {
@@ -126,6 +127,14 @@ func requireSameAll(t *testing.T, what string, hv *Model, want machineState, chk
 	}
 	if len(got) != nslabs || hv.Totals().Slabs != nslabs {
 		fail("the model has %d slabs (totals %d), the machine %d", len(got), hv.Totals().Slabs, nslabs)
+	}
+	// /proc/slabinfo, row for row.
+	for _, r := range want.info {
+		hc, _ := hv.CacheByName(r.Name)
+		if uint64(hc.Active) != r.ActiveObjs || uint64(hc.Objects) != r.NumObjs || hc.Size != r.ObjSize ||
+			hc.ObjPerSlab != r.ObjPerSlab || hc.PagesPerSlab != r.PagesPerSlab || uint64(hc.Slabs) != r.Slabs {
+			fail("slabinfo of %s: model %+v, machine %+v", r.Name, hc, r)
+		}
 	}
 	// Caches alive in the model are alive in the machine.
 	alive := map[string]bool{}

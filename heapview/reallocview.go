@@ -79,7 +79,7 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	} else {
 		bucket := ""
 		if r.Bucket != "" {
-			bucket = " in " + r.Bucket
+			bucket = " in " + bucketName(r.Bucket)
 		}
 		field("new", CellText, fmt.Sprintf("%v  %s%s", r.New, sizeIn(r.NewSize, r.NewCap), bucket))
 	}
@@ -90,11 +90,11 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	}
 	v.add(newRow(o.Width).row())
 	first := m.posOfSeq(last.Lineage)
-	made := "an allocation"
+	made := ""
 	if first >= 0 {
-		made = fmt.Sprintf("the allocation made in %s", m.stepLine(m.stepOf(first)))
+		made = fmt.Sprintf(" on the allocation made in %s", m.stepLine(m.stepOf(first)))
 	}
-	v.line(CellLabel, fmt.Sprintf("history of %s: %s", made, plural(len(hist), "decision")))
+	v.line(CellLabel, fmt.Sprintf("history: %s%s", plural(len(hist), "decision"), made))
 	var top uint64
 	for _, h := range hist {
 		top = max(top, h.NewCap, h.NewSize, h.OldCap)
@@ -103,14 +103,32 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	if len(hist) > room {
 		hist = hist[len(hist)-room:]
 	}
+	bucketW := 0
+	if o.Width >= 100 {
+		for _, h := range hist {
+			bucketW = max(bucketW, len(bucketName(h.Bucket))+1)
+		}
+	}
 	for _, h := range hist {
 		b := newRow(o.Width)
 		b.put(CellMuted, 0, 0, fmt.Sprintf("step %-4d ", h.Step))
 		b.put(CellText, 0, 0, fmt.Sprintf("%-9s %9s -> %-9s ", h.Func, byteCount(h.OldSize), byteCount(h.NewSize)))
-		b.put(decisionKind(h.Decision), 0, 0, fmt.Sprintf("%-16s", h.Decision))
+		b.put(decisionKind(h.Decision), 0, 0, fmt.Sprintf("%-16s ", h.Decision))
+		if bucketW > 0 {
+			bucket := ""
+			if !h.New.ZeroOrNull() {
+				bucket = bucketName(h.Bucket)
+			}
+			b.put(CellMuted, 0, 0, fmt.Sprintf("%-*s", bucketW, bucket))
+		}
 		if w := b.room() - 3; w > 0 && top > 0 {
 			capCells := int(uint64(w) * max(h.NewCap, h.NewSize) / top)
 			sizeCells := int(uint64(w) * h.NewSize / top)
+			if h.NewSize > 0 && !h.New.ZeroOrNull() {
+				// Whatever the scale, a live allocation shows.
+				sizeCells = max(sizeCells, 1)
+				capCells = max(capCells, sizeCells)
+			}
 			b.put(CellBlank, 0, 0, " [")
 			b.fill(CellBar, 0, 0, '#', sizeCells)
 			b.fill(CellBar, 1, 0, '-', capCells-sizeCells)
@@ -119,6 +137,15 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 		v.add(b.row())
 	}
 	return v.done()
+}
+
+// bucketName says where a realloc's result lives: its kmalloc cache,
+// "vmalloc", or "pages" said as the large kmalloc it is.
+func bucketName(b string) string {
+	if b == "pages" {
+		return "large kmalloc pages"
+	}
+	return b
 }
 
 // plural says "1 decision", "2 decisions".
