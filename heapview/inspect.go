@@ -3,6 +3,7 @@ package heapview
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -31,7 +32,7 @@ type Inspection struct {
 	Slab   *Slab              // the slab holding it, if any
 	Object int                // its object index in Slab; -1 when not an object
 	Area   *Area              // the vmap area holding it, if any
-	Seq    uint64             // the event that gave it its state (0 if none)
+	Seq    uint64             // the event that made it what it is: the allocation, free or slab of an object; the slab, allocation or area of a page; else the page's last change (0 if none)
 }
 
 func (in *Inspection) add(label string, k CellKind, class uint8, format string, a ...any) {
@@ -50,19 +51,38 @@ func (m *Model) stepLine(step int) string {
 	return fmt.Sprintf("step %d: %s at %s", step, e.Op, e.Src)
 }
 
-// since adds the since, step and why fields for the event at position+1
-// idx.
+// eventAt says where the event at position+1 idx happened: "step 3:
+// kmalloc(40) at t.star:3:1 (event #57, obj_alloc)".
+func (m *Model) eventAt(idx uint32) string {
+	e := &m.events[idx-1]
+	return fmt.Sprintf("%s (event #%d, %v)", m.stepLine(m.stepOf(int(idx-1))), e.Seq, e.Kind)
+}
+
+// since adds the since and why fields for the event at position+1 idx:
+// the event that made what is inspected, and its explanation.
 func (in *Inspection) since(m *Model, idx uint32) {
 	if idx == 0 {
 		return
 	}
-	e := &m.events[idx-1]
-	in.Seq = e.Seq
-	in.add("since", CellText, 0, "%s (event #%d, %v)", m.stepLine(m.stepOf(int(idx-1))), e.Seq, e.Kind)
-	in.add("why", CellMuted, 0, "%s", Explain(e))
+	in.Seq = m.events[idx-1].Seq
+	in.add("since", CellText, 0, "%s", m.eventAt(idx))
+	in.add("why", CellMuted, 0, "%s", Explain(&m.events[idx-1]))
 }
 
-// InspectPage describes page frame pfn in the state under the cursor.
+// buddy adds the page allocator's own rule for the block, when the event
+// that last changed the page is not the one since names.
+func (in *Inspection) buddy(m *Model, pageIdx, ownerIdx uint32) {
+	if pageIdx == 0 || pageIdx == ownerIdx {
+		return
+	}
+	e := &m.events[pageIdx-1]
+	in.add("pages", CellMuted, 0, "%s: %s", m.stepLine(m.stepOf(int(pageIdx-1))), Explain(e))
+}
+
+// InspectPage describes page frame pfn in the state under the cursor:
+// its state, its block, what it belongs to (a slab, an allocation, a vmap
+// area) and since when and why: the event that made that slab, allocation
+// or area, and the page allocator's rule for the block.
 func (m *Model) InspectPage(pfn uint64) (Inspection, error) {
 	if m.head == nil {
 		return Inspection{}, errors.New("heapview: the model has no events")
@@ -77,6 +97,7 @@ func (m *Model) InspectPage(pfn uint64) (Inspection, error) {
 		Addr: m.geo.pfnAddr(pfn), Object: -1}
 	blockEnd := p.Head + 1<<p.Order - 1
 	block := fmt.Sprintf("order %d at pfn %#x-%#x (%s)", p.Order, p.Head, blockEnd, allocator.FormatBytes(m.geo.pageSize<<p.Order))
+	owner := r.since
 	switch p.State {
 	case allocator.PageReserved:
 		in.add("state", CellReserved, 0, "reserved at boot: the page allocator never hands it out")
@@ -101,12 +122,16 @@ func (m *Model) InspectPage(pfn uint64) (Inspection, error) {
 		}
 		in.add("state", k, class, "allocated: %s, page %d of the block%s", what, pfn-p.Head, comp)
 		in.add("block", CellText, 0, "%s", block)
-		if a, ok := m.Alloc(m.geo.pfnAddr(p.Head)); ok && a.Kind != AllocSlab {
+		if ar, ok := s.allocs.get(uint64(m.geo.pfnAddr(p.Head))); ok && ar.kind != AllocSlab {
+			a := m.alloc(uint64(m.geo.pfnAddr(p.Head)), ar)
 			in.Alloc = &a
-			in.add("allocation", CellText, 0, "%s of %s by %s in %s", byteCount(a.Size), byteCount(a.Bytes), a.Func, m.stepLine(a.Step))
+			in.allocFields(m, a)
+			owner = ar.since
 		}
 		if in.Slab != nil {
-			in.slabFields(m, *in.Slab)
+			rec, _ := s.slabs.get(in.Slab.PFN)
+			in.slabFields(m, *in.Slab, rec)
+			owner = rec.since
 		}
 		if p.Owner == allocator.OwnerVmalloc {
 			if a, i, ok := m.AreaOfPage(pfn); ok {
@@ -115,10 +140,13 @@ func (m *Model) InspectPage(pfn uint64) (Inspection, error) {
 				if a.Func != "" {
 					in.add("area by", CellText, 0, "%s of %s in %s", a.Func, byteCount(a.Size), m.stepLine(a.Step))
 				}
+				ar, _ := s.areas.get(uint64(a.Addr))
+				owner = ar.since
 			}
 		}
 	}
-	in.since(m, r.since)
+	in.since(m, owner)
+	in.buddy(m, r.since, owner)
 	if m.touched().hasPage(pfn) {
 		in.Fields = append(in.Fields, Field{Label: "this step", Value: "changed by the step under the cursor", Kind: CellText, Mark: MarkTouched})
 	}
@@ -132,7 +160,32 @@ func guardNote(a Area, pageSize uint64) string {
 	return ""
 }
 
-func (in *Inspection) slabFields(m *Model, sl Slab) {
+// allocFields describes a live allocation: its size, who made it and
+// when, a later resize and its realloc history.
+func (in *Inspection) allocFields(m *Model, a Alloc) {
+	path := ""
+	if a.Path != "" {
+		path = " (" + a.Path + ")"
+	}
+	in.add("allocation", CellText, 0, "%s of %s by %s%s in %s", byteCount(a.Size), byteCount(a.Bytes), a.Func, path, m.stepLine(a.Step))
+	if a.Changed != a.Seq {
+		if pos := m.posOfSeq(a.Changed); pos >= 0 && m.stepOf(pos) != a.Step {
+			in.add("resized", CellText, 0, "in %s", m.stepLine(m.stepOf(pos)))
+		}
+	}
+	if h := m.ReallocHistory(a.Lineage); len(h) > 0 {
+		first := m.posOfSeq(a.Lineage)
+		from := ""
+		if first >= 0 {
+			from = " since " + m.stepLine(m.stepOf(first))
+		}
+		in.add("reallocs", CellText, 0, "%s%s; the last: %v", plural(len(h), "decision"), from, h[len(h)-1].Decision)
+	}
+}
+
+// slabFields describes a slab: its size, use and list, and why it is on
+// that list.
+func (in *Inspection) slabFields(m *Model, sl Slab, rec *slabRec) {
 	where := sl.List.String() + " list"
 	switch sl.List {
 	case allocator.ListCPU:
@@ -145,10 +198,14 @@ func (in *Inspection) slabFields(m *Model, sl Slab) {
 		where = "full, on no list"
 	}
 	in.add("slab", CellText, 0, "order-%d slab at pfn %#x, %d of %d objects in use, %s", sl.Order, sl.PFN, sl.InUse, sl.Objects, where)
+	if rec.listed != 0 && m.stepOf(int(rec.listed-1)) != m.stepOf(int(rec.since-1)) {
+		in.add("listed", CellText, 0, "%s: %s", m.stepLine(m.stepOf(int(rec.listed-1))), Explain(&m.events[rec.listed-1]))
+	}
 }
 
 // InspectAddr describes a kernel address: the object, allocation, page or
-// vmap area it falls in.
+// vmap area it falls in, since when and why. For a slab object that is
+// the event that handed it out, freed it or lost it, then the slab's.
 func (m *Model) InspectAddr(a allocator.Addr) (Inspection, error) {
 	if m.head == nil {
 		return Inspection{}, errors.New("heapview: the model has no events")
@@ -172,52 +229,138 @@ func (m *Model) InspectAddr(a allocator.Addr) (Inspection, error) {
 	in.Title = fmt.Sprintf("%v in pfn %#x", a, pfn)
 	in.Addr = a
 	if in.Slab != nil {
-		sl := *in.Slab
-		off := uint64(a - sl.First)
-		if a < sl.First || off >= uint64(sl.Objects)*sl.ObjSize {
-			in.Fields = append([]Field{{Label: "object", Value: "none: the slab's unused tail", Kind: CellMuted}}, in.Fields...)
-			return in, nil
-		}
-		i := int(off / sl.ObjSize)
-		in.Object = i
-		objAddr := sl.First + allocator.Addr(uint64(i)*sl.ObjSize)
-		var fs []Field
-		add := func(label string, k CellKind, format string, args ...any) {
-			fs = append(fs, Field{Label: label, Value: fmt.Sprintf(format, args...), Kind: k, Class: CacheClass(int(m.cacheAt(sl.Cache, m.cur.pos)))})
-		}
-		at := ""
-		if objAddr != a {
-			at = fmt.Sprintf(", offset %d", a-objAddr)
-		}
-		if al, ok := m.Alloc(objAddr); ok {
-			in.Alloc = &al
-			add("object", CellObjUsed, "object %d of %s at %v%s, in use", i, sl.Cache, objAddr, at)
-			add("allocation", CellText, "%s of %s by %s in %s", byteCount(al.Size), byteCount(al.Bytes), al.Func, m.stepLine(al.Step))
-			if al.Bytes > al.Size {
-				add("rounding", CellMuted, "%s of the object past the request are lost to rounding", byteCount(al.Bytes-al.Size))
-			}
-			if uint64(a-objAddr) >= al.Size {
-				add("beyond", CellWarn, "the address is past the %s requested", byteCount(al.Size))
-			}
-		} else {
-			add("object", CellObjFree, "object %d of %s at %v%s, free", i, sl.Cache, objAddr, at)
-			if pos := m.lastFree(objAddr); pos >= 0 {
-				add("freed", CellText, "in %s (event #%d)", m.stepLine(m.stepOf(pos)), m.events[pos].Seq)
-			}
-		}
-		in.Fields = append(fs, in.Fields...)
-	} else if in.Alloc != nil && uint64(a-in.Alloc.Addr) >= in.Alloc.Size {
+		return m.inspectObject(in, a), nil
+	}
+	if in.Alloc != nil && uint64(a-in.Alloc.Addr) >= in.Alloc.Size {
 		in.add("beyond", CellWarn, 0, "the address is past the %s requested", byteCount(in.Alloc.Size))
 	}
 	return in, nil
 }
 
-// lastFree returns the position of the last EvObjFree of addr before the
-// cursor, or -1.
-func (m *Model) lastFree(addr allocator.Addr) int {
-	for i := m.cur.pos - 1; i >= 0; i-- {
+// inspectObject describes the slab object holding a: in use, free or lost,
+// since when and why; then its slab and page.
+func (m *Model) inspectObject(page Inspection, a allocator.Addr) Inspection {
+	sl := *page.Slab
+	rec, _ := m.cur.slabs.get(sl.PFN)
+	in := Inspection{Title: page.Title, PFN: page.PFN, HasPFN: true, Page: page.Page, Addr: a, Slab: page.Slab, Object: -1}
+	class := CacheClass(int(m.cacheAt(sl.Cache, m.cur.pos)))
+	off := uint64(a - sl.First)
+	if a < sl.First || off >= uint64(sl.Objects)*sl.ObjSize {
+		what := "the slab's unused tail: no object fits there"
+		if a < sl.First {
+			what = "the left red zone of object 0 (slab_debug)"
+		}
+		in.add("object", CellMuted, 0, "none: %s", what)
+		in.slabFields(m, sl, rec)
+		in.since(m, rec.since)
+		return in
+	}
+	i := int(off / sl.ObjSize)
+	in.Object = i
+	objAddr := sl.First + allocator.Addr(uint64(i)*sl.ObjSize)
+	at := ""
+	if objAddr != a {
+		at = fmt.Sprintf(", offset %d", a-objAddr)
+	}
+	r, used := m.cur.allocs.get(uint64(objAddr))
+	switch {
+	case used && r.lost:
+		in.add("object", CellWarn, 0, "object %d of %s at %v%s, lost: a slab_debug repair took it off the freelists, so nobody can allocate or free it",
+			i, sl.Cache, objAddr, at)
+		in.since(m, r.since)
+	case used:
+		al := m.alloc(uint64(objAddr), r)
+		in.Alloc = &al
+		in.add("object", CellObjUsed, class, "object %d of %s at %v%s, in use", i, sl.Cache, objAddr, at)
+		in.allocFields(m, al)
+		if al.Bytes > al.Size {
+			in.add("rounding", CellMuted, 0, "%s of the object past the request are lost to rounding", byteCount(al.Bytes-al.Size))
+		}
+		if uint64(a-objAddr) >= al.Size {
+			in.add("beyond", CellWarn, 0, "the address is past the %s requested", byteCount(al.Size))
+		}
+		in.since(m, r.since)
+		if k := m.kmallocEventOf(int(r.since-1), objAddr); k >= 0 {
+			in.add("size class", CellMuted, 0, "%s", Explain(&m.events[k]))
+		}
+	default:
+		in.add("object", CellObjFree, 0, "object %d of %s at %v%s, free", i, sl.Cache, objAddr, at)
+		fl := m.freelists([]Slab{sl})[0]
+		if n, which := freelistPlace(fl, i); n > 0 {
+			in.add("next", CellText, 0, "handed out %s on %s", ordinal(n), which)
+		}
+		if pos := m.lastFree(objAddr, int(rec.since)); pos >= 0 {
+			in.since(m, uint32(pos+1))
+		} else {
+			in.add("since", CellText, 0, "never handed out since the slab was made in %s", m.stepLine(m.stepOf(int(rec.since-1))))
+		}
+	}
+	in.slabFields(m, sl, rec)
+	in.add("slab made", CellText, 0, "%s: %s", m.stepLine(m.stepOf(int(rec.since-1))), Explain(&m.events[rec.since-1]))
+	if m.touched().hasPage(page.PFN) {
+		if _, found := slices.BinarySearch(m.touched().objects, objAddr); found {
+			in.Fields = append(in.Fields, Field{Label: "this step", Value: "changed by the step under the cursor", Kind: CellText, Mark: MarkTouched})
+		}
+	}
+	return in
+}
+
+// freelistPlace returns where object i comes on the slab's freelists:
+// 1 for the next object handed out, and which list holds it.
+func freelistPlace(f slabFreelists, i int) (int, string) {
+	if k := slices.Index(f.cpu, i); k >= 0 {
+		return k + 1, "the cpu's lockless freelist"
+	}
+	if k := slices.Index(f.slab, i); k >= 0 {
+		return len(f.cpu) + k + 1, "the slab's freelist"
+	}
+	return 0, ""
+}
+
+// ordinal says "next", "2nd", "3rd", "11th".
+func ordinal(n int) string {
+	if n == 1 {
+		return "next"
+	}
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+// kmallocEventOf returns the position of the kmem:kmalloc event that
+// reported the object handed out at pos, or -1 (kmem_cache_alloc has
+// none). It follows its EvObjAlloc within the same step.
+func (m *Model) kmallocEventOf(pos int, a allocator.Addr) int {
+	step := m.stepOf(pos)
+	_, end := m.stepSpan(step)
+	for i := pos + 1; i < min(end, m.cur.pos); i++ {
 		e := &m.events[i]
-		if e.Addr == addr && (e.Kind == allocator.EvObjFree || e.Kind == allocator.EvObjAlloc) {
+		switch {
+		case e.Kind == allocator.EvKmalloc && e.Addr == a:
+			return i
+		case e.Kind == allocator.EvObjAlloc || e.Kind == allocator.EvObjFree && e.Addr == a:
+			return -1
+		}
+	}
+	return -1
+}
+
+// lastFree returns the position of the last EvObjFree of addr before the
+// cursor and after position from, or -1 when the object was handed out
+// since or never freed.
+func (m *Model) lastFree(addr allocator.Addr, from int) int {
+	for i := m.cur.pos - 1; i >= from; i-- {
+		e := &m.events[i]
+		if e.Addr == addr && (e.Kind == allocator.EvObjFree || e.Kind == allocator.EvObjAlloc) && !m.isBad(i) {
 			if e.Kind == allocator.EvObjFree {
 				return i
 			}
@@ -235,10 +378,10 @@ func (m *Model) inspectVmalloc(a allocator.Addr) Inspection {
 		return in
 	}
 	in.Area = &area
+	r, _ := m.cur.areas.get(uint64(area.Addr))
 	if area.Unpurged {
 		in.add("state", CellHole, 0, "the range of a freed area (%v-%v): unmapped, an access faults; it is free again after the lazy purge",
 			area.Addr, area.Addr+allocator.Addr(area.Bytes))
-		r, _ := m.cur.areas.get(uint64(area.Addr))
 		in.since(m, r.since)
 		return in
 	}
@@ -248,21 +391,21 @@ func (m *Model) inspectVmalloc(a allocator.Addr) Inspection {
 	if page >= uint64(len(area.PFNs)) {
 		in.add("page", CellGuard, 0, "the guard page: unmapped, any access faults")
 	} else {
-		in.add("page", CellVmalloc, 0, "page %d, backed by pfn %#x (offset %d)", page, area.PFNs[page], uint64(a-area.Addr)%m.geo.pageSize)
+		pfn := area.PFNs[page]
+		in.add("page", CellVmalloc, 0, "page %d, backed by pfn %#x (offset %d)", page, pfn, uint64(a-area.Addr)%m.geo.pageSize)
+		in.PFN, in.HasPFN, in.Page = pfn, true, m.Page(pfn)
 	}
 	if al, ok := m.Alloc(area.Addr); ok {
 		in.Alloc = &al
-		path := ""
-		if al.Path != "" {
-			path = " (" + al.Path + ")"
-		}
-		in.add("allocation", CellText, 0, "%s of %s by %s%s", byteCount(al.Size), byteCount(al.Bytes), al.Func, path)
+		in.allocFields(m, al)
 		if off := uint64(a - area.Addr); off >= al.Size && page < uint64(len(area.PFNs)) {
 			in.add("beyond", CellWarn, 0, "the address is past the %s requested", byteCount(al.Size))
 		}
 	}
-	r, _ := m.cur.areas.get(uint64(area.Addr))
 	in.since(m, r.since)
+	if in.HasPFN {
+		in.buddy(m, m.cur.page(in.PFN).since, 0)
+	}
 	return in
 }
 
