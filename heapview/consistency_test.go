@@ -267,7 +267,7 @@ func TestModelEqualsMachine(t *testing.T) {
 				seen[e.Kind]++
 			}
 			for _, k := range []allocator.EventKind{allocator.EvSlabNew, allocator.EvSlabDiscard, allocator.EvSlabList, allocator.EvRealloc,
-				allocator.EvVmapAlloc, allocator.EvVmapFree, allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvBadFree} {
+				allocator.EvVmapAlloc, allocator.EvVmapFree, allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvBadFree, allocator.EvVecOp} {
 				if seen[k] == 0 {
 					t.Errorf("the mix never produced a %v event", k)
 				}

@@ -184,3 +184,63 @@ func TestReallocHistoryFollowsRealChains(t *testing.T) {
 		})
 	}
 }
+
+// TestVecCapacityHistory: a KVec and a VVec grow by pushes, one step each.
+// The buffer's realloc history is exactly the reallocs the Vec events say
+// they caused (EvVecOp.Cause), across every move, and the buffer is
+// marked as a Vec's.
+func TestVecCapacityHistory(t *testing.T) {
+	s := newSession(t, allocator.Config{RAM: 16 * allocator.MiB, CPUs: 1})
+	kv, err := allocator.KVec[uint64](s.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vv, err := allocator.VVec[uint64](s.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		s.begin(fmt.Sprintf("kv.push(%d); vv.push(%d)", i, i))
+		if err := kv.Push(uint64(i), allocator.GFPKernel); err != nil {
+			t.Fatal(err)
+		}
+		if err := vv.Push(uint64(i), allocator.GFPKernel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	causes := map[allocator.Addr][]uint64{}
+	var first map[allocator.Addr]uint64 = map[allocator.Addr]uint64{}
+	for _, e := range s.log.Events {
+		if e.Kind != allocator.EvVecOp || e.Cause == 0 {
+			continue
+		}
+		key := kv.Addr()
+		if e.Addr >= allocator.VmallocStart && e.Addr < allocator.VmallocEnd {
+			key = vv.Addr()
+		}
+		causes[key] = append(causes[key], e.Cause)
+	}
+	hv, err := New(s.log.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, buf := range []allocator.Addr{kv.Addr(), vv.Addr()} {
+		a, ok := hv.Alloc(buf)
+		if !ok || !a.Vec {
+			t.Fatalf("the buffer at %v: %+v, %v", buf, a, ok)
+		}
+		var got []uint64
+		for _, r := range hv.ReallocHistory(a.Lineage) {
+			got = append(got, r.Seq)
+		}
+		if !slices.Equal(got, causes[buf]) || len(got) < 8 {
+			t.Fatalf("the history of the Vec buffer at %v: %v, the Vec's events name %v", buf, got, causes[buf])
+		}
+		first[buf] = a.Lineage
+	}
+	t.Run("kvec", func(t *testing.T) {
+		eachSize(t, func(t *testing.T, w, h int) []Row {
+			return hv.ReallocPanel(ReallocOptions{Width: w, Height: h, Lineage: first[kv.Addr()]})
+		})
+	})
+}

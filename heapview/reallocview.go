@@ -92,7 +92,11 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	first := m.posOfSeq(last.Lineage)
 	made := ""
 	if first >= 0 {
-		made = fmt.Sprintf(" on the allocation made in %s", m.stepLine(m.stepOf(first)))
+		what := "allocation"
+		if a, ok := m.Alloc(last.New); ok && a.Vec {
+			what = "Vec or Box buffer"
+		}
+		made = fmt.Sprintf(" on the %s made in %s", what, m.stepLine(m.stepOf(first)))
 	}
 	v.line(CellLabel, fmt.Sprintf("history: %s%s", plural(len(hist), "decision"), made))
 	var top uint64

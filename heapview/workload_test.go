@@ -12,7 +12,8 @@ import (
 // workload drives every allocator of a real machine with seeded random
 // operations, each one script step, as a script would: alloc_pages and
 // free_pages, kmalloc, kfree and krealloc, kmem_cache_create, _alloc,
-// _free and _destroy, vmalloc, vfree and vrealloc, CPU switches and
+// _free and _destroy, vmalloc, vfree and vrealloc, KVec, VVec and KBox,
+// CPU switches and
 // validation, with misuse the machine reports and refuses. It keeps what
 // a script would hold so that every free is of something live, except the
 // deliberate misuse.
@@ -26,6 +27,8 @@ type workload struct {
 	kmem    []allocator.Addr // kmalloc and krealloc results, and objects of destroyed caches
 	caches  []*wlCache
 	vmem    []allocator.Addr
+	vecs    []*allocator.Vec[uint64]
+	boxes   []*allocator.Box[[48]byte]
 	nCaches int
 }
 
@@ -306,6 +309,49 @@ func (w *workload) step() {
 			if err == nil {
 				w.vmem[i] = q
 			}
+		case r < 98:
+			// A KVec or VVec grows by pushes (krealloc or vrealloc), or
+			// is dropped; a KBox is made or dropped.
+			switch k := rng.IntN(10); {
+			case k < 5 || len(w.vecs) == 0:
+				var v *allocator.Vec[uint64]
+				var err error
+				if len(w.vecs) == 0 || rng.IntN(4) == 0 {
+					if rng.IntN(3) == 0 {
+						v, err = allocator.VVec[uint64](m)
+					} else {
+						v, err = allocator.KVec[uint64](m)
+					}
+					if err != nil {
+						w.s.t.Fatal(err)
+					}
+					w.vecs = append(w.vecs, v)
+				} else {
+					v, _ = pick(rng, &w.vecs)
+				}
+				n := 1 + rng.IntN(40)
+				w.s.begin(fmt.Sprintf("for i in range(%d): v.push(i)", n))
+				for i := range n {
+					w.fail("push", v.Push(uint64(i), allocator.GFPKernel))
+				}
+			case k < 7:
+				v, i := pick(rng, &w.vecs)
+				w.s.begin("drop(v)")
+				v.Drop()
+				remove(&w.vecs, i)
+			case k < 9 || len(w.boxes) == 0:
+				w.s.begin("b = KBox::new([0u8; 48])")
+				b, err := allocator.KBox(m, [48]byte{1}, allocator.GFPKernel)
+				w.fail("KBox::new", err)
+				if err == nil {
+					w.boxes = append(w.boxes, b)
+				}
+			default:
+				b, i := pick(rng, &w.boxes)
+				w.s.begin("drop(b)")
+				b.Drop()
+				remove(&w.boxes, i)
+			}
 		default:
 			cpu := rng.IntN(m.Config().CPUs)
 			w.s.begin(fmt.Sprintf("set_cpu(%d)", cpu))
@@ -338,6 +384,16 @@ func (w *workload) drain() {
 		w.fail("vfree", m.Vfree(p))
 	}
 	w.vmem = nil
+	for _, v := range w.vecs {
+		w.s.begin("drop(v)")
+		v.Drop()
+	}
+	w.vecs = nil
+	for _, b := range w.boxes {
+		w.s.begin("drop(b)")
+		b.Drop()
+	}
+	w.boxes = nil
 	for _, b := range w.pages {
 		w.s.begin("free_pages")
 		w.fail("free_pages", m.FreePages(b.addr, b.order))
