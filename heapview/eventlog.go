@@ -18,6 +18,7 @@ type EventLogOptions struct {
 // logLine is one line of the event log before it is cut to the view.
 type logLine struct {
 	spans []Span
+	cont  bool // the continuation of a wrapped explanation
 }
 
 // EventLog renders the steps up to the cursor, newest at the bottom: for
@@ -49,8 +50,14 @@ func (m *Model) EventLog(o EventLogOptions) []Row {
 	}
 	end := max(len(lines)-max(o.Scroll, 0), 0)
 	start := max(end-(o.Height-1), 0)
-	for _, l := range lines[start:end] {
+	for i, l := range lines[start:end] {
 		b := newRow(o.Width)
+		if i == 0 && l.cont && len(l.spans) > 1 {
+			// The view begins inside a wrapped explanation: say so.
+			n := len([]rune(l.spans[0].Text))
+			b.put(CellMuted, 0, l.spans[0].Mark, "  …"+strings.Repeat(" ", max(n-3, 0)))
+			l.spans = l.spans[1:]
+		}
 		for _, s := range l.spans {
 			b.put(s.Kind, s.Class, s.Mark, s.Text)
 		}
@@ -158,6 +165,7 @@ func (m *Model) eventLine(e *allocator.Event, text string, seqW, prefix, width i
 				{Kind: CellBlank, Mark: mk, Text: " "}, {Kind: kind, Mark: mk, Text: fmt.Sprintf("%-12s ", e.Kind)}}
 		} else {
 			l.spans = []Span{{Kind: CellBlank, Mark: mk, Text: strings.Repeat(" ", prefix)}}
+			l.cont = true
 		}
 		l.spans = append(l.spans, Span{Kind: body, Mark: mk, Text: p})
 		out = append(out, l)

@@ -28,8 +28,10 @@ func decisionKind(d allocator.Decision) CellKind {
 // ReallocPanel renders the latest realloc decision (of the chosen
 // allocation, or of all): old and new address, size and capacity, in
 // place or moved, the bytes copied and zeroed and the rule; then the
-// allocation's history, one row per decision with a bar of its capacity
-// and, inside it, the size requested ('#' requested, '-' spare).
+// allocation's history, one row per decision: the size asked for before
+// and now, the decision, where the result lives (with room for it) and a
+// bar of its capacity with, inside it, the size requested ('#' requested,
+// '-' spare).
 func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	v := newView(o.Width, o.Height)
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
@@ -83,7 +85,11 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 		}
 		field("new", CellText, fmt.Sprintf("%v  %s%s", r.New, sizeIn(r.NewSize, r.NewCap), bucket))
 	}
-	field("what", decisionKind(r.Decision), fmt.Sprintf("%v: %s copied, %s zeroed", r.Decision, byteCount(r.Copied), byteCount(r.Zeroed)))
+	what := r.Decision.String()
+	if r.Copied > 0 || r.Zeroed > 0 || r.Decision == allocator.DecisionMoved {
+		what = fmt.Sprintf("%v: %s copied, %s zeroed", r.Decision, byteCount(r.Copied), byteCount(r.Zeroed))
+	}
+	field("what", decisionKind(r.Decision), what)
 	field("rule", CellMuted, last.Text)
 	if len(hist) == 0 || v.full() {
 		return v.done()
@@ -103,8 +109,23 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	for _, h := range hist {
 		top = max(top, h.NewCap, h.NewSize, h.OldCap)
 	}
+	// The size each decision started from: what the caller had asked for
+	// before, which a kernel that tracks no requested size (6.12's
+	// vrealloc) reports as the whole old capacity.
+	olds := make([]uint64, len(hist))
+	for i, h := range hist {
+		olds[i] = h.OldSize
+		switch {
+		case h.Old.ZeroOrNull():
+		case i > 0 && hist[i-1].New == h.Old:
+			olds[i] = hist[i-1].NewSize
+		case i == 0 && first >= 0 && m.events[first].Addr == h.Old && m.events[first].Size > 0:
+			olds[i] = m.events[first].Size // what the allocation that began the chain asked for
+		}
+	}
 	room := o.Height - len(v.rows)
 	if len(hist) > room {
+		olds = olds[len(hist)-room:]
 		hist = hist[len(hist)-room:]
 	}
 	bucketW := 0
@@ -113,10 +134,10 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 			bucketW = max(bucketW, len(bucketName(h.Bucket))+1)
 		}
 	}
-	for _, h := range hist {
+	for i, h := range hist {
 		b := newRow(o.Width)
 		b.put(CellMuted, 0, 0, fmt.Sprintf("step %-4d ", h.Step))
-		b.put(CellText, 0, 0, fmt.Sprintf("%-9s %9s -> %-9s ", h.Func, byteCount(h.OldSize), byteCount(h.NewSize)))
+		b.put(CellText, 0, 0, fmt.Sprintf("%-9s %9s -> %-9s ", h.Func, byteCount(olds[i]), byteCount(h.NewSize)))
 		b.put(decisionKind(h.Decision), 0, 0, fmt.Sprintf("%-16s ", h.Decision))
 		if bucketW > 0 {
 			bucket := ""

@@ -154,6 +154,9 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 		}
 	}
 	v.add(b.row())
+	if len(cs) == 0 {
+		v.line(CellMuted, "no cache has a slab yet: slabs are made on the first allocation from a cache")
+	}
 	for i := max(o.Scroll, 0); i < len(cs) && !v.full(); i++ {
 		c := cs[i]
 		var mk Mark
@@ -302,6 +305,15 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 				rows = append(rows, b.row())
 			}
 		}
+	}
+	if len(slabs) == 0 {
+		b := newRow(o.Width)
+		b.put(CellMuted, 0, 0, "no slabs: the cache makes one on its first allocation")
+		if !c.Alive {
+			b = newRow(o.Width)
+			b.put(CellMuted, 0, 0, "no slabs: the cache was destroyed")
+		}
+		rows = append(rows, b.row())
 	}
 	legend := o.Height >= 6
 	for i := max(o.Scroll, 0); i < len(rows) && len(v.rows) < o.Height-btoi(legend); i++ {

@@ -18,10 +18,10 @@ type VmallocOptions struct {
 // flag words, and the API when another made it), each followed by a cell
 // per page ('v' mapped, 'g' the guard page), the freed ranges that wait
 // for the lazy purge ("unpurged vm_area", '~'), and the unused space
-// between them. For the
-// selected area it then lists the page frame behind each page and draws
-// all of RAM on one row with the area's frames marked, so their
-// scattering is plain to see.
+// between them. For the selected area it then says in how many runs of
+// consecutive frames its pages lie, draws all of RAM on one row with the
+// area's frames marked, and lists the page frame behind each page, so
+// their scattering is plain to see.
 func (m *Model) VmallocView(o VmallocOptions) []Row {
 	v := newView(o.Width, o.Height)
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
@@ -29,8 +29,8 @@ func (m *Model) VmallocView(o VmallocOptions) []Row {
 	}
 	areas := m.Areas()
 	t := m.Totals()
-	title := fmt.Sprintf("vmalloc space: %d areas, %s of address space with guard pages, %d pages mapped",
-		t.Areas, allocator.FormatBytes(t.VmallocBytes), t.PagesByOwner[allocator.OwnerVmalloc])
+	title := fmt.Sprintf("vmalloc space: %s, %s of address space with guard pages, %s mapped",
+		plural(t.Areas, "area"), allocator.FormatBytes(t.VmallocBytes), plural(int(t.PagesByOwner[allocator.OwnerVmalloc]), "page"))
 	if t.Unpurged > 0 {
 		title += fmt.Sprintf("; %d unpurged (%s)", t.Unpurged, allocator.FormatBytes(t.UnpurgedB))
 	}
@@ -112,12 +112,22 @@ func slicesContains(s []allocator.Addr, a allocator.Addr) (int, bool) {
 // areaDetail lists the frames behind an area and draws where they lie in
 // RAM.
 func (m *Model) areaDetail(v *view, a Area) {
-	v.line(CellTitle, fmt.Sprintf("pages of %v: %d, for %s requested", a.Addr, len(a.PFNs), byteCount(a.Size)))
+	cells := v.width - 4
+	per := uint64(1)
+	if cells > 0 {
+		per = (m.geo.nrPages + uint64(cells) - 1) / uint64(cells)
+	}
+	runs := 0
+	for i, p := range a.PFNs {
+		if i == 0 || p != a.PFNs[i-1]+1 {
+			runs++
+		}
+	}
+	v.line(CellTitle, fmt.Sprintf("%v: %s for %s requested, %s of consecutive frames",
+		a.Addr, plural(len(a.PFNs), "page"), byteCount(a.Size), plural(runs, "run")))
 	b := newRow(v.width)
 	b.put(CellLabel, 0, 0, "RAM ")
-	cells := v.width - 4
 	if cells > 0 {
-		per := (m.geo.nrPages + uint64(cells) - 1) / uint64(cells)
 		mark := make([]bool, cells)
 		for _, p := range a.PFNs {
 			mark[p/per] = true
@@ -155,6 +165,9 @@ func (m *Model) areaDetail(v *view, a Area) {
 			item = item[2:]
 		}
 		b.put(CellGuard, 0, 0, item)
+	}
+	if item := fmt.Sprintf("  (RAM row: %s a cell)", plural(int(per), "frame")); b.room() >= len(item) {
+		b.put(CellMuted, 0, 0, item)
 	}
 	v.add(b.row())
 }
