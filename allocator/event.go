@@ -73,7 +73,7 @@ const (
 	EvCacheDestroy // kmem_cache_destroy: Cache, Text
 	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Index (objects), Addr (first object), Bytes (s->size), PFNs (a shuffled freelist only: its object indexes in order), Text
 	EvSlabDiscard  // empty slab returned to the buddy allocator: Cache, PFN, Order, Text (min_partial rule)
-	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), Index (CPU for per-CPU lists, else -1), Text
+	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), Index (CPU for per-CPU lists, else -1), Path (ListNodePartial: "head" or "tail", the end it joined; a per-CPU partial list is always joined at the head), Text
 	EvObjAlloc     // object handed out (Path "lost": taken off the freelists by a repair): Cache, Addr, PFN (slab), Index (object index), Size (requested), Bytes (s->size), Path, GFP, Text
 	EvObjFree      // object freed (Path "repair": put back on the freelist by a repair): Cache, Addr, PFN (slab), Index (object index), Path, Text
 	EvKmalloc      // kmem:kmalloc tracepoint: Addr, Size (bytes_req), Bytes (bytes_alloc), GFP, Cache ("" for large kmalloc), Text (size class rule)

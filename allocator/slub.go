@@ -585,9 +585,15 @@ func (m *Machine) Cache(name string) *KmemCache { return m.slub.byName[name] }
 
 // setList moves a slab to a list and records it.
 func (m *Machine) setList(sl *slab, list SlabList, cpu int, why string) {
+	m.setListEnd(sl, list, cpu, "", why)
+}
+
+// setListEnd is setList for a list the slab joins at one end, "head" or
+// "tail", which the event's Path records.
+func (m *Machine) setListEnd(sl *slab, list SlabList, cpu int, end, why string) {
 	sl.list, sl.cpu = list, cpu
 	if m.tracing() {
-		m.emit(Event{Kind: EvSlabList, Cache: sl.cache.name, PFN: sl.pfn, List: list, Index: cpu, Text: why})
+		m.emit(Event{Kind: EvSlabList, Cache: sl.cache.name, PFN: sl.pfn, List: list, Index: cpu, Path: end, Text: why})
 	}
 }
 
@@ -595,14 +601,14 @@ func (m *Machine) setList(sl *slab, list SlabList, cpu int, why string) {
 // the tail.
 func (m *Machine) addPartial(s *KmemCache, sl *slab, tail bool, why string) {
 	s.partial.add(sl, tail)
+	end := "head"
+	if tail {
+		end = "tail"
+	}
 	if m.tracing() {
-		end := "head"
-		if tail {
-			end = "tail"
-		}
 		why = fmt.Sprintf("%s; to the %s of the node partial list (%d slabs)", why, end, s.partial.n)
 	}
-	m.setList(sl, ListNodePartial, -1, why)
+	m.setListEnd(sl, ListNodePartial, -1, end, why)
 }
 
 // removePartial is remove_partial(). The caller places the slab next and
