@@ -480,7 +480,7 @@ func (m *Model) applySlabList(s *state, e *allocator.Event, pos int) error {
 		return fmt.Errorf("slab list %d does not exist", e.List)
 	}
 	r := *sl
-	r.list, r.cpu, r.listed = e.List, -1, uint32(pos+1)
+	r.list, r.cpu, r.listed, r.head = e.List, -1, uint32(pos+1), e.List == allocator.ListNodePartial && e.Path == "head"
 	if e.List == allocator.ListCPU || e.List == allocator.ListCPUPartial {
 		r.cpu = int16(e.Index)
 	}

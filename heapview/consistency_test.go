@@ -116,6 +116,24 @@ func requireSameAll(t *testing.T, what string, hv *Model, want machineState, chk
 				}
 			}
 		}
+		// The list order: the machine lists each CPU's cpu slab and
+		// partial list, then the node partial list, then full slabs.
+		var wantOrder, gotOrder []uint64
+		for _, w := range c.Slabs {
+			if w.List != allocator.ListFull {
+				wantOrder = append(wantOrder, w.PFN)
+			}
+		}
+		if !c.Destroyed {
+			for _, g := range hv.ListedSlabs(c.Name) {
+				if g.List != allocator.ListFull {
+					gotOrder = append(gotOrder, g.PFN)
+				}
+			}
+			if !slices.Equal(gotOrder, wantOrder) {
+				fail("cache %s: the model lists slabs %x, the machine %x", c.Name, gotOrder, wantOrder)
+			}
+		}
 		if c.Destroyed {
 			continue
 		}

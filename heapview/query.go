@@ -1,7 +1,9 @@
 package heapview
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -305,15 +307,66 @@ func (m *Model) slab(pfn uint64, r *slabRec) Slab {
 		Seq: m.seqOf(r.since), Step: m.stepOfIdx(r.since), Listed: m.seqOf(r.listed)}
 }
 
-// Slabs returns the slabs of the named cache ("" for all) by pfn.
+// Slabs returns the slabs of the named cache ("" for all) by pfn. A
+// name is the newest cache called so, as in CacheByName: the leaked slabs
+// of a destroyed cache of the same name are not among them.
 func (m *Model) Slabs(cache string) []Slab {
 	var out []Slab
+	id := m.cacheAt(cache, m.cur.pos)
 	m.cur.slabs.ascend(0, func(k uint64, r *slabRec) bool {
-		if cache == "" || m.caches[r.cache].name == cache {
+		if cache == "" || r.cache == id {
 			out = append(out, m.slab(k, r))
 		}
 		return true
 	})
+	return out
+}
+
+// ListedSlabs returns the slabs of the named cache ("" for all; a name is
+// the newest cache called so) in SLUB's order: for each CPU its cpu slab and then its partial list from the head
+// (the slab it takes next), then the node partial list from the head, then
+// full slabs by pfn. The events give the order: a per-CPU partial list is
+// pushed at the head, and the node partial list is joined at the end an
+// EvSlabList's Path names ("head", else the tail).
+func (m *Model) ListedSlabs(cache string) []Slab {
+	type keyed struct {
+		sl    Slab
+		key   int64
+		group int
+	}
+	var ks []keyed
+	id := m.cacheAt(cache, m.cur.pos)
+	m.cur.slabs.ascend(0, func(k uint64, r *slabRec) bool {
+		if cache != "" && r.cache != id {
+			return true
+		}
+		x := keyed{sl: m.slab(k, r)}
+		switch r.list {
+		case allocator.ListCPU:
+			x.group = 2 * int(r.cpu)
+		case allocator.ListCPUPartial:
+			x.group, x.key = 2*int(r.cpu)+1, -int64(r.listed)
+		case allocator.ListNodePartial:
+			x.group, x.key = 1<<20, int64(r.listed)
+			if r.head {
+				x.key = -x.key
+			}
+		default:
+			x.group, x.key = 1<<21, int64(k)
+		}
+		ks = append(ks, x)
+		return true
+	})
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if c := cmp.Compare(a.group, b.group); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.key, b.key)
+	})
+	out := make([]Slab, len(ks))
+	for i, x := range ks {
+		out[i] = x.sl
+	}
 	return out
 }
 

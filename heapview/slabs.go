@@ -203,23 +203,9 @@ type SlabViewOptions struct {
 	Scroll        int            // rows scrolled past
 }
 
-// listRank orders slabs: CPU slabs, CPU partial, node partial, full.
-func listRank(l allocator.SlabList) int {
-	switch l {
-	case allocator.ListCPU:
-		return 0
-	case allocator.ListCPUPartial:
-		return 1
-	case allocator.ListNodePartial:
-		return 2
-	case allocator.ListFull:
-		return 3
-	}
-	return 4
-}
-
-// SlabView renders one cache's slabs: for each slab (CPU slabs first, then
-// the per-CPU partial lists, the node partial list, full slabs) its pfn,
+// SlabView renders one cache's slabs: for each slab, in SLUB's list order
+// (ListedSlabs: each CPU's cpu slab and partial list, the node partial
+// list, full slabs), its pfn,
 // its list and a cell per object: '#' in use, '.' free, 'x' lost to a
 // slab_debug repair, marked touched when the step under the cursor
 // allocated or freed it. CPU slabs carry MarkCPU and partial slabs
@@ -238,16 +224,7 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 	class := CacheClass(int(m.cacheAt(c.Name, m.cur.pos+1)))
 	v.line(CellTitle, fmt.Sprintf("%s: %s of %d B per order-%d slab; %s: %d cpu, %d cpu partial, %d node partial, %d full",
 		c.Name, plural(c.ObjPerSlab, "object"), c.Size, c.Order, plural(c.Slabs, "slab"), c.CPUSlabs, c.CPUPartial, c.NodePartial, c.Full))
-	slabs := m.Slabs(c.Name)
-	slices.SortStableFunc(slabs, func(a, b Slab) int {
-		if r := cmp.Compare(listRank(a.List), listRank(b.List)); r != 0 {
-			return r
-		}
-		if r := cmp.Compare(a.CPU, b.CPU); r != 0 {
-			return r
-		}
-		return cmp.Compare(a.PFN, b.PFN)
-	})
+	slabs := m.ListedSlabs(c.Name)
 	touched := m.touched()
 	digits := max(1, (len(fmt.Sprintf("%x", m.geo.nrPages-1))))
 	labelW := digits + 2 + 1 + 13 + 1 + 11

@@ -41,6 +41,7 @@ type slabRec struct {
 	first   allocator.Addr     // address of object 0
 	since   uint32             // position+1 of EvSlabNew
 	listed  uint32             // position+1 of the event that put it on its list
+	head    bool               // ListNodePartial: it joined the list at the head (else the tail)
 }
 
 // areaRec is one vmap area, or the range of a freed one that waits for
