@@ -81,7 +81,7 @@ func (m *Model) apply(s *state, pos int, head bool) error {
 			return fmt.Errorf("kvmalloc returned %v, which is not a live allocation", e.Addr)
 		}
 		r := *a
-		r.fn = m.intern("kvmalloc")
+		r.fn = nameKvmalloc
 		r.path = m.intern(e.Path)
 		r.changed = idx
 		s.putAlloc(e.Addr, r)
@@ -250,7 +250,7 @@ func (m *Model) applyPageAlloc(s *state, e *allocator.Event, idx uint32) error {
 	s.add(cOwner+int(e.Owner), int64(n))
 	if e.Owner == allocator.OwnerPages {
 		m.newAlloc(s, addr, allocRec{size: n << m.geo.shift, bytes: n << m.geo.shift, since: idx, lineage: idx,
-			changed: idx, cache: -1, fn: m.intern("alloc_pages"), kind: AllocPages})
+			changed: idx, cache: -1, fn: nameAllocPages, kind: AllocPages})
 	}
 	return nil
 }
@@ -284,9 +284,12 @@ func (m *Model) applyPageFree(s *state, e *allocator.Event, idx uint32, head boo
 }
 
 // newAlloc records a live allocation and counts it. A lost object counts
-// in its cache as not free, but is no allocation.
-func (m *Model) newAlloc(s *state, a allocator.Addr, r allocRec) {
-	s.putAlloc(a, r)
+// in its cache as not free, but is no allocation. It reports false, and
+// changes nothing, when an allocation already begins at a.
+func (m *Model) newAlloc(s *state, a allocator.Addr, r allocRec) bool {
+	if !s.insertAlloc(a, r) {
+		return false
+	}
 	if !r.lost {
 		s.add(cAllocs, 1)
 		s.add(cAllocReq, int64(r.size))
@@ -298,16 +301,15 @@ func (m *Model) newAlloc(s *state, a allocator.Addr, r allocRec) {
 		c.req += r.size
 		s.setCache(r.cache, c)
 	}
+	return true
 }
 
 // dropAlloc forgets the live allocation at a, which must exist.
 func (m *Model) dropAlloc(s *state, a allocator.Addr, head bool) {
-	p, _ := s.allocs.get(uint64(a))
-	r := *p
+	r := s.delAlloc(a)
 	if head {
 		m.lastLineage[uint64(a)] = r.lineage
 	}
-	s.delAlloc(a)
 	if !r.lost {
 		s.add(cAllocs, -1)
 		s.add(cAllocReq, -int64(r.size))
@@ -334,6 +336,17 @@ func (m *Model) resize(s *state, a allocator.Addr, size uint64, idx uint32) {
 	r.size, r.changed = size, idx
 	s.putAlloc(a, r)
 }
+
+// Names every model interns first, in this order (names[0] is "").
+const (
+	nameKmemCacheAlloc uint16 = 1 + iota
+	nameKmalloc
+	nameAllocPages
+	nameKvmalloc
+	nameLost
+)
+
+var fixedNames = []string{"", "kmem_cache_alloc", "kmalloc", "alloc_pages", "kvmalloc", "lost"}
 
 // intern returns the id of a name, adding it on first sight.
 func (m *Model) intern(name string) uint16 {
@@ -429,15 +442,20 @@ func (m *Model) applySlabNew(s *state, e *allocator.Event, pos int) error {
 	}
 	idx := uint32(pos + 1)
 	s.putSlab(e.PFN, slabRec{cache: id, order: int8(e.Order), list: allocator.ListCPU, cpu: int16(e.CPU),
-		objects: int32(e.Index), first: e.Addr, since: idx, listed: idx})
+		objects: int32(e.Index), off: uint32(e.Addr - lo), since: idx, listed: idx})
 	s.savePages(e.PFN, 1)
 	s.mutPage(e.PFN).cache = uint32(id) + 1
 	c := s.caches[id]
 	c.slabs++
-	c.objects += int64(e.Index)
+	c.objects += int32(e.Index)
 	s.setCache(id, c)
 	s.add(cSlabs, 1)
 	return nil
+}
+
+// slabFirst returns the address of object 0 of the slab at pfn.
+func (m *Model) slabFirst(pfn uint64, sl *slabRec) allocator.Addr {
+	return m.geo.pfnAddr(pfn) + allocator.Addr(sl.off)
 }
 
 // dropSlab forgets the slab at pfn.
@@ -445,13 +463,16 @@ func (m *Model) dropSlab(s *state, pfn uint64, sl *slabRec) {
 	id := sl.cache
 	objs := sl.objects
 	s.delSlab(pfn)
+	if s.used(pfn) != 0 {
+		s.setUsed(pfn, 0)
+	}
 	if h := s.page(pfn); h.cache != 0 {
 		s.savePages(pfn, 1)
 		s.mutPage(pfn).cache = 0
 	}
 	c := s.caches[id]
 	c.slabs--
-	c.objects -= int64(objs)
+	c.objects -= objs
 	s.setCache(id, c)
 	s.add(cSlabs, -1)
 }
@@ -497,22 +518,19 @@ func (m *Model) applyObjAlloc(s *state, e *allocator.Event, pos int) error {
 	if e.Index < 0 || int32(e.Index) >= sl.objects {
 		return fmt.Errorf("object %d does not exist in a slab of %d objects", e.Index, sl.objects)
 	}
-	if want := sl.first + allocator.Addr(uint64(e.Index)*ci.size); e.Addr != want {
+	if want := m.slabFirst(e.PFN, sl) + allocator.Addr(uint64(e.Index)*ci.size); e.Addr != want {
 		return fmt.Errorf("object %d of the slab at pfn %#x is at %v, not %v", e.Index, e.PFN, want, e.Addr)
 	}
-	if _, ok := s.allocs.get(uint64(e.Addr)); ok {
+	idx := uint32(pos + 1)
+	fn, lost := nameKmemCacheAlloc, e.Path == "lost"
+	if lost {
+		fn = nameLost
+	}
+	if !m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: ci.size, since: idx, lineage: idx, changed: idx,
+		cache: sl.cache, fn: fn, kind: AllocSlab, lost: lost}) {
 		return fmt.Errorf("object %v is already allocated", e.Addr)
 	}
-	idx := uint32(pos + 1)
-	r := *sl
-	r.inuse++
-	s.putSlab(e.PFN, r)
-	fn, lost := "kmem_cache_alloc", e.Path == "lost"
-	if lost {
-		fn = "lost"
-	}
-	m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: ci.size, since: idx, lineage: idx, changed: idx,
-		cache: sl.cache, fn: m.intern(fn), kind: AllocSlab, lost: lost})
+	s.setUsed(e.PFN, s.used(e.PFN)+1)
 	return nil
 }
 
@@ -525,12 +543,10 @@ func (m *Model) applyObjFree(s *state, e *allocator.Event, pos int, head bool) e
 	if !ok || a.kind != AllocSlab || a.cache != sl.cache {
 		return fmt.Errorf("object %v is not allocated from %s", e.Addr, e.Cache)
 	}
-	if e.Addr < sl.first || uint64(e.Addr-sl.first) >= uint64(sl.objects)*m.caches[sl.cache].size {
+	if first := m.slabFirst(e.PFN, sl); e.Addr < first || uint64(e.Addr-first) >= uint64(sl.objects)*m.caches[sl.cache].size {
 		return fmt.Errorf("object %v is not in the slab at pfn %#x", e.Addr, e.PFN)
 	}
-	r := *sl
-	r.inuse--
-	s.putSlab(e.PFN, r)
+	s.setUsed(e.PFN, s.used(e.PFN)-1)
 	m.dropAlloc(s, e.Addr, head)
 	return nil
 }
@@ -543,13 +559,11 @@ func (m *Model) applyKmalloc(s *state, e *allocator.Event, idx uint32) error {
 		return nil
 	}
 	if e.Cache != "" {
+		// The object's API is read from this event (fnOf): nothing to write.
 		a, ok := s.allocs.get(uint64(e.Addr))
-		if !ok || a.kind != AllocSlab || m.caches[a.cache].name != e.Cache {
+		if !ok || a.kind != AllocSlab || a.lost || m.caches[a.cache].name != e.Cache {
 			return fmt.Errorf("kmalloc reports %v from %s, which that cache did not hand out", e.Addr, e.Cache)
 		}
-		r := *a
-		r.fn = m.intern("kmalloc")
-		s.putAlloc(e.Addr, r)
 		return nil
 	}
 	pfn, ok := m.geo.addrPFN(e.Addr)
@@ -564,7 +578,7 @@ func (m *Model) applyKmalloc(s *state, e *allocator.Event, idx uint32) error {
 		return fmt.Errorf("%v is already a live allocation", e.Addr)
 	}
 	m.newAlloc(s, e.Addr, allocRec{size: e.Size, bytes: m.geo.pageSize << h.order, since: idx, lineage: idx,
-		changed: idx, cache: -1, fn: m.intern("kmalloc"), kind: AllocLargeKmalloc})
+		changed: idx, cache: -1, fn: nameKmalloc, kind: AllocLargeKmalloc})
 	return nil
 }
 

@@ -4,55 +4,53 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/allocviz/allocviz/allocator"
 )
 
-// bigSession runs seeded random alloc_pages/free_pages steps on a machine
-// of ram bytes until the log holds at least n events.
+// bigSession runs the seeded mix of every allocator (workload: buddy,
+// SLUB with kmalloc, krealloc and caches, vmalloc and vrealloc, KVec and
+// KBox, on two CPUs) on a machine of ram bytes until the log holds at
+// least n events. The live set is bounded, so the machine reaches a steady
+// state rather than filling up.
 func bigSession(b *testing.B, ram int64, n int) []allocator.Event {
 	b.Helper()
-	s := newSession(b, allocator.Config{RAM: ram})
-	rng := rand.New(rand.NewPCG(1, 2))
-	type block struct {
-		addr  allocator.Addr
-		order int
-	}
-	var live []block
+	s := newSession(b, allocator.Config{RAM: ram, CPUs: 2})
+	w := newWorkload(s, 1, true)
+	w.maxLive = 20000
 	for len(s.log.Events) < n {
-		if rng.IntN(2) == 0 || len(live) == 0 {
-			order := []int{0, 0, 0, 0, 1, 1, 2, 3, 4, 6, 9}[rng.IntN(11)]
-			s.begin("alloc_pages")
-			if a, err := s.m.AllocPages(order, allocator.GFPKernel|allocator.GFPNoWarn); err == nil {
-				live = append(live, block{a, order})
-			}
-			continue
-		}
-		i := rng.IntN(len(live))
-		s.begin("free_pages")
-		if err := s.m.FreePages(live[i].addr, live[i].order); err != nil {
-			b.Fatal(err)
-		}
-		live[i] = live[len(live)-1]
-		live = live[:len(live)-1]
+		w.step()
 	}
 	return s.log.Events
 }
 
 // BenchmarkSeek measures moving the cursor in a session of a million
-// events on a 256 MiB machine: to a random step anywhere, and one step
-// forward or back from a random place. The baseline "walk" model has no
+// events of every allocator on a 256 MiB machine: to a random step
+// anywhere, and one step forward or back from a random place. The baseline "walk" model has no
 // checkpoints, so it can only replay or undo from where it is.
 func BenchmarkSeek(b *testing.B) {
 	events := bigSession(b, 256*allocator.MiB, 1_000_000)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	build := time.Now()
 	hv, err := New(events)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%d events, %d steps, %d checkpoints; model built in %v", len(events), hv.Steps(), len(hv.ckpts), time.Since(build))
+	took := time.Since(build)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	f := hv.footprint()
+	b.Logf("%d events, %d steps, %d checkpoints; model built in %v", len(events), hv.Steps(), len(hv.ckpts), took)
+	b.Logf("memory: events %s (%d B each, PFNs and reallocs %s); model %s on the heap: journal %s and its marks %s, checkpoints %s, head %s",
+		mib(f.events), unsafe.Sizeof(allocator.Event{}), mib(f.eventExtra), mib(int64(after.HeapAlloc)-int64(before.HeapAlloc)),
+		mib(f.journal), mib(f.marks), mib(f.ckpts), mib(f.head))
 	walk, err := newModel(events, math.MaxUint64)
 	if err != nil {
 		b.Fatal(err)
@@ -63,21 +61,21 @@ func BenchmarkSeek(b *testing.B) {
 	}{{"checkpoints", hv}, {"walk", walk}} {
 		b.Run("anywhere/"+tc.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(5, 5))
-			var worst time.Duration
+			var times []time.Duration
 			for b.Loop() {
 				st := rng.IntN(tc.hv.Steps() + 1)
 				t0 := time.Now()
 				if err := tc.hv.Seek(st); err != nil {
 					b.Fatal(err)
 				}
-				worst = max(worst, time.Since(t0))
+				times = append(times, time.Since(t0))
 			}
-			b.ReportMetric(float64(worst.Microseconds())/1000, "max-ms")
+			reportTimes(b, times)
 		})
 	}
 	b.Run("one-step", func(b *testing.B) {
 		rng := rand.New(rand.NewPCG(6, 6))
-		var worst time.Duration
+		var times []time.Duration
 		i := 0
 		for b.Loop() {
 			if i%64 == 0 {
@@ -96,11 +94,20 @@ func BenchmarkSeek(b *testing.B) {
 			if err := hv.Seek(max(0, min(st, hv.Steps()))); err != nil {
 				b.Fatal(err)
 			}
-			worst = max(worst, time.Since(t0))
+			times = append(times, time.Since(t0))
 			i++
 		}
-		b.ReportMetric(float64(worst.Microseconds())/1000, "max-ms")
+		reportTimes(b, times)
 	})
+}
+
+// reportTimes reports the 99th percentile and the slowest of a run's
+// timings, in milliseconds.
+func reportTimes(b *testing.B, times []time.Duration) {
+	slices.Sort(times)
+	ms := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+	b.ReportMetric(ms(times[len(times)*99/100]), "p99-ms")
+	b.ReportMetric(ms(times[len(times)-1]), "max-ms")
 }
 
 func ExampleModel_Seek() {
@@ -121,4 +128,132 @@ func ExampleModel_Seek() {
 	// Output:
 	// true 1
 	// false 0
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// footprint is what a model holds besides the events, in bytes.
+type footprint struct {
+	events, eventExtra int64 // the log the caller holds: Event values, and the PFNs and ReallocInfo they point to
+	journal            int64 // undo records
+	marks              int64 // per event: where its records begin, and the replay cost so far
+	ckpts              int64 // chunks and tree nodes only checkpoints hold
+	head               int64 // the head state's chunks and nodes
+}
+
+// footprint measures the model: each chunk and tree node is counted once,
+// for the head if the head holds it, else for the checkpoints.
+func (m *Model) footprint() footprint {
+	var f footprint
+	f.events = int64(len(m.events)) * int64(unsafe.Sizeof(allocator.Event{}))
+	for i := range m.events {
+		f.eventExtra += int64(cap(m.events[i].PFNs)) * 8
+		if m.events[i].Realloc != nil {
+			f.eventExtra += int64(unsafe.Sizeof(allocator.ReallocInfo{}))
+		}
+	}
+	j := &m.jr
+	f.journal = j.pages.bytes(int(unsafe.Sizeof(pageUndo{}))) + j.slabs.bytes(int(unsafe.Sizeof(kvUndo[slabRec]{}))) +
+		j.allocs.bytes(int(unsafe.Sizeof(kvUndo[allocRec]{}))) + j.areas.bytes(int(unsafe.Sizeof(kvUndo[areaRec]{}))) +
+		j.caches.bytes(int(unsafe.Sizeof(cacheUndo{}))) + j.nums.bytes(8)
+	f.marks = j.marks.bytes()
+	seen := map[any]bool{}
+	measure := func(s *state) int64 {
+		var n int64
+		for _, c := range s.pages.chunks {
+			if !seen[c] {
+				seen[c] = true
+				n += int64(unsafe.Sizeof(*c))
+			}
+		}
+		n += int64(len(s.pages.chunks)) * 8
+		n += treapBytes(s.slabs.root, seen) + treapBytes(s.allocs.root, seen) + treapBytes(s.areas.root, seen)
+		return n + int64(cap(s.caches))*int64(unsafe.Sizeof(cacheState{}))
+	}
+	f.head = measure(m.head)
+	for _, c := range m.ckpts {
+		f.ckpts += measure(c)
+	}
+	return f
+}
+
+func treapBytes[V any](n *tnode[V], seen map[any]bool) int64 {
+	if n == nil || seen[n] {
+		return 0
+	}
+	seen[n] = true
+	return int64(unsafe.Sizeof(*n)) + treapBytes(n.left, seen) + treapBytes(n.right, seen)
+}
+
+// BenchmarkViews renders every view at 200x60 on a busy model: 300,000
+// events of the mix of every allocator on a 256 MiB machine, the cursor at
+// the end. Each view's baseline is the model query it rests on, without
+// the rendering.
+func BenchmarkViews(b *testing.B) {
+	events := bigSession(b, 256*allocator.MiB, 300_000)
+	hv, err := New(events)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := hv.SortedCaches(ColSlabs, true, false)
+	busiest := cs[0].Name
+	var area allocator.Addr
+	var most int
+	for _, a := range hv.Areas() {
+		if len(a.PFNs) > most {
+			area, most = a.Addr, len(a.PFNs)
+		}
+	}
+	// An object in use and a free one of the busiest cache.
+	var obj, free allocator.Addr
+	for _, sl := range hv.ListedSlabs(busiest) {
+		for i := range sl.Objects {
+			a := sl.First + allocator.Addr(uint64(i)*sl.ObjSize)
+			if hv.ObjectUsed(sl, i) {
+				obj = a
+			} else {
+				free = a
+			}
+		}
+	}
+	b.Logf("%d events, %d caches with slabs (%s has %d slabs, %d objects), %d areas (the largest %d pages), %d allocations",
+		len(events), len(cs), busiest, cs[0].Slabs, cs[0].Objects, len(hv.Areas()), most, hv.Totals().Allocs)
+	const w, h = 200, 60
+	views := []struct {
+		name string
+		f    func()
+	}{
+		{"pagemap", func() { hv.PageMap(PageMapOptions{Width: w, Height: h}) }},
+		{"pagemap/baseline", func() {
+			n := 0
+			for p := range hv.NrPages() {
+				n += int(hv.cur.page(p).owner)
+			}
+		}},
+		{"slabtable", func() { hv.SlabTable(SlabTableOptions{Width: w, Height: h, Sort: ColObjects, Desc: true}) }},
+		{"slabtable/baseline", func() { hv.SortedCaches(ColObjects, true, false) }},
+		{"slabview", func() { hv.SlabView(SlabViewOptions{Width: w, Height: h, Cache: busiest}) }},
+		{"slabview/freelists", func() { hv.SlabView(SlabViewOptions{Width: w, Height: h, Cache: busiest, Freelist: true}) }},
+		{"slabview/baseline", func() { hv.ListedSlabs(busiest) }},
+		{"vmalloc", func() { hv.VmallocView(VmallocOptions{Width: w, Height: h, Selected: area}) }},
+		{"vmalloc/baseline", func() { hv.Areas() }},
+		{"eventlog", func() { hv.EventLog(EventLogOptions{Width: w, Height: h}) }},
+		{"eventlog/baseline", func() { hv.StepInfo(hv.Steps()) }},
+		{"realloc", func() { hv.ReallocPanel(ReallocOptions{Width: w, Height: h}) }},
+		{"inspect", func() {
+			in, _ := hv.InspectAddr(obj)
+			in.Rows(w, h)
+		}},
+		{"inspect/free", func() {
+			in, _ := hv.InspectAddr(free)
+			in.Rows(w, h)
+		}},
+	}
+	for _, v := range views {
+		b.Run(v.name, func(b *testing.B) {
+			for b.Loop() {
+				v.f()
+			}
+		})
+	}
 }

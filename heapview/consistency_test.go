@@ -335,3 +335,92 @@ func TestModelEqualsMachineAfterWritesAfterFree(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffMatchesTheStates runs the mix and checks Diff between random
+// pairs of steps against the states themselves: it lists exactly the
+// slabs (list, objects in use), allocations and areas that differ.
+func TestDiffMatchesTheStates(t *testing.T) {
+	s := newSession(t, consistencyConfigs[0])
+	w := newWorkload(s, 42, true)
+	for range 600 {
+		w.step()
+	}
+	hv, err := New(s.log.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type view struct {
+		slabs  map[uint64]Slab
+		allocs map[allocator.Addr]Alloc
+		areas  map[allocator.Addr]string
+	}
+	at := func(st int) view {
+		if err := hv.Seek(st); err != nil {
+			t.Fatal(err)
+		}
+		v := view{map[uint64]Slab{}, map[allocator.Addr]Alloc{}, map[allocator.Addr]string{}}
+		for _, sl := range hv.Slabs("") {
+			v.slabs[sl.PFN] = sl
+		}
+		for _, a := range hv.Allocs() {
+			v.allocs[a.Addr] = a
+		}
+		for _, a := range hv.Areas() {
+			v.areas[a.Addr] = fmt.Sprintf("%v %d %d %v %d", a.Unpurged, a.Bytes, a.Size, a.PFNs, a.Seq)
+		}
+		return v
+	}
+	rng := rand.New(rand.NewPCG(4, 2))
+	for range 12 {
+		a, b := rng.IntN(hv.Steps()+1), rng.IntN(hv.Steps()+1)
+		va, vb := at(a), at(b)
+		d, err := hv.Diff(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slabs := map[uint64]bool{}
+		for _, c := range d.Slabs {
+			slabs[c.PFN] = true
+		}
+		for pfn := range mergeKeys(va.slabs, vb.slabs) {
+			x, okx := va.slabs[pfn]
+			y, oky := vb.slabs[pfn]
+			if (okx != oky || x != y) != slabs[pfn] {
+				t.Fatalf("Diff(%d, %d): slab %#x: %+v -> %+v, listed %v", a, b, pfn, x, y, slabs[pfn])
+			}
+		}
+		allocs := map[allocator.Addr]bool{}
+		for _, c := range d.Allocs {
+			allocs[c.Addr] = true
+		}
+		for addr := range mergeKeys(va.allocs, vb.allocs) {
+			x, okx := va.allocs[addr]
+			y, oky := vb.allocs[addr]
+			if (okx != oky || x != y) != allocs[addr] {
+				t.Fatalf("Diff(%d, %d): allocation %v: %+v -> %+v, listed %v", a, b, addr, x, y, allocs[addr])
+			}
+		}
+		areas := map[allocator.Addr]bool{}
+		for _, c := range d.Areas {
+			areas[c.Addr] = true
+		}
+		for addr := range mergeKeys(va.areas, vb.areas) {
+			x, okx := va.areas[addr]
+			y, oky := vb.areas[addr]
+			if (okx != oky || x != y) != areas[addr] {
+				t.Fatalf("Diff(%d, %d): area %v: %+v -> %+v, listed %v", a, b, addr, x, y, areas[addr])
+			}
+		}
+	}
+}
+
+func mergeKeys[K comparable, V any](a, b map[K]V) map[K]bool {
+	out := map[K]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}

@@ -1,7 +1,9 @@
 package heapview
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/allocviz/allocviz/allocator"
 )
@@ -76,27 +78,48 @@ func (m *Model) Diff(a, b int) (Diff, error) {
 		}
 		c := AllocChange{Addr: allocator.Addr(k)}
 		if x != nil {
-			v := m.alloc(k, x)
+			v := m.alloc(sa.pos, k, x)
 			c.Before = &v
 		}
 		if y != nil {
-			v := m.alloc(k, y)
+			v := m.alloc(sb.pos, k, y)
 			c.After = &v
 		}
 		d.Allocs = append(d.Allocs, c)
 	})
-	diffTreap(&sa.slabs, &sb.slabs, func(x, y *slabRec) bool { return *x == *y }, func(k uint64, x, y *slabRec) {
+	slabChange := func(k uint64, x, y *slabRec) {
 		c := SlabChange{PFN: k}
 		if x != nil {
-			v := m.slab(k, x)
+			v := m.slab(sa, k, x)
 			c.Before = &v
 		}
 		if y != nil {
-			v := m.slab(k, y)
+			v := m.slab(sb, k, y)
 			c.After = &v
 		}
 		d.Slabs = append(d.Slabs, c)
-	})
+	}
+	diffTreap(&sa.slabs, &sb.slabs, func(x, y *slabRec) bool { return *x == *y }, slabChange)
+	// Slabs whose records are equal may differ in the objects in use,
+	// which live apart: compare the counts where their chunks differ.
+	reported := len(d.Slabs)
+	for p := uint64(0); p < m.geo.nrPages; p++ {
+		if p%chunkLen == 0 && sa.inuse.sameChunk(&sb.inuse, p) {
+			p += chunkLen - 1
+			continue
+		}
+		if sa.used(p) == sb.used(p) {
+			continue
+		}
+		x, okx := sa.slabs.get(p)
+		y, oky := sb.slabs.get(p)
+		if okx && oky && *x == *y {
+			slabChange(p, x, y)
+		}
+	}
+	if len(d.Slabs) > reported {
+		slices.SortFunc(d.Slabs, func(a, b SlabChange) int { return cmp.Compare(a.PFN, b.PFN) })
+	}
 	diffTreap(&sa.areas, &sb.areas, func(x, y *areaRec) bool {
 		return x.since == y.since && x.bytes == y.bytes && x.size == y.size && x.unpurged == y.unpurged
 	}, func(k uint64, x, y *areaRec) {

@@ -123,7 +123,7 @@ func (m *Model) InspectPage(pfn uint64) (Inspection, error) {
 		in.add("state", k, class, "allocated: %s, page %d of the block%s", what, pfn-p.Head, comp)
 		in.add("block", CellText, 0, "%s", block)
 		if ar, ok := s.allocs.get(uint64(m.geo.pfnAddr(p.Head))); ok && ar.kind != AllocSlab {
-			a := m.alloc(uint64(m.geo.pfnAddr(p.Head)), ar)
+			a := m.alloc(s.pos, uint64(m.geo.pfnAddr(p.Head)), ar)
 			in.Alloc = &a
 			in.allocFields(m, a)
 			owner = ar.since
@@ -269,7 +269,7 @@ func (m *Model) inspectObject(page Inspection, a allocator.Addr) Inspection {
 			i, sl.Cache, objAddr, at)
 		in.since(m, r.since)
 	case used:
-		al := m.alloc(uint64(objAddr), r)
+		al := m.alloc(m.cur.pos, uint64(objAddr), r)
 		in.Alloc = &al
 		in.add("object", CellObjUsed, class, "object %d of %s at %v%s, in use", i, sl.Cache, objAddr, at)
 		in.allocFields(m, al)
@@ -289,7 +289,7 @@ func (m *Model) inspectObject(page Inspection, a allocator.Addr) Inspection {
 		if n, which := freelistPlace(fl, i); n > 0 {
 			in.add("next", CellText, 0, "handed out %s on %s", ordinal(n), which)
 		}
-		if pos := m.lastFree(objAddr, int(rec.since)); pos >= 0 {
+		if pos := m.lastFree(sl.PFN, i, int(rec.since-1)); pos >= 0 {
 			in.since(m, uint32(pos+1))
 		} else {
 			in.add("since", CellText, 0, "never handed out since the slab was made in %s", m.stepLine(m.stepOf(int(rec.since-1))))
@@ -354,18 +354,21 @@ func (m *Model) kmallocEventOf(pos int, a allocator.Addr) int {
 	return -1
 }
 
-// lastFree returns the position of the last EvObjFree of addr before the
-// cursor and after position from, or -1 when the object was handed out
-// since or never freed.
-func (m *Model) lastFree(addr allocator.Addr, from int) int {
-	for i := m.cur.pos - 1; i >= from; i-- {
-		e := &m.events[i]
-		if e.Addr == addr && (e.Kind == allocator.EvObjFree || e.Kind == allocator.EvObjAlloc) && !m.isBad(i) {
-			if e.Kind == allocator.EvObjFree {
-				return i
-			}
-			return -1
+// lastFree returns the position of the last EvObjFree of object i of the
+// slab at pfn made at position from, before the cursor, or -1 when the
+// object was handed out since or never freed.
+func (m *Model) lastFree(pfn uint64, i, from int) int {
+	evs := m.slabEvents[pfn]
+	end, _ := slices.BinarySearch(evs, int32(m.cur.pos))
+	for k := end - 1; k >= 0 && int(evs[k]) > from; k-- {
+		e := &m.events[evs[k]]
+		if e.Index != i || e.Kind != allocator.EvObjFree && e.Kind != allocator.EvObjAlloc {
+			continue
 		}
+		if e.Kind == allocator.EvObjFree {
+			return int(evs[k])
+		}
+		return -1
 	}
 	return -1
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"sort"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -27,12 +28,12 @@ type Model struct {
 
 	reallocs    []reallocRec      // every EvRealloc, by position
 	lastLineage map[uint64]uint32 // head pass: address -> lineage of the last allocation freed there
+	slabEvents  map[uint64][]int32 // first pfn -> positions of the applied EvSlabNew, EvSlabList, EvObjAlloc and EvObjFree events naming it
 
 	bad       []uint64  // bit set of event positions not applied (anomalies)
 	anomalies []Anomaly // why
 
-	jr       journal
-	cum      []uint64 // cum[i]: work of events [0, i), for cost estimates
+	jr       journal // undo records, and each event's marks and replay cost
 	head     *state   // after every event, recording the journal
 	cur      *state   // under the cursor
 	ckpts    []*state // snapshots of head at increasing positions; ckpts[0] at 0
@@ -105,7 +106,7 @@ func (a Anomaly) Error() string {
 // ckptWork is the work (events, pages written, tree operations) between
 // checkpoints: replaying that much takes about a millisecond, and a
 // million buddy events leave some two hundred checkpoints.
-const ckptWork = 1 << 17
+const ckptWork = 1 << 19
 
 // New builds a model from a whole event log, which must begin with the
 // machine's boot (allocator.Machine.SetLog hands a new log the boot
@@ -121,11 +122,15 @@ func newModel(events []allocator.Event, every uint64) (*Model, error) {
 	m := &Model{
 		ckEvery:     every,
 		cacheIDs:    make(map[string][]int32),
-		names:       []string{""},
-		nameIDs:     map[string]uint16{"": 0},
+		names:       slices.Clone(fixedNames),
+		nameIDs:     map[string]uint16{},
 		lastLineage: make(map[uint64]uint32),
+		slabEvents:  make(map[uint64][]int32),
 		cur:         &state{},
 		steps:       []stepRec{{}},
+	}
+	for i, n := range m.names {
+		m.nameIDs[n] = uint16(i)
 	}
 	if len(events) == 0 {
 		return m, nil
@@ -178,11 +183,15 @@ func (m *Model) ingest(from int, follow bool) error {
 			if len(errs) < 8 {
 				errs = append(errs, a)
 			}
+		} else {
+			switch e.Kind {
+			case allocator.EvSlabNew, allocator.EvSlabList, allocator.EvObjAlloc, allocator.EvObjFree:
+				m.slabEvents[e.PFN] = append(m.slabEvents[e.PFN], int32(pos))
+			}
 		}
 		m.head.pos = pos + 1
-		m.jr.marks = append(m.jr.marks, m.jr.here())
 		w := m.head.work - before + 1
-		m.cum = append(m.cum, m.cum[len(m.cum)-1]+w)
+		m.jr.marks.add(m.jr.here(), m.jr.marks.last.cost+w)
 		m.ckWork += w
 		if m.ckWork >= m.ckEvery {
 			m.ckpts = append(m.ckpts, m.head.snapshot(m.newEpoch))
@@ -211,9 +220,8 @@ func (m *Model) boot(e *allocator.Event) error {
 	}
 	m.geo = geometry{ram: e.Size, pageSize: ps, shift: uint(bits.TrailingZeros64(ps)), nrPages: e.Size / ps}
 	m.steps = []stepRec{{start: 0}}
-	m.head = &state{epoch: m.newEpoch(), pages: newVec[pageRec](m.geo.nrPages), jr: &m.jr}
-	m.jr.marks = []mark{{}}
-	m.cum = []uint64{0}
+	m.head = &state{epoch: m.newEpoch(), pages: newVec[pageRec](m.geo.nrPages), inuse: newVec[int32](m.geo.nrPages), jr: &m.jr}
+	m.jr.marks = newMarkLog()
 	m.ckpts = []*state{m.head.snapshot(m.newEpoch)}
 	return nil
 }
@@ -224,12 +232,13 @@ func (m *Model) newEpoch() uint64 {
 }
 
 func (j *journal) truncate(k mark) {
-	j.pages = j.pages[:k.pages]
-	j.slabs = j.slabs[:k.slabs]
-	j.allocs = j.allocs[:k.allocs]
-	j.areas = j.areas[:k.areas]
-	j.caches = j.caches[:k.caches]
-	j.nums = j.nums[:k.nums]
+	j.pages.truncate(int(k.pages))
+	j.slabs.truncate(int(k.slabs))
+	j.allocs.truncate(int(k.allocs))
+	j.areas.truncate(int(k.areas))
+	j.caches.truncate(int(k.caches))
+	j.nums.truncate(int(k.nums))
+	j.counts.truncate(int(k.counts))
 }
 
 func (m *Model) setBad(pos int) {
@@ -327,12 +336,14 @@ func (m *Model) moveTo(target int) {
 	}
 	k := sort.Search(len(m.ckpts), func(i int) bool { return m.ckpts[i].pos > target }) - 1
 	ck := m.ckpts[k]
-	fromCk := restoreWork + m.cum[target] - m.cum[ck.pos]
+	ml := &m.jr.marks
+	at := ml.at(target)
+	fromCk := restoreWork + at.cost - ml.cost(ck.pos)
 	var walk uint64
 	if target > cur {
-		walk = m.cum[target] - m.cum[cur]
+		walk = at.cost - ml.cost(cur)
 	} else {
-		walk = m.cum[cur] - m.cum[target]
+		walk = ml.cost(cur) - at.cost
 	}
 	if fromCk < walk {
 		m.cur = ck.snapshot(m.newEpoch)
@@ -346,9 +357,10 @@ func (m *Model) moveTo(target int) {
 		}
 		m.cur.pos = cur + 1
 	}
-	for ; cur > target; cur-- {
-		m.cur.undo(&m.jr, m.jr.marks[cur-1], m.jr.marks[cur])
-		m.cur.pos = cur - 1
+	if cur > target {
+		// The records of a run of events undo in one pass, newest first.
+		m.cur.undo(&m.jr, at.mark, ml.at(cur).mark)
+		m.cur.pos = target
 	}
 }
 

@@ -171,8 +171,24 @@ func (a Alloc) Bucket() string {
 	return "pages"
 }
 
-func (m *Model) alloc(addr uint64, r *allocRec) Alloc {
-	a := Alloc{Addr: allocator.Addr(addr), Size: r.size, Bytes: r.bytes, Kind: r.kind, Func: m.names[r.fn],
+// fnOf names the API that made an allocation in a state of pos events. An
+// object kmalloc handed out is recorded as kmem_cache_alloc's until the
+// kmem:kmalloc event that follows its EvObjAlloc is applied; then it is
+// kmalloc's (read from the events, so that applying that event needs no
+// write).
+func (m *Model) fnOf(pos int, addr uint64, r *allocRec) string {
+	if r.fn == nameKmemCacheAlloc && r.kind == AllocSlab && int(r.since) < pos {
+		if e := &m.events[r.since]; e.Kind == allocator.EvKmalloc && uint64(e.Addr) == addr && !m.isBad(int(r.since)) {
+			return "kmalloc"
+		}
+	}
+	return m.names[r.fn]
+}
+
+// alloc describes the allocation record r at addr of a state of pos
+// events.
+func (m *Model) alloc(pos int, addr uint64, r *allocRec) Alloc {
+	a := Alloc{Addr: allocator.Addr(addr), Size: r.size, Bytes: r.bytes, Kind: r.kind, Func: m.fnOf(pos, addr, r),
 		Path: m.names[r.path], Vec: r.vec, Seq: m.seqOf(r.since), Step: m.stepOfIdx(r.since),
 		Lineage: m.seqOf(r.lineage), Changed: m.seqOf(r.changed)}
 	if r.kind == AllocSlab {
@@ -187,7 +203,7 @@ func (m *Model) Alloc(addr allocator.Addr) (Alloc, bool) {
 	if !ok || r.lost {
 		return Alloc{}, false
 	}
-	return m.alloc(uint64(addr), r), true
+	return m.alloc(m.cur.pos, uint64(addr), r), true
 }
 
 // AllocContaining returns the live allocation whose bytes (Bytes, from its
@@ -197,7 +213,7 @@ func (m *Model) AllocContaining(addr allocator.Addr) (Alloc, bool) {
 	if !ok || r.lost || uint64(addr) >= k+max(r.bytes, 1) {
 		return Alloc{}, false
 	}
-	return m.alloc(k, r), true
+	return m.alloc(m.cur.pos, k, r), true
 }
 
 // Allocs returns the live allocations in address order.
@@ -205,7 +221,7 @@ func (m *Model) Allocs() []Alloc {
 	out := make([]Alloc, 0, m.cur.num[cAllocs])
 	m.cur.allocs.ascend(0, func(k uint64, r *allocRec) bool {
 		if !r.lost {
-			out = append(out, m.alloc(k, r))
+			out = append(out, m.alloc(m.cur.pos, k, r))
 		}
 		return true
 	})
@@ -258,7 +274,7 @@ func (m *Model) Caches() []Cache {
 			InUse: int(cs.inuse), Active: int(cs.objects), Requested: cs.req,
 			Rounding: uint64(cs.inuse)*ci.size - cs.req, Tail: uint64(cs.slabs) * (slabBytes - uint64(ci.perSlab)*ci.size)}
 	}
-	s.slabs.ascend(0, func(_ uint64, sl *slabRec) bool {
+	s.slabs.ascend(0, func(k uint64, sl *slabRec) bool {
 		c := &out[sl.cache]
 		switch sl.list {
 		case allocator.ListCPU:
@@ -267,7 +283,7 @@ func (m *Model) Caches() []Cache {
 			c.CPUPartial++
 		case allocator.ListNodePartial:
 			c.NodePartial++
-			c.Active -= int(sl.objects - sl.inuse)
+			c.Active -= int(sl.objects - s.used(k))
 		case allocator.ListFull:
 			c.Full++
 		}
@@ -301,9 +317,10 @@ type Slab struct {
 	Listed  uint64         // Seq of the event that put it on its list
 }
 
-func (m *Model) slab(pfn uint64, r *slabRec) Slab {
+// slab describes the slab record r at pfn of state s.
+func (m *Model) slab(s *state, pfn uint64, r *slabRec) Slab {
 	return Slab{Cache: m.caches[r.cache].name, PFN: pfn, Order: int(r.order), Objects: int(r.objects),
-		InUse: int(r.inuse), List: r.list, CPU: int(r.cpu), First: r.first, ObjSize: m.caches[r.cache].size,
+		InUse: int(s.used(pfn)), List: r.list, CPU: int(r.cpu), First: m.slabFirst(pfn, r), ObjSize: m.caches[r.cache].size,
 		Seq: m.seqOf(r.since), Step: m.stepOfIdx(r.since), Listed: m.seqOf(r.listed)}
 }
 
@@ -315,7 +332,7 @@ func (m *Model) Slabs(cache string) []Slab {
 	id := m.cacheAt(cache, m.cur.pos)
 	m.cur.slabs.ascend(0, func(k uint64, r *slabRec) bool {
 		if cache == "" || r.cache == id {
-			out = append(out, m.slab(k, r))
+			out = append(out, m.slab(m.cur, k, r))
 		}
 		return true
 	})
@@ -340,7 +357,7 @@ func (m *Model) ListedSlabs(cache string) []Slab {
 		if cache != "" && r.cache != id {
 			return true
 		}
-		x := keyed{sl: m.slab(k, r)}
+		x := keyed{sl: m.slab(m.cur, k, r)}
 		switch r.list {
 		case allocator.ListCPU:
 			x.group = 2 * int(r.cpu)
@@ -384,7 +401,7 @@ func (m *Model) SlabAt(pfn uint64) (Slab, bool) {
 	if !ok {
 		return Slab{}, false
 	}
-	return m.slab(h, sl), true
+	return m.slab(m.cur, h, sl), true
 }
 
 // ObjectUsed reports whether object i of slab sl is not free: handed out,
@@ -435,7 +452,7 @@ func (m *Model) areaOf(k uint64, r *areaRec) Area {
 func (m *Model) area(k uint64, r *areaRec) Area {
 	a := m.areaOf(k, r)
 	if al, ok := m.cur.allocs.get(k); ok && !r.unpurged {
-		a.Func = m.names[al.fn]
+		a.Func = m.fnOf(m.cur.pos, k, al)
 	}
 	return a
 }

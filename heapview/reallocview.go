@@ -2,6 +2,7 @@ package heapview
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -37,8 +38,8 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
 		return v.done()
 	}
-	all := m.Reallocs()
-	v.line(CellTitle, fmt.Sprintf("Realloc decisions: %d so far; step %d/%d", len(all), m.step, m.Steps()))
+	n := sort.Search(len(m.reallocs), func(i int) bool { return m.reallocs[i].pos >= m.cur.pos })
+	v.line(CellTitle, fmt.Sprintf("Realloc decisions: %d so far; step %d/%d", n, m.step, m.Steps()))
 	var hist []Realloc
 	var last Realloc
 	switch {
@@ -49,8 +50,8 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 			return v.done()
 		}
 		last = hist[len(hist)-1]
-	case len(all) > 0:
-		last = all[len(all)-1]
+	case n > 0:
+		last = m.realloc(m.reallocs[n-1])
 		if last.Lineage != 0 {
 			hist = m.ReallocHistory(last.Lineage)
 		}

@@ -229,13 +229,12 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 	digits := max(1, (len(fmt.Sprintf("%x", m.geo.nrPages-1))))
 	labelW := digits + 2 + 1 + 13 + 1 + 11
 	per := max(o.Width-labelW, 1)
-	var fls []slabFreelists
-	if o.Freelist {
-		fls = m.freelists(slabs)
-	}
 	var rows []Row
 	anyLost := false
-	for si, sl := range slabs {
+	for _, sl := range slabs {
+		if len(rows) >= max(o.Scroll, 0)+o.Height {
+			break // the rest is out of view
+		}
 		var mk Mark
 		where := sl.List.String()
 		switch sl.List {
@@ -274,7 +273,7 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 			rows = append(rows, b.row())
 		}
 		if o.Freelist {
-			text := freelistText(fls[si])
+			text := freelistText(m.freelists([]Slab{sl})[0])
 			for _, part := range wrap(text, max(o.Width-labelW, 8)) {
 				b := newRow(o.Width)
 				b.pad(labelW)
@@ -469,12 +468,10 @@ func (f *flSim) items(l uint8) []int {
 	return out
 }
 
-// freelists computes Freelists for several slabs in one pass over the
-// events since the oldest was made.
+// freelists computes Freelists for slabs from the events that name each
+// since it was made (Model.slabEvents).
 func (m *Model) freelists(slabs []Slab) []slabFreelists {
-	bySlab := make(map[uint64]*flSim, len(slabs))
-	sims := make([]*flSim, len(slabs))
-	from := m.cur.pos
+	out := make([]slabFreelists, len(slabs))
 	for k, sl := range slabs {
 		f := &flSim{sl: sl, from: max(m.posOfSeq(sl.Seq), 0), next: make([]int32, sl.Objects), on: make([]uint8, sl.Objects),
 			lists: [3]objList{emptyList, emptyList, emptyList}, list: allocator.ListCPU, cpu: -1}
@@ -485,53 +482,45 @@ func (m *Model) freelists(slabs []Slab) []slabFreelists {
 		if e := &m.events[f.from]; e.Kind == allocator.EvSlabNew {
 			f.cpu = e.CPU
 		}
-		sims[k], bySlab[sl.PFN] = f, f
-		from = min(from, f.from+1)
-	}
-	for i := from; i < m.cur.pos; i++ {
-		e := &m.events[i]
-		switch e.Kind {
-		case allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvSlabList:
-		default:
-			continue
+		evs := m.slabEvents[sl.PFN]
+		i, _ := slices.BinarySearch(evs, int32(f.from)+1)
+		for ; i < len(evs) && int(evs[i]) < m.cur.pos; i++ {
+			f.replay(&m.events[evs[i]])
 		}
-		f := bySlab[e.PFN]
-		if f == nil || i <= f.from || m.isBad(i) {
-			continue
-		}
-		if e.Kind == allocator.EvSlabList {
-			if f.list == allocator.ListCPU && e.List != allocator.ListCPU {
-				f.splice(1, 2) // deactivate_slab
-			}
-			f.list, f.cpu = e.List, e.Index
-			continue
-		}
-		if e.Index < 0 || e.Index >= f.sl.Objects {
-			continue
-		}
-		obj := int32(e.Index)
-		switch {
-		case e.Kind == allocator.EvObjAlloc && e.Path == "lost":
-			f.drop(obj)
-		case e.Kind == allocator.EvObjAlloc:
-			if f.list == allocator.ListCPU && f.lists[1].head < 0 {
-				f.splice(2, 1) // the slow path takes the slab's freelist
-			}
-			f.drop(obj)
-		case e.Path != "repair" && f.list == allocator.ListCPU && f.cpu == e.CPU:
-			f.push(1, obj) // the fast path: this CPU's cpu slab
-		default:
-			f.push(2, obj)
-		}
-	}
-	out := make([]slabFreelists, len(sims))
-	for k, f := range sims {
 		out[k] = slabFreelists{cpu: f.items(1), slab: f.items(2)}
-		if f.sl.List != allocator.ListCPU {
+		if sl.List != allocator.ListCPU {
 			out[k] = slabFreelists{slab: append(out[k].cpu, out[k].slab...)}
 		}
 	}
 	return out
+}
+
+// replay applies one event naming the slab to its freelists.
+func (f *flSim) replay(e *allocator.Event) {
+	if e.Kind == allocator.EvSlabList {
+		if f.list == allocator.ListCPU && e.List != allocator.ListCPU {
+			f.splice(1, 2) // deactivate_slab
+		}
+		f.list, f.cpu = e.List, e.Index
+		return
+	}
+	if e.Kind != allocator.EvObjAlloc && e.Kind != allocator.EvObjFree || e.Index < 0 || e.Index >= f.sl.Objects {
+		return
+	}
+	obj := int32(e.Index)
+	switch {
+	case e.Kind == allocator.EvObjAlloc && e.Path == "lost":
+		f.drop(obj)
+	case e.Kind == allocator.EvObjAlloc:
+		if f.list == allocator.ListCPU && f.lists[1].head < 0 {
+			f.splice(2, 1) // the slow path takes the slab's freelist
+		}
+		f.drop(obj)
+	case e.Path != "repair" && f.list == allocator.ListCPU && f.cpu == e.CPU:
+		f.push(1, obj) // the fast path: this CPU's cpu slab
+	default:
+		f.push(2, obj)
+	}
 }
 
 // initialOrder returns the order of a new slab's freelist: the indexes its

@@ -36,9 +36,8 @@ type slabRec struct {
 	order   int8               // pages = 1 << order
 	list    allocator.SlabList // the list it is on
 	cpu     int16              // ListCPU, ListCPUPartial: the CPU; else -1
-	objects int32              // objects in the slab
-	inuse   int32              // objects handed out
-	first   allocator.Addr     // address of object 0
+	objects int32              // objects in the slab (the objects in use are in state.inuse)
+	off     uint32             // bytes from the slab's first page to object 0 (a left red zone)
 	since   uint32             // position+1 of EvSlabNew
 	listed  uint32             // position+1 of the event that put it on its list
 	head    bool               // ListNodePartial: it joined the list at the head (else the tail)
@@ -94,11 +93,11 @@ type allocRec struct {
 // cacheState is the changing part of a slab cache; its geometry is in
 // Model.caches.
 type cacheState struct {
-	alive   bool
-	slabs   int32  // slabs
-	objects int64  // objects in all slabs
-	inuse   int64  // objects handed out
 	req     uint64 // bytes requested by the objects handed out
+	objects int32  // objects in all slabs
+	inuse   int32  // objects handed out
+	slabs   int32  // slabs
+	alive   bool
 }
 
 // Counter indices.
@@ -125,6 +124,7 @@ type state struct {
 	epoch  uint64 // writes copy chunks and nodes of other epochs
 	pos    int    // events applied
 	pages  vec[pageRec]
+	inuse  vec[int32]      // by first pfn of a slab: its objects not free; kept apart from slabRec, as it changes with every object
 	slabs  treap[slabRec]  // by first pfn
 	allocs treap[allocRec] // by address
 	areas  treap[areaRec]  // by start address
@@ -139,6 +139,7 @@ type state struct {
 func (s *state) snapshot(newEpoch func() uint64) *state {
 	c := *s
 	c.pages = s.pages.clone()
+	c.inuse = s.inuse.clone()
 	c.caches = slices.Clone(s.caches)
 	c.jr = nil
 	c.epoch = newEpoch()
@@ -147,7 +148,7 @@ func (s *state) snapshot(newEpoch func() uint64) *state {
 }
 
 // treapWork is the replay cost of a tree operation, in page writes.
-const treapWork = 8
+const treapWork = 64
 
 // Undo records.
 type pageUndo struct {
@@ -156,42 +157,56 @@ type pageUndo struct {
 	rec pageRec // their value before the event
 }
 
-type kvUndo[V any] struct {
+// record is a tree value that knows whether it exists: every record made
+// by an event has a non-zero since, so the zero value stands for none.
+type record interface {
+	slabRec | allocRec | areaRec
+}
+
+// kvUndo is a tree entry's old value; an old value with since 0 means the
+// key had no entry.
+type kvUndo[V record] struct {
 	key uint64
 	old V
-	had bool
 }
 
 type cacheUndo struct {
-	id   int32
 	old  cacheState
+	id   int32
 	grew bool // the event appended cache id
 }
 
 // numUndo is a counter's old value (low 56 bits) and its index (high 8).
 type numUndo uint64
 
-// mark is where one event's undo records begin in each journal.
-type mark struct {
-	pages, slabs, allocs, areas, caches, nums uint32
+// countUndo is a slab's old count of objects in use.
+type countUndo struct {
+	pfn uint32
+	old int32
 }
 
-// journal holds, for every event the head state applied, how to undo it.
-// Event i's records are [marks[i], marks[i+1]).
+// mark is where one event's undo records begin in each journal.
+type mark struct {
+	pages, slabs, allocs, areas, caches, nums, counts uint32
+}
+
+// journal holds, for every event the head state applied, how to undo it:
+// event i's records are [marks.at(i), marks.at(i+1)).
 type journal struct {
 	open   mark // where the event being applied began
-	marks  []mark
-	pages  []pageUndo
-	slabs  []kvUndo[slabRec]
-	allocs []kvUndo[allocRec]
-	areas  []kvUndo[areaRec]
-	caches []cacheUndo
-	nums   []numUndo
+	marks  markLog
+	pages  chunked[pageUndo]
+	slabs  chunked[kvUndo[slabRec]]
+	allocs chunked[kvUndo[allocRec]]
+	areas  chunked[kvUndo[areaRec]]
+	caches chunked[cacheUndo]
+	nums   chunked[numUndo]
+	counts chunked[countUndo]
 }
 
 func (j *journal) here() mark {
-	return mark{uint32(len(j.pages)), uint32(len(j.slabs)), uint32(len(j.allocs)),
-		uint32(len(j.areas)), uint32(len(j.caches)), uint32(len(j.nums))}
+	return mark{uint32(j.pages.len()), uint32(j.slabs.len()), uint32(j.allocs.len()),
+		uint32(j.areas.len()), uint32(j.caches.len()), uint32(j.nums.len()), uint32(j.counts.len())}
 }
 
 // savePages records the old values of pages [pfn, pfn+n) as runs of equal
@@ -203,17 +218,30 @@ func (s *state) savePages(pfn, n uint64) {
 	}
 	for i := pfn; i < pfn+n; i++ {
 		r := *s.pages.at(i)
-		if k := len(s.jr.pages) - 1; k >= int(s.jr.open.pages) {
-			if u := &s.jr.pages[k]; u.pfn+u.n == i && u.rec == r {
+		if k := s.jr.pages.len() - 1; k >= int(s.jr.open.pages) {
+			if u := s.jr.pages.at(k); u.pfn+u.n == i && u.rec == r {
 				u.n++
 				continue
 			}
 		}
-		s.jr.pages = append(s.jr.pages, pageUndo{pfn: i, n: 1, rec: r})
+		s.jr.pages.push(pageUndo{pfn: i, n: 1, rec: r})
 	}
 }
 
 func (s *state) page(pfn uint64) *pageRec { return s.pages.at(pfn) }
+
+// used returns the objects in use of the slab at pfn.
+func (s *state) used(pfn uint64) int32 { return *s.inuse.at(pfn) }
+
+// setUsed sets the objects in use of the slab at pfn.
+func (s *state) setUsed(pfn uint64, n int32) {
+	s.work++
+	p := s.inuse.mut(s.epoch, pfn)
+	if s.jr != nil {
+		s.jr.counts.push(countUndo{uint32(pfn), *p})
+	}
+	*p = n
+}
 
 func (s *state) mutPage(pfn uint64) *pageRec { return s.pages.mut(s.epoch, pfn) }
 
@@ -222,16 +250,16 @@ func (s *state) add(id int, delta int64) {
 		return
 	}
 	if s.jr != nil {
-		s.jr.nums = append(s.jr.nums, numUndo(uint64(id)<<56|uint64(s.num[id])&(1<<56-1)))
+		s.jr.nums.push(numUndo(uint64(id)<<56 | uint64(s.num[id])&(1<<56-1)))
 	}
 	s.num[id] += delta
 }
 
 func (s *state) putSlab(pfn uint64, v slabRec) {
 	s.work += treapWork
-	old, had := s.slabs.set(s.epoch, pfn, v)
+	old, _ := s.slabs.set(s.epoch, pfn, v)
 	if s.jr != nil {
-		s.jr.slabs = append(s.jr.slabs, kvUndo[slabRec]{pfn, old, had})
+		s.jr.slabs.push(kvUndo[slabRec]{pfn, old})
 	}
 }
 
@@ -239,31 +267,48 @@ func (s *state) delSlab(pfn uint64) {
 	s.work += treapWork
 	old, had := s.slabs.del(s.epoch, pfn)
 	if s.jr != nil && had {
-		s.jr.slabs = append(s.jr.slabs, kvUndo[slabRec]{pfn, old, true})
+		s.jr.slabs.push(kvUndo[slabRec]{pfn, old})
 	}
+}
+
+// insertAlloc adds an allocation at a and reports true, or reports false
+// and changes nothing when one is there already.
+func (s *state) insertAlloc(a allocator.Addr, v allocRec) bool {
+	s.work += treapWork
+	old, had := s.allocs.set(s.epoch, uint64(a), v)
+	if had {
+		s.allocs.set(s.epoch, uint64(a), old)
+		return false
+	}
+	if s.jr != nil {
+		s.jr.allocs.push(kvUndo[allocRec]{key: uint64(a)})
+	}
+	return true
 }
 
 func (s *state) putAlloc(a allocator.Addr, v allocRec) {
 	s.work += treapWork
-	old, had := s.allocs.set(s.epoch, uint64(a), v)
+	old, _ := s.allocs.set(s.epoch, uint64(a), v)
 	if s.jr != nil {
-		s.jr.allocs = append(s.jr.allocs, kvUndo[allocRec]{uint64(a), old, had})
+		s.jr.allocs.push(kvUndo[allocRec]{uint64(a), old})
 	}
 }
 
-func (s *state) delAlloc(a allocator.Addr) {
+// delAlloc removes the allocation at a, which must exist, and returns it.
+func (s *state) delAlloc(a allocator.Addr) allocRec {
 	s.work += treapWork
 	old, had := s.allocs.del(s.epoch, uint64(a))
 	if s.jr != nil && had {
-		s.jr.allocs = append(s.jr.allocs, kvUndo[allocRec]{uint64(a), old, true})
+		s.jr.allocs.push(kvUndo[allocRec]{uint64(a), old})
 	}
+	return old
 }
 
 func (s *state) putArea(a allocator.Addr, v areaRec) {
 	s.work += treapWork
-	old, had := s.areas.set(s.epoch, uint64(a), v)
+	old, _ := s.areas.set(s.epoch, uint64(a), v)
 	if s.jr != nil {
-		s.jr.areas = append(s.jr.areas, kvUndo[areaRec]{uint64(a), old, had})
+		s.jr.areas.push(kvUndo[areaRec]{uint64(a), old})
 	}
 }
 
@@ -271,7 +316,7 @@ func (s *state) delArea(a allocator.Addr) {
 	s.work += treapWork
 	old, had := s.areas.del(s.epoch, uint64(a))
 	if s.jr != nil && had {
-		s.jr.areas = append(s.jr.areas, kvUndo[areaRec]{uint64(a), old, true})
+		s.jr.areas.push(kvUndo[areaRec]{uint64(a), old})
 	}
 }
 
@@ -283,7 +328,7 @@ func (s *state) setCache(id int32, c cacheState) {
 		if !grew {
 			u.old = s.caches[id]
 		}
-		s.jr.caches = append(s.jr.caches, u)
+		s.jr.caches.push(u)
 	}
 	if grew {
 		s.caches = append(s.caches, c)
@@ -292,40 +337,20 @@ func (s *state) setCache(id int32, c cacheState) {
 	}
 }
 
-// undo reverts the records [from, to) of the journal on s.
+// undo reverts the records [from, to) of the journal on s: one event's,
+// or those of a run of events, newest first.
 func (s *state) undo(j *journal, from, to mark) {
 	for i := int(to.pages) - 1; i >= int(from.pages); i-- {
-		u := &j.pages[i]
+		u := j.pages.at(i)
 		for p := u.pfn; p < u.pfn+u.n; p++ {
 			*s.mutPage(p) = u.rec
 		}
 	}
-	for i := int(to.slabs) - 1; i >= int(from.slabs); i-- {
-		u := &j.slabs[i]
-		if u.had {
-			s.slabs.set(s.epoch, u.key, u.old)
-		} else {
-			s.slabs.del(s.epoch, u.key)
-		}
-	}
-	for i := int(to.allocs) - 1; i >= int(from.allocs); i-- {
-		u := &j.allocs[i]
-		if u.had {
-			s.allocs.set(s.epoch, u.key, u.old)
-		} else {
-			s.allocs.del(s.epoch, u.key)
-		}
-	}
-	for i := int(to.areas) - 1; i >= int(from.areas); i-- {
-		u := &j.areas[i]
-		if u.had {
-			s.areas.set(s.epoch, u.key, u.old)
-		} else {
-			s.areas.del(s.epoch, u.key)
-		}
-	}
+	undoTree(&s.slabs, s.epoch, &j.slabs, int(from.slabs), int(to.slabs), func(r *slabRec) bool { return r.since != 0 })
+	undoTree(&s.allocs, s.epoch, &j.allocs, int(from.allocs), int(to.allocs), func(r *allocRec) bool { return r.since != 0 })
+	undoTree(&s.areas, s.epoch, &j.areas, int(from.areas), int(to.areas), func(r *areaRec) bool { return r.since != 0 })
 	for i := int(to.caches) - 1; i >= int(from.caches); i-- {
-		u := &j.caches[i]
+		u := j.caches.at(i)
 		if u.grew {
 			s.caches = s.caches[:u.id]
 		} else {
@@ -333,7 +358,24 @@ func (s *state) undo(j *journal, from, to mark) {
 		}
 	}
 	for i := int(to.nums) - 1; i >= int(from.nums); i-- {
-		u := j.nums[i]
+		u := *j.nums.at(i)
 		s.num[u>>56] = int64(u & (1<<56 - 1))
+	}
+	for i := int(to.counts) - 1; i >= int(from.counts); i-- {
+		u := j.counts.at(i)
+		*s.inuse.mut(s.epoch, uint64(u.pfn)) = u.old
+	}
+}
+
+// undoTree reverts tree records [from, to): an old value that existed is
+// put back, else the key is deleted.
+func undoTree[V record](t *treap[V], epoch uint64, l *chunked[kvUndo[V]], from, to int, existed func(*V) bool) {
+	for i := to - 1; i >= from; i-- {
+		u := l.at(i)
+		if existed(&u.old) {
+			t.set(epoch, u.key, u.old)
+		} else {
+			t.del(epoch, u.key)
+		}
 	}
 }

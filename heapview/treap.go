@@ -10,8 +10,7 @@ type treap[V any] struct {
 }
 
 type tnode[V any] struct {
-	key         uint64
-	prio        uint64 // mix(key): a max-heap on prio, a search tree on key
+	key         uint64 // a search tree on key, a max-heap on mix(key)
 	epoch       uint64 // the epoch of the state that made or copied the node
 	left, right *tnode[V]
 	val         V
@@ -70,32 +69,32 @@ func (t *treap[V]) floor(key uint64) (uint64, *V, bool) {
 
 // set stores val at key and returns the value it replaced.
 func (t *treap[V]) set(epoch, key uint64, val V) (old V, had bool) {
-	t.root, old, had = t.insert(t.root, epoch, key, mix(key), val)
+	t.root, old, had = t.insert(t.root, epoch, key, val)
 	if !had {
 		t.n++
 	}
 	return old, had
 }
 
-func (t *treap[V]) insert(n *tnode[V], epoch, key, prio uint64, val V) (*tnode[V], V, bool) {
+func (t *treap[V]) insert(n *tnode[V], epoch, key uint64, val V) (*tnode[V], V, bool) {
 	var zero V
 	if n == nil {
-		return &tnode[V]{key: key, prio: prio, epoch: epoch, val: val}, zero, false
+		return &tnode[V]{key: key, epoch: epoch, val: val}, zero, false
 	}
 	n = own(n, epoch)
 	var old V
 	var had bool
 	switch {
 	case key < n.key:
-		n.left, old, had = t.insert(n.left, epoch, key, prio, val)
-		if n.left.prio > n.prio {
+		n.left, old, had = t.insert(n.left, epoch, key, val)
+		if mix(n.left.key) > mix(n.key) {
 			l := n.left
 			n.left, l.right = l.right, n
 			n = l
 		}
 	case key > n.key:
-		n.right, old, had = t.insert(n.right, epoch, key, prio, val)
-		if n.right.prio > n.prio {
+		n.right, old, had = t.insert(n.right, epoch, key, val)
+		if mix(n.right.key) > mix(n.key) {
 			r := n.right
 			n.right, r.left = r.left, n
 			n = r
@@ -149,7 +148,7 @@ func join[V any](a, b *tnode[V], epoch uint64) *tnode[V] {
 		return b
 	case b == nil:
 		return a
-	case a.prio > b.prio:
+	case mix(a.key) > mix(b.key):
 		a = own(a, epoch)
 		a.right = join(a.right, b, epoch)
 		return a

@@ -45,6 +45,9 @@ func (m *Model) VmallocView(o VmallocOptions) []Row {
 	var rows []Row
 	prevEnd := uint64(allocator.VmallocStart)
 	for _, a := range areas {
+		if len(rows) >= max(o.Scroll, 0)+o.Height {
+			break // the rest is out of view
+		}
 		if gap := uint64(a.Addr) - prevEnd; gap > 0 && len(rows) > 0 {
 			b := newRow(o.Width)
 			b.put(CellHole, 0, 0, fmt.Sprintf("  %s unused", allocator.FormatBytes(gap)))

@@ -22,6 +22,9 @@ type workload struct {
 	rng    *rand.Rand
 	misuse bool // include refused misuse (double and invalid frees, wrong caches)
 	uaf    bool // include writes into freed objects, which corrupt freelists
+	// maxLive bounds the kmalloc'ed objects held: past it, kmallocs turn
+	// into kfrees, so a long run reaches a steady state (0: no bound).
+	maxLive int
 
 	pages   []pageBlock
 	kmem    []allocator.Addr // kmalloc and krealloc results, and objects of destroyed caches
@@ -135,6 +138,13 @@ func (w *workload) step() {
 			w.fail("free_pages", m.FreePages(b.addr, b.order))
 			remove(&w.pages, i)
 		case r < 34:
+			if w.maxLive > 0 && len(w.kmem) > w.maxLive {
+				p, i := pick(rng, &w.kmem)
+				w.s.begin("kfree(p)")
+				w.fail("kfree", m.Kfree(p))
+				remove(&w.kmem, i)
+				return
+			}
 			size, gfp := w.kmallocSize(), w.gfp()
 			w.s.begin(fmt.Sprintf("kmalloc(%d, %v)", size, gfp))
 			a, err := m.Kmalloc(size, gfp)
@@ -207,6 +217,13 @@ func (w *workload) step() {
 				continue
 			}
 			c, _ := pick(rng, &w.caches)
+			if w.maxLive > 0 && len(c.objs) > w.maxLive/10 {
+				p, i := pick(rng, &c.objs)
+				w.s.begin(fmt.Sprintf("kmem_cache_free(%s, p)", c.c.Name()))
+				w.fail("kmem_cache_free", m.KmemCacheFree(c.c, p))
+				remove(&c.objs, i)
+				return
+			}
 			w.s.begin(fmt.Sprintf("kmem_cache_alloc(%s)", c.c.Name()))
 			a, err := m.KmemCacheAlloc(c.c, w.gfp()&^(allocator.GFPAccount|allocator.GFPReclaimable))
 			w.fail("kmem_cache_alloc", err)
@@ -250,6 +267,13 @@ func (w *workload) step() {
 			w.s.begin(fmt.Sprintf("validate_slab_cache(%s)", c.c.Name()))
 			m.ValidateSlabCache(c.c)
 		case r < 88:
+			if w.maxLive > 0 && len(w.vmem) > w.maxLive/100 {
+				p, i := pick(rng, &w.vmem)
+				w.s.begin("vfree(p)")
+				w.fail("vfree", m.Vfree(p))
+				remove(&w.vmem, i)
+				return
+			}
 			size := 1 + rng.Uint64N(6*page)
 			if rng.IntN(10) == 0 {
 				size = 1 + rng.Uint64N(200*page)
@@ -276,6 +300,16 @@ func (w *workload) step() {
 		case r < 95:
 			// A burst fills slabs and, freed in a scrambled order, sends
 			// them through the per-CPU partial lists to the node.
+			if w.maxLive > 0 && len(w.kmem) > w.maxLive {
+				n := min(len(w.kmem), 20+rng.IntN(200))
+				w.s.begin(fmt.Sprintf("free %d of p[i]", n))
+				for range n {
+					p, i := pick(rng, &w.kmem)
+					w.fail("kfree", m.Kfree(p))
+					remove(&w.kmem, i)
+				}
+				return
+			}
 			size := []uint64{8, 64, 96, 192, 512, 1024}[rng.IntN(6)]
 			n := 20 + rng.IntN(200)
 			w.s.begin(fmt.Sprintf("for i in range(%d): p[i] = kmalloc(%d)", n, size))
@@ -313,7 +347,7 @@ func (w *workload) step() {
 			// A KVec or VVec grows by pushes (krealloc or vrealloc), or
 			// is dropped; a KBox is made or dropped.
 			switch k := rng.IntN(10); {
-			case k < 5 || len(w.vecs) == 0:
+			case k < 5 && (w.maxLive == 0 || len(w.vecs) < w.maxLive/100) || len(w.vecs) == 0:
 				var v *allocator.Vec[uint64]
 				var err error
 				if len(w.vecs) == 0 || rng.IntN(4) == 0 {
