@@ -85,10 +85,10 @@ const bigDelta = 255
 // and end in each journal and the replay cost of the events up to it:
 // at(i) is the state after i events. It costs 10 bytes an event.
 type markLog struct {
-	base  []markAt         // base[k] = at(k * markEvery)
+	base  []markAt           // base[k] = at(k * markEvery)
 	delta chunked[markDelta] // delta of event i: at(i+1) - at(i)
-	big   map[int]markAt   // at(i+1) for events i whose delta does not fit
-	last  markAt           // at(n)
+	big   map[int]markAt     // at(i+1) for events i whose delta does not fit
+	last  markAt             // at(n)
 }
 
 func newMarkLog() markLog {

@@ -41,7 +41,7 @@ func TestMarkLogGivesBackEveryMark(t *testing.T) {
 	}
 	for _, n := range []int{3*blockLen + 7, 2 * blockLen, blockLen + 1, 5, 0} {
 		l.truncate(n)
-		if l.len() != n || n > 0 && *l.at(n-1) != n-1 {
+		if l.len() != n || n > 0 && *l.at(n - 1) != n-1 {
 			t.Fatalf("after truncate(%d): len %d", n, l.len())
 		}
 		l.push(n)

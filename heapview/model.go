@@ -26,14 +26,14 @@ type Model struct {
 	names    []string           // interned API names and paths; names[0] = ""
 	nameIDs  map[string]uint16
 
-	reallocs    []reallocRec      // every EvRealloc, by position
-	lastLineage map[uint64]uint32 // head pass: address -> lineage of the last allocation freed there
+	reallocs    []reallocRec       // every EvRealloc, by position
+	lastLineage map[uint64]uint32  // head pass: address -> lineage of the last allocation freed there
 	slabEvents  map[uint64][]int32 // first pfn -> positions of the applied EvSlabNew, EvSlabList, EvObjAlloc and EvObjFree events naming it
 
 	bad       []uint64  // bit set of event positions not applied (anomalies)
 	anomalies []Anomaly // why
 
-	jr       journal // undo records, and each event's marks and replay cost
+	jr       journal  // undo records, and each event's marks and replay cost
 	head     *state   // after every event, recording the journal
 	cur      *state   // under the cursor
 	ckpts    []*state // snapshots of head at increasing positions; ckpts[0] at 0
