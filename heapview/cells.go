@@ -130,6 +130,15 @@ func (b *rowBuilder) put(k CellKind, c uint8, mk Mark, s string) {
 	if b.room() <= 0 || s == "" {
 		return
 	}
+	if strings.ContainsFunc(s, isControl) {
+		// A cell holds one printable rune: newlines and tabs become spaces.
+		s = strings.Map(func(r rune) rune {
+			if isControl(r) {
+				return ' '
+			}
+			return r
+		}, s)
+	}
 	n := utf8.RuneCountInString(s)
 	if n > b.room() {
 		s = cut(s, b.room())
@@ -181,6 +190,8 @@ func (b *rowBuilder) row() Row {
 	return r
 }
 
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
 // cut shortens s to n cells, ending with "…" when anything was cut.
 func cut(s string, n int) string {
 	if n <= 0 {
@@ -202,6 +213,14 @@ func cut(s string, n int) string {
 func wrap(s string, n int) []string {
 	if n <= 0 {
 		return nil
+	}
+	if strings.Contains(s, "\n") {
+		// Each line of a multi-line text (a SLUB report) wraps apart.
+		var out []string
+		for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+			out = append(out, wrap(line, n)...)
+		}
+		return out
 	}
 	var out []string
 	for utf8.RuneCountInString(s) > n {

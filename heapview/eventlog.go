@@ -12,7 +12,7 @@ type EventLogOptions struct {
 	Width, Height int
 	Scroll        int    // lines scrolled back from the cursor; 0 ends the log at the cursor
 	Selected      uint64 // Seq of the event to mark selected; 0 for none
-	Detail        bool   // list every split and merge instead of folding each run into one line
+	Detail        bool   // list every split, merge and lost object instead of folding each run into one line
 }
 
 // logLine is one line of the event log before it is cut to the view.
@@ -116,6 +116,27 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 				}
 				text := fmt.Sprintf("%d %s: orders %d..%d at pfn %#x", j-i, what, min(e.Order, m.events[j-1].Order),
 					max(e.Order, m.events[j-1].Order), min(e.PFN, m.events[j-1].PFN))
+				if c, ok := m.chainText(i, j); ok {
+					text = c
+				}
+				out = append(out, m.eventLine(e, text, seqW, prefix, o.Width, mk, after)...)
+				i = j - 1
+				continue
+			}
+		}
+		if !o.Detail && e.Kind == allocator.EvObjAlloc && e.Path == "lost" && !m.isBad(i) {
+			var idx []int
+			j := i
+			for j < end && m.events[j].Kind == e.Kind && m.events[j].Path == "lost" && m.events[j].PFN == e.PFN && !m.isBad(j) {
+				if o.Selected != 0 && m.events[j].Seq == o.Selected {
+					mk = MarkSelected
+				}
+				idx = append(idx, m.events[j].Index)
+				j++
+			}
+			if j-i > 1 {
+				text := fmt.Sprintf("%d objects of the %s slab at pfn %#x lost: on no freelist until the slab is freed (objects %s)",
+					j-i, e.Cache, e.PFN, indexRanges(idx))
 				out = append(out, m.eventLine(e, text, seqW, prefix, o.Width, mk, after)...)
 				i = j - 1
 				continue
@@ -171,4 +192,59 @@ func (m *Model) eventLine(e *allocator.Event, text string, seqW, prefix, width i
 		out = append(out, l)
 	}
 	return out
+}
+
+// indexRanges prints ascending indexes as ranges: "0, 2-24".
+func indexRanges(idx []int) string {
+	var b strings.Builder
+	for k := 0; k < len(idx); {
+		j := k
+		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		if j > k {
+			fmt.Fprintf(&b, "%d-%d", idx[k], idx[j])
+		} else {
+			fmt.Fprintf(&b, "%d", idx[k])
+		}
+		k = j + 1
+	}
+	return b.String()
+}
+
+// chainText describes a run of splits or merges [i, j) that form one
+// chain, as expand() and __free_one_page() make them: "8 splits: the
+// order-8 block at pfn 0x100 halved down to order 0", "8 merges: from
+// order 0 at pfn 0x1ff up to an order-8 block at pfn 0x100".
+func (m *Model) chainText(i, j int) (string, bool) {
+	first, last := &m.events[i], &m.events[j-1]
+	for k := i + 1; k < j; k++ {
+		p, e := &m.events[k-1], &m.events[k]
+		if e.Order < 0 || e.Order > allocator.MaxPageOrder || p.Order < 0 || p.Order > allocator.MaxPageOrder {
+			return "", false
+		}
+		switch e.Kind {
+		case allocator.EvSplit:
+			if e.PFN != p.PFN || e.Order != p.Order-1 {
+				return "", false
+			}
+		case allocator.EvMerge:
+			merged := min(p.PFN, p.PFN^1<<p.Order)
+			if e.Order != p.Order+1 || merged != e.PFN && merged != e.PFN^1<<e.Order {
+				return "", false
+			}
+		}
+	}
+	if last.Order < 0 || last.Order >= allocator.MaxPageOrder || first.Order < 1 && first.Kind == allocator.EvSplit {
+		return "", false
+	}
+	if first.Kind == allocator.EvSplit {
+		return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d; each upper half to the free list one order below",
+			j-i, first.Order, first.PFN, last.Order-1), true
+	}
+	return fmt.Sprintf("%d merges: from order %d at pfn %#x up to an order-%d block at pfn %#x",
+		j-i, first.Order, first.PFN, last.Order+1, min(last.PFN, last.PFN^1<<last.Order)), true
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/charmbracelet/x/exp/golden"
@@ -34,6 +35,9 @@ func show(t *testing.T, rows []Row, w, h int) string {
 		for j, s := range r {
 			if s.Text == "" {
 				t.Fatalf("row %d span %d is empty", i, j)
+			}
+			if strings.ContainsFunc(s.Text, unicode.IsControl) {
+				t.Fatalf("row %d span %d holds a control character: %q", i, j, s.Text)
 			}
 			if j > 0 && r[j-1].Kind == s.Kind && r[j-1].Class == s.Class && r[j-1].Mark == s.Mark {
 				t.Fatalf("row %d spans %d and %d have the same style", i, j-1, j)

@@ -2,6 +2,7 @@ package heapview
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -32,7 +33,8 @@ func decisionKind(d allocator.Decision) CellKind {
 // allocation's history, one row per decision: the size asked for before
 // and now, the decision, where the result lives (with room for it) and a
 // bar of its capacity with, inside it, the size requested ('#' requested,
-// '-' spare).
+// '-' spare); sizes spanning more than six doublings are drawn on a log
+// scale, and the heading says so.
 func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	v := newView(o.Width, o.Height)
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
@@ -105,11 +107,31 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 		}
 		made = fmt.Sprintf(" on the %s made in %s", what, m.stepLine(m.stepOf(first)))
 	}
-	v.line(CellLabel, fmt.Sprintf("history: %s%s", plural(len(hist), "decision"), made))
 	var top uint64
+	low := uint64(math.MaxUint64)
 	for _, h := range hist {
 		top = max(top, h.NewCap, h.NewSize, h.OldCap)
+		if h.NewSize > 0 {
+			low = min(low, h.NewSize)
+		}
 	}
+	// Sizes over more than six doublings (a KVec's growth) are drawn on a
+	// log scale, so every step shows.
+	logScale := top > 0 && low < math.MaxUint64 && top/max(low, 1) > 64
+	scale := func(x uint64, w int) int {
+		if x == 0 || top == 0 {
+			return 0
+		}
+		if logScale {
+			return int(float64(w) * math.Log2(float64(x)+1) / math.Log2(float64(top)+1))
+		}
+		return int(uint64(w) * x / top)
+	}
+	head := "history"
+	if logScale {
+		head = "history (log scale)"
+	}
+	v.line(CellLabel, fmt.Sprintf("%s: %s%s", head, plural(len(hist), "decision"), made))
 	// The size each decision started from: what the caller had asked for
 	// before, which a kernel that tracks no requested size (6.12's
 	// vrealloc) reports as the whole old capacity.
@@ -148,8 +170,8 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 			b.put(CellMuted, 0, 0, fmt.Sprintf("%-*s", bucketW, bucket))
 		}
 		if w := b.room() - 3; w > 0 && top > 0 {
-			capCells := int(uint64(w) * max(h.NewCap, h.NewSize) / top)
-			sizeCells := int(uint64(w) * h.NewSize / top)
+			capCells := scale(max(h.NewCap, h.NewSize), w)
+			sizeCells := scale(h.NewSize, w)
 			if h.NewSize > 0 && !h.New.ZeroOrNull() {
 				// Whatever the scale, a live allocation shows.
 				sizeCells = max(sizeCells, 1)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
@@ -27,6 +28,9 @@ func showRows(t *testing.T, rows []heapview.Row, w, h int) string {
 			t.Fatalf("row %d is %d cells wide, want %d: %q", i, r.Width(), w, r.String())
 		}
 		for _, s := range r {
+			if strings.ContainsFunc(s.Text, unicode.IsControl) {
+				t.Fatalf("row %d holds a control character: %q", i, s.Text)
+			}
 			n := len([]rune(s.Text))
 			text.WriteString(s.Text)
 			ks.WriteString(strings.Repeat(string(kinds[s.Kind]), n))
@@ -39,35 +43,49 @@ func showRows(t *testing.T, rows []heapview.Row, w, h int) string {
 	return text.String() + "--- kinds\n" + ks.String() + "--- marks\n" + ms.String()
 }
 
-// scenarioSteps picks the states to render: the step whose end holds the
-// most live allocations, slabs and realloc decisions, the one with the
-// most vmap areas (live or waiting for the purge), and the last step.
-func scenarioSteps(t *testing.T, hv *heapview.Model) []int {
-	busy, areas, bestBusy, bestAreas := 0, 0, -1, 0
+// scenarioStep picks the state to render: the step whose end holds the
+// most: live allocations and slabs, and, weighing more as there are fewer
+// of them, realloc decisions so far and vmap areas; the earliest of equals.
+func scenarioStep(t *testing.T, hv *heapview.Model) int {
+	best, score := 0, -1
 	for st := 1; st <= hv.Steps(); st++ {
 		if err := hv.Seek(st); err != nil {
 			t.Fatal(err)
 		}
 		tot := hv.Totals()
-		if s := tot.Allocs + tot.Slabs + tot.Reallocs; s > bestBusy {
-			busy, bestBusy = st, s
-		}
-		if a := tot.Areas + tot.Unpurged; a > bestAreas {
-			areas, bestAreas = st, a
+		if s := tot.Allocs + tot.Slabs + 4*tot.Reallocs + 64*(tot.Areas+tot.Unpurged); s > score {
+			best, score = st, s
 		}
 	}
-	steps := []int{busy}
-	if areas != 0 && areas != busy {
-		steps = append(steps, areas)
+	return best
+}
+
+// laterStep returns the step of the scenario's last kvmalloc, vmap area or
+// realloc decision when the step picked shows none of them, else 0: a
+// lesson about them is rendered where they happen too.
+func laterStep(t *testing.T, hv *heapview.Model, picked int) int {
+	if err := hv.Seek(picked); err != nil {
+		t.Fatal(err)
 	}
-	if last := hv.Steps(); last != busy && last != areas {
-		steps = append(steps, last)
+	if tot := hv.Totals(); tot.Areas+tot.Reallocs > 0 {
+		return 0
 	}
-	return steps
+	evs := hv.Events()
+	for i := len(evs) - 1; i >= 0; i-- {
+		switch evs[i].Kind {
+		case allocator.EvKvmalloc, allocator.EvVmapAlloc, allocator.EvRealloc:
+			if evs[i].Step != picked {
+				return evs[i].Step
+			}
+			return 0
+		}
+	}
+	return 0
 }
 
 // TestScenarioGolden renders states of every bundled scenario with every
-// renderer at the three sizes, at the steps scenarioSteps picks. The slab view shows the cache
+// renderer at the three sizes, at the step scenarioStep picks (and the one
+// laterStep adds). The slab view shows the cache
 // with the most objects in use (its freelists too), the vmalloc view the
 // area the step touched, and the inspector what the step touched: its
 // first allocation, area or page. (Only this external test imports
@@ -93,7 +111,11 @@ func TestScenarioGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, step := range scenarioSteps(t, hv) {
+			steps := []int{scenarioStep(t, hv)}
+			if st := laterStep(t, hv, steps[0]); st != 0 {
+				steps = append(steps, st)
+			}
+			for _, step := range steps {
 				if err := hv.Seek(step); err != nil {
 					t.Fatal(err)
 				}
