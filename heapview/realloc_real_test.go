@@ -57,6 +57,22 @@ func (d *reallocDriver) krealloc(c *chain, size uint64, gfp allocator.GFP) {
 	c.seqs = append(c.seqs, d.lastSeq(allocator.EvRealloc))
 }
 
+// kvrealloc records only the outer decision: the krealloc or vrealloc
+// inside a kvrealloc is marked Within and is not one of the chain's.
+func (d *reallocDriver) kvrealloc(c *chain, size uint64) {
+	d.begin(fmt.Sprintf("kv = kvrealloc(kv, %d)", size))
+	p, err := d.m.KVrealloc(c.p, size, allocator.GFPKernel)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	last := d.log.Events[len(d.log.Events)-1]
+	if last.Kind != allocator.EvRealloc || last.Realloc.Func != "kvrealloc" || last.Realloc.Within != "" {
+		d.t.Fatalf("kvrealloc's last event is %v %+v, not its own decision", last.Kind, last.Realloc)
+	}
+	c.p = p
+	c.seqs = append(c.seqs, last.Seq)
+}
+
 func (d *reallocDriver) vrealloc(c *chain, size uint64) {
 	d.begin(fmt.Sprintf("v = vrealloc(v, %d)", size))
 	p, err := d.m.Vrealloc(c.p, size, allocator.GFPKernel|allocator.GFPZero)
@@ -102,7 +118,7 @@ func requireHistory(t *testing.T, what string, hv *Model, c chain) {
 func TestReallocHistoryFollowsRealChains(t *testing.T) {
 	for _, prof := range []allocator.Profile{allocator.ProfileLatest, allocator.Profile612} {
 		t.Run(prof.String(), func(t *testing.T) {
-			d := &reallocDriver{session: newSession(t, allocator.Config{RAM: 16 * allocator.MiB, CPUs: 1, Profile: prof}), t: t}
+			d := &reallocDriver{session: newSession(t, allocator.Config{RAM: 64 * allocator.MiB, CPUs: 1, Profile: prof}), t: t}
 			var p, q, r, v chain
 			d.kmalloc(&p, 24)
 			d.krealloc(&p, 30, allocator.GFPKernel)   // in place in kmalloc-32
@@ -126,6 +142,16 @@ func TestReallocHistoryFollowsRealChains(t *testing.T) {
 			d.vrealloc(&v, 7000)
 			d.vrealloc(&v, 30000)
 			d.vrealloc(&v, 100)
+			d.begin("kv = kvmalloc(100)")
+			kp, err := d.m.KVmalloc(100, allocator.GFPKernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kv := chain{p: kp, first: d.lastSeq(allocator.EvObjAlloc)}
+			d.kvrealloc(&kv, 20000)                  // a large kmalloc
+			d.kvrealloc(&kv, d.m.KmallocMaxSize()+1) // past kmalloc: vmalloc
+			d.kvrealloc(&kv, 5000)                   // vrealloc keeps it in vmalloc
+			d.kvrealloc(&kv, 2*d.m.KmallocMaxSize()) // grows: vrealloc moves it
 			mid := d.step
 			d.krealloc(&p, 64, allocator.GFPKernel)
 			d.vrealloc(&v, 50000)
@@ -135,7 +161,7 @@ func TestReallocHistoryFollowsRealChains(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			chains := map[string]chain{"p": p, "q": q, "r": r, "s": s, "v": v}
+			chains := map[string]chain{"p": p, "q": q, "r": r, "s": s, "v": v, "kv": kv}
 			for name, c := range chains {
 				requireHistory(t, "end, "+name, hv, c)
 				if name == "r" {
@@ -174,6 +200,11 @@ func TestReallocHistoryFollowsRealChains(t *testing.T) {
 			t.Run("p", func(t *testing.T) {
 				eachSize(t, func(t *testing.T, w, h int) []Row {
 					return hv.ReallocPanel(ReallocOptions{Width: w, Height: h, Lineage: p.first})
+				})
+			})
+			t.Run("kv", func(t *testing.T) {
+				eachSize(t, func(t *testing.T, w, h int) []Row {
+					return hv.ReallocPanel(ReallocOptions{Width: w, Height: h, Lineage: kv.first})
 				})
 			})
 			t.Run("v", func(t *testing.T) {

@@ -12,7 +12,8 @@ import (
 // workload drives every allocator of a real machine with seeded random
 // operations, each one script step, as a script would: alloc_pages and
 // free_pages, kmalloc, kfree and krealloc, kmem_cache_create, _alloc,
-// _free and _destroy, vmalloc, vfree and vrealloc, KVec, VVec and KBox,
+// _free and _destroy, vmalloc, vfree and vrealloc, kvmalloc, kvrealloc and
+// kvfree, KVec, VVec and KBox,
 // CPU switches and
 // validation, with misuse the machine reports and refuses. It keeps what
 // a script would hold so that every free is of something live, except the
@@ -30,6 +31,7 @@ type workload struct {
 	kmem    []allocator.Addr // kmalloc and krealloc results, and objects of destroyed caches
 	caches  []*wlCache
 	vmem    []allocator.Addr
+	kvmem   []allocator.Addr // kvmalloc and kvrealloc results
 	vecs    []*allocator.Vec[uint64]
 	boxes   []*allocator.Box[[48]byte]
 	nCaches int
@@ -115,7 +117,7 @@ func (w *workload) step() {
 	m, rng := w.s.m, w.rng
 	page := m.PageSize()
 	for {
-		switch r := rng.IntN(100); {
+		switch r := rng.IntN(106); {
 		case r < 8:
 			order := []int{0, 0, 0, 1, 2, 3, 5}[rng.IntN(7)]
 			w.s.begin(fmt.Sprintf("alloc_pages(GFP_KERNEL, %d)", order))
@@ -343,7 +345,38 @@ func (w *workload) step() {
 			if err == nil {
 				w.vmem[i] = q
 			}
-		case r < 98:
+		case r < 101:
+			// kvmalloc, kvrealloc and kvfree: kmalloc when it can, vmalloc
+			// when that fails or the size is past what kmalloc may try.
+			size := 1 + rng.Uint64N(12*page)
+			if rng.IntN(4) == 0 {
+				// Past what a fragmented machine has contiguous: the
+				// vmalloc fallback.
+				size = 32*page + rng.Uint64N(160*page)
+			}
+			switch k := rng.IntN(10); {
+			case k < 4 && (w.maxLive == 0 || len(w.kvmem) < w.maxLive/100) || len(w.kvmem) == 0:
+				w.s.begin(fmt.Sprintf("kvmalloc(%d)", size))
+				p, err := m.KVmalloc(size, allocator.GFPKernel|allocator.GFPNoWarn)
+				w.fail("kvmalloc", err)
+				if err == nil {
+					w.kvmem = append(w.kvmem, p)
+				}
+			case k < 7:
+				p, i := pick(rng, &w.kvmem)
+				w.s.begin(fmt.Sprintf("kvrealloc(p, %d)", size))
+				q, err := m.KVrealloc(p, size, allocator.GFPKernel|allocator.GFPNoWarn)
+				w.fail("kvrealloc", err)
+				if err == nil {
+					w.kvmem[i] = q
+				}
+			default:
+				p, i := pick(rng, &w.kvmem)
+				w.s.begin("kvfree(p)")
+				w.fail("kvfree", m.KVfree(p))
+				remove(&w.kvmem, i)
+			}
+		case r < 104:
 			// A KVec or VVec grows by pushes (krealloc or vrealloc), or
 			// is dropped; a KBox is made or dropped.
 			switch k := rng.IntN(10); {
@@ -418,6 +451,11 @@ func (w *workload) drain() {
 		w.fail("vfree", m.Vfree(p))
 	}
 	w.vmem = nil
+	for _, p := range w.kvmem {
+		w.s.begin("kvfree(p)")
+		w.fail("kvfree", m.KVfree(p))
+	}
+	w.kvmem = nil
 	for _, v := range w.vecs {
 		w.s.begin("drop(v)")
 		v.Drop()
