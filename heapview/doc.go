@@ -12,11 +12,25 @@
 // and owner (Page, the same allocator.PageInfo the machine reports), the
 // free blocks per order (FreeCounts, Buddyinfo), the slab caches with their
 // slabs, lists and objects (Caches, CacheByName, SortedCaches, Slabs,
-// SlabAt, ObjectUsed, Freelist), the vmap areas with the page frames
+// ListedSlabs in SLUB's list order, SlabAt, ObjectUsed, ObjectLost, and
+// the freelists as SLUB keeps them, the CPU's lockless list and the
+// slab's own: Freelists, Freelist), the vmap areas with the page frames
 // behind them (Areas, AreaContaining, AreaOfPage), the live allocations
 // (Allocs, Alloc, AllocContaining: address, requested size, bucket,
 // allocator, the step that made it), the realloc decisions (Reallocs,
-// LatestRealloc, ReallocHistory by lineage) and counters (Totals).
+// LatestRealloc, ReallocHistory by lineage, across moves) and counters
+// (Totals).
+//
+// The model equals the machine it came from: after seeded runs of every
+// allocator (misuse, slab_debug, freelist randomisation and hardening,
+// several CPUs, 4K and 16K pages, both profiles; consistency_test.go),
+// page for page (Page against Machine.Page), slab for slab (list, CPU,
+// objects in use, list order, freelist order against Machine.Caches),
+// object for object (against Machine.ObjectAt), area for area (against
+// Machine.Areas), at the end and after seeking to any step. A slab object
+// a slab_debug repair took off the freelists is lost: not free
+// (ObjectUsed), but no allocation either (ObjectLost; Alloc does not
+// list it).
 //
 // An event that contradicts the state the earlier ones describe (a free of
 // a block that is not allocated, an object outside its slab) is kept in
@@ -32,13 +46,18 @@
 // moves or events arrive, so callers can cache what they rendered.
 //
 // The state lives in copy-on-write chunks and trees, so a snapshot costs a
-// copy of a chunk table. The model keeps a snapshot (checkpoint) every few
-// thousand events and, for every event, a journal of what it changed.
-// Seeking restores the nearest checkpoint and replays, or walks from the
-// cursor (replaying forward, undoing backward) when that is less work, so
-// a seek costs about the same however long the history: in a session of a
-// million events on a 256 MiB machine a seek anywhere takes about 0.4 ms
-// (at most 3 ms) and a step either way a few microseconds.
+// copy of a chunk table. The model keeps a snapshot (checkpoint) every so
+// much replay work (page writes, and tree operations, which cost far
+// more) and, for every event, a journal of what it changed. Seeking
+// restores the nearest checkpoint and replays, or walks from the cursor
+// (replaying forward, undoing a run of events backward in one pass) when
+// that is less work, so a seek costs about the same however long the
+// history. On a million events of every allocator on a 256 MiB machine
+// (BenchmarkSeek) a seek anywhere takes about 3 ms (99% under 8 ms), a
+// step either way about 40 µs (99% under 0.4 ms), and the model holds
+// about 150 MiB beside the log's 206 MiB: a journal of some 60 MiB (undo
+// records in fixed blocks, 10 bytes of marks an event) and 67 checkpoints
+// of about 1 MiB each.
 //
 // StepInfo(step) gives a step's source position, operation, events,
 // narration (EvSay), failures and reports, and what it touched: the page
@@ -67,6 +86,13 @@
 //	EventLog(EventLogOptions)     the steps up to the cursor with explanations and script lines
 //	InspectPage(pfn), InspectAddr(addr) -> Inspection; Inspection.Rows(w, h)
 //
+// An inspection says what a page frame or an address is, who owns it,
+// since which step and why, "why" being the explanation of the event that
+// made it what it is: for an object, the allocation (with its size class),
+// the free (with its place on the freelists) or the loss; for a page, the
+// slab, allocation or vmap area it belongs to, with the page allocator's
+// own rule for the block after it.
+//
 // # What the model expects of the events
 //
 // The model follows the field comments of allocator/event.go. Where those
@@ -84,7 +110,19 @@
 //     EvSlabDiscard may come before or after the EvPageFree of the slab's
 //     pages. If EvSlabNew's PFNs lists as many object indices as the slab
 //     has objects, they are taken as its initial freelist order
-//     (CONFIG_SLAB_FREELIST_RANDOM); otherwise the order is by index.
+//     (CONFIG_SLAB_FREELIST_RANDOM); otherwise the order is by index. An
+//     EvSlabList to the node partial list names the end it joined in Path
+//     ("head"; else the tail); a per-CPU partial list is joined at the
+//     head. The freelists follow from the events: an EvObjFree by the CPU
+//     whose CPU slab it is goes on the CPU's list, any other on the
+//     slab's; an EvObjAlloc from a CPU slab pops the CPU's list, taking the
+//     slab's whole freelist first when it is empty; an EvSlabList moving a
+//     CPU slab off the CPU splices the CPU's list in front of the slab's.
+//     EvObjAlloc with Path "lost" loses an object, EvObjFree with Path
+//     "repair" puts one back at the head of the slab's freelist. (When
+//     allocviz relinks a freelist a write after free corrupted, its
+//     EvSlubReport does not say in what order, so Freelists after that is
+//     the model's best guess.)
 //   - vmalloc: EvVmapAlloc carries the page frames; their EvPageAlloc
 //     (OwnerVmalloc) and EvPageFree events may come before or after the
 //     area's EvVmapAlloc and EvVmapFree.
