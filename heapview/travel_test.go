@@ -22,8 +22,9 @@ func fingerprint(hv *Model) string {
 	for _, c := range hv.Caches() {
 		b = fmt.Appendf(b, "%+v\n", c)
 	}
-	for _, sl := range hv.Slabs("") {
-		b = fmt.Appendf(b, "%+v\n", sl)
+	for _, sl := range hv.ListedSlabs("") {
+		cpu, own := hv.Freelists(sl)
+		b = fmt.Appendf(b, "%+v %v %v\n", sl, cpu, own)
 	}
 	for _, a := range hv.Areas() {
 		b = fmt.Appendf(b, "%+v\n", a)
@@ -33,12 +34,26 @@ func fingerprint(hv *Model) string {
 
 // TestSeekEqualsRebuild moves the cursor to random positions, forward and
 // back, across checkpoints laid every few events, and checks that the
-// state equals a model built from scratch from the events up to there.
+// state equals a model built from scratch from the events up to there:
+// for the buddy allocator alone, and for the mix of every allocator.
 func TestSeekEqualsRebuild(t *testing.T) {
-	s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
-	rng := rand.New(rand.NewPCG(3, 9))
-	randomBuddy(s, rng, 400, func(int) bool { return false })
-	events := s.log.Events
+	t.Run("buddy", func(t *testing.T) {
+		s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
+		rng := rand.New(rand.NewPCG(3, 9))
+		randomBuddy(s, rng, 400, func(int) bool { return false })
+		seekEqualsRebuild(t, s.log.Events, rng)
+	})
+	t.Run("mix", func(t *testing.T) {
+		s := newSession(t, allocator.Config{RAM: 8 * allocator.MiB, CPUs: 3})
+		w := newWorkload(s, 9, true)
+		for range 300 {
+			w.step()
+		}
+		seekEqualsRebuild(t, s.log.Events, rand.New(rand.NewPCG(3, 10)))
+	})
+}
+
+func seekEqualsRebuild(t *testing.T, events []allocator.Event, rng *rand.Rand) {
 	for _, every := range []uint64{1, 50, 2000, ckptWork} {
 		hv, err := newModel(events, every)
 		if err != nil {
@@ -162,4 +177,33 @@ func countPagesAllocs(mp machinePages) int {
 		}
 	}
 	return n
+}
+
+// TestApplyMixIncrementally feeds the mix of every allocator to a model
+// step by step, as a live session does, and compares it with a model
+// built at once from the same events, every so many steps.
+func TestApplyMixIncrementally(t *testing.T) {
+	s := newSession(t, allocator.Config{RAM: 8 * allocator.MiB, CPUs: 2})
+	hv, err := New(s.log.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorkload(s, 17, true)
+	applied := len(s.log.Events)
+	for i := range 400 {
+		w.step()
+		if err := hv.Apply(s.log.Events[applied:]...); err != nil {
+			t.Fatal(err)
+		}
+		applied = len(s.log.Events)
+		if i%50 == 49 {
+			whole, err := New(s.log.Events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fingerprint(hv) != fingerprint(whole) {
+				t.Fatalf("after step %d the model fed step by step differs from one built at once", s.step)
+			}
+		}
+	}
 }
