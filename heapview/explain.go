@@ -89,11 +89,11 @@ func Explain(e *allocator.Event) string {
 // "krealloc 0x… (100 B, kmalloc-128) -> 0x… (300 B, kmalloc-512): moved, 128 B copied".
 func DescribeRealloc(r *allocator.ReallocInfo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %v", r.Func, r.Old)
+	fmt.Fprintf(&b, "%s %s", r.Func, ptrName(r.Old))
 	if !r.Old.ZeroOrNull() {
 		fmt.Fprintf(&b, " (%s)", sizeIn(r.OldSize, r.OldCap))
 	}
-	fmt.Fprintf(&b, " -> %v", r.New)
+	fmt.Fprintf(&b, " -> %s", ptrName(r.New))
 	if !r.New.ZeroOrNull() {
 		fmt.Fprintf(&b, " (%s", sizeIn(r.NewSize, r.NewCap))
 		if r.Bucket != "" {

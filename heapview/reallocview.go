@@ -75,12 +75,12 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	r := last.ReallocInfo
 	field("call", CellText, fmt.Sprintf("%s in %s", r.Func, m.stepLine(last.Step)))
 	if r.Old.ZeroOrNull() {
-		field("old", CellMuted, fmt.Sprintf("%v: none", r.Old))
+		field("old", CellMuted, fmt.Sprintf("%s: none", ptrName(r.Old)))
 	} else {
 		field("old", CellText, fmt.Sprintf("%v  %s", r.Old, sizeIn(r.OldSize, r.OldCap)))
 	}
 	if r.New.ZeroOrNull() {
-		field("new", CellMuted, fmt.Sprintf("%v", r.New))
+		field("new", CellMuted, ptrName(r.New))
 	} else {
 		bucket := ""
 		if r.Bucket != "" {
@@ -185,6 +185,17 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 		v.add(b.row())
 	}
 	return v.done()
+}
+
+// ptrName prints a pointer, NULL and ZERO_SIZE_PTR by name.
+func ptrName(a allocator.Addr) string {
+	switch a {
+	case 0:
+		return "NULL"
+	case allocator.ZeroSizePtr:
+		return "ZERO_SIZE_PTR"
+	}
+	return a.String()
 }
 
 // bucketName says where a realloc's result lives: its kmalloc cache,

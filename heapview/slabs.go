@@ -136,7 +136,7 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 		total := pages * m.geo.pageSize
 		v.line(CellText, fmt.Sprintf(" Active / Total Objects (%% used)    : %d / %d (%s)", active, objs, percent(uint64(active), uint64(objs))))
 		v.line(CellText, fmt.Sprintf(" Active / Total Slabs (%% used)      : %d / %d (%s)", slabs, slabs, percent(uint64(slabs), uint64(slabs))))
-		v.line(CellText, fmt.Sprintf(" Active / Total Size (%% used)       : %s / %s (%s)", byteCount(used), byteCount(total), percent(used, total)))
+		v.line(CellText, fmt.Sprintf(" Active / Total Size (%% used)       : %s (%s)", sizePair(used, total), percent(used, total)))
 		v.add(newRow(o.Width).row())
 	}
 	b := newRow(o.Width)
@@ -185,6 +185,24 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 		v.add(b.row())
 	}
 	return v.done()
+}
+
+// sizePair prints two byte counts in the unit that suits the larger, as
+// slabtop does: "55.9 KiB / 56.0 KiB".
+func sizePair(a, b uint64) string {
+	unit, name := uint64(1), "B"
+	switch {
+	case b >= allocator.GiB:
+		unit, name = allocator.GiB, "GiB"
+	case b >= allocator.MiB:
+		unit, name = allocator.MiB, "MiB"
+	case b >= allocator.KiB:
+		unit, name = allocator.KiB, "KiB"
+	}
+	if unit == 1 {
+		return fmt.Sprintf("%d B / %d B", a, b)
+	}
+	return fmt.Sprintf("%.1f %s / %.1f %s", float64(a)/float64(unit), name, float64(b)/float64(unit), name)
 }
 
 func percent(a, b uint64) string {
