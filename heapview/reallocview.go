@@ -33,8 +33,9 @@ func decisionKind(d allocator.Decision) CellKind {
 // allocation's history, one row per decision: the size asked for before
 // and now, the decision, where the result lives (with room for it) and a
 // bar of its capacity with, inside it, the size requested ('#' requested,
-// '-' spare); sizes spanning more than six doublings are drawn on a log
-// scale, and the heading says so.
+// '-' spare; after a failure, the old allocation that stays); sizes
+// spanning more than six doublings are drawn on a log scale, and the
+// heading says so.
 func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	v := newView(o.Width, o.Height)
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
@@ -110,9 +111,11 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	var top uint64
 	low := uint64(math.MaxUint64)
 	for _, h := range hist {
-		top = max(top, h.NewCap, h.NewSize, h.OldCap)
-		if h.NewSize > 0 {
-			low = min(low, h.NewSize)
+		// A failed decision's size was never had: it sets no scale.
+		size, capacity := barOf(h.ReallocInfo)
+		top = max(top, capacity, size)
+		if size > 0 {
+			low = min(low, size)
 		}
 	}
 	// Sizes over more than six doublings (a KVec's growth) are drawn on a
@@ -170,9 +173,10 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 			b.put(CellMuted, 0, 0, fmt.Sprintf("%-*s", bucketW, bucket))
 		}
 		if w := b.room() - 3; w > 0 && top > 0 {
-			capCells := scale(max(h.NewCap, h.NewSize), w)
-			sizeCells := scale(h.NewSize, w)
-			if h.NewSize > 0 && !h.New.ZeroOrNull() {
+			size, capacity := barOf(h.ReallocInfo)
+			capCells := scale(max(capacity, size), w)
+			sizeCells := scale(size, w)
+			if size > 0 {
 				// Whatever the scale, a live allocation shows.
 				sizeCells = max(sizeCells, 1)
 				capCells = max(capCells, sizeCells)
@@ -185,6 +189,22 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 		v.add(b.row())
 	}
 	return v.done()
+}
+
+// barOf returns what a history row's bar shows: the size asked for and
+// the capacity of the allocation after the decision. A failed decision
+// leaves the old allocation as it was; a freed one leaves nothing.
+func barOf(r allocator.ReallocInfo) (size, capacity uint64) {
+	switch {
+	case r.Decision == allocator.DecisionFailed:
+		if r.Old.ZeroOrNull() {
+			return 0, 0
+		}
+		return r.OldSize, r.OldCap
+	case r.New.ZeroOrNull():
+		return 0, 0
+	}
+	return r.NewSize, r.NewCap
 }
 
 // ptrName prints a pointer, NULL and ZERO_SIZE_PTR by name.
