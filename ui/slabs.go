@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -40,33 +39,9 @@ func (p *slabsPane) selectDelta(d int) {
 }
 
 // orderedSlabs returns a cache's slabs in the order heapview's slab view
-// draws them: CPU slabs, per-CPU partial, node partial, full; by CPU, then
-// by pfn.
+// draws them: SLUB's list order (heapview.Model.ListedSlabs).
 func orderedSlabs(hv *heapview.Model, cache string) []heapview.Slab {
-	rank := func(l allocator.SlabList) int {
-		switch l {
-		case allocator.ListCPU:
-			return 0
-		case allocator.ListCPUPartial:
-			return 1
-		case allocator.ListNodePartial:
-			return 2
-		case allocator.ListFull:
-			return 3
-		}
-		return 4
-	}
-	slabs := hv.Slabs(cache)
-	slices.SortStableFunc(slabs, func(a, b heapview.Slab) int {
-		if r := cmp.Compare(rank(a.List), rank(b.List)); r != 0 {
-			return r
-		}
-		if r := cmp.Compare(a.CPU, b.CPU); r != 0 {
-			return r
-		}
-		return cmp.Compare(a.PFN, b.PFN)
-	})
-	return slabs
+	return hv.ListedSlabs(cache)
 }
 
 // locate returns the slab (index into slabs) and object index of addr.
