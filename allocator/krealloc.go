@@ -13,7 +13,16 @@ type kmallocObject struct {
 	large *largeKmalloc // nil for a slab object
 	size  uint64        // bytes requested (tracked by allocviz)
 	cap   uint64        // bytes usable: slab_ksize() or folio_size()
-	where string        // cache name or "pages"
+	where string        // ReallocInfo.Bucket: cache name or "pages"
+}
+
+// describe names where the allocation lives, for explanations:
+// "kmalloc-64", or "an order-2 large kmalloc (16 KiB)".
+func (o kmallocObject) describe() string {
+	if o.large == nil {
+		return o.where
+	}
+	return fmt.Sprintf("an order-%d large kmalloc (%s)", o.large.order, FormatBytes(o.cap))
 }
 
 // lookupKmalloc finds the live kmalloc allocation that starts at p.
@@ -149,7 +158,7 @@ func (m *Machine) kreallocInPlace(p Addr, size uint64, gfp GFP, old kmallocObjec
 		info.Decision = DecisionGrownInPlace
 	}
 	if m.tracing() {
-		text := fmt.Sprintf("%d <= ksize %d: stays in %s", size, ks, old.where)
+		text := fmt.Sprintf("%d <= ksize %d: stays in %s", size, ks, old.describe())
 		if zeroTo > zeroFrom {
 			text += fmt.Sprintf("; __GFP_ZERO zeroed bytes %d..%d", zeroFrom, zeroTo-1)
 		}
@@ -184,7 +193,7 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 	if p.ZeroOrNull() {
 		info.Decision = DecisionNew
 		if m.tracing() {
-			m.emitRealloc(info, fmt.Sprintf("krealloc(%v, %d) is kmalloc(%d): a new object in %s", p, size, size, newObj.where))
+			m.emitRealloc(info, fmt.Sprintf("krealloc(%v, %d) is kmalloc(%d): a new object in %s", p, size, size, newObj.describe()))
 		}
 		return q, nil
 	}
@@ -195,7 +204,7 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 	// krealloc still returns the new object; the old one leaks.
 	ferr := m.Kfree(p)
 	if m.tracing() {
-		text := fmt.Sprintf("%s: moved from %s to %s, copied %d bytes", why, old.where, newObj.where, keep)
+		text := fmt.Sprintf("%s: moved from %s to %s, copied %d bytes", why, old.describe(), newObj.describe(), keep)
 		if ferr != nil {
 			text += "; the kfree of the old object was refused (see the report), so it leaks"
 		}
@@ -224,7 +233,7 @@ func (m *Machine) krealloc612(p Addr, size uint64, gfp GFP, old kmallocObject, i
 			info.Decision = DecisionGrownInPlace
 		}
 		if m.tracing() {
-			text := fmt.Sprintf("%d <= ksize %d: stays in %s", size, ks, old.where)
+			text := fmt.Sprintf("%d <= ksize %d: stays in %s", size, ks, old.describe())
 			if info.Zeroed > 0 {
 				text += fmt.Sprintf("; __GFP_ZERO zeroed bytes %d..%d", size, ks-1)
 			}

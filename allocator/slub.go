@@ -606,7 +606,7 @@ func (m *Machine) addPartial(s *KmemCache, sl *slab, tail bool, why string) {
 		end = "tail"
 	}
 	if m.tracing() {
-		why = fmt.Sprintf("%s; to the %s of the node partial list (%d slabs)", why, end, s.partial.n)
+		why = fmt.Sprintf("%s; to the %s of the node partial list (%d %s)", why, end, s.partial.n, plural(uint64(s.partial.n), "slab"))
 	}
 	m.setListEnd(sl, ListNodePartial, -1, end, why)
 }
