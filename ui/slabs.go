@@ -38,12 +38,6 @@ func (p *slabsPane) selectDelta(d int) {
 	p.obj = 0
 }
 
-// orderedSlabs returns a cache's slabs in the order heapview's slab view
-// draws them: SLUB's list order (heapview.Model.ListedSlabs).
-func orderedSlabs(hv *heapview.Model, cache string) []heapview.Slab {
-	return hv.ListedSlabs(cache)
-}
-
 // locate returns the slab (index into slabs) and object index of addr.
 func locate(slabs []heapview.Slab, addr allocator.Addr) (int, int, bool) {
 	for i, sl := range slabs {
@@ -58,7 +52,7 @@ func locate(slabs []heapview.Slab, addr allocator.Addr) (int, int, bool) {
 // moveObject moves the cursor dx objects along (crossing into the next or
 // previous slab) and dy slabs up or down (keeping the object index).
 func (m *Model) moveObject(dx, dy int) {
-	slabs := orderedSlabs(m.src.hv, m.slabs.sel)
+	slabs := m.src.hv.ListedSlabs(m.slabs.sel)
 	if len(slabs) == 0 {
 		return
 	}
@@ -146,7 +140,7 @@ func (m *Model) refreshSlabs(inspecting bool) {
 		var sel allocator.Addr
 		vscroll := 0
 		if inspecting {
-			slabs := orderedSlabs(hv, p.sel)
+			slabs := hv.ListedSlabs(p.sel)
 			if _, _, ok := locate(slabs, p.obj); !ok && len(slabs) > 0 {
 				p.obj = slabs[0].First
 			}
