@@ -240,18 +240,23 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 // splitRule explains where an allocated block came from.
 func (m *Machine) splitRule(pfn uint64, order, from int) string {
 	if from == order {
-		return fmt.Sprintf("order-%d block at pfn %#x taken from the order-%d free list", order, pfn, order)
+		return m.text().str("order-").dec(order).str(" block at pfn ").hex(pfn).
+			str(" taken from the order-").dec(order).str(" free list").String()
 	}
-	var halves []string
-	for o := from - 1; o >= order; o-- {
-		halves = append(halves, fmt.Sprint(o))
+	t := m.text().str("no free block of order ").dec(order).str("; split the order-").dec(from).
+		str(" block at pfn ").hex(pfn)
+	if from-1 == order {
+		return t.str(": upper half to order ").dec(order).String()
 	}
-	if len(halves) == 1 {
-		return fmt.Sprintf("no free block of order %d; split the order-%d block at pfn %#x: upper half to order %s",
-			order, from, pfn, halves[0])
+	// The upper halves go to orders from-1 down to order: "3, 2 and 1".
+	t.str(": upper halves to orders ")
+	for o := from - 1; o > order; o-- {
+		t.dec(o)
+		if o > order+1 {
+			t.str(", ")
+		}
 	}
-	return fmt.Sprintf("no free block of order %d; split the order-%d block at pfn %#x: upper halves to orders %s and %s",
-		order, from, pfn, strings.Join(halves[:len(halves)-1], ", "), halves[len(halves)-1])
+	return t.str(" and ").dec(order).String()
 }
 
 func (m *Machine) pageAllocFailed(order int, gfp GFP) error {
@@ -353,15 +358,19 @@ func (m *Machine) freePages(pfn uint64, order int) {
 // mergeRule explains what freeing the order block at pfn did.
 func (m *Machine) mergeRule(pfn uint64, order, final int) string {
 	if final == order {
-		return fmt.Sprintf("order-%d block at pfn %#x freed; its buddy %#x is not a free order-%d block, so it stays order %d",
-			order, pfn, pfn^1<<order, order, order)
+		return m.text().str("order-").dec(order).str(" block at pfn ").hex(pfn).
+			str(" freed; its buddy ").hex(pfn ^ 1<<order).str(" is not a free order-").dec(order).
+			str(" block, so it stays order ").dec(order).String()
 	}
-	var steps []string
+	t := m.text().str("order-").dec(order).str(" block freed; merged ")
 	for o := order; o < final; o++ {
-		steps = append(steps, fmt.Sprintf("with buddy %#x into order %d", pfn^1<<o, o+1))
+		if o > order {
+			t.str(", ")
+		}
+		t.str("with buddy ").hex(pfn ^ 1<<o).str(" into order ").dec(o + 1)
 		pfn &^= 1 << o
 	}
-	return fmt.Sprintf("order-%d block freed; merged %s at pfn %#x", order, strings.Join(steps, ", "), pfn)
+	return t.str(" at pfn ").hex(pfn).String()
 }
 
 // buddyMergeLikely is the kernel's heuristic for where a freed block goes:

@@ -137,6 +137,7 @@ type Machine struct {
 	seq  uint64    // events recorded so far
 	step int       // current script step; 0 before the first
 	cpu  int       // current CPU, 0..CPUs-1
+	txt  textBuf   // scratch for building event texts (eventtext.go)
 
 	slub slubState    // SLUB caches and kmalloc (slub.go)
 	vm   vmallocState // the vmalloc window and its areas (vmalloc.go)
