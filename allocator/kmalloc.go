@@ -98,6 +98,15 @@ func (m *Machine) createKmallocCaches() error {
 			m.addCache(s)
 		}
 	}
+	// sizeClass asks kmalloc_slab() about smaller sizes, so it runs once
+	// every cache exists.
+	for t := range ss.kmallocCaches {
+		for _, s := range ss.kmallocCaches[t] {
+			if s != nil {
+				s.sizeClass = m.sizeClass(s)
+			}
+		}
+	}
 	return nil
 }
 
@@ -129,28 +138,37 @@ func (m *Machine) KmallocMaxCacheSize() uint64 { return m.slub.maxCacheSize }
 // KmallocMaxSize returns KMALLOC_MAX_SIZE: PAGE_SIZE << MAX_PAGE_ORDER.
 func (m *Machine) KmallocMaxSize() uint64 { return m.slub.maxSize }
 
-// sizeRule explains which kmalloc cache a size lands in.
+// sizeRule explains which kmalloc cache a size lands in:
+// "kmalloc(100): 97..128 bytes use kmalloc-128".
 func (m *Machine) sizeRule(size uint64, s *KmemCache) string {
+	return m.text().str("kmalloc(").udec(size).str("): ").str(s.sizeClass).String()
+}
+
+// sizeClass is the part of sizeRule that depends only on the kmalloc
+// cache: the sizes it serves and, for a cache of another type than
+// normal, the flag that picked it.
+func (m *Machine) sizeClass(s *KmemCache) string {
 	lo := uint64(1)
-	if size > 192 {
+	if s.objectSize > 192 {
 		// fls(size - 1): the half above the next power of two down,
 		// except that 129..192 belong to kmalloc-192.
 		lo = max(s.objectSize/2+1, 193)
 	} else {
-		for lo < size && m.kmallocSlab(lo, 0).objectSize != s.objectSize {
+		// The first size kmalloc_slab() maps to a cache of this size.
+		for m.kmallocSlab(lo, 0).objectSize != s.objectSize {
 			lo++
 		}
 	}
-	rule := fmt.Sprintf("kmalloc(%d): %d..%d bytes use %s", size, lo, s.objectSize, s.name)
+	class := fmt.Sprintf("%d..%d bytes use %s", lo, s.objectSize, s.name)
 	switch s.kmType {
 	case kmallocDMA:
-		rule += " (__GFP_DMA picks the dma-kmalloc- caches)"
+		class += " (__GFP_DMA picks the dma-kmalloc- caches)"
 	case kmallocReclaim:
-		rule += " (__GFP_RECLAIMABLE picks the kmalloc-rcl- caches)"
+		class += " (__GFP_RECLAIMABLE picks the kmalloc-rcl- caches)"
 	case kmallocCgroup:
-		rule += " (__GFP_ACCOUNT picks the kmalloc-cg- caches)"
+		class += " (__GFP_ACCOUNT picks the kmalloc-cg- caches)"
 	}
-	return rule
+	return class
 }
 
 // Kmalloc is kmalloc(size, gfp) (__do_kmalloc_node): size 0 returns

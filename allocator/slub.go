@@ -216,7 +216,8 @@ type KmemCache struct {
 	randomSeq       []uint32  // s->random_seq: object indexes in shuffled order (CONFIG_SLAB_FREELIST_RANDOM)
 	kmalloc         bool      // one of the boot kmalloc caches
 	kmType          kmallocType
-	kmIndex         int // index in kmalloc_caches[type][]
+	kmIndex         int    // index in kmalloc_caches[type][]
+	sizeClass       string // kmalloc caches: "97..128 bytes use kmalloc-128", the end of kmalloc(n)'s size-class sentence
 
 	cpus         []kmemCacheCPU // per CPU
 	partial      slabList       // node partial list

@@ -268,7 +268,7 @@ func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
 	}
 	if m.tracing() {
 		m.emit(Event{Kind: EvObjAlloc, Cache: s.name, Addr: obj, PFN: sl.pfn, Index: idx, Size: orig, Bytes: s.size,
-			GFP: gfp, Path: why, Text: fmt.Sprintf("object %d of the slab at pfn %#x (%s): %s", idx, sl.pfn, sl.where(), why)})
+			GFP: gfp, Path: why, Text: m.objectText(sl, idx, why)})
 	}
 	meta.since = m.seq
 	return obj, nil

@@ -87,7 +87,7 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 	freed := func(why string) {
 		if m.tracing() {
 			m.emit(Event{Kind: EvObjFree, Cache: s.name, Addr: p, PFN: sl.pfn, Index: idx, Path: why,
-				Text: fmt.Sprintf("object %d of the slab at pfn %#x (%s): %s", idx, sl.pfn, sl.where(), why)})
+				Text: m.objectText(sl, idx, why)})
 		}
 		sl.obj[idx].since = m.seq
 	}
@@ -178,20 +178,26 @@ func (m *Machine) cacheSlabs(s *KmemCache) []*slab {
 	return out
 }
 
-// where describes the list a slab is on, for explanations.
-func (sl *slab) where() string {
+// objectText explains an object allocation or free: "object 3 of the
+// slab at pfn 0x1234 (cpu 0's cpu slab): fastpath: ...", with why the
+// path taken.
+func (m *Machine) objectText(sl *slab, idx int, why string) string {
+	t := m.text().str("object ").dec(idx).str(" of the slab at pfn ").hex(sl.pfn).str(" (")
 	switch sl.list {
 	case ListCPU:
-		return fmt.Sprintf("cpu %d's cpu slab", sl.cpu)
+		t.str("cpu ").dec(sl.cpu).str("'s cpu slab")
 	case ListCPUPartial:
-		return fmt.Sprintf("on cpu %d's partial list", sl.cpu)
+		t.str("on cpu ").dec(sl.cpu).str("'s partial list")
 	case ListNodePartial:
-		return "on the node partial list"
+		t.str("on the node partial list")
 	case ListFull:
 		if sl.onFull {
-			return "full, on the node full list"
+			t.str("full, on the node full list")
+		} else {
+			t.str("full")
 		}
-		return "full"
+	default:
+		t.str("on no list")
 	}
-	return "on no list"
+	return t.str("): ").str(why).String()
 }
