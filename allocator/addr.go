@@ -1,6 +1,9 @@
 package allocator
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Addr is a kernel virtual address as the simulated kernel sees it: a
 // direct-map address (DirectMapBase + pfn*PageSize), a vmalloc address
@@ -41,16 +44,19 @@ const (
 
 // FormatBytes prints a byte count the way people say it: 4096 -> "4 KiB",
 // 12288 -> "12 KiB", 100 -> "100 B".
-func FormatBytes(n uint64) string {
+func FormatBytes(n uint64) string { return string(appendBytes(nil, n)) }
+
+// appendBytes appends n as FormatBytes prints it.
+func appendBytes(b []byte, n uint64) []byte {
 	switch {
 	case n >= GiB && n%GiB == 0:
-		return fmt.Sprintf("%d GiB", n/GiB)
+		return append(strconv.AppendUint(b, n/GiB, 10), " GiB"...)
 	case n >= MiB && n%MiB == 0:
-		return fmt.Sprintf("%d MiB", n/MiB)
+		return append(strconv.AppendUint(b, n/MiB, 10), " MiB"...)
 	case n >= KiB && n%KiB == 0:
-		return fmt.Sprintf("%d KiB", n/KiB)
+		return append(strconv.AppendUint(b, n/KiB, 10), " KiB"...)
 	}
-	return fmt.Sprintf("%d B", n)
+	return append(strconv.AppendUint(b, n, 10), " B"...)
 }
 
 // plural returns word, with an s unless n is 1: plural(1, "page") is "page".

@@ -42,5 +42,11 @@ func (t *textBuf) hex(n uint64) *textBuf {
 	return t
 }
 
+// bytes appends a byte count as FormatBytes prints it: "4 KiB".
+func (t *textBuf) bytes(n uint64) *textBuf {
+	t.b = appendBytes(t.b, n)
+	return t
+}
+
 // String returns the text built so far.
 func (t *textBuf) String() string { return string(t.b) }

@@ -231,11 +231,14 @@ func (m *Machine) kmallocLarge(size uint64, gfp GFP) (Addr, error) {
 		p = m.PFNAddr(pfn)
 	}
 	if m.tracing() {
-		rule := fmt.Sprintf("kmalloc(%d): above KMALLOC_MAX_CACHE_SIZE (%d), so a large kmalloc of get_order(%d) = %d, %s from the buddy allocator",
-			size, m.slub.maxCacheSize, size, order, FormatBytes(bytes))
+		var rule string
 		if size > m.slub.maxSize {
 			rule = fmt.Sprintf("kmalloc(%d): above KMALLOC_MAX_SIZE (%d): order %d exceeds MAX_PAGE_ORDER (%d) and the page allocator refuses",
 				size, m.slub.maxSize, order, MaxPageOrder)
+		} else {
+			rule = m.text().str("kmalloc(").udec(size).str("): above KMALLOC_MAX_CACHE_SIZE (").udec(m.slub.maxCacheSize).
+				str("), so a large kmalloc of get_order(").udec(size).str(") = ").dec(order).str(", ").bytes(bytes).
+				str(" from the buddy allocator").String()
 		}
 		m.emit(Event{Kind: EvKmalloc, Addr: p, Size: size, Bytes: bytes, GFP: gfp, Text: rule})
 	}
