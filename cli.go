@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/heapview"
 	"github.com/allocviz/allocviz/scripts"
 )
 
@@ -264,31 +265,27 @@ func explanation(events []allocator.Event) string {
 
 // headline picks the sentence that explains a step (see explanation).
 func headline(events []allocator.Event) string {
-	for _, kind := range headlineKinds {
-		for _, e := range events {
-			if e.Kind == kind && e.Text != "" && (e.Realloc == nil || e.Realloc.Within == "") {
-				switch {
-				case kind == allocator.EvKmalloc && e.Addr == 0:
-					// A kmalloc that returned NULL: the size class, then why.
-					if f, ok := firstText(events, allocator.EvPageFail); ok {
-						return e.Text + "; failed: " + f
-					}
-				case kind == allocator.EvKmalloc && e.Cache != "":
-					// The size class, then where in the cache the object came from.
-					if o, ok := firstText(events, allocator.EvObjAlloc); ok {
-						return e.Text + "; " + o
-					}
-				case kind == allocator.EvObjFree:
-					// A free that set off more than its own slab's move (a
-					// per-CPU partial list drained to the node, slabs
-					// discarded) ends with the last of those moves.
-					if more, n := lastSlabMove(events); n > 1 {
-						return e.Text + "; " + more
-					}
-				}
-				return e.Text
+	if e := heapview.Headline(events); e != nil {
+		switch {
+		case e.Kind == allocator.EvKmalloc && e.Addr == 0:
+			// A kmalloc that returned NULL: the size class, then why.
+			if f, ok := firstText(events, allocator.EvPageFail); ok {
+				return e.Text + "; failed: " + f
+			}
+		case e.Kind == allocator.EvKmalloc && e.Cache != "":
+			// The size class, then where in the cache the object came from.
+			if o, ok := firstText(events, allocator.EvObjAlloc); ok {
+				return e.Text + "; " + o
+			}
+		case e.Kind == allocator.EvObjFree:
+			// A free that set off more than its own slab's move (a
+			// per-CPU partial list drained to the node, slabs
+			// discarded) ends with the last of those moves.
+			if more, n := lastSlabMove(events); n > 1 {
+				return e.Text + "; " + more
 			}
 		}
+		return e.Text
 	}
 	for _, e := range events {
 		if e.Kind != allocator.EvStep && e.Text != "" {
@@ -350,15 +347,6 @@ func firstText(events []allocator.Event, kind allocator.EventKind) (string, bool
 		}
 	}
 	return "", false
-}
-
-// headlineKinds are the events that sum up a whole call, most telling
-// first: a SLUB debug report before the free it refused, a kmalloc's size
-// class (with the slab path joined to it) before the pages a new slab took.
-var headlineKinds = [...]allocator.EventKind{
-	allocator.EvRealloc, allocator.EvKvmalloc, allocator.EvGuardHit, allocator.EvVmapAlloc, allocator.EvVmapFree,
-	allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvKmalloc, allocator.EvObjAlloc, allocator.EvObjFree,
-	allocator.EvCacheCreate, allocator.EvMisuse,
 }
 
 // fileLine drops the column from file:line:col.

@@ -127,3 +127,33 @@ func paren(s string) string {
 	}
 	return " (" + s + ")"
 }
+
+// headlineKinds are the events that sum up a whole call, most telling
+// first: a call that makes many events is explained by its own decision
+// (a realloc, kvmalloc's path, the vmap area a vmalloc made, a guard-page
+// hit) before its lower-level events; a SLUB debug report before the free
+// it refused; a kmalloc's size class before the pages a new slab took.
+func headlineKinds() [13]allocator.EventKind {
+	return [...]allocator.EventKind{
+		allocator.EvRealloc, allocator.EvKvmalloc, allocator.EvGuardHit, allocator.EvVmapAlloc, allocator.EvVmapFree,
+		allocator.EvVecOp, allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvKmalloc, allocator.EvObjAlloc,
+		allocator.EvObjFree, allocator.EvCacheCreate, allocator.EvMisuse,
+	}
+}
+
+// Headline returns the event that sums up one step's events, or nil when
+// none does: the first event, in headlineKinds order, that has a text and
+// is not a decision nested inside another (ReallocInfo.Within: the
+// krealloc inside a kvrealloc is not the kvrealloc's headline). The CLI's
+// run lines and the interface's Why panel both use it.
+func Headline(events []allocator.Event) *allocator.Event {
+	for _, kind := range headlineKinds() {
+		for i := range events {
+			e := &events[i]
+			if e.Kind == kind && e.Text != "" && (e.Realloc == nil || e.Realloc.Within == "") {
+				return e
+			}
+		}
+	}
+	return nil
+}

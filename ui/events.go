@@ -65,7 +65,7 @@ func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scr
 		add(st.Text.Render, "print: ", p.Text)
 	}
 	shown := 0
-	head := headline(si.Events)
+	head := heapview.Headline(si.Events)
 	if head != nil {
 		add(st.Emph.Render, "▸ ", heapview.Explain(head))
 		shown++
@@ -114,28 +114,6 @@ func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scr
 		out = append(out, st.Muted.Render(fmt.Sprintf("  … %d events in all", n)))
 	}
 	return out
-}
-
-// headlineKinds are the events that sum up a whole call, most telling
-// first: a call that makes many events (a vmalloc takes a page at a time)
-// is explained by its own decision before the rest.
-func headlineKinds() []allocator.EventKind {
-	return []allocator.EventKind{
-		allocator.EvRealloc, allocator.EvKvmalloc, allocator.EvGuardHit, allocator.EvVmapAlloc, allocator.EvVmapFree,
-		allocator.EvVecOp, allocator.EvObjAlloc, allocator.EvObjFree,
-	}
-}
-
-// headline returns the event that sums up the step, or nil.
-func headline(events []allocator.Event) *allocator.Event {
-	for _, k := range headlineKinds() {
-		for i := range events {
-			if events[i].Kind == k {
-				return &events[i]
-			}
-		}
-	}
-	return nil
 }
 
 // mechanical reports whether e is a consequence of a decision rather
