@@ -59,6 +59,13 @@ func appendBytes(b []byte, n uint64) []byte {
 	return append(strconv.AppendUint(b, n, 10), " B"...)
 }
 
+// Count says how many of something there are: Count(1, "page") is
+// "1 page", Count(3, "page") is "3 pages". Explanations in every package
+// use it, so their plurals agree.
+func Count(n uint64, word string) string {
+	return strconv.FormatUint(n, 10) + " " + plural(n, word)
+}
+
 // plural returns word, with an s unless n is 1: plural(1, "page") is "page".
 func plural(n uint64, word string) string {
 	if n == 1 {

@@ -37,3 +37,15 @@ func TestTextBufMatchesFmt(t *testing.T) {
 		t.Errorf("a reused buffer changed an earlier text: %q, %q", first, second)
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		word string
+		want string
+	}{{0, "page", "0 pages"}, {1, "page", "1 page"}, {2, "byte", "2 bytes"}, {12288, "byte", "12288 bytes"}} {
+		if got := Count(tc.n, tc.word); got != tc.want {
+			t.Errorf("Count(%d, %q) = %q, want %q", tc.n, tc.word, got, tc.want)
+		}
+	}
+}

@@ -103,23 +103,20 @@ func DescribeRealloc(r *allocator.ReallocInfo) string {
 	}
 	fmt.Fprintf(&b, ": %v", r.Decision)
 	if r.Copied > 0 {
-		fmt.Fprintf(&b, ", %s copied", byteCount(r.Copied))
+		fmt.Fprintf(&b, ", %s copied", allocator.FormatBytes(r.Copied))
 	}
 	if r.Zeroed > 0 {
-		fmt.Fprintf(&b, ", %s zeroed", byteCount(r.Zeroed))
+		fmt.Fprintf(&b, ", %s zeroed", allocator.FormatBytes(r.Zeroed))
 	}
 	return b.String()
 }
 
 func sizeIn(size, cap uint64) string {
 	if cap != 0 && cap != size {
-		return fmt.Sprintf("%s of %s", byteCount(size), byteCount(cap))
+		return fmt.Sprintf("%s of %s", allocator.FormatBytes(size), allocator.FormatBytes(cap))
 	}
-	return byteCount(size)
+	return allocator.FormatBytes(size)
 }
-
-// byteCount prints bytes exactly: "100 B", "4 KiB", "12345 B".
-func byteCount(n uint64) string { return allocator.FormatBytes(n) }
 
 func paren(s string) string {
 	if s == "" {

@@ -138,7 +138,7 @@ func (m *Model) InspectPage(pfn uint64) (Inspection, error) {
 				in.Area = &a
 				in.add("mapped", CellVmalloc, 0, "page %d of the vmap area at %v (%d pages%s)", i, a.Addr, len(a.PFNs), guardNote(a, m.geo.pageSize))
 				if a.Func != "" {
-					in.add("area by", CellText, 0, "%s of %s in %s", a.Func, byteCount(a.Size), m.stepLine(a.Step))
+					in.add("area by", CellText, 0, "%s of %s in %s", a.Func, allocator.FormatBytes(a.Size), m.stepLine(a.Step))
 				}
 				ar, _ := s.areas.get(uint64(a.Addr))
 				owner = ar.since
@@ -167,7 +167,7 @@ func (in *Inspection) allocFields(m *Model, a Alloc) {
 	if a.Path != "" {
 		path = " (" + a.Path + ")"
 	}
-	in.add("allocation", CellText, 0, "%s of %s by %s%s in %s", byteCount(a.Size), byteCount(a.Bytes), a.Func, path, m.stepLine(a.Step))
+	in.add("allocation", CellText, 0, "%s of %s by %s%s in %s", allocator.FormatBytes(a.Size), allocator.FormatBytes(a.Bytes), a.Func, path, m.stepLine(a.Step))
 	if a.Changed != a.Seq {
 		if pos := m.posOfSeq(a.Changed); pos >= 0 && m.stepOf(pos) != a.Step {
 			in.add("resized", CellText, 0, "in %s", m.stepLine(m.stepOf(pos)))
@@ -179,7 +179,7 @@ func (in *Inspection) allocFields(m *Model, a Alloc) {
 		if first >= 0 {
 			from = " since " + m.stepLine(m.stepOf(first))
 		}
-		in.add("reallocs", CellText, 0, "%s%s; the last: %v", plural(len(h), "decision"), from, h[len(h)-1].Decision)
+		in.add("reallocs", CellText, 0, "%s%s; the last: %v", allocator.Count(uint64(len(h)), "decision"), from, h[len(h)-1].Decision)
 	}
 }
 
@@ -232,7 +232,7 @@ func (m *Model) InspectAddr(a allocator.Addr) (Inspection, error) {
 		return m.inspectObject(in, a), nil
 	}
 	if in.Alloc != nil && uint64(a-in.Alloc.Addr) >= in.Alloc.Size {
-		in.add("beyond", CellWarn, 0, "the address is past the %s requested", byteCount(in.Alloc.Size))
+		in.add("beyond", CellWarn, 0, "the address is past the %s requested", allocator.FormatBytes(in.Alloc.Size))
 	}
 	return in, nil
 }
@@ -274,10 +274,10 @@ func (m *Model) inspectObject(page Inspection, a allocator.Addr) Inspection {
 		in.add("object", CellObjUsed, class, "object %d of %s at %v%s, in use", i, sl.Cache, objAddr, at)
 		in.allocFields(m, al)
 		if al.Bytes > al.Size {
-			in.add("rounding", CellMuted, 0, "%s of the object past the request are lost to rounding", byteCount(al.Bytes-al.Size))
+			in.add("rounding", CellMuted, 0, "%s of the object past the request are lost to rounding", allocator.FormatBytes(al.Bytes-al.Size))
 		}
 		if uint64(a-objAddr) >= al.Size {
-			in.add("beyond", CellWarn, 0, "the address is past the %s requested", byteCount(al.Size))
+			in.add("beyond", CellWarn, 0, "the address is past the %s requested", allocator.FormatBytes(al.Size))
 		}
 		in.since(m, r.since)
 		if k := m.kmallocEventOf(int(r.since-1), objAddr); k >= 0 {
@@ -402,7 +402,7 @@ func (m *Model) inspectVmalloc(a allocator.Addr) Inspection {
 		in.Alloc = &al
 		in.allocFields(m, al)
 		if off := uint64(a - area.Addr); off >= al.Size && page < uint64(len(area.PFNs)) {
-			in.add("beyond", CellWarn, 0, "the address is past the %s requested", byteCount(al.Size))
+			in.add("beyond", CellWarn, 0, "the address is past the %s requested", allocator.FormatBytes(al.Size))
 		}
 	}
 	in.since(m, r.since)

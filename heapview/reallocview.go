@@ -91,7 +91,7 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	}
 	what := r.Decision.String()
 	if r.Copied > 0 || r.Zeroed > 0 || r.Decision == allocator.DecisionMoved {
-		what = fmt.Sprintf("%v: %s copied, %s zeroed", r.Decision, byteCount(r.Copied), byteCount(r.Zeroed))
+		what = fmt.Sprintf("%v: %s copied, %s zeroed", r.Decision, allocator.FormatBytes(r.Copied), allocator.FormatBytes(r.Zeroed))
 	}
 	field("what", decisionKind(r.Decision), what)
 	field("rule", CellMuted, last.Text)
@@ -134,7 +134,7 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	if logScale {
 		head = "history (log scale)"
 	}
-	v.line(CellLabel, fmt.Sprintf("%s: %s%s", head, plural(len(hist), "decision"), made))
+	v.line(CellLabel, fmt.Sprintf("%s: %s%s", head, allocator.Count(uint64(len(hist)), "decision"), made))
 	// The size each decision started from: what the caller had asked for
 	// before, which a kernel that tracks no requested size (6.12's
 	// vrealloc) reports as the whole old capacity.
@@ -163,7 +163,7 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 	for i, h := range hist {
 		b := newRow(o.Width)
 		b.put(CellMuted, 0, 0, fmt.Sprintf("step %-4d ", h.Step))
-		b.put(CellText, 0, 0, fmt.Sprintf("%-9s %9s -> %-9s ", h.Func, byteCount(olds[i]), byteCount(h.NewSize)))
+		b.put(CellText, 0, 0, fmt.Sprintf("%-9s %9s -> %-9s ", h.Func, allocator.FormatBytes(olds[i]), allocator.FormatBytes(h.NewSize)))
 		b.put(decisionKind(h.Decision), 0, 0, fmt.Sprintf("%-16s ", h.Decision))
 		if bucketW > 0 {
 			bucket := ""
@@ -225,12 +225,4 @@ func bucketName(b string) string {
 		return "large kmalloc pages"
 	}
 	return b
-}
-
-// plural says "1 decision", "2 decisions".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -168,7 +168,7 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 			kind = CellMuted
 		}
 		cells := [NumSlabColumns]string{fmt.Sprint(c.Objects), fmt.Sprint(c.Active), fmt.Sprint(c.InUse), fmt.Sprintf("%d%%", c.Use()),
-			fmt.Sprint(c.Size), fmt.Sprint(c.Slabs), fmt.Sprint(c.ObjPerSlab), fmt.Sprint(c.PagesPerSlab), byteCount(c.Lost()), c.Name}
+			fmt.Sprint(c.Size), fmt.Sprint(c.Slabs), fmt.Sprint(c.ObjPerSlab), fmt.Sprint(c.PagesPerSlab), allocator.FormatBytes(c.Lost()), c.Name}
 		b := newRow(o.Width)
 		for col, s := range cells {
 			w := slabColumns[col].width
@@ -241,7 +241,7 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 	}
 	class := CacheClass(int(m.cacheAt(c.Name, m.cur.pos+1)))
 	v.line(CellTitle, fmt.Sprintf("%s: %s of %d B per order-%d slab; %s: %d cpu, %d cpu partial, %d node partial, %d full",
-		c.Name, plural(c.ObjPerSlab, "object"), c.Size, c.Order, plural(c.Slabs, "slab"), c.CPUSlabs, c.CPUPartial, c.NodePartial, c.Full))
+		c.Name, allocator.Count(uint64(c.ObjPerSlab), "object"), c.Size, c.Order, allocator.Count(uint64(c.Slabs), "slab"), c.CPUSlabs, c.CPUPartial, c.NodePartial, c.Full))
 	slabs := m.ListedSlabs(c.Name)
 	touched := m.touched()
 	digits := max(1, (len(fmt.Sprintf("%x", m.geo.nrPages-1))))

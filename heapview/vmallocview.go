@@ -30,7 +30,7 @@ func (m *Model) VmallocView(o VmallocOptions) []Row {
 	areas := m.Areas()
 	t := m.Totals()
 	title := fmt.Sprintf("vmalloc space: %s, %s of address space with guard pages, %s mapped",
-		plural(t.Areas, "area"), allocator.FormatBytes(t.VmallocBytes), plural(int(t.PagesByOwner[allocator.OwnerVmalloc]), "page"))
+		allocator.Count(uint64(t.Areas), "area"), allocator.FormatBytes(t.VmallocBytes), allocator.Count(uint64((t.PagesByOwner[allocator.OwnerVmalloc])), "page"))
 	if t.Unpurged > 0 {
 		title += fmt.Sprintf("; %d unpurged (%s)", t.Unpurged, allocator.FormatBytes(t.UnpurgedB))
 	}
@@ -127,7 +127,7 @@ func (m *Model) areaDetail(v *view, a Area) {
 		}
 	}
 	v.line(CellTitle, fmt.Sprintf("%v: %s for %s requested, %s of consecutive frames",
-		a.Addr, plural(len(a.PFNs), "page"), byteCount(a.Size), plural(runs, "run")))
+		a.Addr, allocator.Count(uint64(len(a.PFNs)), "page"), allocator.FormatBytes(a.Size), allocator.Count(uint64(runs), "run")))
 	b := newRow(v.width)
 	b.put(CellLabel, 0, 0, "RAM ")
 	if cells > 0 {
@@ -169,7 +169,7 @@ func (m *Model) areaDetail(v *view, a Area) {
 		}
 		b.put(CellGuard, 0, 0, item)
 	}
-	if item := fmt.Sprintf("  (RAM row: %s a cell)", plural(int(per), "frame")); b.room() >= len(item) {
+	if item := fmt.Sprintf("  (RAM row: %s a cell)", allocator.Count(uint64((per)), "frame")); b.room() >= len(item) {
 		b.put(CellMuted, 0, 0, item)
 	}
 	v.add(b.row())

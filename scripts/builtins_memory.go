@@ -51,7 +51,7 @@ func access(c *Call, pv starlark.Value, off, n int64, verb string, unchecked boo
 	m := c.Machine()
 	if pv == starlark.None {
 		m.Misuse(0, fmt.Sprintf("BUG: kernel NULL pointer dereference, address: %016x (%s of %s through None, a failed allocation); not done",
-			uint64(off), verb, bytesText(uint64(n))))
+			uint64(off), verb, allocator.Count(uint64(n), "byte")))
 		return 0, false, nil
 	}
 	p, isPtr := pv.(*Pointer)
@@ -97,10 +97,10 @@ func access(c *Call, pv starlark.Value, off, n int64, verb string, unchecked boo
 			p.Size, p.Ksize-1, ownerText(p), p.Ksize))
 	case off < 0:
 		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x starts %s before the %d-byte block at %x; not done",
-			kind, c.Name, verb, n, uint64(at), bytesText(uint64(-off)), p.Size, uint64(p.Addr)))
+			kind, c.Name, verb, n, uint64(at), allocator.Count(uint64(-off), "byte"), p.Size, uint64(p.Addr)))
 	default:
 		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x runs %s past the end of the %d-byte block at %x; not done",
-			kind, c.Name, verb, n, uint64(at), bytesText(uint64(off)+uint64(n)-p.Size), p.Size, uint64(p.Addr)))
+			kind, c.Name, verb, n, uint64(at), allocator.Count(uint64(off)+uint64(n)-p.Size, "byte"), p.Size, uint64(p.Addr)))
 	}
 	return 0, false, nil
 }
@@ -159,7 +159,7 @@ func forEachPiece(c *Call, pv starlark.Value, at allocator.Addr, n uint64, verb 
 			k = min(k, (m.NrPages()-pfn)*ps-uint64(a-m.PFNAddr(pfn)))
 		default:
 			m.Misuse(a, fmt.Sprintf("BUG: unable to handle page fault for address: %016x: nothing is mapped there on this machine (neither RAM's direct map nor vmalloc space); the %s of %s at %x stopped after %s",
-				uint64(a), strings.ToLower(verb), bytesText(n), uint64(at), bytesText(done)))
+				uint64(a), strings.ToLower(verb), allocator.Count(n, "byte"), uint64(at), allocator.Count(done, "byte")))
 			return false, nil
 		}
 		if err := do(a, done, k); err != nil {
@@ -169,7 +169,7 @@ func forEachPiece(c *Call, pv starlark.Value, at allocator.Addr, n uint64, verb 
 				return false, nil
 			case errors.Is(err, allocator.ErrBadAddress):
 				m.Misuse(a, fmt.Sprintf("BUG: unable to handle page fault for address: %016x: %v; the %s of %s at %x stopped after %s",
-					uint64(a), err, strings.ToLower(verb), bytesText(n), uint64(at), bytesText(done)))
+					uint64(a), err, strings.ToLower(verb), allocator.Count(n, "byte"), uint64(at), allocator.Count(done, "byte")))
 				return false, nil
 			}
 			return false, c.Errorf("%w", err)
@@ -198,7 +198,7 @@ func builtinWrite(c *Call) (starlark.Value, error) {
 	if err != nil {
 		return nil, c.Errorf("for parameter data: %v", err)
 	}
-	c.SetOp(uncheckedOp(fmt.Sprintf("write(%v, %d, %s", pv, off, bytesText(uint64(len(buf)))), unchecked))
+	c.SetOp(uncheckedOp(fmt.Sprintf("write(%v, %d, %s", pv, off, allocator.Count(uint64(len(buf)), "byte")), unchecked))
 	at, ok, err := access(c, pv, off, int64(len(buf)), "Write", unchecked)
 	if err != nil || !ok {
 		return starlark.False, err
@@ -318,12 +318,4 @@ func dataBytes(v starlark.Value) ([]byte, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("got %s, want bytes, string or list of ints", v.Type())
-}
-
-// bytesText is "1 byte" or "n bytes".
-func bytesText(n uint64) string {
-	if n == 1 {
-		return "1 byte"
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
