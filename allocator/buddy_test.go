@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,10 +75,7 @@ func TestBootState(t *testing.T) {
 // checks that allocviz's line has the same shape: the kernel's printf of
 // "Node %d, zone %8s " and eleven "%6lu ".
 func TestBuddyinfoFormatMatchesKernel(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/realdata/buddyinfo-*.txt")
-	if len(files) == 0 {
-		t.Skip("shared/realdata not beside the checkout")
-	}
+	files := testdataFiles(t, "buddyinfo-*.txt")
 	shape := regexp.MustCompile(`^Node 0, zone +(DMA|DMA32|Normal) ( {0,5}\d{1,6} ){11}$`)
 	m := newTestMachine(t, Config{})
 	ours := strings.TrimSuffix(m.Buddyinfo(), "\n")
@@ -88,20 +83,17 @@ func TestBuddyinfoFormatMatchesKernel(t *testing.T) {
 		t.Fatalf("our line %q does not have the kernel's shape", ours)
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := readTestdata(t, f)
 		for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
 			// Some captures lost the trailing space; the kernel prints it.
 			if !strings.HasSuffix(line, " ") {
 				line += " "
 			}
 			if !shape.MatchString(line) {
-				t.Errorf("%s: %q does not match the shape", filepath.Base(f), line)
+				t.Errorf("%s: %q does not match the shape", f, line)
 			}
 			if len(line) != len(ours) && strings.Contains(line, "Normal") && !strings.Contains(line, "      ") {
-				t.Errorf("%s: line length %d, ours %d", filepath.Base(f), len(line), len(ours))
+				t.Errorf("%s: line length %d, ours %d", f, len(line), len(ours))
 			}
 		}
 	}

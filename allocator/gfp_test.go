@@ -1,7 +1,6 @@
 package allocator
 
 import (
-	"os"
 	"regexp"
 	"testing"
 )
@@ -80,10 +79,7 @@ func TestGFPParsesRealTraces(t *testing.T) {
 	re := regexp.MustCompile(`gfp_flags=([A-Z_|]+)`)
 	n := 0
 	for _, f := range []string{"ftrace-kmem-blog-slub-memleak-unfiltered.txt", "ftrace-kmem-blog-slub-memleak-filtered.txt"} {
-		data, err := os.ReadFile("../../shared/realdata/" + f)
-		if err != nil {
-			t.Skip("shared/realdata not beside the checkout")
-		}
+		data := readTestdata(t, f)
 		for _, m := range re.FindAllStringSubmatch(string(data), -1) {
 			g, err := ParseGFP(m[1])
 			if err != nil {

@@ -2,16 +2,15 @@ package allocator
 
 import (
 	"bufio"
-	"os"
-	"path/filepath"
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// realSlabinfo is one of ../shared/realdata/slabinfo-*.txt with the CPU
-// count of the machine it came from.
+// realSlabinfo is one of testdata/slabinfo-*.txt with the CPU count of
+// the machine it came from.
 type realSlabinfo struct {
 	file string
 	cpus int
@@ -25,13 +24,8 @@ var realSlabinfos = []realSlabinfo{
 
 func readRealSlabinfo(t *testing.T, name string) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "shared", "realdata", name))
-	if err != nil {
-		t.Fatalf("real slabinfo: %v", err)
-	}
-	defer f.Close()
 	var lines []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(readTestdata(t, name)))
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 	}

@@ -3,8 +3,6 @@ package allocator
 import (
 	"cmp"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -52,17 +50,11 @@ func checkVmallocLine(t *testing.T, where, line string, pageSize uint64, realAdd
 }
 
 func TestVmallocinfoFormatMatchesKernel(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/realdata/vmallocinfo-*.txt")
-	if len(files) == 0 {
-		t.Skip("shared/realdata not beside the checkout")
-	}
+	files := testdataFiles(t, "vmallocinfo-*.txt")
 	// The real captures: every vmalloc and unpurged line has the shape
 	// and the numbers the model relies on.
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := readTestdata(t, f)
 		hashed := strings.Contains(f, "rhcos") // %pK hashed for a non-root reader
 		nv, nu := 0, 0
 		for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
@@ -70,21 +62,21 @@ func TestVmallocinfoFormatMatchesKernel(t *testing.T) {
 			case strings.HasSuffix(line, "unpurged vm_area"):
 				nu++
 				if !unpurgedLine.MatchString(line) {
-					t.Errorf("%s: %q", filepath.Base(f), line)
+					t.Errorf("%s: %q", f, line)
 				}
 			case strings.Contains(line, " vmalloc") && !strings.Contains(line, "pages="):
 				if !noPagesLine.MatchString(line) {
-					t.Errorf("%s: %q", filepath.Base(f), line)
+					t.Errorf("%s: %q", f, line)
 				}
 			case strings.Contains(line, " vmalloc"):
 				nv++
-				checkVmallocLine(t, filepath.Base(f), line, 4096, !hashed)
+				checkVmallocLine(t, f, line, 4096, !hashed)
 			}
 		}
 		if nv == 0 {
-			t.Errorf("%s: no vmalloc lines", filepath.Base(f))
+			t.Errorf("%s: no vmalloc lines", f)
 		}
-		t.Logf("%s: %d vmalloc lines, %d unpurged", filepath.Base(f), nv, nu)
+		t.Logf("%s: %d vmalloc lines, %d unpurged", f, nv, nu)
 	}
 
 	// Ours, after a mix of sizes, a vpages area and some frees.
@@ -141,20 +133,18 @@ func TestVmallocinfoExact(t *testing.T) {
 // shows it: its first block is all node-0 areas, jumping from one 64 KiB
 // zone to the one 4 zones on.
 func TestVmallocinfoGroupsByVmapNode(t *testing.T) {
-	data, err := os.ReadFile("../../shared/realdata/vmallocinfo-laptop-i915-frodoweb-excerpt.txt")
-	if err == nil {
-		lines := strings.Split(string(data), "\n")[1:] // the first line is the author's header
-		for _, line := range lines {
-			if line == "..." {
-				break
-			}
-			start, err := strconv.ParseUint(line[2:18], 16, 64)
-			if err != nil {
-				t.Fatalf("%q: %v", line, err)
-			}
-			if node := start / (16 * 4096) % 4; node != 0 {
-				t.Errorf("real capture: %q is in vmap node %d, yet listed among node 0's", line, node)
-			}
+	data := readTestdata(t, "vmallocinfo-laptop-i915-frodoweb-excerpt.txt")
+	lines := strings.Split(string(data), "\n")[1:] // the first line is the author's header
+	for _, line := range lines {
+		if line == "..." {
+			break
+		}
+		start, err := strconv.ParseUint(line[2:18], 16, 64)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if node := start / (16 * 4096) % 4; node != 0 {
+			t.Errorf("real capture: %q is in vmap node %d, yet listed among node 0's", line, node)
 		}
 	}
 	m, _ := newVmTestMachine(t, Config{CPUs: 4})
