@@ -21,7 +21,7 @@ const (
 )
 
 const usageText = `usage:
-  allocviz [SCRIPT|NAME] [flags]        open the interface on a scenario (default: the tour);
+  allocviz [SCRIPT|NAME] [flags]        open the interface on a scenario (default: %s);
                                         headless, as allocviz run, when output is not a terminal
   allocviz run SCRIPT|NAME [flags]      run a script or a bundled scenario, one line per step
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
@@ -50,6 +50,11 @@ machine flags (a script's config() overrides them):
 exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message)
 `
 
+// usage prints the usage text to w.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, usageText, scripts.DefaultScenario, scripts.DefaultMaxSteps)
+}
+
 // cli runs allocviz with args (without the program name) and returns the
 // exit status.
 func cli(args []string, stdout, stderr io.Writer) int {
@@ -64,7 +69,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	case "scenarios":
 		return scenariosCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprintf(stdout, usageText, scripts.DefaultMaxSteps)
+		usage(stdout)
 		return exitOK
 	}
 	// allocviz [SCRIPT|NAME] [flags]: the interface (tui.go).
@@ -153,7 +158,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, usageText, scripts.DefaultMaxSteps) }
+	fs.Usage = func() { usage(stderr) }
 	return fs
 }
 
@@ -168,7 +173,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	switch len(pos) {
 	case 0:
-		pos = []string{scripts.DefaultScenario}
+		fmt.Fprintln(stderr, "allocviz run: name a script or a bundled scenario (allocviz scenarios lists them)")
+		fs.Usage()
+		return exitError
 	case 1:
 	default:
 		fmt.Fprintf(stderr, "allocviz run: one script at a time, got %s\n", strings.Join(pos, " "))

@@ -37,8 +37,22 @@ func writeScript(t *testing.T, name, src string) string {
 // explanation, separated by at least two spaces.
 var stepLine = regexp.MustCompile(`^(\d+) +(\S+:\d+) +(\S.*?)(?:  +(\S.*?))?(?:  +(\S.*))?$`)
 
-func TestRunDefaultScenario(t *testing.T) {
-	code, out, errOut := runCLI(t, "run")
+// TestRunNeedsAScript checks that allocviz run with no script runs
+// nothing: it prints its usage on stderr and exits 2.
+func TestRunNeedsAScript(t *testing.T) {
+	for _, args := range [][]string{{"run"}, {"run", "--json"}, {"run", "--ram", "32M"}} {
+		code, out, errOut := runCLI(t, args...)
+		if code != exitError || out != "" {
+			t.Errorf("allocviz %s: exit %d, stdout %q; want exit %d and nothing on stdout", strings.Join(args, " "), code, out, exitError)
+		}
+		if !strings.Contains(errOut, "name a script") || !strings.Contains(errOut, "allocviz run SCRIPT|NAME") {
+			t.Errorf("allocviz %s: stderr should say a script is needed and show the usage: %q", strings.Join(args, " "), errOut)
+		}
+	}
+}
+
+func TestRunBuddyScenario(t *testing.T) {
+	code, out, errOut := runCLI(t, "run", "buddy")
 	if code != exitOK || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -355,7 +369,7 @@ func TestScenariosCommand(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	code, out, _ := runCLI(t, "help")
-	if code != exitOK || !strings.Contains(out, "allocviz run SCRIPT|NAME") || !strings.Contains(out, "default 1048576") ||
+	if code != exitOK || !strings.Contains(out, "allocviz run SCRIPT|NAME") || !strings.Contains(out, "(default: "+scripts.DefaultScenario+")") || !strings.Contains(out, "default 1048576") ||
 		!strings.Contains(out, "--slab-debug FZPU") || !strings.Contains(out, "--freelist-random") || !strings.Contains(out, "buddyinfo, slabinfo, vmallocinfo") {
 		t.Errorf("exit %d, %q", code, out)
 	}

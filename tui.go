@@ -15,7 +15,8 @@ import (
 )
 
 // tuiCmd is allocviz [SCRIPT|NAME] [machine flags] [--palette P]: the
-// interface on a scenario, the tour when none is named. When standard
+// interface on a scenario, scripts.DefaultScenario (the tour) when none
+// is named. When standard
 // output is not a terminal (a pipe, CI) it runs the scenario headless
 // instead, as allocviz run does, and says so on stderr.
 func tuiCmd(args []string, stdout, stderr io.Writer) int {
@@ -31,7 +32,7 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "allocviz: one script at a time, got %s\n", strings.Join(pos, " "))
 		return exitError
 	}
-	ref := ui.DefaultScenario
+	ref := scripts.DefaultScenario
 	if len(pos) == 1 {
 		ref = pos[0]
 	}

@@ -19,8 +19,10 @@ import (
 //go:embed scenarios/*.star
 var scenarioFiles embed.FS
 
-// DefaultScenario is the scenario allocviz runs when given no arguments.
-const DefaultScenario = "buddy"
+// DefaultScenario is the bundled scenario allocviz opens when none is
+// named: the guided tour. It is the only default; allocviz run needs a
+// script named.
+const DefaultScenario = "tour"
 
 // Scenario is a bundled script.
 type Scenario struct {

@@ -13,14 +13,11 @@ import (
 
 // Options configure the interface.
 type Options struct {
-	Scenario string          // scenario name or script path to open; "" opens the tour
+	Scenario string          // scenario name or script path to open; "" opens scripts.DefaultScenario
 	Script   scripts.Options // machine flags and step limit; a script's config() overrides them
 	Palette  Palette         // colours
 	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
 }
-
-// DefaultScenario is what allocviz opens when no scenario is named.
-const DefaultScenario = "tour"
 
 // MinWidth and MinHeight are the smallest terminal the interface draws
 // in; below it shows a "terminal too small" screen.
@@ -143,7 +140,7 @@ type Model struct {
 // loaded by the command Init returns.
 func New(opts Options) Model {
 	if opts.Scenario == "" {
-		opts.Scenario = DefaultScenario
+		opts.Scenario = scripts.DefaultScenario
 	}
 	// print() output is recorded by the session and shown with its step;
 	// nothing may write to the terminal while the program runs.
