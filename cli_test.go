@@ -264,7 +264,7 @@ func TestProcSlabinfo(t *testing.T) {
 		t.Errorf("%d caches, want the 13 kmalloc caches of each of the 4 types", len(rows))
 	}
 	// A fresh 4-CPU machine: every cache listed though empty, geometry from
-	// calculate_order (spec 3.2, 2-7 CPUs).
+	// calculate_order (mm/slub.c, 2-7 CPUs).
 	for name, want := range map[string]string{
 		"kmalloc-64":     "kmalloc-64             0      0     64   64    1 : tunables    0    0    0 : slabdata      0      0      0",
 		"kmalloc-96":     "kmalloc-96             0      0     96   42    1 : tunables    0    0    0 : slabdata      0      0      0",

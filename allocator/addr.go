@@ -10,8 +10,8 @@ import (
 // (VmallocStart + offset), ZeroSizePtr, or 0 (NULL).
 type Addr uint64
 
-// Kernel address-space constants (x86_64, 4-level paging; spec §5.1 and
-// Documentation/arch/x86/x86_64/mm.rst).
+// Kernel address-space constants (x86_64, 4-level paging, as
+// Documentation/arch/x86/x86_64/mm.rst lays them out).
 const (
 	// DirectMapBase is page_offset_base without KASLR: physical address 0
 	// appears here, so pfn N lives at DirectMapBase + N*PAGE_SIZE.

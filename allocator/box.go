@@ -2,7 +2,7 @@ package allocator
 
 import "fmt"
 
-// Box is the kernel's Box<T, A> (rust/kernel/alloc/kbox.rs, spec §8.6): one
+// Box is the kernel's Box<T, A> (rust/kernel/alloc/kbox.rs, 6.18): one
 // value of T in memory of the simulated machine obtained from an
 // Allocator. KBox, VBox and KVBox are Box over Kmalloc, Vmalloc and
 // KVmalloc.

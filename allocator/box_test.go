@@ -8,7 +8,7 @@ import (
 )
 
 // The tests named after a doctest of rust/kernel/alloc/kbox.rs or the kunit
-// rust_allocator::test_alignment (spec §8.6, §8.7 item 20) run on every
+// rust_allocator::test_alignment (allocator.rs; both 6.18) run on every
 // allocator of vecAllocators.
 
 // TestKBoxNew is doctest 1: Box::new(24_u64) derefs to 24, held in the
@@ -296,8 +296,8 @@ func TestKBoxHugeFailsKVBoxSucceeds(t *testing.T) {
 }
 
 // TestKernelAliases: KBox, VBox and KVBox (doctest 4) and KVec, VVec and
-// KVVec (kvec.rs checklist item 2) are Box and Vec over Kmalloc, Vmalloc
-// and KVmalloc.
+// KVVec (item 2 of the KVec list in docs/fidelity.md) are Box and Vec over
+// Kmalloc, Vmalloc and KVmalloc.
 func TestKernelAliases(t *testing.T) {
 	m := newTestMachine(t, Config{RAM: 16 * MiB})
 	boxes := []func(*Machine, uint64, GFP) (*Box[uint64], error){KBox[uint64], VBox[uint64], KVBox[uint64]}

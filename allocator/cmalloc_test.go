@@ -7,7 +7,7 @@ import (
 )
 
 // cmalloc is a test-only Allocator modelled on the kernel's Cmalloc
-// (rust/kernel/alloc/allocator_test.rs, spec §8.4): size 0 frees and
+// (rust/kernel/alloc/allocator_test.rs, 6.13): size 0 frees and
 // returns the dangling pointer; otherwise every call takes a new block
 // (here get_order pages from the buddy allocator, naturally aligned to its
 // size), zeroed for __GFP_ZERO, copies min(old, new) bytes and frees the

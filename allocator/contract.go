@@ -65,7 +65,7 @@ type Block struct {
 	Mem  []byte
 }
 
-// Allocator is the Rust kernel's Allocator trait as merged (spec §8.2,
+// Allocator is the Rust kernel's Allocator trait (rust/kernel/alloc.rs,
 // the 6.13-6.16 shape, which has no NUMA node argument):
 //
 //   - Alloc(layout, flags) = Realloc(0, layout, Layout{0, 1}, flags).
@@ -91,7 +91,7 @@ type Allocator interface {
 // new address (0 for NULL, ZeroSizePtr for kmalloc's zero-size pointer).
 type ReallocFunc func(p Addr, size, align uint64, flags GFP) (Addr, error)
 
-// Call is ReallocFunc::call (spec §8.3): ptr becomes NULL when it is None
+// Call is ReallocFunc::call (rust/kernel/alloc/allocator.rs): ptr becomes NULL when it is None
 // or oldLayout is zero-sized; the C function runs with layout.Size; size 0
 // returns the dangling pointer; NULL becomes an *AllocError; and the block
 // returned is exactly layout.Size long.

@@ -5,9 +5,10 @@
 //
 // This overview follows the Go runtime's malloc.go: a dictionary of the
 // data structures, then the allocation and free paths step by step. The
-// numbers and rules are the kernel's (see ../shared/spec/kernel-allocators.md
-// and the kernel functions named in each doc comment); where allocviz does
-// something the kernel does not, the doc comment says so.
+// numbers and rules are the kernel's: docs/fidelity.md lists them with the
+// kernel source each comes from, and each doc comment names the kernel
+// function it follows. Where allocviz does something the kernel does not,
+// the doc comment says so and docs/fidelity.md lists it.
 //
 // # Data structures
 //

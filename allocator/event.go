@@ -141,7 +141,7 @@ func (d Decision) String() string {
 	return "unknown"
 }
 
-// SlabList says which list a slab is on (spec §3.4). Transitions: a new
+// SlabList says which list a slab is on (mm/slub.c). Transitions: a new
 // slab becomes ListCPU (a debug cache's: ListNodePartial, or ListFull);
 // ListCPU -> ListFull when its freelist is taken and exhausted, or ->
 // ListNodePartial when deactivated; ListFull -> ListCPUPartial or

@@ -7,7 +7,7 @@ import (
 )
 
 // GFP is a gfp_t: the flags that say how an allocation may be satisfied.
-// Bit values are x86_64's from include/linux/gfp_types.h (spec §7.1) for a
+// Bit values are x86_64's from include/linux/gfp_types.h (6.18) for a
 // kernel without CONFIG_KASAN_HW_TAGS and CONFIG_LOCKDEP, where
 // __GFP_SKIP_ZERO, __GFP_SKIP_KASAN and __GFP_NOLOCKDEP are 0.
 type GFP uint32
@@ -40,7 +40,7 @@ const (
 	GFPZeroTags      GFP = 0x800000 // __GFP_ZEROTAGS
 )
 
-// The composites (spec §7.2): GFPKernel is GFP_KERNEL, and so on.
+// The composites (include/linux/gfp_types.h): GFPKernel is GFP_KERNEL, and so on.
 const (
 	GFPReclaim         = GFPDirectReclaim | GFPKswapdReclaim // 0xc00
 	GFPKernel          = GFPReclaim | GFPIO | GFPFS          // 0xcc0

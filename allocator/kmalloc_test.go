@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// specBucket is spec §1.3's table: the kmalloc cache of a request.
-func specBucket(n uint64) string {
+// tableBucket is the kmalloc cache of a request, from the table in
+// docs/fidelity.md (kmalloc_size_index[] up to 192 bytes, then fls(size-1)).
+func tableBucket(n uint64) string {
 	for _, r := range []struct {
 		hi   uint64
 		name string
@@ -23,14 +24,14 @@ func specBucket(n uint64) string {
 }
 
 // TestKmallocSizeToCache allocates every size from 1 to 8192 and checks
-// the cache against spec §1.3, ksize, kmalloc_size_roundup and the
+// the cache against that table, ksize, kmalloc_size_roundup and the
 // kmem:kmalloc event.
 func TestKmallocSizeToCache(t *testing.T) {
 	m := newTestMachine(t, Config{})
 	log := &EventLog{}
 	m.SetLog(log)
 	for n := uint64(1); n <= 8192; n++ {
-		want := specBucket(n)
+		want := tableBucket(n)
 		before := log.Len()
 		p, err := m.Kmalloc(n, GFPKernel)
 		if err != nil {
@@ -58,7 +59,7 @@ func TestKmallocSizeToCache(t *testing.T) {
 		var req, lo, hi uint64
 		var name string
 		if _, err := fmt.Sscanf(ev.Text, "kmalloc(%d): %d..%d bytes use %s", &req, &lo, &hi, &name); err != nil ||
-			req != n || lo > n || hi != bucket || name != want || specBucket(lo) != want || lo > 1 && specBucket(lo-1) == want {
+			req != n || lo > n || hi != bucket || name != want || tableBucket(lo) != want || lo > 1 && tableBucket(lo-1) == want {
 			t.Fatalf("kmalloc(%d): rule %q, want the range of sizes that use %s", n, ev.Text, want)
 		}
 		if err := m.Kfree(p); err != nil {
@@ -78,7 +79,7 @@ func TestKmallocSizeToCacheOtherPageSizes(t *testing.T) {
 		m := newTestMachine(t, Config{PageSize: page})
 		maxCache := m.KmallocMaxCacheSize()
 		for n := uint64(1); n <= maxCache; n++ {
-			want := specBucket(n)
+			want := tableBucket(n)
 			if n > 192 {
 				b := uint64(256)
 				for b < n {
@@ -328,7 +329,7 @@ func TestKmallocGFPZero(t *testing.T) {
 
 // TestKmallocAlignmentEveryCache fills two slabs of every kmalloc cache at
 // every page size and checks each object's alignment: kmalloc-96 to 32,
-// kmalloc-192 to 64, every other cache to its size (spec §1.6).
+// kmalloc-192 to 64, every other cache to its size (create_boot_cache(), 6.11+).
 func TestKmallocAlignmentEveryCache(t *testing.T) {
 	for _, page := range []int{4096, 16384, 65536} {
 		m := newTestMachine(t, Config{PageSize: page, RAM: 256 * MiB})

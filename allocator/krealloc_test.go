@@ -24,7 +24,9 @@ func kindsSince(log *EventLog, from int) []EventKind {
 	return out
 }
 
-// TestKreallocWorkedExample is spec §2.4.
+// TestKreallocWorkedExample: kmalloc(20) is in kmalloc-32; krealloc to 30
+// stays (zeroing 30..31 with __GFP_ZERO) and traces nothing; to 33 it moves
+// to kmalloc-64, traced as kmalloc then kfree.
 func TestKreallocWorkedExample(t *testing.T) {
 	m := newTestMachine(t, Config{})
 	log := &EventLog{}
@@ -212,7 +214,7 @@ func TestKreallocAlign(t *testing.T) {
 }
 
 // TestKreallocRedzoneZeroing is lib/slub_kunit.c's
-// test_krealloc_redzone_zeroing (spec §2.5).
+// test_krealloc_redzone_zeroing (6.18).
 func TestKreallocRedzoneZeroing(t *testing.T) {
 	m := newTestMachine(t, Config{})
 	s := mustCache(t, m, "TestSlub_krealloc", 64, SlabKmalloc|SlabStoreUser|SlabRedZone)

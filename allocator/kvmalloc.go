@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// kvmalloc (spec §6): physically contiguous memory from kmalloc when it
+// kvmalloc: physically contiguous memory from kmalloc when it
 // can be had cheaply, virtually contiguous memory from vmalloc otherwise.
 //
 // Allocating (__kvmalloc_node_noprof; mm/util.c in 6.12, mm/slub.c later):

@@ -1,7 +1,7 @@
 package allocator
 
 // KVmalloc is the Rust kernel's KVmalloc allocator (rust/kernel/alloc/
-// allocator.rs, spec §8.4): Allocator on top of kvrealloc. It may hit
+// allocator.rs, 6.18): Allocator on top of kvrealloc. It may hit
 // kmalloc, so the layout is padded first (Kmalloc::aligned_layout) and
 // MIN_ALIGN is ARCH_KMALLOC_MINALIGN (8). In Profile612 (the 6.13-6.16
 // Rust API) an alignment above PAGE_SIZE is refused with the kernel's

@@ -687,7 +687,7 @@ func TestVmallocPagesArrayIsKmalloced(t *testing.T) {
 }
 
 // TestKVBoxOfMoreThanKmallocMaxSize is the other half of kbox.rs's
-// doctest (spec §1.5): the type a KBox cannot hold, one byte above
+// doctest (6.18): the type a KBox cannot hold, one byte above
 // KMALLOC_MAX_SIZE, fits a KVBox, because kvmalloc falls back to vmalloc.
 func TestKVBoxOfMoreThanKmallocMaxSize(t *testing.T) {
 	for _, prof := range profiles {

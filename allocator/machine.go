@@ -7,7 +7,7 @@ import (
 )
 
 // Profile is the kernel whose behaviour the machine reproduces where
-// kernels differ (spec §0).
+// kernels differ (docs/fidelity.md says how the profiles differ).
 type Profile uint8
 
 // Profiles.
@@ -68,7 +68,8 @@ const (
 	MaxRAM          = 4 * GiB
 )
 
-// MaxPageOrder is MAX_PAGE_ORDER: orders 0..10 (spec §4).
+// MaxPageOrder is MAX_PAGE_ORDER: orders 0..10 (include/linux/mmzone.h;
+// inclusive since 6.4, renamed from MAX_ORDER in 6.8).
 const MaxPageOrder = 10
 
 // NrPageOrders is NR_PAGE_ORDERS.

@@ -86,7 +86,7 @@ func kernelName(name string) string {
 
 // TestSlabinfoKmallocRowsMatchRealMachines boots a machine with each real
 // file's CPU count and compares objsize, objperslab and pagesperslab of
-// every kmalloc row the file has (spec §3.2's 2-7 CPU row).
+// every kmalloc row the file has (calculate_order()'s 2-7 CPU row).
 func TestSlabinfoKmallocRowsMatchRealMachines(t *testing.T) {
 	for _, rs := range realSlabinfos {
 		m := newTestMachine(t, Config{CPUs: rs.cpus})

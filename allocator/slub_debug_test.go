@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The lib/slub_kunit.c cases (spec §3.6), each with the error count the
+// The lib/slub_kunit.c cases (6.18), each with the error count the
 // kernel test expects. Caches are created with SLAB_NO_USER_FLAGS, as
 // test_kmem_cache_create() does.
 

@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// geometryRows is spec §3.2: objperslab/pagesperslab of kmalloc-8 ..
-// kmalloc-8k per CPU class, 4 KiB pages, no debug.
+// geometryRows is what mm/slub.c calculate_order() (6.8+) gives:
+// objperslab/pagesperslab of kmalloc-8 .. kmalloc-8k per CPU class, 4 KiB
+// pages, no debug (the table in docs/fidelity.md).
 var geometryRows = []struct {
 	cpus []int
 	row  string
@@ -34,7 +35,7 @@ func TestKmallocGeometryPerCPUClass(t *testing.T) {
 					}
 					got := fmt.Sprintf("%d/%d", s.ObjectsPerSlab(), 1<<s.Order())
 					if got != want[i] {
-						t.Errorf("%d cpus: %s objperslab/pagesperslab = %s, want %s (spec §3.2)", cpus, s.Name(), got, want[i])
+						t.Errorf("%d cpus: %s objperslab/pagesperslab = %s, want %s (calculate_order)", cpus, s.Name(), got, want[i])
 					}
 				}
 			}
@@ -43,7 +44,7 @@ func TestKmallocGeometryPerCPUClass(t *testing.T) {
 }
 
 func TestMinObjectsFromCPUCount(t *testing.T) {
-	// spec §3.1: 1 CPU -> 8, 2-3 -> 12, 4-7 -> 16, 8-15 -> 20, 16-31 -> 24,
+	// min_objects = 4 * (fls(cpus) + 1): 1 CPU -> 8, 2-3 -> 12, 4-7 -> 16, 8-15 -> 20, 16-31 -> 24,
 	// 32-63 -> 28, 64-127 -> 32, 128-255 -> 36. kmalloc-8k shows it best
 	// through kmalloc-256: order = get_order(min_objects * 256).
 	for _, tc := range []struct{ cpus, order int }{

@@ -23,7 +23,7 @@ func listOf(m *Machine, p Addr) (SlabList, int) {
 	return sl.list, sl.cpu
 }
 
-// TestSlabLifecycle walks one cache through spec §3.4: cpu slab, full,
+// TestSlabLifecycle walks one cache through SLUB's lists (mm/slub.c): cpu slab, full,
 // per-CPU partial with its drain to the node, node partial, refills, and
 // the min_partial rule for empty slabs.
 func TestSlabLifecycle(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 )
 
-// Vec is the kernel's Vec<T, A> (rust/kernel/alloc/kvec.rs, spec §8.7): a
+// Vec is the kernel's Vec<T, A> (rust/kernel/alloc/kvec.rs, 6.18): a
 // growable array whose buffer is real memory of the simulated machine,
 // obtained from an Allocator. KVec, VVec and KVVec are Vec over Kmalloc,
 // Vmalloc and KVmalloc.

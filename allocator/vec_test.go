@@ -14,8 +14,8 @@ import (
 )
 
 // The tests named after a doctest or kunit case of rust/kernel/alloc/kvec.rs
-// (spec §8.7) run on every allocator of vecAllocators; the numbers refer
-// to the checklist there.
+// (6.18) run on every allocator of vecAllocators; "checklist item N" is
+// item N of the KVec list in docs/fidelity.md.
 
 func newVec[T any](t *testing.T, m *Machine, a Allocator) *Vec[T] {
 	t.Helper()
@@ -1007,7 +1007,7 @@ func TestVVecGrowthStaysInOnePage(t *testing.T) {
 
 // TestKVecGrowthInKmalloc8: a KVec<u8> on Kmalloc grows to capacity 1, 2,
 // 4 and 8 in place inside one kmalloc-8 object and moves to kmalloc-16 at
-// 16 (spec §8.7).
+// 16 (kvec.rs doubles the capacity; krealloc stays while it fits).
 func TestKVecGrowthInKmalloc8(t *testing.T) {
 	for _, p := range []Profile{ProfileLatest, Profile612} {
 		t.Run(p.String(), func(t *testing.T) {

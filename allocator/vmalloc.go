@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// vmalloc (spec §5): virtually contiguous memory made of physically
+// vmalloc (mm/vmalloc.c): virtually contiguous memory made of physically
 // scattered pages.
 //
 // Data structures:

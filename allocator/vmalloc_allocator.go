@@ -3,7 +3,7 @@ package allocator
 import "fmt"
 
 // Vmalloc is the Rust kernel's Vmalloc allocator (rust/kernel/alloc/
-// allocator.rs, spec §8.4): Allocator on top of vrealloc. MIN_ALIGN is
+// allocator.rs, 6.18): Allocator on top of vrealloc. MIN_ALIGN is
 // PAGE_SIZE. In Profile612 (the 6.13-6.16 Rust API) an alignment above
 // PAGE_SIZE is refused with the kernel's pr_warn; in ProfileLatest
 // (6.17+) it is passed to vrealloc_node_align and honoured.

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// TestVmallocToPage is the Vmalloc::to_page doctest (spec §8.7 item 21):
+// TestVmallocToPage is the Vmalloc::to_page doctest (allocator.rs, 6.16+;
+// item 21 of the KVec list in docs/fidelity.md):
 // a VBox<[u8; PAGE_SIZE]>, its page from Vmalloc::to_page, and
 // fill_zero_raw(0, PAGE_SIZE) through that page zeroes the Box's memory.
 func TestVmallocToPage(t *testing.T) {

@@ -2,7 +2,7 @@ package allocator
 
 import "fmt"
 
-// Vrealloc is vrealloc(p, size, gfp) (spec §5.6) in the machine's
+// Vrealloc is vrealloc(p, size, gfp) (mm/vmalloc.c) in the machine's
 // profile:
 //
 //   - p NULL behaves as Vmalloc; size 0 frees p and returns NULL.

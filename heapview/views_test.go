@@ -8,8 +8,8 @@ import (
 	"github.com/allocviz/allocviz/allocator"
 )
 
-// kmallocGeometry is the kmalloc caches of a 4-CPU machine (spec §3.2,
-// the 2-7 CPU row): size, order, objects per slab.
+// kmallocGeometry is the kmalloc caches of a 4-CPU machine (calculate_order()'s
+// 2-7 CPU row): size, order, objects per slab.
 var kmallocGeometry = []struct {
 	size    uint64
 	order   int

@@ -1,6 +1,6 @@
 // Package allocatortest holds the contract suite every allocator.Allocator
 // must pass: each Guarantees clause of the Rust kernel's Allocator trait
-// (spec §8.2), checked against real memory.
+// (rust/kernel/alloc.rs, 6.18), checked against real memory.
 package allocatortest
 
 import (
