@@ -95,8 +95,6 @@ func newMarkLog() markLog {
 	return markLog{base: []markAt{{}}, big: map[int]markAt{}}
 }
 
-func (ml *markLog) len() int { return ml.delta.len() }
-
 // add records the end of the next event: the journals' lengths and the
 // total replay cost after it.
 func (ml *markLog) add(end mark, cost uint64) {

@@ -403,9 +403,6 @@ type slabFreelists struct {
 	cpu, slab []int
 }
 
-// order returns the hand-out order: the CPU's list, then the slab's.
-func (f slabFreelists) order() []int { return append(slices.Clone(f.cpu), f.slab...) }
-
 // objList is a singly linked list of object indexes threaded through a
 // shared next array, as SLUB threads its freelists through the objects.
 type objList struct {

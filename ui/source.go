@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -146,11 +145,4 @@ func bundledScenarios() []scenarioItem {
 		out = append(out, scenarioItem{name: sc.Name, desc: sc.Description})
 	}
 	return out
-}
-
-// scriptError returns the positioned script error in err, if any.
-func scriptError(err error) (*scripts.Error, bool) {
-	var se *scripts.Error
-	ok := errors.As(err, &se)
-	return se, ok
 }
