@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,6 +69,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return procCmd(args[1:], stdout, stderr)
 	case "scenarios":
 		return scenariosCmd(args[1:], stdout, stderr)
+	case "trace":
+		return traceCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
@@ -253,7 +256,11 @@ func writeSteps(w io.Writer, s *scripts.Session) {
 	}
 	flushPrints(0)
 	for _, st := range s.Steps() {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", st.N, fileLine(st.Pos), st.Op, st.Result, explanation(events[st.First:st.Last+1]))
+		op := st.Op
+		if st.Label != "" {
+			op = st.Label + "  " + op
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", st.N, fileLine(st.Pos), op, st.Result, explanation(events[st.First:st.Last+1]))
 		flushPrints(st.N)
 	}
 	flushPrints(len(s.Steps()))
@@ -294,12 +301,18 @@ func headline(events []allocator.Event) string {
 		}
 		return e.Text
 	}
+	// A CPU switch explains a step only when nothing else does (a
+	// trace's line switches CPUs before its call).
+	cpu := ""
 	for _, e := range events {
-		if e.Kind != allocator.EvStep && e.Text != "" {
+		switch {
+		case e.Kind == allocator.EvCPU:
+			cpu = cmp.Or(cpu, e.Text)
+		case e.Kind != allocator.EvStep && e.Text != "":
 			return e.Text
 		}
 	}
-	return ""
+	return cpu
 }
 
 // oneLine shortens a text of several lines to one. A SLUB report (a
@@ -356,12 +369,14 @@ func firstText(events []allocator.Event, kind allocator.EventKind) (string, bool
 	return "", false
 }
 
-// fileLine drops the column from file:line:col.
+// fileLine drops the column from file:line:col; a trace's file:line has
+// none.
 func fileLine(pos string) string {
-	if i := strings.LastIndexByte(pos, ':'); i > 0 {
-		return pos[:i]
+	i := strings.LastIndexByte(pos, ':')
+	if i <= 0 || strings.Count(pos[strings.LastIndexByte(pos, '/')+1:], ":") < 2 {
+		return pos
 	}
-	return pos
+	return pos[:i]
 }
 
 // procFile is a file of /proc the machine can render.

@@ -210,6 +210,18 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		m.addFree(upper, high-1, false)
 		m.pages[upper].since = m.seq
 	}
+	var text string
+	if m.tracing() {
+		text = m.splitRule(pfn, order, cur)
+	}
+	m.prepBlock(pfn, order, gfp, owner, text)
+	return pfn, nil
+}
+
+// prepBlock hands out the block at pfn, already off the free lists: its
+// page records say who owns it, __GFP_ZERO clears it, and EvPageAlloc
+// records it with text, the rule that found it.
+func (m *Machine) prepBlock(pfn uint64, order int, gfp GFP, owner Owner, text string) {
 	p := &m.pages[pfn]
 	p.flags = pgHead
 	if gfp&GFPComp != 0 {
@@ -229,12 +241,11 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 	}
 	if m.tracing() {
 		m.emit(Event{Kind: EvPageAlloc, PFN: pfn, Order: order, Owner: owner, GFP: gfp, Addr: m.PFNAddr(pfn),
-			Bytes: m.pageSize << order, Text: m.splitRule(pfn, order, cur)})
+			Bytes: m.pageSize << order, Text: text})
 	}
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
 	}
-	return pfn, nil
 }
 
 // splitRule explains where an allocated block came from.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/scripts/ktrace"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -66,7 +67,8 @@ type Settings struct {
 // first is its EvStep.
 type Step struct {
 	N      int    // step number, 1-based
-	Pos    string // file:line:col of the call (the column of the function's name)
+	Pos    string // file:line:col of the call (the column of the function's name); file:line for a trace's line
+	Label  string // a trace's line: "239.161175 bash-8366 [000] alloc_fdtable+0x55/0x140" (time, task-pid, CPU, call site); "" for a script
 	Call   string // the call as written in the source, at most maxCallText bytes
 	Op     string // the call with its argument values: alloc_pages(3, GFP_KERNEL)
 	Result string // what it returned as Starlark prints it ("NULL" for a failed allocation); "" for None
@@ -78,9 +80,10 @@ type Step struct {
 // Input is one piece of source the session executed: a script file or a
 // statement typed at the prompt. Rebuild replays them.
 type Input struct {
-	Name   string // the file name in positions; PromptFile for the prompt
-	Src    string // the source as given
-	Prompt bool   // typed at the prompt
+	Name   string       // the file name in positions; PromptFile for the prompt
+	Src    string       // the source as given
+	Prompt bool         // typed at the prompt
+	Trace  *ktrace.Plan // a trace replayed (trace.go); Src is then empty
 
 	line int // prompt inputs: the number of prompt lines typed before this one
 	stop int // replay ends when step stop+1 would begin; -1: it ran to its end
@@ -332,6 +335,9 @@ func (s *Session) usable() error {
 func (s *Session) exec(in Input) (starlark.Value, error) {
 	if err := s.usable(); err != nil {
 		return nil, err
+	}
+	if in.Trace != nil {
+		return starlark.None, s.execTrace(in)
 	}
 	src := in.Src
 	if in.Prompt {
