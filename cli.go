@@ -71,6 +71,10 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return scenariosCmd(args[1:], stdout, stderr)
 	case "trace":
 		return traceCmd(args[1:], stdout, stderr)
+	case "capture":
+		return captureCmd(args[1:], stdout, stderr)
+	case "host":
+		return hostCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK

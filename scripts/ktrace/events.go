@@ -58,6 +58,7 @@ const (
 // must have (older kernels print fewer optional ones), and whether a
 // replay turns it into a step.
 type eventInfo struct {
+	system   string // the tracepoint's group under tracing/events: kmem or vmalloc
 	name     string
 	required field
 	counted  bool // counted only: the page allocator's per-CPU lists, which allocviz does not model yet
@@ -67,19 +68,19 @@ type eventInfo struct {
 // kernel from 3.x to 6.18 prints; name=, node= and accounted= are newer.
 var events = [NumEvents]eventInfo{
 	EvNone:                {name: ""},
-	Kmalloc:               {name: "kmalloc", required: fCallSite | fPtr | fBytesReq | fBytesAlloc | fGFP},
-	Kfree:                 {name: "kfree", required: fCallSite | fPtr},
-	KmemCacheAlloc:        {name: "kmem_cache_alloc", required: fCallSite | fPtr | fBytesReq | fBytesAlloc | fGFP},
-	KmemCacheFree:         {name: "kmem_cache_free", required: fCallSite | fPtr},
-	MmPageAlloc:           {name: "mm_page_alloc", required: fPage | fPFN | fOrder | fGFP},
-	MmPageFree:            {name: "mm_page_free", required: fPage | fPFN | fOrder},
-	MmPageFreeBatched:     {name: "mm_page_free_batched", required: fPage | fPFN},
-	MmPageAllocZoneLocked: {name: "mm_page_alloc_zone_locked", required: fPage | fPFN | fOrder, counted: true},
-	MmPagePcpuDrain:       {name: "mm_page_pcpu_drain", required: fPage | fPFN | fOrder, counted: true},
-	AllocVmapArea:         {name: "alloc_vmap_area", required: fVAStart | fSize | fAlign},
-	FreeVmapAreaNoflush:   {name: "free_vmap_area_noflush", required: fVAStart},
-	PurgeVmapAreaLazy:     {name: "purge_vmap_area_lazy", required: fStart | fEnd},
-	VmUnmapAliases:        {name: "vm_unmap_aliases"},
+	Kmalloc:               {system: "kmem", name: "kmalloc", required: fCallSite | fPtr | fBytesReq | fBytesAlloc | fGFP},
+	Kfree:                 {system: "kmem", name: "kfree", required: fCallSite | fPtr},
+	KmemCacheAlloc:        {system: "kmem", name: "kmem_cache_alloc", required: fCallSite | fPtr | fBytesReq | fBytesAlloc | fGFP},
+	KmemCacheFree:         {system: "kmem", name: "kmem_cache_free", required: fCallSite | fPtr},
+	MmPageAlloc:           {system: "kmem", name: "mm_page_alloc", required: fPage | fPFN | fOrder | fGFP},
+	MmPageFree:            {system: "kmem", name: "mm_page_free", required: fPage | fPFN | fOrder},
+	MmPageFreeBatched:     {system: "kmem", name: "mm_page_free_batched", required: fPage | fPFN},
+	MmPageAllocZoneLocked: {system: "kmem", name: "mm_page_alloc_zone_locked", required: fPage | fPFN | fOrder, counted: true},
+	MmPagePcpuDrain:       {system: "kmem", name: "mm_page_pcpu_drain", required: fPage | fPFN | fOrder, counted: true},
+	AllocVmapArea:         {system: "vmalloc", name: "alloc_vmap_area", required: fVAStart | fSize | fAlign},
+	FreeVmapAreaNoflush:   {system: "vmalloc", name: "free_vmap_area_noflush", required: fVAStart},
+	PurgeVmapAreaLazy:     {system: "vmalloc", name: "purge_vmap_area_lazy", required: fStart | fEnd},
+	VmUnmapAliases:        {system: "vmalloc", name: "vm_unmap_aliases"},
 }
 
 // String returns the event's tracepoint name.
@@ -95,6 +96,21 @@ func (e Event) String() string {
 // allocator's per-CPU list refills and drains, which allocviz's buddy
 // allocator does not have.
 func (e Event) Counted() bool { return e < NumEvents && events[e].counted }
+
+// Tracepoint is a tracepoint's place under tracing/events.
+type Tracepoint struct {
+	System, Name string // "kmem", "kmalloc"
+}
+
+// Tracepoints lists every event this package reads, for a capture to
+// enable: the kmem and vmalloc memory events.
+func Tracepoints() []Tracepoint {
+	var out []Tracepoint
+	for e := Kmalloc; e < NumEvents; e++ {
+		out = append(out, Tracepoint{System: events[e].system, Name: events[e].name})
+	}
+	return out
+}
 
 // lookupEvent returns the event called name, or EvNone.
 func lookupEvent(name []byte) Event {
