@@ -64,7 +64,7 @@ func captureCmd(args []string, stdout, stderr io.Writer) int {
 	what := fmt.Sprintf("%g s of the whole system", *seconds)
 	wait := func() error { return waitSeconds(*seconds) }
 	if len(pos) > 0 {
-		what = "`" + strings.Join(pos, " ") + "`"
+		what = "`" + shellJoin(pos) + "`"
 		wait = func() error { return runTraced(pos, stdout, stderr, *out == "-") }
 	}
 	data, err := c.capture(wait)
@@ -229,4 +229,17 @@ func summarizeCapture(w io.Writer, path string, data []byte) {
 	if path != "-" {
 		fmt.Fprintf(w, "  allocviz %s opens it; allocviz trace stats %s sums it up\n", path, path)
 	}
+}
+
+// shellJoin writes a command as a shell would need it typed: arguments
+// with spaces or shell characters in single quotes.
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`;&|<>*?()[]{}~#!") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
 }

@@ -80,7 +80,15 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 	}
 	h := fmt.Sprintf("step %d  ", st)
 	if src != "" {
-		op = cut(op, max(o.Width-len(h)-len([]rune(src))-2, 8))
+		// Both fit, or the call keeps what the source leaves it, at least
+		// half the line: a trace's source (time, task, CPU, call site) is
+		// longer than a script's file:line:col, and is cut first.
+		avail := o.Width - len(h) - 2
+		opw, srcw := len([]rune(op)), len([]rune(src))
+		if opw+srcw > avail {
+			keep := max(min(opw, avail-srcw), min(opw, avail/2), 8)
+			op, src = cut(op, keep), cut(src, max(avail-keep, 8))
+		}
 	}
 	h += op
 	l := logLine{spans: []Span{{Kind: head, Text: h}}}

@@ -17,7 +17,7 @@ import (
 // scenarioFiles holds the bundled scenarios, scenarios/*.star, compiled
 // into the binary. Read-only.
 //
-//go:embed scenarios/*.star
+//go:embed scenarios/*.star scenarios/*.txt.gz
 var scenarioFiles embed.FS
 
 // DefaultScenario is the bundled scenario allocviz opens when none is

@@ -257,10 +257,19 @@ func (s *Session) Ext(key string, init func() any) any {
 	return v
 }
 
-// RunFile runs a whole script. name is the file name used in positions
-// ("buddy.star"). An error is an *Error; the steps before it stand, and
-// the session stays usable.
+// RunFile runs a whole script, or replays a kernel trace (told by its
+// content; see RunTrace) on the session's machine. name is the file name
+// used in positions ("buddy.star"). An error is an *Error; the steps
+// before it stand, and the session stays usable.
 func (s *Session) RunFile(name string, src []byte) error {
+	if ktrace.Sniff(src) {
+		// A kernel trace: replayed on this machine as it is.
+		plan, err := ParseTrace(name, src, Options{Config: s.m.Config()})
+		if err != nil {
+			return err
+		}
+		return s.RunTrace(plan)
+	}
 	_, err := s.exec(Input{Name: name, Src: string(src), stop: -1})
 	return err
 }

@@ -98,6 +98,9 @@ func (rp *Replayer) OpText(i int) string {
 	case OpCacheAlloc:
 		return fmt.Sprintf("kmem_cache_alloc(%s, %v)", rp.P.Caches[op.Cache].Name, r.GFP)
 	case OpKfree:
+		if op.Slot < 0 {
+			return "kfree(NULL)"
+		}
 		return fmt.Sprintf("kfree(%v)", addr())
 	case OpCacheFree:
 		if info, ok := rp.M.ObjectAt(addr()); ok && !info.Large {
