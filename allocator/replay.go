@@ -44,13 +44,14 @@ func (m *Machine) AllocPagesAt(pfn uint64, order int, gfp GFP, why string) (Addr
 	for high := from; high > order; high-- {
 		half := uint64(1) << (high - 1)
 		m.emit(Event{Kind: EvSplit, PFN: head, Order: high})
-		keep, other := head, head+half
-		if pfn >= head+half {
-			keep, other = head+half, head
+		upper := head + half
+		m.pages[upper].since = m.seq // the upper half is a block of its own now; the lower one keeps its record's age
+		keep, other := head, upper
+		if pfn >= upper {
+			keep, other = upper, head
 		}
 		m.pages[other].head = uint32(other)
 		m.addFree(other, high-1, true)
-		m.pages[other].since = m.seq
 		head = keep
 	}
 	var text string

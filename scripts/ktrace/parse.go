@@ -21,10 +21,13 @@ var gzipMagic = []byte{0x1f, 0x8b}
 
 // Decode returns the text of a trace file: data itself, or its gzip
 // stream decompressed (at most MaxBytes).
-func Decode(data []byte) ([]byte, error) {
+func Decode(data []byte) ([]byte, error) { return decode(data, MaxBytes) }
+
+// decode is Decode with the limit as a parameter, for tests.
+func decode(data []byte, limit int) ([]byte, error) {
 	if !bytes.HasPrefix(data, gzipMagic) {
-		if len(data) > MaxBytes {
-			return nil, fmt.Errorf("the trace is %d bytes, more than the %d allowed", len(data), MaxBytes)
+		if len(data) > limit {
+			return nil, fmt.Errorf("the trace is %d bytes, more than the %d allowed", len(data), limit)
 		}
 		return data, nil
 	}
@@ -33,13 +36,13 @@ func Decode(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
 	var out bytes.Buffer
-	out.Grow(min(len(data)*8, MaxBytes))
-	n, err := io.Copy(&out, io.LimitReader(zr, MaxBytes+1))
+	out.Grow(min(len(data)*8, limit))
+	n, err := io.Copy(&out, io.LimitReader(zr, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
-	if n > MaxBytes {
-		return nil, fmt.Errorf("the trace expands to more than the %d bytes allowed", MaxBytes)
+	if n > int64(limit) {
+		return nil, fmt.Errorf("the trace expands to more than the %d bytes allowed", limit)
 	}
 	return out.Bytes(), nil
 }

@@ -178,14 +178,7 @@ func (rp *Replayer) Step(i int) StepResult {
 			a = rp.slots[op.Slot].addr
 			rp.slots[op.Slot] = slot{}
 		}
-		var err error
-		info, isObj := m.ObjectAt(a)
-		if op.Kind == OpCacheFree && isObj && !info.Large {
-			err = m.KmemCacheFree(m.Cache(info.Cache), a)
-		} else {
-			err = m.Kfree(a)
-		}
-		res.Err = rp.failed(err)
+		res.Err = rp.failed(rp.freeObject(a, op.Kind == OpCacheFree))
 	case OpPageAlloc:
 		a, err := rp.pageAlloc(op, r)
 		res = rp.allocated(res, op, r, a, err, slotPages)
@@ -355,13 +348,24 @@ func (rp *Replayer) synthFree(i int32, r *Record) {
 	var err error
 	switch s.kind {
 	case slotObject:
-		err = m.Kfree(s.addr)
+		err = rp.freeObject(s.addr, true)
 	case slotPages:
 		err = m.FreePages(s.addr, int(s.order))
 	case slotArea:
 		err = m.Vfree(s.addr)
 	}
 	rp.failed(err)
+}
+
+// freeObject frees a slab object or a large kmalloc: kmem_cache_free
+// from the object's own cache when cacheFree is set and it is a slab
+// object, else kfree.
+func (rp *Replayer) freeObject(a allocator.Addr, cacheFree bool) error {
+	m := rp.M
+	if info, ok := m.ObjectAt(a); cacheFree && ok && !info.Large {
+		return m.KmemCacheFree(m.Cache(info.Cache), a)
+	}
+	return m.Kfree(a)
 }
 
 // skipText says why a line changes nothing.
