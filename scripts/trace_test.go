@@ -1,0 +1,187 @@
+package scripts
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/scripts/ktrace"
+)
+
+const (
+	traceCmdFixture   = "../testdata/tracecmd-kmem-6.18-bash-ls-etc.txt.gz"
+	publishedVirtiofs = "../testdata/ftrace-kmem-tracecmd-blog-virtiofs-short.txt"
+)
+
+// runTraceFile runs a trace the way allocviz run does and fails on an
+// error.
+func runTraceFile(t *testing.T, ref string, opts Options) *Session {
+	t.Helper()
+	s, err := Run(ref, opts)
+	if s != nil {
+		t.Cleanup(func() { s.Close() })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestTraceSteps: each memory event line is a step at its file:line,
+// labelled with its time, task, CPU and call site, on a machine with the
+// trace's CPUs; a skipped line narrates why.
+func TestTraceSteps(t *testing.T) {
+	sc, err := Open(traceCmdFixture)
+	if err != nil || !sc.Trace {
+		t.Fatalf("Open: %v, trace %v", err, sc.Trace)
+	}
+	plan, err := ParseTrace(sc.Name, sc.Src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := runTraceFile(t, traceCmdFixture, Options{})
+	tr := plan.Trace
+	if len(s.Steps()) != len(plan.Ops) || s.Settings().Config.CPUs != 2 || s.Settings().Config.RAM != plan.Config.RAM {
+		t.Fatalf("%d steps for %d ops, config %+v", len(s.Steps()), len(plan.Ops), s.Settings().Config)
+	}
+	events := s.Log().Events
+	skips := 0
+	for i, st := range s.Steps() {
+		r := &tr.Records[plan.Ops[i].Rec]
+		if st.N != i+1 || st.Pos != fmt.Sprintf("%s:%d", traceCmdFixture, r.Line) || st.Label != tr.Label(r) || st.Op == "" ||
+			!strings.HasPrefix(st.Call, r.Event.String()+":") {
+			t.Fatalf("step %d: %+v", i+1, st)
+		}
+		first := events[st.First]
+		if first.Kind != allocator.EvStep || first.Src != st.Label || first.Op != st.Op || first.Step != st.N {
+			t.Fatalf("step %d begins with %+v", st.N, first)
+		}
+		if plan.Ops[i].Kind == ktrace.OpSkip {
+			skips++
+			said := false
+			for _, e := range events[st.First : st.Last+1] {
+				said = said || e.Kind == allocator.EvSay && strings.Contains(e.Text, tr.What(r))
+			}
+			if !said {
+				t.Errorf("step %d (%s) skips without saying why", st.N, st.Op)
+			}
+		}
+	}
+	if skips == 0 {
+		t.Error("no skipped lines in the fixture")
+	}
+	if err := s.Machine().CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTraceRebuildAndPrompt: the session rebuilds to any step of the
+// trace, exactly, and the prompt continues after it.
+func TestTraceRebuildAndPrompt(t *testing.T) {
+	s := runTraceFile(t, traceCmdFixture, Options{})
+	for _, k := range []int{0, 1, 1234, len(s.Steps())} {
+		ns, err := s.Rebuild(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := len(s.Machine().BootEvents())
+		if k > 0 {
+			want = s.Steps()[k-1].Last + 1
+		}
+		if len(ns.Steps()) != k || ns.Log().Len() != want {
+			t.Errorf("rebuild to step %d: %d steps, %d events; want %d events", k, len(ns.Steps()), ns.Log().Len(), want)
+		}
+		for i := range want {
+			a, b := ns.Log().Events[i], s.Log().Events[i]
+			if a.Kind != b.Kind || a.Addr != b.Addr || a.PFN != b.PFN || a.Text != b.Text {
+				t.Fatalf("rebuild to step %d: event %d differs: %+v, %+v", k, i, a, b)
+			}
+		}
+		if k == 1234 {
+			// Typed after step 1234: new steps, and a rebuild of that.
+			if _, err := ns.Exec("p = kmalloc(100)"); err != nil {
+				t.Fatal(err)
+			}
+			if st := ns.Steps()[len(ns.Steps())-1]; st.N != 1235 || st.Pos != "<prompt>:1:5" {
+				t.Errorf("the statement's step %+v", st)
+			}
+			again, err := ns.Rebuild(1235)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Log().Len() != ns.Log().Len() {
+				t.Errorf("rebuild of trace and prompt: %d events, want %d", again.Log().Len(), ns.Log().Len())
+			}
+			again.Close()
+		}
+		ns.Close()
+	}
+}
+
+// TestTraceLimitsAndErrors: the step limit stops a trace at the line it
+// reached; a trace with unparsed lines replays the rest and then reports
+// the first at its file:line.
+func TestTraceLimitsAndErrors(t *testing.T) {
+	s, err := Run(traceCmdFixture, Options{MaxSteps: 100})
+	if s == nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var se *Error
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "step limit reached: the trace has") || len(s.Steps()) != 100 ||
+		!strings.HasPrefix(se.Pos, traceCmdFixture+":") {
+		t.Errorf("step limit: %v, %d steps", err, len(s.Steps()))
+	}
+	v, err := Run(publishedVirtiofs, Options{})
+	if v == nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if !errors.As(err, &se) || se.Pos != publishedVirtiofs+":10" || !strings.Contains(se.Msg, `kmalloc: bytes_req="56bytes_alloc=64": not a number (and 2 more lines`) {
+		t.Errorf("unparsed lines: %v", err)
+	}
+	var le *ktrace.LineError
+	if !errors.As(err, &le) || le.Line != 10 {
+		t.Errorf("the error does not unwrap to the line's: %v", err)
+	}
+	if len(v.Steps()) != 9 {
+		t.Errorf("%d steps replayed of the 9 good lines", len(v.Steps()))
+	}
+}
+
+// TestRunFileReplaysATrace: RunFile tells a trace by its content and
+// replays it on the session's own machine, whatever its size.
+func TestRunFileReplaysATrace(t *testing.T) {
+	sc, err := Open(traceCmdFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSession(t, Options{Config: allocator.Config{RAM: 8 * allocator.MiB, CPUs: 1}})
+	if err := s.RunFile("ls.txt.gz", sc.Src); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Steps()) < 4000 || !strings.HasPrefix(s.Steps()[0].Pos, "ls.txt.gz:") {
+		t.Errorf("%d steps, first %+v", len(s.Steps()), s.Steps()[0])
+	}
+	if err := s.Machine().CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBundledTrace: the bundled trace is a scenario, told from scripts by
+// its content, described by its capture line.
+func TestBundledTrace(t *testing.T) {
+	sc, ok := LookupScenario("trace-ls")
+	if !ok || !sc.Trace || sc.File != "trace-ls.txt.gz" || !strings.Contains(sc.Description, "`ls -l /etc` on Linux 6.18") {
+		t.Fatalf("trace-ls: %+v", sc.Description)
+	}
+	if sc2, ok := LookupScenario("trace-ls.txt.gz"); !ok || sc2.Name != "trace-ls" {
+		t.Error("LookupScenario does not accept the trace's file name")
+	}
+	s := runTraceFile(t, "trace-ls", Options{})
+	if n := len(s.Steps()); n < 3000 {
+		t.Errorf("%d steps", n)
+	}
+}
