@@ -19,7 +19,7 @@ const (
 
 	// Buddy page allocator.
 	EvReserve   // pages reserved at boot: PFN, Index (page count), Text (why)
-	EvSplit     // a free block of Order at PFN is halved; the upper half (order Order-1) goes to the free list
+	EvSplit     // a free block of Order at PFN is halved; the upper half (order Order-1) goes to the free list (Path "upper": the lower half does, and the upper half is kept)
 	EvMerge     // the blocks at PFN and PFN^(1<<Order) (both order Order) merge into one of Order+1 at min(PFN, buddy)
 	EvPageAlloc // block allocated: PFN, Order, Owner, GFP, Addr (direct map), Text (rule)
 	EvPageFree  // block freed (before merging): PFN, Order, Owner (previous)

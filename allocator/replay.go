@@ -10,6 +10,11 @@ import (
 // with the trace's alignment and caller, and the lazy purge the trace
 // records.
 
+// splitKeepsUpper is the Path of an EvSplit whose lower half goes to the
+// free list while the upper half is split further or handed out (the
+// buddy allocator's own splits keep the lower half).
+const splitKeepsUpper = "upper"
+
 // ErrNotFree is returned by AllocPagesAt when the block asked for is not
 // free.
 var ErrNotFree = errors.New("not free")
@@ -43,13 +48,15 @@ func (m *Machine) AllocPagesAt(pfn uint64, order int, gfp GFP, why string) (Addr
 	// replay's part of RAM last.
 	for high := from; high > order; high-- {
 		half := uint64(1) << (high - 1)
-		m.emit(Event{Kind: EvSplit, PFN: head, Order: high})
 		upper := head + half
-		m.pages[upper].since = m.seq // the upper half is a block of its own now; the lower one keeps its record's age
 		keep, other := head, upper
+		path := ""
 		if pfn >= upper {
 			keep, other = upper, head
+			path = splitKeepsUpper
 		}
+		m.emit(Event{Kind: EvSplit, PFN: head, Order: high, Path: path})
+		m.pages[upper].since = m.seq // the upper half is a block of its own now; the lower one keeps its record's age
 		m.pages[other].head = uint32(other)
 		m.addFree(other, high-1, true)
 		head = keep

@@ -229,6 +229,11 @@ func indexRanges(idx []int) string {
 // order 0 at pfn 0x1ff up to an order-8 block at pfn 0x100".
 func (m *Model) chainText(i, j int) (string, bool) {
 	first, last := &m.events[i], &m.events[j-1]
+	for k := i; k < j; k++ {
+		if m.events[k].Kind == allocator.EvSplit && m.events[k].Path == "upper" {
+			return "", false // a replayed page's split keeps the upper half
+		}
+	}
 	for k := i + 1; k < j; k++ {
 		p, e := &m.events[k-1], &m.events[k]
 		if e.Order < 0 || e.Order > allocator.MaxPageOrder || p.Order < 0 || p.Order > allocator.MaxPageOrder {

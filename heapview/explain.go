@@ -21,6 +21,10 @@ func Explain(e *allocator.Event) string {
 		if e.Order < 1 || e.Order > allocator.MaxPageOrder {
 			return fmt.Sprintf("split an order-%d block at pfn %#x (no such split)", e.Order, e.PFN)
 		}
+		if e.Path == "upper" {
+			return fmt.Sprintf("split the order-%d block at pfn %#x: the lower half goes to the order-%d free list, the upper half at pfn %#x is kept",
+				e.Order, e.PFN, e.Order-1, e.PFN+1<<(e.Order-1))
+		}
 		return fmt.Sprintf("split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d free list",
 			e.Order, e.PFN, e.PFN+1<<(e.Order-1), e.Order-1)
 	case allocator.EvMerge:

@@ -50,6 +50,9 @@ func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scr
 		add(st.Emph.Render, "", n)
 	}
 	if step != nil {
+		if withCall && step.Label != "" {
+			add(st.Muted.Render, "", step.Label) // a trace's line: time, task, CPU, call site
+		}
 		if withCall {
 			call := step.Op
 			if step.Result != "" {
@@ -134,6 +137,12 @@ func summarize(run []*allocator.Event) string {
 	first, last := run[0], run[len(run)-1]
 	switch first.Kind {
 	case allocator.EvSplit:
+		for _, e := range run {
+			if e.Path == "upper" { // a replayed trace's page, split out where the trace had it
+				return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d around the page kept, the other half to a free list each time",
+					len(run), first.Order, first.PFN, last.Order-1)
+			}
+		}
 		return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d, each upper half to a free list",
 			len(run), first.Order, first.PFN, last.Order-1)
 	case allocator.EvMerge:
@@ -155,13 +164,14 @@ func isReport(k allocator.EventKind) bool {
 	return false
 }
 
-// fileLine drops the column from file:line:col, and the directories.
+// fileLine drops the column from file:line:col (a trace's file:line has
+// none), and the directories.
 func fileLine(pos string) string {
-	if i := strings.LastIndexByte(pos, ':'); i > 0 {
-		pos = pos[:i]
-	}
 	if i := strings.LastIndexByte(pos, '/'); i >= 0 {
 		pos = pos[i+1:]
+	}
+	if i := strings.LastIndexByte(pos, ':'); i > 0 && strings.Count(pos, ":") >= 2 {
+		pos = pos[:i]
 	}
 	return pos
 }
