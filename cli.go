@@ -29,6 +29,16 @@ const usageText = `usage:
                                         print a /proc file (buddyinfo, slabinfo, vmallocinfo) of a
                                         fresh machine, or of the machine after a script
   allocviz scenarios                    list the bundled scenarios
+  allocviz trace stats FILE|NAME [machine flags]
+                                        what a kernel trace holds and what replaying it does
+  allocviz capture [-o FILE] [--seconds N] [--buffer-kb N] [-- COMMAND ARGS...]
+                                        record the running kernel's memory events (root, Linux)
+  allocviz host [--slabinfo FILE] [--buddyinfo FILE] [--cpus N] [--page-size N] [--all]
+                                        compare the host's slab caches with allocviz's
+
+A SCRIPT may also be a kernel trace (tracing/trace, trace_pipe or trace-cmd report
+text, maybe gzipped): it is replayed one line per step, on a machine with the
+trace's CPUs and enough RAM for its pages unless the machine flags say otherwise.
 
 interface flags:
   --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono

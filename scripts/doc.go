@@ -31,6 +31,16 @@
 // *Error values printed as "file:line:col: message"; a failed input
 // leaves the session usable.
 //
+// A trace of a real kernel (the text of tracing/trace, trace_pipe or
+// trace-cmd report, maybe gzipped; package ktrace) is an input like a
+// script: Open tells it by its content, Run and RunFile replay it with
+// RunTrace, one step per memory event line, positioned file:line and
+// labelled with the line's time, task, CPU and call site (Step.Label, the
+// EvStep's Src). Run chooses the machine from the trace where the Options
+// leave a field zero; Rebuild replays a trace like a script; statements
+// typed at the prompt continue after it. The bundled scenarios include
+// traces (scenarios/*.txt.gz).
+//
 // Each input may take at most Settings.MaxSteps allocator steps
 // (DefaultMaxSteps, 2^20, enough to fill the largest machine page by page;
 // config(max_steps=) or the CLI's --max-steps change it) and 100 Starlark

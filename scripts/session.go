@@ -69,7 +69,7 @@ type Step struct {
 	N      int    // step number, 1-based
 	Pos    string // file:line:col of the call (the column of the function's name); file:line for a trace's line
 	Label  string // a trace's line: "239.161175 bash-8366 [000] alloc_fdtable+0x55/0x140" (time, task-pid, CPU, call site); "" for a script
-	Call   string // the call as written in the source, at most maxCallText bytes
+	Call   string // the call as written in the source, at most maxCallText bytes; a trace's line: Op
 	Op     string // the call with its argument values: alloc_pages(3, GFP_KERNEL)
 	Result string // what it returned as Starlark prints it ("NULL" for a failed allocation); "" for None
 	Err    string // the error that ended the script in this step, if any

@@ -2,6 +2,7 @@ package scripts
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/allocviz/allocviz/scripts/ktrace"
 )
@@ -76,8 +77,8 @@ func (s *Session) execTrace(in Input) error {
 		op := rp.OpText(i)
 		s.m.BeginStep(n, label, op)
 		res := rp.Step(i)
-		st := Step{N: n, Pos: fmt.Sprintf("%s:%d", t.Name, r.Line), Label: label, Call: truncate(t.Line(r), maxCallText),
-			Op: op, Result: res.Result, First: first, Last: s.log.Len() - 1}
+		st := Step{N: n, Pos: t.Name + ":" + strconv.Itoa(int(r.Line)), Label: label, Call: op, Op: op, Result: res.Result,
+			First: first, Last: s.log.Len() - 1}
 		s.steps = append(s.steps, st)
 	}
 	if s.stopped {

@@ -50,8 +50,7 @@ func TestTraceSteps(t *testing.T) {
 	skips := 0
 	for i, st := range s.Steps() {
 		r := &tr.Records[plan.Ops[i].Rec]
-		if st.N != i+1 || st.Pos != fmt.Sprintf("%s:%d", traceCmdFixture, r.Line) || st.Label != tr.Label(r) || st.Op == "" ||
-			!strings.HasPrefix(st.Call, r.Event.String()+":") {
+		if st.N != i+1 || st.Pos != fmt.Sprintf("%s:%d", traceCmdFixture, r.Line) || st.Label != tr.Label(r) || st.Op == "" || st.Call != st.Op {
 			t.Fatalf("step %d: %+v", i+1, st)
 		}
 		first := events[st.First]
@@ -183,5 +182,94 @@ func TestBundledTrace(t *testing.T) {
 	s := runTraceFile(t, "trace-ls", Options{})
 	if n := len(s.Steps()); n < 3000 {
 		t.Errorf("%d steps", n)
+	}
+}
+
+// TestTraceLsLesson checks what docs/trace-ls.md says of the bundled
+// trace, step by step.
+func TestTraceLsLesson(t *testing.T) {
+	s := runTraceFile(t, "trace-ls", Options{})
+	steps, events := s.Steps(), s.Log().Events
+	if len(steps) != 3072 || s.Settings().Config.CPUs != 2 {
+		t.Fatalf("%d steps, %d cpus", len(steps), s.Settings().Config.CPUs)
+	}
+	step := func(n int) Step { return steps[n-1] }
+	has := func(n int, label, op string) {
+		t.Helper()
+		if st := step(n); !strings.Contains(st.Label, label) || !strings.Contains(st.Op, op) {
+			t.Errorf("step %d: %s %s; want %q and %q", n, st.Label, st.Op, label, op)
+		}
+	}
+	has(1, "allocviz-", "(skipped: before the trace)")
+	has(2, "allocviz-", "(skipped: before the trace)")
+	has(33, "copy_process", "kmem_cache_alloc(task_struct")
+	has(298, "ls-5302 [000] getname_flags", "kmem_cache_alloc(names_cache")
+	has(301, "ls-5302 [000] alloc_bprm", "kmalloc(")
+	has(1013, "ext4_htree_store_dirent", "kmalloc(")
+	has(1153, "ext4_htree_store_dirent", "kmalloc(")
+	has(2606, "free_rb_tree_fname", "kfree(")
+	has(2744, "free_rb_tree_fname", "kfree(")
+	has(2912, "exit_mmap", "kmem_cache_free(vm_area_struct")
+	compile, dirents, freed := 0, map[string]int{}, 0
+	names, getxattr := map[allocator.Addr]int{}, map[allocator.Addr]int{}
+	kfreeNull := 0
+	for _, st := range steps {
+		if st.N < 298 && strings.Contains(st.Label, " ls-") {
+			t.Errorf("step %d: ls before its exec", st.N)
+		}
+		if strings.Contains(st.Label, " compile-") {
+			compile++
+		}
+		for _, e := range events[st.First : st.Last+1] {
+			switch {
+			case e.Kind == allocator.EvKmalloc && strings.Contains(st.Label, "ext4_htree_store_dirent"):
+				if st.N < 1013 || st.N > 1153 {
+					t.Errorf("a directory entry at step %d", st.N)
+				}
+				dirents[e.Cache]++
+			case e.Kind == allocator.EvKfree && strings.Contains(st.Label, "free_rb_tree_fname"):
+				freed++
+			case e.Kind == allocator.EvObjAlloc && e.Cache == "names_cache" && strings.Contains(st.Label, " ls-"):
+				names[e.Addr]++
+			case e.Kind == allocator.EvKmalloc && strings.Contains(st.Label, "do_getxattr"):
+				if e.Cache != "kmalloc-256" || e.Size != 255 {
+					t.Errorf("step %d: do_getxattr's kmalloc(%d) in %s", st.N, e.Size, e.Cache)
+				}
+				getxattr[e.Addr]++
+			case e.Kind == allocator.EvKfree && e.Addr == 0 && strings.Contains(st.Label, "do_getxattr"):
+				kfreeNull++
+			}
+		}
+	}
+	if compile != 300 || dirents["kmalloc-64"] != 134 || dirents["kmalloc-96"] != 5 || freed != 139 {
+		t.Errorf("%d compile steps, directory entries %v, %d freed", compile, dirents, freed)
+	}
+	has(317, "getname_kernel", "kmem_cache_alloc(names_cache")
+	if len(names) != 2 || names[0xffff8880120c8000] != 539 || names[0xffff8880120c9000] != 1 || len(getxattr) != 1 || getxattr[0xffff8880133ef000] != 136 || kfreeNull == 0 {
+		t.Errorf("names_cache objects %v, do_getxattr objects %v, %d kfree(NULL)", names, getxattr, kfreeNull)
+	}
+	at, err := s.Rebuild(1153)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Close()
+	for _, c := range at.Machine().Caches() {
+		if c.Name == "kmalloc-64" && len(c.Slabs) != 3 {
+			t.Errorf("kmalloc-64 has %d slabs at step 1153, the lesson says 3", len(c.Slabs))
+		}
+	}
+	sc, _ := LookupScenario("trace-ls")
+	rep, err := ktrace.Analyze(sc.File, sc.Src, allocator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := rep.Replay.ByCache["names_cache"]
+	if !rep.Clean() || rep.Replay.KsizeAgree != 295 || rep.Plan.Stats.Synthetic != 0 || nc.N != 553 || nc.Bytes != 553*4096 {
+		t.Errorf("stats: clean %v, %d kmallocs agree, %d synthetic, names_cache %+v", rep.Clean(), rep.Replay.KsizeAgree, rep.Plan.Stats.Synthetic, nc)
+	}
+	for name, b := range rep.Replay.ByCache {
+		if name != "names_cache" && b.Bytes >= nc.Bytes {
+			t.Errorf("%s has %d bytes, names_cache %d: the lesson says names_cache comes first", name, b.Bytes, nc.Bytes)
+		}
 	}
 }

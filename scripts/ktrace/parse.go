@@ -579,3 +579,29 @@ func (p *parser) gfpValue(val []byte) (allocator.GFP, error) {
 	}
 	return e.g, nil
 }
+
+// Lengthen returns a trace of n lines made from text: its header, then its
+// event lines over and over. Replayed, the repeats allocate again what the
+// first pass left live (synthetic frees, pages freed first): a long, real
+// workload for load tests and benchmarks.
+func Lengthen(text []byte, n int) []byte {
+	var header, body [][]byte
+	for line := range bytes.Lines(text) {
+		if t := bytes.TrimSpace(line); len(body) == 0 && (len(t) == 0 || t[0] == '#' || isCPUsHeader(t)) {
+			header = append(header, line)
+		} else {
+			body = append(body, line)
+		}
+	}
+	out := make([]byte, 0, len(text)/max(len(header)+len(body), 1)*n)
+	for _, l := range header[:min(len(header), n)] {
+		out = append(out, l...)
+	}
+	for i := 0; i < n-len(header) && len(body) > 0; i++ {
+		out = append(out, body[i%len(body)]...)
+		if out[len(out)-1] != '\n' {
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
