@@ -21,7 +21,6 @@ type fakeTracefs struct {
 	root    string
 	trace   []byte
 	missing map[string]bool // events this kernel lacks
-	during  func()          // checks made while the command runs
 }
 
 func newFakeTracefs(t *testing.T, trace []byte) *fakeTracefs {

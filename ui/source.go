@@ -114,24 +114,11 @@ func (s *source) machineSummary(short bool) string {
 	free := t.PagesByOwner[allocator.OwnerFree] * s.hv.PageSize()
 	if short {
 		return fmt.Sprintf("%s · %s · %d cpus · %s free", allocator.FormatBytes(uint64(cfg.RAM)),
-			allocator.FormatBytes(uint64(cfg.PageSize)), cfg.CPUs, humanBytes(free))
+			allocator.FormatBytes(uint64(cfg.PageSize)), cfg.CPUs, allocator.HumanBytes(free))
 	}
 	return fmt.Sprintf("%s · %s pages · %d cpus · %s · free %s",
 		allocator.FormatBytes(uint64(cfg.RAM)), allocator.FormatBytes(uint64(cfg.PageSize)),
-		cfg.CPUs, cfg.Profile, humanBytes(free))
-}
-
-// humanBytes prints a byte count with one decimal: "61.2 MiB".
-func humanBytes(n uint64) string {
-	switch {
-	case n >= allocator.GiB:
-		return fmt.Sprintf("%.1f GiB", float64(n)/allocator.GiB)
-	case n >= allocator.MiB:
-		return fmt.Sprintf("%.1f MiB", float64(n)/allocator.MiB)
-	case n >= allocator.KiB:
-		return fmt.Sprintf("%.1f KiB", float64(n)/allocator.KiB)
-	}
-	return fmt.Sprintf("%d B", n)
+		cfg.CPUs, cfg.Profile, allocator.HumanBytes(free))
 }
 
 // bundledScenarios lists the scenarios the picker offers.

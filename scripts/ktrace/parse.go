@@ -440,30 +440,14 @@ func (p *parser) record(n int, ev Event, el eventLine) error {
 			var v int64
 			v, err = strconv.ParseInt(string(val), 10, 8)
 			r.Migrate = int8(v)
-		case fVAStart:
-			vm.VAStart, err = parseUint(val)
-		case fSize:
-			vm.Size, err = parseUint(val)
-		case fAlign:
-			vm.Align, err = parseUint(val)
-		case fVStart:
-			vm.VStart, err = parseUint(val)
-		case fVEnd:
-			vm.VEnd, err = parseUint(val)
 		case fFailed:
 			var v uint64
 			v, err = parseUint(val)
 			vm.Failed = v != 0
-		case fNrLazy:
-			vm.NrLazy, err = parseUint(val)
-		case fNrLazyMax:
-			vm.NrLazyMax, err = parseUint(val)
-		case fStart:
-			vm.Start, err = parseUint(val)
-		case fEnd:
-			vm.End, err = parseUint(val)
-		case fNumPurged:
-			vm.NumPurged, err = parseUint(val)
+		default:
+			if p := vm.number(f); p != nil {
+				*p, err = parseUint(val)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s=%q: %w", key, val, err)
@@ -500,6 +484,33 @@ func (p *parser) record(n int, ev Event, el eventLine) error {
 	t.Stats.LastTS = r.TS
 	t.Stats.tasks[[2]int32{int32(r.Task), r.PID}] = true
 	p.maxCPU = max(p.maxCPU, cpu)
+	return nil
+}
+
+// number returns the numeric vmalloc field f is, or nil.
+func (vm *VmapFields) number(f field) *uint64 {
+	switch f {
+	case fVAStart:
+		return &vm.VAStart
+	case fSize:
+		return &vm.Size
+	case fAlign:
+		return &vm.Align
+	case fVStart:
+		return &vm.VStart
+	case fVEnd:
+		return &vm.VEnd
+	case fNrLazy:
+		return &vm.NrLazy
+	case fNrLazyMax:
+		return &vm.NrLazyMax
+	case fStart:
+		return &vm.Start
+	case fEnd:
+		return &vm.End
+	case fNumPurged:
+		return &vm.NumPurged
+	}
 	return nil
 }
 

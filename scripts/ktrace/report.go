@@ -157,21 +157,8 @@ func (r *Report) writeTop(w io.Writer, title string, m map[string]Bytes) {
 	}
 	fmt.Fprintf(w, "\n%s:\n  %-*s  %11s  %10s\n", title, width, "", "allocations", "bytes")
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-*s  %11s  %10s\n", width, n, group(m[n].N), humanBytes(m[n].Bytes))
+		fmt.Fprintf(w, "  %-*s  %11s  %10s\n", width, n, group(m[n].N), allocator.HumanBytes(m[n].Bytes))
 	}
-}
-
-// humanBytes prints a byte count with one decimal: "16.1 MiB", "904 B".
-func humanBytes(n uint64) string {
-	switch {
-	case n >= allocator.GiB:
-		return fmt.Sprintf("%.1f GiB", float64(n)/allocator.GiB)
-	case n >= allocator.MiB:
-		return fmt.Sprintf("%.1f MiB", float64(n)/allocator.MiB)
-	case n >= allocator.KiB:
-		return fmt.Sprintf("%.1f KiB", float64(n)/allocator.KiB)
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func fieldsText(st *Stats) string {
