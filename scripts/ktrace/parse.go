@@ -432,8 +432,8 @@ func (p *parser) record(n int, ev Event, el eventLine) error {
 		case fOrder:
 			var v uint64
 			v, err = parseUint(val)
-			if err == nil && v > 63 {
-				err = fmt.Errorf("order=%d is out of range", v)
+			if err == nil && v > allocator.MaxPageOrder {
+				err = fmt.Errorf("above MAX_PAGE_ORDER, %d on x86-64 as in allocviz", allocator.MaxPageOrder)
 			}
 			r.Order = int8(v)
 		case fMigratetype:

@@ -337,7 +337,7 @@ func TestParseErrors(t *testing.T) {
 		{head + "kmalloc: call_site=a ptr=1 bytes_req=8 bytes_alloc=8", "no gfp_flags= field"},
 		{head + "kmalloc: call_site=a ptr=zz bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL", `ptr="zz": not a pointer`},
 		{head + "kmalloc: call_site=a ptr=1 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL accounted=maybe", "neither true nor false"},
-		{head + "mm_page_free: page=1 pfn=0x10 order=99", "order=99 is out of range"},
+		{head + "mm_page_free: page=1 pfn=0x10 order=11", `order="11": above MAX_PAGE_ORDER`},
 		{head + "kfree: call_site=a ptr=1 junk", `"junk" is not a key=value field`},
 		{head + "kmalloc: call_site=a ptr=1 bytes_req=99999999999999999999 bytes_alloc=8 gfp_flags=GFP_KERNEL", "out of range"},
 	} {
