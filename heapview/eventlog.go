@@ -79,15 +79,19 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 		op, src = m.events[start].Op, m.events[start].Src
 	}
 	h := fmt.Sprintf("step %d  ", st)
+	indent := len(h)
+	below := "" // a source too long for the call's line goes on a line of its own under it
 	if src != "" {
-		// Both fit, or the call keeps what the source leaves it, at least
-		// half the line: a trace's source (time, task, CPU, call site) is
-		// longer than a script's file:line:col, and is cut first.
 		avail := o.Width - len(h) - 2
 		opw, srcw := len([]rune(op)), len([]rune(src))
-		if opw+srcw > avail {
-			keep := max(min(opw, avail-srcw), min(opw, avail/2), 8)
-			op, src = cut(op, keep), cut(src, max(avail-keep, 8))
+		switch {
+		case opw+srcw <= avail:
+		case srcw > avail/2:
+			// A trace's source (time, task, CPU, call site) is longer
+			// than a script's file:line:col.
+			op, below, src = cut(op, o.Width-len(h)), cut(src, o.Width-indent), ""
+		default:
+			op = cut(op, max(avail-srcw, 8))
 		}
 	}
 	h += op
@@ -97,6 +101,9 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 		l.spans = append(l.spans, Span{Kind: CellBlank, Text: strings.Repeat(" ", gap)}, Span{Kind: CellMuted, Text: src})
 	}
 	out = append(out, l)
+	if below != "" {
+		out = append(out, logLine{spans: []Span{{Kind: CellBlank, Text: strings.Repeat(" ", indent)}, {Kind: CellMuted, Text: below}}})
+	}
 	seqW := len(fmt.Sprint(m.events[len(m.events)-1].Seq)) + 1
 	prefix := 2 + seqW + 1 + 12 + 1
 	for i := start; i < end; i++ {
