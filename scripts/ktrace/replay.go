@@ -342,7 +342,7 @@ func (rp *Replayer) synthFree(i int32, r *Record) {
 		case slotArea:
 			what = "vmap area"
 		}
-		m.Say(fmt.Sprintf("synthetic free of %v: the trace's %s from line %d is allocated again here with no free traced in between (kfree_rcu and a sheaf's bulk free emit no per-object event), so allocviz frees it first",
+		m.Say(fmt.Sprintf("synthetic free of %v: the trace's %s from line %d is allocated again here with no free traced in between (kfree_rcu and a sheaf's bulk free emit no per-object event, and a trace may leave frees out), so allocviz frees it first",
 			s.addr, what, s.line))
 	}
 	var err error

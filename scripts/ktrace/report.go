@@ -79,20 +79,28 @@ func (r *Report) Write(w io.Writer) error {
 			row("  "+e.String(), n, "")
 		}
 	}
-	row("skipped", skipped, "lines replayed as steps that change nothing, by reason:")
+	skipNote := "lines replayed as steps that change nothing"
+	if skipped > 0 {
+		skipNote += ", by reason:"
+	}
+	row("skipped", skipped, skipNote)
 	for s := SkipBeforeTrace; s < NumSkips; s++ {
 		if n := p.Stats.Skipped[s]; n > 0 {
 			row("  "+s.String(), n, s.Doc())
 		}
 	}
-	row("counted only", counted, "not replayed until allocviz's page allocator has per-CPU page lists:")
+	if counted > 0 {
+		row("counted only", counted, "not replayed until allocviz's page allocator has per-CPU page lists:")
+	} else {
+		row("counted only", counted, "per-CPU page list events, which allocviz does not replay yet")
+	}
 	for e := Kmalloc; e < NumEvents; e++ {
 		if n := p.Stats.Counted[e]; n > 0 {
 			row("  "+e.String(), n, "")
 		}
 	}
 	tw.WriteString("\n")
-	row("synthetic frees", p.Stats.Synthetic, "allocated again with no free traced (kfree_rcu, sheaves): "+topMap(p.Stats.SynthByCache))
+	row("synthetic frees", p.Stats.Synthetic, "allocated again with no free traced (kfree_rcu, sheaves, or frees not recorded): "+topMap(p.Stats.SynthByCache))
 	row("ksize agree", rs.KsizeAgree, "kmallocs whose ksize and cache type allocviz reproduces")
 	row("ksize disagree", rs.KsizeDiffer, "listed below")
 	row("caches created", len(p.Caches), fmt.Sprintf("from the trace's name=, bytes_req and bytes_alloc; %d with another stride", rs.CacheDiffer))
