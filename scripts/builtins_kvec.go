@@ -293,9 +293,10 @@ type vecIterator struct {
 	i uint64 // the next index
 }
 
-// Next reads the next element.
+// Next reads the next element, a step of the input's budget each (a
+// vector of zero-sized elements may be 2^62 long).
 func (it *vecIterator) Next(p *starlark.Value) bool {
-	if it.i >= uint64(it.x.Len()) {
+	if it.i >= uint64(it.x.Len()) || it.x.sess.charge(1) != nil {
 		return false
 	}
 	*p = it.x.Index(int(it.i))
@@ -696,19 +697,11 @@ func boxAlias(name string) string {
 // layout it was allocated with. Dropping twice is recorded as misuse and
 // returns False. drop(None) does nothing, as dropping a None Option does.
 func builtinDrop(c *Call) (starlark.Value, error) {
-	var v starlark.Value
-	if err := starlark.UnpackArgs(c.Name, c.Args, c.Kwargs, "x", &v); err != nil {
+	var d dropArg
+	if err := c.Unpack("x", &d); err != nil {
 		return nil, err
 	}
-	switch v.(type) {
-	case starlark.NoneType, *VecValue, *BoxValue:
-	default:
-		return nil, c.Errorf("for parameter x: got %s, want kvec, kbox or None", v.Type())
-	}
-	if err := c.Begin(); err != nil {
-		return nil, err
-	}
-	switch x := v.(type) {
+	switch x := d.v.(type) {
 	case *VecValue:
 		c.SetOp(fmt.Sprintf("drop(%s)", x.v.Name()))
 		if x.dropped > 0 {
