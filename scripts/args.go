@@ -25,7 +25,7 @@ type argChecker interface {
 // ptrArg is a pointer parameter: a Pointer, or None (NULL). v is the
 // value as passed, for the operation shown.
 type ptrArg struct {
-	p *Pointer     // nil for None
+	p *Pointer       // nil for None
 	v starlark.Value // the argument as given
 }
 

@@ -25,12 +25,12 @@ import (
 // Bytes of Go memory per element of what the builtins make: a Value in a
 // slice, a tuple, a hash table entry.
 const (
-	costValue = 16  // an interface in a []Value
-	costTuple = 24  // a Tuple's slice header
-	costEntry = 64  // an entry of a dict's or set's hash table
-	costPiece = 32  // a substring in a list: its Value and its header
-	costRune  = 4   // bytes of a codepoint in a string, at most
-	costBoxed = 16  // an int or string boxed into a Value
+	costValue = 16 // an interface in a []Value
+	costTuple = 24 // a Tuple's slice header
+	costEntry = 64 // an entry of a dict's or set's hash table
+	costPiece = 32 // a substring in a list: its Value and its header
+	costRune  = 4  // bytes of a codepoint in a string, at most
+	costBoxed = 16 // an int or string boxed into a Value
 	costPair  = costValue + costTuple + 2*costValue + costBoxed
 )
 

@@ -29,8 +29,8 @@ var (
 type reprWalker struct {
 	maxBytes uint64
 	tick     func(n uint64) error
-	bytes    uint64         // length of the text so far
-	visited  uint64         // values visited
+	bytes    uint64           // length of the text so far
+	visited  uint64           // values visited
 	path     []starlark.Value // the lists and dicts being printed, for Starlark's cycle check
 }
 

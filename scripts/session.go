@@ -166,10 +166,10 @@ type Session struct {
 	closed      bool
 
 	// Shared with other goroutines (Interrupt, Progress, the watchdog).
-	threadRef atomic.Pointer[starlark.Thread] // thread
-	stop      atomic.Pointer[stopCause]       // why the current input was interrupted; nil while it may run
-	progressMu sync.Mutex // guards progress
-	progress   Progress   // len(steps), and the current input's
+	threadRef  atomic.Pointer[starlark.Thread] // thread
+	stop       atomic.Pointer[stopCause]       // why the current input was interrupted; nil while it may run
+	progressMu sync.Mutex                      // guards progress
+	progress   Progress                        // len(steps), and the current input's
 }
 
 // crash is a panic in a builtin, caught: the input ends with err, and
