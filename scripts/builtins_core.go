@@ -144,6 +144,10 @@ func builtinCPU(c *Call) (starlark.Value, error) {
 	return starlark.None, nil
 }
 
+// maxSayText bounds the text say and check show for a value that is not
+// a string.
+const maxSayText = 64 << 10
+
 func builtinSay(c *Call) (starlark.Value, error) {
 	var v starlark.Value
 	if err := c.Unpack("text", &v); err != nil {
@@ -151,7 +155,7 @@ func builtinSay(c *Call) (starlark.Value, error) {
 	}
 	text, ok := starlark.AsString(v)
 	if !ok {
-		text = v.String()
+		text = Display(v, maxSayText)
 	}
 	c.SetOp("say")
 	c.Machine().Say(text)
@@ -170,7 +174,7 @@ func builtinCheck(c *Call) (starlark.Value, error) {
 	case msg == starlark.None:
 		text = st.Call
 	case !ok:
-		text = msg.String()
+		text = Display(msg, maxSayText)
 	}
 	pass := bool(cond.Truth())
 	c.SetOp("check")

@@ -422,7 +422,7 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	name := x.v.Name()
 	switch op {
 	case "push":
-		c.SetOp(fmt.Sprintf("%s::push(%s, %v)", name, truncate(val.String(), 40), flags.v))
+		c.SetOp(fmt.Sprintf("%s::push(%s, %v)", name, shortText(val, 40), flags.v))
 	case "pop", "clear":
 		c.SetOp(fmt.Sprintf("%s::%s()", name, op))
 	case "reserve":
@@ -430,11 +430,11 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	case "truncate", "remove":
 		c.SetOp(fmt.Sprintf("%s::%s(%d)", name, op, n.v))
 	case "resize":
-		c.SetOp(fmt.Sprintf("%s::resize(%d, %s, %v)", name, n.v, truncate(val.String(), 40), flags.v))
+		c.SetOp(fmt.Sprintf("%s::resize(%d, %s, %v)", name, n.v, shortText(val, 40), flags.v))
 	case "extend":
-		c.SetOp(fmt.Sprintf("%s::extend_from_slice(%s, %v)", name, truncate(val.String(), 40), flags.v))
+		c.SetOp(fmt.Sprintf("%s::extend_from_slice(%s, %v)", name, shortText(val, 40), flags.v))
 	case "insert":
-		c.SetOp(fmt.Sprintf("%s::insert_within_capacity(%d, %s)", name, n.v, truncate(val.String(), 40)))
+		c.SetOp(fmt.Sprintf("%s::insert_within_capacity(%d, %s)", name, n.v, shortText(val, 40)))
 	}
 	if x.dropped > 0 || x.bufferGone() {
 		if x.dropped > 0 {

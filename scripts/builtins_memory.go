@@ -320,7 +320,7 @@ func dataBytes(v starlark.Value) ([]byte, error) {
 		for i := range out {
 			var b int
 			if err := starlark.AsInt(v.Index(i), &b); err != nil || b < 0 || b > 0xff {
-				return nil, fmt.Errorf("element %d is %s, want an int in 0..255", i, v.Index(i))
+				return nil, fmt.Errorf("element %d is %s, want an int in 0..255", i, shortText(v.Index(i), 40))
 			}
 			out[i] = byte(b)
 		}

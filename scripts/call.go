@@ -88,10 +88,10 @@ func (c *Call) Errorf(format string, args ...any) error {
 func (c *Call) defaultOp() string {
 	var parts []string
 	for _, a := range c.Args {
-		parts = append(parts, truncate(a.String(), 40))
+		parts = append(parts, shortText(a, 40))
 	}
 	for _, kw := range c.Kwargs {
-		parts = append(parts, fmt.Sprintf("%s=%s", kw[0].(starlark.String).GoString(), truncate(kw[1].String(), 40)))
+		parts = append(parts, fmt.Sprintf("%s=%s", kw[0].(starlark.String).GoString(), shortText(kw[1], 40)))
 	}
 	return c.Name + "(" + strings.Join(parts, ", ") + ")"
 }
