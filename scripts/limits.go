@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -246,9 +247,25 @@ func checkMaxSteps(n int) error {
 	return nil
 }
 
+// recordAllowance is the Go heap allowed per event of the session's log
+// on top of the memory budget: the budget is for the script's values,
+// and what the session records of its steps (an event and its share of
+// the step, about 300 to 400 bytes) and a viewer's model of them (the
+// interface's) come on top. A run of a million steps records a few
+// million events.
+const recordAllowance = 1 << 10
+
+// heapAllowed is the Go heap allowed now: the budget, and the allowance
+// for the events recorded. Safe from any goroutine.
+func (s *Session) heapAllowed() uint64 {
+	return satAdd(uint64(s.memBudget), uint64(s.events.Load())*recordAllowance)
+}
+
 // watch starts the input's watchdog: it interrupts the input when ctx
-// ends and when the Go heap passes the memory budget. stop ends it and
-// waits for it.
+// ends and when the Go heap passes what is allowed (heapAllowed). With
+// Options.LimitHeap it also keeps the runtime's soft memory limit a
+// little above that, so the collector works harder as the heap nears it.
+// stop ends it and waits for it.
 func (s *Session) watch(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -257,7 +274,8 @@ func (s *Session) watch(ctx context.Context) (stop func()) {
 		defer wg.Done()
 		tick := time.NewTicker(watchEvery)
 		defer tick.Stop()
-		h := heapWatch{budget: uint64(s.memBudget)}
+		var h heapWatch
+		var limit uint64
 		for {
 			select {
 			case <-done:
@@ -266,10 +284,18 @@ func (s *Session) watch(ctx context.Context) (stop func()) {
 				s.Interrupt(context.Cause(ctx))
 				return
 			case <-tick.C:
-				if heap, over := h.over(); over {
+				allowed := s.heapAllowed()
+				if s.opts.LimitHeap && (allowed > limit+limit/8 || allowed < limit-limit/8) {
+					limit = allowed
+					debug.SetMemoryLimit(int64(min(softLimit(limit), math.MaxInt64)))
+				}
+				if heap, over := h.over(allowed); over {
+					msg := fmt.Sprintf("memory budget exceeded: the Go heap reached %s, over the budget of %s", approxBytes(heap), approxBytes(uint64(s.memBudget)))
+					if extra := allowed - uint64(s.memBudget); extra > uint64(s.memBudget)/16 {
+						msg += fmt.Sprintf(" and the %s allowed for the %d events recorded", approxBytes(extra), s.events.Load())
+					}
 					s.interrupt(stopCause{
-						msg: fmt.Sprintf("memory budget exceeded: the Go heap reached %s, over the budget of %s (raise it with --max-memory)",
-							approxBytes(heap), approxBytes(h.budget)),
+						msg: msg + " (raise it with --max-memory)",
 						err: fmt.Errorf("%w: %w", ErrInterrupted, ErrMemoryBudget),
 					})
 					return
@@ -283,12 +309,16 @@ func (s *Session) watch(ctx context.Context) (stop func()) {
 	}
 }
 
-// heapWatch decides when the Go heap is over the budget. The heap's
+// softLimit is the runtime's soft memory limit for a heap allowed to
+// reach allowed bytes: a quarter and 64 MiB above, room for the
+// collector's own work.
+func softLimit(allowed uint64) uint64 { return satAdd(allowed+allowed/4, 64<<20) }
+
+// heapWatch decides when the Go heap is over what is allowed. The heap's
 // object bytes include garbage not yet collected; when they pass the
-// budget it collects (at most every forceEvery) and judges by the live
-// bytes that remain.
+// allowance it collects (at most every forceEvery) and judges by the
+// live bytes that remain.
 type heapWatch struct {
-	budget   uint64
 	lastGC   time.Time
 	samples  [2]metrics.Sample
 	prepared bool
@@ -296,7 +326,7 @@ type heapWatch struct {
 
 const forceEvery = 100 * time.Millisecond
 
-func (h *heapWatch) over() (uint64, bool) {
+func (h *heapWatch) over(allowed uint64) (uint64, bool) {
 	if !h.prepared {
 		h.samples[0].Name = "/memory/classes/heap/objects:bytes"
 		h.samples[1].Name = "/gc/heap/live:bytes"
@@ -304,14 +334,14 @@ func (h *heapWatch) over() (uint64, bool) {
 	}
 	metrics.Read(h.samples[:1])
 	objects := h.samples[0].Value.Uint64()
-	if objects <= h.budget || time.Since(h.lastGC) < forceEvery {
+	if objects <= allowed || time.Since(h.lastGC) < forceEvery {
 		return objects, false
 	}
 	runtime.GC()
 	h.lastGC = time.Now()
 	metrics.Read(h.samples[1:])
 	live := h.samples[1].Value.Uint64()
-	return live, live > h.budget
+	return live, live > allowed
 }
 
 // approxBytes prints a byte count with one decimal: "1.5 GiB".

@@ -57,6 +57,11 @@ type Options struct {
 	// values (on top of the machine's RAM, which is not Go heap); 0 means
 	// DefaultMaxMemory. See limits.go.
 	MaxMemory int64
+	// LimitHeap makes the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit) follow what the session allows while inputs
+	// run, as a backstop to its watchdog. The limit is the process's: set
+	// it only in a program that runs one session at a time.
+	LimitHeap bool
 	// Timeout caps the wall time of each input; 0 means no cap.
 	Timeout time.Duration
 	// Print receives the output of Starlark's print(), with the file:line:col
@@ -168,6 +173,7 @@ type Session struct {
 	// Shared with other goroutines (Interrupt, Progress, the watchdog).
 	threadRef  atomic.Pointer[starlark.Thread] // thread
 	stop       atomic.Pointer[stopCause]       // why the current input was interrupted; nil while it may run
+	events     atomic.Int64                    // events in the log, as of the last step\'s end
 	progressMu sync.Mutex                      // guards progress
 	progress   Progress                        // len(steps), and the current input's
 }
@@ -261,6 +267,7 @@ func (s *Session) boot() error {
 	s.ext = map[string]any{}
 	s.broken = nil
 	s.setProgress(false, 0, 0)
+	s.events.Store(int64(s.log.Len()))
 	return nil
 }
 
@@ -840,6 +847,7 @@ func (s *Session) endStep(c *Call, v starlark.Value, err error) {
 	if err != nil {
 		st.Err = err.Error()
 	}
+	s.events.Store(int64(s.log.Len()))
 	if s.opts.StepDone != nil && !s.replaying {
 		s.opts.StepDone(s, *st)
 	}
