@@ -250,4 +250,3 @@ func TestStreamFlushesWhileRunning(t *testing.T) {
 	w.Close()
 	s.Printf("after close\n") // dropped, not a panic
 }
-
