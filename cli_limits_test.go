@@ -185,7 +185,9 @@ func TestRunEndsOnSignals(t *testing.T) {
 				sent := time.Now()
 				rest, _ := io.ReadAll(stdout)
 				code := waitExit(t, cmd, 2*time.Second)
-				if d := time.Since(sent); d > time.Second {
+				// allocviz gives itself a second; the rest is the test's
+				// reading, on a machine that may be busy.
+				if d := time.Since(sent); d > 1500*time.Millisecond {
 					t.Errorf("exited %v after %v", d, signalName(sig))
 				}
 				if code != 128+int(sig) {

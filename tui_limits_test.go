@@ -143,7 +143,10 @@ func TestInterfaceSurvivesRunawayInputs(t *testing.T) {
 			t.Fatalf("after %s the interface exited:\n%s", tc.stmt, scr)
 		}
 	}
-	s.keys("Escape", "q")
+	// Escape and q sent together read as alt+q: close the prompt first.
+	s.keys("Escape")
+	s.waitFor("next step")
+	s.keys("q")
 	if status, alt := s.waitExit(5 * time.Second); status != 0 || alt {
 		t.Errorf("quit: exit %d, alternate screen still on: %v", status, alt)
 	}
@@ -193,7 +196,9 @@ func TestInterfaceEndsOnSignals(t *testing.T) {
 				}
 				sent := time.Now()
 				status, alt := s.waitExit(5 * time.Second)
-				if d := time.Since(sent); d > time.Second {
+				// allocviz gives itself a second; the rest is the shell's
+				// wait and this test's polling, on a machine that may be busy.
+				if d := time.Since(sent); d > 1500*time.Millisecond {
 					t.Errorf("exited %v after the signal", d)
 				}
 				if status != 128+int(sig) || alt {
@@ -216,7 +221,7 @@ func TestInterfaceQuitsOnCtrlCWhileLoading(t *testing.T) {
 	s.keys("C-c")
 	sent := time.Now()
 	status, alt := s.waitExit(5 * time.Second)
-	if d := time.Since(sent); d > time.Second {
+	if d := time.Since(sent); d > 1500*time.Millisecond {
 		t.Errorf("exited %v after ctrl+c", d)
 	}
 	if status != 0 || alt {
