@@ -207,6 +207,11 @@ func Display(v starlark.Value, limit int) string {
 		if len(v) > limit {
 			return truncate(starlark.Bytes(v[:limit]).String(), limit)
 		}
+	case *starlark.List, starlark.Tuple, *starlark.Dict, *starlark.Set, *starlarkstruct.Struct, starlark.Int:
+	default:
+		// Prints in bounded time and space: None, bools, floats,
+		// functions, allocviz's own values.
+		return truncate(v.String(), limit)
 	}
 	const most = 4 << 20 // bytes of text worth making to show a part of it
 	w := reprWalker{maxBytes: most}
