@@ -387,28 +387,15 @@ func (r *shadowRun) step() {
 				r.bufs = append(r.bufs, r.fresh(a, m.PageSize()<<order, order, "pages", nil))
 			}
 		case k < 23:
-			size := r.size()
-			r.s.begin(fmt.Sprintf("kmalloc(%d)", size))
-			a, err := m.Kmalloc(size, r.gfp())
-			if !r.failed("kmalloc", err) {
-				r.bufs = append(r.bufs, r.fresh(a, size, -1, "kmalloc", nil))
-			}
+			r.allocate(byteAllocators()[0])
 		case k < 33:
 			if len(r.bufs) == 0 {
 				continue
 			}
 			r.free(rng.IntN(len(r.bufs)))
 		case k < 40:
-			ks := r.bufsOf("kmalloc")
-			if len(ks) == 0 {
+			if !r.reallocate(byteAllocators()[0]) {
 				continue
-			}
-			b := r.bufs[ks[rng.IntN(len(ks))]]
-			size := r.size()
-			r.s.begin(fmt.Sprintf("krealloc(p, %d)", size))
-			na, err := m.Krealloc(b.addr, size, r.gfp())
-			if !r.failed("krealloc", err) {
-				r.moved(b, na, size, uint64(len(b.shadow)))
 			}
 		case k < 42:
 			r.nCaches++
@@ -447,48 +434,16 @@ func (r *shadowRun) step() {
 			r.gone(o.addr)
 			drop(&c.objs, oi)
 		case k < 61:
-			size := 1 + rng.Uint64N(6*m.PageSize())
-			r.s.begin(fmt.Sprintf("vmalloc(%d)", size))
-			a, err := m.Vmalloc(size, r.gfp())
-			if !r.failed("vmalloc", err) {
-				r.bufs = append(r.bufs, r.fresh(a, size, -1, "vmalloc", nil))
-			}
+			r.allocate(byteAllocators()[1])
 		case k < 64:
-			vs := r.bufsOf("vmalloc")
-			if len(vs) == 0 {
+			if !r.reallocate(byteAllocators()[1]) {
 				continue
-			}
-			b := r.bufs[vs[rng.IntN(len(vs))]]
-			size := 1 + rng.Uint64N(8*m.PageSize())
-			r.s.begin(fmt.Sprintf("vrealloc(p, %d)", size))
-			na, err := m.Vrealloc(b.addr, size, r.gfp())
-			if !r.failed("vrealloc", err) {
-				r.moved(b, na, size, uint64(len(b.shadow)))
 			}
 		case k < 69:
-			size := r.size()
-			if rng.IntN(4) == 0 {
-				size = 8*m.PageSize() + rng.Uint64N(40*m.PageSize())
-			}
-			r.s.begin(fmt.Sprintf("kvmalloc(%d)", size))
-			a, err := m.KVmalloc(size, r.gfp())
-			if !r.failed("kvmalloc", err) {
-				r.bufs = append(r.bufs, r.fresh(a, size, -1, "kvmalloc", nil))
-			}
+			r.allocate(byteAllocators()[2])
 		case k < 72:
-			kvs := r.bufsOf("kvmalloc")
-			if len(kvs) == 0 {
+			if !r.reallocate(byteAllocators()[2]) {
 				continue
-			}
-			b := r.bufs[kvs[rng.IntN(len(kvs))]]
-			size := r.size()
-			if rng.IntN(3) == 0 {
-				size = 8*m.PageSize() + rng.Uint64N(40*m.PageSize())
-			}
-			r.s.begin(fmt.Sprintf("kvrealloc(p, %d)", size))
-			na, err := m.KVrealloc(b.addr, size, r.gfp())
-			if !r.failed("kvrealloc", err) {
-				r.moved(b, na, size, uint64(len(b.shadow)))
 			}
 		case k < 80:
 			r.vecStep()
@@ -523,6 +478,62 @@ func (r *shadowRun) step() {
 		}
 		return
 	}
+}
+
+// byteAllocator is an allocator of bytes the run drives: its kind, its
+// alloc and realloc, and the sizes asked of it.
+type byteAllocator struct {
+	kind    string
+	alloc   func(m *allocator.Machine, size uint64, gfp allocator.GFP) (allocator.Addr, error)
+	realloc func(m *allocator.Machine, p allocator.Addr, size uint64, gfp allocator.GFP) (allocator.Addr, error)
+	size    func(r *shadowRun) uint64
+}
+
+// byteAllocators are kmalloc, vmalloc and kvmalloc, in that order.
+func byteAllocators() []byteAllocator {
+	pages := func(lo, n uint64) func(r *shadowRun) uint64 {
+		return func(r *shadowRun) uint64 {
+			page := r.s.m.PageSize()
+			return lo*page + 1 + r.rng.Uint64N(n*page)
+		}
+	}
+	mixed := func(r *shadowRun) uint64 {
+		if r.rng.IntN(4) == 0 {
+			return pages(8, 40)(r)
+		}
+		return r.size()
+	}
+	return []byteAllocator{
+		{"kmalloc", (*allocator.Machine).Kmalloc, (*allocator.Machine).Krealloc, (*shadowRun).size},
+		{"vmalloc", (*allocator.Machine).Vmalloc, (*allocator.Machine).Vrealloc, pages(0, 6)},
+		{"kvmalloc", (*allocator.Machine).KVmalloc, (*allocator.Machine).KVrealloc, mixed},
+	}
+}
+
+// allocate allocates a buffer from a.
+func (r *shadowRun) allocate(a byteAllocator) {
+	size := a.size(r)
+	r.s.begin(fmt.Sprintf("%s(%d)", a.kind, size))
+	p, err := a.alloc(r.s.m, size, r.gfp())
+	if !r.failed(a.kind, err) {
+		r.bufs = append(r.bufs, r.fresh(p, size, -1, a.kind, nil))
+	}
+}
+
+// reallocate reallocates a buffer of a's kind, if there is one.
+func (r *shadowRun) reallocate(a byteAllocator) bool {
+	bs := r.bufsOf(a.kind)
+	if len(bs) == 0 {
+		return false
+	}
+	b := r.bufs[bs[r.rng.IntN(len(bs))]]
+	size := a.size(r)
+	r.s.begin(fmt.Sprintf("%s realloc(p, %d)", a.kind, size))
+	na, err := a.realloc(r.s.m, b.addr, size, r.gfp())
+	if !r.failed(a.kind+" realloc", err) {
+		r.moved(b, na, size, uint64(len(b.shadow)))
+	}
+	return true
 }
 
 // vecStep pushes to, pops from, reserves in or drops a vector.
