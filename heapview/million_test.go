@@ -663,7 +663,7 @@ func (r *shadowRun) boxStep() {
 func (r *shadowRun) misuseStep() {
 	m, rng := r.s.m, r.rng
 	for {
-		switch rng.IntN(11) {
+		switch rng.IntN(6) {
 		case 0: // a double free, right after the free
 			if len(r.bufs) == 0 {
 				continue
@@ -682,15 +682,7 @@ func (r *shadowRun) misuseStep() {
 			case "kvmalloc":
 				r.refused("double kvfree", m.KVfree(b.addr))
 			}
-		case 1: // kfree of a pointer into an object
-			ks := r.bufsOf("kmalloc")
-			if len(ks) == 0 {
-				continue
-			}
-			b := r.bufs[ks[rng.IntN(len(ks))]]
-			r.s.begin("kfree(p + 1)")
-			r.refused("kfree(p+1)", m.Kfree(b.addr+1))
-		case 2: // an object freed to another cache
+		case 1: // an object freed to another cache
 			if len(r.caches) < 2 {
 				continue
 			}
@@ -702,71 +694,52 @@ func (r *shadowRun) misuseStep() {
 			o, _ := pickBuf(rng, c.objs)
 			r.s.begin("kmem_cache_free(other, p)")
 			r.refused("kmem_cache_free with the wrong cache", m.KmemCacheFree(other.c, o.addr))
-		case 3: // free_pages with the wrong order
-			ps := r.bufsOf("pages")
-			if len(ps) == 0 {
-				continue
-			}
-			b := r.bufs[ps[rng.IntN(len(ps))]]
-			r.s.begin("free_pages(p, order + 1)")
-			r.refused("free_pages with the wrong order", m.FreePages(b.addr, b.order+1))
-		case 4: // vfree of a pointer into an area, not page aligned
-			vs := r.bufsOf("vmalloc")
-			if len(vs) == 0 {
-				continue
-			}
-			b := r.bufs[vs[rng.IntN(len(vs))]]
-			r.s.begin("vfree(p + 8)")
-			r.refused("vfree(p+8)", m.Vfree(b.addr+8))
-		case 5: // vfree of kmalloc memory
-			ks := r.bufsOf("kmalloc")
-			if len(ks) == 0 {
-				continue
-			}
-			b := r.bufs[ks[rng.IntN(len(ks))]]
-			r.s.begin("vfree(kmalloc'ed p)")
-			r.refused("vfree of kmalloc memory", m.Vfree(b.addr))
-		case 6: // free_pages of a slab object's page
-			ks := r.bufsOf("kmalloc")
-			if len(ks) == 0 {
-				continue
-			}
-			b := r.bufs[ks[rng.IntN(len(ks))]]
-			pfn, _ := m.AddrPFN(b.addr)
-			r.s.begin("free_pages(page of a kmalloc object, 0)")
-			r.refused("free_pages of a slab page", m.FreePages(m.PFNAddr(pfn), 0))
-		case 7: // kvfree of a pointer into an allocation (p + 8 could be the next object)
-			kvs := r.bufsOf("kvmalloc")
-			if len(kvs) == 0 {
-				continue
-			}
-			b := r.bufs[kvs[rng.IntN(len(kvs))]]
-			r.s.begin("kvfree(p + 1)")
-			r.refused("kvfree(p+1)", m.KVfree(b.addr+1))
-		case 8: // krealloc of a pointer into an object
-			ks := r.bufsOf("kmalloc")
-			if len(ks) == 0 {
-				continue
-			}
-			b := r.bufs[ks[rng.IntN(len(ks))]]
-			r.s.begin("krealloc(p + 1, 64)")
-			_, err := m.Krealloc(b.addr+1, 64, allocator.GFPKernel)
-			r.refused("krealloc(p+1)", err)
-		case 9: // an allocation past what the allocator may hand out
+		case 2: // an allocation past what the allocator may hand out
 			r.s.begin("kmalloc(1 << 40)")
 			_, err := m.Kmalloc(1<<40, allocator.GFPKernel|allocator.GFPNoWarn)
 			r.refused("kmalloc(1 << 40)", err)
-		default: // vrealloc of memory that is no vmap area
-			ks := r.bufsOf("kmalloc")
-			if len(ks) == 0 {
+		default: // a mistake with a live buffer
+			mu, _ := pickBuf(rng, bufMisuses())
+			bs := r.bufsOf(mu.kind)
+			if len(bs) == 0 {
 				continue
 			}
-			b := r.bufs[ks[rng.IntN(len(ks))]]
-			r.s.begin("vrealloc(kmalloc'ed p, 100)")
-			_, err := m.Vrealloc(b.addr, 100, allocator.GFPKernel)
-			r.refused("vrealloc of kmalloc memory", err)
+			b := r.bufs[bs[rng.IntN(len(bs))]]
+			r.s.begin(mu.op)
+			r.refused(mu.op, mu.do(m, b))
 		}
 		return
+	}
+}
+
+// bufMisuse is a mistake made with a live buffer of a kind, which the
+// allocators must report and refuse.
+type bufMisuse struct {
+	kind, op string
+	do       func(m *allocator.Machine, b *shadowBuf) error
+}
+
+// bufMisuses are the mistakes misuseStep makes with live buffers. (Not
+// kfree(p + 8): that may be the next object, which the kernel frees.)
+func bufMisuses() []bufMisuse {
+	return []bufMisuse{
+		{"kmalloc", "kfree(p + 1)", func(m *allocator.Machine, b *shadowBuf) error { return m.Kfree(b.addr + 1) }},
+		{"pages", "free_pages(p, order + 1)", func(m *allocator.Machine, b *shadowBuf) error { return m.FreePages(b.addr, b.order+1) }},
+		{"vmalloc", "vfree(p + 8)", func(m *allocator.Machine, b *shadowBuf) error { return m.Vfree(b.addr + 8) }},
+		{"kmalloc", "vfree of kmalloc memory", func(m *allocator.Machine, b *shadowBuf) error { return m.Vfree(b.addr) }},
+		{"kmalloc", "free_pages of a slab page", func(m *allocator.Machine, b *shadowBuf) error {
+			pfn, _ := m.AddrPFN(b.addr)
+			return m.FreePages(m.PFNAddr(pfn), 0)
+		}},
+		{"kvmalloc", "kvfree(p + 1)", func(m *allocator.Machine, b *shadowBuf) error { return m.KVfree(b.addr + 1) }},
+		{"kmalloc", "krealloc(p + 1, 64)", func(m *allocator.Machine, b *shadowBuf) error {
+			_, err := m.Krealloc(b.addr+1, 64, allocator.GFPKernel)
+			return err
+		}},
+		{"kmalloc", "vrealloc of kmalloc memory", func(m *allocator.Machine, b *shadowBuf) error {
+			_, err := m.Vrealloc(b.addr, 100, allocator.GFPKernel)
+			return err
+		}},
 	}
 }
 
