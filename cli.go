@@ -129,15 +129,12 @@ func (f *machineFlags) options() (scripts.Options, error) {
 	}, nil
 }
 
-// limitHeap makes the memory budget of opts the Go runtime's soft memory
-// limit too (with some room above it), as the backstop of the session's
-// heap watchdog. It returns a function that puts the previous limit back.
-func limitHeap(opts scripts.Options) (restore func()) {
-	budget := opts.MaxMemory
-	if budget == 0 {
-		budget = scripts.DefaultMaxMemory
-	}
-	prev := debug.SetMemoryLimit(budget + budget/4 + 64<<20)
+// limitHeap lets the session of opts set the Go runtime's soft memory
+// limit as it runs (Options.LimitHeap), the backstop of its heap
+// watchdog, and returns a function that puts the previous limit back.
+func limitHeap(opts *scripts.Options) (restore func()) {
+	opts.LimitHeap = true
+	prev := debug.SetMemoryLimit(-1)
 	return func() { debug.SetMemoryLimit(prev) }
 }
 
@@ -205,7 +202,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}
-	defer limitHeap(opts)()
+	defer limitHeap(&opts)()
 	// Each step's line is written as the step ends, each print() as it
 	// happens; the stream reaches stdout at least every flushEvery.
 	out := newStream(stdout, !*asJSON)
@@ -447,7 +444,7 @@ func procCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}
-	defer limitHeap(opts)()
+	defer limitHeap(&opts)()
 	var s *scripts.Session
 	var runErr error
 	if *after != "" {

@@ -65,7 +65,7 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return runCmd(runArgs, stdout, stderr)
 	}
-	defer limitHeap(opts)()
+	defer limitHeap(&opts)()
 	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal}, out, stderr)
 }
 
