@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
@@ -39,6 +41,8 @@ machine flags (a script's config() overrides them):
   --cpus N          CPUs, 1 to 256 (default 4)
   --profile P       kernel profile: 6.18 (latest) or 6.12
   --max-steps N     allocator steps allowed per run (default %d)
+  --max-memory SIZE Go heap a script may use beside the machine's RAM (default 1G)
+  --timeout D       stop a script that runs longer than D, e.g. 30s (default: no limit)
   --slab-debug FZPU slab_debug= for every cache: any of F (consistency checks),
                     Z (red zones), P (poison), U (user tracking); default off
   --freelist-random
@@ -47,7 +51,8 @@ machine flags (a script's config() overrides them):
                     CONFIG_SLAB_FREELIST_HARDENED: obfuscate the stored free pointers
   --seed N          seed of the freelist shuffles and hardening keys (default 0)
 
-exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message)
+exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message),
+128+n ended by signal n (SIGINT, SIGTERM or SIGHUP; the steps so far are printed)
 `
 
 // usage prints the usage text to w.
@@ -82,6 +87,8 @@ type machineFlags struct {
 	cpus             int
 	profile          string
 	maxSteps         int
+	maxMemory        sizeFlag
+	timeout          time.Duration
 	slabDebug        string
 	freelistRandom   bool
 	freelistHardened bool
@@ -94,6 +101,8 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.cpus, "cpus", 0, "number of CPUs")
 	fs.StringVar(&f.profile, "profile", "", "kernel profile: 6.18 or 6.12")
 	fs.IntVar(&f.maxSteps, "max-steps", 0, "allocator steps allowed per run")
+	fs.Var(&f.maxMemory, "max-memory", "Go heap a script may use, e.g. 1G")
+	fs.DurationVar(&f.timeout, "timeout", 0, "stop a script that runs longer, e.g. 30s")
 	fs.StringVar(&f.slabDebug, "slab-debug", "", "slab_debug= letters: F, Z, P, U")
 	fs.BoolVar(&f.freelistRandom, "freelist-random", false, "shuffle each new slab's freelist")
 	fs.BoolVar(&f.freelistHardened, "freelist-hardened", false, "obfuscate stored free pointers")
@@ -106,8 +115,11 @@ func (f *machineFlags) options() (scripts.Options, error) {
 	if err != nil {
 		return scripts.Options{}, err
 	}
-	if f.maxSteps < 0 {
-		return scripts.Options{}, fmt.Errorf("--max-steps %d must be at least 1", f.maxSteps)
+	if f.maxSteps < 0 || f.maxSteps > scripts.MaxStepsLimit {
+		return scripts.Options{}, fmt.Errorf("--max-steps %d is out of range (allowed: 1 to %d)", f.maxSteps, int64(scripts.MaxStepsLimit))
+	}
+	if f.timeout < 0 {
+		return scripts.Options{}, fmt.Errorf("--timeout %v is negative", f.timeout)
 	}
 	debug := strings.ToUpper(f.slabDebug)
 	if _, err := allocator.ParseSlabDebug(debug); err != nil {
@@ -116,8 +128,19 @@ func (f *machineFlags) options() (scripts.Options, error) {
 	return scripts.Options{
 		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, Profile: p,
 			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed},
-		MaxSteps: f.maxSteps,
+		MaxSteps:  f.maxSteps,
+		MaxMemory: int64(f.maxMemory),
+		Timeout:   f.timeout,
 	}, nil
+}
+
+// limitHeap lets the session of opts set the Go runtime's soft memory
+// limit as it runs (Options.LimitHeap), the backstop of its heap
+// watchdog, and returns a function that puts the previous limit back.
+func limitHeap(opts *scripts.Options) (restore func()) {
+	opts.LimitHeap = true
+	prev := debug.SetMemoryLimit(-1)
+	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // sizeFlag is a byte count written as 64M, 256MiB or 1G.
@@ -186,24 +209,51 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}
-	s, runErr := scripts.Run(pos[0], opts)
+	defer limitHeap(&opts)()
+	// Each step's line is written as the step ends, each print() as it
+	// happens; the stream reaches stdout at least every flushEvery.
+	out := newStream(stdout, !*asJSON)
+	defer out.Close()
+	written := 0 // events written, with --json
+	if *asJSON {
+		opts.Print = func(pos, msg string) { fmt.Fprintf(stderr, "%s: %s\n", pos, msg) }
+		opts.StepDone = func(s *scripts.Session, st scripts.Step) {
+			written = writeEvents(out, s.Log().Events[written:st.Last+1], written)
+		}
+	} else {
+		opts.Print = func(pos, msg string) { out.Printf("\t%s\tprint\t\t%s\n", fileLine(pos), msg) }
+		opts.StepDone = func(s *scripts.Session, st scripts.Step) { writeStep(out, s, st) }
+	}
+	ctx, stopped := runContext(func(e signalError) {
+		out.Close()
+		fmt.Fprintf(stderr, "allocviz: %v; the script did not stop within a second\n", e)
+	})
+	s, runErr := scripts.RunContext(ctx, pos[0], opts)
+	sig := stopped()
 	if s == nil {
 		fmt.Fprintln(stderr, "allocviz:", runErr)
 		return exitError
 	}
 	defer s.Close()
 	if *asJSON {
-		if err := writeEventsJSON(stdout, s.Log().Events); err != nil {
-			fmt.Fprintln(stderr, "allocviz:", err)
-			return exitError
-		}
-		for _, p := range s.Printed() {
-			fmt.Fprintf(stderr, "%s: %s\n", p.Pos, p.Text)
-		}
-	} else {
-		writeSteps(stdout, s)
+		writeEvents(out, s.Log().Events[written:], written)
 	}
-	return finish(s, runErr, stderr)
+	if err := out.Close(); err != nil {
+		fmt.Fprintln(stderr, "allocviz:", err)
+		return exitError
+	}
+	code := finish(s, runErr, stderr)
+	if sig != nil {
+		return sig.exitCode()
+	}
+	return code
+}
+
+// writeEvents writes events as JSON lines and returns how many events
+// have been written in all, done before them.
+func writeEvents(out *stream, events []allocator.Event, done int) int {
+	out.Write(func(w io.Writer) error { return writeEventsJSON(w, events) })
+	return done + len(events)
 }
 
 // finish reports the script error or the failed checks and returns the
@@ -238,26 +288,11 @@ func countChecks(s *scripts.Session) int {
 	return n
 }
 
-// writeSteps prints one line per step: number, file:line, the operation
-// with its arguments, the result, and the rule that explains it. print()
-// output appears after the step it followed.
-func writeSteps(w io.Writer, s *scripts.Session) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	events := s.Log().Events
-	printed := s.Printed()
-	flushPrints := func(upTo int) {
-		for len(printed) > 0 && printed[0].Step <= upTo {
-			fmt.Fprintf(tw, "\t%s\tprint\t\t%s\n", fileLine(printed[0].Pos), printed[0].Text)
-			printed = printed[1:]
-		}
-	}
-	flushPrints(0)
-	for _, st := range s.Steps() {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", st.N, fileLine(st.Pos), st.Op, st.Result, explanation(events[st.First:st.Last+1]))
-		flushPrints(st.N)
-	}
-	flushPrints(len(s.Steps()))
-	tw.Flush()
+// writeStep prints the line of step st: number, file:line, the operation
+// with its arguments, the result, and the rule that explains it.
+func writeStep(out *stream, s *scripts.Session, st scripts.Step) {
+	events := s.Log().Events[st.First : st.Last+1]
+	out.Printf("%d\t%s\t%s\t%s\t%s\n", st.N, fileLine(st.Pos), st.Op, st.Result, explanation(events))
 }
 
 // explanation is the sentence that explains a step: the decision of the
@@ -416,10 +451,17 @@ func procCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}
+	defer limitHeap(&opts)()
 	var s *scripts.Session
 	var runErr error
 	if *after != "" {
-		s, runErr = scripts.Run(*after, opts)
+		ctx, stopped := runContext(func(e signalError) { fmt.Fprintf(stderr, "allocviz: %v\n", e) })
+		s, runErr = scripts.RunContext(ctx, *after, opts)
+		if sig := stopped(); sig != nil && s != nil {
+			defer s.Close()
+			finish(s, runErr, stderr)
+			return sig.exitCode()
+		}
 	} else {
 		s, runErr = scripts.New(opts)
 	}

@@ -225,11 +225,20 @@ func (m *Machine) ReservedPages() uint64 { return m.reserved }
 // CPU returns the current simulated CPU.
 func (m *Machine) CPU() int { return m.cpu }
 
+// CheckCPU returns the error SetCPU(cpu) would give for a cpu this
+// machine does not have, and nil for one it has. It changes nothing.
+func (m *Machine) CheckCPU(cpu int) error {
+	if cpu < 0 || cpu >= m.cfg.CPUs {
+		return fmt.Errorf("cpu %d does not exist (this machine has cpus 0 to %d)", cpu, m.cfg.CPUs-1)
+	}
+	return nil
+}
+
 // SetCPU switches the current CPU. Later events carry it, and SLUB uses
 // that CPU's per-CPU slab and partial list.
 func (m *Machine) SetCPU(cpu int) error {
-	if cpu < 0 || cpu >= m.cfg.CPUs {
-		return fmt.Errorf("cpu %d does not exist (this machine has cpus 0 to %d)", cpu, m.cfg.CPUs-1)
+	if err := m.CheckCPU(cpu); err != nil {
+		return err
 	}
 	if cpu != m.cpu {
 		old := m.cpu

@@ -150,6 +150,7 @@ type vmArea struct {
 	gfp       GFP      // flags of the allocation
 	node      int      // vmap node whose lazy list takes the area when freed
 	freed     bool     // on the lazy list
+	runs      int      // runs of pfns mapped, counted in hostRuns; 0 while unmapped
 }
 
 // AreaInfo describes one live vmap area.
@@ -201,6 +202,9 @@ func (m *Machine) initVmalloc() error {
 
 func (m *Machine) closeVmalloc() error {
 	v := &m.vm
+	for _, a := range v.busy {
+		giveRuns(a.runs)
+	}
 	v.free, v.busy, v.lazy = nil, nil, nil
 	return v.win.release()
 }
@@ -347,6 +351,7 @@ func (m *Machine) vmallocAreaNode(a *vmArea, gfp GFP) error {
 	if err := m.mapArea(a); err != nil {
 		text := fmt.Sprintf("vmalloc error: size %d, failed to map pages", nr*m.pageSize)
 		m.warnAlloc(gfp, text)
+		m.vmWarnf("allocviz: %v", err)
 		m.removeArea(a, "its pages could not be mapped")
 		m.purgeIfOverLazyMax()
 		return fmt.Errorf("%w: %s: %v", ErrNoMemory, text, err)
@@ -363,10 +368,15 @@ func (m *Machine) vmallocAreaNode(a *vmArea, gfp GFP) error {
 
 // mapArea maps the area's pages at their places in the window: one
 // MAP_FIXED, MAP_SHARED mapping of the RAM file per run of consecutive
-// pfns.
+// pfns, if the host's limit on mappings leaves room for them (takeRuns).
 func (m *Machine) mapArea(a *vmArea) error {
+	runs := pfnRuns(a.pfns)
+	if err := takeRuns(len(runs)); err != nil {
+		return err
+	}
+	a.runs = len(runs)
 	off := m.winOff(a.start)
-	for _, r := range pfnRuns(a.pfns) {
+	for _, r := range runs {
 		at := off + uint64(r.index)<<m.pageShift
 		if err := m.vm.win.mapFile(at, m.mem.fd, r.pfn<<m.pageShift, r.n<<m.pageShift); err != nil {
 			return fmt.Errorf("map pfns %#x-%#x at %v: %w", r.pfn, r.pfn+r.n-1, VmallocStart+Addr(at), err)
@@ -453,6 +463,8 @@ func (m *Machine) removeArea(a *vmArea, why string) {
 			m.vmWarnf("allocviz: could not unmap %v-%v: %v", a.start, a.start+Addr(a.usable), err)
 		}
 	}
+	giveRuns(a.runs)
+	a.runs = 0
 	i, ok := findArea(v.busy, a.start)
 	if !ok || v.busy[i] != a {
 		throw("removeArea", fmt.Sprintf("area %v is not busy", a.start))

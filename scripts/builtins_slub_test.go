@@ -309,7 +309,7 @@ check(kmem_cache_destroy(None) == None, "NULL")
 		t.Error(err)
 	}
 	for _, tc := range []struct{ src, want string }{
-		{`kmem_cache_create("x", 8, 0, 1 << 30)`, "kmem_cache_create: flags 0x40000000: unknown bits"},
+		{`kmem_cache_create("x", 8, 0, 1 << 30)`, "kmem_cache_create: for parameter flags: 0x40000000: unknown bits"},
 		{`kmem_cache_alloc("thing")`, "kmem_cache_alloc: for parameter cache: got string, want kmem_cache"},
 		{`kmem_cache_create(1, 8)`, "kmem_cache_create: for parameter name: got int, want string"},
 		{`c < c`, "kmem_cache thing <: caches have no order"},

@@ -229,8 +229,8 @@ func TestMemoryArgumentErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`write(p, 0, [256])`, "test.star:2:1: write: for parameter data: element 0 is 256, want an int in 0..255"},
 		{`write(p, 0, 3.5)`, "test.star:2:1: write: for parameter data: got float, want bytes, string or list of ints"},
-		{`fill(p, 300)`, "test.star:2:1: fill: byte 300 is not in 0..255"},
-		{`read(p, 0, -1)`, "test.star:2:1: read: size -1 is negative"},
+		{`fill(p, 300)`, "test.star:2:1: fill: for parameter byte: byte 300 is not in 0..255"},
+		{`read(p, 0, -1)`, "test.star:2:1: read: for parameter n: size -1 is negative"},
 		{`read("p", 0, 1)`, "test.star:2:1: read: for parameter p: got string, want pointer"},
 		{`read(p, "0", 1)`, "test.star:2:1: read: for parameter offset: got string, want int"},
 	} {
@@ -340,7 +340,7 @@ func TestConfigErrors(t *testing.T) {
 		{"config(ram=0)", "test.star:1:1: config: ram: 0 is out of range (allowed: 2 MiB to 4 GiB)"},
 		{"config(profile=\"5.10\")", `test.star:1:1: config: profile: "5.10" is not a kernel profile (allowed: 6.18, 6.12)`},
 		{"config(ram=\"64Q\")", `test.star:1:1: config: ram: size "64Q": unknown unit "Q"`},
-		{"config(max_steps=0)", "test.star:1:1: config: max_steps: 0 must be at least 1"},
+		{"config(max_steps=0)", "test.star:1:1: config: max_steps: 0 is out of range (allowed: 1 to 1099511627776)"},
 		{"config(ram=[1])", "test.star:1:1: config: ram: got list, want int or size string"},
 	} {
 		s, err := runScriptErr(t, Options{}, tc.src+"\n")

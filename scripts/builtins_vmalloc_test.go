@@ -348,7 +348,7 @@ check(read(k, 0, 6) == b"shared", "one page, two addresses")
 		{`pfn_to_kaddr(1 << 20)`, "pfn_to_kaddr: pfn 1048576 does not exist (this machine has pfns 0 to 16383)"},
 		{`pfn_to_kaddr(-1)`, "pfn_to_kaddr: pfn -1 does not exist"},
 		{`is_vmalloc_addr("x")`, "is_vmalloc_addr: for parameter p: got string, want pointer or address"},
-		{`vfree(1)`, "vfree: for parameter p: got int, want pointer"},
+		{`vfree("1")`, "vfree: for parameter p: got string, want pointer or address"},
 		{`vrealloc(p, "1")`, "vrealloc: for parameter size: got string, want int"},
 		{`vmalloc(1.5)`, "vmalloc: for parameter size: got float, want int"},
 	} {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -14,10 +15,11 @@ func tickCmd(gen int, d time.Duration) tea.Cmd {
 }
 
 // loadCmd opens scenario name (a bundled scenario or a script path) on a
-// fresh machine configured by opts, runs it, and returns the session.
-func loadCmd(id int, name string, opts scripts.Options) tea.Cmd {
+// fresh machine configured by opts, runs it under ctx, and returns the
+// session.
+func loadCmd(ctx context.Context, id int, name string, opts scripts.Options) tea.Cmd {
 	return func() tea.Msg {
-		src, err := openSource(name, opts)
+		src, err := openSource(ctx, name, opts)
 		if err != nil {
 			return errMsg{id: id, err: err}
 		}

@@ -501,7 +501,7 @@ func TestLoadFailureIsShown(t *testing.T) {
 
 func TestStaleLoadIsDropped(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
-	first := loadCmd(m.loadID, "buddy", m.opts.Script)
+	first := loadCmd(m.opts.context(), m.loadID, "buddy", m.opts.Script)
 	m, second := press(t, m, "o", "enter")
 	m = load(t, m, second)
 	name := m.name

@@ -1,11 +1,14 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
 	"github.com/allocviz/allocviz/scripts"
+	"go.starlark.net/starlark"
 )
 
 // source is what the interface shows: a scripting session (the machine
@@ -15,19 +18,20 @@ import (
 type source struct {
 	sess    *scripts.Session
 	hv      *heapview.Model
-	applied int   // events of the session's log handed to hv
-	runErr  error // the script's error when it was opened, nil if it ran to its end
+	applied int             // events of the session's log handed to hv
+	runErr  error           // the script's error when it was opened, nil if it ran to its end
+	ctx     context.Context // statements run under it; it ends when the program stops
 }
 
 // openSource runs scenario or script ref on a fresh machine and builds the
 // model of what it did. A script that fails part-way still opens, showing
 // the steps before the error (runErr).
-func openSource(ref string, opts scripts.Options) (*source, error) {
-	sess, err := scripts.Run(ref, opts)
+func openSource(ctx context.Context, ref string, opts scripts.Options) (*source, error) {
+	sess, err := scripts.RunContext(ctx, ref, opts)
 	if sess == nil {
 		return nil, err
 	}
-	s, herr := newSource(sess)
+	s, herr := newSource(ctx, sess)
 	if herr != nil {
 		sess.Close()
 		return nil, herr
@@ -37,14 +41,14 @@ func openSource(ref string, opts scripts.Options) (*source, error) {
 }
 
 // newSource builds the model of sess's events so far.
-func newSource(sess *scripts.Session) (*source, error) {
+func newSource(ctx context.Context, sess *scripts.Session) (*source, error) {
 	events := sess.Log().Events
 	hv, err := heapview.New(events)
 	if hv == nil {
 		return nil, err
 	}
 	// Anomalies (events heapview could not apply) are shown, not fatal.
-	return &source{sess: sess, hv: hv, applied: len(events)}, nil
+	return &source{sess: sess, hv: hv, applied: len(events), ctx: ctx}, nil
 }
 
 // steps is the number of the last step.
@@ -58,19 +62,25 @@ func (s *source) seek(n int) {
 
 // exec runs stmt as new steps at the end of the session and hands the new
 // events to the model.
+//
+// A statement that is interrupted or meets a bug is undone by the
+// session, which then holds exactly the events it had before.
 func (s *source) exec(stmt string) (string, error) {
-	v, err := s.sess.Exec(stmt)
+	v, err := s.sess.ExecContext(s.ctx, stmt, scripts.ExecOptions{})
 	events := s.sess.Log().Events
 	if len(events) > s.applied {
 		_ = s.hv.Apply(events[s.applied:]...)
 		s.applied = len(events)
 	}
 	result := ""
-	if v != nil && v.String() != "None" {
-		result = v.String()
+	if v != nil && v != starlark.None {
+		result = scripts.Display(v, maxResult)
 	}
 	return result, err
 }
+
+// maxResult bounds a statement's value as the prompt shows it.
+const maxResult = 200
 
 // rebuilder is what a command needs to rebuild the session up to a step
 // off the event loop. Session.Rebuild only reads the old session (its
@@ -80,9 +90,12 @@ func (s *source) exec(stmt string) (string, error) {
 type rebuilder struct {
 	sess *scripts.Session
 	step int
+	ctx  context.Context
 }
 
-func (s *source) rebuilder(step int) rebuilder { return rebuilder{sess: s.sess, step: step} }
+func (s *source) rebuilder(step int) rebuilder {
+	return rebuilder{sess: s.sess, step: step, ctx: s.ctx}
+}
 
 // rebuild makes a new source in the state of step rb.step.
 func (rb rebuilder) rebuild() (*source, error) {
@@ -90,7 +103,7 @@ func (rb rebuilder) rebuild() (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := newSource(ns)
+	src, err := newSource(rb.ctx, ns)
 	if err != nil {
 		ns.Close()
 		return nil, err

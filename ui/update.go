@@ -391,7 +391,7 @@ func (m *Model) finishRebuild(id int) tea.Cmd {
 func (m *Model) startLoad(name string) tea.Cmd {
 	m.loadID++
 	m.loading = "opening " + name
-	return loadCmd(m.loadID, name, m.opts.Script)
+	return loadCmd(m.opts.context(), m.loadID, name, m.opts.Script)
 }
 
 // lastStep is the number of the last step, 0 with nothing loaded.
