@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
@@ -158,6 +160,9 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
+	out, stderr := buffered(stdout, stderr)
+	defer out.Flush()
+	stdout = out
 	fs := newFlagSet("run", stderr)
 	var mf machineFlags
 	mf.register(fs)
@@ -186,7 +191,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	if *asJSON {
-		if err := writeEventsJSON(stdout, s.Log().Events); err != nil {
+		if err := s.Log().WriteJSON(stdout, 0, s.Log().Len()); err != nil {
 			fmt.Fprintln(stderr, "allocviz:", err)
 			return exitError
 		}
@@ -223,131 +228,113 @@ func finish(s *scripts.Session, runErr error, stderr io.Writer) int {
 
 func countChecks(s *scripts.Session) int {
 	n := 0
-	for _, e := range s.Log().Events {
-		if e.Kind == allocator.EvCheck {
+	for e := range s.Log().Events(0, s.Log().Len()) {
+		if e.Kind() == allocator.EvCheck {
 			n++
 		}
 	}
 	return n
 }
 
+// buffered returns a command's standard output buffered, and its standard
+// error made to flush that buffer before each write, so that what the two
+// say still comes out in order. The caller flushes the output at the end.
+func buffered(stdout, stderr io.Writer) (*bufio.Writer, io.Writer) {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	return out, flushFirst{out, stderr}
+}
+
+// flushFirst is a writer that flushes out before each write to w.
+type flushFirst struct {
+	out *bufio.Writer
+	w   io.Writer
+}
+
+func (f flushFirst) Write(p []byte) (int, error) {
+	f.out.Flush()
+	return f.w.Write(p)
+}
+
 // writeSteps prints one line per step: number, file:line, the operation
-// with its arguments, the result, and the rule that explains it. print()
-// output appears after the step it followed.
+// with its arguments, the result, and the rule that explains it
+// (heapview.Headline, shortened to one line). print() output appears after
+// the step it followed. The columns are aligned as text/tabwriter aligns
+// them, but in two passes over the steps, the first measuring, so that a
+// run of a million steps is not held in memory; a text holding a tab or a
+// line break, which would make its own cells, goes through tabwriter.
 func writeSteps(w io.Writer, s *scripts.Session) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	events := s.Log().Events
+	cols, ok := stepColumns(s)
+	if !ok {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		eachStepLine(s, func(cells [4]string, text string) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cells[0], cells[1], cells[2], cells[3], text)
+		})
+		tw.Flush()
+		return
+	}
+	var line []byte
+	eachStepLine(s, func(cells [4]string, text string) {
+		line = line[:0]
+		for i, c := range cells {
+			line = append(line, c...)
+			for n := utf8.RuneCountInString(c); n < cols[i]; n++ {
+				line = append(line, ' ')
+			}
+		}
+		line = append(append(line, text...), '\n')
+		w.Write(line)
+	})
+}
+
+// stepColumns measures the columns of writeSteps' lines as tabwriter
+// would: the widest cell of each, plus two spaces. ok is false when a
+// text holds a tab or a line break.
+func stepColumns(s *scripts.Session) (cols [4]int, ok bool) {
+	ok = true
+	plain := func(t string) bool { return !strings.ContainsAny(t, "\t\n") }
+	measure := func(cells [4]string) {
+		for i, c := range cells {
+			cols[i] = max(cols[i], utf8.RuneCountInString(c)+2)
+			ok = ok && plain(c)
+		}
+	}
+	for _, p := range s.Printed() {
+		measure(printCells(p))
+		ok = ok && plain(p.Text)
+	}
+	for n := 1; n <= s.NumSteps(); n++ {
+		measure(stepCells(s.Step(n)))
+	}
+	// The explanations are texts of the log: where none holds a tab,
+	// none is more than one cell (ShortReport leaves no line break).
+	return cols, ok && !s.Log().AnyString(func(t string) bool { return strings.Contains(t, "\t") })
+}
+
+// eachStepLine calls line for every line writeSteps prints, in order.
+func eachStepLine(s *scripts.Session, line func(cells [4]string, text string)) {
+	log := s.Log()
 	printed := s.Printed()
 	flushPrints := func(upTo int) {
 		for len(printed) > 0 && printed[0].Step <= upTo {
-			fmt.Fprintf(tw, "\t%s\tprint\t\t%s\n", fileLine(printed[0].Pos), printed[0].Text)
+			line(printCells(printed[0]), printed[0].Text)
 			printed = printed[1:]
 		}
 	}
 	flushPrints(0)
-	for _, st := range s.Steps() {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", st.N, fileLine(st.Pos), st.Op, st.Result, explanation(events[st.First:st.Last+1]))
-		flushPrints(st.N)
+	for n := 1; n <= s.NumSteps(); n++ {
+		st := s.Step(n)
+		text, _ := heapview.Headline(log, st.First, st.Last+1)
+		line(stepCells(st), heapview.ShortReport(text))
+		flushPrints(n)
 	}
-	flushPrints(len(s.Steps()))
-	tw.Flush()
+	flushPrints(s.NumSteps())
 }
 
-// explanation is the sentence that explains a step: the decision of the
-// call itself when the step has one (a realloc decision, a vmap area, a
-// guard-page hit), which its lower-level events (the pages a vmalloc took,
-// the kernel's page-fault line, the krealloc inside a kvrealloc) come
-// before; otherwise the first sentence its events carry: the rule the
-// allocator applied, the narration, the check's message, the report.
-func explanation(events []allocator.Event) string {
-	return oneLine(headline(events))
+func stepCells(st scripts.Step) [4]string {
+	return [4]string{fmt.Sprint(st.N), fileLine(st.Pos), st.Op, st.Result}
 }
 
-// headline picks the sentence that explains a step (see explanation).
-func headline(events []allocator.Event) string {
-	if e := heapview.Headline(events); e != nil {
-		switch {
-		case e.Kind == allocator.EvKmalloc && e.Addr == 0:
-			// A kmalloc that returned NULL: the size class, then why.
-			if f, ok := firstText(events, allocator.EvPageFail); ok {
-				return e.Text + "; failed: " + f
-			}
-		case e.Kind == allocator.EvKmalloc && e.Cache != "":
-			// The size class, then where in the cache the object came from.
-			if o, ok := firstText(events, allocator.EvObjAlloc); ok {
-				return e.Text + "; " + o
-			}
-		case e.Kind == allocator.EvObjFree:
-			// A free that set off more than its own slab's move (a
-			// per-CPU partial list drained to the node, slabs
-			// discarded) ends with the last of those moves.
-			if more, n := lastSlabMove(events); n > 1 {
-				return e.Text + "; " + more
-			}
-		}
-		return e.Text
-	}
-	for _, e := range events {
-		if e.Kind != allocator.EvStep && e.Text != "" {
-			return e.Text
-		}
-	}
-	return ""
-}
-
-// oneLine shortens a text of several lines to one. A SLUB report (a
-// "BUG <cache>" line between rules, the corruption found, an object dump,
-// "FIX" lines) becomes its BUG line, the corruption line and the last FIX
-// line; anything else keeps its first line. --json has the whole text.
-func oneLine(text string) string {
-	first, _, multi := strings.Cut(text, "\n")
-	if !multi {
-		return text
-	}
-	var bug, detail, fix string
-	for _, l := range strings.Split(text, "\n") {
-		switch {
-		case strings.HasPrefix(l, "BUG ") && bug == "":
-			bug = l
-		case strings.HasPrefix(l, "[") && detail == "":
-			detail = l
-		case strings.HasPrefix(l, "FIX "):
-			fix = l
-		}
-	}
-	if bug == "" {
-		return first
-	}
-	if detail != "" {
-		bug += ": " + detail
-	}
-	if fix != "" {
-		bug += "; " + fix
-	}
-	return bug
-}
-
-// lastSlabMove returns the text of the last slab list move or discard in
-// events, and how many there are.
-func lastSlabMove(events []allocator.Event) (string, int) {
-	text, n := "", 0
-	for _, e := range events {
-		if e.Kind == allocator.EvSlabList || e.Kind == allocator.EvSlabDiscard {
-			text, n = e.Text, n+1
-		}
-	}
-	return text, n
-}
-
-// firstText returns the text of the first event of kind that has one.
-func firstText(events []allocator.Event, kind allocator.EventKind) (string, bool) {
-	for _, e := range events {
-		if e.Kind == kind && e.Text != "" {
-			return e.Text, true
-		}
-	}
-	return "", false
-}
+func printCells(p scripts.Printed) [4]string { return [4]string{"", fileLine(p.Pos), "print", ""} }
 
 // fileLine drops the column from file:line:col.
 func fileLine(pos string) string {
@@ -382,6 +369,9 @@ func procNames() string {
 }
 
 func procCmd(args []string, stdout, stderr io.Writer) int {
+	out, stderr := buffered(stdout, stderr)
+	defer out.Flush()
+	stdout = out
 	fs := newFlagSet("proc", stderr)
 	var mf machineFlags
 	mf.register(fs)

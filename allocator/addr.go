@@ -35,6 +35,18 @@ func (a Addr) String() string {
 	return fmt.Sprintf("0x%016x", uint64(a))
 }
 
+// Name prints a pointer as a reader wants it: NULL, ZERO_SIZE_PTR, or
+// the address.
+func (a Addr) Name() string {
+	switch a {
+	case 0:
+		return "NULL"
+	case ZeroSizePtr:
+		return "ZERO_SIZE_PTR"
+	}
+	return a.String()
+}
+
 // Size helpers.
 const (
 	KiB = 1 << 10

@@ -138,12 +138,6 @@ func (m *Machine) KmallocMaxCacheSize() uint64 { return m.slub.maxCacheSize }
 // KmallocMaxSize returns KMALLOC_MAX_SIZE: PAGE_SIZE << MAX_PAGE_ORDER.
 func (m *Machine) KmallocMaxSize() uint64 { return m.slub.maxSize }
 
-// sizeRule explains which kmalloc cache a size lands in:
-// "kmalloc(100): 97..128 bytes use kmalloc-128".
-func (m *Machine) sizeRule(size uint64, s *KmemCache) string {
-	return m.text().str("kmalloc(").udec(size).str("): ").str(s.sizeClass).String()
-}
-
 // sizeClass is the part of sizeRule that depends only on the kmalloc
 // cache: the sizes it serves and, for a cache of another type than
 // normal, the flag that picked it.
@@ -186,7 +180,8 @@ func (m *Machine) Kmalloc(size uint64, gfp GFP) (Addr, error) {
 	s := m.kmallocSlab(size, gfp)
 	p, err := m.slabAlloc(s, gfp, size)
 	if m.tracing() {
-		m.emit(Event{Kind: EvKmalloc, Addr: p, Size: size, Bytes: s.size, GFP: gfp, Cache: s.name, Text: m.sizeRule(size, s)})
+		name, class := m.cacheIDs(s)
+		m.emit(record{kind: EvKmalloc, addr: p, size: size, bytes: s.size, gfp: gfp, s1: name, s2: class, b: kmallocSizeClass})
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
@@ -206,8 +201,8 @@ func (m *Machine) KmallocCache(s *KmemCache, size uint64, gfp GFP) (Addr, error)
 	}
 	p, err := m.slabAlloc(s, gfp, size)
 	if m.tracing() {
-		m.emit(Event{Kind: EvKmalloc, Addr: p, Size: size, Bytes: s.size, GFP: gfp, Cache: s.name,
-			Text: fmt.Sprintf("kmalloc(%d) from %s", size, s.name)})
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvKmalloc, addr: p, size: size, bytes: s.size, gfp: gfp, s1: name, b: kmallocFromCache})
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kmalloc(%d, %v) from %s: %w", size, gfp, s.name, err)
@@ -231,16 +226,12 @@ func (m *Machine) kmallocLarge(size uint64, gfp GFP) (Addr, error) {
 		p = m.PFNAddr(pfn)
 	}
 	if m.tracing() {
-		var rule string
+		r := record{kind: EvKmalloc, addr: p, size: size, bytes: bytes, gfp: gfp, order: int8(order),
+			b: kmallocLargeRule, n: int32(m.slub.maxCacheSize)}
 		if size > m.slub.maxSize {
-			rule = fmt.Sprintf("kmalloc(%d): above KMALLOC_MAX_SIZE (%d): order %d exceeds MAX_PAGE_ORDER (%d) and the page allocator refuses",
-				size, m.slub.maxSize, order, MaxPageOrder)
-		} else {
-			rule = m.text().str("kmalloc(").udec(size).str("): above KMALLOC_MAX_CACHE_SIZE (").udec(m.slub.maxCacheSize).
-				str("), so a large kmalloc of get_order(").udec(size).str(") = ").dec(order).str(", ").bytes(bytes).
-				str(" from the buddy allocator").String()
+			r.b, r.n = kmallocTooLarge, int32(m.slub.maxSize)
 		}
-		m.emit(Event{Kind: EvKmalloc, Addr: p, Size: size, Bytes: bytes, GFP: gfp, Text: rule})
+		m.emit(r)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kmalloc(%d, %v): large kmalloc of order %d: %w", size, gfp, order, err)
@@ -272,7 +263,7 @@ func (m *Machine) KmallocSizeRoundup(n uint64) uint64 {
 // ErrDoubleFree; nothing changes.
 func (m *Machine) Kfree(p Addr) error {
 	if m.tracing() {
-		m.emit(Event{Kind: EvKfree, Addr: p})
+		m.emit(record{kind: EvKfree, addr: p})
 	}
 	if p.ZeroOrNull() {
 		return nil
@@ -299,7 +290,7 @@ func (m *Machine) Kfree(p Addr) error {
 }
 
 func (m *Machine) badKfree(p Addr, pfn uint64, kind error, text string) error {
-	m.emit(Event{Kind: EvBadFree, Addr: p, PFN: pfn, Text: text})
+	m.emit(record{kind: EvBadFree, addr: p, pfn: uint32(pfn), s1: m.str(text)})
 	return fmt.Errorf("%w: %s", kind, text)
 }
 
@@ -348,4 +339,16 @@ func (s *KmemCache) slabKsize() uint64 {
 		return s.inuse
 	}
 	return s.size
+}
+
+// cacheIDs returns the ids of a cache's name and, for a kmalloc cache,
+// its size class in the log being written, interning them once per log.
+func (m *Machine) cacheIDs(s *KmemCache) (name, sizeClass StrID) {
+	if m.log == nil {
+		return 0, 0
+	}
+	if s.idLog != m.log {
+		s.idLog, s.nameID, s.classID = m.log, m.str(s.name), m.str(s.sizeClass)
+	}
+	return s.nameID, s.classID
 }

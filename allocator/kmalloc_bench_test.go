@@ -38,8 +38,8 @@ func BenchmarkKmallocKfree(b *testing.B) {
 					if err := m.Kfree(p); err != nil {
 						b.Fatal(err)
 					}
-					if log != nil && len(log.Events) > 1<<14 {
-						log.Events = log.Events[:0]
+					if log != nil && log.Len() > 1<<14 {
+						*log = EventLog{}
 					}
 				}
 			})

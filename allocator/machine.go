@@ -133,11 +133,10 @@ type Machine struct {
 	reserved uint64 // pages reserved at boot (pfn 0..reserved-1)
 
 	log  *EventLog // where events go; nil: recording off
-	boot []Event   // the events of boot, given to the first empty log
-	seq  uint64    // events recorded so far
+	boot *EventLog // the events of boot, copied to the first empty log
+	seq  uint64    // events recorded so far: the Seq of the last
 	step int       // current script step; 0 before the first
 	cpu  int       // current CPU, 0..CPUs-1
-	txt  textBuf   // scratch for building event texts (eventtext.go)
 
 	slub slubState    // SLUB caches and kmalloc (slub.go)
 	vm   vmallocState // the vmalloc window and its areas (vmalloc.go)
@@ -178,7 +177,7 @@ func NewMachine(cfg Config) (*Machine, error) {
 		m.Close()
 		return nil, err
 	}
-	m.boot = boot.Events
+	m.boot = boot
 	m.log = nil
 	return m, nil
 }
@@ -234,7 +233,7 @@ func (m *Machine) SetCPU(cpu int) error {
 		old := m.cpu
 		m.cpu = cpu
 		if m.tracing() {
-			m.emit(Event{Kind: EvCPU, Index: old, Text: fmt.Sprintf("now running on cpu %d (was cpu %d)", cpu, old)})
+			m.emit(record{kind: EvCPU, n: int32(old)})
 		}
 	}
 	return nil
@@ -243,17 +242,18 @@ func (m *Machine) SetCPU(cpu int) error {
 // SetLog directs events to log; nil switches recording off. A log handed
 // in empty first receives the events of boot (the reserved pages, the
 // initial free blocks, the kmalloc caches), so a log that is set right
-// after NewMachine describes the whole machine. The machine appends to
-// log.Events and never reads or truncates it.
+// after NewMachine describes the whole machine. The machine only appends
+// to log.
 func (m *Machine) SetLog(log *EventLog) {
-	if log != nil && len(log.Events) == 0 {
-		log.Events = append(log.Events, m.boot...)
+	if log != nil && log.Len() == 0 {
+		*log = m.boot.clone()
 	}
 	m.log = log
 }
 
-// BootEvents returns the events recorded while the machine booted.
-func (m *Machine) BootEvents() []Event { return m.boot }
+// BootEvents returns how many events the machine recorded while it
+// booted: the first events of every log SetLog is handed empty.
+func (m *Machine) BootEvents() int { return m.boot.Len() }
 
 // Log returns the event log, or nil when recording is off.
 func (m *Machine) Log() *EventLog { return m.log }
@@ -262,31 +262,60 @@ func (m *Machine) Log() *EventLog { return m.log }
 // building explanations nobody will read.
 func (m *Machine) tracing() bool { return m.log != nil }
 
-// emit stamps e with its sequence number, step and CPU and appends it.
-func (m *Machine) emit(e Event) {
+// emit stamps r with the CPU and appends it. Its sequence number is its
+// position in the log.
+func (m *Machine) emit(r record) {
 	if m.log == nil {
 		return
 	}
-	m.seq++
-	e.Seq = m.seq
-	e.Step = m.step
-	e.CPU = m.cpu
-	m.log.Events = append(m.log.Events, e)
+	r.cpu = uint8(m.cpu)
+	m.log.push(&r)
+	m.seq = uint64(m.log.Len())
+}
+
+// str returns the id of s in the log; 0 when recording is off.
+func (m *Machine) str(s string) StrID {
+	if m.log == nil {
+		return 0
+	}
+	return m.log.strs.intern(s)
+}
+
+// strf formats and interns a text, only when events are recorded.
+func (m *Machine) strf(format string, args ...any) StrID {
+	if m.log == nil {
+		return 0
+	}
+	return m.log.strs.intern(fmt.Sprintf(format, args...))
+}
+
+// cat joins a recorded text and more words, only when events are recorded.
+func (m *Machine) cat(a StrID, b string) StrID {
+	if m.log == nil {
+		return 0
+	}
+	return m.log.strs.intern(m.log.String(a) + b)
 }
 
 // BeginStep starts script step number step, caused by op (the call as
 // written) at src (file:line:col). Every event until the next BeginStep
-// carries that step number.
+// belongs to that step.
 func (m *Machine) BeginStep(step int, src, op string) {
 	m.step = step
-	m.emit(Event{Kind: EvStep, Src: src, Op: op})
+	if m.log != nil {
+		m.emit(record{kind: EvStep, n: int32(step), s1: m.str(src), s2: m.str(op)})
+	}
 }
 
 // Step returns the current step number.
 func (m *Machine) Step() int { return m.step }
 
 // Say records a line of narration.
-func (m *Machine) Say(text string) { m.emit(Event{Kind: EvSay, Text: text}) }
+func (m *Machine) Say(text string) {
+	if m.log != nil {
+		m.emit(record{kind: EvSay, s1: m.str(text)})
+	}
+}
 
 // Check records the outcome of a script check.
 func (m *Machine) Check(ok bool, msg string) {
@@ -294,13 +323,21 @@ func (m *Machine) Check(ok bool, msg string) {
 	if !ok {
 		d = DecisionFailed
 	}
-	m.emit(Event{Kind: EvCheck, Decision: d, Text: msg})
+	if m.log != nil {
+		m.emit(record{kind: EvCheck, b: uint8(d), s1: m.str(msg)})
+	}
 }
 
 // Warn records a kernel warning with its wording.
-func (m *Machine) warn(text string) { m.emit(Event{Kind: EvWarn, Text: text}) }
+func (m *Machine) warn(text string) {
+	if m.log != nil {
+		m.emit(record{kind: EvWarn, s1: m.str(text)})
+	}
+}
 
 // Misuse records misuse of an API that was reported and not obeyed.
 func (m *Machine) Misuse(addr Addr, text string) {
-	m.emit(Event{Kind: EvMisuse, Addr: addr, Text: text})
+	if m.log != nil {
+		m.emit(record{kind: EvMisuse, addr: addr, s1: m.str(text)})
+	}
 }

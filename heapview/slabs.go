@@ -497,13 +497,13 @@ func (m *Model) freelists(slabs []Slab) []slabFreelists {
 		for j := len(initial) - 1; j >= 0; j-- {
 			f.push(2, int32(initial[j]))
 		}
-		if e := &m.events[f.from]; e.Kind == allocator.EvSlabNew {
-			f.cpu = e.CPU
+		if e := m.log.At(f.from); e.Kind() == allocator.EvSlabNew {
+			f.cpu = e.CPU()
 		}
 		evs := m.slabEvents[sl.PFN]
 		i, _ := slices.BinarySearch(evs, int32(f.from)+1)
 		for ; i < len(evs) && int(evs[i]) < m.cur.pos; i++ {
-			f.replay(&m.events[evs[i]])
+			f.replay(m.log.At(int(evs[i])))
 		}
 		out[k] = slabFreelists{cpu: f.items(1), slab: f.items(2)}
 		if sl.List != allocator.ListCPU {
@@ -514,27 +514,27 @@ func (m *Model) freelists(slabs []Slab) []slabFreelists {
 }
 
 // replay applies one event naming the slab to its freelists.
-func (f *flSim) replay(e *allocator.Event) {
-	if e.Kind == allocator.EvSlabList {
-		if f.list == allocator.ListCPU && e.List != allocator.ListCPU {
+func (f *flSim) replay(e allocator.Event) {
+	if e.Kind() == allocator.EvSlabList {
+		if f.list == allocator.ListCPU && e.List() != allocator.ListCPU {
 			f.splice(1, 2) // deactivate_slab
 		}
-		f.list, f.cpu = e.List, e.Index
+		f.list, f.cpu = e.List(), e.ListCPU()
 		return
 	}
-	if e.Kind != allocator.EvObjAlloc && e.Kind != allocator.EvObjFree || e.Index < 0 || e.Index >= f.sl.Objects {
+	if e.Kind() != allocator.EvObjAlloc && e.Kind() != allocator.EvObjFree || e.Object() < 0 || e.Object() >= f.sl.Objects {
 		return
 	}
-	obj := int32(e.Index)
+	obj := int32(e.Object())
 	switch {
-	case e.Kind == allocator.EvObjAlloc && e.Path == "lost":
+	case e.Kind() == allocator.EvObjAlloc && e.Path() == "lost":
 		f.drop(obj)
-	case e.Kind == allocator.EvObjAlloc:
+	case e.Kind() == allocator.EvObjAlloc:
 		if f.list == allocator.ListCPU && f.lists[1].head < 0 {
 			f.splice(2, 1) // the slow path takes the slab's freelist
 		}
 		f.drop(obj)
-	case e.Path != "repair" && f.list == allocator.ListCPU && f.cpu == e.CPU:
+	case e.Path() != "repair" && f.list == allocator.ListCPU && f.cpu == e.CPU():
 		f.push(1, obj) // the fast path: this CPU's cpu slab
 	default:
 		f.push(2, obj)
@@ -546,9 +546,9 @@ func (f *flSim) replay(e *allocator.Event) {
 // order.
 func (m *Model) initialOrder(pos, objects int) []int {
 	out := make([]int, 0, objects)
-	if e := &m.events[pos]; e.Kind == allocator.EvSlabNew && len(e.PFNs) == objects {
+	if e := m.log.At(pos); e.Kind() == allocator.EvSlabNew && e.NumPFNs() == objects {
 		seen := make([]bool, objects)
-		for _, i := range e.PFNs {
+		for _, i := range e.PFNs() {
 			if i < uint64(objects) && !seen[i] {
 				seen[i] = true
 				out = append(out, int(i))
@@ -566,9 +566,8 @@ func (m *Model) initialOrder(pos, objects int) []int {
 
 // posOfSeq returns the position of the event with Seq seq.
 func (m *Model) posOfSeq(seq uint64) int {
-	i, ok := slices.BinarySearchFunc(m.events, seq, func(e allocator.Event, s uint64) int { return cmp.Compare(e.Seq, s) })
-	if !ok {
+	if seq == 0 || seq > uint64(m.n) {
 		return -1
 	}
-	return i
+	return int(seq - 1)
 }

@@ -46,13 +46,13 @@ type slabRec struct {
 // areaRec is one vmap area, or the range of a freed one that waits for
 // the lazy purge, keyed by its start address.
 type areaRec struct {
-	bytes    uint64   // address space, guard page included
-	size     uint64   // bytes requested (the latest, after in-place vreallocs)
-	since    uint32   // position+1 of EvVmapAlloc (or of EvVmapFree for an unpurged range)
-	caller   uint16   // interned caller (/proc/vmallocinfo)
-	flags    uint16   // interned flag words (/proc/vmallocinfo)
-	unpurged bool     // freed: unmapped, its range taken until EvVmapPurge
-	pfns     []uint64 // the pages behind the area in address order (the event's slice, never written); nil when unpurged
+	bytes    uint64 // address space, guard page included
+	size     uint64 // bytes requested (the latest, after in-place vreallocs)
+	since    uint32 // position+1 of EvVmapAlloc (or of EvVmapFree for an unpurged range)
+	caller   uint16 // interned caller (/proc/vmallocinfo)
+	flags    uint16 // interned flag words (/proc/vmallocinfo)
+	unpurged bool   // freed: unmapped, its range taken until EvVmapPurge
+	pfns     uint32 // the pages behind the area in address order: the log's list (allocator.Event.PFNList); 0 when unpurged
 }
 
 // AllocKind says what kind of memory an allocation is.

@@ -62,8 +62,8 @@ type Settings struct {
 }
 
 // Step is one allocator call made by a script: the unit the UI steps
-// through. Events log.Events[First..Last] (inclusive) are the step's; the
-// first is its EvStep.
+// through. Events First..Last (inclusive) of the log are the step's; the
+// first is its EvStep, which holds Pos and Call.
 type Step struct {
 	N      int    // step number, 1-based
 	Pos    string // file:line:col of the call (the column of the function's name)
@@ -119,7 +119,8 @@ type Session struct {
 	configKeys  map[string]ConfigKey // what config() accepts; immutable
 	globals     starlark.StringDict  // the script's own globals
 
-	steps    []Step
+	steps    allocator.Blocks[stepRec] // step n is steps.At(n-1)
+	stepErrs map[int]string            // step number -> the error that ended the script in it
 	inputs   []Input
 	failures []Failure
 	printed  []Printed
@@ -211,8 +212,27 @@ func (s *Session) Machine() *allocator.Machine { return s.m }
 // same *EventLog stays valid for the session's life.
 func (s *Session) Log() *allocator.EventLog { return s.log }
 
-// Steps returns the steps taken so far. The slice must not be modified.
-func (s *Session) Steps() []Step { return s.steps }
+// NumSteps returns the number of steps taken so far.
+func (s *Session) NumSteps() int { return s.steps.Len() }
+
+// Step returns step n, 1 to NumSteps().
+func (s *Session) Step(n int) Step {
+	r := s.steps.At(n - 1)
+	first := s.log.StepStart(n - 1)
+	last := s.log.Len() - 1
+	if n < s.log.Steps() {
+		last = s.log.StepStart(n) - 1
+	}
+	ev := s.log.At(first)
+	return Step{N: n, Pos: ev.Src(), Call: ev.Op(), Op: s.log.String(r.op), Result: s.log.String(r.result),
+		Err: s.stepErrs[n], First: first, Last: last}
+}
+
+// stepRec is a step as the session keeps it; the rest of a Step is its
+// EvStep in the log. Its strings are in the log's string table.
+type stepRec struct {
+	op, result allocator.StrID
+}
 
 // Inputs returns what the session executed, in order. The slice must not
 // be modified.
@@ -278,8 +298,8 @@ func (s *Session) Exec(src string) (starlark.Value, error) {
 // end of step k. Its later inputs and steps are gone: the caller continues
 // from step k with Exec, and closes whichever session it no longer wants.
 func (s *Session) Rebuild(k int) (*Session, error) {
-	if k < 0 || k > len(s.steps) {
-		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, len(s.steps))
+	if k < 0 || k > s.NumSteps() {
+		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, s.NumSteps())
 	}
 	ns, err := New(s.opts)
 	if err != nil {
@@ -305,13 +325,13 @@ func (s *Session) Rebuild(k int) (*Session, error) {
 	ns.stopAfter = -1
 	ns.replaying = false
 	ns.promptLines = s.promptLines
-	want := len(s.m.BootEvents())
+	want := s.m.BootEvents()
 	if k > 0 {
-		want = s.steps[k-1].Last + 1
+		want = s.Step(k).Last + 1
 	}
-	if len(ns.steps) != k || ns.log.Len() != want {
+	if ns.NumSteps() != k || ns.log.Len() != want {
 		ns.Close()
-		return nil, fmt.Errorf("rebuild: replay diverged: %d steps and %d events, want %d and %d", len(ns.steps), ns.log.Len(), k, want)
+		return nil, fmt.Errorf("rebuild: replay diverged: %d steps and %d events, want %d and %d", ns.NumSteps(), ns.log.Len(), k, want)
 	}
 	return ns, nil
 }
@@ -354,7 +374,7 @@ func (s *Session) exec(in Input) (starlark.Value, error) {
 		env[k] = v
 	}
 
-	s.inputStart = len(s.steps)
+	s.inputStart = s.NumSteps()
 	s.execLimit, s.stopped = false, false
 	s.thread.Uncancel()
 	s.thread.SetMaxExecutionSteps(s.thread.ExecutionSteps() + s.execBudget())
@@ -525,7 +545,7 @@ func (s *Session) callPos(p syntax.Position) string {
 // beginStep starts c's step: it checks the limits, tells the machine, and
 // records the step.
 func (s *Session) beginStep(c *Call) error {
-	n := len(s.steps) + 1
+	n := s.NumSteps() + 1
 	if s.stopAfter >= 0 && n > s.stopAfter {
 		// Recorded here, not only in the error, so a builtin that rewraps
 		// its error cannot hide the stop. Cancel makes sure the input ends.
@@ -533,41 +553,43 @@ func (s *Session) beginStep(c *Call) error {
 		s.thread.Cancel("replay reached its last step")
 		return errStopped
 	}
-	if len(s.steps)-s.inputStart >= s.settings.MaxSteps {
+	if s.NumSteps()-s.inputStart >= s.settings.MaxSteps {
 		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
 			s.settings.MaxSteps)
 	}
 	cs := s.site(c.Thread, c.defaultOp())
-	first := s.log.Len()
 	s.m.BeginStep(n, cs.pos, cs.call)
-	s.steps = append(s.steps, Step{N: n, Pos: cs.pos, Call: cs.call, First: first, Last: first})
+	s.steps.Push(stepRec{})
 	c.step = n
 	return nil
 }
 
 // endStep completes c's step with what the builtin returned.
 func (s *Session) endStep(c *Call, v starlark.Value, err error) {
-	st := &s.steps[c.step-1]
-	st.Last = s.log.Len() - 1
-	st.Op = c.op
-	if st.Op == "" {
-		st.Op = c.defaultOp()
+	st := s.steps.At(c.step - 1)
+	op := c.op
+	if op == "" {
+		op = c.defaultOp()
 	}
+	st.op = s.log.Intern(op)
 	switch {
 	case c.resultSet:
-		st.Result = c.result
+		st.result = s.log.Intern(c.result)
 	case v != nil && v != starlark.None:
-		st.Result = truncate(v.String(), maxCallText)
+		st.result = s.log.Intern(truncate(v.String(), maxCallText))
 	}
 	if err != nil {
-		st.Err = err.Error()
+		if s.stepErrs == nil {
+			s.stepErrs = map[int]string{}
+		}
+		s.stepErrs[c.step] = err.Error()
 	}
 }
 
 // print is the thread's print(): recorded, and passed to Options.Print.
 func (s *Session) print(th *starlark.Thread, msg string) {
 	pos := s.site(th, "print").pos
-	s.printed = append(s.printed, Printed{Step: len(s.steps), Pos: pos, Text: msg})
+	s.printed = append(s.printed, Printed{Step: s.NumSteps(), Pos: pos, Text: msg})
 	if s.opts.Print != nil && !s.replaying {
 		s.opts.Print(pos, msg)
 	}
@@ -588,7 +610,7 @@ func (s *Session) reconfigure(set Settings) error {
 	s.m = m
 	set.Config = m.Config()
 	s.settings = set
-	s.log.Events = nil
+	*s.log = allocator.EventLog{}
 	m.SetLog(s.log)
 	s.thread.SetMaxExecutionSteps(s.thread.ExecutionSteps() + s.execBudget())
 	return nil

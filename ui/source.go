@@ -14,10 +14,9 @@ import (
 // with the cursor on the step shown. It belongs to the event loop; the
 // only exception is the rebuilder, see there.
 type source struct {
-	sess    *scripts.Session
-	hv      *heapview.Model
-	applied int   // events of the session's log handed to hv
-	runErr  error // the script's error when it was opened, nil if it ran to its end
+	sess   *scripts.Session
+	hv     *heapview.Model
+	runErr error // the script's error when it was opened, nil if it ran to its end
 }
 
 // openSource runs scenario or script ref on a fresh machine and builds the
@@ -39,13 +38,12 @@ func openSource(ref string, opts scripts.Options) (*source, error) {
 
 // newSource builds the model of sess's events so far.
 func newSource(sess *scripts.Session) (*source, error) {
-	events := sess.Log().Events
-	hv, err := heapview.New(events)
+	hv, err := heapview.New(sess.Log())
 	if hv == nil {
 		return nil, err
 	}
 	// Anomalies (events heapview could not apply) are shown, not fatal.
-	return &source{sess: sess, hv: hv, applied: len(events)}, nil
+	return &source{sess: sess, hv: hv}, nil
 }
 
 // steps is the number of the last step.
@@ -61,11 +59,7 @@ func (s *source) seek(n int) {
 // events to the model.
 func (s *source) exec(stmt string) (string, error) {
 	v, err := s.sess.Exec(stmt)
-	events := s.sess.Log().Events
-	if len(events) > s.applied {
-		_ = s.hv.Apply(events[s.applied:]...)
-		s.applied = len(events)
-	}
+	_ = s.hv.Sync() // anomalies are shown, not fatal
 	result := ""
 	if v != nil && v.String() != "None" {
 		result = v.String()
