@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -273,7 +275,7 @@ func writeSteps(w io.Writer, s *scripts.Session) {
 		return
 	}
 	var line []byte
-	eachStepLine(s, func(cells [4]string, text string) {
+	cells := func(cells [4]string) {
 		line = line[:0]
 		for i, c := range cells {
 			line = append(line, c...)
@@ -281,9 +283,29 @@ func writeSteps(w io.Writer, s *scripts.Session) {
 				line = append(line, ' ')
 			}
 		}
-		line = append(append(line, text...), '\n')
-		w.Write(line)
-	})
+	}
+	printed := s.Printed()
+	flushPrints := func(upTo int) {
+		for len(printed) > 0 && printed[0].Step <= upTo {
+			cells(printCells(printed[0]))
+			w.Write(append(append(line, printed[0].Text...), '\n'))
+			printed = printed[1:]
+		}
+	}
+	flushPrints(0)
+	log := s.Log()
+	for n := 1; n <= s.NumSteps(); n++ {
+		st := s.Step(n)
+		cells(stepCells(st))
+		at := len(line)
+		line, _ = heapview.AppendHeadline(line, log, st.First, st.Last+1)
+		if bytes.IndexByte(line[at:], '\n') >= 0 {
+			line = append(line[:at], heapview.ShortReport(string(line[at:]))...)
+		}
+		w.Write(append(line, '\n'))
+		flushPrints(n)
+	}
+	flushPrints(s.NumSteps())
 }
 
 // stepColumns measures the columns of writeSteps' lines as tabwriter
@@ -331,7 +353,7 @@ func eachStepLine(s *scripts.Session, line func(cells [4]string, text string)) {
 }
 
 func stepCells(st scripts.Step) [4]string {
-	return [4]string{fmt.Sprint(st.N), fileLine(st.Pos), st.Op, st.Result}
+	return [4]string{strconv.Itoa(st.N), fileLine(st.Pos), st.Op, st.Result}
 }
 
 func printCells(p scripts.Printed) [4]string { return [4]string{"", fileLine(p.Pos), "print", ""} }

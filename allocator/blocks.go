@@ -7,7 +7,7 @@ package allocator
 // index and heapview's undo journal all use it. The zero value is an empty
 // list.
 type Blocks[T any] struct {
-	blocks [][]T
+	blocks [][]T // each BlockLen long
 	n      int
 }
 
@@ -22,11 +22,11 @@ func (l *Blocks[T]) Len() int { return l.n }
 
 // Push appends v.
 func (l *Blocks[T]) Push(v T) {
-	b := l.n >> blockShift
-	if b == len(l.blocks) {
-		l.blocks = append(l.blocks, make([]T, 0, BlockLen))
+	i := l.n & (BlockLen - 1)
+	if i == 0 {
+		l.blocks = append(l.blocks, make([]T, BlockLen))
 	}
-	l.blocks[b] = append(l.blocks[b], v)
+	l.blocks[len(l.blocks)-1][i] = v
 	l.n++
 }
 
@@ -41,11 +41,9 @@ func (l *Blocks[T]) Truncate(n int) {
 	if n >= l.n {
 		return
 	}
-	b := n >> blockShift
-	keep := b
-	if n&(BlockLen-1) != 0 {
-		l.blocks[b] = l.blocks[b][:n&(BlockLen-1)]
-		keep = b + 1
+	keep := (n + BlockLen - 1) >> blockShift
+	if i := n & (BlockLen - 1); i != 0 {
+		clear(l.blocks[keep-1][i:])
 	}
 	for i := keep; i < len(l.blocks); i++ {
 		l.blocks[i] = nil

@@ -63,10 +63,10 @@ type vecRec struct {
 // nothing), with their strings interned and their variable parts in side
 // tables. At returns an event to read. The zero value is an empty log.
 type EventLog struct {
-	recs     Blocks[record]
+	recs     recBlocks
 	strs     strTable
-	steps    Blocks[uint32] // positions of the EvStep events
-	pfns     Blocks[uint32] // the pages (or object indexes) of every pfn list, one after another
+	steps    Blocks[stepRef] // the EvStep events
+	pfns     Blocks[uint32]  // the pages (or object indexes) of every pfn list, one after another
 	pfnLists Blocks[pfnSpan]
 	reallocs Blocks[reallocRec]
 	vmaps    Blocks[vmapRec]
@@ -111,25 +111,34 @@ func (l *EventLog) Intern(s string) StrID { return l.strs.intern(s) }
 // Steps returns how many EvStep events the log holds.
 func (l *EventLog) Steps() int { return l.steps.Len() }
 
+// stepRef is one EvStep: its position and its number.
+type stepRef struct {
+	pos, n uint32
+}
+
 // StepStart returns the position of the i-th EvStep (0-based).
-func (l *EventLog) StepStart(i int) int { return int(*l.steps.At(i)) }
+func (l *EventLog) StepStart(i int) int { return int(l.steps.At(i).pos) }
+
+// StepOf returns the step the event at pos belongs to, as its Step says,
+// without reading the event.
+func (l *EventLog) StepOf(pos int) int { return l.stepAt(pos) }
 
 // stepAt returns the number of the step event pos belongs to: that of the
 // last EvStep at or before it, 0 before the first.
 func (l *EventLog) stepAt(pos int) int {
-	i := l.steps.Search(func(p *uint32) bool { return int(*p) > pos }) - 1
+	i := l.steps.Search(func(p *stepRef) bool { return int(p.pos) > pos }) - 1
 	if i < 0 {
 		return 0
 	}
-	return int(l.recs.At(l.StepStart(i)).n)
+	return int(l.steps.At(i).n)
 }
 
 // push appends a record.
 func (l *EventLog) push(r *record) {
 	if r.kind == EvStep {
-		l.steps.Push(uint32(l.recs.Len()))
+		l.steps.Push(stepRef{uint32(l.recs.Len()), uint32(r.n)})
 	}
-	l.recs.Push(*r)
+	l.recs.Push(r)
 }
 
 // pfnList stores a list of page frames and returns its id (0 for none).
@@ -198,9 +207,9 @@ func (m Memory) Total() int64 { return m.Records + m.Strings + m.Side }
 // Memory measures the log.
 func (l *EventLog) Memory() Memory {
 	return Memory{
-		Records: l.recs.Bytes(int(unsafe.Sizeof(record{}))),
+		Records: l.recs.bytes(),
 		Strings: l.strs.memory(),
-		Side: l.steps.Bytes(4) + l.pfns.Bytes(4) + l.pfnLists.Bytes(int(unsafe.Sizeof(pfnSpan{}))) +
+		Side: l.steps.Bytes(8) + l.pfns.Bytes(4) + l.pfnLists.Bytes(int(unsafe.Sizeof(pfnSpan{}))) +
 			l.reallocs.Bytes(int(unsafe.Sizeof(reallocRec{}))) + l.vmaps.Bytes(int(unsafe.Sizeof(vmapRec{}))) +
 			l.vecs.Bytes(int(unsafe.Sizeof(vecRec{}))) + int64(len(l.texts))*16,
 	}
@@ -559,6 +568,23 @@ func (e Event) Text() string {
 		return string(ki.text(e, nil))
 	}
 	return ""
+}
+
+// AppendText appends Text to b.
+func (e Event) AppendText(b []byte) []byte {
+	if e.l.texts != nil {
+		if id, ok := e.l.texts[int32(e.pos)]; ok {
+			return append(b, e.l.String(id)...)
+		}
+	}
+	ki := &kinds[e.r.kind]
+	switch {
+	case ki.stored != inNone:
+		return append(b, e.l.String(e.storedText())...)
+	case ki.text != nil:
+		return ki.text(e, b)
+	}
+	return b
 }
 
 // HasText reports whether Text is not empty, without building it.

@@ -291,17 +291,7 @@ func (m *Model) newAlloc(s *state, a allocator.Addr, r allocRec) bool {
 	if !s.insertAlloc(a, r) {
 		return false
 	}
-	if !r.lost {
-		s.add(cAllocs, 1)
-		s.add(cAllocReq, int64(r.size))
-		s.add(cAllocBytes, int64(r.bytes))
-	}
-	if r.kind == AllocSlab {
-		c := s.caches[r.cache]
-		c.inuse++
-		c.req += r.size
-		s.setCache(r.cache, c)
-	}
+	s.countAlloc(&r, 1)
 	return true
 }
 
@@ -311,30 +301,16 @@ func (m *Model) dropAlloc(s *state, a allocator.Addr, head bool) {
 	if head {
 		m.lastLineage[uint64(a)] = r.lineage
 	}
-	if !r.lost {
-		s.add(cAllocs, -1)
-		s.add(cAllocReq, -int64(r.size))
-		s.add(cAllocBytes, -int64(r.bytes))
-	}
-	if r.kind == AllocSlab {
-		c := s.caches[r.cache]
-		c.inuse--
-		c.req -= r.size
-		s.setCache(r.cache, c)
-	}
+	s.countAlloc(&r, -1)
 }
 
 // resize changes a live allocation's requested size.
 func (m *Model) resize(s *state, a allocator.Addr, size uint64, idx uint32) {
 	p, _ := s.allocs.get(uint64(a))
 	r := *p
-	s.add(cAllocReq, int64(size)-int64(r.size))
-	if r.kind == AllocSlab {
-		c := s.caches[r.cache]
-		c.req = c.req - r.size + size
-		s.setCache(r.cache, c)
-	}
+	s.countAlloc(&r, -1)
 	r.size, r.changed = size, idx
+	s.countAlloc(&r, 1)
 	s.putAlloc(a, r)
 }
 

@@ -146,9 +146,7 @@ type footprint struct {
 func (m *Model) footprint() footprint {
 	var f footprint
 	j := &m.jr
-	f.journal = j.pages.bytes(int(unsafe.Sizeof(pageUndo{}))) + j.slabs.bytes(int(unsafe.Sizeof(kvUndo[slabRec]{}))) +
-		j.allocs.bytes(int(unsafe.Sizeof(kvUndo[allocRec]{}))) + j.areas.bytes(int(unsafe.Sizeof(kvUndo[areaRec]{}))) +
-		j.caches.bytes(int(unsafe.Sizeof(cacheUndo{}))) + j.nums.bytes(8)
+	f.journal = j.bytes()
 	f.marks = j.marks.bytes()
 	seen := map[any]bool{}
 	measure := func(s *state) int64 {

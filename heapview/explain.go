@@ -24,6 +24,12 @@ import (
 // line (shortened by ShortReport), and the interface's "why" strip leads
 // with it.
 func Headline(log *allocator.EventLog, start, end int) (string, []int) {
+	b, used := AppendHeadline(nil, log, start, end)
+	return string(b), used
+}
+
+// AppendHeadline appends Headline's sentence to b.
+func AppendHeadline(b []byte, log *allocator.EventLog, start, end int) ([]byte, []int) {
 	best, rank := -1, 0
 	for i := start; i < end; i++ {
 		e := log.At(i)
@@ -36,21 +42,21 @@ func Headline(log *allocator.EventLog, start, end int) (string, []int) {
 	if best < 0 {
 		for i := start; i < end; i++ {
 			if e := log.At(i); e.Kind() != allocator.EvStep && e.HasText() {
-				return e.Text(), []int{i}
+				return e.AppendText(b), []int{i}
 			}
 		}
-		return "", nil
+		return b, nil
 	}
 	e := log.At(best)
-	text := e.Text()
+	b = e.AppendText(b)
 	switch {
 	case e.Kind() == allocator.EvKmalloc && e.Failed():
 		if f := firstText(log, start, end, allocator.EvPageFail); f >= 0 {
-			return text + "; failed: " + log.At(f).Text(), []int{best, f}
+			return log.At(f).AppendText(append(b, "; failed: "...)), []int{best, f}
 		}
-	case e.Kind() == allocator.EvKmalloc && e.Cache() != "":
+	case e.Kind() == allocator.EvKmalloc && e.CacheID() != 0:
 		if o := firstText(log, start, end, allocator.EvObjAlloc); o >= 0 {
-			return text + "; " + log.At(o).Text(), []int{best, o}
+			return log.At(o).AppendText(append(b, "; "...)), []int{best, o}
 		}
 	case e.Kind() == allocator.EvObjFree:
 		last, n := -1, 0
@@ -60,10 +66,10 @@ func Headline(log *allocator.EventLog, start, end int) (string, []int) {
 			}
 		}
 		if n > 1 {
-			return text + "; " + log.At(last).Text(), []int{best, last}
+			return log.At(last).AppendText(append(b, "; "...)), []int{best, last}
 		}
 	}
-	return text, []int{best}
+	return b, []int{best}
 }
 
 // firstText returns the position of the first event of kind in [start,

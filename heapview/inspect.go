@@ -289,7 +289,7 @@ func (m *Model) inspectObject(page Inspection, a allocator.Addr) Inspection {
 		if n, which := freelistPlace(fl, i); n > 0 {
 			in.add("next", CellText, 0, "handed out %s on %s", ordinal(n), which)
 		}
-		if pos := m.lastFree(sl.PFN, i, int(rec.since-1)); pos >= 0 {
+		if pos := m.lastFree(sl, i); pos >= 0 {
 			in.since(m, uint32(pos+1))
 		} else {
 			in.add("since", CellText, 0, "never handed out since the slab was made in %s", m.stepLine(m.stepOf(int(rec.since-1))))
@@ -350,25 +350,6 @@ func (m *Model) kmallocEventOf(pos int, a allocator.Addr) int {
 		case e.Kind() == allocator.EvObjAlloc || e.Kind() == allocator.EvObjFree && e.Addr() == a:
 			return -1
 		}
-	}
-	return -1
-}
-
-// lastFree returns the position of the last EvObjFree of object i of the
-// slab at pfn made at position from, before the cursor, or -1 when the
-// object was handed out since or never freed.
-func (m *Model) lastFree(pfn uint64, i, from int) int {
-	evs := m.slabEvents[pfn]
-	end, _ := slices.BinarySearch(evs, int32(m.cur.pos))
-	for k := end - 1; k >= 0 && int(evs[k]) > from; k-- {
-		e := m.log.At(int(evs[k]))
-		if e.Object() != i || e.Kind() != allocator.EvObjFree && e.Kind() != allocator.EvObjAlloc {
-			continue
-		}
-		if e.Kind() == allocator.EvObjFree {
-			return int(evs[k])
-		}
-		return -1
 	}
 	return -1
 }

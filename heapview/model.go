@@ -28,9 +28,9 @@ type Model struct {
 	names      []string                    // interned API names and paths; names[0] = ""
 	nameIDs    map[string]uint16
 
-	reallocs    []reallocRec       // every EvRealloc, by position
-	lastLineage map[uint64]uint32  // head pass: address -> lineage of the last allocation freed there
-	slabEvents  map[uint64][]int32 // first pfn -> positions of the applied EvSlabNew, EvSlabList, EvObjAlloc and EvObjFree events naming it
+	reallocs    []reallocRec      // every EvRealloc, by position
+	lastLineage map[uint64]uint32 // head pass: address -> lineage of the last allocation freed there
+	fl          freelistState     // the slabs' freelists (freelists.go)
 
 	bad       []uint64  // bit set of event positions not applied (anomalies)
 	anomalies []Anomaly // why
@@ -40,6 +40,7 @@ type Model struct {
 	cur      *state   // under the cursor
 	ckpts    []*state // snapshots of head at increasing positions; ckpts[0] at 0
 	ckWork   uint64   // work since the last checkpoint
+	ckEvents uint64   // events since the last checkpoint
 	ckEvery  uint64   // work between checkpoints (ckptWork; tests make it small)
 	epoch    uint64   // the last epoch handed out
 	step     int      // the step under the cursor
@@ -105,6 +106,17 @@ func (a Anomaly) Error() string {
 // million buddy events leave some two hundred checkpoints.
 const ckptWork = 1 << 19
 
+// A checkpoint keeps what the head changes after it: the chunks and tree
+// nodes it copies before writing them. Another checkpoint is taken only
+// once the last one's copies come to at most ckptBytes per event since
+// it, so that checkpoints cost a bounded share of the memory an event
+// costs; but at least every ckptMaxFactor * ckptWork of work, so that a
+// seek replays a bounded stretch.
+const (
+	ckptBytes     = 12
+	ckptMaxFactor = 16
+)
+
 // New builds a model from a whole event log, which must begin with the
 // machine's boot (allocator.Machine.SetLog hands a new log the boot
 // events). The cursor ends on the last step. Events that contradict the
@@ -124,7 +136,6 @@ func newModel(log *allocator.EventLog, every uint64) (*Model, error) {
 		names:       slices.Clone(fixedNames),
 		nameIDs:     map[string]uint16{},
 		lastLineage: make(map[uint64]uint32),
-		slabEvents:  make(map[uint64][]int32),
 		cur:         &state{},
 	}
 	for i, n := range m.names {
@@ -173,10 +184,9 @@ func (m *Model) ingest(follow bool) error {
 			m.nsteps++
 		}
 		m.n = pos + 1
-		m.jr.open = m.jr.here()
 		before := m.head.work
 		if err := m.apply(m.head, e, true); err != nil {
-			m.jr.truncate(m.jr.open)
+			m.jr.discard()
 			m.setBad(pos)
 			a := Anomaly{Seq: e.Seq(), Pos: pos, Kind: k, Err: err}
 			m.anomalies = append(m.anomalies, a)
@@ -186,17 +196,20 @@ func (m *Model) ingest(follow bool) error {
 			}
 		} else {
 			switch k {
-			case allocator.EvSlabNew, allocator.EvSlabList, allocator.EvObjAlloc, allocator.EvObjFree:
-				m.slabEvents[e.PFN()] = append(m.slabEvents[e.PFN()], int32(pos))
+			case allocator.EvSlabNew, allocator.EvSlabList, allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvSlabDiscard, allocator.EvPageFree:
+				m.followSlab(e)
 			}
 		}
+		m.jr.commit()
 		m.head.pos = pos + 1
 		w := m.head.work - before + 1
 		m.jr.marks.add(m.jr.here(), m.jr.marks.last.cost+w)
 		m.ckWork += w
-		if m.ckWork >= m.ckEvery {
+		m.ckEvents++
+		if m.ckWork >= m.ckEvery && (m.head.copied() <= ckptBytes*m.ckEvents || m.ckWork >= ckptMaxFactor*m.ckEvery) {
 			m.ckpts = append(m.ckpts, m.head.snapshot(m.newEpoch))
-			m.ckWork = 0
+			m.snapFreelists(m.head.pos)
+			m.ckWork, m.ckEvents = 0, 0
 		}
 	}
 	if nerr > len(errs) {
@@ -230,16 +243,6 @@ func (m *Model) boot(e allocator.Event) error {
 func (m *Model) newEpoch() uint64 {
 	m.epoch++
 	return m.epoch
-}
-
-func (j *journal) truncate(k mark) {
-	j.pages.truncate(int(k.pages))
-	j.slabs.truncate(int(k.slabs))
-	j.allocs.truncate(int(k.allocs))
-	j.areas.truncate(int(k.areas))
-	j.caches.truncate(int(k.caches))
-	j.nums.truncate(int(k.nums))
-	j.counts.truncate(int(k.counts))
 }
 
 func (m *Model) setBad(pos int) {
@@ -374,7 +377,7 @@ func (m *Model) moveTo(target int) {
 	}
 	if cur > target {
 		// The records of a run of events undo in one pass, newest first.
-		m.cur.undo(&m.jr, at.mark, ml.at(cur).mark)
+		m.cur.undo(&m.jr, at.off, ml.at(cur).off)
 		m.cur.pos = target
 	}
 }

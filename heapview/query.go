@@ -28,19 +28,14 @@ func (m *Model) PFNAddr(pfn uint64) allocator.Addr { return m.geo.pfnAddr(pfn) }
 func (m *Model) AddrPFN(a allocator.Addr) (uint64, bool) { return m.geo.addrPFN(a) }
 
 // seqOf returns the Seq of the event at position+1 idx (0 for 0).
-func (m *Model) seqOf(idx uint32) uint64 {
-	if idx == 0 {
-		return 0
-	}
-	return m.log.At(int(idx - 1)).Seq()
-}
+func (m *Model) seqOf(idx uint32) uint64 { return uint64(idx) }
 
 // stepOfIdx returns the step of the event at position+1 idx.
 func (m *Model) stepOfIdx(idx uint32) int {
 	if idx == 0 {
 		return 0
 	}
-	return m.log.At(int(idx - 1)).Step()
+	return m.log.StepOf(int(idx - 1))
 }
 
 // pageSince returns the Seq the machine gives a page of state s last

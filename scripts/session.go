@@ -521,17 +521,27 @@ func utf8RuneStart(b byte) bool { return b&0xc0 != 0x80 }
 // site returns the call site of the builtin running on th: the innermost
 // Starlark frame below it.
 func (s *Session) site(th *starlark.Thread, fallback string) callSite {
+	cs, ok := s.indexedSite(th)
+	if !ok {
+		cs.call = fallback
+	}
+	return cs
+}
+
+// indexedSite is site without a fallback: ok is false when the call was
+// not indexed, and then only the position is known.
+func (s *Session) indexedSite(th *starlark.Thread) (callSite, bool) {
 	for depth := 1; depth < th.CallStackDepth(); depth++ {
 		fr := th.CallFrame(depth)
 		if fr.Pos.Filename() == "<builtin>" || !fr.Pos.IsValid() {
 			continue
 		}
 		if cs, ok := s.sites[siteKey{file: fr.Pos.Filename(), line: fr.Pos.Line, col: fr.Pos.Col}]; ok {
-			return cs
+			return cs, true
 		}
-		return callSite{pos: posString(fr.Pos), call: fallback}
+		return callSite{pos: posString(fr.Pos)}, false
 	}
-	return callSite{pos: "<unknown>:0:0", call: fallback}
+	return callSite{pos: "<unknown>:0:0"}, false
 }
 
 // callPos maps the position Starlark gives a call to the call's start.
@@ -557,7 +567,10 @@ func (s *Session) beginStep(c *Call) error {
 		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
 			s.settings.MaxSteps)
 	}
-	cs := s.site(c.Thread, c.defaultOp())
+	cs, ok := s.indexedSite(c.Thread)
+	if !ok {
+		cs.call = c.defaultOp()
+	}
 	s.m.BeginStep(n, cs.pos, cs.call)
 	s.steps.Push(stepRec{})
 	c.step = n
