@@ -205,7 +205,9 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 	// (order 2) and 0x2002 (order 1) go back, 0x2000-0x2001 are handed out.
 	for high := cur; high > order; high-- {
 		upper := pfn + 1<<(high-1)
-		m.emit(record{kind: EvSplit, pfn: uint32(pfn), order: int8(high)})
+		if m.tracing() {
+			m.putWords(EvSplit, int8(high), 0, 0, uint32(pfn), 0, 0, 0, 0, 0, 0)
+		}
 		m.addFree(upper, high-1, false)
 		m.pages[upper].since = m.seq
 	}
@@ -227,8 +229,7 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		clear(m.pfnBytes(pfn, 1<<order))
 	}
 	if m.tracing() {
-		m.emit(record{kind: EvPageAlloc, pfn: uint32(pfn), order: int8(order), b: uint8(owner), gfp: gfp, addr: m.PFNAddr(pfn),
-			bytes: m.pageSize << order, n: int32(cur)})
+		m.putWords(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(cur), 0, 0, m.PFNAddr(pfn), 0, m.pageSize<<order)
 	}
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
@@ -316,12 +317,14 @@ func (m *Machine) freePages(pfn uint64, order int) {
 		finalOrder++
 	}
 	if m.tracing() {
-		m.emit(record{kind: EvPageFree, pfn: uint32(pfn), order: int8(order), b: uint8(prev), addr: m.PFNAddr(pfn), n: int32(finalOrder)})
+		m.putWords(EvPageFree, int8(order), uint8(prev), 0, uint32(pfn), int32(finalOrder), 0, 0, m.PFNAddr(pfn), 0, 0)
 	}
 	for order < finalOrder {
 		buddy := pfn ^ 1<<order
 		m.delFree(buddy, order)
-		m.emit(record{kind: EvMerge, pfn: uint32(pfn), order: int8(order)})
+		if m.tracing() {
+			m.putWords(EvMerge, int8(order), 0, 0, uint32(pfn), 0, 0, 0, 0, 0, 0)
+		}
 		pfn &= buddy
 		order++
 	}

@@ -78,7 +78,7 @@ type EventLog struct {
 func (l *EventLog) Len() int { return l.recs.Len() }
 
 // At returns event i (0-based; its Seq is i+1), which must exist.
-func (l *EventLog) At(i int) Event { return Event{l: l, r: l.recs.At(i), pos: i} }
+func (l *EventLog) At(i int) Event { return Event{l: l, r: *l.recs.At(i), pos: i} }
 
 // Events returns the events [from, to) in order.
 func (l *EventLog) Events(from, to int) iter.Seq[Event] {
@@ -135,10 +135,15 @@ func (l *EventLog) stepAt(pos int) int {
 
 // push appends a record.
 func (l *EventLog) push(r *record) {
+	l.recs.add(r)
 	if r.kind == EvStep {
-		l.steps.Push(stepRef{uint32(l.recs.Len()), uint32(r.n)})
+		l.noteStep(r)
 	}
-	l.recs.Push(r)
+}
+
+// noteStep indexes the last record, the EvStep r.
+func (l *EventLog) noteStep(r *record) {
+	l.steps.Push(stepRef{uint32(l.recs.Len() - 1), uint32(r.n)})
 }
 
 // pfnList stores a list of page frames and returns its id (0 for none).
@@ -229,12 +234,12 @@ func (l *EventLog) clone() EventLog {
 }
 
 // Event is one event of a log, read through the accessors its kind's
-// entry in the kind table names (see the kind constants). It is a small
-// view: the log, the record and its position; it stays valid as long as
-// the log does.
+// entry in the kind table names (see the kind constants): the log, a
+// copy of the record and its position. It stays valid as long as the log
+// does.
 type Event struct {
 	l   *EventLog
-	r   *record
+	r   record
 	pos int
 }
 

@@ -235,6 +235,11 @@ func TestRecordingCostsNoGoAllocation(t *testing.T) {
 // back from its encoding as it was written, and a log reads the same
 // whether its blocks are sealed or not.
 func TestSealedRunsDecodeExactly(t *testing.T) {
+	var r record
+	r = record{kind: 1, cpu: 2, order: -3, b: 4, gfp: 5, pfn: 6, n: -7, s1: 8, s2: 9, addr: 10, size: 11, bytes: 12}
+	if pack(&r) != *words(&r) {
+		t.Fatalf("pack gives %x, the record's memory %x", pack(&r), *words(&r))
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(vs ...uint64) uint64 { return vs[rng.IntN(len(vs))] }
 	recs := make([]record, recLen)
@@ -246,8 +251,9 @@ func TestSealedRunsDecodeExactly(t *testing.T) {
 				s2: StrID(pick(0, 1<<32-1, uint64(rng.Uint32()))), addr: Addr(pick(0, 16, uint64(DirectMapBase), 1<<64-1, rng.Uint64())),
 				size: pick(0, 64, 1<<63, 1<<64-1, rng.Uint64()), bytes: pick(0, 4096, 1<<64-1, rng.Uint64())}
 		}
-		var got [recLen]record
-		decodeRun(encodeRun(recs), &got)
+		var got, want [recLen]record
+		copy(want[:], recs)
+		decodeRun(encodeRun(make([]byte, 0, maxRunBytes), &want), &got)
 		for i := range got {
 			if got[i] != recs[i] {
 				t.Fatalf("record %d decodes as %+v, want %+v", i, got[i], recs[i])
@@ -267,5 +273,19 @@ func TestSealedRunsDecodeExactly(t *testing.T) {
 	log.WriteJSON(&b, 0, log.Len())
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Error("the log reads differently after its runs were decoded again")
+	}
+}
+
+// TestReciprocalDivides: reciprocal_divide gives a / d exactly, as the
+// kernel's obj_to_index relies on.
+func TestReciprocalDivides(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, d := range []uint32{1, 2, 3, 7, 8, 24, 96, 100, 192, 4096, 4097, 1 << 20, 1<<31 + 1, 1<<32 - 1} {
+		r := reciprocalValue(d)
+		for _, a := range []uint32{0, 1, d - 1, d, d + 1, 1<<32 - 1, 1 << 31, rng.Uint32(), rng.Uint32() % (d * 64)} {
+			if got := r.divide(a); got != a/d {
+				t.Fatalf("%d / %d = %d by reciprocal, want %d", a, d, got, a/d)
+			}
+		}
 	}
 }

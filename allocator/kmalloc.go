@@ -181,7 +181,7 @@ func (m *Machine) Kmalloc(size uint64, gfp GFP) (Addr, error) {
 	p, err := m.slabAlloc(s, gfp, size)
 	if m.tracing() {
 		name, class := m.cacheIDs(s)
-		m.emit(record{kind: EvKmalloc, addr: p, size: size, bytes: s.size, gfp: gfp, s1: name, s2: class, b: kmallocSizeClass})
+		m.putWords(EvKmalloc, 0, kmallocSizeClass, gfp, 0, 0, name, class, p, size, s.size)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
@@ -263,7 +263,7 @@ func (m *Machine) KmallocSizeRoundup(n uint64) uint64 {
 // ErrDoubleFree; nothing changes.
 func (m *Machine) Kfree(p Addr) error {
 	if m.tracing() {
-		m.emit(record{kind: EvKfree, addr: p})
+		m.putWords(EvKfree, 0, 0, 0, 0, 0, 0, 0, p, 0, 0)
 	}
 	if p.ZeroOrNull() {
 		return nil

@@ -249,6 +249,9 @@ func (m *Machine) SetLog(log *EventLog) {
 		*log = m.boot.clone()
 	}
 	m.log = log
+	if log != nil {
+		m.seq = uint64(log.Len())
+	}
 }
 
 // BootEvents returns how many events the machine recorded while it
@@ -268,9 +271,38 @@ func (m *Machine) emit(r record) {
 	if m.log == nil {
 		return
 	}
+	m.put(&r)
+}
+
+// putWords appends a record built from its fields, stamped with the
+// CPU: the hot paths' emit, which builds no record in memory. It is not
+// for EvStep. Recording must be on.
+func (m *Machine) putWords(kind EventKind, order int8, b uint8, gfp GFP, pfn uint32, n int32, s1, s2 StrID, addr Addr, size, bytes uint64) {
+	w0, w1, w2 := packHead(kind, uint8(m.cpu), order, b, gfp, pfn, n, s1, s2)
+	rb := &m.log.recs
+	m.seq++
+	// addWords' common case, a record that repeats the last of its kind
+	// in the run, without the call. (The kind is in w0, so a kind with no
+	// record in the run yet never matches.)
+	if i := rb.n & (recLen - 1); i != 0 {
+		if p := &rb.last[kind%kindSlots]; uint64(addr) == p[3] && w1 == p[1] && size == p[4] && w2 == p[2] && w0 == p[0] &&
+			bytes == p[5] {
+			rb.cur = append(rb.cur, byte(kind), 0)
+			rb.n++
+			return
+		}
+	}
+	rb.addWords(w0, w1, w2, uint64(addr), size, bytes)
+}
+
+// put stamps r with the CPU and appends it. Recording must be on.
+func (m *Machine) put(r *record) {
 	r.cpu = uint8(m.cpu)
-	m.log.push(&r)
-	m.seq = uint64(m.log.Len())
+	m.log.recs.add(r)
+	if r.kind == EvStep {
+		m.log.noteStep(r)
+	}
+	m.seq++
 }
 
 // str returns the id of s in the log; 0 when recording is off.

@@ -2,81 +2,132 @@ package allocator
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unsafe"
 )
 
-// recBlocks stores the log's records: the run of recLen being filled as
-// records, and every full run sealed, encoded as each record's
-// differences from the last record of its kind in the run (a kind byte, a
-// mask of the slots that changed, and each changed slot as a varint). A
-// log of a kmalloc loop takes about five bytes an event this way instead
-// of 48. Runs are short so that reading one event costs little: a sealed
-// run is decoded whole into a new array kept in a small cache, and the
-// views handed out point into those arrays, which stay valid while in use.
+// recBlocks stores the log's records encoded, as they arrive: each as its
+// kind, a mask of the words that differ from the last record of its kind
+// in its run of recLen, and each such word XORed with that record's, as a
+// varint. A log of a kmalloc loop takes about four bytes an event this way
+// instead of 48, and a record that repeats the last of its kind costs two
+// bytes and a comparison. Runs start afresh so that reading one event
+// costs little: a run is decoded whole into a small cache, the run being
+// written as far as it goes. Readers copy the record they ask for
+// (EventLog.At), so the cache is reused, and recording allocates nothing
+// but the chunks the encodings fill.
 type recBlocks struct {
-	data  [][]byte       // the sealed runs' encodings, in chunks they never straddle
+	data  [][]byte       // the encodings, in chunks a run never straddles
 	offs  Blocks[uint64] // run -> where its encoding begins: chunk<<chunkShift | offset
-	open  *[recLen]record
 	n     int
-	cache [recCache]*decodedRun // by run % recCache
+	last  [kindSlots][recWords]uint64 // the run being written: the last record of each kind, as words
+	used  uint64                      // the kinds last holds, a bit each
+	cur   []byte                      // the chunk being written (data's last)
+	cache [recCache]*cachedRun        // by run % recCache
 }
 
-// decodedRun is a sealed run read back.
-type decodedRun struct {
-	run  int
-	recs [recLen]record
+// cachedRun is a run read back: its first valid records, and for the run
+// being written where decoding stopped.
+type cachedRun struct {
+	run   int // 1 + the run; 0: none
+	valid int
+	off   int // in the chunk: where the next record's encoding begins
+	last  [kindSlots][recWords]uint64
+	recs  [recLen]record
 }
 
 const (
-	runShift   = 6
+	runShift   = 8
 	recLen     = 1 << runShift // records in a run
-	recCache   = 64            // decoded runs kept
+	recCache   = 16            // runs kept decoded
 	chunkShift = 16            // 64 KiB chunks of encodings
 )
 
 // Len returns the number of records.
 func (rb *recBlocks) Len() int { return rb.n }
 
-// Push appends r.
-func (rb *recBlocks) Push(r *record) {
-	i := rb.n & (recLen - 1)
-	if i == 0 {
-		if rb.open != nil {
-			rb.seal()
-		}
-		rb.open = new([recLen]record)
+// kindSlots is a power of two above every kind, so that a kind indexes
+// recBlocks.last without a check.
+const kindSlots = 64
+
+// add encodes r at the end.
+func (rb *recBlocks) add(r *record) {
+	// The words from the fields, in registers: the record was just
+	// written field by field, and reading it back as words would wait
+	// for those stores.
+	w0, w1, w2 := packHead(r.kind, r.cpu, r.order, r.b, r.gfp, r.pfn, r.n, r.s1, r.s2)
+	rb.addWords(w0, w1, w2, uint64(r.addr), r.size, r.bytes)
+}
+
+// packHead returns a record's first three words from their fields, as
+// they lie in memory (little-endian).
+func packHead(kind EventKind, cpu uint8, order int8, b uint8, gfp GFP, pfn uint32, n int32, s1, s2 StrID) (uint64, uint64, uint64) {
+	return uint64(kind) | uint64(cpu)<<8 | uint64(uint8(order))<<16 | uint64(b)<<24 | uint64(gfp)<<32,
+		uint64(pfn) | uint64(uint32(n))<<32, uint64(s1) | uint64(s2)<<32
+}
+
+// addWords encodes the record whose words are w0..w5 at the end.
+func (rb *recBlocks) addWords(w0, w1, w2, w3, w4, w5 uint64) {
+	if rb.n&(recLen-1) == 0 {
+		rb.startRun()
 	}
-	rb.open[i] = *r
+	k := w0 % kindSlots
+	rb.used |= 1 << k
+	p := &rb.last[k]
+	if w3 == p[3] && w1 == p[1] && w4 == p[4] && w2 == p[2] && w0 == p[0] && w5 == p[5] {
+		rb.cur = append(rb.cur, byte(w0), 0)
+	} else {
+		w := [recWords]uint64{w0, w1, w2, w3, w4, w5}
+		rb.cur = encodeRecord(rb.cur, &w, p, byte(w0))
+		*p = w
+	}
 	rb.n++
 }
 
-// seal encodes the full open run. Its records stay readable in the
-// cache, since they were probably read last.
-func (rb *recBlocks) seal() {
-	enc := encodeRun(rb.open[:])
+// startRun begins a run: in a chunk with room for a whole run, with no
+// record of any kind before it.
+func (rb *recBlocks) startRun() {
+	rb.sync()
 	last := len(rb.data) - 1
-	if last < 0 || len(rb.data[last])+len(enc) > 1<<chunkShift {
+	if last < 0 || len(rb.data[last])+maxRunBytes > 1<<chunkShift {
 		rb.data = append(rb.data, make([]byte, 0, 1<<chunkShift))
 		last++
 	}
-	rb.offs.Push(uint64(last)<<chunkShift | uint64(len(rb.data[last])))
-	rb.data[last] = append(rb.data[last], enc...)
-	run := rb.offs.Len() - 1
-	rb.cache[run%recCache] = &decodedRun{run: run, recs: *rb.open}
+	rb.cur = rb.data[last]
+	rb.offs.Push(uint64(last)<<chunkShift | uint64(len(rb.cur)))
+	for u := rb.used; u != 0; u &= u - 1 {
+		rb.last[bits.TrailingZeros64(u)] = [recWords]uint64{}
+	}
+	rb.used = 0
 }
 
-// At returns record i, which must be below Len.
+// sync brings the chunk being written up to date in data.
+func (rb *recBlocks) sync() {
+	if n := len(rb.data); n > 0 {
+		rb.data[n-1] = rb.cur
+	}
+}
+
+// At returns record i, which must be below Len. The record may be
+// overwritten by the next call of At: copy it.
 func (rb *recBlocks) At(i int) *record {
 	run := i >> runShift
-	if run == rb.offs.Len() {
-		return &rb.open[i&(recLen-1)]
-	}
 	c := rb.cache[run%recCache]
-	if c == nil || c.run != run {
-		off := *rb.offs.At(run)
-		c = &decodedRun{run: run}
-		decodeRun(rb.data[off>>chunkShift][off&(1<<chunkShift-1):], &c.recs)
+	if c == nil {
+		c = new(cachedRun)
 		rb.cache[run%recCache] = c
+	}
+	if c.run != run+1 {
+		off := *rb.offs.At(run)
+		c.run, c.valid, c.off = run+1, 0, int(off&(1<<chunkShift-1))
+		c.last = [kindSlots][recWords]uint64{}
+	}
+	if j := i & (recLen - 1); j >= c.valid {
+		rb.sync()
+		chunk := rb.data[*rb.offs.At(run)>>chunkShift]
+		upto := min(recLen, rb.n-run<<runShift)
+		c.off += decodeRecords(chunk[c.off:], &c.last, c.recs[c.valid:upto])
+		c.valid = upto
 	}
 	return &c.recs[i&(recLen-1)]
 }
@@ -87,183 +138,111 @@ func (rb *recBlocks) bytes() int64 {
 	for _, b := range rb.data {
 		n += int64(cap(b))
 	}
-	size := int64(unsafe.Sizeof(decodedRun{}))
-	if rb.open != nil {
-		n += size
-	}
 	for _, c := range rb.cache {
 		if c != nil {
-			n += size
+			n += int64(unsafe.Sizeof(*c))
 		}
 	}
 	return n
 }
 
-// clone returns a copy of rb: the sealed runs, never written again, are
-// shared.
+// clone returns a copy of rb: the chunks before the last, never written
+// again, are shared.
 func (rb *recBlocks) clone() recBlocks {
+	rb.sync()
 	c := recBlocks{data: append([][]byte(nil), rb.data...), offs: rb.offs.clone(), n: rb.n}
 	if last := len(c.data) - 1; last >= 0 {
-		// The last chunk is still written to: copy it.
 		c.data[last] = append(make([]byte, 0, 1<<chunkShift), c.data[last]...)
+		c.cur = c.data[last]
 	}
-	if rb.open != nil {
-		o := *rb.open
-		c.open = &o
-	}
+	c.last, c.used = rb.last, rb.used
 	return c
 }
 
-// The slots a record's mask names, in the order they are written.
-const (
-	slotCPU = 1 << iota
-	slotOrder
-	slotB
-	slotGFP
-	slotPFN
-	slotN
-	slotS1
-	slotS2
-	slotAddr
-	slotSize
-	slotBytes
-)
+// A record is six words; a run encodes each record as its kind, a mask
+// of the words that differ from the last record of the same kind in the
+// run, and each such word XORed with that record's, as a varint. Records
+// of a kind often repeat all but a word or two, and an address, a pfn or a
+// count that moves a little changes only low bits.
+const recWords = int(unsafe.Sizeof(record{}) / 8)
 
-// encodeRun encodes a full run of records.
-func encodeRun(recs []record) []byte {
-	var last [numEventKinds]record
-	out := make([]byte, 0, len(recs)*6)
+// maxRunBytes bounds a run's encoding: a kind, a mask and six full words
+// a record.
+const maxRunBytes = recLen * (2 + recWords*binary.MaxVarintLen64)
+
+func words(r *record) *[recWords]uint64 { return (*[recWords]uint64)(unsafe.Pointer(r)) }
+
+// pack returns r's words as they lie in memory (little-endian), built
+// from its fields: reading the words of a record just written field by
+// field would wait for the fields' stores.
+func pack(r *record) [recWords]uint64 {
+	return [recWords]uint64{
+		uint64(r.kind) | uint64(r.cpu)<<8 | uint64(uint8(r.order))<<16 | uint64(r.b)<<24 | uint64(r.gfp)<<32,
+		uint64(r.pfn) | uint64(uint32(r.n))<<32,
+		uint64(r.s1) | uint64(r.s2)<<32,
+		uint64(r.addr), r.size, r.bytes,
+	}
+}
+
+// encodeRecord appends the encoding of the record of kind whose words
+// are w, the last of its kind being p.
+func encodeRecord(out []byte, w, p *[recWords]uint64, kind byte) []byte {
+	m := len(out) + 1
+	out = append(out, kind, 0)
+	var mask byte
+	for k := range recWords {
+		x := w[k] ^ p[k]
+		if x == 0 {
+			continue
+		}
+		mask |= 1 << k
+		for x >= 0x80 {
+			out = append(out, byte(x)|0x80)
+			x >>= 7
+		}
+		out = append(out, byte(x))
+	}
+	out[m] = mask
+	return out
+}
+
+// decodeRecords decodes len(recs) records from in, the last of each kind
+// being last, and returns the bytes read.
+func decodeRecords(in []byte, last *[kindSlots][recWords]uint64, recs []record) int {
+	n := 0
 	for i := range recs {
-		r := &recs[i]
-		p := &last[r.kind%numEventKinds]
-		var mask uint64
-		if r.cpu != p.cpu {
-			mask |= slotCPU
+		kind, mask := EventKind(in[n]), in[n+1]
+		n += 2
+		p := &last[kind%kindSlots]
+		for b := range recWords {
+			if mask&(1<<b) != 0 {
+				x, m := binary.Uvarint(in[n:])
+				n += m
+				p[b] ^= x
+			}
 		}
-		if r.order != p.order {
-			mask |= slotOrder
-		}
-		if r.b != p.b {
-			mask |= slotB
-		}
-		if r.gfp != p.gfp {
-			mask |= slotGFP
-		}
-		if r.pfn != p.pfn {
-			mask |= slotPFN
-		}
-		if r.n != p.n {
-			mask |= slotN
-		}
-		if r.s1 != p.s1 {
-			mask |= slotS1
-		}
-		if r.s2 != p.s2 {
-			mask |= slotS2
-		}
-		if r.addr != p.addr {
-			mask |= slotAddr
-		}
-		if r.size != p.size {
-			mask |= slotSize
-		}
-		if r.bytes != p.bytes {
-			mask |= slotBytes
-		}
-		out = append(out, byte(r.kind))
-		out = binary.AppendUvarint(out, mask)
-		if mask&slotCPU != 0 {
-			out = append(out, r.cpu)
-		}
-		if mask&slotOrder != 0 {
-			out = append(out, byte(r.order))
-		}
-		if mask&slotB != 0 {
-			out = append(out, r.b)
-		}
-		if mask&slotGFP != 0 {
-			out = binary.AppendUvarint(out, uint64(r.gfp))
-		}
-		if mask&slotPFN != 0 {
-			out = binary.AppendVarint(out, int64(r.pfn)-int64(p.pfn))
-		}
-		if mask&slotN != 0 {
-			out = binary.AppendVarint(out, int64(r.n)-int64(p.n))
-		}
-		if mask&slotS1 != 0 {
-			out = binary.AppendVarint(out, int64(r.s1)-int64(p.s1))
-		}
-		if mask&slotS2 != 0 {
-			out = binary.AppendVarint(out, int64(r.s2)-int64(p.s2))
-		}
-		if mask&slotAddr != 0 {
-			out = binary.AppendVarint(out, int64(r.addr-p.addr))
-		}
-		if mask&slotSize != 0 {
-			out = binary.AppendVarint(out, int64(r.size-p.size))
-		}
-		if mask&slotBytes != 0 {
-			out = binary.AppendVarint(out, int64(r.bytes-p.bytes))
-		}
-		*p = *r
+		*words(&recs[i]) = *p
+		recs[i].kind = kind
+	}
+	return n
+}
+
+// encodeRun appends the encoding of a whole run (tests).
+func encodeRun(out []byte, recs *[recLen]record) []byte {
+	var last [kindSlots][recWords]uint64
+	for i := range recs {
+		k := recs[i].kind % kindSlots
+		w := words(&recs[i])
+		out = encodeRecord(out, w, &last[k], byte(recs[i].kind))
+		last[k] = *w
 	}
 	return out
 }
 
-// decodeRun decodes a run that encodeRun wrote at the start of in.
+// decodeRun decodes a whole run (tests).
 func decodeRun(in []byte, recs *[recLen]record) {
-	var last [numEventKinds]record
-	for i := range recs {
-		r := &recs[i]
-		kind := EventKind(in[0])
-		mask, n := binary.Uvarint(in[1:])
-		in = in[1+n:]
-		*r = last[kind%numEventKinds]
-		r.kind = kind
-		if mask&slotCPU != 0 {
-			r.cpu, in = in[0], in[1:]
-		}
-		if mask&slotOrder != 0 {
-			r.order, in = int8(in[0]), in[1:]
-		}
-		if mask&slotB != 0 {
-			r.b, in = in[0], in[1:]
-		}
-		if mask&slotGFP != 0 {
-			v, n := binary.Uvarint(in)
-			r.gfp, in = GFP(v), in[n:]
-		}
-		var d int64
-		if mask&slotPFN != 0 {
-			d, in = varint(in)
-			r.pfn = uint32(int64(r.pfn) + d)
-		}
-		if mask&slotN != 0 {
-			d, in = varint(in)
-			r.n = int32(int64(r.n) + d)
-		}
-		if mask&slotS1 != 0 {
-			d, in = varint(in)
-			r.s1 = StrID(int64(r.s1) + d)
-		}
-		if mask&slotS2 != 0 {
-			d, in = varint(in)
-			r.s2 = StrID(int64(r.s2) + d)
-		}
-		if mask&slotAddr != 0 {
-			d, in = varint(in)
-			r.addr += Addr(d)
-		}
-		if mask&slotSize != 0 {
-			d, in = varint(in)
-			r.size += uint64(d)
-		}
-		if mask&slotBytes != 0 {
-			d, in = varint(in)
-			r.bytes += uint64(d)
-		}
-		last[kind%numEventKinds] = *r
-	}
+	var last [kindSlots][recWords]uint64
+	decodeRecords(in, &last, recs[:])
 }
 
 // varint reads a varint from the front of in.

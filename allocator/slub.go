@@ -196,25 +196,26 @@ type kmemCacheCPU struct {
 // except the lists and counters, which the SLUB paths change.
 type KmemCache struct {
 	name            string
-	id              int       // creation number; /proc/slabinfo lists the newest first
-	flags           SlabFlags // after slab_debug= was applied
-	objectSize      uint64    // bytes: s->object_size, what the caller asked for
-	size            uint64    // bytes: s->size, the stride between objects
-	align           uint64    // bytes: s->align
-	inuse           uint64    // bytes: s->inuse, object plus right red zone (where metadata starts)
-	offset          uint64    // bytes: s->offset, free pointer from the object start
-	redLeftPad      uint64    // bytes: s->red_left_pad, the left red zone
-	order           int       // oo_order(s->oo)
-	objects         int       // oo_objects(s->oo)
-	minOrder        int       // oo_order(s->min): the one-object fallback order
-	minObjects      int       // oo_objects(s->min)
-	minPartial      int       // s->min_partial: empty slabs kept on the node partial list
-	cpuPartial      int       // s->cpu_partial: the per-CPU partial budget in objects
-	cpuPartialSlabs int       // s->cpu_partial_slabs: the budget in slabs
-	allocGFP        GFP       // s->allocflags: __GFP_COMP plus the zone and reclaim bits
-	random          uint64    // s->random: the freelist hardening key
-	randomSeq       []uint32  // s->random_seq: object indexes in shuffled order (CONFIG_SLAB_FREELIST_RANDOM)
-	kmalloc         bool      // one of the boot kmalloc caches
+	id              int        // creation number; /proc/slabinfo lists the newest first
+	flags           SlabFlags  // after slab_debug= was applied
+	objectSize      uint64     // bytes: s->object_size, what the caller asked for
+	size            uint64     // bytes: s->size, the stride between objects
+	reciprocal      reciprocal // s->reciprocal_size: divides by size without a division
+	align           uint64     // bytes: s->align
+	inuse           uint64     // bytes: s->inuse, object plus right red zone (where metadata starts)
+	offset          uint64     // bytes: s->offset, free pointer from the object start
+	redLeftPad      uint64     // bytes: s->red_left_pad, the left red zone
+	order           int        // oo_order(s->oo)
+	objects         int        // oo_objects(s->oo)
+	minOrder        int        // oo_order(s->min): the one-object fallback order
+	minObjects      int        // oo_objects(s->min)
+	minPartial      int        // s->min_partial: empty slabs kept on the node partial list
+	cpuPartial      int        // s->cpu_partial: the per-CPU partial budget in objects
+	cpuPartialSlabs int        // s->cpu_partial_slabs: the budget in slabs
+	allocGFP        GFP        // s->allocflags: __GFP_COMP plus the zone and reclaim bits
+	random          uint64     // s->random: the freelist hardening key
+	randomSeq       []uint32   // s->random_seq: object indexes in shuffled order (CONFIG_SLAB_FREELIST_RANDOM)
+	kmalloc         bool       // one of the boot kmalloc caches
 	kmType          kmallocType
 	kmIndex         int    // index in kmalloc_caches[type][]
 	sizeClass       string // kmalloc caches: "97..128 bytes use kmalloc-128", the end of kmalloc(n)'s size-class sentence
@@ -485,6 +486,7 @@ func (m *Machine) doKmemCacheCreate(s *KmemCache) error {
 	}
 	// min_partial = clamp(ilog2(size) / 2, MIN_PARTIAL, MAX_PARTIAL):
 	// 64-byte objects give ilog2 = 6, 3, so 5; 4096 gives 6.
+	s.reciprocal = reciprocalValue(uint32(s.size))
 	s.minPartial = min(max((bits.Len64(s.size)-1)/2, minPartialSlabs), maxPartialSlabs)
 	switch {
 	case s.debug():
@@ -595,7 +597,7 @@ func (m *Machine) setList(sl *slab, list SlabList, cpu int, why StrID) {
 	sl.list, sl.cpu = list, cpu
 	if m.tracing() {
 		name, _ := m.cacheIDs(sl.cache)
-		m.emit(record{kind: EvSlabList, s1: name, pfn: uint32(sl.pfn), b: uint8(list), n: int32(cpu), s2: why})
+		m.putWords(EvSlabList, 0, uint8(list), 0, uint32(sl.pfn), int32(cpu), name, why, 0, 0, 0)
 	}
 }
 

@@ -98,10 +98,37 @@ func (s *KmemCache) objIndex(sl *slab, p Addr) (int, bool) {
 		return 0, false
 	}
 	off := uint64(p - start)
-	if off >= uint64(sl.objects)*s.size || off%s.size != 0 {
+	if off >= uint64(sl.objects)*s.size {
 		return 0, false
 	}
-	return int(off / s.size), true
+	// obj_to_index(): the offset, below a slab's size, divided by the
+	// stride with the cache's reciprocal.
+	idx := uint64(s.reciprocal.divide(uint32(off)))
+	if idx*s.size != off {
+		return 0, false
+	}
+	return int(idx), true
+}
+
+// reciprocal is struct reciprocal_value (lib/reciprocal_div.c): what
+// divides a 32-bit number by a fixed divisor with a multiplication and
+// shifts.
+type reciprocal struct {
+	m        uint32
+	sh1, sh2 uint8
+}
+
+// reciprocalValue is reciprocal_value(d), d > 0.
+func reciprocalValue(d uint32) reciprocal {
+	l := bits.Len32(d - 1)
+	m := (uint64(1) << 32) * (uint64(1)<<l - uint64(d)) / uint64(d)
+	return reciprocal{m: uint32(m + 1), sh1: uint8(min(l, 1)), sh2: uint8(max(l-1, 0))}
+}
+
+// divide is reciprocal_divide(a, r): a / d, exactly, for every a.
+func (r reciprocal) divide(a uint32) uint32 {
+	t := uint32(uint64(a) * uint64(r.m) >> 32)
+	return (t + (a-t)>>r.sh1) >> r.sh2
 }
 
 // blockOf returns the first pfn and page record of the allocated block
@@ -785,10 +812,9 @@ func fill(b []byte, c byte) {
 // the slab's list as it is now, for the sentence.
 func (m *Machine) emitObject(kind EventKind, sl *slab, obj Addr, idx int, why StrID, size, bytes uint64, gfp GFP) {
 	name, _ := m.cacheIDs(sl.cache)
-	r := record{kind: kind, s1: name, addr: obj, pfn: uint32(sl.pfn), n: int32(idx), s2: why, size: size, bytes: bytes, gfp: gfp,
-		b: uint8(sl.list), order: int8(uint8(sl.cpu))}
+	b := uint8(sl.list)
 	if sl.onFull {
-		r.b |= objOnFull
+		b |= objOnFull
 	}
-	m.emit(r)
+	m.putWords(kind, int8(uint8(sl.cpu)), b, gfp, uint32(sl.pfn), int32(idx), name, why, obj, size, bytes)
 }
