@@ -52,6 +52,13 @@ type Options struct {
 	// of the call. nil discards it (the session still records it: Printed).
 	// It is not called while Rebuild replays.
 	Print func(pos, msg string)
+	// Yield, when set, is called before each step an input takes, on the
+	// goroutine running it, when the steps before are complete: it may
+	// block, so that another goroutine reads the session meanwhile (the
+	// interface shows a long script as it runs). An error stops the input
+	// there, as a script error. It is not called while Rebuild replays,
+	// and a rebuilt session has none.
+	Yield func(step int) error
 }
 
 // Settings are what config() may change: the machine's configuration and
@@ -301,7 +308,9 @@ func (s *Session) Rebuild(k int) (*Session, error) {
 	if k < 0 || k > s.NumSteps() {
 		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, s.NumSteps())
 	}
-	ns, err := New(s.opts)
+	opts := s.opts
+	opts.Yield = nil
+	ns, err := New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -566,6 +575,11 @@ func (s *Session) beginStep(c *Call) error {
 	if s.NumSteps()-s.inputStart >= s.settings.MaxSteps {
 		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
 			s.settings.MaxSteps)
+	}
+	if s.opts.Yield != nil && !s.replaying {
+		if err := s.opts.Yield(n); err != nil {
+			return err
+		}
 	}
 	cs, ok := s.indexedSite(c.Thread)
 	if !ok {

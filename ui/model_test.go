@@ -118,6 +118,21 @@ func load(t *testing.T, m Model, cmd tea.Cmd) Model {
 	if closeOld != nil {
 		closeOld()
 	}
+	return finishLive(t, m)
+}
+
+// finishLive waits for a script still running to end and hands the model
+// its last steps, as the live tick would.
+func finishLive(t testing.TB, m Model) Model {
+	t.Helper()
+	if m.live {
+		<-m.src.live.done
+		nm, _ := m.Update(liveTickMsg{src: m.src})
+		m = nm.(Model)
+		if m.live {
+			t.Fatal("the script ended but the model still says it runs")
+		}
+	}
 	return m
 }
 
