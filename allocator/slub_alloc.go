@@ -110,6 +110,11 @@ func (s *KmemCache) objIndex(sl *slab, p Addr) (int, bool) {
 	return int(idx), true
 }
 
+// index is objIndex for an object known to be one of sl's.
+func (s *KmemCache) index(sl *slab, p Addr) int {
+	return int(s.reciprocal.divide(uint32(p - sl.base - Addr(s.redLeftPad))))
+}
+
 // reciprocal is struct reciprocal_value (lib/reciprocal_div.c): what
 // divides a 32-bit number by a fixed divisor with a multiplication and
 // shifts.
@@ -304,7 +309,7 @@ func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
 	if err != nil {
 		return 0, err
 	}
-	idx, _ := s.objIndex(sl, obj)
+	idx := s.index(sl, obj)
 	meta := &sl.obj[idx]
 	meta.state, meta.onCPU, meta.size = ObjAllocated, false, uint32(orig)
 	if gfp.Zero() {
@@ -666,7 +671,7 @@ func (sl *slab) cpuFree() int { return sl.cpuFreeN }
 // reported and rebuilt from allocviz's records, so a use-after-free write
 // can never make two allocations overlap.
 func (m *Machine) popNext(s *KmemCache, sl *slab, obj Addr, cpu bool) Addr {
-	idx, _ := s.objIndex(sl, obj)
+	idx := s.index(sl, obj) // checked when it became the head
 	// Objects left on this chain once obj is taken.
 	left := sl.objects - sl.inuse - 1
 	if cpu {

@@ -82,7 +82,8 @@ type journal struct {
 	pend  undoSet // the records of the event being applied
 	buf   stream  // every committed event's records
 	marks markLog
-	scr   undoSet // scratch for undo
+	scr   undoSet             // scratch for undo
+	seen  map[uint64]struct{} // scratch for oldestOnly
 }
 
 // here returns where the next event's records will begin.

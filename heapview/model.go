@@ -3,6 +3,7 @@ package heapview
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"sort"
@@ -216,7 +217,7 @@ func (m *Model) ingest(follow bool) error {
 		errs = append(errs, fmt.Errorf("and %d more", nerr-len(errs)))
 	}
 	if follow {
-		m.cur = m.head.snapshot(m.newEpoch)
+		m.cur = m.head.fork(m.newEpoch)
 		m.step = m.nsteps
 	}
 	m.version++
@@ -345,8 +346,9 @@ func (m *Model) SeekEvent(pos int) error {
 const restoreWork = 64
 
 // moveTo brings the cursor state to target events applied, walking from
-// where it is (replaying forward or undoing backward) or from the nearest
-// checkpoint at or before target, whichever is less work.
+// where it is (replaying forward or undoing backward), from the nearest
+// checkpoint at or before target (replaying), or from the one after it or
+// the head (undoing), whichever is least work.
 func (m *Model) moveTo(target int) {
 	cur := m.cur.pos
 	if target == cur {
@@ -363,7 +365,23 @@ func (m *Model) moveTo(target int) {
 	} else {
 		walk = ml.cost(cur) - at.cost
 	}
-	if fromCk < walk {
+	next := m.head
+	if k+1 < len(m.ckpts) {
+		next = m.ckpts[k+1]
+	}
+	fromNext := uint64(math.MaxUint64)
+	if next.pos > target {
+		fromNext = restoreWork + ml.cost(next.pos) - at.cost
+	}
+	switch {
+	case fromNext < fromCk && fromNext < walk:
+		if next == m.head {
+			m.cur = m.head.fork(m.newEpoch)
+		} else {
+			m.cur = next.snapshot(m.newEpoch)
+		}
+		cur = next.pos
+	case fromCk < walk:
 		m.cur = ck.snapshot(m.newEpoch)
 		cur = ck.pos
 	}

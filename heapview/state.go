@@ -156,6 +156,16 @@ func (s *state) snapshot(newEpoch func() uint64) *state {
 	return &c
 }
 
+// fork is snapshot for a state that is not a checkpoint (the cursor's):
+// s keeps its count of copies, which measures what the next checkpoint
+// will hold.
+func (s *state) fork(newEpoch func() uint64) *state {
+	p, i, sl, a, ar := s.pages.copied, s.inuse.copied, s.slabs.copied, s.allocs.copied, s.areas.copied
+	c := s.snapshot(newEpoch)
+	s.pages.copied, s.inuse.copied, s.slabs.copied, s.allocs.copied, s.areas.copied = p, i, sl, a, ar
+	return c
+}
+
 // treapWork is the replay cost of a tree operation, in page writes.
 const treapWork = 64
 
@@ -320,9 +330,9 @@ func (s *state) undo(j *journal, from, to uint64) {
 			*s.mutPage(pfn) = p.rec
 		}
 	}
-	undoTree(&s.slabs, s.epoch, u.slabs, func(r *slabRec) bool { return r.since != 0 })
-	s.undoAllocs(u.allocs)
-	undoTree(&s.areas, s.epoch, u.areas, func(r *areaRec) bool { return r.since != 0 })
+	undoTree(&s.slabs, s.epoch, oldestOnly(u.slabs, j), func(r *slabRec) bool { return r.since != 0 })
+	s.undoAllocs(oldestOnly(u.allocs, j))
+	undoTree(&s.areas, s.epoch, oldestOnly(u.areas, j), func(r *areaRec) bool { return r.since != 0 })
 	for i := len(u.caches) - 1; i >= 0; i-- {
 		c := &u.caches[i]
 		if c.grew {
@@ -358,6 +368,28 @@ func (s *state) undoAllocs(l []kvUndo[allocRec]) {
 			s.allocs.del(s.epoch, u.key)
 		}
 	}
+}
+
+// oldestOnly keeps, of a long run of tree records (oldest first), only
+// the oldest of each key: undoing the run puts back the value each key
+// had before it, which that record holds, so the later ones are work for
+// nothing. A seek that undoes a long stretch touches each key once.
+func oldestOnly[V record](l []kvUndo[V], j *journal) []kvUndo[V] {
+	if len(l) < 64 {
+		return l
+	}
+	if j.seen == nil {
+		j.seen = make(map[uint64]struct{})
+	}
+	clear(j.seen)
+	out := l[:0]
+	for _, u := range l {
+		if _, dup := j.seen[u.key]; !dup {
+			j.seen[u.key] = struct{}{}
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // undoTree reverts tree records [from, to): an old value that existed is

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,20 @@ func showEarly(t *testing.T) {
 	old := firstSlice
 	firstSlice = 0
 	t.Cleanup(func() { firstSlice = old })
+}
+
+// waitSteps returns once src's running script has taken more than n
+// steps.
+func waitSteps(src *source, n int) {
+	for {
+		release := src.hold()
+		k := src.sess.NumSteps()
+		release()
+		if k > n {
+			return
+		}
+		runtime.Gosched()
+	}
 }
 
 // A long script opens before it ends, steps can be taken while it runs,
@@ -35,10 +50,17 @@ func TestLongScriptOpensWhileItRuns(t *testing.T) {
 	if m.step != 2 {
 		t.Fatalf("stepping while the script runs: at step %d, want 2", m.step)
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitSteps(m.src, m.lastStep())
 	m, tick = update(t, m, liveTickMsg{src: m.src})
 	if m.lastStep() <= first || tick == nil {
 		t.Fatalf("the tick should take in new steps: %d, then %d", first, m.lastStep())
+	}
+	m, _ = press(t, m, "G")
+	at := m.step
+	waitSteps(m.src, at)
+	m, _ = update(t, m, liveTickMsg{src: m.src})
+	if m.step != at || m.src.hv.Step() != at || m.lastStep() <= at {
+		t.Fatalf("after G at step %d and a tick: showing %d, model at %d, %d steps", at, m.step, m.src.hv.Step(), m.lastStep())
 	}
 	m, _ = update(t, m, liveTickMsg{src: &source{}})
 	before := m.lastStep()

@@ -402,6 +402,9 @@ func (m Model) updateLive(msg liveTickMsg) (tea.Model, tea.Cmd) {
 		return m, nil // a session no longer shown
 	}
 	ended := m.src.syncLive()
+	// Sync moves the model's cursor along when it was on the last step;
+	// the step shown stays where the user put it.
+	m.src.seek(m.step)
 	if ended {
 		m.live = false
 		m.setNotice(fmt.Sprintf("the script ended after %d steps", m.lastStep()), false)
