@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // The --json form of the log: one object per event, one per line. Enums
@@ -55,28 +57,43 @@ type reallocJSON struct {
 	Bucket   string `json:"bucket,omitempty"`
 }
 
-// toJSON writes one event of a log whose step is step.
-func (e Event) toJSON(step int, j *eventJSON) {
-	f := e.Fields()
+// toJSON writes one event of a log whose step is step. With sc, the
+// address, the flags and the text are written into sc's buffer (or taken
+// from its cache) and j's strings point into it until the next call:
+// WriteJSON allocates nothing per event.
+func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
+	k := e.Kind()
 	*j = eventJSON{
-		Seq: e.Seq(), Step: step, CPU: f.CPU, Kind: f.Kind.String(),
-		PFN: f.PFN, Order: f.Order, Owner: f.Owner.String(), Path: f.Path,
-		Addr: f.Addr.String(), Size: f.Size, Bytes: f.Bytes,
-		Cache: f.Cache, Src: f.Src, Op: f.Op, Text: f.Text, PFNs: f.PFNs, Cause: f.Cause,
+		Seq: e.Seq(), Step: step, CPU: e.CPU(), Kind: k.String(),
+		PFN: e.PFN(), Order: e.Order(), Owner: e.Owner().String(), Path: e.Path(),
+		Size: e.Size(), Bytes: e.Bytes(),
+		Cache: e.Cache(), Src: e.Src(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(),
 	}
-	if c := kinds[f.Kind].count; c != countNone {
-		j.Index = *f.counts()[c]
+	if sc != nil {
+		b := e.Addr().Append(sc.b[:0])
+		n := len(b)
+		b = e.AppendText(b)
+		sc.b = b
+		j.Addr = unsafe.String(unsafe.SliceData(b), n)
+		if len(b) > n {
+			j.Text = unsafe.String(&b[n], len(b)-n)
+		}
+	} else {
+		j.Addr, j.Text = e.Addr().String(), e.Text()
 	}
-	if f.GFP != 0 {
-		j.GFP = f.GFP.String()
+	if c := kinds[k].count; c != countNone {
+		j.Index = e.count(c)
 	}
-	if f.List != ListNone {
-		j.List = f.List.String()
+	if g := e.GFP(); g != 0 {
+		j.GFP = sc.gfp(g)
 	}
-	if f.Decision != DecisionNone {
-		j.Decision = f.Decision.String()
+	if l := e.List(); l != ListNone {
+		j.List = l.String()
 	}
-	if r := f.Realloc; r != nil {
+	if d := e.Decision(); d != DecisionNone {
+		j.Decision = d.String()
+	}
+	if r, ok := e.Realloc(); ok {
 		j.Realloc = &reallocJSON{
 			Func: r.Func, Within: r.Within, Old: r.Old.String(), OldSize: r.OldSize, OldCap: r.OldCap,
 			New: r.New.String(), NewSize: r.NewSize, NewCap: r.NewCap, Decision: r.Decision.String(),
@@ -85,25 +102,188 @@ func (e Event) toJSON(step int, j *eventJSON) {
 	}
 }
 
+// jsonScratch is what WriteJSON reuses from one event to the next.
+type jsonScratch struct {
+	b    []byte
+	gfps map[GFP]string
+}
+
+// gfp returns g's name, built once per writer; sc may be nil.
+func (sc *jsonScratch) gfp(g GFP) string {
+	if sc == nil {
+		return g.String()
+	}
+	s, ok := sc.gfps[g]
+	if !ok {
+		if sc.gfps == nil {
+			sc.gfps = map[GFP]string{}
+		}
+		s = g.String()
+		sc.gfps[g] = s
+	}
+	return s
+}
+
 // WriteJSON writes events [from, to) as JSON, one object per line.
 func (l *EventLog) WriteJSON(w io.Writer, from, to int) error {
-	enc := json.NewEncoder(w)
 	step := 0
 	if from < to {
 		step = l.stepAt(from)
 	}
 	var j eventJSON
+	var b []byte
+	var sc jsonScratch
 	for i := from; i < to; i++ {
 		e := l.At(i)
 		if e.Kind() == EvStep {
 			step = int(e.r.n)
 		}
-		e.toJSON(step, &j)
-		if err := enc.Encode(&j); err != nil {
-			return err
+		e.toJSON(step, &j, &sc)
+		b = j.append(b)
+		if len(b) >= 32<<10 || i == to-1 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
 	return nil
+}
+
+// append appends j and a newline as encoding/json's Encoder writes them
+// (field order, omitempty, and its escaping of strings, HTML characters
+// included), without reflection: a million-event --json spends its time
+// here. TestJSONEncoding compares the two.
+func (j *eventJSON) append(b []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, j.Seq, 10)
+	b = append(b, `,"step":`...)
+	b = strconv.AppendInt(b, int64(j.Step), 10)
+	b = append(b, `,"cpu":`...)
+	b = strconv.AppendInt(b, int64(j.CPU), 10)
+	b = jsonString(append(b, `,"kind":`...), j.Kind)
+	if j.GFP != "" {
+		b = jsonString(append(b, `,"gfp":`...), j.GFP)
+	}
+	b = append(b, `,"pfn":`...)
+	b = strconv.AppendUint(b, j.PFN, 10)
+	b = append(b, `,"order":`...)
+	b = strconv.AppendInt(b, int64(j.Order), 10)
+	b = jsonString(append(b, `,"owner":`...), j.Owner)
+	if j.List != "" {
+		b = jsonString(append(b, `,"list":`...), j.List)
+	}
+	if j.Path != "" {
+		b = jsonString(append(b, `,"path":`...), j.Path)
+	}
+	b = jsonString(append(b, `,"addr":`...), j.Addr)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendUint(b, j.Size, 10)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendUint(b, j.Bytes, 10)
+	b = append(b, `,"index":`...)
+	b = strconv.AppendInt(b, int64(j.Index), 10)
+	for _, f := range [...]struct{ name, v string }{{`,"cache":`, j.Cache}, {`,"src":`, j.Src}, {`,"op":`, j.Op}, {`,"text":`, j.Text}} {
+		if f.v != "" {
+			b = jsonString(append(b, f.name...), f.v)
+		}
+	}
+	if len(j.PFNs) > 0 {
+		b = append(b, `,"pfns":[`...)
+		for i, p := range j.PFNs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendUint(b, p, 10)
+		}
+		b = append(b, ']')
+	}
+	if r := j.Realloc; r != nil {
+		b = jsonString(append(b, `,"realloc":{"func":`...), r.Func)
+		if r.Within != "" {
+			b = jsonString(append(b, `,"within":`...), r.Within)
+		}
+		b = jsonString(append(b, `,"old":`...), r.Old)
+		b = append(b, `,"old_size":`...)
+		b = strconv.AppendUint(b, r.OldSize, 10)
+		b = append(b, `,"old_cap":`...)
+		b = strconv.AppendUint(b, r.OldCap, 10)
+		b = jsonString(append(b, `,"new":`...), r.New)
+		b = append(b, `,"new_size":`...)
+		b = strconv.AppendUint(b, r.NewSize, 10)
+		b = append(b, `,"new_cap":`...)
+		b = strconv.AppendUint(b, r.NewCap, 10)
+		b = jsonString(append(b, `,"decision":`...), r.Decision)
+		b = append(b, `,"copied":`...)
+		b = strconv.AppendUint(b, r.Copied, 10)
+		b = append(b, `,"zeroed":`...)
+		b = strconv.AppendUint(b, r.Zeroed, 10)
+		if r.Bucket != "" {
+			b = jsonString(append(b, `,"bucket":`...), r.Bucket)
+		}
+		b = append(b, '}')
+	}
+	if j.Cause != 0 {
+		b = append(b, `,"cause":`...)
+		b = strconv.AppendUint(b, j.Cause, 10)
+	}
+	if j.Decision != "" {
+		b = jsonString(append(b, `,"decision":`...), j.Decision)
+	}
+	return append(b, '}', '\n')
+}
+
+// jsonString appends s quoted as encoding/json quotes it with HTML
+// escaping on: <, > and & as \u003c..., control characters as \n or
+// \u00XX, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+func jsonString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // ReadJSON reads a log that WriteJSON wrote: the same events, with the

@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"bytes"
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -172,6 +173,49 @@ func TestJSONRoundTrip(t *testing.T) {
 		if _, err := ReadJSON(strings.NewReader(bad)); err == nil {
 			t.Errorf("ReadJSON accepted %s", bad)
 		}
+	}
+}
+
+// TestJSONEncoding: WriteJSON's hand-written encoder writes what
+// encoding/json writes for the same event, on every event of the busy
+// logs and on strings with everything JSON escapes.
+func TestJSONEncoding(t *testing.T) {
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	check := func(j *eventJSON) {
+		t.Helper()
+		want.Reset()
+		if err := enc.Encode(j); err != nil {
+			t.Fatal(err)
+		}
+		if got := j.append(nil); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("the encoder wrote\n%s\nencoding/json\n%s", got, want.Bytes())
+		}
+	}
+	for _, cfg := range []Config{{}, {SlabDebug: "FZPU"}} {
+		log := busyLog(t, cfg)
+		var j, k eventJSON
+		var sc jsonScratch
+		for e := range log.Events(0, log.Len()) {
+			e.toJSON(e.Step(), &j, nil)
+			check(&j)
+			e.toJSON(e.Step(), &k, &sc)
+			if !reflect.DeepEqual(j, k) {
+				t.Fatalf("event %d written through the scratch differs:\n%+v\n%+v", e.Seq(), k, j)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "<", ">", "&", "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f", "é", "\u2028",
+		"\u2029", "\xff", "\xe2\x80", "😀", "/"}
+	for range 2000 {
+		var sb strings.Builder
+		for range rng.IntN(12) {
+			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		check(&eventJSON{Kind: s, Text: s, Addr: "0x0", PFNs: []uint64{1, 2}, Cause: 3,
+			Realloc: &reallocJSON{Func: s, Within: s, Bucket: s}})
 	}
 }
 
