@@ -547,21 +547,24 @@ func (m *Machine) flushAll(s *KmemCache, why string) {
 	}
 }
 
-// doSlabFree is do_slab_free(): an object of the current CPU's cpu slab
-// goes on the lockless freelist (the fast path); any other goes to
-// __slab_free. freed records the free, before any list change it causes.
-func (m *Machine) doSlabFree(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why StrID)) {
+// slabFreeFast is do_slab_free()'s fast path: an object of the current
+// CPU's cpu slab goes on its lockless freelist (LIFO). It reports false,
+// doing nothing, for any other object: that one takes the slow path.
+func (m *Machine) slabFreeFast(s *KmemCache, sl *slab, obj Addr, idx int) bool {
 	c := &s.cpus[m.cpu]
-	meta := &sl.obj[idx]
-	if sl == c.slab {
-		m.setFreepointer(s, obj, c.freelist)
-		c.freelist = obj
-		meta.state, meta.onCPU = ObjFree, true
-		sl.cpuFreeN++
-		freed(whyFreeFast)
-		return
+	if sl != c.slab {
+		return false
 	}
-	m.slabFreeSlow(s, sl, obj, idx, freed)
+	meta := &sl.obj[idx]
+	m.setFreepointer(s, obj, c.freelist)
+	c.freelist = obj
+	meta.state, meta.onCPU = ObjFree, true
+	sl.cpuFreeN++
+	if m.tracing() {
+		m.emitObject(EvObjFree, sl, obj, idx, whyFreeFast, 0, 0, 0)
+	}
+	meta.since = m.seq
+	return true
 }
 
 // slabFreeSlow is __slab_free() for a cache with per-CPU partial lists:

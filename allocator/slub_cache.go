@@ -84,6 +84,9 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 		return m.badSlabFree(s, sl, p, ErrInvalidFree, fmt.Sprintf(
 			"allocviz: free of %v: object %d of %s was never handed out (its slab was marked used by a consistency repair); not freed", p, idx, s.name))
 	}
+	if !s.debug() && m.slabFreeFast(s, sl, p, idx) {
+		return nil
+	}
 	freed := func(why StrID) {
 		if m.tracing() {
 			m.emitObject(EvObjFree, sl, p, idx, why, 0, 0, 0)
@@ -94,7 +97,7 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 		m.freeDebugUpdate(s, sl, p)
 		m.freeToPartialList(s, sl, p, idx, freed)
 	} else {
-		m.doSlabFree(s, sl, p, idx, freed)
+		m.slabFreeSlow(s, sl, p, idx, freed)
 	}
 	return nil
 }
