@@ -30,7 +30,7 @@ type Model struct {
 	nameIDs    map[string]uint16
 
 	reallocs    []reallocRec      // every EvRealloc, by position
-	lastLineage map[uint64]uint32 // head pass: address -> lineage of the last allocation freed there
+	lastLineage map[uint64]uint32 // head pass: address -> lineage of the allocation freed there in this step
 	fl          freelistState     // the slabs' freelists (freelists.go)
 
 	bad       []uint64  // bit set of event positions not applied (anomalies)
@@ -183,6 +183,15 @@ func (m *Model) ingest(follow bool) error {
 		}
 		if k == allocator.EvStep {
 			m.nsteps++
+			// A realloc's lineage passes through a free in the same
+			// call, so in the same step: what earlier steps freed is
+			// of no more use.
+			switch n := len(m.lastLineage); {
+			case n > 64:
+				m.lastLineage = make(map[uint64]uint32)
+			case n > 0:
+				clear(m.lastLineage)
+			}
 		}
 		m.n = pos + 1
 		before := m.head.work
