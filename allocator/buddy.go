@@ -206,7 +206,7 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 	for high := cur; high > order; high-- {
 		upper := pfn + 1<<(high-1)
 		if m.tracing() {
-			m.putWords(EvSplit, int8(high), 0, 0, uint32(pfn), 0, 0, 0, 0, 0, 0)
+			m.putWords(m.head(EvSplit, int8(high), 0, 0, uint32(pfn), 0, 0, 0), 0, 0, 0)
 		}
 		m.addFree(upper, high-1, false)
 		m.pages[upper].since = m.seq
@@ -229,7 +229,7 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		clear(m.pfnBytes(pfn, 1<<order))
 	}
 	if m.tracing() {
-		m.putWords(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(cur), 0, 0, m.PFNAddr(pfn), 0, m.pageSize<<order)
+		m.putWords(m.head(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(cur), 0, 0), m.PFNAddr(pfn), 0, m.pageSize<<order)
 	}
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
@@ -317,13 +317,13 @@ func (m *Machine) freePages(pfn uint64, order int) {
 		finalOrder++
 	}
 	if m.tracing() {
-		m.putWords(EvPageFree, int8(order), uint8(prev), 0, uint32(pfn), int32(finalOrder), 0, 0, m.PFNAddr(pfn), 0, 0)
+		m.putWords(m.head(EvPageFree, int8(order), uint8(prev), 0, uint32(pfn), int32(finalOrder), 0, 0), m.PFNAddr(pfn), 0, 0)
 	}
 	for order < finalOrder {
 		buddy := pfn ^ 1<<order
 		m.delFree(buddy, order)
 		if m.tracing() {
-			m.putWords(EvMerge, int8(order), 0, 0, uint32(pfn), 0, 0, 0, 0, 0, 0)
+			m.putWords(m.head(EvMerge, int8(order), 0, 0, uint32(pfn), 0, 0, 0), 0, 0, 0)
 		}
 		pfn &= buddy
 		order++

@@ -178,12 +178,19 @@ func (m *Machine) Kmalloc(size uint64, gfp GFP) (Addr, error) {
 		return ZeroSizePtr, nil
 	}
 	s := m.kmallocSlab(size, gfp)
-	p, err := m.slabAlloc(s, gfp, size)
-	if m.tracing() {
-		name, class := m.cacheIDs(s)
-		m.putWords(EvKmalloc, 0, kmallocSizeClass, gfp, 0, 0, name, class, p, size, s.size)
+	if !m.tracing() {
+		p, err := m.slabAlloc(s, gfp, size, nil)
+		if err != nil {
+			return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
+		}
+		return p, nil
 	}
+	// kmem:kmalloc follows the object's EvObjAlloc, or the failure.
+	name, class := m.cacheIDs(s)
+	km := m.head(EvKmalloc, 0, kmallocSizeClass, gfp, 0, 0, name, class)
+	p, err := m.slabAlloc(s, gfp, size, &km)
 	if err != nil {
+		m.putWords(km, 0, size, s.size)
 		return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
 	}
 	return p, nil
@@ -199,7 +206,7 @@ func (m *Machine) KmallocCache(s *KmemCache, size uint64, gfp GFP) (Addr, error)
 	if size == 0 || size > s.objectSize {
 		return 0, fmt.Errorf("%w: kmalloc of %d bytes from %s, whose objects are %d bytes", ErrBadSize, size, s.name, s.objectSize)
 	}
-	p, err := m.slabAlloc(s, gfp, size)
+	p, err := m.slabAlloc(s, gfp, size, nil)
 	if m.tracing() {
 		name, _ := m.cacheIDs(s)
 		m.emit(record{kind: EvKmalloc, addr: p, size: size, bytes: s.size, gfp: gfp, s1: name, b: kmallocFromCache})
@@ -255,6 +262,13 @@ func (m *Machine) KmallocSizeRoundup(n uint64) uint64 {
 	return n
 }
 
+// traceKfree records kfree's kmem:kfree event, if recording.
+func (m *Machine) traceKfree(p Addr) {
+	if m.tracing() {
+		m.putWords(m.head(EvKfree, 0, 0, 0, 0, 0, 0, 0), p, 0, 0)
+	}
+}
+
 // Kfree is kfree(p): the kmem:kfree EvKfree first (also for NULL), then
 // nothing for NULL and ZeroSizePtr, the slab free for a slab object, or
 // the pages of a large kmalloc. A pointer that is not a live kmalloc
@@ -262,22 +276,23 @@ func (m *Machine) KmallocSizeRoundup(n uint64) uint64 {
 // where it has them) and returned as an error matching ErrInvalidFree or
 // ErrDoubleFree; nothing changes.
 func (m *Machine) Kfree(p Addr) error {
-	if m.tracing() {
-		m.putWords(EvKfree, 0, 0, 0, 0, 0, 0, 0, p, 0, 0)
-	}
 	if p.ZeroOrNull() {
+		m.traceKfree(p)
 		return nil
 	}
 	pfn, ok := m.AddrPFN(p)
 	if !ok {
+		m.traceKfree(p)
 		return m.badKfree(p, 0, ErrInvalidFree, fmt.Sprintf("kfree(%v): not a direct-map address of RAM (vmalloc memory needs vfree or kvfree); not freed", p))
 	}
 	head, h, live := m.blockOf(pfn)
+	if h.owner == OwnerSlab && h.slab != nil {
+		return m.slabFree(h.slab, p, true) // records kmem:kfree
+	}
+	m.traceKfree(p)
 	switch {
 	case !live && h.owner == OwnerFree:
 		return m.badKfree(p, pfn, ErrDoubleFree, fmt.Sprintf("kfree(%v): pfn %#x is free, not a kmalloc allocation (double free?); not freed", p, pfn))
-	case h.owner == OwnerSlab && h.slab != nil:
-		return m.slabFree(h.slab, p)
 	case h.owner == OwnerLargeKmalloc:
 		if p != m.PFNAddr(head) {
 			return m.badKfree(p, pfn, ErrInvalidFree, fmt.Sprintf("kfree(%v): inside the large kmalloc at %v, not its start; not freed", p, m.PFNAddr(head)))

@@ -274,25 +274,55 @@ func (m *Machine) emit(r record) {
 	m.put(&r)
 }
 
-// putWords appends a record built from its fields, stamped with the
-// CPU: the hot paths' emit, which builds no record in memory. It is not
-// for EvStep. Recording must be on.
-func (m *Machine) putWords(kind EventKind, order int8, b uint8, gfp GFP, pfn uint32, n int32, s1, s2 StrID, addr Addr, size, bytes uint64) {
+// recHead is a record's first three words, as packHead builds them.
+type recHead struct{ w0, w1, w2 uint64 }
+
+// head packs the fields of a record's first three words, stamped with
+// the CPU, for putWords. It inlines, so that the fields a call site
+// leaves zero cost nothing.
+func (m *Machine) head(kind EventKind, order int8, b uint8, gfp GFP, pfn uint32, n int32, s1, s2 StrID) recHead {
 	w0, w1, w2 := packHead(kind, uint8(m.cpu), order, b, gfp, pfn, n, s1, s2)
+	return recHead{w0, w1, w2}
+}
+
+// putWords appends the record whose first words are h (m.head) and whose
+// address, size and bytes follow: the hot paths' emit, which builds no
+// record in memory. It is not for EvStep. Recording must be on.
+func (m *Machine) putWords(h recHead, addr Addr, size, bytes uint64) {
 	rb := &m.log.recs
 	m.seq++
 	// addWords' common case, a record that repeats the last of its kind
 	// in the run, without the call. (The kind is in w0, so a kind with no
 	// record in the run yet never matches.)
-	if i := rb.n & (recLen - 1); i != 0 {
-		if p := &rb.last[kind%kindSlots]; uint64(addr) == p[3] && w1 == p[1] && size == p[4] && w2 == p[2] && w0 == p[0] &&
-			bytes == p[5] {
-			rb.cur = append(rb.cur, byte(kind), 0)
+	if rb.n&(recLen-1) != 0 && len(rb.cur)+2 <= cap(rb.cur) {
+		p := &rb.last[h.w0%kindSlots]
+		if (h.w0^p[0])|(h.w1^p[1])|(h.w2^p[2])|(uint64(addr)^p[3])|(size^p[4])|(bytes^p[5]) == 0 {
+			rb.cur = append(rb.cur, byte(h.w0), 0)
 			rb.n++
 			return
 		}
 	}
-	rb.addWords(w0, w1, w2, uint64(addr), size, bytes)
+	rb.addWords(h.w0, h.w1, h.w2, uint64(addr), size, bytes)
+}
+
+// putPair appends two records that share their address, size and bytes
+// (an object and the kmem:kmalloc or kmem:kfree tracepoint beside it): in
+// their common case, both repeating the last of their kind, with one call.
+func (m *Machine) putPair(h1, h2 recHead, addr Addr, size, bytes uint64) {
+	rb := &m.log.recs
+	if i := rb.n & (recLen - 1); i != 0 && i != recLen-1 && len(rb.cur)+4 <= cap(rb.cur) {
+		p, q := &rb.last[h1.w0%kindSlots], &rb.last[h2.w0%kindSlots]
+		a := uint64(addr)
+		if (h1.w0^p[0])|(h1.w1^p[1])|(h1.w2^p[2])|(a^p[3])|(size^p[4])|(bytes^p[5])|
+			(h2.w0^q[0])|(h2.w1^q[1])|(h2.w2^q[2])|(a^q[3])|(size^q[4])|(bytes^q[5]) == 0 {
+			m.seq += 2
+			rb.cur = append(rb.cur, byte(h1.w0), 0, byte(h2.w0), 0)
+			rb.n += 2
+			return
+		}
+	}
+	m.putWords(h1, addr, size, bytes)
+	m.putWords(h2, addr, size, bytes)
 }
 
 // put stamps r with the CPU and appends it. Recording must be on.

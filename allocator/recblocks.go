@@ -37,11 +37,14 @@ type cachedRun struct {
 }
 
 const (
-	runShift   = 8
+	runShift   = 10
 	recLen     = 1 << runShift // records in a run
-	recCache   = 16            // runs kept decoded
+	recCache   = 8             // runs kept decoded
 	chunkShift = 16            // 64 KiB chunks of encodings
 )
+
+// A run, even of records that share nothing, fits in a chunk.
+const _ = uint(1<<chunkShift - maxRunBytes)
 
 // Len returns the number of records.
 func (rb *recBlocks) Len() int { return rb.n }
@@ -71,6 +74,9 @@ func (rb *recBlocks) addWords(w0, w1, w2, w3, w4, w5 uint64) {
 	if rb.n&(recLen-1) == 0 {
 		rb.startRun()
 	}
+	if cap(rb.cur)-len(rb.cur) < maxRecBytes {
+		rb.spill()
+	}
 	k := w0 % kindSlots
 	rb.used |= 1 << k
 	p := &rb.last[k]
@@ -84,12 +90,12 @@ func (rb *recBlocks) addWords(w0, w1, w2, w3, w4, w5 uint64) {
 	rb.n++
 }
 
-// startRun begins a run: in a chunk with room for a whole run, with no
-// record of any kind before it.
+// startRun begins a run, with no record of any kind before it, in the
+// chunk being filled if it has room for a record.
 func (rb *recBlocks) startRun() {
 	rb.sync()
 	last := len(rb.data) - 1
-	if last < 0 || len(rb.data[last])+maxRunBytes > 1<<chunkShift {
+	if last < 0 || cap(rb.data[last])-len(rb.data[last]) < maxRecBytes {
 		rb.data = append(rb.data, make([]byte, 0, 1<<chunkShift))
 		last++
 	}
@@ -99,6 +105,23 @@ func (rb *recBlocks) startRun() {
 		rb.last[bits.TrailingZeros64(u)] = [recWords]uint64{}
 	}
 	rb.used = 0
+}
+
+// spill moves the run being written, whose chunk has no room for another
+// record, to the start of a new chunk: a run never straddles chunks, and
+// chunks fill up instead of keeping room for a whole run.
+func (rb *recBlocks) spill() {
+	run := rb.n >> runShift
+	off := rb.offs.At(run)
+	start := int(*off & (1<<chunkShift - 1))
+	chunk := append(make([]byte, 0, 1<<chunkShift), rb.cur[start:]...)
+	rb.data[len(rb.data)-1] = rb.cur[:start]
+	rb.data = append(rb.data, chunk)
+	rb.cur = chunk
+	*off = uint64(len(rb.data)-1) << chunkShift
+	if c := rb.cache[run%recCache]; c != nil && c.run == run+1 {
+		c.off -= start
+	}
 }
 
 // sync brings the chunk being written up to date in data.
@@ -166,9 +189,12 @@ func (rb *recBlocks) clone() recBlocks {
 // count that moves a little changes only low bits.
 const recWords = int(unsafe.Sizeof(record{}) / 8)
 
-// maxRunBytes bounds a run's encoding: a kind, a mask and six full words
-// a record.
-const maxRunBytes = recLen * (2 + recWords*binary.MaxVarintLen64)
+// maxRecBytes bounds a record's encoding: a kind, a mask and six full
+// words; maxRunBytes a run's.
+const (
+	maxRecBytes = 2 + recWords*binary.MaxVarintLen64
+	maxRunBytes = recLen * maxRecBytes
+)
 
 func words(r *record) *[recWords]uint64 { return (*[recWords]uint64)(unsafe.Pointer(r)) }
 

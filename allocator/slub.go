@@ -597,7 +597,7 @@ func (m *Machine) setList(sl *slab, list SlabList, cpu int, why StrID) {
 	sl.list, sl.cpu = list, cpu
 	if m.tracing() {
 		name, _ := m.cacheIDs(sl.cache)
-		m.putWords(EvSlabList, 0, uint8(list), 0, uint32(sl.pfn), int32(cpu), name, why, 0, 0, 0)
+		m.putWords(m.head(EvSlabList, 0, uint8(list), 0, uint32(sl.pfn), int32(cpu), name, why), 0, 0, 0)
 	}
 }
 

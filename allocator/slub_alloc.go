@@ -133,7 +133,7 @@ func reciprocalValue(d uint32) reciprocal {
 // divide is reciprocal_divide(a, r): a / d, exactly, for every a.
 func (r reciprocal) divide(a uint32) uint32 {
 	t := uint32(uint64(a) * uint64(r.m) >> 32)
-	return (t + (a-t)>>r.sh1) >> r.sh2
+	return (t + (a-t)>>(r.sh1&31)) >> (r.sh2 & 31) // both below 32; the mask spares Go's check
 }
 
 // blockOf returns the first pfn and page record of the allocated block
@@ -304,7 +304,9 @@ func (m *Machine) discardSlab(s *KmemCache, sl *slab, why StrID, minPartial bool
 // slabAlloc is slab_alloc_node() for one object of s: the allocation
 // itself, then the post-alloc zeroing and the EvObjAlloc. orig is the
 // requested size (orig_size): the object size for kmem_cache_alloc.
-func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
+// kmalloc, when not nil, is the head of kmalloc's kmem:kmalloc event,
+// recorded right after the EvObjAlloc of the object handed out.
+func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64, kmalloc *recHead) (Addr, error) {
 	obj, sl, why, err := m.slabAllocObject(s, gfp, orig)
 	if err != nil {
 		return 0, err
@@ -322,7 +324,13 @@ func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
 		clear(m.dm(obj, zero))
 	}
 	if m.tracing() {
-		m.emitObject(EvObjAlloc, sl, obj, idx, why, orig, s.size, gfp)
+		h := m.objectHead(EvObjAlloc, sl, idx, why, gfp)
+		if kmalloc != nil {
+			m.putPair(h, *kmalloc, obj, orig, s.size)
+			meta.since = m.seq - 1
+			return obj, nil
+		}
+		m.putWords(h, obj, orig, s.size)
 	}
 	meta.since = m.seq
 	return obj, nil
@@ -550,7 +558,9 @@ func (m *Machine) flushAll(s *KmemCache, why string) {
 // slabFreeFast is do_slab_free()'s fast path: an object of the current
 // CPU's cpu slab goes on its lockless freelist (LIFO). It reports false,
 // doing nothing, for any other object: that one takes the slow path.
-func (m *Machine) slabFreeFast(s *KmemCache, sl *slab, obj Addr, idx int) bool {
+// kfree says kfree's kmem:kfree event is still to be recorded, before
+// the EvObjFree.
+func (m *Machine) slabFreeFast(s *KmemCache, sl *slab, obj Addr, idx int, kfree bool) bool {
 	c := &s.cpus[m.cpu]
 	if sl != c.slab {
 		return false
@@ -561,7 +571,12 @@ func (m *Machine) slabFreeFast(s *KmemCache, sl *slab, obj Addr, idx int) bool {
 	meta.state, meta.onCPU = ObjFree, true
 	sl.cpuFreeN++
 	if m.tracing() {
-		m.emitObject(EvObjFree, sl, obj, idx, whyFreeFast, 0, 0, 0)
+		h := m.objectHead(EvObjFree, sl, idx, whyFreeFast, 0)
+		if kfree {
+			m.putPair(m.head(EvKfree, 0, 0, 0, 0, 0, 0, 0), h, obj, 0, 0)
+		} else {
+			m.putWords(h, obj, 0, 0)
+		}
 	}
 	meta.since = m.seq
 	return true
@@ -819,10 +834,15 @@ func fill(b []byte, c byte) {
 // emitObject records an EvObjAlloc or EvObjFree of object idx of sl, with
 // the slab's list as it is now, for the sentence.
 func (m *Machine) emitObject(kind EventKind, sl *slab, obj Addr, idx int, why StrID, size, bytes uint64, gfp GFP) {
+	m.putWords(m.objectHead(kind, sl, idx, why, gfp), obj, size, bytes)
+}
+
+// objectHead is the head of emitObject's record.
+func (m *Machine) objectHead(kind EventKind, sl *slab, idx int, why StrID, gfp GFP) recHead {
 	name, _ := m.cacheIDs(sl.cache)
 	b := uint8(sl.list)
 	if sl.onFull {
 		b |= objOnFull
 	}
-	m.putWords(kind, int8(uint8(sl.cpu)), b, gfp, uint32(sl.pfn), int32(idx), name, why, obj, size, bytes)
+	return m.head(kind, int8(uint8(sl.cpu)), b, gfp, uint32(sl.pfn), int32(idx), name, why)
 }

@@ -20,7 +20,7 @@ func (m *Machine) KmemCacheAlloc(s *KmemCache, gfp GFP) (Addr, error) {
 	if err := m.liveCache(s, "kmem_cache_alloc"); err != nil {
 		return 0, err
 	}
-	p, err := m.slabAlloc(s, gfp, s.objectSize)
+	p, err := m.slabAlloc(s, gfp, s.objectSize, nil)
 	if err != nil {
 		return 0, fmt.Errorf("kmem_cache_alloc(%s, %v): %w", s.name, gfp, err)
 	}
@@ -56,16 +56,23 @@ func (m *Machine) KmemCacheFree(s *KmemCache, p Addr) error {
 		m.slubReport(s, p, sl.pfn, text)
 		return fmt.Errorf("%w: kmem_cache_free(%s, %v): the object belongs to %s", ErrInvalidFree, s.name, p, sl.cache.name)
 	}
-	return m.slabFree(sl, p)
+	return m.slabFree(sl, p, false)
 }
 
 // slabFree is slab_free() of p, somewhere in sl. Debug caches run
 // free_debug_processing() with the kernel's reports. allocviz then checks
 // its own records, so that a bad free is refused even where the kernel
 // would not notice: p must be the start of an allocated object.
-func (m *Machine) slabFree(sl *slab, p Addr) error {
+//
+// kfree says the call is kfree's, whose kmem:kfree event comes first: on
+// the fast path it is recorded with the EvObjFree, else before anything.
+func (m *Machine) slabFree(sl *slab, p Addr, kfree bool) error {
 	s := sl.cache
 	idx, ok := s.objIndex(sl, p)
+	if kfree && !(ok && !s.debug() && sl.obj[idx].state == ObjAllocated && sl == s.cpus[m.cpu].slab) {
+		m.traceKfree(p)
+		kfree = false
+	}
 	if s.debug() {
 		if err := m.freeDebugChecks(s, sl, p); err != nil {
 			return err
@@ -84,7 +91,7 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 		return m.badSlabFree(s, sl, p, ErrInvalidFree, fmt.Sprintf(
 			"allocviz: free of %v: object %d of %s was never handed out (its slab was marked used by a consistency repair); not freed", p, idx, s.name))
 	}
-	if !s.debug() && m.slabFreeFast(s, sl, p, idx) {
+	if !s.debug() && m.slabFreeFast(s, sl, p, idx, kfree) {
 		return nil
 	}
 	freed := func(why StrID) {
