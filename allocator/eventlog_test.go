@@ -279,8 +279,7 @@ func TestRecordingCostsNoGoAllocation(t *testing.T) {
 // back from its encoding as it was written, and a log reads the same
 // whether its blocks are sealed or not.
 func TestSealedRunsDecodeExactly(t *testing.T) {
-	var r record
-	r = record{kind: 1, cpu: 2, order: -3, b: 4, gfp: 5, pfn: 6, n: -7, s1: 8, s2: 9, addr: 10, size: 11, bytes: 12}
+	r := record{kind: 1, cpu: 2, order: -3, b: 4, gfp: 5, pfn: 6, n: -7, s1: 8, s2: 9, addr: 10, size: 11, bytes: 12}
 	if pack(&r) != *words(&r) {
 		t.Fatalf("pack gives %x, the record's memory %x", pack(&r), *words(&r))
 	}

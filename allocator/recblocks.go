@@ -270,9 +270,3 @@ func decodeRun(in []byte, recs *[recLen]record) {
 	var last [kindSlots][recWords]uint64
 	decodeRecords(in, &last, recs[:])
 }
-
-// varint reads a varint from the front of in.
-func varint(in []byte) (int64, []byte) {
-	v, n := binary.Varint(in)
-	return v, in[n:]
-}

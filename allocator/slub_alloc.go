@@ -356,7 +356,7 @@ func (m *Machine) slabAllocObject(s *KmemCache, gfp GFP, orig uint64) (Addr, *sl
 			c.slab = nil
 			m.setList(sl, ListFull, -1, whyListCPUSlabFull)
 		}
-		for c.partial != nil {
+		if c.partial != nil {
 			sl := c.partial
 			c.partial, sl.next = sl.next, nil
 			c.slab = sl

@@ -480,8 +480,6 @@ func newMarkLog() markLog {
 	return markLog{base: []markBase{{}}}
 }
 
-func (ml *markLog) len() int { return ml.n }
-
 // add records the end of the next event: where the journal stands after
 // it and the total replay cost after it.
 func (ml *markLog) add(end, cost uint64) {

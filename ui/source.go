@@ -272,10 +272,3 @@ func bundledScenarios() []scenarioItem {
 	}
 	return out
 }
-
-// scriptError returns the positioned script error in err, if any.
-func scriptError(err error) (*scripts.Error, bool) {
-	var se *scripts.Error
-	ok := errors.As(err, &se)
-	return se, ok
-}
