@@ -183,6 +183,13 @@ func (m *Model) Why(step, max int) []WhyLine {
 	var out []WhyLine
 	shown := 0
 	text, used := Headline(m.log, start, end)
+	if len(used) == 1 {
+		// A step that narrates or checks has its own lines: the
+		// narration (StepInfo.Narration), the check passed or failed.
+		if k := m.log.At(used[0]).Kind(); k == allocator.EvSay || k == allocator.EvCheck {
+			text, used = "", nil
+		}
+	}
 	if text != "" {
 		out = append(out, WhyLine{WhyHeadline, text})
 		shown++
