@@ -53,3 +53,46 @@ func TestHeadlineIsTheCallsOwnDecision(t *testing.T) {
 		t.Fatalf("a step event alone has no headline, got %q", text)
 	}
 }
+
+// TestWhyDoesNotRepeatNarrationOrChecks: a step that only narrates has
+// no headline in the "why" strip (the strip shows the narration itself),
+// and a check keeps its passed or failed line; a call's headline is the
+// one run prints.
+func TestWhyDoesNotRepeatNarrationOrChecks(t *testing.T) {
+	s := newSession(t, allocator.Config{})
+	s.begin("say")
+	s.m.Say("hello")
+	s.begin("check")
+	s.m.Check(true, "fine")
+	s.begin("check")
+	s.m.Check(false, "not fine")
+	s.begin("alloc_pages(0)")
+	if _, err := s.m.AllocPages(0, allocator.GFPKernel); err != nil {
+		t.Fatal(err)
+	}
+	hv, err := New(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	styles := func(step int) []WhyStyle {
+		var out []WhyStyle
+		for _, l := range hv.Why(step, 40) {
+			out = append(out, l.Style)
+		}
+		return out
+	}
+	if got := styles(1); len(got) != 0 {
+		t.Errorf("a say step's why = %v, want nothing (its narration is StepInfo.Narration)", got)
+	}
+	if got := styles(2); len(got) != 1 || got[0] != WhyPass {
+		t.Errorf("a passed check's why = %v, want one passed line", got)
+	}
+	if got := styles(3); len(got) != 1 || got[0] != WhyFail {
+		t.Errorf("a failed check's why = %v, want one failed line", got)
+	}
+	start, end := hv.stepSpan(4)
+	text, _ := Headline(s.log, start, end)
+	if lines := hv.Why(4, 40); len(lines) == 0 || lines[0].Style != WhyHeadline || lines[0].Text != text {
+		t.Errorf("an alloc_pages step's why begins %v, want the headline %q", lines, text)
+	}
+}
