@@ -42,17 +42,6 @@ func (p *textPane) scroll(d int) {
 	p.clampTop()
 }
 
-// show scrolls so line i is visible.
-func (p *textPane) show(i int) {
-	if i < p.top {
-		p.top = i
-	}
-	if p.h > 0 && i >= p.top+p.h {
-		p.top = i - p.h + 1
-	}
-	p.clampTop()
-}
-
 func (p *textPane) clampTop() {
 	p.top = max(0, min(p.top, len(p.lines)-p.h))
 }
