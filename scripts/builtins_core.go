@@ -106,8 +106,8 @@ func builtinConfig(c *Call) (starlark.Value, error) {
 	if len(c.Args) > 0 {
 		return nil, c.Errorf("takes keyword arguments only, as in config(ram=\"64M\", page_size=\"16K\")")
 	}
-	if len(s.steps) > 0 {
-		first := s.steps[0]
+	if s.NumSteps() > 0 {
+		first := s.Step(1)
 		return nil, c.Errorf("must come before the first step, at the top of the script (step 1, %s at %s, already ran)", first.Call, first.Pos)
 	}
 	set := s.settings
@@ -168,7 +168,7 @@ func builtinCheck(c *Call) (starlark.Value, error) {
 		return nil, err
 	}
 	s := c.Session
-	st := s.steps[c.Step()-1]
+	st := s.Step(c.Step())
 	text, ok := starlark.AsString(msg)
 	switch {
 	case msg == starlark.None:

@@ -114,6 +114,7 @@ type Model struct {
 	loadID  int     // the latest load request; older answers are dropped
 	loading string  // what is being loaded, "" when idle
 	loadErr error   // the last load's failure, shown until the next load
+	live    bool    // the script shown is still running (source.live)
 
 	// A continuation rebuilds from the session shown, reading it off the
 	// event loop; that session is not closed until the rebuild answers.
