@@ -93,13 +93,13 @@ func TestRunATrace(t *testing.T) {
 	}
 	steps := 0
 	for line := range strings.Lines(out) {
-		var e eventJSON
+		var e struct{ Kind, Src, Label string }
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatal(err)
 		}
 		if e.Kind == "step" {
 			steps++
-			if !strings.Contains(e.Src, " [00") {
+			if !strings.HasPrefix(e.Src, fixture+":") || !strings.Contains(e.Label, " [00") {
 				t.Fatalf("step event without its trace label: %+v", e)
 			}
 		}

@@ -30,19 +30,23 @@ func TestAllocPagesAt(t *testing.T) {
 	if m.FreePageCount() != free-1 {
 		t.Errorf("free pages %d, want %d", m.FreePageCount(), free-1)
 	}
-	splits := 0
-	var alloc *Event
-	for i := range log.Events {
-		switch e := &log.Events[i]; e.Kind {
+	splits, upper := 0, 0
+	var alloc Event
+	for e := range log.Events(0, log.Len()) {
+		switch e.Kind() {
 		case EvSplit:
 			splits++
+			if e.Path() == "upper" {
+				upper++
+			}
 		case EvPageAlloc:
 			alloc = e
 		}
 	}
-	if splits != 10 || alloc == nil || alloc.PFN != 0x1005 ||
-		alloc.Text != "order-0 block at pfn 0x1005, split out of the free order-10 block at pfn 0x1000: the trace's pfn 0x15405" {
-		t.Errorf("%d splits, page alloc %+v", splits, alloc)
+	// 0x1005 = 0x1000 + 4 + 1: the upper half is kept at orders 3 and 1.
+	if splits != 10 || upper != 2 || alloc.Kind() != EvPageAlloc || alloc.PFN() != 0x1005 ||
+		alloc.Text() != "order-0 block at pfn 0x1005, split out of the free order-10 block at pfn 0x1000: the trace's pfn 0x15405" {
+		t.Errorf("%d splits (%d upper), page alloc %v", splits, upper, alloc)
 	}
 	// An order-2 block next to it, then the same pages again.
 	if _, err := m.AllocPagesAt(0x1008, 2, GFPKernel|GFPComp, "x"); err != nil {
@@ -113,8 +117,8 @@ func TestVmallocCallerAndPurge(t *testing.T) {
 	log := &EventLog{}
 	m.SetLog(log)
 	m.PurgeVmapAreaLazy("purge_vmap_area_lazy in the trace")
-	if e := log.Events[len(log.Events)-1]; e.Kind != EvVmapPurge || e.Index != 1 || !strings.Contains(e.Text, "in the trace") {
-		t.Errorf("purge event %+v", e)
+	if e := log.At(log.Len() - 1); e.Kind() != EvVmapPurge || e.Areas() != 1 || !strings.Contains(e.Text(), "in the trace") {
+		t.Errorf("purge event %v", e)
 	}
 	if err := m.CheckInvariants(); err != nil {
 		t.Fatal(err)
@@ -132,5 +136,59 @@ func TestSlabPagesAllocated(t *testing.T) {
 	}
 	if got := m.SlabPagesAllocated() - before; got != 5*8 {
 		t.Errorf("40 objects of kmalloc-4k took %d slab pages, want 40", got)
+	}
+}
+
+// TestFreeSynthetic frees what each allocator made, marks the free's own
+// event (not the kmem:kfree tracepoint, not the merges), and refuses what
+// is not a live allocation without marking anything.
+func TestFreeSynthetic(t *testing.T) {
+	m := newTestMachine(t, Config{})
+	log := &EventLog{}
+	m.SetLog(log)
+	c, err := m.KmemCacheCreate("maple_node", 256, 256, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, _ := m.KmemCacheAlloc(c, GFPKernel)
+	small, _ := m.Kmalloc(100, GFPKernel)
+	large, _ := m.Kmalloc(5*m.PageSize(), GFPKernel)
+	pages, _ := m.AllocPages(2, GFPKernel)
+	area, _ := m.Vmalloc(3*m.PageSize(), GFPKernel)
+	for _, tc := range []struct {
+		addr Addr
+		kind EventKind
+	}{{obj, EvObjFree}, {small, EvObjFree}, {large, EvPageFree}, {pages, EvPageFree}, {area, EvVmapFree}} {
+		start := log.Len()
+		if err := m.FreeSynthetic(tc.addr, "allocated again at line 9"); err != nil {
+			t.Fatalf("FreeSynthetic(%v): %v", tc.addr, err)
+		}
+		var marked []Event
+		for e := range log.Events(start, log.Len()) {
+			if e.Synthetic() != "" {
+				marked = append(marked, e)
+			}
+		}
+		if len(marked) != 1 || marked[0].Kind() != tc.kind || marked[0].Synthetic() != "allocated again at line 9" ||
+			!strings.HasSuffix(marked[0].Text(), "; synthetic free: allocated again at line 9") {
+			t.Errorf("FreeSynthetic(%v) marked %v, want one %v", tc.addr, marked, tc.kind)
+		}
+	}
+	if o, ok := m.ObjectAt(obj); !ok || o.Allocated() {
+		t.Errorf("the object is still live: %+v", o)
+	}
+	n := log.Len()
+	for _, a := range []Addr{obj, pages + 1, 0x1234} {
+		if err := m.FreeSynthetic(a, "x"); err == nil {
+			t.Errorf("FreeSynthetic(%v) of no live allocation succeeded", a)
+		}
+	}
+	for e := range log.Events(n, log.Len()) {
+		if e.Synthetic() != "" {
+			t.Errorf("a refused free marked %v", e)
+		}
+	}
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatal(err)
 	}
 }

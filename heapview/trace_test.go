@@ -37,13 +37,14 @@ func TestModelEqualsMachineOnTraces(t *testing.T) {
 			every := max(len(p.Ops)/5, 1)
 			want := map[int]machineState{}
 			for i := range p.Ops {
-				m.BeginStep(i+1, tr.Label(&tr.Records[p.Ops[i].Rec]), rp.OpText(i))
+				origin := tr.Origin(&tr.Records[p.Ops[i].Rec])
+				m.BeginTraceStep(i+1, &origin, rp.OpText(i))
 				rp.Step(i)
 				if (i+1)%every == 0 || i+1 == len(p.Ops) {
 					want[i+1] = snapshotAll(m)
 				}
 			}
-			hv, err := New(log.Events)
+			hv, err := New(log)
 			if err != nil {
 				t.Fatal(err)
 			}

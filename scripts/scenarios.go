@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -149,16 +150,18 @@ func Open(ref string) (Script, error) {
 // error is then an *Error and the steps before it stand); the caller
 // closes it.
 func Run(ref string, opts Options) (*Session, error) {
+	return RunContext(context.Background(), ref, opts)
+}
+
+// RunContext is Run bounded by ctx, as RunFileContext is.
+func RunContext(ctx context.Context, ref string, opts Options) (*Session, error) {
 	sc, err := Open(ref)
 	if err != nil {
 		return nil, err
-	}
-	if sc.Trace {
-		return runTrace(sc, opts)
 	}
 	s, err := New(opts)
 	if err != nil {
 		return nil, err
 	}
-	return s, s.RunFile(sc.Name, sc.Src)
+	return s, s.RunFileContext(ctx, sc.Name, sc.Src)
 }

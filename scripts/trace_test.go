@@ -43,25 +43,25 @@ func TestTraceSteps(t *testing.T) {
 	}
 	s := runTraceFile(t, traceCmdFixture, Options{})
 	tr := plan.Trace
-	if len(s.Steps()) != len(plan.Ops) || s.Settings().Config.CPUs != 2 || s.Settings().Config.RAM != plan.Config.RAM {
-		t.Fatalf("%d steps for %d ops, config %+v", len(s.Steps()), len(plan.Ops), s.Settings().Config)
+	if s.NumSteps() != len(plan.Ops) || s.Settings().Config.CPUs != 2 || s.Settings().Config.RAM != plan.Config.RAM {
+		t.Fatalf("%d steps for %d ops, config %+v", s.NumSteps(), len(plan.Ops), s.Settings().Config)
 	}
-	events := s.Log().Events
+	log := s.Log()
 	skips := 0
-	for i, st := range s.Steps() {
+	for i, st := range allSteps(s) {
 		r := &tr.Records[plan.Ops[i].Rec]
 		if st.N != i+1 || st.Pos != fmt.Sprintf("%s:%d", traceCmdFixture, r.Line) || st.Label != tr.Label(r) || st.Op == "" || st.Call != st.Op {
 			t.Fatalf("step %d: %+v", i+1, st)
 		}
-		first := events[st.First]
-		if first.Kind != allocator.EvStep || first.Src != st.Label || first.Op != st.Op || first.Step != st.N {
-			t.Fatalf("step %d begins with %+v", st.N, first)
+		first := log.At(st.First)
+		if first.Kind() != allocator.EvStep || first.Src() != st.Pos || first.Label() != st.Label || first.Op() != st.Op || first.Step() != st.N {
+			t.Fatalf("step %d begins with %+v", st.N, first.Fields())
 		}
 		if plan.Ops[i].Kind == ktrace.OpSkip {
 			skips++
 			said := false
-			for _, e := range events[st.First : st.Last+1] {
-				said = said || e.Kind == allocator.EvSay && strings.Contains(e.Text, tr.What(r))
+			for e := range log.Events(st.First, st.Last+1) {
+				said = said || e.Kind() == allocator.EvSay && strings.Contains(e.Text(), tr.What(r))
 			}
 			if !said {
 				t.Errorf("step %d (%s) skips without saying why", st.N, st.Op)
@@ -80,22 +80,22 @@ func TestTraceSteps(t *testing.T) {
 // trace, exactly, and the prompt continues after it.
 func TestTraceRebuildAndPrompt(t *testing.T) {
 	s := runTraceFile(t, traceCmdFixture, Options{})
-	for _, k := range []int{0, 1, 1234, len(s.Steps())} {
+	for _, k := range []int{0, 1, 1234, s.NumSteps()} {
 		ns, err := s.Rebuild(k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := len(s.Machine().BootEvents())
+		want := s.Machine().BootEvents()
 		if k > 0 {
-			want = s.Steps()[k-1].Last + 1
+			want = allSteps(s)[k-1].Last + 1
 		}
-		if len(ns.Steps()) != k || ns.Log().Len() != want {
-			t.Errorf("rebuild to step %d: %d steps, %d events; want %d events", k, len(ns.Steps()), ns.Log().Len(), want)
+		if ns.NumSteps() != k || ns.Log().Len() != want {
+			t.Errorf("rebuild to step %d: %d steps, %d events; want %d events", k, ns.NumSteps(), ns.Log().Len(), want)
 		}
 		for i := range want {
-			a, b := ns.Log().Events[i], s.Log().Events[i]
-			if a.Kind != b.Kind || a.Addr != b.Addr || a.PFN != b.PFN || a.Text != b.Text {
-				t.Fatalf("rebuild to step %d: event %d differs: %+v, %+v", k, i, a, b)
+			a, b := ns.Log().At(i), s.Log().At(i)
+			if a.Kind() != b.Kind() || a.Addr() != b.Addr() || a.PFN() != b.PFN() || a.Text() != b.Text() || a.Label() != b.Label() {
+				t.Fatalf("rebuild to step %d: event %d differs: %+v, %+v", k, i, a.Fields(), b.Fields())
 			}
 		}
 		if k == 1234 {
@@ -103,7 +103,7 @@ func TestTraceRebuildAndPrompt(t *testing.T) {
 			if _, err := ns.Exec("p = kmalloc(100)"); err != nil {
 				t.Fatal(err)
 			}
-			if st := ns.Steps()[len(ns.Steps())-1]; st.N != 1235 || st.Pos != "<prompt>:1:5" {
+			if st := allSteps(ns)[ns.NumSteps()-1]; st.N != 1235 || st.Pos != "<prompt>:1:5" {
 				t.Errorf("the statement's step %+v", st)
 			}
 			again, err := ns.Rebuild(1235)
@@ -129,9 +129,9 @@ func TestTraceLimitsAndErrors(t *testing.T) {
 	}
 	defer s.Close()
 	var se *Error
-	if !errors.As(err, &se) || !strings.Contains(se.Msg, "step limit reached: the trace has") || len(s.Steps()) != 100 ||
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "step limit reached: the trace has") || s.NumSteps() != 100 ||
 		!strings.HasPrefix(se.Pos, traceCmdFixture+":") {
-		t.Errorf("step limit: %v, %d steps", err, len(s.Steps()))
+		t.Errorf("step limit: %v, %d steps", err, s.NumSteps())
 	}
 	v, err := Run(publishedVirtiofs, Options{})
 	if v == nil {
@@ -145,8 +145,8 @@ func TestTraceLimitsAndErrors(t *testing.T) {
 	if !errors.As(err, &le) || le.Line != 10 {
 		t.Errorf("the error does not unwrap to the line's: %v", err)
 	}
-	if len(v.Steps()) != 9 {
-		t.Errorf("%d steps replayed of the 9 good lines", len(v.Steps()))
+	if v.NumSteps() != 9 {
+		t.Errorf("%d steps replayed of the 9 good lines", v.NumSteps())
 	}
 }
 
@@ -161,8 +161,8 @@ func TestRunFileReplaysATrace(t *testing.T) {
 	if err := s.RunFile("ls.txt.gz", sc.Src); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Steps()) < 4000 || !strings.HasPrefix(s.Steps()[0].Pos, "ls.txt.gz:") {
-		t.Errorf("%d steps, first %+v", len(s.Steps()), s.Steps()[0])
+	if s.NumSteps() < 4000 || !strings.HasPrefix(allSteps(s)[0].Pos, "ls.txt.gz:") {
+		t.Errorf("%d steps, first %+v", s.NumSteps(), allSteps(s)[0])
 	}
 	if err := s.Machine().CheckInvariants(); err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestBundledTrace(t *testing.T) {
 		t.Error("LookupScenario does not accept the trace's file name")
 	}
 	s := runTraceFile(t, "trace-ls", Options{})
-	if n := len(s.Steps()); n < 3000 {
+	if n := s.NumSteps(); n < 3000 {
 		t.Errorf("%d steps", n)
 	}
 }
@@ -189,7 +189,7 @@ func TestBundledTrace(t *testing.T) {
 // trace, step by step.
 func TestTraceLsLesson(t *testing.T) {
 	s := runTraceFile(t, "trace-ls", Options{})
-	steps, events := s.Steps(), s.Log().Events
+	steps, log := allSteps(s), s.Log()
 	if len(steps) != 3072 || s.Settings().Config.CPUs != 2 {
 		t.Fatalf("%d steps, %d cpus", len(steps), s.Settings().Config.CPUs)
 	}
@@ -220,7 +220,8 @@ func TestTraceLsLesson(t *testing.T) {
 		if strings.Contains(st.Label, " compile-") {
 			compile++
 		}
-		for _, e := range events[st.First : st.Last+1] {
+		for ev := range log.Events(st.First, st.Last+1) {
+			e := ev.Fields()
 			switch {
 			case e.Kind == allocator.EvKmalloc && strings.Contains(st.Label, "ext4_htree_store_dirent"):
 				if st.N < 1013 || st.N > 1153 {

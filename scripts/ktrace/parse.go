@@ -3,6 +3,7 @@ package ktrace
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,10 @@ import (
 // is refused.
 const MaxBytes = 1 << 30
 
+// ErrTooLarge matches the error for a trace whose text is longer than
+// allowed.
+var ErrTooLarge = errors.New("trace too large")
+
 // gzipMagic starts every gzip stream (RFC 1952).
 var gzipMagic = []byte{0x1f, 0x8b}
 
@@ -27,7 +32,7 @@ func Decode(data []byte) ([]byte, error) { return decode(data, MaxBytes) }
 func decode(data []byte, limit int) ([]byte, error) {
 	if !bytes.HasPrefix(data, gzipMagic) {
 		if len(data) > limit {
-			return nil, fmt.Errorf("the trace is %d bytes, more than the %d allowed", len(data), limit)
+			return nil, fmt.Errorf("%w: the trace is %d bytes, more than the %d allowed", ErrTooLarge, len(data), limit)
 		}
 		return data, nil
 	}
@@ -42,7 +47,7 @@ func decode(data []byte, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
 	if n > int64(limit) {
-		return nil, fmt.Errorf("the trace expands to more than the %d bytes allowed", limit)
+		return nil, fmt.Errorf("%w: the trace expands to more than the %d bytes allowed", ErrTooLarge, limit)
 	}
 	return out.Bytes(), nil
 }
@@ -80,7 +85,13 @@ func Sniff(data []byte) bool {
 // as a *LineError (the first MaxErrors of them). The error is only for a
 // file that cannot be read as text at all.
 func Parse(name string, data []byte) (*Trace, error) {
-	text, err := Decode(data)
+	return ParseContext(context.Background(), name, data, MaxBytes)
+}
+
+// ParseContext is Parse bounded by ctx, which it checks every few
+// thousand lines, and with limit bytes of text (at most MaxBytes).
+func ParseContext(ctx context.Context, name string, data []byte, limit int) (*Trace, error) {
+	text, err := decode(data, min(limit, MaxBytes))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -98,6 +109,9 @@ func Parse(name string, data []byte) (*Trace, error) {
 			text = nil
 		}
 		lineNo++
+		if lineNo&(1<<14-1) == 0 && ctx.Err() != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, context.Cause(ctx))
+		}
 		p.line(lineNo, line)
 	}
 	t.Stats.Lines = lineNo

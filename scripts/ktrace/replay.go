@@ -3,7 +3,6 @@ package ktrace
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
@@ -329,32 +328,24 @@ func (rp *Replayer) disagree(line int, msg string) {
 }
 
 // synthFree frees an allocation the trace allocates again without having
-// traced its free.
+// traced its free (allocator.Machine.FreeSynthetic): the free's event is
+// marked synthetic and says why, r being the line that allocates it
+// again.
 func (rp *Replayer) synthFree(i int32, r *Record) {
 	s := rp.slots[i]
 	rp.slots[i] = slot{}
-	m := rp.M
+	why := "allocated again by the trace with no free traced in between"
 	if rp.Narrate {
 		what := "object"
 		switch s.kind {
 		case slotPages:
-			what = "page"
+			what = "pages"
 		case slotArea:
 			what = "vmap area"
 		}
-		m.Say(fmt.Sprintf("synthetic free of %v: the trace's %s from line %d is allocated again here with no free traced in between (kfree_rcu and a sheaf's bulk free emit no per-object event, and a trace may leave frees out), so allocviz frees it first",
-			s.addr, what, s.line))
+		why = fmt.Sprintf("the %s of line %d is allocated again at line %d with no free traced in between", what, s.line, r.Line)
 	}
-	var err error
-	switch s.kind {
-	case slotObject:
-		err = rp.freeObject(s.addr, true)
-	case slotPages:
-		err = m.FreePages(s.addr, int(s.order))
-	case slotArea:
-		err = m.Vfree(s.addr)
-	}
-	rp.failed(err)
+	rp.failed(rp.M.FreeSynthetic(s.addr, why))
 }
 
 // freeObject frees a slab object or a large kmalloc: kmem_cache_free
@@ -427,23 +418,16 @@ func (t *Trace) ptrText(p uint64) string {
 // Label is how a step names its line where a script step names its
 // file:line: "239.161175 bash-8366 [000] alloc_fdtable+0x55/0x140".
 func (t *Trace) Label(r *Record) string {
-	b := make([]byte, 0, 64)
-	b = strconv.AppendInt(b, r.TS/1e9, 10)
-	b = append(b, '.')
-	us := (r.TS % 1e9) / 1e3
-	s := strconv.AppendInt(nil, us+1e6, 10)
-	b = append(b, s[1:]...)
-	b = append(b, ' ')
-	b = append(b, t.Str(r.Task)...)
-	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(r.PID), 10)
-	b = append(b, " ["...)
-	c := strconv.AppendInt(nil, int64(r.CPU)+1000, 10)
-	b = append(b, c[1:]...)
-	b = append(b, ']')
-	if r.CallSite != 0 {
-		b = append(b, ' ')
-		b = append(b, t.Str(r.CallSite)...)
-	}
-	return string(b)
+	return string(allocator.AppendTraceLabel(make([]byte, 0, 64), r.TS, t.Str(r.Task), r.PID, int(r.CPU), t.Str(r.CallSite)))
+}
+
+// Pos returns r's file:line, the position of the step that replays it.
+func (t *Trace) Pos(r *Record) string { return fmt.Sprintf("%s:%d", t.Name, r.Line) }
+
+// Origin returns where r came from, for the step that replays it
+// (allocator.Machine.BeginTraceStep): its Src is the trace's name and
+// r's line, its Label is Label(r).
+func (t *Trace) Origin(r *Record) allocator.TraceLine {
+	return allocator.TraceLine{File: t.Name, Line: int(r.Line), TS: r.TS, Task: t.Str(r.Task), PID: r.PID, CPU: int(r.CPU),
+		CallSite: t.Str(r.CallSite)}
 }

@@ -82,9 +82,9 @@ func TestReplayEveryFixture(t *testing.T) {
 // texts returns the narration of a log.
 func texts(log *allocator.EventLog) []string {
 	var out []string
-	for _, e := range log.Events {
-		if e.Kind == allocator.EvSay {
-			out = append(out, e.Text)
+	for e := range log.Events(0, log.Len()) {
+		if e.Kind() == allocator.EvSay {
+			out = append(out, e.Text())
 		}
 	}
 	return out
@@ -115,7 +115,7 @@ func TestReplayNarratesAndChecks(t *testing.T) {
 	}
 	say := texts(log)
 	want := []string{"kfree of ptr 00000000aaaaaaaa: allocated before the trace began", `kmem_cache_create("maple_node", 256, align 8)`,
-		"synthetic free of 0xffff888", "allocviz and the trace disagree: kmalloc(90)", "allocviz and the trace disagree: kmalloc(90, GFP_KERNEL)"}
+		"allocviz and the trace disagree: kmalloc(90)", "allocviz and the trace disagree: kmalloc(90, GFP_KERNEL)"}
 	if len(say) != len(want) {
 		t.Fatalf("narration %q", say)
 	}
@@ -124,14 +124,21 @@ func TestReplayNarratesAndChecks(t *testing.T) {
 			t.Errorf("narration %d: %q, want %q", i, say[i], w)
 		}
 	}
-	// The synthetic free's narration comes before its free, in the step
-	// of the line that revealed it.
-	for i, e := range log.Events {
-		if e.Kind == allocator.EvSay && strings.HasPrefix(e.Text, "synthetic free") {
-			if e.Step != 3 || log.Events[i+1].Kind != allocator.EvObjFree {
-				t.Errorf("synthetic free narrated in step %d, then %v", e.Step, log.Events[i+1].Kind)
-			}
+	// The synthetic free is the object's own free, marked, in the step
+	// of the line that revealed it, and says why.
+	synth := 0
+	for e := range log.Events(0, log.Len()) {
+		if e.Synthetic() == "" {
+			continue
 		}
+		synth++
+		if e.Kind() != allocator.EvObjFree || e.Step() != 3 || e.Cache() != "maple_node" ||
+			!strings.HasSuffix(e.Text(), "synthetic free: the object of line 4 is allocated again at line 5 with no free traced in between") {
+			t.Errorf("synthetic free %v in step %d: %q", e.Kind(), e.Step(), e.Text())
+		}
+	}
+	if synth != 1 || rp.P.Stats.Synthetic != 1 {
+		t.Errorf("%d events marked synthetic, %d counted", synth, rp.P.Stats.Synthetic)
 	}
 }
 
