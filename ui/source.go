@@ -142,6 +142,15 @@ func openSource(ctx context.Context, ref string, opts scripts.Options) (*source,
 	return s, nil
 }
 
+// inputNoun names what the session ran first: "trace" for a kernel's
+// trace replayed, else "script".
+func (s *source) inputNoun() string {
+	if in := s.sess.Inputs(); len(in) > 0 && in[0].Trace != nil {
+		return "trace"
+	}
+	return "script"
+}
+
 // newSource builds the model of sess's events so far.
 func newSource(ctx context.Context, sess *scripts.Session) (*source, error) {
 	hv, err := heapview.New(sess.Log())

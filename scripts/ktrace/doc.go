@@ -70,9 +70,12 @@
 // A Replayer carries out the plan's ops on a Machine one at a time: a
 // kmalloc is checked against the trace (ksize equal to bytes_alloc, the
 // cache type matching accounted=), a cache's stride against its
-// bytes_alloc, and every disagreement is kept with its line. With Narrate
-// set it says why a line was skipped, that a free is synthetic, and where
-// allocviz disagrees, as narration events in the step. Analyze replays a
+// bytes_alloc, and every disagreement is kept with its line. A synthetic
+// free is the free's own event marked as such (allocator.Event.Synthetic,
+// Machine.FreeSynthetic), its sentence ending with why. With Narrate set
+// it says why a line was skipped and where allocviz disagrees, as
+// narration events in the step, and a synthetic free names the lines
+// that allocated the memory and allocate it again. Analyze replays a
 // trace with recording off and returns the Report allocviz trace stats
 // prints. Package scripts makes a trace a session's input like a script:
 // one step per line.

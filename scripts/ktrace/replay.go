@@ -339,7 +339,7 @@ func (rp *Replayer) synthFree(i int32, r *Record) {
 		what := "object"
 		switch s.kind {
 		case slotPages:
-			what = "pages"
+			what = "block of pages"
 		case slotArea:
 			what = "vmap area"
 		}
