@@ -563,17 +563,9 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 	s.setProgress(!s.replaying, s.NumSteps(), 0)
 	first := s.inputStart
 	defer func() { s.setProgress(false, s.NumSteps(), s.NumSteps()-first) }()
-	stopWatch := func() {}
-	if !s.replaying {
-		if s.opts.Timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, timeoutError{s.opts.Timeout})
-			defer cancel()
-		}
-		stopWatch = s.watch(ctx)
-	}
+	endGuard := s.guardInput(ctx)
 	result, err := s.run(opts, f, in, env)
-	stopWatch()
+	endGuard()
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) {
 		return nil, s.positioned(err)

@@ -104,19 +104,11 @@ func (s *Session) execTrace(ctx context.Context, in Input) error {
 	s.setProgress(!s.replaying, s.NumSteps(), 0)
 	first := s.inputStart
 	defer func() { s.setProgress(false, s.NumSteps(), s.NumSteps()-first) }()
-	stopWatch := func() {}
-	if !s.replaying {
-		if s.opts.Timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, timeoutError{s.opts.Timeout})
-			defer cancel()
-		}
-		stopWatch = s.watch(ctx)
-	}
+	endGuard := s.guardInput(ctx)
 	rp := ktrace.NewReplayer(s.m, plan)
 	rp.Narrate = true
 	err := s.traceSteps(in, rp)
-	stopWatch()
+	endGuard()
 	if s.reachedStop {
 		in.stop = s.stopAfter
 		err = nil
