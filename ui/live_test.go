@@ -120,3 +120,21 @@ func TestStatementAfterAShortScriptDoesNotYield(t *testing.T) {
 		t.Fatalf("%d steps, want 1001", n)
 	}
 }
+
+// A trace that opens while it is replayed says "trace" where a script's
+// notices say "script".
+func TestLiveTraceSaysTrace(t *testing.T) {
+	showEarly(t)
+	m := New(Options{Scenario: "trace-ls"})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m, tick := update(t, m, m.Init()())
+	t.Cleanup(func() { m.src.close() })
+	if !m.live || tick == nil || !strings.Contains(m.notice, "the trace is still running") {
+		t.Fatalf("live %v, notice %q", m.live, m.notice)
+	}
+	<-m.src.live.done // the replay's end, then the tick that takes it in
+	m, _ = update(t, m, liveTickMsg{src: m.src})
+	if m.live || m.lastStep() != 3072 || m.notice != "the trace ended after 3072 steps" {
+		t.Fatalf("%d steps, notice %q", m.lastStep(), m.notice)
+	}
+}

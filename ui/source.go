@@ -26,6 +26,7 @@ type source struct {
 	cfg    allocator.Config // the machine's configuration, fixed by the first step
 	runErr error            // the script's error when it was opened, nil if it ran to its end
 	ctx    context.Context  // statements run under it; it ends when the program stops
+	trace  bool             // it was opened on a kernel's trace, not a script
 
 	// A script that runs longer than firstSlice is shown while it runs:
 	// its runner goroutine holds mu while it takes steps and lets go of it
@@ -124,7 +125,7 @@ func openSource(ctx context.Context, ref string, opts scripts.Options) (*source,
 			sess.Close()
 			return nil, herr
 		}
-		s.runErr = l.err
+		s.runErr, s.trace = l.err, sc.Trace
 		return s, nil
 	case <-l.paused:
 	}
@@ -137,14 +138,21 @@ func openSource(ctx context.Context, ref string, opts scripts.Options) (*source,
 		sess.Close()
 		return nil, herr
 	}
-	s.live = l
+	s.live, s.trace = l, sc.Trace
 	l.mu.Unlock()
 	return s, nil
 }
 
 // inputNoun names what the session ran first: "trace" for a kernel's
-// trace replayed, else "script".
+// trace replayed, else "script". A source that openSource made knows;
+// another (a rebuild's, made while nothing runs) asks the session.
 func (s *source) inputNoun() string {
+	if s.trace {
+		return "trace"
+	}
+	if s.live != nil {
+		return "script"
+	}
 	if in := s.sess.Inputs(); len(in) > 0 && in[0].Trace != nil {
 		return "trace"
 	}

@@ -368,7 +368,7 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	var tick tea.Cmd
 	switch {
 	case m.live:
-		m.setNotice("the script is still running: its steps appear as it takes them", false)
+		m.setNotice(fmt.Sprintf("the %s is still running: its steps appear as it takes them", msg.src.inputNoun()), false)
 		tick = liveTickCmd(msg.src)
 	case msg.stmt == "":
 		m.noticeScriptEnd()
