@@ -31,8 +31,8 @@ const usageText = `usage:
                                         headless, as allocviz run, when output is not a terminal
   allocviz run SCRIPT|NAME [flags]      run a script or a bundled scenario, one line per step
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
-                                        print a /proc file (buddyinfo, slabinfo, vmallocinfo) of a
-                                        fresh machine, or of the machine after a script
+                                        print a file of a fresh machine, or of the machine after a
+                                        script: %s
   allocviz scenarios                    list the bundled scenarios
   allocviz trace stats FILE|NAME [machine flags]
                                         what a kernel trace holds and what replaying it does
@@ -71,7 +71,7 @@ exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col:
 
 // usage prints the usage text to w.
 func usage(w io.Writer) {
-	fmt.Fprintf(w, usageText, scripts.DefaultScenario, scripts.DefaultMaxSteps)
+	fmt.Fprintf(w, usageText, scripts.DefaultScenario, procNames(), scripts.DefaultMaxSteps)
 }
 
 // cli runs allocviz with args (without the program name) and returns the
@@ -401,6 +401,7 @@ func procFiles() []procFile {
 		{name: "buddyinfo", doc: "free blocks per order (mm/vmstat.c)", render: (*allocator.Machine).Buddyinfo},
 		{name: "slabinfo", doc: "slab caches, format 2.1 (mm/slab_common.c)", render: (*allocator.Machine).Slabinfo},
 		{name: "vmallocinfo", doc: "vmap areas (mm/vmalloc.c)", render: (*allocator.Machine).Vmallocinfo},
+		{name: "extfrag", doc: "debugfs extfrag/unusable_index and extfrag_index (mm/vmstat.c)", render: (*allocator.Machine).Extfrag},
 	}
 }
 
