@@ -36,7 +36,7 @@ func parseScreen(view string, w, h int) *cellbuf.Buffer {
 
 // cellStyle is what the SVG needs of a cell's style.
 type cellStyle struct {
-	fg, bg                               string
+	fg, bg                                string
 	bold, faint, italic, underline, cross bool
 }
 

@@ -53,12 +53,12 @@ func TestSVGKeepsTextColoursAndColumns(t *testing.T) {
 	s := out.String()
 	for _, want := range []string{
 		`fill="#ffc800" font-weight="bold">allocviz</text>`, // true colour, bold
-		`&lt;kmalloc &amp; &quot;free&quot;&gt;`,              // escaped
-		`fill="#005f00"/>`,                                   // a 256-colour background
+		`&lt;kmalloc &amp; &quot;free&quot;&gt;`,            // escaped
+		`fill="#005f00"/>`,                                  // a 256-colour background
 		`漢字│┌─┐`,                                            // wide and box characters as text
 		`text-decoration="underline">under</text>`,
 		`opacity="0.6">faint</text>`,
-		`fill="#16181d">rev</text>`, // reverse video: the background's colour on the foreground's
+		`fill="#16181d">rev</text>`,               // reverse video: the background's colour on the foreground's
 		`<text x="10" y="23.5" textLength="67.2"`, // column 0, row 0: 8 cells of 8.4 units
 	} {
 		if !strings.Contains(s, want) {
