@@ -215,3 +215,56 @@ func TestSeriesRefuseBadKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineGolden draws each series of the fragmentation lesson at the
+// three sizes with the cursor mid-way, and the status bar's sparkline.
+func TestTimelineGolden(t *testing.T) {
+	_, hv := scenarioModel(t, "kvmalloc-fragmentation")
+	if err := hv.Seek(hv.Steps() / 2); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range hv.SeriesKeys(3, 2) {
+		for _, sz := range [][2]int{{80, 6}, {120, 8}, {200, 12}} {
+			t.Run(fmt.Sprintf("series%d/%dx%d", i, sz[0], sz[1]), func(t *testing.T) {
+				rows := hv.Timeline(heapview.TimelineOptions{Width: sz[0], Height: sz[1], Key: k})
+				spark := hv.Sparkline(k, 30)
+				golden.RequireEqual(t, showRows(t, rows, sz[0], sz[1])+"--- sparkline\n"+showRows(t, []heapview.Row{spark}, 30, 1))
+			})
+		}
+	}
+}
+
+// TestTimelineColumnsMapToSteps: a click on a column goes to a step that
+// column stands for, the cursor's column is the one marked, and every
+// step has a column.
+func TestTimelineColumnsMapToSteps(t *testing.T) {
+	_, hv := scenarioModel(t, "tour")
+	k := heapview.SeriesKey{Kind: heapview.SeriesFree}
+	for _, w := range []int{10, 37, 80, 200} {
+		for st := 0; st <= hv.Steps(); st += 7 {
+			if err := hv.Seek(st); err != nil {
+				t.Fatal(err)
+			}
+			rows := hv.Timeline(heapview.TimelineOptions{Width: w, Height: 5, Key: k})
+			col, n := -1, 0
+			for _, r := range rows[1 : len(rows)-1] {
+				x := 0
+				for _, s := range r {
+					if s.Mark&heapview.MarkSelected != 0 {
+						col = x
+						n++
+					}
+					x += len([]rune(s.Text))
+				}
+			}
+			if n != 3 {
+				t.Fatalf("width %d, step %d: %d rows mark a column, want 3", w, st, n)
+			}
+			from := hv.TimelineStep(w, col)
+			next := hv.TimelineStep(w, col+1)
+			if from > st || (col+1 < min(w, hv.Steps()+1) && next <= st) {
+				t.Fatalf("width %d, step %d: marked column %d stands for steps %d to %d", w, st, col, from, next)
+			}
+		}
+	}
+}
