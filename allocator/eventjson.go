@@ -40,6 +40,7 @@ type eventJSON struct {
 	Realloc  *reallocJSON `json:"realloc,omitempty"`
 	Cause    uint64       `json:"cause,omitempty"` // 0: none
 	Decision string       `json:"decision,omitempty"`
+	Choices  []string     `json:"choices,omitempty"`
 }
 
 type reallocJSON struct {
@@ -67,7 +68,7 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 		Seq: e.Seq(), Step: step, CPU: e.CPU(), Kind: k.String(),
 		PFN: e.PFN(), Order: e.Order(), Owner: e.Owner().String(), Path: e.Path(),
 		Size: e.Size(), Bytes: e.Bytes(),
-		Cache: e.Cache(), Src: e.Src(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(),
+		Cache: e.Cache(), Src: e.Src(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(), Choices: e.Choices(),
 	}
 	if sc != nil {
 		b := e.Addr().Append(sc.b[:0])
@@ -230,6 +231,16 @@ func (j *eventJSON) append(b []byte) []byte {
 	if j.Decision != "" {
 		b = jsonString(append(b, `,"decision":`...), j.Decision)
 	}
+	if len(j.Choices) > 0 {
+		b = append(b, `,"choices":[`...)
+		for i, c := range j.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonString(b, c)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}', '\n')
 }
 
@@ -323,7 +334,7 @@ func (j *eventJSON) fields() (Fields, error) {
 		return Fields{}, fmt.Errorf("event kind %q does not exist", j.Kind)
 	}
 	f := Fields{Kind: k, Step: j.Step, CPU: j.CPU, PFN: j.PFN, Order: j.Order, Path: j.Path, Size: j.Size, Bytes: j.Bytes,
-		Cache: j.Cache, Src: j.Src, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause}
+		Cache: j.Cache, Src: j.Src, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Choices: j.Choices}
 	var err error
 	if f.Addr, err = parseAddr(j.Addr); err != nil {
 		return f, err

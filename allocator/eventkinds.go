@@ -88,11 +88,12 @@ const (
 	countErrors
 	countAreas
 	countCapacity // 64 bits: record.n and record.pfn
+	countQuestion
 	numCounts
 )
 
 var countNames = [numCounts]string{"none", "prev_cpu", "page_size", "pages", "largest_order", "objects", "list_cpu",
-	"object", "errors", "areas", "capacity"}
+	"object", "errors", "areas", "capacity", "question"}
 
 func (c eventCount) String() string { return countNames[c] }
 
@@ -117,7 +118,7 @@ type kindInfo struct {
 	wideOrder bool
 	count     eventCount
 	// Where the kind keeps its strings and lists; inNone: it has none.
-	path, src, op, pfns, realloc, cause loc
+	path, src, op, pfns, realloc, cause, choices loc
 	// stored: where the kind keeps its Text (words that are data: the
 	// narration, the kernel's report); inNone: text writes it.
 	stored loc
@@ -208,6 +209,13 @@ func kindTable() [numEventKinds]kindInfo {
 		EvVecOp: {name: "vec_op", class: ClassDecision, headline: 6, fields: fAddr | fSize | fBytes, count: countCapacity,
 			op: inS1, realloc: inVec, cause: inVec, stored: inVec, describe: vecOpDescription},
 		EvMisuse: {name: "misuse", class: ClassReport, headline: 13, fields: fAddr, stored: inS1},
+
+		EvFaultConfig: {name: "fault_config", class: ClassNarration, stored: inS1},
+		EvFaultInject: {name: "fault_inject", class: ClassReport, fields: fCache | fOrder | fGFP | fSize, stored: inS2,
+			failed: func(Event) bool { return true }},
+
+		EvAsk:    {name: "ask", class: ClassNarration, count: countQuestion, stored: inS1, choices: inS2},
+		EvAnswer: {name: "answer", class: ClassNarration, count: countQuestion, stored: inS1},
 	}
 }
 

@@ -51,7 +51,7 @@ func AppendHeadline(b []byte, log *allocator.EventLog, start, end int) ([]byte, 
 	b = e.AppendText(b)
 	switch {
 	case e.Kind() == allocator.EvKmalloc && e.Failed():
-		if f := firstText(log, start, end, allocator.EvPageFail); f >= 0 {
+		if f := firstFailure(log, start, end); f >= 0 {
 			return log.At(f).AppendText(append(b, "; failed: "...)), []int{best, f}
 		}
 	case e.Kind() == allocator.EvKmalloc && e.CacheID() != 0:
@@ -70,6 +70,18 @@ func AppendHeadline(b []byte, log *allocator.EventLog, start, end int) ([]byte, 
 		}
 	}
 	return b, []int{best}
+}
+
+// firstFailure returns the position of the first event in [start, end)
+// that tells why an allocation failed (the page allocator found no block,
+// fault injection failed it), or -1.
+func firstFailure(log *allocator.EventLog, start, end int) int {
+	for i := start; i < end; i++ {
+		if e := log.At(i); e.Failed() && e.Kind() != allocator.EvKmalloc && e.HasText() {
+			return i
+		}
+	}
+	return -1
 }
 
 // firstText returns the position of the first event of kind in [start,
