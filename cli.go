@@ -53,7 +53,14 @@ machine flags (a script's config() overrides them):
                     CONFIG_SLAB_FREELIST_RANDOM: shuffle each new slab's freelist
   --freelist-hardened
                     CONFIG_SLAB_FREELIST_HARDENED: obfuscate the stored free pointers
-  --seed N          seed of the freelist shuffles and hardening keys (default 0)
+  --seed N          seed of the freelist shuffles, hardening keys and fault injection (default 0)
+  --failslab I,P,S,T
+                    boot option failslab=<interval>,<probability>,<space>,<times>: fail slab
+                    allocations on purpose (lib/fault-inject.c); as the kernel boots it,
+                    ignore-gfp-wait is Y, so only allocations that cannot sleep fail
+  --fail-page-alloc I,P,S,T
+                    boot option fail_page_alloc=: the same for the page allocator (min-order 1,
+                    ignore-gfp-wait and ignore-gfp-highmem Y)
 
 exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message),
 128+n ended by signal n (SIGINT, SIGTERM or SIGHUP; the steps so far are printed)
@@ -97,6 +104,8 @@ type machineFlags struct {
 	freelistRandom   bool
 	freelistHardened bool
 	seed             uint64
+	failslab         string
+	failPageAlloc    string
 }
 
 func (f *machineFlags) register(fs *flag.FlagSet) {
@@ -111,6 +120,8 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.freelistRandom, "freelist-random", false, "shuffle each new slab's freelist")
 	fs.BoolVar(&f.freelistHardened, "freelist-hardened", false, "obfuscate stored free pointers")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of freelist shuffles and hardening keys")
+	fs.StringVar(&f.failslab, "failslab", "", "boot option failslab=<interval>,<probability>,<space>,<times>")
+	fs.StringVar(&f.failPageAlloc, "fail-page-alloc", "", "boot option fail_page_alloc=<interval>,<probability>,<space>,<times>")
 }
 
 // options converts the flags; zero values mean the defaults.
@@ -126,12 +137,20 @@ func (f *machineFlags) options() (scripts.Options, error) {
 		return scripts.Options{}, fmt.Errorf("--timeout %v is negative", f.timeout)
 	}
 	debug := strings.ToUpper(f.slabDebug)
+	for _, o := range []struct{ flag, v string }{{"--failslab", f.failslab}, {"--fail-page-alloc", f.failPageAlloc}} {
+		if o.v != "" {
+			if err := allocator.ParseFaultAttr(o.v, &allocator.FaultAttr{}); err != nil {
+				return scripts.Options{}, fmt.Errorf("%s: %w", o.flag, err)
+			}
+		}
+	}
 	if _, err := allocator.ParseSlabDebug(debug); err != nil {
 		return scripts.Options{}, fmt.Errorf("--slab-debug %q: %w", f.slabDebug, err)
 	}
 	return scripts.Options{
 		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, Profile: p,
-			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed},
+			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed,
+			FailSlab: f.failslab, FailPageAlloc: f.failPageAlloc},
 		MaxSteps:  f.maxSteps,
 		MaxMemory: int64(f.maxMemory),
 		Timeout:   f.timeout,

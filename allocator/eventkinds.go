@@ -211,7 +211,7 @@ func kindTable() [numEventKinds]kindInfo {
 		EvMisuse: {name: "misuse", class: ClassReport, headline: 13, fields: fAddr, stored: inS1},
 
 		EvFaultConfig: {name: "fault_config", class: ClassNarration, stored: inS1},
-		EvFaultInject: {name: "fault_inject", class: ClassReport, fields: fCache | fOrder | fGFP | fSize, stored: inS2,
+		EvFaultInject: {name: "fault_inject", class: ClassReport, headline: 14, fields: fCache | fOrder | fGFP | fSize, stored: inS2,
 			failed: func(Event) bool { return true }},
 
 		EvAsk:    {name: "ask", class: ClassNarration, count: countQuestion, stored: inS1, choices: inS2},

@@ -116,15 +116,15 @@ func ParseFaultAttr(s string, attr *FaultAttr) error {
 	if v[1] < 0 {
 		return fmt.Errorf("%q: probability %d is negative", s, v[1])
 	}
-	if err := a.check(); err != nil {
+	if err := a.Check(); err != nil {
 		return fmt.Errorf("%q: %w", s, err)
 	}
 	*attr = a
 	return nil
 }
 
-// check refuses knob values the model does not give a meaning.
-func (a FaultAttr) check() error {
+// Check refuses knob values the model does not give a meaning.
+func (a FaultAttr) Check() error {
 	switch {
 	case a.Probability > 100:
 		return fmt.Errorf("probability %d is a percentage, 0 to 100", a.Probability)
@@ -212,7 +212,7 @@ func (m *Machine) FailSlab() FailSlab { return m.fi.slab }
 // SetFailSlab sets failslab's knobs, as writing its debugfs files does,
 // and records them. The interval counter starts again.
 func (m *Machine) SetFailSlab(f FailSlab) error {
-	if err := f.check(); err != nil {
+	if err := f.Check(); err != nil {
 		return fmt.Errorf("failslab: %w", err)
 	}
 	m.fi.slab, m.fi.slabCount = f, 0
@@ -226,7 +226,7 @@ func (m *Machine) FailPageAlloc() FailPageAlloc { return m.fi.page }
 
 // SetFailPageAlloc sets fail_page_alloc's knobs and records them.
 func (m *Machine) SetFailPageAlloc(f FailPageAlloc) error {
-	if err := f.check(); err != nil {
+	if err := f.Check(); err != nil {
 		return fmt.Errorf("fail_page_alloc: %w", err)
 	}
 	if f.MinOrder < 0 {

@@ -19,6 +19,7 @@ func groups() []Group {
 		slubGroup(),
 		kvmallocGroup(),
 		kvecGroup(),
+		faultGroup(),
 	}
 }
 
