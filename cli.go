@@ -33,12 +33,19 @@ const usageText = `usage:
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
                                         print a /proc file (buddyinfo, slabinfo, vmallocinfo) of a
                                         fresh machine, or of the machine after a script
-  allocviz scenarios                    list the bundled scenarios
+  allocviz scenarios                    list the bundled scenarios, by topic
+  allocviz quiz [--topic T] [--seed N] [--n N] [machine flags]
+                                        random practice: N questions (default 10) about seeded
+                                        random operations; T is kmalloc, krealloc, buddy, slub,
+                                        vmalloc, kvec or all; answers are read one per line
 
 interface flags:
   --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
 run flags:
   --json          one JSON object per event instead of one line per step
+  --quiz          stop at each question (ask()) and read the answer from the terminal:
+                  a choice's number, yes or no; exit 1 if one was wrong
+  --answers LIST  answer the questions from a list, in order: --answers 2,1,yes
 machine flags (a script's config() overrides them):
   --ram SIZE        RAM, e.g. 64M, 256MiB, 1G (default 64M)
   --page-size SIZE  4K, 16K or 64K (default 4K)
@@ -62,7 +69,7 @@ machine flags (a script's config() overrides them):
                     boot option fail_page_alloc=: the same for the page allocator (min-order 1,
                     ignore-gfp-wait and ignore-gfp-highmem Y)
 
-exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message),
+exit status: 0 ok, 1 a check failed or a quiz answer was wrong, 2 a script error (printed as file:line:col: message),
 128+n ended by signal n (SIGINT, SIGTERM or SIGHUP; the steps so far are printed)
 `
 
@@ -84,6 +91,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return procCmd(args[1:], stdout, stderr)
 	case "scenarios":
 		return scenariosCmd(args[1:], stdout, stderr)
+	case "quiz":
+		return quizCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
@@ -213,6 +222,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	var mf machineFlags
 	mf.register(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per event")
+	quiz := fs.Bool("quiz", false, "stop at each ask() and take an answer")
+	answers := fs.String("answers", "", "answers to the questions, in order: 2,1,yes (implies --quiz)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
@@ -233,6 +244,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer limitHeap(&opts)()
+	if *quiz || *answers != "" {
+		if *asJSON {
+			fmt.Fprintln(stderr, "allocviz run: --quiz and --json do not go together")
+			return exitError
+		}
+		return quizRunCmd(pos[0], opts, *answers, stdout, stderr)
+	}
 	// Each step's line is written as the step ends, each print() as it
 	// happens; the stream reaches stdout at least every flushEvery.
 	out := newStream(stdout)
@@ -360,6 +378,12 @@ func (l *stepLines) cells(cells [4]string) {
 
 // step writes the line of step st.
 func (l *stepLines) step(out *stream, s *scripts.Session, st scripts.Step) {
+	out.WriteBytes(l.format(s, st))
+}
+
+// format returns the line of step st, newline included; it is valid
+// until the next call.
+func (l *stepLines) format(s *scripts.Session, st scripts.Step) []byte {
 	l.cells([4]string{strconv.Itoa(st.N), fileLine(st.Pos), st.Op, st.Result})
 	at := len(l.line)
 	l.line, _ = heapview.AppendHeadline(l.line, s.Log(), st.First, st.Last+1)
@@ -367,7 +391,7 @@ func (l *stepLines) step(out *stream, s *scripts.Session, st scripts.Step) {
 		l.line = append(l.line[:at], heapview.ShortReport(string(l.line[at:]))...)
 	}
 	l.line = append(l.line, '\n')
-	out.WriteBytes(l.line)
+	return l.line
 }
 
 // print writes the line of a print() at pos.
