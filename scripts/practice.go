@@ -62,11 +62,17 @@ func Practice(topic string, seed uint64, n int) (Script, error) {
 	g.line(`config(debug=False, freelist_random=False)`)
 	g.line(`ps = machine().page_size`)
 	g.line(`def classes(n):
+    """The cache kmalloc(n) uses, the one below and the two above, smallest first."""
     out = []
-    for m in [n // 2, n, n * 2, n * 4]:
+    for m in [n // 2, n]:
         c = kmalloc_cache(max(m, 1))
-        if c != None and c.name not in out:
+        if c.name not in out:
             out.append(c.name)
+    for i in range(2):
+        c = kmalloc_cache(kmalloc_cache(n).size + 1) if i == 0 else kmalloc_cache(c.size + 1)
+        if c == None:
+            break
+        out.append(c.name)
     return out
 def slab_list(c, p):
     pfn = object_info(p).slab_pfn
