@@ -500,8 +500,14 @@ func scenariosCmd(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, sc := range all {
-		fmt.Fprintf(tw, "%s\t%s\n", sc.Name, sc.Description)
+	for i, g := range scripts.ByTopic(all) {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintf(tw, "%s:\n", g[0].Topic)
+		for _, sc := range g {
+			fmt.Fprintf(tw, "  %s\t%s\n", sc.Name, sc.Description)
+		}
 	}
 	tw.Flush()
 	return exitOK

@@ -30,6 +30,7 @@ type Scenario struct {
 	Name        string // "buddy": the file name without .star
 	File        string // "buddy.star": the name in positions
 	Description string // one line: the module docstring's first line, else the first comment's
+	Topic       string // what it teaches, from its "# topic: slub" comment; "other" without one
 	Src         []byte
 }
 
@@ -52,6 +53,7 @@ func Scenarios() ([]Scenario, error) {
 			Name:        strings.TrimSuffix(e.Name(), ".star"),
 			File:        e.Name(),
 			Description: describe(e.Name(), src),
+			Topic:       topicOf(src),
 			Src:         src,
 		})
 	}
@@ -99,6 +101,46 @@ func describe(name string, src []byte) string {
 		break
 	}
 	return ""
+}
+
+// topicOf returns the topic a script names in a comment line of its own,
+// "# topic: slub" (the last such line), or "other".
+func topicOf(src []byte) string {
+	topic := "other"
+	for _, line := range strings.Split(string(src), "\n") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "# topic:"); ok && strings.TrimSpace(t) != "" {
+			topic = strings.TrimSpace(t)
+		}
+	}
+	return topic
+}
+
+// ByTopic returns the scenarios grouped by topic: the topics in the order
+// of their first scenario by name, except that the tour comes first.
+func ByTopic(all []Scenario) [][]Scenario {
+	var groups [][]Scenario
+	at := map[string]int{}
+	for _, sc := range all {
+		i, ok := at[sc.Topic]
+		if !ok {
+			i = len(groups)
+			at[sc.Topic] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], sc)
+	}
+	slices.SortStableFunc(groups, func(a, b []Scenario) int {
+		switch {
+		case a[0].Topic == b[0].Topic:
+			return 0
+		case a[0].Topic == DefaultScenario:
+			return -1
+		case b[0].Topic == DefaultScenario:
+			return 1
+		}
+		return strings.Compare(a[0].Topic, b[0].Topic)
+	})
+	return groups
 }
 
 func firstLine(s string) string {
