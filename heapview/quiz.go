@@ -60,8 +60,9 @@ func Questions(log *allocator.EventLog) []Question {
 	return qs
 }
 
-// ParseAnswer reads what a student typed for q: a choice's number (1 for
-// the first) or its text, y or n for a yes/no question, anything for a
+// ParseAnswer reads what a student typed for q: a choice's text or its
+// number (1 for the first; a choice that reads as a number is taken by
+// its text), y or n for a yes/no question, anything for a
 // free answer. It returns the answer as a choice reads, or an error that
 // says what q accepts.
 func (q *Question) ParseAnswer(s string) (string, error) {
@@ -72,13 +73,15 @@ func (q *Question) ParseAnswer(s string) (string, error) {
 	if q.Choices == nil {
 		return s, nil
 	}
-	if k, err := strconv.Atoi(s); err == nil && k >= 1 && k <= len(q.Choices) {
-		return q.Choices[k-1], nil
-	}
+	// A choice's own text first: with choices "2", "3", "4", typing 3
+	// means "3", not the third.
 	for _, c := range q.Choices {
 		if strings.EqualFold(c, s) {
 			return c, nil
 		}
+	}
+	if k, err := strconv.Atoi(s); err == nil && k >= 1 && k <= len(q.Choices) {
+		return q.Choices[k-1], nil
 	}
 	if isYesNo(q.Choices) {
 		switch strings.ToLower(s) {
