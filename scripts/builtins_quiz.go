@@ -24,7 +24,9 @@ func quizGroup() Group {
 		Name: "quiz",
 		Builtins: []Builtin{
 			{Name: "ask", Step: true, Fn: builtinAsk,
-				Doc: "ask(question, choices=None, yes_no=False, answer=f): ask about the next step; f, called after it with what it returned (or with no argument), gives the answer: one of choices, a bool for yes_no, else any value"},
+				Doc: "ask(question, choices=None, yes_no=False, answer=f, until_reveal=False): ask about the next step; f, called after it with what it returned (or with no argument), gives the answer: one of choices, a bool for yes_no, else any value. until_reveal=True: about every step up to reveal()"},
+			{Name: "reveal", Step: true, Fn: builtinReveal,
+				Doc: "reveal(why=None): answer the until_reveal question now, calling its f with no argument; why, if given, is told as the rule"},
 		},
 	}
 }
@@ -42,6 +44,7 @@ type question struct {
 	choices []string
 	yesNo   bool
 	answer  starlark.Callable
+	span    bool // until_reveal: answered by reveal()
 }
 
 // YesNo are the choices of a yes_no question.
@@ -59,10 +62,11 @@ func builtinAsk(c *Call) (starlark.Value, error) {
 	var choices *starlark.List
 	var yesNo bool
 	var answer starlark.Callable
-	if err := c.UnpackArgs("question", &text, "choices?", &choices, "yes_no?", &yesNo, "answer", &answer); err != nil {
+	var span bool
+	if err := c.UnpackArgs("question", &text, "choices?", &choices, "yes_no?", &yesNo, "answer", &answer, "until_reveal?", &span); err != nil {
 		return nil, err
 	}
-	q := &question{yesNo: yesNo, answer: answer}
+	q := &question{yesNo: yesNo, answer: answer, span: span}
 	switch {
 	case choices != nil && yesNo:
 		return nil, c.Errorf("give choices= or yes_no=True, not both")
@@ -113,19 +117,57 @@ func (s *Session) answerQuestion(c *Call, v starlark.Value) error {
 	if !ok || st.pending == nil {
 		return nil
 	}
-	switch c.Name {
-	case "ask", "say", "check":
+	switch {
+	case c.Name == "ask" || c.Name == "say" || c.Name == "check" || c.Name == "reveal" || st.pending.span:
 		return nil
 	}
-	q := st.pending
-	st.pending = nil
-	if v == nil {
-		v = starlark.None
-	}
 	var args starlark.Tuple
-	if f, ok := q.answer.(*starlark.Function); !ok || f.NumParams() > 0 {
+	if f, ok := st.pending.answer.(*starlark.Function); !ok || f.NumParams() > 0 {
+		if v == nil {
+			v = starlark.None
+		}
 		args = starlark.Tuple{v}
 	}
+	return s.answer(c, args)
+}
+
+// builtinReveal answers the pending until_reveal question.
+func builtinReveal(c *Call) (starlark.Value, error) {
+	var why starlark.Value = starlark.None
+	if err := c.UnpackArgs("why?", &why); err != nil {
+		return nil, err
+	}
+	st := c.Session.quiz()
+	switch {
+	case st.pending == nil:
+		return nil, c.Errorf("no question is waiting for reveal()")
+	case !st.pending.span:
+		return nil, c.Errorf("question %d (%s) is answered by the step after it; reveal() is for ask(..., until_reveal=True)", st.pending.n, st.pending.pos)
+	}
+	if err := c.Begin(); err != nil {
+		return nil, err
+	}
+	c.SetOp(fmt.Sprintf("reveal %d", st.pending.n))
+	if why != starlark.None {
+		text, ok := starlark.AsString(why)
+		if !ok {
+			text = Display(why, maxSayText)
+		}
+		c.Machine().Say(text)
+	}
+	var args starlark.Tuple
+	if f, ok := st.pending.answer.(*starlark.Function); !ok || f.NumParams() > 0 {
+		args = starlark.Tuple{starlark.None}
+	}
+	return starlark.None, c.Session.answer(c, args)
+}
+
+// answer calls the pending question's answer function with args and
+// records the answer in c's step.
+func (s *Session) answer(c *Call, args starlark.Tuple) error {
+	st := s.quiz()
+	q := st.pending
+	st.pending = nil
 	s.answering = true
 	r, err := starlark.Call(c.Thread, q.answer, args, nil)
 	s.answering = false
