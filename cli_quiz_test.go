@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/allocviz/allocviz/heapview"
+	"github.com/allocviz/allocviz/scripts"
 )
 
 const quizScript = `
@@ -135,5 +139,70 @@ func TestPracticeQuiz(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "quiz", "--topic", "nope"); code != exitError || !strings.Contains(errOut, "no topic") {
 		t.Errorf("unknown topic: exit %d, %q", code, errOut)
+	}
+}
+
+// TestLessonQuizzes: every bundled lesson that asks has at least two
+// questions; answering each with the machine's own answer exits 0, and
+// changing one answer to another choice exits 1.
+func TestLessonQuizzes(t *testing.T) {
+	all, err := scripts.Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quizzes := 0
+	for _, sc := range all {
+		s, err := scripts.Run(sc.Name, scripts.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", sc.Name, err)
+		}
+		qs := heapview.Questions(s.Log())
+		s.Close()
+		if len(qs) == 0 {
+			continue
+		}
+		quizzes++
+		if len(qs) < 2 {
+			t.Errorf("%s asks %d question, want at least 2", sc.Name, len(qs))
+		}
+		answers := make([]string, len(qs))
+		wrong := ""
+		for i, q := range qs {
+			if !q.Answered {
+				t.Fatalf("%s: question %d has no answer", sc.Name, q.N)
+			}
+			answers[i] = q.Answer
+			if q.Choices != nil && wrong == "" {
+				for _, c := range q.Choices {
+					if c != q.Answer {
+						wrong = strings.Join(answers[:i], ",")
+						if i > 0 {
+							wrong += ","
+						}
+						wrong += c
+						break
+					}
+				}
+			}
+		}
+		if code, out, errOut := runCLI(t, "run", sc.Name, "--answers", strings.Join(answers, ",")); code != exitOK ||
+			!strings.Contains(out, fmt.Sprintf("score: %d of %d right", len(qs), len(qs))) {
+			t.Errorf("%s --answers %s: exit %d, stderr %s\n%s", sc.Name, strings.Join(answers, ","), code, errOut, out)
+		}
+		// A wrong answer, then the right ones for the rest.
+		rest := len(strings.Split(wrong, ","))
+		list := wrong
+		if rest < len(answers) {
+			list += "," + strings.Join(answers[rest:], ",")
+		}
+		if code, _, _ := runCLI(t, "run", sc.Name, "--answers", list); code != exitCheckFailed {
+			t.Errorf("%s --answers %s (one wrong): exit %d, want 1", sc.Name, list, code)
+		}
+	}
+	if quizzes < 10 {
+		t.Errorf("%d bundled lessons ask questions, want at least 10", quizzes)
+	}
+	if len(all) < 26 {
+		t.Errorf("%d bundled scenarios, want at least 26", len(all))
 	}
 }
