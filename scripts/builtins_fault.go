@@ -102,7 +102,13 @@ func builtinFailPageAlloc(c *Call) (starlark.Value, error) {
 
 func builtinFailNth(c *Call) (starlark.Value, error) {
 	var n int
-	if err := c.Unpack("n", &n); err != nil {
+	if err := c.UnpackArgs("n", &n); err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		return nil, c.Errorf("fail-nth %d is negative", n)
+	}
+	if err := c.Begin(); err != nil {
 		return nil, err
 	}
 	c.SetOp(fmt.Sprintf("fail_nth(%d)", n))
@@ -125,7 +131,13 @@ func builtinMakeItFail(c *Call) (starlark.Value, error) {
 func builtinSlabFailslab(c *Call) (starlark.Value, error) {
 	var k cacheArg
 	on := true
-	if err := c.Unpack("cache", &k, "on?", &on); err != nil {
+	if err := c.UnpackArgs("cache", &k, "on?", &on); err != nil {
+		return nil, err
+	}
+	if k.k.dead > 0 {
+		return nil, c.Errorf("cache %s was destroyed in step %d", k.k, k.k.dead)
+	}
+	if err := c.Begin(); err != nil {
 		return nil, err
 	}
 	c.SetOp(fmt.Sprintf("slab_failslab(%s, %v)", k.k, on))

@@ -63,7 +63,7 @@ func builtinAsk(c *Call) (starlark.Value, error) {
 	var yesNo bool
 	var answer starlark.Callable
 	var span bool
-	if err := c.UnpackArgs("question", &text, "choices?", &choices, "yes_no?", &yesNo, "answer", &answer, "until_reveal?", &span); err != nil {
+	if err := c.UnpackArgs("question", &text, "answer", &answer, "choices?", &choices, "yes_no?", &yesNo, "until_reveal?", &span); err != nil {
 		return nil, err
 	}
 	q := &question{yesNo: yesNo, answer: answer, span: span}
