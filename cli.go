@@ -41,6 +41,8 @@ const usageText = `usage:
 
 interface flags:
   --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
+  --quiz          stop at each question of the lesson; a number key answers, the next step
+                  reveals the answer and the rule, the last step shows the score
 run flags:
   --json          one JSON object per event instead of one line per step
   --quiz          stop at each question (ask()) and read the answer from the terminal:
