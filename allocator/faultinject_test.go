@@ -160,3 +160,42 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// BenchmarkFaultInjectKmalloc measures what fault injection adds to a
+// kmalloc+kfree pair of 64 bytes: off (one flag tested), armed but
+// filtered out before the decision (ignore-gfp-wait with GFP_KERNEL, the
+// kernel's boot default), and armed with a decision drawn every call
+// (probability 1: the random number, almost never a failure), in the
+// same run.
+//
+//	go test ./allocator -run '^$' -bench FaultInjectKmalloc -benchmem
+func BenchmarkFaultInjectKmalloc(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		set  func(m *Machine)
+	}{
+		{"off", func(*Machine) {}},
+		{"filtered", func(m *Machine) {
+			fs := DefaultFailSlab
+			fs.Probability, fs.Times = 100, -1
+			m.SetFailSlab(fs)
+		}},
+		{"decided", func(m *Machine) {
+			fs := DefaultFailSlab
+			fs.Probability, fs.Times, fs.IgnoreGFPWait, fs.Verbose = 1, -1, false, 0
+			m.SetFailSlab(fs)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m := newTestMachine(b, Config{})
+			c.set(m)
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := m.Kmalloc(64, GFPKernel)
+				if err == nil {
+					m.Kfree(p)
+				}
+			}
+		})
+	}
+}
