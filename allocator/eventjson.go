@@ -18,29 +18,31 @@ import (
 // without one. ReadJSON reads it back.
 
 type eventJSON struct {
-	Seq      uint64       `json:"seq"`
-	Step     int          `json:"step"`
-	CPU      int          `json:"cpu"`
-	Kind     string       `json:"kind"`
-	GFP      string       `json:"gfp,omitempty"`
-	PFN      uint64       `json:"pfn"`
-	Order    int          `json:"order"`
-	Owner    string       `json:"owner"`
-	List     string       `json:"list,omitempty"`
-	Path     string       `json:"path,omitempty"`
-	Addr     string       `json:"addr"`
-	Size     uint64       `json:"size"`
-	Bytes    uint64       `json:"bytes"`
-	Index    int          `json:"index"`
-	Cache    string       `json:"cache,omitempty"`
-	Src      string       `json:"src,omitempty"`
-	Op       string       `json:"op,omitempty"`
-	Text     string       `json:"text,omitempty"`
-	PFNs     []uint64     `json:"pfns,omitempty"`
-	Realloc  *reallocJSON `json:"realloc,omitempty"`
-	Cause    uint64       `json:"cause,omitempty"` // 0: none
-	Decision string       `json:"decision,omitempty"`
-	Choices  []string     `json:"choices,omitempty"`
+	Seq       uint64       `json:"seq"`
+	Step      int          `json:"step"`
+	CPU       int          `json:"cpu"`
+	Kind      string       `json:"kind"`
+	GFP       string       `json:"gfp,omitempty"`
+	PFN       uint64       `json:"pfn"`
+	Order     int          `json:"order"`
+	Owner     string       `json:"owner"`
+	List      string       `json:"list,omitempty"`
+	Path      string       `json:"path,omitempty"`
+	Addr      string       `json:"addr"`
+	Size      uint64       `json:"size"`
+	Bytes     uint64       `json:"bytes"`
+	Index     int          `json:"index"`
+	Cache     string       `json:"cache,omitempty"`
+	Src       string       `json:"src,omitempty"`
+	Label     string       `json:"label,omitempty"`
+	Op        string       `json:"op,omitempty"`
+	Text      string       `json:"text,omitempty"`
+	PFNs      []uint64     `json:"pfns,omitempty"`
+	Realloc   *reallocJSON `json:"realloc,omitempty"`
+	Cause     uint64       `json:"cause,omitempty"` // 0: none
+	Decision  string       `json:"decision,omitempty"`
+	Synthetic string       `json:"synthetic,omitempty"`
+	Choices   []string     `json:"choices,omitempty"`
 }
 
 type reallocJSON struct {
@@ -68,7 +70,8 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 		Seq: e.Seq(), Step: step, CPU: e.CPU(), Kind: k.String(),
 		PFN: e.PFN(), Order: e.Order(), Owner: e.Owner().String(), Path: e.Path(),
 		Size: e.Size(), Bytes: e.Bytes(),
-		Cache: e.Cache(), Src: e.Src(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(), Choices: e.Choices(),
+		Cache: e.Cache(), Src: e.Src(), Label: e.Label(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(), Synthetic: e.Synthetic(),
+		Choices: e.Choices(),
 	}
 	if sc != nil {
 		b := e.Addr().Append(sc.b[:0])
@@ -184,7 +187,7 @@ func (j *eventJSON) append(b []byte) []byte {
 	b = strconv.AppendUint(b, j.Bytes, 10)
 	b = append(b, `,"index":`...)
 	b = strconv.AppendInt(b, int64(j.Index), 10)
-	for _, f := range [...]struct{ name, v string }{{`,"cache":`, j.Cache}, {`,"src":`, j.Src}, {`,"op":`, j.Op}, {`,"text":`, j.Text}} {
+	for _, f := range [...]struct{ name, v string }{{`,"cache":`, j.Cache}, {`,"src":`, j.Src}, {`,"label":`, j.Label}, {`,"op":`, j.Op}, {`,"text":`, j.Text}} {
 		if f.v != "" {
 			b = jsonString(append(b, f.name...), f.v)
 		}
@@ -230,6 +233,9 @@ func (j *eventJSON) append(b []byte) []byte {
 	}
 	if j.Decision != "" {
 		b = jsonString(append(b, `,"decision":`...), j.Decision)
+	}
+	if j.Synthetic != "" {
+		b = jsonString(append(b, `,"synthetic":`...), j.Synthetic)
 	}
 	if len(j.Choices) > 0 {
 		b = append(b, `,"choices":[`...)
@@ -334,7 +340,8 @@ func (j *eventJSON) fields() (Fields, error) {
 		return Fields{}, fmt.Errorf("event kind %q does not exist", j.Kind)
 	}
 	f := Fields{Kind: k, Step: j.Step, CPU: j.CPU, PFN: j.PFN, Order: j.Order, Path: j.Path, Size: j.Size, Bytes: j.Bytes,
-		Cache: j.Cache, Src: j.Src, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Choices: j.Choices}
+		Cache: j.Cache, Src: j.Src, Label: j.Label, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Synthetic: j.Synthetic,
+		Choices: j.Choices}
 	var err error
 	if f.Addr, err = parseAddr(j.Addr); err != nil {
 		return f, err
