@@ -268,3 +268,51 @@ func TestTimelineColumnsMapToSteps(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTimeline measures what the timeline costs the interface: a
+// series made once after events arrive (15,000 steps), and the chart and
+// sparkline drawn each frame from it; the page map of the same session,
+// drawn each frame already, is the baseline.
+func BenchmarkTimeline(b *testing.B) {
+	s, err := scripts.New(scripts.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, stmt := range []string{"p = []", "for i in range(5000):\n    p.append(alloc_pages(i % 3))",
+		"for i in range(5000, 10000):\n    p.append(alloc_pages(i % 3))",
+		"for i in range(0, 10000, 2):\n    free_pages(p[i], i % 3)"} {
+		if _, err := s.Exec(stmt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hv, err := heapview.New(s.Log())
+	if err != nil {
+		b.Fatal(err)
+	}
+	frag := heapview.SeriesKey{Kind: heapview.SeriesFragmentation, Order: 3}
+	b.Logf("%d steps", hv.Steps())
+	b.Run("series-once", func(b *testing.B) {
+		for b.Loop() {
+			heapview.ResetSeriesForTest(hv)
+			if _, err := hv.Series(frag); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("timeline-200x10", func(b *testing.B) {
+		for b.Loop() {
+			hv.Timeline(heapview.TimelineOptions{Width: 200, Height: 10, Key: frag})
+		}
+	})
+	b.Run("sparkline-40", func(b *testing.B) {
+		for b.Loop() {
+			hv.Sparkline(frag, 40)
+		}
+	})
+	b.Run("baseline-pagemap-200x60", func(b *testing.B) {
+		for b.Loop() {
+			hv.PageMap(heapview.PageMapOptions{Width: 200, Height: 60})
+		}
+	})
+}
