@@ -42,7 +42,7 @@ func seriesAt(t *testing.T, hv *heapview.Model, k heapview.SeriesKey) int64 {
 	return 0
 }
 
-func scenarioModel(t *testing.T, name string) (*scripts.Session, *heapview.Model) {
+func seriesScenario(t *testing.T, name string) (*scripts.Session, *heapview.Model) {
 	t.Helper()
 	s, err := scripts.Run(name, scripts.Options{})
 	if s != nil {
@@ -68,7 +68,7 @@ func TestSeriesMatchTheModelAtEveryStep(t *testing.T) {
 	}
 	for _, sc := range scs {
 		t.Run(sc.Name, func(t *testing.T) {
-			_, hv := scenarioModel(t, sc.Name)
+			_, hv := seriesScenario(t, sc.Name)
 			keys := hv.SeriesKeys(3, 4)
 			keys = append(keys, heapview.SeriesKey{Kind: heapview.SeriesUnusable, Order: 0},
 				heapview.SeriesKey{Kind: heapview.SeriesFragmentation, Order: 9})
@@ -183,7 +183,7 @@ func TestSeriesJumps(t *testing.T) {
 // column per series and a line per step, with the step each series
 // changed most at.
 func TestSeriesGolden(t *testing.T) {
-	_, hv := scenarioModel(t, "kvmalloc-fragmentation")
+	_, hv := seriesScenario(t, "kvmalloc-fragmentation")
 	var series []heapview.Series
 	var b strings.Builder
 	for i, k := range hv.SeriesKeys(9, 3) {
@@ -207,7 +207,7 @@ func TestSeriesGolden(t *testing.T) {
 
 // TestSeriesRefuseBadKeys: a key naming nothing is an error, not a panic.
 func TestSeriesRefuseBadKeys(t *testing.T) {
-	_, hv := scenarioModel(t, "buddy")
+	_, hv := seriesScenario(t, "buddy")
 	for _, k := range []heapview.SeriesKey{{Kind: heapview.SeriesUnusable, Order: 11}, {Kind: heapview.SeriesFragmentation, Order: -1},
 		{Kind: heapview.SeriesCache, Cache: "no-such-cache"}, {Kind: 200}} {
 		if _, err := hv.Series(k); err == nil {
@@ -219,7 +219,7 @@ func TestSeriesRefuseBadKeys(t *testing.T) {
 // TestTimelineGolden draws each series of the fragmentation lesson at the
 // three sizes with the cursor mid-way, and the status bar's sparkline.
 func TestTimelineGolden(t *testing.T) {
-	_, hv := scenarioModel(t, "kvmalloc-fragmentation")
+	_, hv := seriesScenario(t, "kvmalloc-fragmentation")
 	if err := hv.Seek(hv.Steps() / 2); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestTimelineGolden(t *testing.T) {
 // column stands for, the cursor's column is the one marked, and every
 // step has a column.
 func TestTimelineColumnsMapToSteps(t *testing.T) {
-	_, hv := scenarioModel(t, "tour")
+	_, hv := seriesScenario(t, "tour")
 	k := heapview.SeriesKey{Kind: heapview.SeriesFree}
 	for _, w := range []int{10, 37, 80, 200} {
 		for st := 0; st <= hv.Steps(); st += 7 {
