@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/list"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
 
@@ -58,6 +59,41 @@ func selectScenario(l *list.Model, name string) {
 		if si, ok := it.(scenarioItem); ok && si.name == name {
 			l.Select(i)
 			return
+		}
+	}
+}
+
+// pickerFilterMsg is the list's filter result for the filter text it was
+// computed from. The list filters off the event loop, one command per key
+// typed, and those commands may answer in any order: a result for an
+// older text ("vrea") arriving after the one for the text typed
+// ("vrealloc-6") would replace it. Update drops results whose text is not
+// the filter's text now.
+type pickerFilterMsg struct {
+	filter string
+	msg    list.FilterMatchesMsg
+}
+
+// tagFilter wraps the commands the picker returned while its filter was
+// text so that a filter result comes back as a pickerFilterMsg. Batches
+// are unwrapped, since the list returns its filter command batched with
+// the input's cursor blink.
+func tagFilter(cmd tea.Cmd, filter string) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		switch msg := cmd().(type) {
+		case list.FilterMatchesMsg:
+			return pickerFilterMsg{filter: filter, msg: msg}
+		case tea.BatchMsg:
+			out := make(tea.BatchMsg, len(msg))
+			for i, c := range msg {
+				out[i] = tagFilter(c, filter)
+			}
+			return out
+		default:
+			return msg
 		}
 	}
 }

@@ -55,7 +55,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case modeJump:
 		m.jump, cmd = m.jump.Update(msg)
 	case modePicker:
+		if f, ok := msg.(pickerFilterMsg); ok {
+			if f.filter != m.picker.FilterValue() {
+				return m, nil // an answer for text typed before the last key
+			}
+			msg = f.msg
+		}
 		m.picker, cmd = m.picker.Update(msg)
+		cmd = tagFilter(cmd, m.picker.FilterValue())
 	default:
 		if m.opts.Debug {
 			log.Printf("unhandled msg %T", msg)
@@ -290,7 +297,7 @@ func (m Model) updatePickerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	m.picker, cmd = m.picker.Update(msg)
-	return m, cmd
+	return m, tagFilter(cmd, m.picker.FilterValue())
 }
 
 // updateTick advances the replay, dropping stale ticks.
