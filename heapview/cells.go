@@ -209,39 +209,8 @@ func cut(s string, n int) string {
 	return s[:i] + "…"
 }
 
-// wrap breaks s into lines of at most n cells at spaces where it can.
-func wrap(s string, n int) []string {
-	if n <= 0 {
-		return nil
-	}
-	if strings.Contains(s, "\n") {
-		// Each line of a multi-line text (a SLUB report) wraps apart.
-		var out []string
-		for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-			out = append(out, wrap(line, n)...)
-		}
-		return out
-	}
-	var out []string
-	for utf8.RuneCountInString(s) > n {
-		r := []rune(s)
-		at := -1
-		for i := n; i > n/2; i-- {
-			if r[i] == ' ' {
-				at = i
-				break
-			}
-		}
-		if at < 0 {
-			out = append(out, string(r[:n]))
-			s = string(r[n:])
-			continue
-		}
-		out = append(out, string(r[:at]))
-		s = strings.TrimLeft(string(r[at:]), " ")
-	}
-	return append(out, s)
-}
+// wrap is Wrap, for the renderers.
+func wrap(s string, n int) []string { return Wrap(s, n) }
 
 // view collects rows up to a height and pads it with blank rows.
 type view struct {

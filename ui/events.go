@@ -39,7 +39,7 @@ const maxWhyEvents = 40
 func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scripts.Printed, width int, withCall bool) []string {
 	var out []string
 	add := func(style func(...string) string, prefix, text string) {
-		for i, l := range wrap(text, max(1, width-len([]rune(prefix)))) {
+		for i, l := range heapview.Wrap(text, max(1, width-len([]rune(prefix)))) {
 			if i > 0 {
 				prefix = strings.Repeat(" ", len([]rune(prefix)))
 			}

@@ -32,45 +32,6 @@ func truncate(s string, width int) string {
 	return b.String()
 }
 
-// wrap breaks plain text into lines of at most width cells at spaces,
-// hard-breaking words longer than a line.
-func wrap(s string, width int) []string {
-	if width <= 0 {
-		return nil
-	}
-	var lines []string
-	for _, para := range strings.Split(s, "\n") {
-		line := ""
-		for _, word := range strings.Fields(para) {
-			for lipgloss.Width(word) > width {
-				if line != "" {
-					lines = append(lines, line)
-					line = ""
-				}
-				cut := []rune(word)
-				n := 0
-				for n < len(cut) && lipgloss.Width(string(cut[:n+1])) <= width {
-					n++
-				}
-				lines = append(lines, string(cut[:n]))
-				word = string(cut[n:])
-			}
-			switch {
-			case word == "":
-			case line == "":
-				line = word
-			case lipgloss.Width(line)+1+lipgloss.Width(word) <= width:
-				line += " " + word
-			default:
-				lines = append(lines, line)
-				line = word
-			}
-		}
-		lines = append(lines, line)
-	}
-	return lines
-}
-
 // padRight pads a rendered (possibly styled) line with spaces to width
 // cells; it does not cut.
 func padRight(s string, width int) string {
