@@ -10,23 +10,16 @@ import (
 )
 
 // eventsPane is the event log: the steps up to the one shown, each with
-// its script line, its events and the rule each applied. The smaller
-// layouts also show the current step's "why" in a strip under the
-// focused pane.
+// its script line, its events and the rule each applied.
 type eventsPane struct {
 	textPane
-	back     int      // lines scrolled back from the step shown
-	why      []string // the current step's explanation, styled, exactly the strip's width
-	whyTitle string
+	back int // lines scrolled back from the step shown
 }
 
 func (p *eventsPane) reset() { p.top, p.back = 0, 0 }
 
 // scrollBack scrolls the log d lines further into the past.
 func (p *eventsPane) scrollBack(d int) { p.back = max(0, p.back+d) }
-
-// WhyTitle is the narration strip's title.
-func (p *eventsPane) WhyTitle() string { return p.whyTitle }
 
 // maxWhyEvents bounds the explanation lines for one step: a loop typed at
 // the prompt is one input but may cause thousands of events.
@@ -50,7 +43,8 @@ func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scr
 		add(st.Emph.Render, "", n)
 	}
 	if step != nil {
-		if withCall {
+		// A say() step is its narration: the call would only repeat it.
+		if withCall && (len(si.Narration) == 0 || len(si.Events) > len(si.Narration)+1) {
 			call := step.Op
 			if step.Result != "" {
 				call += " = " + step.Result
@@ -167,7 +161,7 @@ func fileLine(pos string) string {
 }
 
 // refreshEvents fills the event log (heapview's, ending at the step
-// shown unless scrolled back) and the narration strip.
+// shown unless scrolled back) and the Why strip.
 func (m *Model) refreshEvents() {
 	hv := m.src.hv
 	si, err := hv.StepInfo(m.step)
@@ -183,24 +177,27 @@ func (m *Model) refreshEvents() {
 	if cur != nil {
 		where = fileLine(cur.Pos)
 	}
-	m.events.whyTitle = fmt.Sprintf("Why · step %d of %d · %s", m.step, m.lastStep(), where)
-	if m.lay.why.visible() {
-		ww, wh := m.frames.inner(m.lay.why)
-		why := whyLines(m.styles, si, cur, printedAt(m.src.sess.Printed(), m.step), ww, true)
-		if len(why) > wh {
-			why = why[:wh]
-		}
-		for i, l := range why {
-			why[i] = fitLine(l, ww)
-		}
-		m.events.why = why
+	if w, _ := m.why.Size(); w > 0 {
+		why := whyLines(m.styles, si, cur, printedAt(m.src.sess.Printed(), m.step), w, true)
+		top := m.why.top
+		m.why.set(fmt.Sprintf("Why · step %d of %d · %s", m.step, m.lastStep(), where), why)
+		m.why.top = top
+		m.why.clampTop()
 	}
 	w, h := m.events.Size()
 	if w <= 0 || h <= 0 {
 		return
 	}
-	rows := hv.EventLog(heapview.EventLogOptions{Width: w, Height: h, Scroll: m.events.back})
-	m.events.setExact("Event log", m.cells.rows(rows, w))
+	rows := hv.EventLog(heapview.EventLogOptions{Width: w, Height: h + 1, Scroll: m.events.back})
+	// Asked for a line more than fits: when it is used, the log goes on
+	// above what the pane shows.
+	above := 0
+	if len(rows) > h && !blankRow(rows[h]) {
+		rows, above = append(rows[:1:1], rows[2:]...), -1
+	} else {
+		rows = rows[:min(h, len(rows))]
+	}
+	m.events.setWindow("Event log", m.cells.rows(rows, w), above, m.events.back)
 }
 
 // printedAt returns the print() output of step n.

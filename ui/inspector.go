@@ -69,5 +69,5 @@ func (m *Model) refreshInspector(in heapview.Inspection, ok bool) {
 		m.inspector.set(title, heapview.Wrap(hint, w))
 		return
 	}
-	m.inspector.setExact(title, m.cells.rows(in.Rows(w, h), w))
+	m.inspector.setExact(title, m.cells.rows(allRows(func(h int) []heapview.Row { return in.Rows(w, h) }, h), w))
 }

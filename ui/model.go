@@ -18,6 +18,14 @@ type Options struct {
 	Script   scripts.Options // machine flags and step limit; a script's config() overrides them
 	Palette  Palette         // colours
 	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
+	// Step is the step to show when the scenario has opened (--step);
+	// past the last step, the last.
+	Step int
+	// Presenter starts in the presenter layout (--presenter).
+	Presenter bool
+	// PromptSteps caps the allocator steps of one statement typed at the
+	// prompt; 0 means scripts.DefaultPromptSteps.
+	PromptSteps int
 	// Context ends when the program is to stop (ctrl+c, a signal): a
 	// script loading or a statement running then stops within moments.
 	// nil means it never ends.
@@ -47,11 +55,12 @@ const (
 	modeStep    mode = iota // keys step, play and move between panes
 	modeInspect             // arrows move the inspector cursor
 	modePrompt              // the statement prompt has the keyboard
-	modeJump                // the jump-to-step input has the keyboard
+	modeJump                // the go-to input has the keyboard
+	modeSearch              // the search input has the keyboard
 	modePicker              // the scenario picker has the keyboard
 )
 
-var modeNames = [...]string{"step", "inspect", "prompt", "jump", "picker"}
+var modeNames = [...]string{"step", "inspect", "prompt", "jump", "search", "picker"}
 
 func (m mode) String() string {
 	if int(m) < len(modeNames) {
@@ -60,7 +69,9 @@ func (m mode) String() string {
 	return "unknown"
 }
 
-// paneID names the focusable panes, in tab order.
+// paneID names the boxes of the layout: the focusable panes in tab
+// order (numPanes of them), then the inspector and the Why strip, which
+// are not in the tab order.
 type paneID uint8
 
 // Panes.
@@ -70,17 +81,18 @@ const (
 	paneVmalloc
 	paneRealloc
 	paneEvents
-	numPanes
+	paneInspector
+	paneWhy
+	numSlots
 )
 
-// paneInspector places the inspector in a layout row; it is not in the
-// tab order.
-const paneInspector = numPanes
+// numPanes is how many panes tab goes through.
+const numPanes = paneInspector
 
-var paneNames = [numPanes]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events"}
+var paneNames = [numSlots]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events", "Inspector", "Why"}
 
 func (p paneID) String() string {
-	if p < numPanes {
+	if p < numSlots {
 		return paneNames[p]
 	}
 	return "unknown"
@@ -125,12 +137,16 @@ type Model struct {
 	speed   int // index into speeds
 	playGen int // generation of the armed tick; see playTickMsg
 
-	mode  mode
-	focus paneID
+	mode      mode
+	focus     paneID
+	presenter bool // the presenter layout: the page map, the pane the step is about, a tall Why strip
+	whyOpen   bool // the Why strip is expanded (w)
 
 	prompt  promptModel
 	jump    textinput.Model
 	jumpErr string
+	search  textinput.Model
+	found   string // what the search found, or why it found nothing
 	picker  list.Model
 
 	notice    string // one line under the panes: what just happened
@@ -147,6 +163,26 @@ type Model struct {
 	realloc   reallocPane
 	events    eventsPane
 	inspector inspectorPane
+	why       textPane // the Why strip: the step, its narration and why it did what it did
+}
+
+// pane returns the box p's pane.
+func (m *Model) pane(p paneID) *textPane {
+	switch p {
+	case panePages:
+		return &m.pages.textPane
+	case paneSlabs:
+		return &m.slabs.textPane
+	case paneVmalloc:
+		return &m.vm.textPane
+	case paneRealloc:
+		return &m.realloc.textPane
+	case paneEvents:
+		return &m.events.textPane
+	case paneInspector:
+		return &m.inspector.textPane
+	}
+	return &m.why
 }
 
 // New returns the interface for opts. It does no I/O: the scenario is
@@ -160,15 +196,17 @@ func New(opts Options) Model {
 	opts.Script.Print = nil
 	st := StylesFor(opts.Palette)
 	m := Model{
-		opts:   opts,
-		styles: st,
-		keys:   DefaultKeyMap(),
-		help:   newHelp(st),
-		speed:  defaultSpeed,
-		diff:   -1,
-		prompt: newPrompt(st),
-		jump:   newJumpInput(st),
-		picker: newPicker(st),
+		opts:      opts,
+		styles:    st,
+		keys:      DefaultKeyMap(),
+		help:      newHelp(st),
+		speed:     defaultSpeed,
+		diff:      -1,
+		presenter: opts.Presenter,
+		prompt:    newPrompt(st),
+		jump:      newJumpInput(st),
+		search:    newSearchInput(st),
+		picker:    newPicker(st),
 	}
 	m.cells = newSpanStyler(st)
 	m.frames = newFramer(st)
@@ -195,12 +233,25 @@ func newHelp(st Styles) help.Model {
 	return h
 }
 
-func newJumpInput(st Styles) textinput.Model {
+func newSearchInput(st Styles) textinput.Model {
 	t := textinput.New()
-	t.Prompt = "jump to step: "
+	t.Prompt = "search: "
 	t.PromptStyle = st.Prompt
 	t.TextStyle = st.Text
-	t.CharLimit = 12
+	t.Placeholder = "text of an event, a call or a cache name"
+	t.PlaceholderStyle = st.Subtle
+	t.CharLimit = 80
+	return t
+}
+
+func newJumpInput(st Styles) textinput.Model {
+	t := textinput.New()
+	t.Prompt = "go to: "
+	t.PromptStyle = st.Prompt
+	t.TextStyle = st.Text
+	t.Placeholder = "a step number, an address (0xffff888000102000) or a pfn (pfn 0x102)"
+	t.PlaceholderStyle = st.Subtle
+	t.CharLimit = 40
 	t.Validate = nil
 	return t
 }

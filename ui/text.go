@@ -4,7 +4,11 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 )
+
+// Every cut the interface makes goes through truncate or cutStyled, so
+// text that does not fit ends with "…" wherever it is drawn.
 
 // truncate cuts plain (unstyled) text to width cells, ending with "…"
 // when it had to cut; only the first line is kept.
@@ -18,18 +22,19 @@ func truncate(s string, width int) string {
 	if lipgloss.Width(s) <= width {
 		return s
 	}
-	var b strings.Builder
-	w := 0
-	for _, r := range s {
-		rw := lipgloss.Width(string(r))
-		if w+rw > width-1 {
-			break
-		}
-		b.WriteRune(r)
-		w += rw
+	return ansi.Truncate(s, width, "…")
+}
+
+// cutStyled cuts a styled line to width cells, ANSI-aware, ending with
+// "…" when it had to cut.
+func cutStyled(l string, width int) string {
+	if width <= 0 {
+		return ""
 	}
-	b.WriteString("…")
-	return b.String()
+	if lipgloss.Width(l) <= width {
+		return l
+	}
+	return ansi.Truncate(l, width, "…")
 }
 
 // padRight pads a rendered (possibly styled) line with spaces to width
@@ -41,34 +46,24 @@ func padRight(s string, width int) string {
 	return s
 }
 
-// fitLine cuts (ANSI-aware) or pads a styled line to exactly width cells.
+// fitLine cuts (with "…") or pads a styled line to exactly width cells.
 func fitLine(l string, width int) string {
-	w := lipgloss.Width(l)
-	if w > width {
-		l = lipgloss.NewStyle().MaxWidth(width).Render(l)
-		w = lipgloss.Width(l)
-	}
-	return l + strings.Repeat(" ", max(0, width-w))
+	return padRight(cutStyled(l, width), width)
 }
 
-// fitLines makes a block exactly height lines of at most width cells:
-// longer lines are cut (ANSI-aware), missing lines are blank.
+// fitLines makes a block exactly height lines of exactly width cells:
+// longer lines are cut with "…", missing lines are blank.
 func fitLines(lines []string, width, height int) string {
 	if height <= 0 {
 		return ""
 	}
-	cut := lipgloss.NewStyle().MaxWidth(width)
 	var b strings.Builder
 	for i := 0; i < height; i++ {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
 		if i < len(lines) {
-			l := lines[i]
-			if lipgloss.Width(l) > width {
-				l = cut.Render(l)
-			}
-			b.WriteString(padRight(l, width))
+			b.WriteString(fitLine(lines[i], width))
 		} else {
 			b.WriteString(strings.Repeat(" ", width))
 		}

@@ -179,67 +179,36 @@ func (m Model) footerView() string {
 func (m Model) bodyView() string {
 	l := m.lay
 	var b strings.Builder
-	writeRow := func(blocks [][]string, h int) {
-		for i := 0; i < h; i++ {
+	for i, row := range l.rows {
+		blocks := make([][]string, 0, len(row))
+		for _, p := range row {
+			blocks = append(blocks, m.paneLines(p))
+		}
+		for k := 0; k < l.rowH[i]; k++ {
 			if b.Len() > 0 {
 				b.WriteByte('\n')
 			}
 			for _, bl := range blocks {
-				if i < len(bl) {
-					b.WriteString(bl[i])
+				if k < len(bl) {
+					b.WriteString(bl[k])
 				}
 			}
 		}
 	}
-	for i, row := range l.rows {
-		blocks := make([][]string, 0, len(row))
-		for _, p := range row {
-			switch p {
-			case paneInspector:
-				blocks = append(blocks, m.inspectorLines())
-			case paneWhy:
-				blocks = append(blocks, m.whyLines())
-			default:
-				blocks = append(blocks, m.paneLines(p))
-			}
-		}
-		writeRow(blocks, l.rowH[i])
-	}
 	return b.String()
 }
 
-// paneLines draws pane p in its box.
+// paneLines draws box p's pane in its frame, saying what is out of view.
 func (m Model) paneLines(p paneID) []string {
-	b := m.lay.panes[p]
+	b := m.lay.boxes[p]
 	if !b.visible() {
 		return nil
 	}
-	var pane *textPane
-	switch p {
-	case panePages:
-		pane = &m.pages.textPane
-	case paneSlabs:
-		pane = &m.slabs.textPane
-	case paneVmalloc:
-		pane = &m.vm.textPane
-	case paneRealloc:
-		pane = &m.realloc.textPane
-	case paneEvents:
-		pane = &m.events.textPane
+	pane := m.pane(p)
+	above, below := pane.overflow()
+	title := pane.Title()
+	if p == paneWhy && below > 0 && !m.whyOpen {
+		title += " · w: more"
 	}
-	return m.frames.lines(pane.Title(), pane.Lines(), b, p == m.focus)
-}
-
-// inspectorLines draws the inspector in its box.
-func (m Model) inspectorLines() []string {
-	if !m.lay.inspector.visible() {
-		return nil
-	}
-	return m.frames.lines(m.inspector.Title(), m.inspector.Lines(), m.lay.inspector, m.mode == modeInspect)
-}
-
-// whyLines draws the narration strip: the current step
-// and why it did what it did.
-func (m Model) whyLines() []string {
-	return m.frames.lines(m.events.WhyTitle(), m.events.why, m.lay.why, false)
+	return m.frames.lines(title, pane.Lines(), b, m.lay.focus[p], above, below)
 }
