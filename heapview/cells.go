@@ -50,10 +50,12 @@ type Mark uint8
 // Marks.
 const (
 	MarkTouched  Mark = 1 << iota // changed by the step under the cursor
-	MarkSelected                  // under the cursor, or part of the selection
+	MarkSelected                  // part of the selection: a cache's slab pages, an area's frames, a table row
 	MarkMixed                     // a scaled cell that stands for frames of more than one kind
 	MarkCPU                       // a CPU slab
 	MarkPartial                   // a slab on a partial list
+	MarkCursor                    // under the inspector's cursor
+	MarkDiff                      // differs from the diff base step
 )
 
 // Span is a run of cells that share one style: Text holds one rune per

@@ -26,6 +26,9 @@ type Options struct {
 	// PromptSteps caps the allocator steps of one statement typed at the
 	// prompt; 0 means scripts.DefaultPromptSteps.
 	PromptSteps int
+	// Flags are the config() settings the command line gave ("ram",
+	// "cpus"), so the interface can say when the script overrides one.
+	Flags []string
 	// Context ends when the program is to stop (ctrl+c, a signal): a
 	// script loading or a statement running then stops within moments.
 	// nil means it never ends.
@@ -109,23 +112,25 @@ const defaultSpeed = 2
 
 // Model is the root of the interface. All its state changes in Update.
 type Model struct {
-	opts   Options
-	styles Styles
-	keys   keyMap
-	help   help.Model
+	opts    Options
+	styles  Styles
+	keys    keyMap
+	help    help.Model
+	helpTop int // lines of the full help scrolled past
 
 	width, height int  // terminal size in cells
 	ready         bool // a size has arrived
 
-	src     *source // the session shown; nil until the first load
-	name    string  // the scenario's name or path
-	step    int     // the step shown, 0..src.steps()
-	marks   []int   // bookmarked steps, ascending
-	diff    int     // the step changes are counted from (d); -1: the step before, as usual
-	diffSum string  // what changed since diff, for the status bar
-	loadID  int     // the latest load request; older answers are dropped
-	loading string  // what is being loaded, "" when idle
-	loadErr error   // the last load's failure, shown until the next load
+	src     *source    // the session shown; nil until the first load
+	name    string     // the scenario's name or path
+	step    int        // the step shown, 0..src.steps()
+	marks   []bookmark // bookmarked steps, ascending
+	diff    int        // the step changes are counted from (d); -1: the step before, as usual
+	diffSum string     // what changed since diff, for the status bar
+	loadID  int        // the latest load request; older answers are dropped
+	loading string     // what is being loaded, "" when idle
+	loadErr error      // the last load's failure, shown until the next load
+	started bool       // the first scenario has opened (at Options.Step)
 
 	// A continuation rebuilds from the session shown, reading it off the
 	// event loop; that session is not closed until the rebuild answers.

@@ -73,6 +73,14 @@ func keyMsg(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyHome}
 	case "end":
 		return tea.KeyMsg{Type: tea.KeyEnd}
+	case "pgup":
+		return tea.KeyMsg{Type: tea.KeyPgUp}
+	case "pgdown":
+		return tea.KeyMsg{Type: tea.KeyPgDown}
+	case "ctrl+u":
+		return tea.KeyMsg{Type: tea.KeyCtrlU}
+	case "ctrl+d":
+		return tea.KeyMsg{Type: tea.KeyCtrlD}
 	case " ":
 		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
 	}
@@ -228,7 +236,7 @@ func TestSpeedLimits(t *testing.T) {
 func TestBookmarks(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	m, _ = press(t, m, "n", "m", "n", "n", "m")
-	if len(m.marks) != 2 || m.marks[0] != 1 || m.marks[1] != 3 {
+	if len(m.marks) != 2 || m.marks[0].step != 1 || m.marks[1].step != 3 {
 		t.Fatalf("marks %v, want [1 3]", m.marks)
 	}
 	m, _ = press(t, m, "g", "'")
@@ -244,7 +252,7 @@ func TestBookmarks(t *testing.T) {
 		t.Fatalf("next bookmark wraps around: went to %d, want 1", m.step)
 	}
 	m, _ = press(t, m, "m")
-	if len(m.marks) != 1 || m.marks[0] != 3 {
+	if len(m.marks) != 1 || m.marks[0].step != 3 {
 		t.Fatalf("m on a bookmarked step should remove it: marks %v", m.marks)
 	}
 }
@@ -359,7 +367,7 @@ func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	if m.mode != modePrompt {
 		t.Fatalf("the prompt should stay open, mode %v", m.mode)
 	}
-	if len(m.marks) != 1 || m.marks[0] != 1 || m.diff != 1 {
+	if len(m.marks) != 1 || m.marks[0].step != 1 || m.diff != 1 {
 		t.Fatalf("the bookmark and diff base at step 1 should survive and the one at the discarded step 3 go: marks %v, diff %d", m.marks, m.diff)
 	}
 }
@@ -380,23 +388,42 @@ func TestFocusCycles(t *testing.T) {
 	}
 }
 
-func TestHelpShowsOnlyLiveKeys(t *testing.T) {
+// The footer shows the keys that work now, the focused pane's own among
+// them; ? lists every binding, each under the context it works in.
+func TestHelpAndFooterFromTheKeyMap(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 120, 40)
 	short := m.footerView()
-	for _, want := range []string{"next step", "play", "quit"} {
+	for _, want := range []string{"next step", "zoom", "inspect", "help", "quit"} {
 		if !strings.Contains(short, want) {
-			t.Errorf("short help lacks %q: %s", want, short)
+			t.Errorf("the footer with the page map focused lacks %q: %s", want, short)
 		}
+	}
+	m, _ = press(t, m, "tab")
+	short = m.footerView()
+	for _, want := range []string{"cache", "sort", "freelists"} {
+		if !strings.Contains(short, want) {
+			t.Errorf("the footer with the slabs focused lacks %q: %s", want, short)
+		}
+	}
+	if strings.Contains(short, "zoom") {
+		t.Errorf("the slabs footer shows the page map's keys: %s", short)
 	}
 	m, _ = press(t, m, "?")
 	full := m.View()
-	for _, want := range []string{"Stepping", "jump to step", "open scenario", "close help"} {
-		if !strings.Contains(full, want) {
-			t.Errorf("? should show the full help with %q:\n%s", want, full)
+	for _, g := range m.keys.helpGroups() {
+		if !strings.Contains(full, g.title) {
+			t.Errorf("the full help lacks the group %q", g.title)
+		}
+		for _, b := range g.keys {
+			if h := b.Help(); !strings.Contains(full, h.Key+" ") {
+				t.Errorf("the full help lacks %q (%s)", h.Key, h.Desc)
+			}
 		}
 	}
-	if strings.Contains(full, "Inspector cursor") {
-		t.Errorf("the cursor keys do nothing until i is pressed, so the help should not list them:\n%s", full)
+	for _, want := range []string{"g/home", "G/end", "i/enter", "q/ctrl+c", "close help"} {
+		if !strings.Contains(full, want) {
+			t.Errorf("? should list %q:\n%s", want, full)
+		}
 	}
 	if lines := strings.Count(full, "\n") + 1; lines != 40 {
 		t.Fatalf("with full help the screen is %d lines, want 40", lines)
@@ -408,7 +435,7 @@ func TestHelpShowsOnlyLiveKeys(t *testing.T) {
 	m, _ = press(t, m, ":")
 	typing := m.footerView()
 	if strings.Contains(typing, "next step") || !strings.Contains(typing, "run") {
-		t.Fatalf("while typing, the help should show prompt keys only: %s", typing)
+		t.Fatalf("while typing, the footer should show prompt keys only: %s", typing)
 	}
 	m, _ = press(t, m, "q")
 	if m.mode != modePrompt || m.prompt.value() != "q" {
@@ -417,6 +444,27 @@ func TestHelpShowsOnlyLiveKeys(t *testing.T) {
 	_, cmd := press(t, m, "ctrl+c")
 	if cmd == nil || cmd() != tea.Quit() {
 		t.Fatal("ctrl+c should quit from the prompt")
+	}
+}
+
+// At 80x24 the full help does not fit: it scrolls, and says so.
+func TestFullHelpScrolls(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 80, 24)
+	m, _ = press(t, m, "?")
+	if v := m.View(); !strings.Contains(v, "more lines") || strings.Contains(v, "ctrl+c") && strings.Contains(v, "Typing") {
+		t.Fatalf("at 80x24 the help should say what is below:\n%s", v)
+	}
+	seen := m.View()
+	for range 40 {
+		m, _ = press(t, m, "pgdown")
+		seen += m.View()
+	}
+	for _, g := range m.keys.helpGroups() {
+		for _, b := range g.keys {
+			if !strings.Contains(seen, b.Help().Key+" ") {
+				t.Errorf("scrolling the help never shows %q", b.Help().Key)
+			}
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
 )
 
@@ -25,14 +26,12 @@ func (m *Model) refresh() {
 	}
 	m.refreshSlabs(inspecting && m.focus == paneSlabs)
 	m.refreshVmalloc()
-	hl := m.highlight(in, ok)
+	var diff []heapview.PageRange
 	m.diffSum = ""
 	if m.diff >= 0 && m.diff <= m.lastStep() {
-		var sum string
-		hl, sum = m.diffPages()
-		m.diffSum = sum
+		diff, m.diffSum = m.diffPages()
 	}
-	m.refreshPages(inspecting && m.focus == panePages, hl)
+	m.refreshPages(inspecting && m.focus == panePages, m.highlight(in, ok), diff)
 	m.refreshRealloc(lineage)
 	m.refreshEvents()
 	m.refreshInspector(in, ok)
@@ -76,9 +75,9 @@ func (m *Model) diffPages() ([]heapview.PageRange, string) {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{int(pages), "pages"}, {len(d.Allocs), "allocations"}, {len(d.Slabs), "slabs"}, {len(d.Areas), "areas"}} {
+	}{{int(pages), "page"}, {len(d.Allocs), "allocation"}, {len(d.Slabs), "slab"}, {len(d.Areas), "area"}} {
 		if c.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+			parts = append(parts, allocator.Count(uint64(c.n), c.what))
 		}
 	}
 	if len(parts) == 0 {

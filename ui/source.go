@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
@@ -157,4 +159,19 @@ func bundledScenarios() []scenarioItem {
 		out = append(out, scenarioItem{name: sc.Name, desc: sc.Description})
 	}
 	return out
+}
+
+// overridden says which settings the command line gave that the script's
+// config() set anew, "" when none.
+func overridden(configured, flags []string) string {
+	var both []string
+	for _, c := range configured {
+		if slices.Contains(flags, c) {
+			both = append(both, c)
+		}
+	}
+	if len(both) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the script's config() sets %s, overriding the command line", strings.Join(both, ", "))
 }

@@ -68,8 +68,11 @@ func (m Model) statusView() string {
 		} else {
 			mid += " ⏸"
 		}
-		if m.isMarked(m.step) {
+		if b, ok := m.markAt(m.step); ok {
 			mid += " ★"
+			if b.name != "" {
+				mid += " " + b.name
+			}
 		}
 		if m.diffSum != "" {
 			mid += "  " + m.diffSum
@@ -103,15 +106,6 @@ func speedName(i int) string {
 		return "max"
 	}
 	return fmt.Sprintf("%.4g/s", 1/d.Seconds())
-}
-
-func (m Model) isMarked(step int) bool {
-	for _, s := range m.marks {
-		if s == step {
-			return true
-		}
-	}
-	return false
 }
 
 // tabsView lists the panes, the focused one marked (the layouts that do
@@ -164,14 +158,6 @@ func (m Model) promptHint() string {
 		return m.notice
 	}
 	return "a Starlark statement runs as the next step, e.g. p = kmalloc(100) or kfree(p)"
-}
-
-// footerView is the short help; the full help takes the panes' place.
-func (m Model) footerView() string {
-	if m.mode == modePicker {
-		return ""
-	}
-	return m.help.ShortHelpView(m.keys.ShortHelp())
 }
 
 // bodyView lays out the panes. Every pane draws exactly its box, so the
