@@ -55,7 +55,7 @@ const minContrast = 4.5
 // later is held to it too.
 func TestPaletteContrast(t *testing.T) {
 	backgrounds := map[string]string{"BarBg": "BarFg", "CursorBg": "CursorFg"} // background -> its text
-	decoration := map[string]bool{"Border": true}                               // not text: frames
+	decoration := map[string]bool{"Border": true}                              // not text: frames
 	for _, p := range []Palette{PaletteDefault, PaletteCB} {
 		c := paletteColours(p)
 		v := reflect.ValueOf(c)

@@ -132,18 +132,18 @@ func paletteColours(p Palette) colours {
 type Styles struct {
 	Palette Palette
 
-	Text      lipgloss.Style
-	Muted     lipgloss.Style
-	Subtle    lipgloss.Style
-	Emph      lipgloss.Style
-	Accent    lipgloss.Style
+	Text          lipgloss.Style
+	Muted         lipgloss.Style
+	Subtle        lipgloss.Style
+	Emph          lipgloss.Style
+	Accent        lipgloss.Style
 	Selected      lipgloss.Style // the selected row of a table or list
 	Cursor        lipgloss.Style // the inspector cursor's cell
 	Changed       lipgloss.Style // a cell the current step changed: reverse video over its kind's colour
 	DiffMark      lipgloss.Style // a cell that differs from the diff base: underlined
 	SelectionMark lipgloss.Style // a cell of the selection (a cache's slabs, an area's frames): bold
-	StatusOK  lipgloss.Style
-	StatusErr lipgloss.Style
+	StatusOK      lipgloss.Style
+	StatusErr     lipgloss.Style
 
 	// Pane frames.
 	Pane        lipgloss.Style
