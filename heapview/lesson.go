@@ -135,6 +135,9 @@ func (m *Model) StepTopic(st int) (Topic, string) {
 			if e.Realloc == nil || e.Realloc.Within == "" {
 				t = TopicRealloc
 			}
+			if e.Realloc != nil && cache == "" && m.cacheIDs[e.Realloc.Bucket] != nil {
+				cache = e.Realloc.Bucket // an in place krealloc makes no object event
+			}
 		case allocator.EvVmapAlloc, allocator.EvVmapFree, allocator.EvGuardHit:
 			t = TopicVmalloc
 		case allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvSlabNew, allocator.EvSlabDiscard,

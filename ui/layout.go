@@ -106,7 +106,7 @@ func (m *Model) relayout() {
 	m.prompt.setWidth(m.width)
 	m.jump.Width = max(1, m.width-lipgloss.Width(m.jump.Prompt)-1)
 	m.search.Width = max(1, m.width-lipgloss.Width(m.search.Prompt)-1)
-	m.picker.SetSize(m.width, max(1, m.height-lipgloss.Height(m.statusView())))
+	m.picker.SetSize(m.width, max(1, m.height-lipgloss.Height(m.statusView())-pickerFoot))
 	if m.tooSmall() {
 		return
 	}
@@ -195,6 +195,10 @@ func (m *Model) relayout() {
 	}
 	m.refresh()
 }
+
+// pickerFoot is the lines under the picker's list: the selected
+// scenario's description, and its keys or a question.
+const pickerFoot = 3
 
 // commandLines is the height of the command area: the prompt, the jump
 // input or the latest notice, and a line for its error or hint.

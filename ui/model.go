@@ -147,12 +147,13 @@ type Model struct {
 	presenter bool // the presenter layout: the page map, the pane the step is about, a tall Why strip
 	whyOpen   bool // the Why strip is expanded (w)
 
-	prompt  promptModel
-	jump    textinput.Model
-	jumpErr string
-	search  textinput.Model
-	found   string // what the search found, or why it found nothing
-	picker  list.Model
+	prompt      promptModel
+	jump        textinput.Model
+	jumpErr     string
+	search      textinput.Model
+	found       string // what the search found, or why it found nothing
+	picker      list.Model
+	pickConfirm string // the question before opening drops typed statements; "" when none is asked
 
 	notice    string // one line under the panes: what just happened
 	noticeErr bool   // the notice reports an error

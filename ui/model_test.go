@@ -665,7 +665,7 @@ func TestZoomShowsAPagePerCell(t *testing.T) {
 		t.Fatal("64 MiB does not fit 80x24 at a page per cell")
 	}
 	m, _ = press(t, m, "z")
-	if m.pages.pm.Scale != 1 || !strings.Contains(m.View(), "1 cell = 1 page") {
+	if m.pages.pm.Scale != 1 || !strings.Contains(m.View(), "zoomed to a page per cell") {
 		t.Fatalf("z should zoom to a page per cell:\n%s", m.View())
 	}
 	// Step 1 took pfn 0x100: the zoomed window shows it.

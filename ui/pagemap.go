@@ -80,10 +80,16 @@ func (p *pagesPane) moveCursor(dx, dy int) {
 
 // mapRows renders a page map of w x h with the map's own key row (the
 // row that starts "0-A free") left out: the legend under the panes is
-// always visible and says the same. It asks for a row more than fits to
-// make up for it.
+// always visible and says the same. In a low pane (under titleMinHeight)
+// the map's title row goes too: the pane's title gives the scale, the
+// status bar the step. It asks for as many more rows as it leaves out,
+// which keeps the scale.
 func mapRows(hv *heapview.Model, o heapview.PageMapOptions, h int) heapview.PageMap {
+	noTitle := h < titleMinHeight
 	o.Height = h + 1
+	if noTitle {
+		o.Height++
+	}
 	pm := hv.PageMap(o)
 	for i := pm.Top + pm.Lines; i < len(pm.Rows); i++ {
 		if r := pm.Rows[i]; len(r) > 0 && r[0].Kind == heapview.CellFree && len(r[0].Text) >= 3 && r[0].Text[:3] == "0-A" {
@@ -91,9 +97,17 @@ func mapRows(hv *heapview.Model, o heapview.PageMapOptions, h int) heapview.Page
 			break
 		}
 	}
+	if noTitle && pm.Top > 0 {
+		pm.Rows = pm.Rows[pm.Top:]
+		pm.Top = 0
+	}
 	pm.Rows = pm.Rows[:min(len(pm.Rows), h)]
 	return pm
 }
+
+// titleMinHeight is the height of the page map below which its title row
+// is left out.
+const titleMinHeight = 16
 
 // focusPage returns the page frame the step shown is about: the first it
 // changed that is not reserved at boot, and whether there is one.

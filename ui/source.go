@@ -112,6 +112,21 @@ func (rb rebuilder) rebuild() (*source, error) {
 	return src, nil
 }
 
+// typed returns how many statements typed at the prompt the session
+// holds.
+func (s *source) typed() int {
+	if s == nil {
+		return 0
+	}
+	n := 0
+	for _, in := range s.sess.Inputs() {
+		if in.Prompt {
+			n++
+		}
+	}
+	return n
+}
+
 // close releases the machine.
 func (s *source) close() {
 	if s != nil {

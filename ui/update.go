@@ -372,6 +372,7 @@ func (m Model) updatePickerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.picker.FilterState() != list.Filtering {
 		switch {
 		case key.Matches(msg, m.keys.Cancel) && m.picker.FilterState() == list.Unfiltered:
+			m.pickConfirm = ""
 			m.setMode(modeStep)
 			return m, nil
 		case key.Matches(msg, m.keys.Run):
@@ -379,10 +380,17 @@ func (m Model) updatePickerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			if !ok {
 				return m, nil
 			}
+			if n := m.src.typed(); n > 0 && m.pickConfirm == "" {
+				m.pickConfirm = fmt.Sprintf("opening %s drops the %s typed at the prompt: enter again to open it, esc to stay",
+					it.name, allocator.Count(uint64(n), "statement"))
+				return m, nil
+			}
+			m.pickConfirm = ""
 			m.setMode(modeStep)
 			return m, m.startLoad(it.name)
 		}
 	}
+	m.pickConfirm = ""
 	var cmd tea.Cmd
 	m.picker, cmd = m.picker.Update(msg)
 	return m, tagFilter(cmd, m.picker.FilterValue())

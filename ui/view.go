@@ -20,7 +20,7 @@ func (m Model) View() string {
 	b.WriteString(m.statusView())
 	b.WriteByte('\n')
 	if m.mode == modePicker {
-		b.WriteString(m.picker.View())
+		b.WriteString(m.pickerView(m.height - lipgloss.Height(m.statusView())))
 		return b.String()
 	}
 	if m.lay.tabbed() {
