@@ -168,17 +168,16 @@ func (m *Model) refreshEvents() {
 	if err != nil {
 		return
 	}
-	steps := m.src.sess.Steps()
 	var cur *scripts.Step
-	if m.step > 0 && m.step <= len(steps) {
-		cur = &steps[m.step-1]
+	if st, ok := m.src.step(m.step); ok {
+		cur = &st
 	}
 	where := "boot"
 	if cur != nil {
 		where = fileLine(cur.Pos)
 	}
 	if w, _ := m.why.Size(); w > 0 {
-		why := whyLines(m.styles, si, cur, printedAt(m.src.sess.Printed(), m.step), w, true)
+		why := whyLines(m.styles, si, cur, printedAt(m.src.rec.printed, m.step), w, true)
 		top := m.why.top
 		m.why.set(fmt.Sprintf("Why · step %d of %d · %s", m.step, m.lastStep(), where), why)
 		m.why.top = top

@@ -37,3 +37,18 @@ type errMsg struct {
 
 func (e errMsg) Error() string { return e.err.Error() }
 func (e errMsg) Unwrap() error { return e.err }
+
+// stmtDoneMsg says the statement run id, typed at the prompt, ended: with
+// its value as the prompt shows it, or its error. The session holds its
+// steps (or, if it was cancelled, is back where it was).
+type stmtDoneMsg struct {
+	id     int
+	stmt   string
+	result string
+	err    error
+}
+
+// progressMsg asks for the step counter of statement run id to be read.
+type progressMsg struct {
+	id int
+}

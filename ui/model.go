@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -138,6 +139,10 @@ type Model struct {
 	rebuildID   int     // the load request of that rebuild
 	orphan      bool    // rebuildFrom is no longer shown: close it when the rebuild answers
 
+	running *running // the statement running off the event loop; nil when none
+	runID   int      // the last statement run
+	stepCap int      // the step cap %steps set; 0: Options.PromptSteps or the default
+
 	playing bool
 	speed   int // index into speeds
 	playGen int // generation of the armed tick; see playTickMsg
@@ -262,8 +267,13 @@ func newJumpInput(st Styles) textinput.Model {
 	return t
 }
 
-// Close releases the machine of the session shown. Call it after the
-// program has finished with the model Run returned.
+// Close releases the machine of the session shown, once a statement
+// still running on it has stopped. Call it after the program has finished
+// with the model Run returned.
 func (m Model) Close() {
+	if r := m.running; r != nil {
+		r.cancel(errors.New("the interface closed"))
+		<-r.done
+	}
 	m.src.close()
 }

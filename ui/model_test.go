@@ -127,6 +127,41 @@ func load(t *testing.T, m Model, cmd tea.Cmd) Model {
 	return m
 }
 
+// statementMsg runs the commands of a statement's enter (the run and its
+// progress tick, batched) and returns the message that ends it.
+func statementMsg(cmd tea.Cmd) tea.Msg {
+	found := make(chan tea.Msg, 1)
+	var run func(tea.Cmd)
+	run = func(c tea.Cmd) {
+		if c == nil {
+			return
+		}
+		go func() {
+			switch msg := c().(type) {
+			case tea.BatchMsg:
+				for _, sub := range msg {
+					run(sub)
+				}
+			case stmtDoneMsg, loadedMsg, stmtFailedMsg, errMsg:
+				found <- msg
+			}
+		}()
+	}
+	run(cmd)
+	return <-found
+}
+
+// finishStatement runs a statement's commands and hands the model the
+// message that ends it.
+func finishStatement(t *testing.T, m Model, cmd tea.Cmd) Model {
+	t.Helper()
+	if cmd == nil {
+		t.Fatal("enter gave no command")
+	}
+	m, _ = update(t, m, statementMsg(cmd))
+	return m
+}
+
 // open returns a model of size w x h showing scenario ref.
 func open(t *testing.T, ref string, w, h int) Model {
 	t.Helper()
@@ -292,9 +327,13 @@ func TestPromptRunsAStep(t *testing.T) {
 		t.Fatalf("typing moved the step to %d", m.step)
 	}
 	m, cmd := press(t, m, "enter")
-	if cmd != nil {
-		t.Fatal("a statement at the last step runs in place, without a command")
+	if cmd == nil || m.running == nil || m.lastStep() != 3 {
+		t.Fatal("a statement runs off the event loop, in a command")
 	}
+	if !strings.Contains(m.View(), "esc cancels") {
+		t.Errorf("while it runs the prompt should say esc cancels it:\n%s", m.View())
+	}
+	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 4 || m.step != 4 {
 		t.Fatalf("after the statement: step %d of %d, want 4 of 4", m.step, m.lastStep())
 	}
@@ -324,7 +363,8 @@ func TestPromptErrorStaysInline(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	m, _ = press(t, m, "G", ":")
 	m = typeText(t, m, "free_pages(nope, 0)")
-	m, _ = press(t, m, "enter")
+	m, cmd := press(t, m, "enter")
+	m = finishStatement(t, m, cmd)
 	if m.mode != modePrompt {
 		t.Fatalf("an error left the prompt (mode %v)", m.mode)
 	}
@@ -581,43 +621,66 @@ func TestDiffFromAStep(t *testing.T) {
 	}
 }
 
-func TestSessionUnderRebuildIsClosedOnlyAfterIt(t *testing.T) {
+// esc while a statement typed at an earlier step runs (the rebuild, then
+// the statement) cancels it: nothing is discarded, and the session the
+// rebuild read stays shown and usable.
+func TestEscCancelsAContinuation(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	old := m.src
 	m, _ = press(t, m, "n", ":")
 	m = typeText(t, m, "c = alloc_pages(1)")
 	m, rebuild := press(t, m, "enter")
-	if rebuild == nil {
+	if rebuild == nil || m.running == nil {
 		t.Fatal("no rebuild command")
 	}
-	// Open another scenario before the rebuild answers.
-	m, _ = press(t, m, "esc", "o")
-	m, pick := press(t, m, "enter")
-	msg := pick()
-	m, closeOld := update(t, m, msg)
-	if closeOld != nil {
-		closeOld()
+	m, _ = press(t, m, "esc")
+	if m.mode != modePrompt {
+		t.Fatalf("esc while it runs cancels it, and leaves the prompt open: mode %v", m.mode)
+	}
+	m, _ = update(t, m, rebuild())
+	if m.running != nil || m.loading != "" {
+		t.Fatalf("the cancelled continuation still runs: %v %q", m.running, m.loading)
+	}
+	if m.src != old || m.lastStep() != 3 || m.step != 1 {
+		t.Fatalf("after cancelling: step %d of %d, source replaced %v", m.step, m.lastStep(), m.src != old)
+	}
+	if !strings.Contains(m.prompt.err, "cancelled (esc)") {
+		t.Fatalf("the prompt should say it was cancelled: %q", m.prompt.err)
 	}
 	if _, err := old.sess.Exec("1"); err != nil {
-		t.Fatalf("the session the rebuild reads was closed while it ran: %v", err)
+		t.Fatalf("the session shown is not usable: %v", err)
 	}
-	m, done := update(t, m, rebuild())
-	if done == nil {
-		t.Fatal("the rebuild's answer should close the session it read and the one it built")
+}
+
+// A statement at the last step runs off the event loop: the panes can be
+// drawn meanwhile, the counter moves, and esc cancels it; the session is
+// then back where it was, and its steps are gone.
+func TestEscCancelsARunningStatement(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "G", ":")
+	m = typeText(t, m, "%steps 100000000")
+	m, _ = press(t, m, "enter")
+	if m.promptCap() != 100000000 {
+		t.Fatalf("%%steps did not change the cap: %d", m.promptCap())
 	}
-	// done batches the closes; run them all.
-	if batch, ok := done().(tea.BatchMsg); ok {
-		for _, c := range batch {
-			if c != nil {
-				c()
-			}
-		}
+	m = typeText(t, m, "while True: kmalloc(8)")
+	m, cmd := press(t, m, "enter")
+	done := make(chan tea.Msg, 1)
+	r := m.running
+	go func() { done <- statementMsg(cmd) }()
+	// Wait for it to take steps, drawing and resizing meanwhile.
+	for i := 0; m.running.steps < 1000; i++ {
+		m, _ = update(t, m, progressMsg{id: r.id})
+		m, _ = update(t, m, tea.WindowSizeMsg{Width: 100 + i%2*60, Height: 30 + i%2*15})
+		_ = m.View()
 	}
-	if _, err := old.sess.Exec("1"); err == nil || !strings.Contains(err.Error(), "closed") {
-		t.Fatalf("the old session should be closed once the rebuild answered, Exec gave %v", err)
+	m, _ = press(t, m, "esc")
+	m, _ = update(t, m, <-done)
+	if m.running != nil || m.lastStep() != 3 || m.src.sess.Progress().Steps != 3 {
+		t.Fatalf("after esc: %d steps shown, %d in the session; want 3", m.lastStep(), m.src.sess.Progress().Steps)
 	}
-	if m.src == old || m.name != m.picker.Items()[0].(scenarioItem).name {
-		t.Fatalf("the scenario opened later should stay on screen, showing %q", m.name)
+	if !strings.Contains(m.prompt.err, "cancelled (esc)") || !strings.Contains(m.notice, "back at step 3") {
+		t.Fatalf("prompt %q, notice %q", m.prompt.err, m.notice)
 	}
 }
 

@@ -138,7 +138,7 @@ func (m *Model) addMark(b bookmark) {
 
 // scriptMarks bookmarks the steps the script marked with bookmark(name).
 func (m *Model) scriptMarks() {
-	for _, b := range m.src.sess.Bookmarks() {
+	for _, b := range m.src.rec.marks {
 		m.addMark(bookmark{step: min(b.Step, m.lastStep()), name: b.Name})
 	}
 }
@@ -232,7 +232,7 @@ func (m *Model) endOfStatement() {
 	if m.src == nil || m.step >= m.lastStep() {
 		return
 	}
-	steps := m.src.sess.Steps()
+	steps := m.src.rec.steps
 	stmt := func(n int) string { return steps[n-1].Stmt }
 	from := m.step + 1
 	if m.step > 0 && stmt(m.step) == stmt(from) {

@@ -14,14 +14,30 @@ import (
 
 // source is what the interface shows: a scripting session (the machine
 // and the steps it took) and the heapview model rebuilt from its events,
-// with the cursor on the step shown. It belongs to the event loop; the
-// only exception is the rebuilder, see there.
+// with the cursor on the step shown. It belongs to the event loop, with
+// two exceptions: the rebuilder, see there, and a statement typed at the
+// prompt, which runs on the session off the event loop (run). Meanwhile
+// the event loop reads only hv and rec, the session's records as they
+// were before the statement: the session only appends to them, and
+// undoing a statement replaces them, so what rec holds is never written.
 type source struct {
 	sess    *scripts.Session
 	hv      *heapview.Model
 	applied int             // events of the session's log handed to hv
 	runErr  error           // the script's error when it was opened, nil if it ran to its end
 	ctx     context.Context // statements run under it; it ends when the program stops
+	rec     records         // the session's records as of the last sync
+}
+
+// records are what the interface reads of a session besides its events.
+type records struct {
+	steps   []scripts.Step
+	printed []scripts.Printed
+	marks   []scripts.Bookmark
+	inputs  []scripts.Input
+	failed  []scripts.Failure
+	config  []string // the settings config() set
+	cfg     allocator.Config
 }
 
 // openSource runs scenario or script ref on a fresh machine and builds the
@@ -49,7 +65,24 @@ func newSource(ctx context.Context, sess *scripts.Session) (*source, error) {
 		return nil, err
 	}
 	// Anomalies (events heapview could not apply) are shown, not fatal.
-	return &source{sess: sess, hv: hv, applied: len(events), ctx: ctx}, nil
+	s := &source{sess: sess, hv: hv, applied: len(events), ctx: ctx}
+	s.snapshot()
+	return s, nil
+}
+
+// snapshot takes the session's records; only the event loop calls it,
+// while no statement runs.
+func (s *source) snapshot() {
+	s.rec = records{steps: s.sess.Steps(), printed: s.sess.Printed(), marks: s.sess.Bookmarks(),
+		inputs: s.sess.Inputs(), failed: s.sess.Failures(), config: s.sess.Configured(), cfg: s.sess.Settings().Config}
+}
+
+// step returns step n (1 and up) as the session recorded it.
+func (s *source) step(n int) (scripts.Step, bool) {
+	if n < 1 || n > len(s.rec.steps) {
+		return scripts.Step{}, false
+	}
+	return s.rec.steps[n-1], true
 }
 
 // steps is the number of the last step.
@@ -61,23 +94,39 @@ func (s *source) seek(n int) {
 	_ = s.hv.Seek(n)
 }
 
-// exec runs stmt as new steps at the end of the session and hands the new
-// events to the model.
+// exec runs stmt as new steps at the end of the session, with at most
+// maxSteps allocator steps (0: the default), and brings the model up to
+// date (sync).
 //
-// A statement that is interrupted or meets a bug is undone by the
-// session, which then holds exactly the events it had before.
-func (s *source) exec(stmt string) (string, error) {
-	v, err := s.sess.ExecContext(s.ctx, stmt, scripts.ExecOptions{})
-	events := s.sess.Log().Events
-	if len(events) > s.applied {
-		_ = s.hv.Apply(events[s.applied:]...)
-		s.applied = len(events)
-	}
+// A statement that is interrupted (ctx ended) or meets a bug is undone by
+// the session, which then holds exactly the events it had before.
+func (s *source) exec(ctx context.Context, stmt string, maxSteps int) (string, error) {
+	result, err := s.run(ctx, stmt, maxSteps)
+	s.sync()
+	return result, err
+}
+
+// run runs stmt on the session and returns its value as the prompt shows
+// it. It touches neither hv nor rec, so it may run off the event loop
+// while the event loop reads them; sync then brings them up to date.
+func (s *source) run(ctx context.Context, stmt string, maxSteps int) (string, error) {
+	v, err := s.sess.ExecContext(ctx, stmt, scripts.ExecOptions{MaxSteps: maxSteps})
 	result := ""
 	if v != nil && v != starlark.None {
 		result = scripts.Display(v, maxResult)
 	}
 	return result, err
+}
+
+// sync hands the model the events the session recorded since the last
+// sync and takes its records anew.
+func (s *source) sync() {
+	events := s.sess.Log().Events
+	if len(events) > s.applied {
+		_ = s.hv.Apply(events[s.applied:]...) // anomalies are shown, not fatal
+		s.applied = len(events)
+	}
+	s.snapshot()
 }
 
 // maxResult bounds a statement's value as the prompt shows it.
@@ -119,7 +168,7 @@ func (s *source) typed() int {
 		return 0
 	}
 	n := 0
-	for _, in := range s.sess.Inputs() {
+	for _, in := range s.rec.inputs {
 		if in.Prompt {
 			n++
 		}
@@ -138,7 +187,7 @@ func (s *source) close() {
 // shown, for the status bar: "64 MiB · 4 KiB pages · 4 cpus · 6.18 ·
 // free 61.2 MiB", or in short "64 MiB · 4 KiB · 4 cpus · 61.2 MiB free".
 func (s *source) machineSummary(short bool) string {
-	cfg := s.sess.Settings().Config
+	cfg := s.rec.cfg
 	t := s.hv.Totals()
 	free := t.PagesByOwner[allocator.OwnerFree] * s.hv.PageSize()
 	if short {

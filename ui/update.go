@@ -28,20 +28,29 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case playTickMsg:
 		return m.updateTick(msg)
 	case loadedMsg:
+		if msg.stmt != "" && msg.id == m.loadID {
+			m.endRun()
+		}
 		return m.updateLoaded(msg)
 	case stmtFailedMsg:
 		done := m.finishRebuild(msg.id)
 		if msg.id == m.loadID {
 			m.loading = ""
+			m.endRun()
 			m.prompt.entered(msg.stmt, msg.err)
 		}
 		return m, done
+	case stmtDoneMsg:
+		return m.updateStmtDone(msg)
+	case progressMsg:
+		return m.updateProgress(msg)
 	case errMsg:
 		done := m.finishRebuild(msg.id)
 		if msg.id != m.loadID {
 			return m, done
 		}
 		m.loading = ""
+		m.endRun()
 		m.loadErr = msg.err
 		m.setNotice("cannot open: "+msg.err.Error(), true)
 		if m.mode == modePrompt {
@@ -259,69 +268,6 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// updatePromptKey handles keys while the statement prompt is open.
-func (m Model) updatePromptKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case key.Matches(msg, m.keys.Cancel):
-		m.prompt.blur()
-		m.setMode(modeStep)
-		return m, nil
-	case key.Matches(msg, m.keys.HistoryPrev):
-		m.prompt.older()
-		return m, nil
-	case key.Matches(msg, m.keys.HistoryNext):
-		m.prompt.newer()
-		return m, nil
-	case key.Matches(msg, m.keys.Run):
-		return m, m.runStatement()
-	}
-	var cmd tea.Cmd
-	m.prompt.input, cmd = m.prompt.input.Update(msg)
-	return m, cmd
-}
-
-// runStatement runs the prompt's statement as new steps. At the last step
-// it runs in place; at an earlier step the session is rebuilt up to the
-// step shown on a fresh machine (off the event loop) and continues from
-// there, discarding the later steps.
-func (m *Model) runStatement() tea.Cmd {
-	stmt := m.prompt.value()
-	if stmt == "" || m.src == nil || m.loading != "" {
-		return nil
-	}
-	m.stopPlay()
-	if m.step < m.lastStep() {
-		from, last := m.step, m.lastStep()
-		notice := fmt.Sprintf("continued from step %d: steps %d to %d were discarded", from, from+1, last)
-		if from+1 == last {
-			notice = fmt.Sprintf("continued from step %d: step %d was discarded", from, last)
-		}
-		m.loadID++
-		m.loading = fmt.Sprintf("rebuilding up to step %d", from)
-		m.rebuildFrom, m.rebuildID, m.orphan = m.src, m.loadID, false
-		return continueCmd(m.loadID, m.src.rebuilder(from), m.name, stmt, notice)
-	}
-	before := m.lastStep()
-	result, err := m.src.exec(stmt)
-	m.prompt.entered(stmt, err)
-	m.seekTo(m.lastStep())
-	if err == nil {
-		what := stmt
-		if result != "" {
-			what += " = " + result
-		}
-		switch n := m.lastStep() - before; n {
-		case 0:
-			m.setNotice(what+" (no allocator call, so no new step)", false)
-		case 1:
-			m.setNotice(fmt.Sprintf("step %d: %s", m.step, what), false)
-		default:
-			m.setNotice(fmt.Sprintf("steps %d to %d: %s", before+1, m.step, what), false)
-		}
-	}
-	return nil
-}
-
 // updateJumpKey handles keys while the go-to input is open.
 func (m Model) updateJumpKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
@@ -465,13 +411,13 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		switch err := msg.src.runErr; {
 		case err != nil:
 			m.setNotice(fmt.Sprintf("the script stopped after step %d: %v", m.lastStep(), err), true)
-		case len(msg.src.sess.Failures()) > 0:
-			f := msg.src.sess.Failures()
+		case len(msg.src.rec.failed) > 0:
+			f := msg.src.rec.failed
 			m.setNotice(fmt.Sprintf("%s failed; the first, at step %d: %s", allocator.Count(uint64(len(f)), "check"), f[0].Step, f[0].Msg), true)
 		case !m.started && m.opts.Step > m.lastStep():
 			m.setNotice(fmt.Sprintf("--step %d: the scenario has %d steps, so this is the last", m.opts.Step, m.lastStep()), false)
 		default:
-			if o := overridden(msg.src.sess.Configured(), m.opts.Flags); o != "" {
+			if o := overridden(msg.src.rec.config, m.opts.Flags); o != "" {
 				m.setNotice(o, false)
 			}
 		}

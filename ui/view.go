@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/allocviz/allocviz/allocator"
 )
 
 // View draws the screen from the model; it changes nothing.
@@ -149,6 +151,11 @@ func (m Model) commandView() string {
 // promptHint tells the user what running a statement here will do.
 func (m Model) promptHint() string {
 	switch {
+	case m.running != nil && m.loading == "":
+		return fmt.Sprintf("running: %s so far (at most %d) · esc cancels and undoes it",
+			allocator.Count(uint64(m.running.steps), "step"), m.promptCap())
+	case m.loading != "" && m.running != nil:
+		return m.loading + "… · esc cancels"
 	case m.loading != "":
 		return m.loading + "…"
 	case m.src != nil && m.step < m.lastStep():
@@ -157,7 +164,8 @@ func (m Model) promptHint() string {
 	case m.notice != "":
 		return m.notice
 	}
-	return "a Starlark statement runs as the next step, e.g. p = kmalloc(100) or kfree(p)"
+	return fmt.Sprintf("a Starlark statement runs as the next steps, e.g. p = kmalloc(100) or kfree(p); at most %d steps each (%s N changes it)",
+		m.promptCap(), stepsCommand)
 }
 
 // bodyView lays out the panes. Every pane draws exactly its box, so the
