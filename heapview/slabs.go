@@ -228,6 +228,9 @@ func slabTableColumns(room int, sort SlabColumn) (show [NumSlabColumns]bool, dro
 		show[c] = true
 		need += slabColumns[c].width
 	}
+	if need > room {
+		room -= len("  +9") // the heading says how many were left out
+	}
 	for _, c := range slabDrop {
 		if need <= room {
 			break

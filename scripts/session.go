@@ -817,11 +817,9 @@ func (s *Session) site(th *starlark.Thread, fallback string) callSite {
 	return callSite{pos: "<unknown>:0:0", call: fallback}
 }
 
-// stmtSpan is where a top-level statement of an input begins and the
-// line it ends on.
+// stmtSpan is where a top-level statement of an input begins and ends.
 type stmtSpan struct {
-	start syntax.Position
-	end   int32
+	start, end syntax.Position
 }
 
 // stmtSpans returns the spans of f's top-level statements.
@@ -829,9 +827,14 @@ func stmtSpans(f *syntax.File) []stmtSpan {
 	out := make([]stmtSpan, 0, len(f.Stmts))
 	for _, st := range f.Stmts {
 		start, end := st.Span()
-		out = append(out, stmtSpan{start: start, end: end.Line})
+		out = append(out, stmtSpan{start: start, end: end})
 	}
 	return out
+}
+
+// before reports whether a comes before b.
+func before(a, b syntax.Position) bool {
+	return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 }
 
 // stmtOf returns the position of the top-level statement th is running:
@@ -842,7 +845,7 @@ func (s *Session) stmtOf(th *starlark.Thread) string {
 	}
 	p := th.CallFrame(th.CallStackDepth() - 1).Pos
 	for _, st := range s.stmts {
-		if st.start.Line <= p.Line && p.Line <= st.end {
+		if !before(p, st.start) && before(p, st.end) {
 			return posString(st.start)
 		}
 	}

@@ -1,0 +1,156 @@
+package heapview_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/heapview"
+	"github.com/allocviz/allocviz/scripts"
+)
+
+// tourModel is the model of the bundled tour.
+func tourModel(t *testing.T) (*heapview.Model, *scripts.Session) {
+	t.Helper()
+	s, err := scripts.Run("tour", scripts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	hv, err := heapview.New(s.Log().Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hv, s
+}
+
+// NextChapter and PrevChapter visit exactly the steps that narrate or
+// check, in order, both ways.
+func TestChapters(t *testing.T) {
+	hv, _ := tourModel(t)
+	var want []int
+	for st := 1; st <= hv.Steps(); st++ {
+		si, _ := hv.StepInfo(st)
+		for _, e := range si.Events {
+			if e.Kind == allocator.EvSay || e.Kind == allocator.EvCheck {
+				want = append(want, st)
+				break
+			}
+		}
+	}
+	if len(want) < 10 {
+		t.Fatalf("the tour has only %d narrations and checks", len(want))
+	}
+	var got []int
+	for st, ok := hv.NextChapter(0); ok; st, ok = hv.NextChapter(st) {
+		got = append(got, st)
+	}
+	if !equal(got, want) {
+		t.Fatalf("forward: %v, want %v", got, want)
+	}
+	got = got[:0]
+	for st, ok := hv.PrevChapter(hv.Steps() + 0); ok; st, ok = hv.PrevChapter(st) {
+		got = append([]int{st}, got...)
+	}
+	last := want[len(want)-1]
+	if last == hv.Steps() {
+		want = want[:len(want)-1] // the last step is not before itself
+	}
+	if !equal(got, want) {
+		t.Fatalf("backward: %v, want %v", got, want)
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// StepOfSeq finds every event's step.
+func TestStepOfSeq(t *testing.T) {
+	hv, _ := tourModel(t)
+	for st := 0; st <= hv.Steps(); st += 7 {
+		si, _ := hv.StepInfo(st)
+		for _, e := range si.Events {
+			if got, ok := hv.StepOfSeq(e.Seq); !ok || got != st {
+				t.Fatalf("event #%d of step %d: StepOfSeq says %d, %v", e.Seq, st, got, ok)
+			}
+		}
+	}
+	if _, ok := hv.StepOfSeq(1 << 40); ok {
+		t.Fatal("an event that does not exist has a step")
+	}
+}
+
+// Search goes from match to match both ways and round the ends.
+func TestSearch(t *testing.T) {
+	hv, _ := tourModel(t)
+	first, match, ok := hv.Search("KMALLOC-512", 0, false)
+	if !ok || !strings.Contains(strings.ToLower(match), "kmalloc-512") {
+		t.Fatalf("kmalloc-512: step %d, %q, %v", first, match, ok)
+	}
+	next, _, ok := hv.Search("kmalloc-512", first, false)
+	if !ok || next <= first {
+		t.Fatalf("the next match after step %d is %d", first, next)
+	}
+	if back, _, _ := hv.Search("kmalloc-512", next, true); back != first {
+		t.Fatalf("back from %d: %d, want %d", next, back, first)
+	}
+	// Round the end: from the last match, forward is boot (which made
+	// the cache), then the first step after it.
+	last, _, _ := hv.Search("kmalloc-512", 0, true)
+	if again, _, _ := hv.Search("kmalloc-512", last, false); again != 0 {
+		t.Fatalf("forward from the last match %d: %d, want boot", last, again)
+	}
+	if st, _, ok := hv.Search("vmalloc(3 * ps)", 0, false); !ok || st == 0 {
+		t.Fatal("a call as written is not found")
+	}
+	if _, _, ok := hv.Search("no such words anywhere", 0, false); ok {
+		t.Fatal("found what is not there")
+	}
+}
+
+// StepTopic names the pane each kind of step is about.
+func TestStepTopic(t *testing.T) {
+	hv, s := tourModel(t)
+	seen := map[heapview.Topic]bool{}
+	for _, st := range s.Steps() {
+		topic, cache := hv.StepTopic(st.N)
+		seen[topic] = true
+		switch {
+		case strings.HasPrefix(st.Call, "say("), strings.HasPrefix(st.Call, "check("):
+			if topic != heapview.TopicNone {
+				t.Errorf("step %d %s is about %v", st.N, st.Call, topic)
+			}
+		case strings.HasPrefix(st.Op, "vmalloc("):
+			if topic != heapview.TopicVmalloc || cache == "" {
+				t.Errorf("step %d %s is about %v, cache %q; want vmalloc and the cache of its pages[]", st.N, st.Op, topic, cache)
+			}
+		case strings.HasPrefix(st.Op, "krealloc("):
+			if topic != heapview.TopicRealloc || !strings.HasPrefix(cache, "kmalloc-") {
+				t.Errorf("step %d %s is about %v, cache %q", st.N, st.Op, topic, cache)
+			}
+		case strings.HasPrefix(st.Op, "kmalloc("):
+			// A small kmalloc is a slab object, a large one pages.
+			if (topic != heapview.TopicSlab || !strings.HasPrefix(cache, "kmalloc-")) && (topic != heapview.TopicPages || cache != "") {
+				t.Errorf("step %d %s is about %v, cache %q", st.N, st.Op, topic, cache)
+			}
+		case strings.HasPrefix(st.Op, "alloc_pages("), strings.HasPrefix(st.Op, "free_pages("):
+			if topic != heapview.TopicPages {
+				t.Errorf("step %d %s is about %v", st.N, st.Op, topic)
+			}
+		}
+	}
+	for _, tp := range []heapview.Topic{heapview.TopicNone, heapview.TopicPages, heapview.TopicSlab, heapview.TopicVmalloc, heapview.TopicRealloc} {
+		if !seen[tp] {
+			t.Errorf("no step of the tour is about %v", tp)
+		}
+	}
+}
