@@ -158,3 +158,6 @@ func (m *Model) StepTopic(st int) (Topic, string) {
 	}
 	return topic, cache
 }
+
+// HasCache reports whether a slab cache of that name was ever created.
+func (m *Model) HasCache(name string) bool { return m.cacheIDs[name] != nil }

@@ -124,7 +124,8 @@ func (m *Model) refreshSlabs(inspecting bool) {
 			p.sel, p.obj, p.vscroll = cache, 0, 0
 		}
 	}
-	if !slices.Contains(p.caches, p.sel) {
+	if !slices.Contains(p.caches, p.sel) && (!p.pinned || !hv.HasCache(p.sel)) {
+		// A chosen cache stays chosen at steps where it has no slabs.
 		p.sel, p.pinned = "", false
 		if len(p.caches) > 0 {
 			p.sel = p.caches[0]

@@ -388,7 +388,8 @@ func (s Styles) span(k spanKey) lipgloss.Style {
 		st = withForeground(st.Underline(true), s.DiffMark)
 	}
 	if k.mark&heapview.MarkTouched != 0 {
-		st = st.Reverse(true).Bold(true)
+		// Bold, with colour; in mono bold is the selection's alone.
+		st = st.Reverse(true).Bold(s.Palette != PaletteMono || k.mark&heapview.MarkSelected != 0)
 	}
 	if k.mark&heapview.MarkCursor != 0 {
 		st = s.Cursor
