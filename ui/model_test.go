@@ -674,8 +674,17 @@ func TestEscCancelsARunningStatement(t *testing.T) {
 		m, _ = update(t, m, tea.WindowSizeMsg{Width: 100 + i%2*60, Height: 30 + i%2*15})
 		_ = m.View()
 	}
+	// The next statement can be typed meanwhile; enter waits.
+	m = typeText(t, m, "x = 1")
+	m, _ = press(t, m, "enter")
+	if m.running == nil || !strings.Contains(m.notice, "a statement is running") {
+		t.Fatalf("enter while a statement runs: %q", m.notice)
+	}
 	m, _ = press(t, m, "esc")
 	m, _ = update(t, m, <-done)
+	if m.prompt.value() != "x = 1" {
+		t.Fatalf("what was typed meanwhile is lost: %q", m.prompt.value())
+	}
 	if m.running != nil || m.lastStep() != 3 || m.src.sess.Progress().Steps != 3 {
 		t.Fatalf("after esc: %d steps shown, %d in the session; want 3", m.lastStep(), m.src.sess.Progress().Steps)
 	}

@@ -46,14 +46,19 @@ func (m Model) promptCap() int {
 }
 
 // updatePromptKey handles keys while the statement prompt is open. While
-// a statement runs only esc (cancel) and the quit key act.
+// a statement runs, esc cancels it and enter waits for it; the next
+// statement can be typed meanwhile.
 func (m Model) updatePromptKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.running != nil {
-		if key.Matches(msg, m.keys.Cancel) {
+		switch {
+		case key.Matches(msg, m.keys.Cancel):
 			m.running.cancel(errCancelled)
 			m.setNotice("cancelling: undoing what the statement did…", false)
+			return m, nil
+		case key.Matches(msg, m.keys.Run):
+			m.setNotice("a statement is running: enter again once it is done, or esc cancels it", false)
+			return m, nil
 		}
-		return m, nil
 	}
 	switch {
 	case key.Matches(msg, m.keys.Cancel):
@@ -89,6 +94,8 @@ func (m *Model) runStatement() tea.Cmd {
 		return nil
 	}
 	m.stopPlay()
+	m.prompt.err = "" // the last statement's error is old news
+	m.prompt.input.SetValue("")
 	ctx, cancel := context.WithCancelCause(m.opts.context())
 	m.runID++
 	r := &running{id: m.runID, stmt: stmt, cancel: cancel, done: make(chan struct{}), from: m.lastStep()}
@@ -117,6 +124,7 @@ func (m *Model) setStepCap(stmt, arg string) {
 		return
 	}
 	m.stepCap = n
+	m.prompt.input.SetValue("")
 	m.prompt.entered(stmt, nil)
 	m.setNotice(fmt.Sprintf("a statement may now take %s", allocator.Count(uint64(n), "allocator step")), false)
 }
