@@ -770,3 +770,6 @@ func TestFailedStatementAtEarlierStepDiscardsNothing(t *testing.T) {
 		t.Fatalf("still loading %q", m.loading)
 	}
 }
+
+// windowSize is the message of a terminal of sz.
+func windowSize(sz [2]int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: sz[0], Height: sz[1]} }

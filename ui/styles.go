@@ -315,13 +315,13 @@ func (s *spanStyler) rows(rs []heapview.Row, width int) []string {
 	return out
 }
 
-// cutRow returns the first width cells of r.
+// cutRow returns the first width cells of r, the last of them "…".
 func cutRow(r heapview.Row, width int) heapview.Row {
 	var out heapview.Row
 	for _, sp := range r {
 		rs := []rune(sp.Text)
 		if len(rs) >= width {
-			sp.Text = string(rs[:width])
+			sp.Text = string(rs[:max(width-1, 0)]) + "…"
 			return append(out, sp)
 		}
 		out = append(out, sp)
