@@ -1,0 +1,217 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/allocviz/allocviz/heapview"
+	"github.com/allocviz/allocviz/scripts"
+)
+
+// roomSizes are the sizes the interface is checked at in a real terminal:
+// a laptop and three projectors.
+var roomSizes = [][2]int{{80, 24}, {120, 40}, {160, 45}, {220, 60}}
+
+var stepOf = regexp.MustCompile(`step (\d+) of (\d+)`)
+
+// shownStep returns the step the status bar shows.
+func shownStep(t *testing.T, screen string) int {
+	t.Helper()
+	first, _, _ := strings.Cut(screen, "\n")
+	m := stepOf.FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("no step in the status bar: %q", first)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// tourNarrations returns the steps of the tour that narrate or check.
+func tourNarrations(t *testing.T) (chapters, narrations []int) {
+	t.Helper()
+	s, err := scripts.Run("tour", scripts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hv, err := heapview.New(s.Log().Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for st, ok := hv.NextChapter(0); ok; st, ok = hv.NextChapter(st) {
+		chapters = append(chapters, st)
+		if si, _ := hv.StepInfo(st); len(si.Narration) > 0 {
+			narrations = append(narrations, st)
+		}
+	}
+	return chapters, narrations
+}
+
+// cutCache is a slab cache name cut short.
+var cutCache = regexp.MustCompile(`kmalloc[a-z0-9-]*…`)
+
+// TestRoom uses the interface as an instructor would, in tmux at each of
+// the room's sizes: ] walks the tour's narrations and checks, every one
+// reached and each with the Why strip; at the end the slab caches are
+// named in full; and a runaway loop typed at the prompt is cancelled with
+// esc within a second, leaving the step count where it was.
+func TestRoom(t *testing.T) {
+	chapters, narrations := tourNarrations(t)
+	for _, sz := range roomSizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			s := startTmux(t, sz[0], sz[1], nil, "tour")
+			scr := s.waitFor("step 0 of")
+			last := stepOf.FindStringSubmatch(scr)[2]
+			var visited []int
+			for {
+				before := shownStep(t, s.screen())
+				s.keys("]")
+				scr = s.waitUntil("the next chapter", func(scr string) bool {
+					return shownStep(t, scr) != before || strings.Contains(scr, "no narration or check after")
+				})
+				st := shownStep(t, scr)
+				if st == before {
+					break
+				}
+				visited = append(visited, st)
+				if !strings.Contains(scr, fmt.Sprintf("Why · step %d of %s", st, last)) {
+					t.Fatalf("step %d: no Why strip:\n%s", st, scr)
+				}
+			}
+			if fmt.Sprint(visited) != fmt.Sprint(chapters) {
+				t.Fatalf("] visited %v, the tour's narrations and checks are %v", visited, chapters)
+			}
+			t.Logf("] reached all %d narrations among %d chapters", len(narrations), len(chapters))
+
+			// The slab caches at the end, named in full.
+			s.keys("G")
+			s.waitFor("step " + last + " of " + last)
+			scr = s.screen()
+			for range 5 {
+				if strings.Contains(scr, "Slab caches ·") {
+					break
+				}
+				before := scr
+				s.keys("Tab")
+				scr = s.waitUntil("the next pane", func(scr string) bool { return scr != before })
+			}
+			if cutCache.MatchString(scr) {
+				t.Fatalf("a cache name is cut: %q\n%s", cutCache.FindString(scr), scr)
+			}
+			if !strings.Contains(scr, "kmalloc-") {
+				t.Fatalf("no cache named at the end of the tour:\n%s", scr)
+			}
+
+			// A runaway loop, cancelled with esc.
+			s.keys(":")
+			s.waitFor(">>>")
+			s.typeText("%steps 100000000")
+			s.keys("Enter")
+			s.waitFor("may now take 100000000 allocator steps")
+			s.typeText("while True: kmalloc(8)")
+			s.keys("Enter")
+			s.waitUntil("the step counter", func(scr string) bool {
+				m := regexp.MustCompile(`running: ([0-9]+) steps? so far`).FindStringSubmatch(scr)
+				n := 0
+				if m != nil {
+					n, _ = strconv.Atoi(m[1])
+				}
+				return n > 0
+			})
+			s.keys("Escape")
+			sent := time.Now()
+			scr = s.waitFor("cancelled (esc)")
+			// allocviz undoes the statement at once; the rest is tmux and
+			// this test's polling, on a machine that may be busy.
+			if d := time.Since(sent); d > 1500*time.Millisecond {
+				t.Errorf("cancelled %v after esc", d)
+			}
+			if shownStep(t, scr) != mustAtoi(t, last) || !strings.Contains(scr, "step "+last+" of "+last) {
+				t.Fatalf("after esc the step count moved:\n%s", scr)
+			}
+			s.keys("Escape")
+			s.waitFor("next step")
+			s.keys("q")
+			s.waitGone()
+		})
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// sgr matches an SGR escape sequence and its parameters.
+var sgr = regexp.MustCompile("\x1b\\[([0-9;]*)m")
+
+// TestRoomMono: without colour (NO_COLOR), at each of the room's sizes,
+// the inspector's cursor and the cells that differ from a diff base are
+// told apart on screen, and so is the focused pane: the walkthrough's
+// steps 2 to 3 with diff on, then the cursor.
+func TestRoomMono(t *testing.T) {
+	for _, sz := range roomSizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			s := startTmux(t, sz[0], sz[1], []string{"NO_COLOR=1"}, "tour")
+			s.waitFor("step 0 of")
+			s.keys("n", "n", "d", "n")
+			s.waitFor("step 3 of")
+			s.keys("i")
+			s.waitFor("Inspector · cursor")
+			out, err := s.tmux("capture-pane", "-e", "-p", "-t", s.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var underlined, cursor bool
+			attrs := ""
+			// Walk the screen, keeping the attributes in force.
+			rest := out
+			for rest != "" {
+				loc := sgr.FindStringSubmatchIndex(rest)
+				text := rest
+				if loc != nil {
+					text = rest[:loc[0]]
+				}
+				on := map[string]bool{}
+				for _, p := range strings.Split(attrs, ";") {
+					on[p] = true
+				}
+				if strings.TrimSpace(text) != "" {
+					if strings.Contains(text, "◆") {
+						cursor = true
+					}
+					if on["4"] && !on["7"] && !strings.Contains(text, "◆") {
+						underlined = true // a cell that differs from the base
+					}
+				}
+				if loc == nil {
+					break
+				}
+				params := rest[loc[2]:loc[3]]
+				if params == "" || params == "0" {
+					attrs = ""
+				} else {
+					attrs += ";" + params
+				}
+				rest = rest[loc[1]:]
+			}
+			if !cursor || !underlined {
+				t.Fatalf("without colour the cursor (◆: %v) and the diff (underline: %v) should both show:\n%q", cursor, underlined, out)
+			}
+			scr := s.screen()
+			if !strings.Contains(scr, "┏") && !strings.Contains(scr, "┃") {
+				t.Fatalf("the focused pane's frame is not told apart:\n%s", scr)
+			}
+			s.keys("Escape", "q")
+			s.waitGone()
+		})
+	}
+}
