@@ -215,3 +215,41 @@ func TestRoomMono(t *testing.T) {
 		})
 	}
 }
+
+// TestRoomEveryScenario opens every bundled scenario in tmux at each of
+// the room's sizes and steps it to the end: the last step shows whole,
+// with its Why strip, no cache name cut, and every line within the
+// terminal. (Every step of every scenario is checked at these sizes
+// without a terminal, in ui's TestEveryScenarioAtRoomSizes.)
+func TestRoomEveryScenario(t *testing.T) {
+	all, err := scripts.Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sz := range roomSizes {
+		for _, sc := range all {
+			s := startTmux(t, sz[0], sz[1], nil, sc.Name)
+			scr := s.waitFor("step 0 of")
+			last := stepOf.FindStringSubmatch(scr)[2]
+			s.keys("G")
+			scr = s.waitFor("Why · step " + last + " of " + last)
+			if !strings.Contains(scr, "step "+last+" of "+last) {
+				t.Errorf("%s at %v: the status bar is cut:\n%s", sc.Name, sz, scr)
+			}
+			if cutCache.MatchString(scr) && strings.Contains(scr, "Slab caches ·") {
+				for _, l := range strings.Split(scr, "\n") {
+					if cutCache.MatchString(l) && strings.Contains(l, "│ kmalloc") {
+						t.Errorf("%s at %v: a cache name is cut: %q", sc.Name, sz, l)
+					}
+				}
+			}
+			for i, l := range strings.Split(strings.TrimRight(scr, "\n"), "\n") {
+				if n := len([]rune(l)); n > sz[0] {
+					t.Errorf("%s at %v: line %d is %d wide", sc.Name, sz, i, n)
+				}
+			}
+			s.keys("q")
+			s.waitGone()
+		}
+	}
+}
