@@ -1,6 +1,7 @@
 package heapview_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -151,6 +152,23 @@ func TestStepTopic(t *testing.T) {
 	for _, tp := range []heapview.Topic{heapview.TopicNone, heapview.TopicPages, heapview.TopicSlab, heapview.TopicVmalloc, heapview.TopicRealloc} {
 		if !seen[tp] {
 			t.Errorf("no step of the tour is about %v", tp)
+		}
+	}
+}
+
+// Boot is summed up by its numbers, not by the last cache it created.
+func TestBootSummary(t *testing.T) {
+	hv, s := tourModel(t)
+	got := hv.BootSummary()
+	m := s.Machine()
+	for _, want := range []string{
+		fmt.Sprintf("%d pages of 4 KiB", m.NrPages()),
+		fmt.Sprintf("the first %d pages reserved", m.ReservedPages()),
+		fmt.Sprintf("%d pages free", m.NrPages()-m.ReservedPages()),
+		"kmalloc slab caches created",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("boot summary %q lacks %q", got, want)
 		}
 	}
 }

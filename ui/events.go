@@ -29,7 +29,7 @@ const maxWhyEvents = 40
 // the call and its result, then the decisions with the rule each applied,
 // and last the mechanics (splits, merges, list moves), runs of which are
 // summed up in one line. Lines are wrapped to width.
-func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scripts.Printed, width int, withCall bool) []string {
+func whyLines(st Styles, si heapview.StepInfo, boot string, step *scripts.Step, printed []scripts.Printed, width int, withCall bool) []string {
 	var out []string
 	add := func(style func(...string) string, prefix, text string) {
 		for i, l := range heapview.Wrap(text, max(1, width-len([]rune(prefix)))) {
@@ -60,6 +60,12 @@ func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scr
 	}
 	shown := 0
 	head := heapview.Headline(si.Events)
+	if si.Step == 0 {
+		// Boot is many events of a few kinds: none of them sums it up.
+		add(st.Emph.Render, "▸ ", boot)
+		head = nil
+		shown++
+	}
 	if head != nil {
 		add(st.Emph.Render, "▸ ", heapview.Explain(head))
 		shown++
@@ -177,7 +183,7 @@ func (m *Model) refreshEvents() {
 		where = fileLine(cur.Pos)
 	}
 	if w, _ := m.why.Size(); w > 0 {
-		why := whyLines(m.styles, si, cur, printedAt(m.src.rec.printed, m.step), w, true)
+		why := whyLines(m.styles, si, hv.BootSummary(), cur, printedAt(m.src.rec.printed, m.step), w, true)
 		top := m.why.top
 		m.why.set(fmt.Sprintf("Why · step %d of %d · %s", m.step, m.lastStep(), where), why)
 		m.why.top = top
