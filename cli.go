@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
@@ -356,17 +359,18 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	defer limitHeap(&opts)()
 	// Each step's line is written as the step ends, each print() as it
 	// happens; the stream reaches stdout at least every flushEvery.
-	out := newStream(stdout, !*asJSON)
+	out := newStream(stdout)
 	defer out.Close()
 	written := 0 // events written, with --json
+	var lines stepLines
 	if *asJSON {
 		opts.Print = func(pos, msg string) { fmt.Fprintf(stderr, "%s: %s\n", pos, msg) }
 		opts.StepDone = func(s *scripts.Session, st scripts.Step) {
-			written = writeEvents(out, s.Log().Events[written:st.Last+1], written)
+			written = writeEvents(out, s.Log(), written, st.Last+1)
 		}
 	} else {
-		opts.Print = func(pos, msg string) { out.Printf("\t%s\tprint\t\t%s\n", fileLine(pos), msg) }
-		opts.StepDone = func(s *scripts.Session, st scripts.Step) { writeStep(out, s, st) }
+		opts.Print = func(pos, msg string) { lines.print(out, pos, msg) }
+		opts.StepDone = func(s *scripts.Session, st scripts.Step) { lines.step(out, s, st) }
 	}
 	ctx, stopped := runContext(func(e signalError) {
 		out.Close()
@@ -381,7 +385,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	noteOverrides(stderr, s.Configured(), configKeys(fs))
 	if *asJSON {
-		writeEvents(out, s.Log().Events[written:], written)
+		writeEvents(out, s.Log(), written, s.Log().Len())
 	}
 	if err := out.Close(); err != nil {
 		fmt.Fprintln(stderr, "allocviz:", err)
@@ -394,11 +398,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// writeEvents writes events as JSON lines and returns how many events
-// have been written in all, done before them.
-func writeEvents(out *stream, events []allocator.Event, done int) int {
-	out.Write(func(w io.Writer) error { return writeEventsJSON(w, events) })
-	return done + len(events)
+// writeEvents writes the events [from, to) of log as JSON lines and
+// returns to, the number written in all.
+func writeEvents(out *stream, log *allocator.EventLog, from, to int) int {
+	out.Write(func(w io.Writer) error { return log.WriteJSON(w, from, to) })
+	return to
 }
 
 // finish reports the script error or the failed checks and returns the
@@ -425,115 +429,77 @@ func finish(s *scripts.Session, runErr error, stderr io.Writer) int {
 
 func countChecks(s *scripts.Session) int {
 	n := 0
-	for _, e := range s.Log().Events {
-		if e.Kind == allocator.EvCheck {
+	for e := range s.Log().Events(0, s.Log().Len()) {
+		if e.Kind() == allocator.EvCheck {
 			n++
 		}
 	}
 	return n
 }
 
-// writeStep prints the line of step st: number, file:line, the operation
-// with its arguments, the result, and the rule that explains it.
-func writeStep(out *stream, s *scripts.Session, st scripts.Step) {
-	events := s.Log().Events[st.First : st.Last+1]
-	out.Printf("%d\t%s\t%s\t%s\t%s\n", st.N, fileLine(st.Pos), st.Op, st.Result, explanation(events))
+// buffered returns a command's standard output buffered, and its standard
+// error made to flush that buffer before each write, so that what the two
+// say still comes out in order. The caller flushes the output at the end.
+func buffered(stdout, stderr io.Writer) (*bufio.Writer, io.Writer) {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	return out, flushFirst{out, stderr}
 }
 
-// explanation is the sentence that explains a step: the decision of the
-// call itself when the step has one (a realloc decision, a vmap area, a
-// guard-page hit), which its lower-level events (the pages a vmalloc took,
-// the kernel's page-fault line, the krealloc inside a kvrealloc) come
-// before; otherwise the first sentence its events carry: the rule the
-// allocator applied, the narration, the check's message, the report.
-func explanation(events []allocator.Event) string {
-	return oneLine(headline(events))
+// flushFirst is a writer that flushes out before each write to w.
+type flushFirst struct {
+	out *bufio.Writer
+	w   io.Writer
 }
 
-// headline picks the sentence that explains a step (see explanation).
-func headline(events []allocator.Event) string {
-	if e := heapview.Headline(events); e != nil {
-		switch {
-		case e.Kind == allocator.EvKmalloc && e.Addr == 0:
-			// A kmalloc that returned NULL: the size class, then why.
-			if f, ok := firstText(events, allocator.EvPageFail); ok {
-				return e.Text + "; failed: " + f
-			}
-		case e.Kind == allocator.EvKmalloc && e.Cache != "":
-			// The size class, then where in the cache the object came from.
-			if o, ok := firstText(events, allocator.EvObjAlloc); ok {
-				return e.Text + "; " + o
-			}
-		case e.Kind == allocator.EvObjFree:
-			// A free that set off more than its own slab's move (a
-			// per-CPU partial list drained to the node, slabs
-			// discarded) ends with the last of those moves.
-			if more, n := lastSlabMove(events); n > 1 {
-				return e.Text + "; " + more
-			}
-		}
-		return e.Text
-	}
-	for _, e := range events {
-		if e.Kind != allocator.EvStep && e.Text != "" {
-			return e.Text
-		}
-	}
-	return ""
+func (f flushFirst) Write(p []byte) (int, error) {
+	f.out.Flush()
+	return f.w.Write(p)
 }
 
-// oneLine shortens a text of several lines to one. A SLUB report (a
-// "BUG <cache>" line between rules, the corruption found, an object dump,
-// "FIX" lines) becomes its BUG line, the corruption line and the last FIX
-// line; anything else keeps its first line. --json has the whole text.
-func oneLine(text string) string {
-	first, _, multi := strings.Cut(text, "\n")
-	if !multi {
-		return text
-	}
-	var bug, detail, fix string
-	for _, l := range strings.Split(text, "\n") {
-		switch {
-		case strings.HasPrefix(l, "BUG ") && bug == "":
-			bug = l
-		case strings.HasPrefix(l, "[") && detail == "":
-			detail = l
-		case strings.HasPrefix(l, "FIX "):
-			fix = l
-		}
-	}
-	if bug == "" {
-		return first
-	}
-	if detail != "" {
-		bug += ": " + detail
-	}
-	if fix != "" {
-		bug += "; " + fix
-	}
-	return bug
+// stepLines writes run's lines as the steps end: number, file:line, the
+// operation with its arguments, the result, and the rule that explains it
+// (heapview.Headline, shortened to one line by heapview.ShortReport), and
+// a print() line where the script printed. The lines stream out, so the
+// columns cannot be measured first: each column is as wide as its widest
+// cell so far plus two spaces, so a column widens when a wider cell comes
+// and never narrows. The widths depend only on the lines before, so the
+// same script prints the same bytes every run, however the output is
+// flushed.
+type stepLines struct {
+	cols [4]int
+	line []byte
 }
 
-// lastSlabMove returns the text of the last slab list move or discard in
-// events, and how many there are.
-func lastSlabMove(events []allocator.Event) (string, int) {
-	text, n := "", 0
-	for _, e := range events {
-		if e.Kind == allocator.EvSlabList || e.Kind == allocator.EvSlabDiscard {
-			text, n = e.Text, n+1
+// cells starts the next line with its four padded cells.
+func (l *stepLines) cells(cells [4]string) {
+	l.line = l.line[:0]
+	for i, c := range cells {
+		n := utf8.RuneCountInString(c)
+		l.cols[i] = max(l.cols[i], n+2)
+		l.line = append(l.line, c...)
+		for ; n < l.cols[i]; n++ {
+			l.line = append(l.line, ' ')
 		}
 	}
-	return text, n
 }
 
-// firstText returns the text of the first event of kind that has one.
-func firstText(events []allocator.Event, kind allocator.EventKind) (string, bool) {
-	for _, e := range events {
-		if e.Kind == kind && e.Text != "" {
-			return e.Text, true
-		}
+// step writes the line of step st.
+func (l *stepLines) step(out *stream, s *scripts.Session, st scripts.Step) {
+	l.cells([4]string{strconv.Itoa(st.N), fileLine(st.Pos), st.Op, st.Result})
+	at := len(l.line)
+	l.line, _ = heapview.AppendHeadline(l.line, s.Log(), st.First, st.Last+1)
+	if bytes.IndexByte(l.line[at:], '\n') >= 0 {
+		l.line = append(l.line[:at], heapview.ShortReport(string(l.line[at:]))...)
 	}
-	return "", false
+	l.line = append(l.line, '\n')
+	out.WriteBytes(l.line)
+}
+
+// print writes the line of a print() at pos.
+func (l *stepLines) print(out *stream, pos, msg string) {
+	l.cells([4]string{"", fileLine(pos), "print", ""})
+	l.line = append(append(l.line, msg...), '\n')
+	out.WriteBytes(l.line)
 }
 
 // fileLine drops the column from file:line:col.
@@ -569,6 +535,9 @@ func procNames() string {
 }
 
 func procCmd(args []string, stdout, stderr io.Writer) int {
+	out, stderr := buffered(stdout, stderr)
+	defer out.Flush()
+	stdout = out
 	fs := newFlagSet("proc")
 	var mf machineFlags
 	mf.register(fs)

@@ -231,7 +231,7 @@ func TestStreamFlushesWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	s := newStream(w, true)
+	s := newStream(w)
 	s.Printf("1\ta\tb\n")
 	got := make(chan string, 1)
 	go func() {
@@ -240,7 +240,7 @@ func TestStreamFlushesWhileRunning(t *testing.T) {
 	}()
 	select {
 	case l := <-got:
-		if l != "1  a  b\n" {
+		if l != "1\ta\tb\n" {
 			t.Errorf("line %q", l)
 		}
 	case <-time.After(5 * time.Second):

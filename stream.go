@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-	"text/tabwriter"
 	"time"
 )
 
@@ -19,26 +18,20 @@ const flushEvery = 100 * time.Millisecond
 
 // stream is the output of allocviz run as the script writes it: buffered,
 // and flushed at least every flushEvery and when it is closed, so a run
-// that is killed keeps what it printed. Lines written through an aligned
-// stream go through a tabwriter, whose columns line up within each flush.
-// It is safe for use by several goroutines (the script's, the flusher, a
+// that is killed keeps what it printed. It is safe for use by several goroutines (the script's, the flusher, a
 // signal handler).
 type stream struct {
 	mu     sync.Mutex
 	bw     *bufio.Writer
-	tw     *tabwriter.Writer // nil unless aligned; writes to bw
-	dirty  bool              // written since the last flush
-	err    error             // the first write or flush error
+	dirty  bool  // written since the last flush
+	err    error // the first write or flush error
 	closed bool
 	stop   chan struct{}
 	wg     sync.WaitGroup
 }
 
-func newStream(w io.Writer, aligned bool) *stream {
-	s := &stream{bw: bufio.NewWriter(w), stop: make(chan struct{})}
-	if aligned {
-		s.tw = tabwriter.NewWriter(s.bw, 0, 0, 2, ' ', 0)
-	}
+func newStream(w io.Writer) *stream {
+	s := &stream{bw: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{})}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -64,6 +57,14 @@ func (s *stream) Printf(format string, args ...any) {
 	})
 }
 
+// WriteBytes writes p.
+func (s *stream) WriteBytes(p []byte) {
+	s.Write(func(w io.Writer) error {
+		_, err := w.Write(p)
+		return err
+	})
+}
+
 // Write calls write with the stream's writer, under its lock.
 func (s *stream) Write(write func(w io.Writer) error) {
 	s.mu.Lock()
@@ -71,11 +72,7 @@ func (s *stream) Write(write func(w io.Writer) error) {
 	if s.closed {
 		return
 	}
-	var w io.Writer = s.bw
-	if s.tw != nil {
-		w = s.tw
-	}
-	if err := write(w); err != nil && s.err == nil {
+	if err := write(s.bw); err != nil && s.err == nil {
 		s.err = err
 	}
 	s.dirty = true
@@ -91,11 +88,6 @@ func (s *stream) Flush() error {
 // flushLocked flushes; s.mu must be held.
 func (s *stream) flushLocked() error {
 	if s.dirty {
-		if s.tw != nil {
-			if err := s.tw.Flush(); err != nil && s.err == nil {
-				s.err = err
-			}
-		}
 		if err := s.bw.Flush(); err != nil && s.err == nil {
 			s.err = err
 		}

@@ -38,7 +38,7 @@ func tourNarrations(t *testing.T) (chapters, narrations []int) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	hv, err := heapview.New(s.Log().Events)
+	hv, err := heapview.New(s.Log())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -252,8 +252,10 @@ func (m *Machine) vmallocNodeRange(size, align uint64, gfp GFP, vmFlags VMFlags,
 	}
 	a.flags &^= VMUninitialized
 	if m.tracing() {
-		m.emit(Event{Kind: EvVmapAlloc, Addr: a.start, Bytes: a.size, Size: a.requested, Index: len(a.pfns),
-			PFNs: slices.Clone(a.pfns), Src: a.caller, Path: m.vmFlagWords(a), GFP: gfp, Text: m.allocRule(a)})
+		m.log.vmaps.Push(vmapRec{pfns: uint32(m.log.pfnList(a.pfns)), caller: m.str(a.caller), flags: m.str(m.vmFlagWords(a)),
+			text: m.str(m.allocRule(a))})
+		m.emit(record{kind: EvVmapAlloc, addr: a.start, bytes: a.size, size: a.requested, n: int32(len(a.pfns)), gfp: gfp,
+			s1: StrID(m.log.vmaps.Len())})
 	}
 	return a.start, nil
 }
@@ -476,8 +478,8 @@ func (m *Machine) removeArea(a *vmArea, why string) {
 	pfns := a.pfns
 	a.pfns = nil
 	if m.tracing() {
-		m.emit(Event{Kind: EvVmapFree, Addr: a.start, Bytes: a.size, Size: a.requested, Index: len(pfns), PFNs: pfns,
-			Text: m.freeRule(a, len(pfns), why)})
+		m.emit(record{kind: EvVmapFree, addr: a.start, bytes: a.size, size: a.requested, n: int32(len(pfns)),
+			s1: m.log.pfnList(pfns), s2: m.str(m.freeRule(a, len(pfns), why))})
 	}
 	for _, pfn := range pfns {
 		m.pages[pfn].area = nil
@@ -521,8 +523,8 @@ func (m *Machine) purgeLazy(why string) {
 	v.lazy = v.lazy[:0]
 	v.lazyPages = 0
 	if m.tracing() {
-		m.emit(Event{Kind: EvVmapPurge, Index: n, Bytes: pages << m.pageShift,
-			Text: fmt.Sprintf("lazy purge of %d areas (%s of address space): %s", n, FormatBytes(pages<<m.pageShift), why)})
+		m.emit(record{kind: EvVmapPurge, n: int32(n), bytes: pages << m.pageShift,
+			s1: m.strf("lazy purge of %d areas (%s of address space): %s", n, FormatBytes(pages<<m.pageShift), why)})
 	}
 }
 
@@ -638,7 +640,7 @@ func (m *Machine) faulted(addr Addr, n int, f *faultError) error {
 	text := m.describeFault(at)
 	if m.tracing() {
 		m.warn(fmt.Sprintf("BUG: unable to handle page fault for address: %016x", uint64(at)))
-		m.emit(Event{Kind: EvGuardHit, Addr: at, Text: text})
+		m.emit(record{kind: EvGuardHit, addr: at, s1: m.str(text)})
 	}
 	return fmt.Errorf("%w: %s (an access of %d bytes at %v)", ErrFault, text, n, addr)
 }

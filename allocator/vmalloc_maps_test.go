@@ -48,8 +48,8 @@ func TestVmallocLeavesTheHostsMappingsToTheRuntime(t *testing.T) {
 		t.Errorf("%d areas mapped, the limit allows %d runs", n, most)
 	}
 	warned := false
-	for _, e := range log.Events {
-		warned = warned || e.Kind == EvWarn && strings.Contains(e.Text, "vm.max_map_count")
+	for _, e := range logEvents(log) {
+		warned = warned || e.Kind() == EvWarn && strings.Contains(e.Text(), "vm.max_map_count")
 	}
 	if !warned {
 		t.Error("no warning says why the mapping was refused")

@@ -11,21 +11,21 @@ import (
 // lists, and the slab caches created. Boot's events are many of each
 // kind, so no one of them tells it.
 func (m *Model) BootSummary() string {
-	if len(m.steps) == 0 {
+	if m.head == nil {
 		return ""
 	}
 	start, end := m.stepSpan(0)
 	var reserved, freePages uint64
 	blocks, caches := 0, 0
 	for i := start; i < end; i++ {
-		e := &m.events[i]
-		switch e.Kind {
+		e := m.log.At(i)
+		switch e.Kind() {
 		case allocator.EvReserve:
-			reserved += uint64(max(e.Index, 0))
+			reserved += uint64(max(e.Pages(), 0))
 		case allocator.EvPageFree:
-			if e.Order >= 0 && e.Order <= allocator.MaxPageOrder {
+			if o := e.Order(); o >= 0 && o <= allocator.MaxPageOrder {
 				blocks++
-				freePages += 1 << e.Order
+				freePages += 1 << o
 			}
 		case allocator.EvCacheCreate:
 			caches++

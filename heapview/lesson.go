@@ -20,12 +20,12 @@ func chapterKind(k allocator.EventKind) bool {
 // (say) or checks something, and false when none does. The search costs
 // the events between the two.
 func (m *Model) NextChapter(from int) (int, bool) {
-	if from+1 >= len(m.steps) {
+	if from+1 > m.nsteps {
 		return 0, false
 	}
 	start, _ := m.stepSpan(max(from+1, 0))
-	for i := start; i < len(m.events); i++ {
-		if chapterKind(m.events[i].Kind) {
+	for i := start; i < m.n; i++ {
+		if chapterKind(m.log.At(i).Kind()) {
 			return m.stepOf(i), true
 		}
 	}
@@ -35,12 +35,12 @@ func (m *Model) NextChapter(from int) (int, bool) {
 // PrevChapter returns the last step before step from that narrates or
 // checks something, and false when none does.
 func (m *Model) PrevChapter(from int) (int, bool) {
-	if from <= 0 || from >= len(m.steps) {
+	if from <= 0 || from > m.nsteps {
 		return 0, false
 	}
 	start, _ := m.stepSpan(from)
 	for i := start - 1; i >= 0; i-- {
-		if chapterKind(m.events[i].Kind) {
+		if chapterKind(m.log.At(i).Kind()) {
 			return m.stepOf(i), true
 		}
 	}
@@ -64,8 +64,8 @@ func (m *Model) StepOfSeq(seq uint64) (int, bool) {
 // it reads, all of them when nothing matches.
 func (m *Model) Search(text string, from int, back bool) (step int, match string, ok bool) {
 	text = strings.ToLower(strings.TrimSpace(text))
-	n := len(m.steps)
-	if text == "" || n == 0 {
+	n := m.nsteps + 1
+	if text == "" || m.head == nil {
 		return 0, "", false
 	}
 	for k := 1; k <= n; k++ {
@@ -84,10 +84,12 @@ func (m *Model) Search(text string, from int, back bool) (step int, match string
 func (m *Model) stepMatch(st int, text string) (string, bool) {
 	start, end := m.stepSpan(st)
 	for i := start; i < end; i++ {
-		e := &m.events[i]
-		s := Explain(e)
-		if e.Kind == allocator.EvStep {
-			s = e.Op + " " + e.Src
+		e := m.log.At(i)
+		var s string
+		if e.Kind() == allocator.EvStep {
+			s = e.Op() + " " + e.Src()
+		} else {
+			s = e.Explain()
 		}
 		if strings.Contains(strings.ToLower(s), text) {
 			return s, true
@@ -122,21 +124,21 @@ func (t Topic) String() string {
 // over the slab objects of its pages[] array, a slab object over the
 // pages of its slab), and the slab cache it used first, if any.
 func (m *Model) StepTopic(st int) (Topic, string) {
-	if st <= 0 || st >= len(m.steps) {
+	if st <= 0 || st > m.nsteps {
 		return TopicNone, ""
 	}
 	start, end := m.stepSpan(st)
 	topic, cache := TopicNone, ""
 	for i := start; i < end; i++ {
-		e := &m.events[i]
+		e := m.log.At(i)
 		t := TopicNone
-		switch e.Kind {
+		switch e.Kind() {
 		case allocator.EvRealloc:
-			if e.Realloc == nil || e.Realloc.Within == "" {
+			if !e.Nested() {
 				t = TopicRealloc
 			}
-			if e.Realloc != nil && cache == "" && m.cacheIDs[e.Realloc.Bucket] != nil {
-				cache = e.Realloc.Bucket // an in place krealloc makes no object event
+			if r, ok := e.Realloc(); ok && cache == "" && m.HasCache(r.Bucket) {
+				cache = r.Bucket // an in place krealloc makes no object event
 			}
 		case allocator.EvVmapAlloc, allocator.EvVmapFree, allocator.EvGuardHit:
 			t = TopicVmalloc
@@ -145,14 +147,14 @@ func (m *Model) StepTopic(st int) (Topic, string) {
 			t = TopicSlab
 		case allocator.EvKmalloc, allocator.EvKfree:
 			t = TopicSlab
-			if e.Cache == "" {
+			if e.CacheID() == 0 {
 				t = TopicPages // a large kmalloc is pages
 			}
 		case allocator.EvPageAlloc, allocator.EvPageFree, allocator.EvPageFail:
 			t = TopicPages
 		}
-		if t == TopicSlab && cache == "" && e.Cache != "" {
-			cache = e.Cache
+		if t == TopicSlab && cache == "" && e.CacheID() != 0 {
+			cache = e.Cache()
 		}
 		topic = max(topic, t)
 	}
@@ -160,4 +162,4 @@ func (m *Model) StepTopic(st int) (Topic, string) {
 }
 
 // HasCache reports whether a slab cache of that name was ever created.
-func (m *Model) HasCache(name string) bool { return m.cacheIDs[name] != nil }
+func (m *Model) HasCache(name string) bool { return m.cacheNames[name] != nil }

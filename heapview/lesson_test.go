@@ -18,7 +18,7 @@ func tourModel(t *testing.T) (*heapview.Model, *scripts.Session) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	hv, err := heapview.New(s.Log().Events)
+	hv, err := heapview.New(s.Log())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,12 +28,13 @@ func tourModel(t *testing.T) (*heapview.Model, *scripts.Session) {
 // NextChapter and PrevChapter visit exactly the steps that narrate or
 // check, in order, both ways.
 func TestChapters(t *testing.T) {
-	hv, _ := tourModel(t)
+	hv, s := tourModel(t)
 	var want []int
+	log := s.Log()
 	for st := 1; st <= hv.Steps(); st++ {
 		si, _ := hv.StepInfo(st)
-		for _, e := range si.Events {
-			if e.Kind == allocator.EvSay || e.Kind == allocator.EvCheck {
+		for i := si.Start; i < si.End; i++ {
+			if k := log.At(i).Kind(); k == allocator.EvSay || k == allocator.EvCheck {
 				want = append(want, st)
 				break
 			}
@@ -79,9 +80,10 @@ func TestStepOfSeq(t *testing.T) {
 	hv, _ := tourModel(t)
 	for st := 0; st <= hv.Steps(); st += 7 {
 		si, _ := hv.StepInfo(st)
-		for _, e := range si.Events {
-			if got, ok := hv.StepOfSeq(e.Seq); !ok || got != st {
-				t.Fatalf("event #%d of step %d: StepOfSeq says %d, %v", e.Seq, st, got, ok)
+		for i := si.Start; i < si.End; i++ {
+			seq := uint64(i) + 1 // Event.Seq
+			if got, ok := hv.StepOfSeq(seq); !ok || got != st {
+				t.Fatalf("event #%d of step %d: StepOfSeq says %d, %v", seq, st, got, ok)
 			}
 		}
 	}
@@ -122,7 +124,8 @@ func TestSearch(t *testing.T) {
 func TestStepTopic(t *testing.T) {
 	hv, s := tourModel(t)
 	seen := map[heapview.Topic]bool{}
-	for _, st := range s.Steps() {
+	for n := 1; n <= s.NumSteps(); n++ {
+		st := s.Step(n)
 		topic, cache := hv.StepTopic(st.N)
 		seen[topic] = true
 		switch {

@@ -174,7 +174,6 @@ type shadowRun struct {
 	vecs    []*shadowVec
 	boxes   []*shadowBox
 	hv      *Model
-	applied int // events handed to hv
 	misuse  int // misuse operations made
 	ops     int
 	nCaches int
@@ -799,11 +798,9 @@ func (r *shadowRun) batchCheck(t *testing.T) {
 	t.Helper()
 	r.check(r.verify())
 	r.check(r.s.m.CheckInvariants())
-	events := r.s.log.Events
-	if err := r.hv.Apply(events[r.applied:]...); err != nil {
+	if err := r.hv.Sync(); err != nil {
 		t.Fatalf("step %d: heapview: %v", r.s.step, err)
 	}
-	r.applied = len(events)
 	requireSameAll(t, fmt.Sprintf("step %d", r.s.step), r.hv, snapshotAll(r.s.m), consistencyChecks{freelists: true})
 }
 
@@ -869,11 +866,11 @@ func runShadowSession(t *testing.T, seed uint64, ops int) *shadowRun {
 	s := newSession(t, cfg)
 	boot := s.m.FreePageCount()
 	r := &shadowRun{s: s, rng: rand.New(rand.NewPCG(seed, 0x5ad0)), owners: newOwners(), claims: map[allocator.Addr]*claim{}}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.hv, r.applied = hv, len(s.log.Events)
+	r.hv = hv
 	for i := 1; i <= ops; i++ {
 		r.step()
 		if i%opsPerBatch == 0 {
@@ -896,7 +893,7 @@ func runShadowSession(t *testing.T, seed uint64, ops int) *shadowRun {
 		t.Fatalf("after freeing everything: %d pages free and %d in empty slabs, %d free at boot", free, cached, boot)
 	}
 	// And a model rebuilt from all the events equals the machine.
-	fresh, err := New(s.log.Events)
+	fresh, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

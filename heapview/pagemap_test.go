@@ -97,7 +97,7 @@ func TestPageMapShowsLoneAllocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func BenchmarkPageMap(b *testing.B) {
 		live[i] = live[len(live)-1]
 		live = live[:len(live)-1]
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestPageMapIsSteady(t *testing.T) {
 	if _, err := s.m.Kmalloc(64, allocator.GFPKernel); err != nil {
 		t.Fatal(err)
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestSlabTableKeepsNames(t *testing.T) {
 	if _, err := s.m.Kmalloc(8, allocator.GFPKernel); err != nil {
 		t.Fatal(err)
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

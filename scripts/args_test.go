@@ -107,13 +107,13 @@ func TestFailedCallsLeaveNoStep(t *testing.T) {
 		}
 		t.Run(group, func(t *testing.T) {
 			for _, tc := range cases {
-				steps, events := len(s.Steps()), s.Log().Len()
+				steps, events := s.NumSteps(), s.Log().Len()
 				_, err := s.Exec(tc.call)
 				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), PromptFile+":") {
 					t.Errorf("%s: error %v, want ...%s", tc.call, err, tc.want)
 				}
-				if len(s.Steps()) != steps || s.Log().Len() != events {
-					t.Errorf("%s: the failed call left %d steps and %d events behind", tc.call, len(s.Steps())-steps, s.Log().Len()-events)
+				if s.NumSteps() != steps || s.Log().Len() != events {
+					t.Errorf("%s: the failed call left %d steps and %d events behind", tc.call, s.NumSteps()-steps, s.Log().Len()-events)
 				}
 			}
 		})
@@ -157,11 +157,11 @@ func TestNoFailedCallLeavesAStep(t *testing.T) {
 	}
 	failed := 0
 	for _, call := range calls {
-		steps, events := len(s.Steps()), s.Log().Len()
+		steps, events := s.NumSteps(), s.Log().Len()
 		if _, err := s.Exec(call); err != nil {
 			failed++
-			if len(s.Steps()) != steps || s.Log().Len() != events {
-				t.Errorf("%s: failed (%v) and left %d steps behind", call, err, len(s.Steps())-steps)
+			if s.NumSteps() != steps || s.Log().Len() != events {
+				t.Errorf("%s: failed (%v) and left %d steps behind", call, err, s.NumSteps()-steps)
 			}
 		}
 	}
@@ -181,10 +181,10 @@ func TestReadWithinTheMemoryBudget(t *testing.T) {
 	if err == nil || err.Error() != "<prompt>:1:1: read: 67108864 bytes would take 64 MiB, over the memory budget of 1 MiB (raise it with --max-memory)" {
 		t.Errorf("error %v", err)
 	}
-	if v, err := s.Exec("p = vmalloc(1 << 19)\nread(p, 0, 1 << 40) == None"); err != nil || len(s.Steps()) != 2 {
+	if v, err := s.Exec("p = vmalloc(1 << 19)\nread(p, 0, 1 << 40) == None"); err != nil || s.NumSteps() != 2 {
 		t.Errorf("a checked read past the allocation is KASAN's to refuse: %v, %v", v, err)
 	}
-	if len(s.Steps()) != 2 {
-		t.Errorf("%d steps", len(s.Steps()))
+	if s.NumSteps() != 2 {
+		t.Errorf("%d steps", s.NumSteps())
 	}
 }

@@ -20,7 +20,7 @@ bookmark("at the end")
 	if err := s.RunFile("b.star", []byte(src)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.Steps()); n != 4 {
+	if n := s.NumSteps(); n != 4 {
 		t.Fatalf("%d steps: bookmark is not a step", n)
 	}
 	want := []Bookmark{{"before the second", 2, "b.star:2:1"}, {"loop 0", 3, "b.star:5:5"}, {"loop 1", 4, "b.star:5:5"}, {"at the end", 5, "b.star:7:1"}}
@@ -73,8 +73,11 @@ alloc_pages(0); alloc_pages(0)
 		t.Fatal(err)
 	}
 	var got []string
-	for _, st := range s.Steps() {
-		got = append(got, st.Stmt)
+	for n := 1; n <= s.NumSteps(); n++ {
+		got = append(got, s.Step(n).Stmt)
+		if s.StepStmt(n) != s.Step(n).Stmt {
+			t.Errorf("StepStmt(%d) = %q, Step says %q", n, s.StepStmt(n), s.Step(n).Stmt)
+		}
 	}
 	want := []string{"s.star:5:1", "s.star:6:1", "s.star:6:1", "s.star:6:1", "s.star:8:1", "s.star:8:1", "s.star:9:1", "s.star:9:17"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
@@ -83,8 +86,8 @@ alloc_pages(0); alloc_pages(0)
 	if _, err := s.Exec("for i in range(2): alloc_pages(0)"); err != nil {
 		t.Fatal(err)
 	}
-	steps := s.Steps()
-	if a, b := steps[len(steps)-2].Stmt, steps[len(steps)-1].Stmt; a != b || !strings.HasPrefix(a, PromptFile+":") {
+	last := s.NumSteps()
+	if a, b := s.Step(last-1).Stmt, s.Step(last).Stmt; a != b || !strings.HasPrefix(a, PromptFile+":") {
 		t.Errorf("a loop typed at the prompt: %q and %q", a, b)
 	}
 }

@@ -109,8 +109,8 @@ func builtinConfig(c *Call) (starlark.Value, error) {
 	if len(c.Args) > 0 {
 		return nil, c.Errorf("takes keyword arguments only, as in config(ram=\"64M\", page_size=\"16K\")")
 	}
-	if len(s.steps) > 0 {
-		first := s.steps[0]
+	if s.NumSteps() > 0 {
+		first := s.Step(1)
 		return nil, c.Errorf("must come before the first step, at the top of the script (step 1, %s at %s, already ran)", first.Call, first.Pos)
 	}
 	set := s.settings
@@ -161,7 +161,7 @@ func builtinBookmark(c *Call) (starlark.Value, error) {
 	case len(s.marks) >= maxBookmarks:
 		return nil, c.Errorf("too many bookmarks (at most %d)", maxBookmarks)
 	}
-	s.marks = append(s.marks, Bookmark{Name: name, Step: len(s.steps) + 1, Pos: s.site(c.Thread, "bookmark").pos})
+	s.marks = append(s.marks, Bookmark{Name: name, Step: s.NumSteps() + 1, Pos: s.site(c.Thread, "bookmark").pos})
 	return starlark.None, nil
 }
 
@@ -201,7 +201,7 @@ func builtinCheck(c *Call) (starlark.Value, error) {
 		return nil, err
 	}
 	s := c.Session
-	st := s.steps[c.Step()-1]
+	st := s.Step(c.Step())
 	text, ok := starlark.AsString(msg)
 	switch {
 	case msg == starlark.None:

@@ -123,7 +123,7 @@ func (s *Session) universe() starlark.StringDict {
 			at := th.ExecutionSteps()
 			defer func() {
 				if r := recover(); r != nil {
-					v, err = nil, s.panicked(name, r, len(s.steps), at)
+					v, err = nil, s.panicked(name, r, s.NumSteps(), at)
 				}
 			}()
 			if guard != nil {

@@ -188,7 +188,7 @@ check(int("42") == 42 and any([0, 1]) and not all([0, 1]), "int, any, all")
 type snapshot struct {
 	steps    []Step
 	inputs   int
-	events   []allocator.Event
+	events   []string // the log as --json writes it, a line an event
 	proc     string
 	globals  string
 	failures int
@@ -201,9 +201,9 @@ func takeSnapshot(s *Session) snapshot {
 		g = append(g, k+"="+Display(s.Globals()[k], 200))
 	}
 	return snapshot{
-		steps:    append([]Step(nil), s.Steps()...),
+		steps:    allSteps(s),
 		inputs:   len(s.Inputs()),
-		events:   append([]allocator.Event(nil), s.Log().Events...),
+		events:   jsonLines(s.Log()),
 		proc:     m.Buddyinfo() + m.Slabinfo() + m.Vmallocinfo(),
 		globals:  strings.Join(g, "\n"),
 		failures: len(s.Failures()),
@@ -315,7 +315,7 @@ func TestCancelledStatementIsUndoneExactly(t *testing.T) {
 			if v, err := s.Exec("l"); err != nil || v.String() != "[1, 3]" {
 				t.Fatalf("l = %v, %v", v, err)
 			}
-			if a, b := s.Log().Events, control.Log().Events; !reflect.DeepEqual(a, b) {
+			if a, b := jsonLines(s.Log()), jsonLines(control.Log()); !reflect.DeepEqual(a, b) {
 				for i := range min(len(a), len(b)) {
 					if !reflect.DeepEqual(a[i], b[i]) {
 						t.Fatalf("after the undo the session's events differ from a session that never ran the statement: event %d of %d/%d:\n%+v\n%+v", i, len(a), len(b), a[i], b[i])
@@ -370,8 +370,8 @@ func TestMemoryWatchdogInterrupts(t *testing.T) {
 		!strings.HasPrefix(se.Msg, "memory budget exceeded: the Go heap reached") || !strings.HasSuffix(se.Msg, "the statement's step was undone") {
 		t.Fatalf("error %v", err)
 	}
-	if len(s.Steps()) != 0 {
-		t.Errorf("%d steps stand", len(s.Steps()))
+	if s.NumSteps() != 0 {
+		t.Errorf("%d steps stand", s.NumSteps())
 	}
 }
 
@@ -386,7 +386,7 @@ func TestStepLimitOfAStatement(t *testing.T) {
 		t.Errorf("5: %v", err)
 	}
 	// The steps of a statement that hit its limit stand, as a script's do.
-	if n := len(s.Steps()); n != 10005 {
+	if n := s.NumSteps(); n != 10005 {
 		t.Errorf("%d steps", n)
 	}
 	_, err = s.Exec("while True:\n    pass")
@@ -413,8 +413,8 @@ func TestTimeoutStopsAScriptAndItsReplay(t *testing.T) {
 		!strings.HasSuffix(err.Error(), ": timed out after 300ms (--timeout)") {
 		t.Fatalf("error %v", err)
 	}
-	if len(s.Steps()) != 2 {
-		t.Skipf("the time ran out after %d steps, before the loop", len(s.Steps()))
+	if s.NumSteps() != 2 {
+		t.Skipf("the time ran out after %d steps, before the loop", s.NumSteps())
 	}
 	start = time.Now()
 	ns, err := s.Rebuild(2)
@@ -453,7 +453,7 @@ func TestInterruptedScriptKeepsItsSteps(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v", err)
 	}
-	n := len(s.Steps())
+	n := s.NumSteps()
 	if n < 50 || s.Progress().Steps != n {
 		t.Fatalf("%d steps, Progress %+v", n, s.Progress())
 	}
@@ -572,4 +572,14 @@ func TestDisplayIsBounded(t *testing.T) {
 	if got := Display(g["big"], 20); len(got) > 20 {
 		t.Errorf("a big int: %q", got)
 	}
+}
+
+// jsonLines is log as --json writes it, a line an event: every field of
+// every event, comparable across sessions.
+func jsonLines(log *allocator.EventLog) []string {
+	var b strings.Builder
+	if err := log.WriteJSON(&b, 0, log.Len()); err != nil {
+		panic(err)
+	}
+	return strings.Split(b.String(), "\n")
 }

@@ -96,7 +96,7 @@ func (s *Session) wrap(b Builtin) *starlark.Builtin {
 	return starlark.NewBuiltin(b.Name, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
 		c := &Call{Session: s, Thread: th, Name: b.Name, Args: args, Kwargs: kwargs, isStep: b.Step}
 		m, before, at := s.m, s.log.Len(), th.ExecutionSteps()
-		keep := len(s.steps)
+		keep := s.NumSteps()
 		defer func() {
 			if r := recover(); r != nil {
 				v, err = nil, s.panicked(b.Name, r, keep, at)

@@ -253,7 +253,7 @@ func (s *Session) guardOps() starlark.StringDict {
 			at := th.ExecutionSteps()
 			defer func() {
 				if r := recover(); r != nil {
-					v, err = nil, s.panicked(name, r, len(s.steps), at)
+					v, err = nil, s.panicked(name, r, s.NumSteps(), at)
 				}
 			}()
 			return fn(th, args, kwargs)

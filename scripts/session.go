@@ -72,6 +72,13 @@ type Options struct {
 	// (whose log holds the step's events) and the step, so a caller can
 	// show steps as they happen. It is not called while Rebuild replays.
 	StepDone func(s *Session, st Step)
+	// Yield, when set, is called before each step an input takes, on the
+	// goroutine running it, when the steps before are complete: it may
+	// block, so that another goroutine reads the session meanwhile (the
+	// interface shows a long script as it runs). An error stops the input
+	// there, as a script error. It is not called while Rebuild replays,
+	// and a rebuilt session has none.
+	Yield func(step int) error
 }
 
 // ExecOptions configure one statement run by ExecContext.
@@ -90,8 +97,8 @@ type Settings struct {
 }
 
 // Step is one allocator call made by a script: the unit the UI steps
-// through. Events log.Events[First..Last] (inclusive) are the step's; the
-// first is its EvStep.
+// through. Events First..Last (inclusive) of the log are the step's; the
+// first is its EvStep, which holds Pos and Call.
 type Step struct {
 	N      int    // step number, 1-based
 	Pos    string // file:line:col of the call (the column of the function's name)
@@ -162,7 +169,8 @@ type Session struct {
 	configKeys  map[string]ConfigKey // what config() accepts; immutable
 	globals     starlark.StringDict  // the script's own globals
 
-	steps    []Step
+	steps    allocator.Blocks[stepRec] // step n is steps.At(n-1)
+	stepErrs map[int]string            // step number -> the error that ended the script in it
 	inputs   []Input
 	failures []Failure
 	printed  []Printed
@@ -264,7 +272,7 @@ func (s *Session) boot() error {
 	if s.settings.MaxSteps == 0 {
 		s.settings.MaxSteps = DefaultMaxSteps
 	}
-	s.log.Events = nil
+	*s.log = allocator.EventLog{}
 	m.SetLog(s.log)
 	s.thread = &starlark.Thread{
 		Name:  "allocviz",
@@ -279,7 +287,8 @@ func (s *Session) boot() error {
 	}
 	s.threadRef.Store(s.thread)
 	s.globals = starlark.StringDict{}
-	s.steps, s.inputs, s.failures, s.printed, s.marks, s.config = nil, nil, nil, nil, nil, nil
+	s.steps, s.stepErrs = allocator.Blocks[stepRec]{}, nil
+	s.inputs, s.failures, s.printed, s.marks, s.config = nil, nil, nil, nil, nil
 	s.ext = map[string]any{}
 	s.broken = nil
 	s.setProgress(false, 0, 0)
@@ -305,8 +314,32 @@ func (s *Session) Machine() *allocator.Machine { return s.m }
 // same *EventLog stays valid for the session's life.
 func (s *Session) Log() *allocator.EventLog { return s.log }
 
-// Steps returns the steps taken so far. The slice must not be modified.
-func (s *Session) Steps() []Step { return s.steps }
+// NumSteps returns the number of steps taken so far.
+func (s *Session) NumSteps() int { return s.steps.Len() }
+
+// Step returns step n, 1 to NumSteps().
+func (s *Session) Step(n int) Step {
+	r := s.steps.At(n - 1)
+	first := s.log.StepStart(n - 1)
+	last := s.log.Len() - 1
+	if n < s.log.Steps() {
+		last = s.log.StepStart(n) - 1
+	}
+	ev := s.log.At(first)
+	return Step{N: n, Pos: ev.Src(), Call: ev.Op(), Op: s.log.String(r.op), Result: s.log.String(r.result),
+		Err: s.stepErrs[n], Stmt: s.log.String(r.stmt), First: first, Last: last}
+}
+
+// StepStmt returns Step(n).Stmt without the rest of the step, for an
+// interface that looks along a run of steps.
+func (s *Session) StepStmt(n int) string { return s.log.String(s.steps.At(n - 1).stmt) }
+
+// stepRec is a step as the session keeps it; the rest of a Step is its
+// EvStep in the log. Its strings are in the log's string table.
+type stepRec struct {
+	op, result allocator.StrID
+	stmt       allocator.StrID // Step.Stmt
+}
 
 // Inputs returns what the session executed, in order. The slice must not
 // be modified.
@@ -417,10 +450,12 @@ func (s *Session) ExecContext(ctx context.Context, src string, o ExecOptions) (s
 // end of step k. Its later inputs and steps are gone: the caller continues
 // from step k with Exec, and closes whichever session it no longer wants.
 func (s *Session) Rebuild(k int) (*Session, error) {
-	if k < 0 || k > len(s.steps) {
-		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, len(s.steps))
+	if k < 0 || k > s.NumSteps() {
+		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, s.NumSteps())
 	}
-	ns, err := New(s.opts)
+	opts := s.opts
+	opts.Yield = nil
+	ns, err := New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -431,13 +466,13 @@ func (s *Session) Rebuild(k int) (*Session, error) {
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
 	ns.promptLines = s.promptLines
-	want := len(s.m.BootEvents())
+	want := s.m.BootEvents()
 	if k > 0 {
-		want = s.steps[k-1].Last + 1
+		want = s.Step(k).Last + 1
 	}
-	if len(ns.steps) != k || ns.log.Len() != want {
+	if ns.NumSteps() != k || ns.log.Len() != want {
 		ns.Close()
-		return nil, fmt.Errorf("rebuild: replay diverged: %d steps and %d events, want %d and %d", len(ns.steps), ns.log.Len(), k, want)
+		return nil, fmt.Errorf("rebuild: replay diverged: %d steps and %d events, want %d and %d", ns.NumSteps(), ns.log.Len(), k, want)
 	}
 	return ns, nil
 }
@@ -480,10 +515,10 @@ func (s *Session) restore(keep, events int) error {
 	}
 	s.replay(inputs, -1)
 	s.promptLines = lines
-	if s.broken == nil && (len(s.steps) != keep || s.log.Len() != events) {
-		s.broken = fmt.Errorf("undo: replay diverged: %d steps and %d events, want %d and %d", len(s.steps), s.log.Len(), keep, events)
+	if s.broken == nil && (s.NumSteps() != keep || s.log.Len() != events) {
+		s.broken = fmt.Errorf("undo: replay diverged: %d steps and %d events, want %d and %d", s.NumSteps(), s.log.Len(), keep, events)
 	}
-	s.setProgress(false, len(s.steps), 0)
+	s.setProgress(false, s.NumSteps(), 0)
 	return s.broken
 }
 
@@ -530,7 +565,7 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 		env[k] = v
 	}
 
-	s.inputStart, s.inputCap = len(s.steps), in.maxSteps
+	s.inputStart, s.inputCap = s.NumSteps(), in.maxSteps
 	s.execLimit, s.reachedStop, s.crash = false, false, nil
 	s.stop.Store(nil)
 	s.thread.Uncancel()
@@ -543,9 +578,9 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 	}
 	s.execMax = satAdd(start, budget)
 	s.thread.SetMaxExecutionSteps(s.execMax)
-	s.setProgress(!s.replaying, len(s.steps), 0)
+	s.setProgress(!s.replaying, s.NumSteps(), 0)
 	first := s.inputStart
-	defer func() { s.setProgress(false, len(s.steps), len(s.steps)-first) }()
+	defer func() { s.setProgress(false, s.NumSteps(), s.NumSteps()-first) }()
 	stopWatch := func() {}
 	if !s.replaying {
 		if s.opts.Timeout > 0 {
@@ -598,7 +633,7 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 func (s *Session) run(opts *syntax.FileOptions, f *syntax.File, in Input, env starlark.StringDict) (result starlark.Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			perr := s.panicked("the interpreter", r, len(s.steps), 0)
+			perr := s.panicked("the interpreter", r, s.NumSteps(), 0)
 			result, err = nil, &Error{Pos: fmt.Sprintf("%s:%d:1", in.Name, in.line+1), Msg: perr.Error(), err: perr}
 		}
 	}()
@@ -645,7 +680,7 @@ func (s *Session) abandon(in Input, err error, stop *stopCause, used, start uint
 	if in.Prompt {
 		// As if it had never been typed: the next statement takes its lines.
 		s.promptLines = in.line
-		if n := len(s.steps) - s.inputStart; n == 1 {
+		if n := s.NumSteps() - s.inputStart; n == 1 {
 			pe.Msg += "; the statement's step was undone"
 		} else if n > 1 {
 			pe.Msg += fmt.Sprintf("; the statement's %d steps were undone", n)
@@ -664,9 +699,9 @@ func (s *Session) abandon(in Input, err error, stop *stopCause, used, start uint
 	in.stop = c.keep
 	in.budget = max(c.steps-start, 1)
 	s.inputs = append(s.inputs, in)
-	events := len(s.m.BootEvents())
+	events := s.m.BootEvents()
 	if c.keep > 0 {
-		events = s.steps[c.keep-1].Last + 1
+		events = s.Step(c.keep).Last + 1
 	}
 	if rerr := s.restore(c.keep, events); rerr != nil {
 		return rerr
@@ -804,17 +839,27 @@ func utf8RuneStart(b byte) bool { return b&0xc0 != 0x80 }
 // site returns the call site of the builtin running on th: the innermost
 // Starlark frame below it.
 func (s *Session) site(th *starlark.Thread, fallback string) callSite {
+	cs, ok := s.indexedSite(th)
+	if !ok {
+		cs.call = fallback
+	}
+	return cs
+}
+
+// indexedSite is site without a fallback: ok is false when the call was
+// not indexed, and then only the position is known.
+func (s *Session) indexedSite(th *starlark.Thread) (callSite, bool) {
 	for depth := 1; depth < th.CallStackDepth(); depth++ {
 		fr := th.CallFrame(depth)
 		if fr.Pos.Filename() == "<builtin>" || !fr.Pos.IsValid() {
 			continue
 		}
 		if cs, ok := s.sites[siteKey{file: fr.Pos.Filename(), line: fr.Pos.Line, col: fr.Pos.Col}]; ok {
-			return cs
+			return cs, true
 		}
-		return callSite{pos: posString(fr.Pos), call: fallback}
+		return callSite{pos: posString(fr.Pos)}, false
 	}
-	return callSite{pos: "<unknown>:0:0", call: fallback}
+	return callSite{pos: "<unknown>:0:0"}, false
 }
 
 // stmtSpan is where a top-level statement of an input begins and ends.
@@ -866,7 +911,7 @@ func (s *Session) beginStep(c *Call) error {
 	if err := s.stopErr(); err != nil {
 		return err
 	}
-	n := len(s.steps) + 1
+	n := s.NumSteps() + 1
 	if s.stopAfter >= 0 && n > s.stopAfter {
 		// Recorded here, not only in the error, so a builtin that rewraps
 		// its error cannot hide the stop. Cancel makes sure the input ends.
@@ -874,17 +919,24 @@ func (s *Session) beginStep(c *Call) error {
 		s.thread.Cancel("replay reached its last step")
 		return errStopped
 	}
-	if limit := s.stepCap(); len(s.steps)-s.inputStart >= limit {
+	if limit := s.stepCap(); s.NumSteps()-s.inputStart >= limit {
 		if s.inputCap > 0 {
 			return fmt.Errorf("step limit reached: %d allocator steps in one statement (a runaway loop?)", limit)
 		}
 		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
 			limit)
 	}
-	cs := s.site(c.Thread, c.defaultOp())
-	first := s.log.Len()
+	if s.opts.Yield != nil && !s.replaying {
+		if err := s.opts.Yield(n); err != nil {
+			return err
+		}
+	}
+	cs, ok := s.indexedSite(c.Thread)
+	if !ok {
+		cs.call = c.defaultOp()
+	}
 	s.m.BeginStep(n, cs.pos, cs.call)
-	s.steps = append(s.steps, Step{N: n, Pos: cs.pos, Call: cs.call, Stmt: s.stmtOf(c.Thread), First: first, Last: first})
+	s.steps.Push(stepRec{stmt: s.log.Intern(s.stmtOf(c.Thread))})
 	c.step = n
 	s.setProgress(!s.replaying, n, n-s.inputStart)
 	return nil
@@ -892,31 +944,34 @@ func (s *Session) beginStep(c *Call) error {
 
 // endStep completes c's step with what the builtin returned.
 func (s *Session) endStep(c *Call, v starlark.Value, err error) {
-	st := &s.steps[c.step-1]
-	st.Last = s.log.Len() - 1
-	st.Op = c.op
-	if st.Op == "" {
-		st.Op = c.defaultOp()
+	st := s.steps.At(c.step - 1)
+	op := c.op
+	if op == "" {
+		op = c.defaultOp()
 	}
+	st.op = s.log.Intern(op)
 	switch {
 	case c.resultSet:
-		st.Result = c.result
+		st.result = s.log.Intern(c.result)
 	case v != nil && v != starlark.None:
-		st.Result = Display(v, maxCallText)
+		st.result = s.log.Intern(Display(v, maxCallText))
 	}
 	if err != nil {
-		st.Err = err.Error()
+		if s.stepErrs == nil {
+			s.stepErrs = map[int]string{}
+		}
+		s.stepErrs[c.step] = err.Error()
 	}
 	s.events.Store(int64(s.log.Len()))
 	if s.opts.StepDone != nil && !s.replaying {
-		s.opts.StepDone(s, *st)
+		s.opts.StepDone(s, s.Step(c.step))
 	}
 }
 
 // print is the thread's print(): recorded, and passed to Options.Print.
 func (s *Session) print(th *starlark.Thread, msg string) {
 	pos := s.site(th, "print").pos
-	s.printed = append(s.printed, Printed{Step: len(s.steps), Pos: pos, Text: msg})
+	s.printed = append(s.printed, Printed{Step: s.NumSteps(), Pos: pos, Text: msg})
 	if s.opts.Print != nil && !s.replaying {
 		s.opts.Print(pos, msg)
 	}
@@ -937,7 +992,7 @@ func (s *Session) reconfigure(set Settings) error {
 	s.m = m
 	set.Config = m.Config()
 	s.settings = set
-	s.log.Events = nil
+	*s.log = allocator.EventLog{}
 	m.SetLog(s.log)
 	if !s.fixedBudget {
 		s.execMax = satAdd(s.thread.ExecutionSteps(), execBudget(s.stepCap()))

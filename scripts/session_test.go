@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 	"go.starlark.net/starlark"
 )
 
@@ -51,9 +52,9 @@ func TestBadScriptsGiveErrorsOrReports(t *testing.T) {
 			}
 			if tc.report != "" {
 				var got []string
-				for _, e := range s.Log().Events {
-					if e.Kind == allocator.EvBadFree || e.Kind == allocator.EvMisuse {
-						got = append(got, e.Text)
+				for _, e := range allocatortest.Events(s.Log()) {
+					if e.Kind() == allocator.EvBadFree || e.Kind() == allocator.EvMisuse {
+						got = append(got, e.Text())
 					}
 				}
 				if len(got) != 1 || got[0] != tc.report {
@@ -88,7 +89,7 @@ func TestStepLimitStopsRunawayLoop(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error %q\nwant %q", err, want)
 	}
-	if n := len(s.Steps()); n != 50 {
+	if n := s.NumSteps(); n != 50 {
 		t.Errorf("%d steps, want 50", n)
 	}
 	// The limit is per input: the prompt gets a fresh allowance.
@@ -167,7 +168,7 @@ func TestExecContinuesTheSession(t *testing.T) {
 	if err != nil || v != starlark.None {
 		t.Fatalf("Exec statement = %v, %v", v, err)
 	}
-	if st := s.Steps()[1]; st.N != 2 || st.Pos != "<prompt>:1:5" || st.Call != "alloc_pages(1)" {
+	if st := s.Step(2); st.N != 2 || st.Pos != "<prompt>:1:5" || st.Call != "alloc_pages(1)" {
 		t.Errorf("prompt step %+v", st)
 	}
 	v, err = s.Exec("q")
@@ -211,7 +212,7 @@ func TestExecContinuesTheSession(t *testing.T) {
 	}
 	// The failed statement's first steps stand, and so does the input;
 	// cpu(77) failed before its step began.
-	if n := len(s.Steps()); n != 7 {
+	if n := s.NumSteps(); n != 7 {
 		t.Errorf("%d steps, want 7 (cpu(77) takes no step)", n)
 	}
 	if n := len(s.Inputs()); n != 7 {
@@ -247,7 +248,7 @@ func TestRebuildReplaysExactly(t *testing.T) {
 	for _, in := range []string{"q = alloc_pages(4)", "cpu(99)", "free_pages(q, 4)\nz = alloc_pages(0)"} {
 		s.Exec(in)
 	}
-	n := len(s.Steps())
+	n := s.NumSteps()
 	if n != 20 {
 		t.Fatalf("%d steps, want 20", n)
 	}
@@ -256,14 +257,14 @@ func TestRebuildReplaysExactly(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Rebuild(%d): %v", k, err)
 		}
-		want := len(s.Machine().BootEvents())
+		want := s.Machine().BootEvents()
 		if k > 0 {
-			want = s.Steps()[k-1].Last + 1
+			want = s.Step(k).Last + 1
 		}
-		if !reflect.DeepEqual(ns.Log().Events, s.Log().Events[:want]) {
+		if !reflect.DeepEqual(allocatortest.Fields(ns.Log()), allocatortest.Fields(s.Log())[:want]) {
 			t.Errorf("Rebuild(%d): events differ from the original's first %d", k, want)
 		}
-		if !reflect.DeepEqual(append([]Step{}, ns.Steps()...), append([]Step{}, s.Steps()[:k]...)) {
+		if !reflect.DeepEqual(append([]Step{}, allSteps(ns)...), append([]Step{}, allSteps(s)[:k]...)) {
 			t.Errorf("Rebuild(%d): steps differ", k)
 		}
 		if err := ns.Machine().CheckInvariants(); err != nil {
@@ -274,7 +275,7 @@ func TestRebuildReplaysExactly(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Rebuild(%d) then Exec: %v", k, err)
 		}
-		if st := ns.Steps()[len(ns.Steps())-1]; st.N != k+1 || st.Result != v.String() {
+		if st := ns.Step(ns.NumSteps()); st.N != k+1 || st.Result != v.String() {
 			t.Errorf("Rebuild(%d): the next step is %+v", k, st)
 		}
 		ns.Close()
@@ -310,7 +311,7 @@ func TestRebuildRestoresGlobalsAtTheStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if st := again.Steps(); len(st) != 2 || st[1].Call != "alloc_pages(3)" || st[1].Pos != "<prompt>:1:5" {
+	if st := allSteps(again); len(st) != 2 || st[1].Call != "alloc_pages(3)" || st[1].Pos != "<prompt>:1:5" {
 		t.Errorf("steps after the second rebuild: %+v", st)
 	}
 	if _, ok := again.Globals()["b"].(*Pointer); !ok {
@@ -353,13 +354,13 @@ for i in range(400):
 		return s
 	}
 	a, b := run(), run()
-	if len(a.Log().Events) < 1000 {
-		t.Fatalf("only %d events", len(a.Log().Events))
+	if a.Log().Len() < 1000 {
+		t.Fatalf("only %d events", a.Log().Len())
 	}
-	if !reflect.DeepEqual(a.Log().Events, b.Log().Events) {
+	if !reflect.DeepEqual(allocatortest.Fields(a.Log()), allocatortest.Fields(b.Log())) {
 		t.Error("two runs of the same script produced different events")
 	}
-	if !reflect.DeepEqual(a.Steps(), b.Steps()) {
+	if !reflect.DeepEqual(allSteps(a), allSteps(b)) {
 		t.Error("two runs of the same script produced different steps")
 	}
 	if err := a.Machine().CheckInvariants(); err != nil {
@@ -376,15 +377,15 @@ func TestEveryEventBelongsToItsStep(t *testing.T) {
 	if err := s.RunFile(sc.File, sc.Src); err != nil {
 		t.Fatal(err)
 	}
-	events := s.Log().Events
-	next := len(s.Machine().BootEvents())
-	for _, st := range s.Steps() {
-		if st.First != next || events[st.First].Kind != allocator.EvStep || events[st.First].Src != st.Pos {
-			t.Fatalf("step %d begins at event %d (%v), want %d, an EvStep at %s", st.N, st.First, events[st.First].Kind, next, st.Pos)
+	events := allocatortest.Events(s.Log())
+	next := s.Machine().BootEvents()
+	for _, st := range allSteps(s) {
+		if st.First != next || events[st.First].Kind() != allocator.EvStep || events[st.First].Src() != st.Pos {
+			t.Fatalf("step %d begins at event %d (%v), want %d, an EvStep at %s", st.N, st.First, events[st.First].Kind(), next, st.Pos)
 		}
 		for _, e := range events[st.First : st.Last+1] {
-			if e.Step != st.N {
-				t.Fatalf("event %d (%v) carries step %d inside step %d", e.Seq, e.Kind, e.Step, st.N)
+			if e.Step() != st.N {
+				t.Fatalf("event %d (%v) carries step %d inside step %d", e.Seq(), e.Kind(), e.Step(), st.N)
 			}
 		}
 		next = st.Last + 1
@@ -439,7 +440,7 @@ func TestBuiltinContractViolationsAreUndone(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrInternal) || !strings.Contains(err.Error(), "<prompt>:3:1: internal error in boom: invariant broken") {
 		t.Errorf("boom: %v", err)
 	}
-	if n, got := len(s.Steps()), s.Log().Len(); n != 1 || got != events {
+	if n, got := s.NumSteps(), s.Log().Len(); n != 1 || got != events {
 		t.Errorf("after the panics: %d steps and %d events, want 1 and %d", n, got, events)
 	}
 	if _, ok := s.Globals()["q"]; ok {
@@ -460,7 +461,7 @@ func TestBuiltinContractViolationsAreUndone(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrInternal) {
 		t.Fatalf("script: %v", err)
 	}
-	if n := len(s2.Steps()); n != 2 {
+	if n := s2.NumSteps(); n != 2 {
 		t.Errorf("script: %d steps stand, want 2", n)
 	}
 	if k := eventsOf(s2, allocator.EvSay); len(k) != 0 {
@@ -579,7 +580,7 @@ func TestOpenReadsFilesAndScenarios(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if st := s.Steps(); len(st) != 1 || st[0].Pos != path+":1:1" {
+	if st := allSteps(s); len(st) != 1 || st[0].Pos != path+":1:1" {
 		t.Errorf("Run(file) steps %+v", st)
 	}
 }

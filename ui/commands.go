@@ -14,6 +14,15 @@ func tickCmd(gen int, d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return playTickMsg{gen: gen} })
 }
 
+// liveTickCmd asks, after liveTick, for the model to take in the steps
+// src's running script took meanwhile.
+func liveTickCmd(src *source) tea.Cmd {
+	return tea.Tick(liveTick, func(time.Time) tea.Msg { return liveTickMsg{src: src} })
+}
+
+// liveTick is how often the interface takes in a running script's steps.
+const liveTick = 250 * time.Millisecond
+
 // loadCmd opens scenario name (a bundled scenario or a script path) on a
 // fresh machine configured by opts, runs it under ctx, and returns the
 // session.

@@ -84,8 +84,8 @@ func TestGoToAddressAndPFN(t *testing.T) {
 	m := open(t, "tour", 160, 45)
 	// The krealloc that moved: its new object, in kmalloc-512.
 	var moved int
-	for _, st := range m.src.rec.steps {
-		if strings.HasPrefix(st.Op, "krealloc(") && st.Result != "" {
+	for n := 1; n <= m.lastStep(); n++ {
+		if st := m.src.sess.Step(n); strings.HasPrefix(st.Op, "krealloc(") && st.Result != "" {
 			if si, _ := m.src.hv.StepInfo(st.N); len(si.Objects) == 2 {
 				moved = st.N
 				break
@@ -95,7 +95,7 @@ func TestGoToAddressAndPFN(t *testing.T) {
 	if moved == 0 {
 		t.Fatal("no krealloc that moved in the tour")
 	}
-	addr := m.src.rec.steps[moved-1].Result
+	addr := m.src.sess.Step(moved).Result
 	m, _ = press(t, m, "#")
 	m = typeText(t, m, addr)
 	m, _ = press(t, m, "enter")

@@ -132,6 +132,7 @@ type Model struct {
 	loading string     // what is being loaded, "" when idle
 	loadErr error      // the last load's failure, shown until the next load
 	started bool       // the first scenario has opened (at Options.Step)
+	live    bool       // the script shown is still running (source.live)
 
 	// A continuation rebuilds from the session shown, reading it off the
 	// event loop; that session is not closed until the rebuild answers.
@@ -163,8 +164,10 @@ type Model struct {
 	notice    string // one line under the panes: what just happened
 	noticeErr bool   // the notice reports an error
 
-	lay    layout // pane sizes, computed in Update
-	legend string // the legend at this width, built in Update
+	lay     layout    // pane sizes, computed in Update
+	stale   bool      // the panes hold what they showed before a statement began running (refresh)
+	machine [2]string // the machine and its free memory, long and short, for the status bar
+	legend  string    // the legend at this width, built in Update
 
 	cells     *spanStyler // styles heapview's spans; shared by copies of the model, used only on the event loop
 	frames    framer      // draws pane frames

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/allocviz/allocviz/scripts"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 )
@@ -123,6 +125,21 @@ func load(t *testing.T, m Model, cmd tea.Cmd) Model {
 	m, closeOld := update(t, m, msg)
 	if closeOld != nil {
 		closeOld()
+	}
+	return finishLive(t, m)
+}
+
+// finishLive waits for a script still running to end and hands the model
+// its last steps, as the live tick would.
+func finishLive(t testing.TB, m Model) Model {
+	t.Helper()
+	if m.live {
+		<-m.src.live.done
+		nm, _ := m.Update(liveTickMsg{src: m.src})
+		m = nm.(Model)
+		if m.live {
+			t.Fatal("the script ended but the model still says it runs")
+		}
 	}
 	return m
 }
@@ -400,7 +417,7 @@ func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	if !strings.Contains(m.notice, "continued from step 1") || !strings.Contains(m.notice, "steps 2 to 3 were discarded") {
 		t.Fatalf("notice %q does not say what was discarded", m.notice)
 	}
-	steps := m.src.sess.Steps()
+	steps := allSteps(m.src.sess)
 	if got := steps[1].Call; got != "alloc_pages(3)" {
 		t.Fatalf("step 2 is %q, want the statement typed", got)
 	}
@@ -697,7 +714,7 @@ func TestVmallocSelectionMarksItsPages(t *testing.T) {
 	m := open(t, "tour", 200, 60)
 	// Find the tour's vmalloc step.
 	step := 0
-	for _, s := range m.src.sess.Steps() {
+	for _, s := range allSteps(m.src.sess) {
 		if strings.HasPrefix(s.Op, "vmalloc(") {
 			step = s.N
 			break
@@ -773,3 +790,12 @@ func TestFailedStatementAtEarlierStepDiscardsNothing(t *testing.T) {
 
 // windowSize is the message of a terminal of sz.
 func windowSize(sz [2]int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: sz[0], Height: sz[1]} }
+
+// allSteps returns every step of s.
+func allSteps(s *scripts.Session) []scripts.Step {
+	out := make([]scripts.Step, s.NumSteps())
+	for i := range out {
+		out[i] = s.Step(i + 1)
+	}
+	return out
+}

@@ -138,7 +138,7 @@ func (m *Model) addMark(b bookmark) {
 
 // scriptMarks bookmarks the steps the script marked with bookmark(name).
 func (m *Model) scriptMarks() {
-	for _, b := range m.src.rec.marks {
+	for _, b := range m.src.sess.Bookmarks() {
 		m.addMark(bookmark{step: min(b.Step, m.lastStep()), name: b.Name})
 	}
 }
@@ -232,14 +232,13 @@ func (m *Model) endOfStatement() {
 	if m.src == nil || m.step >= m.lastStep() {
 		return
 	}
-	steps := m.src.rec.steps
-	stmt := func(n int) string { return steps[n-1].Stmt }
+	stmt := m.src.sess.StepStmt
 	from := m.step + 1
 	if m.step > 0 && stmt(m.step) == stmt(from) {
 		from = m.step
 	}
-	to := from
-	for to < len(steps) && stmt(to+1) == stmt(from) {
+	to, last := from, m.lastStep()
+	for to < last && stmt(to+1) == stmt(from) {
 		to++
 	}
 	m.seekTo(to)

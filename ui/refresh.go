@@ -10,11 +10,20 @@ import (
 
 // refresh re-renders every visible pane from the model at the current
 // step, selection and size. It runs in Update, after anything that
-// changes what the panes show; View only assembles the result.
+// changes what the panes show; View only assembles the result. While a
+// statement runs on the session off the event loop nothing is read from
+// it: the panes keep what they showed (fitted to their boxes by View,
+// should the terminal be resized meanwhile) until it is done.
 func (m *Model) refresh() {
 	if m.src == nil || !m.ready || m.tooSmall() {
 		return
 	}
+	if m.running != nil && m.loading == "" {
+		m.stale = true
+		return
+	}
+	m.stale = false
+	m.machine = [2]string{m.src.machineSummary(false), m.src.machineSummary(true)}
 	inspecting := m.mode == modeInspect
 	in, ok := m.inspection()
 	var lineage uint64

@@ -2,9 +2,14 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
@@ -14,75 +19,167 @@ import (
 
 // source is what the interface shows: a scripting session (the machine
 // and the steps it took) and the heapview model rebuilt from its events,
-// with the cursor on the step shown. It belongs to the event loop, with
-// two exceptions: the rebuilder, see there, and a statement typed at the
-// prompt, which runs on the session off the event loop (run). Meanwhile
-// the event loop reads only hv and rec, the session's records as they
-// were before the statement: the session only appends to them, and
-// undoing a statement replaces them, so what rec holds is never written.
+// with the cursor on the step shown. It belongs to the event loop; the
+// exceptions are the rebuilder, see there, a script still running (see
+// live), and a statement typed at the prompt, which runs on the session
+// off the event loop (run): meanwhile the event loop touches neither the
+// session nor hv, and sync brings hv up to date when it is done.
 type source struct {
-	sess    *scripts.Session
-	hv      *heapview.Model
-	applied int             // events of the session's log handed to hv
-	runErr  error           // the script's error when it was opened, nil if it ran to its end
-	ctx     context.Context // statements run under it; it ends when the program stops
-	rec     records         // the session's records as of the last sync
+	sess   *scripts.Session
+	hv     *heapview.Model
+	cfg    allocator.Config // the machine's configuration, fixed by the first step
+	runErr error            // the script's error when it was opened, nil if it ran to its end
+	ctx    context.Context  // statements run under it; it ends when the program stops
+
+	// A script that runs longer than firstSlice is shown while it runs:
+	// its runner goroutine holds mu while it takes steps and lets go of it
+	// every slice, and the event loop takes mu (Update, see hold) to read
+	// the session and bring the model up to date (syncLive). View reads
+	// only the model and fields of the Model, never the session, so it
+	// needs no lock.
+	live *liveRun // nil once opened whole
 }
 
-// records are what the interface reads of a session besides its events.
-type records struct {
-	steps   []scripts.Step
-	printed []scripts.Printed
-	marks   []scripts.Bookmark
-	inputs  []scripts.Input
-	failed  []scripts.Failure
-	config  []string // the settings config() set
-	cfg     allocator.Config
+// liveRun is a script running on its own goroutine while it is shown.
+type liveRun struct {
+	mu      sync.Mutex
+	running bool          // under mu: the script has not ended
+	err     error         // under mu, once !running: the script's error
+	stop    atomic.Bool   // set by close: the next step fails, ending the script
+	ended   atomic.Bool   // set by the runner when the script has returned: later inputs (statements) run on the event loop and never yield
+	paused  chan struct{} // closed at the runner's first pause
+	done    chan struct{} // closed when the runner has let go of the session for good
+	last    time.Time     // when the runner last let go of mu; the runner's own
+	n       int           // steps since it last looked at the clock; the runner's own
+	first   time.Duration // how long it runs before it first lets go
+	paused1 bool          // it has let go once; the runner's own
+}
+
+// firstSlice is how long a script runs before the interface shows it
+// (a variable for tests); slice is how long the runner then holds the
+// session between chances for the event loop to read it.
+var firstSlice = 150 * time.Millisecond
+
+const slice = 20 * time.Millisecond
+
+// errClosed ends a script whose source was closed while it ran.
+var errClosed = errors.New("closed while running")
+
+// yield is the session's Yield hook: it lets the event loop in every
+// slice, and ends the script once the source is closed.
+func (l *liveRun) yield(int) error {
+	if l.ended.Load() {
+		return nil
+	}
+	if l.stop.Load() {
+		return errClosed
+	}
+	if l.n++; l.n&63 != 0 {
+		return nil
+	}
+	d := slice
+	if !l.paused1 {
+		d = l.first
+	}
+	if time.Since(l.last) < d {
+		return nil
+	}
+	l.mu.Unlock()
+	if !l.paused1 {
+		l.paused1 = true
+		close(l.paused)
+	}
+	runtime.Gosched()
+	l.mu.Lock()
+	l.last = time.Now()
+	if l.stop.Load() {
+		return errClosed
+	}
+	return nil
 }
 
 // openSource runs scenario or script ref on a fresh machine and builds the
 // model of what it did. A script that fails part-way still opens, showing
-// the steps before the error (runErr).
+// the steps before the error (runErr). A script still running after
+// firstSlice opens with the steps so far and goes on running (live).
 func openSource(ctx context.Context, ref string, opts scripts.Options) (*source, error) {
-	sess, err := scripts.RunContext(ctx, ref, opts)
-	if sess == nil {
+	sc, err := scripts.Open(ref)
+	if err != nil {
 		return nil, err
 	}
+	l := &liveRun{running: true, paused: make(chan struct{}), done: make(chan struct{}), first: firstSlice, last: time.Now()}
+	opts.Yield = l.yield
+	sess, err := scripts.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	go func() {
+		err := sess.RunFileContext(ctx, sc.Name, sc.Src)
+		l.ended.Store(true)
+		l.running, l.err = false, err
+		l.mu.Unlock()
+		close(l.done)
+	}()
+	select {
+	case <-l.done:
+		s, herr := newSource(ctx, sess)
+		if herr != nil {
+			sess.Close()
+			return nil, herr
+		}
+		s.runErr = l.err
+		return s, nil
+	case <-l.paused:
+	}
+	l.mu.Lock()
 	s, herr := newSource(ctx, sess)
 	if herr != nil {
+		l.stop.Store(true)
+		l.mu.Unlock()
+		<-l.done
 		sess.Close()
 		return nil, herr
 	}
-	s.runErr = err
+	s.live = l
+	l.mu.Unlock()
 	return s, nil
 }
 
 // newSource builds the model of sess's events so far.
 func newSource(ctx context.Context, sess *scripts.Session) (*source, error) {
-	events := sess.Log().Events
-	hv, err := heapview.New(events)
+	hv, err := heapview.New(sess.Log())
 	if hv == nil {
 		return nil, err
 	}
 	// Anomalies (events heapview could not apply) are shown, not fatal.
-	s := &source{sess: sess, hv: hv, applied: len(events), ctx: ctx}
-	s.snapshot()
-	return s, nil
+	return &source{sess: sess, hv: hv, cfg: sess.Settings().Config, ctx: ctx}, nil
 }
 
-// snapshot takes the session's records; only the event loop calls it,
-// while no statement runs.
-func (s *source) snapshot() {
-	s.rec = records{steps: s.sess.Steps(), printed: s.sess.Printed(), marks: s.sess.Bookmarks(),
-		inputs: s.sess.Inputs(), failed: s.sess.Failures(), config: s.sess.Configured(), cfg: s.sess.Settings().Config}
-}
-
-// step returns step n (1 and up) as the session recorded it.
-func (s *source) step(n int) (scripts.Step, bool) {
-	if n < 1 || n > len(s.rec.steps) {
-		return scripts.Step{}, false
+// hold takes the session from a running script's goroutine until the
+// returned function is called; for a source opened whole it does nothing.
+// Update holds the source it shows for as long as it runs.
+func (s *source) hold() func() {
+	if s == nil || s.live == nil {
+		return func() {}
 	}
-	return s.rec.steps[n-1], true
+	s.live.mu.Lock()
+	return s.live.mu.Unlock
+}
+
+// running reports whether the script is still running. The caller holds s.
+func (s *source) running() bool { return s.live != nil && s.live.running }
+
+// syncLive hands the model the steps a running script took since the last
+// call, and reports whether it has ended, taking its error if it has. The
+// caller holds s.
+func (s *source) syncLive() (ended bool) {
+	_ = s.hv.Sync() // anomalies are shown, not fatal
+	if s.live == nil || s.live.running {
+		return false
+	}
+	s.runErr = s.live.err
+	return true
 }
 
 // steps is the number of the last step.
@@ -92,6 +189,14 @@ func (s *source) steps() int { return s.hv.Steps() }
 func (s *source) seek(n int) {
 	// Seek fails only for steps that do not exist; callers clamp.
 	_ = s.hv.Seek(n)
+}
+
+// step returns step n (1 and up) as the session recorded it.
+func (s *source) step(n int) (scripts.Step, bool) {
+	if n < 1 || n > s.sess.NumSteps() {
+		return scripts.Step{}, false
+	}
+	return s.sess.Step(n), true
 }
 
 // exec runs stmt as new steps at the end of the session, with at most
@@ -107,8 +212,8 @@ func (s *source) exec(ctx context.Context, stmt string, maxSteps int) (string, e
 }
 
 // run runs stmt on the session and returns its value as the prompt shows
-// it. It touches neither hv nor rec, so it may run off the event loop
-// while the event loop reads them; sync then brings them up to date.
+// it. It does not touch hv, so it may run off the event loop while the
+// event loop leaves the session alone; sync then brings hv up to date.
 func (s *source) run(ctx context.Context, stmt string, maxSteps int) (string, error) {
 	v, err := s.sess.ExecContext(ctx, stmt, scripts.ExecOptions{MaxSteps: maxSteps})
 	result := ""
@@ -119,14 +224,25 @@ func (s *source) run(ctx context.Context, stmt string, maxSteps int) (string, er
 }
 
 // sync hands the model the events the session recorded since the last
-// sync and takes its records anew.
+// sync. A statement undone leaves the log as it was (replayed anew),
+// which hv already holds.
 func (s *source) sync() {
-	events := s.sess.Log().Events
-	if len(events) > s.applied {
-		_ = s.hv.Apply(events[s.applied:]...) // anomalies are shown, not fatal
-		s.applied = len(events)
+	_ = s.hv.Sync() // anomalies are shown, not fatal
+}
+
+// typed returns how many statements typed at the prompt the session
+// holds.
+func (s *source) typed() int {
+	if s == nil {
+		return 0
 	}
-	s.snapshot()
+	n := 0
+	for _, in := range s.sess.Inputs() {
+		if in.Prompt {
+			n++
+		}
+	}
+	return n
 }
 
 // maxResult bounds a statement's value as the prompt shows it.
@@ -161,33 +277,25 @@ func (rb rebuilder) rebuild() (*source, error) {
 	return src, nil
 }
 
-// typed returns how many statements typed at the prompt the session
-// holds.
-func (s *source) typed() int {
-	if s == nil {
-		return 0
-	}
-	n := 0
-	for _, in := range s.rec.inputs {
-		if in.Prompt {
-			n++
-		}
-	}
-	return n
-}
-
 // close releases the machine.
 func (s *source) close() {
-	if s != nil {
-		s.sess.Close()
+	if s == nil {
+		return
 	}
+	if s.live != nil {
+		// Not called with s held. The running script fails at its next
+		// step, and the session is ours once the runner is done.
+		s.live.stop.Store(true)
+		<-s.live.done
+	}
+	s.sess.Close()
 }
 
 // machineSummary describes the machine and its free memory at the step
 // shown, for the status bar: "64 MiB · 4 KiB pages · 4 cpus · 6.18 ·
 // free 61.2 MiB", or in short "64 MiB · 4 KiB · 4 cpus · 61.2 MiB free".
 func (s *source) machineSummary(short bool) string {
-	cfg := s.rec.cfg
+	cfg := s.cfg
 	t := s.hv.Totals()
 	free := t.PagesByOwner[allocator.OwnerFree] * s.hv.PageSize()
 	if short {

@@ -86,8 +86,8 @@ func (m Model) updatePromptKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 // the step cap instead.
 func (m *Model) runStatement() tea.Cmd {
 	stmt := m.prompt.value()
-	if stmt == "" || m.src == nil || m.loading != "" || m.running != nil {
-		return nil
+	if stmt == "" || m.src == nil || m.loading != "" || m.running != nil || m.live {
+		return nil // the prompt's hint says why
 	}
 	if arg, ok := strings.CutPrefix(stmt, stepsCommand); ok {
 		m.setStepCap(stmt, strings.TrimSpace(arg))

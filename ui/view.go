@@ -76,6 +76,9 @@ func (m Model) statusView() string {
 				mid += " " + b.name
 			}
 		}
+		if m.live {
+			mid += " · running…"
+		}
 		if m.diffSum != "" {
 			mid += "  " + m.diffSum
 		}
@@ -86,7 +89,7 @@ func (m Model) statusView() string {
 	lefts := []string{left, left, name, name}
 	var rights []string
 	if m.src != nil {
-		rights = []string{m.src.machineSummary(false) + " ", m.src.machineSummary(true) + " ", m.src.machineSummary(true) + " ", ""}
+		rights = []string{m.machine[0] + " ", m.machine[1] + " ", m.machine[1] + " ", ""}
 	} else {
 		rights = []string{"", "", "", ""}
 	}
@@ -158,6 +161,8 @@ func (m Model) promptHint() string {
 		return m.loading + "… · esc cancels"
 	case m.loading != "":
 		return m.loading + "…"
+	case m.live:
+		return "the script is still running: a statement can run once it has ended"
 	case m.src != nil && m.step < m.lastStep():
 		return fmt.Sprintf("viewing step %d of %d: a statement continues from here and discards steps %d to %d",
 			m.step, m.lastStep(), m.step+1, m.lastStep())
@@ -200,9 +205,19 @@ func (m Model) paneLines(p paneID) []string {
 	}
 	pane := m.pane(p)
 	above, below := pane.overflow()
+	lines := pane.Lines()
+	if m.stale {
+		// Rendered for other boxes before a resize: fit them.
+		iw, _ := m.frames.inner(b)
+		fitted := make([]string, len(lines))
+		for i, l := range lines {
+			fitted[i] = fitLine(l, iw)
+		}
+		lines = fitted
+	}
 	title := pane.Title()
 	if p == paneWhy && below > 0 && !m.whyOpen {
 		title += " · w: more"
 	}
-	return m.frames.lines(title, pane.Lines(), b, m.lay.focus[p], above, below)
+	return m.frames.lines(title, lines, b, m.lay.focus[p], above, below)
 }
