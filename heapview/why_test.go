@@ -115,3 +115,33 @@ func TestWhyStripSaysTheStep(t *testing.T) {
 		t.Errorf("slub-debug step 20: the report's BUG line should come first:\n%s", strings.Join(lines, "\n"))
 	}
 }
+
+// In a narrow realloc panel (a third of a projector) the history keeps
+// each decision whole: the function's name gives way first.
+func TestReallocHistoryNarrow(t *testing.T) {
+	s, err := scripts.Run("tour", scripts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hv, err := heapview.New(s.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv.Seek(83)
+	for _, w := range []int{50, 58, 63} {
+		rows := hv.ReallocPanel(heapview.ReallocOptions{Width: w, Height: 20})
+		n := 0
+		for _, r := range rows {
+			if l := r.String(); strings.HasPrefix(l, "step ") {
+				n++
+				if !strings.Contains(l, "grown in place") && !strings.Contains(l, "moved") && !strings.Contains(l, "new") {
+					t.Errorf("width %d: the decision is cut: %q", w, l)
+				}
+			}
+		}
+		if n < 5 {
+			t.Errorf("width %d: %d history rows, want the vector's 5", w, n)
+		}
+	}
+}
