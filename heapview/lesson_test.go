@@ -10,10 +10,10 @@ import (
 	"github.com/allocviz/allocviz/scripts"
 )
 
-// tourModel is the model of the bundled tour.
-func tourModel(t *testing.T) (*heapview.Model, *scripts.Session) {
+// scenarioModel runs a bundled scenario and returns the model of its log.
+func scenarioModel(t *testing.T, name string) (*heapview.Model, *scripts.Session) {
 	t.Helper()
-	s, err := scripts.Run("tour", scripts.Options{})
+	s, err := scripts.Run(name, scripts.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +23,12 @@ func tourModel(t *testing.T) (*heapview.Model, *scripts.Session) {
 		t.Fatal(err)
 	}
 	return hv, s
+}
+
+// tourModel is the model of the bundled tour.
+func tourModel(t *testing.T) (*heapview.Model, *scripts.Session) {
+	t.Helper()
+	return scenarioModel(t, "tour")
 }
 
 // NextChapter and PrevChapter visit exactly the steps that narrate or

@@ -34,15 +34,7 @@ func TestWhyStripGolden(t *testing.T) {
 		name  string
 		steps []int
 	}{{"tour", []int{0, 1, 3, 30, 51, 83}}, {"slub-debug", []int{20}}} {
-		s, err := scripts.Run(sc.name, scripts.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		hv, err := heapview.New(s.Log())
-		if err != nil {
-			t.Fatal(err)
-		}
+		hv, s := scenarioModel(t, sc.name)
 		for _, n := range sc.steps {
 			for _, sz := range [][2]int{{76, 3}, {116, 7}, {216, 5}} {
 				t.Run(fmt.Sprintf("%s/step%d/%dx%d", sc.name, n, sz[0], sz[1]), func(t *testing.T) {
@@ -59,15 +51,7 @@ func TestWhyStripGolden(t *testing.T) {
 // the rule; boot is summed up; a SLUB report leads with its BUG line; and
 // when lines are left out, the last row counts them.
 func TestWhyStripSaysTheStep(t *testing.T) {
-	s, err := scripts.Run("tour", scripts.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	hv, err := heapview.New(s.Log())
-	if err != nil {
-		t.Fatal(err)
-	}
+	hv, s := tourModel(t)
 	text := func(n, w, h int) []string {
 		var out []string
 		for _, r := range hv.WhyStrip(whyOptions(s, n, w, h)) {
@@ -98,15 +82,7 @@ func TestWhyStripSaysTheStep(t *testing.T) {
 	if want := fmt.Sprintf("… %d more lines", n-2); got[2] != want {
 		t.Errorf("%q, want %q (%d lines in all)", got[2], want, n)
 	}
-	d, err := scripts.Run("slub-debug", scripts.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	hd, err := heapview.New(d.Log())
-	if err != nil {
-		t.Fatal(err)
-	}
+	hd, d := scenarioModel(t, "slub-debug")
 	var lines []string
 	for _, r := range hd.WhyStrip(whyOptions(d, 20, 200, 6)) {
 		lines = append(lines, strings.TrimSpace(r.String()))
@@ -119,15 +95,7 @@ func TestWhyStripSaysTheStep(t *testing.T) {
 // In a narrow realloc panel (a third of a projector) the history keeps
 // each decision whole: the function's name gives way first.
 func TestReallocHistoryNarrow(t *testing.T) {
-	s, err := scripts.Run("tour", scripts.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	hv, err := heapview.New(s.Log())
-	if err != nil {
-		t.Fatal(err)
-	}
+	hv, _ := tourModel(t)
 	hv.Seek(83)
 	for _, w := range []int{50, 58, 63} {
 		rows := hv.ReallocPanel(heapview.ReallocOptions{Width: w, Height: 20})

@@ -164,18 +164,6 @@ func (k *keyMap) helpGroups() []helpGroup {
 	}
 }
 
-// stepBindings are the bindings that act on the timeline and the panes;
-// they are off while text is being typed or the picker is open.
-func (k *keyMap) stepBindings() []*key.Binding {
-	var out []*key.Binding
-	for _, g := range k.helpGroups() {
-		if !g.context {
-			out = append(out, g.keys...)
-		}
-	}
-	return out
-}
-
 // ShortHelp returns the footer's bindings while something is typed or
 // inspected; stepping, the footer also shows the focused pane's own keys
 // (Model.footerKeys).

@@ -247,27 +247,24 @@ func newHelp(st Styles) help.Model {
 	return h
 }
 
-func newSearchInput(st Styles) textinput.Model {
+// newInput returns a text input of the interface's style.
+func newInput(st Styles, prompt, placeholder string, limit int) textinput.Model {
 	t := textinput.New()
-	t.Prompt = "search: "
+	t.Prompt = prompt
 	t.PromptStyle = st.Prompt
 	t.TextStyle = st.Text
-	t.Placeholder = "text of an event, a call or a cache name"
+	t.Placeholder = placeholder
 	t.PlaceholderStyle = st.Subtle
-	t.CharLimit = 80
+	t.CharLimit = limit
 	return t
 }
 
+func newSearchInput(st Styles) textinput.Model {
+	return newInput(st, "search: ", "text of an event, a call or a cache name", 80)
+}
+
 func newJumpInput(st Styles) textinput.Model {
-	t := textinput.New()
-	t.Prompt = "go to: "
-	t.PromptStyle = st.Prompt
-	t.TextStyle = st.Text
-	t.Placeholder = "a step number, an address (0xffff888000102000) or a pfn (pfn 0x102)"
-	t.PlaceholderStyle = st.Subtle
-	t.CharLimit = 40
-	t.Validate = nil
-	return t
+	return newInput(st, "go to: ", "a step number, an address (0xffff888000102000) or a pfn (pfn 0x102)", 40)
 }
 
 // Close releases the machine of the session shown, once a statement

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -144,10 +145,11 @@ func finishLive(t testing.TB, m Model) Model {
 	return m
 }
 
-// statementMsg runs the commands of a statement's enter (the run and its
-// progress tick, batched) and returns the message that ends it.
-func statementMsg(cmd tea.Cmd) tea.Msg {
-	found := make(chan tea.Msg, 1)
+// awaitMsg runs cmd and the commands it batches, each on its own
+// goroutine (a cursor blink sleeps, a tick waits), and returns the first
+// message match accepts, or nil after ten seconds.
+func awaitMsg(cmd tea.Cmd, match func(tea.Msg) bool) tea.Msg {
+	found := make(chan tea.Msg, 16)
 	var run func(tea.Cmd)
 	run = func(c tea.Cmd) {
 		if c == nil {
@@ -159,13 +161,32 @@ func statementMsg(cmd tea.Cmd) tea.Msg {
 				for _, sub := range msg {
 					run(sub)
 				}
-			case stmtDoneMsg, loadedMsg, stmtFailedMsg, errMsg:
-				found <- msg
+			default:
+				if match(msg) {
+					found <- msg
+				}
 			}
 		}()
 	}
 	run(cmd)
-	return <-found
+	select {
+	case msg := <-found:
+		return msg
+	case <-time.After(10 * time.Second):
+		return nil
+	}
+}
+
+// statementMsg runs the commands of a statement's enter (the run and its
+// progress tick, batched) and returns the message that ends it.
+func statementMsg(cmd tea.Cmd) tea.Msg {
+	return awaitMsg(cmd, func(msg tea.Msg) bool {
+		switch msg.(type) {
+		case stmtDoneMsg, loadedMsg, stmtFailedMsg, errMsg:
+			return true
+		}
+		return false
+	})
 }
 
 // finishStatement runs a statement's commands and hands the model the

@@ -2,41 +2,19 @@ package ui
 
 import (
 	"testing"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-// filterResult runs cmd and the commands it batches, each on its own
-// goroutine (a cursor blink sleeps), and returns the picker's filter
-// result among their messages.
+// filterResult returns the picker's filter result among the messages of
+// cmd and the commands it batches.
 func filterResult(t *testing.T, cmd tea.Cmd) pickerFilterMsg {
 	t.Helper()
-	found := make(chan pickerFilterMsg, 16)
-	var run func(tea.Cmd)
-	run = func(c tea.Cmd) {
-		if c == nil {
-			return
-		}
-		go func() {
-			switch msg := c().(type) {
-			case pickerFilterMsg:
-				found <- msg
-			case tea.BatchMsg:
-				for _, sub := range msg {
-					run(sub)
-				}
-			}
-		}()
-	}
-	run(cmd)
-	select {
-	case f := <-found:
-		return f
-	case <-time.After(10 * time.Second):
+	msg := awaitMsg(cmd, func(msg tea.Msg) bool { _, ok := msg.(pickerFilterMsg); return ok })
+	if msg == nil {
 		t.Fatal("the key typed in the filter gave no filter result")
 	}
-	return pickerFilterMsg{}
+	return msg.(pickerFilterMsg)
 }
 
 // The list filters off the event loop, one command per key; a result for

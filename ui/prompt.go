@@ -19,14 +19,7 @@ type promptModel struct {
 }
 
 func newPrompt(st Styles) promptModel {
-	t := textinput.New()
-	t.Prompt = ">>> "
-	t.PromptStyle = st.Prompt
-	t.TextStyle = st.Text
-	t.Placeholder = "p = alloc_pages(0)"
-	t.PlaceholderStyle = st.Subtle
-	t.CharLimit = 400
-	return promptModel{input: t, styles: st}
+	return promptModel{input: newInput(st, ">>> ", "p = alloc_pages(0)", 400), styles: st}
 }
 
 // focus gives the prompt the keyboard.
