@@ -37,11 +37,12 @@ func loadCmd(ctx context.Context, id int, name string, opts scripts.Options) tea
 }
 
 // continueCmd rebuilds a session up to an earlier step on a fresh machine
-// and runs stmt there, with at most maxSteps allocator steps, under ctx.
+// and runs stmt there, with at most maxSteps allocator steps, under ctx;
+// r's step counter follows it once the rebuild is done.
 // The rebuild only reads the session shown (see rebuilder). A statement
 // that fails before taking a step (a typo), or that is cancelled, gives
 // the rebuilt session up, so nothing is discarded for it.
-func continueCmd(ctx context.Context, id int, rb rebuilder, name, stmt, notice string, maxSteps int) tea.Cmd {
+func continueCmd(ctx context.Context, id int, r *running, rb rebuilder, name, stmt, notice string, maxSteps int) tea.Cmd {
 	return func() tea.Msg {
 		src, err := rb.rebuild()
 		if err != nil {
@@ -52,6 +53,7 @@ func continueCmd(ctx context.Context, id int, rb rebuilder, name, stmt, notice s
 			src.close()
 			return stmtFailedMsg{id: id, stmt: stmt, err: context.Cause(ctx)}
 		}
+		r.on.Store(src) // the step counter reads it from now on
 		result, stmtErr := src.exec(ctx, stmt, maxSteps)
 		if stmtErr == nil && ctx.Err() != nil {
 			stmtErr = context.Cause(ctx) // cancelled as it ended: it did not happen
@@ -60,11 +62,7 @@ func continueCmd(ctx context.Context, id int, rb rebuilder, name, stmt, notice s
 			src.close()
 			return stmtFailedMsg{id: id, stmt: stmt, err: stmtErr}
 		}
-		notice += "; ran " + stmt
-		if result != "" {
-			notice += " = " + result
-		}
-		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, stmtErr: stmtErr, from: rb.step}
+		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, result: result, stmtErr: stmtErr, from: rb.step}
 	}
 }
 

@@ -23,6 +23,7 @@ type loadedMsg struct {
 	name    string  // scenario name or script path
 	notice  string  // what to tell the user, "" for nothing
 	stmt    string  // the statement run after the rebuild, "" for none
+	result  string  // with stmt: its value, as the prompt shows it
 	from    int     // with stmt: the step the session was rebuilt to
 	stmtErr error   // the statement's error, shown in the prompt
 }

@@ -247,6 +247,31 @@ func TestHeldKeysArriveTogether(t *testing.T) {
 	}
 }
 
+// esc and a key read together arrive as alt and the key: outside a text
+// input that is esc, then the key; inside the prompt alt keeps its
+// meaning for the text input.
+func TestEscAndAKeyArriveTogether(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "i")
+	if m.mode != modeInspect {
+		t.Fatalf("i: mode %v", m.mode)
+	}
+	m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n"), Alt: true})
+	if m.mode != modeStep || m.step != 1 {
+		t.Fatalf("esc n from the inspector: mode %v, step %d; want step mode at step 1", m.mode, m.step)
+	}
+	m, _ = press(t, m, "i")
+	_, cmd := update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q"), Alt: true})
+	if msg := awaitMsg(cmd, func(msg tea.Msg) bool { _, ok := msg.(tea.QuitMsg); return ok }); msg == nil {
+		t.Fatal("esc q from the inspector should quit")
+	}
+	m, _ = press(t, m, ":")
+	m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("b"), Alt: true})
+	if m.mode != modePrompt {
+		t.Fatalf("alt+b at the prompt left it: mode %v", m.mode)
+	}
+}
+
 func TestPlayTicksAndGenerations(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	m, cmd := press(t, m, " ")
@@ -431,7 +456,7 @@ func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	if cmd == nil || m.loading == "" {
 		t.Fatal("a statement at an earlier step should rebuild the session off the event loop")
 	}
-	m = load(t, m, cmd)
+	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 2 || m.step != 2 {
 		t.Fatalf("after continuing from step 1: step %d of %d, want 2 of 2", m.step, m.lastStep())
 	}
@@ -675,7 +700,7 @@ func TestEscCancelsAContinuation(t *testing.T) {
 	if m.mode != modePrompt {
 		t.Fatalf("esc while it runs cancels it, and leaves the prompt open: mode %v", m.mode)
 	}
-	m, _ = update(t, m, rebuild())
+	m, _ = update(t, m, statementMsg(rebuild))
 	if m.running != nil || m.loading != "" {
 		t.Fatalf("the cancelled continuation still runs: %v %q", m.running, m.loading)
 	}
@@ -728,6 +753,57 @@ func TestEscCancelsARunningStatement(t *testing.T) {
 	}
 	if !strings.Contains(m.prompt.err, "cancelled (esc)") || !strings.Contains(m.notice, "back at step 3") {
 		t.Fatalf("prompt %q, notice %q", m.prompt.err, m.notice)
+	}
+}
+
+// A statement typed at an earlier step runs on the rebuilt session: the
+// counter follows it there, and esc cancels it, discarding nothing.
+func TestContinuationCountsItsSteps(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "n", ":")
+	m = typeText(t, m, "%steps 100000000")
+	m, _ = press(t, m, "enter")
+	m = typeText(t, m, "while True: kmalloc(8)")
+	m, cmd := press(t, m, "enter")
+	done := make(chan tea.Msg, 1)
+	r := m.running
+	go func() { done <- statementMsg(cmd) }()
+	for m.running.steps < 1000 {
+		m, _ = update(t, m, progressMsg{id: r.id})
+	}
+	if v := m.View(); !strings.Contains(v, "running: ") || !strings.Contains(v, "running a statement from step 1") {
+		t.Fatalf("no step counter while a continued statement runs:\n%s", v)
+	}
+	m, _ = press(t, m, "esc")
+	m, _ = update(t, m, <-done)
+	if m.running != nil || m.loading != "" || m.lastStep() != 3 || m.step != 1 {
+		t.Fatalf("after esc: step %d of %d, running %v, loading %q", m.step, m.lastStep(), m.running != nil, m.loading)
+	}
+	if !strings.Contains(m.prompt.err, "cancelled (esc)") {
+		t.Fatalf("the prompt should say it was cancelled: %q", m.prompt.err)
+	}
+}
+
+// A continued statement that reaches the step cap says so, as one at the
+// last step does, after saying what was discarded.
+func TestContinuationAtTheStepCap(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "n", ":")
+	m = typeText(t, m, "%steps 50")
+	m, _ = press(t, m, "enter")
+	m = typeText(t, m, "while True: kmalloc(8)")
+	m, cmd := press(t, m, "enter")
+	m = finishStatement(t, m, cmd)
+	if m.lastStep() != 51 {
+		t.Fatalf("the capped statement's steps should stand: %d steps", m.lastStep())
+	}
+	for _, want := range []string{"steps 2 to 3 were discarded", "the most steps a statement may, 50", "%steps 500"} {
+		if !strings.Contains(m.notice, want) {
+			t.Errorf("notice %q does not say %q", m.notice, want)
+		}
+	}
+	if !strings.Contains(m.prompt.err, "step limit reached") {
+		t.Errorf("prompt error %q", m.prompt.err)
 	}
 }
 
@@ -797,7 +873,7 @@ func TestFailedStatementAtEarlierStepDiscardsNothing(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("a statement at an earlier step should go to a rebuild")
 	}
-	m, _ = update(t, m, cmd())
+	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 3 || m.step != 1 {
 		t.Fatalf("a statement that does not parse discarded steps: step %d of %d", m.step, m.lastStep())
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -25,6 +26,11 @@ type running struct {
 	done   chan struct{} // closed when the command let go of the session
 	from   int           // the last step before it
 	steps  int           // its steps so far, read by the progress tick
+
+	// on is the session the statement runs on: the one shown, or, for a
+	// statement typed at an earlier step, the rebuilt one once the
+	// rebuild is done (nil until then). Only its Progress is read.
+	on atomic.Pointer[source]
 }
 
 // errCancelled is why esc stops a statement.
@@ -110,8 +116,9 @@ func (m *Model) runStatement() tea.Cmd {
 		m.loading = fmt.Sprintf("rebuilding up to step %d", from)
 		m.rebuildFrom, m.rebuildID, m.orphan = m.src, m.loadID, false
 		close(r.done) // the rebuild reads the session shown, and closes nothing
-		return continueCmd(ctx, m.loadID, m.src.rebuilder(from), m.name, stmt, notice, m.promptCap())
+		return tea.Batch(continueCmd(ctx, m.loadID, r, m.src.rebuilder(from), m.name, stmt, notice, m.promptCap()), progressCmd(r.id))
 	}
+	r.on.Store(m.src)
 	return tea.Batch(runCmd(ctx, r, m.src, stmt, m.promptCap()), progressCmd(r.id))
 }
 
@@ -137,12 +144,15 @@ func (m *Model) endRun() {
 	}
 }
 
-// updateProgress reads the running statement's step counter.
+// updateProgress reads the running statement's step counter (none yet
+// while the session it continues is being rebuilt).
 func (m Model) updateProgress(msg progressMsg) (tea.Model, tea.Cmd) {
-	if m.running == nil || msg.id != m.running.id || m.loading != "" {
+	if m.running == nil || msg.id != m.running.id {
 		return m, nil
 	}
-	m.running.steps = m.src.sess.Progress().InputSteps // Progress may be read while it runs
+	if on := m.running.on.Load(); on != nil {
+		m.running.steps = on.sess.Progress().InputSteps // Progress may be read while it runs
+	}
 	return m, progressCmd(msg.id)
 }
 
@@ -157,30 +167,38 @@ func (m Model) updateStmtDone(msg stmtDoneMsg) (tea.Model, tea.Cmd) {
 	m.src.sync()
 	m.prompt.entered(msg.stmt, msg.err)
 	m.seekTo(m.lastStep())
+	m.noticeStatement(before, msg.stmt, msg.result, msg.err, "")
+	return m, nil
+}
+
+// noticeStatement says what a statement that ended did: the steps it
+// took after step before, or why it stopped. prefix, when a statement
+// continued from an earlier step, says what was discarded.
+func (m *Model) noticeStatement(before int, stmt, result string, err error, prefix string) {
+	n := m.lastStep() - before
 	switch {
-	case errors.Is(msg.err, scripts.ErrInterrupted):
-		m.setNotice(fmt.Sprintf("%s: the session is back at step %d", msg.err, m.lastStep()), false)
-	case msg.err != nil && m.lastStep()-before >= m.promptCap():
-		m.setNotice(fmt.Sprintf("the statement took the most steps a statement may, %d; they stand (%s %d raises the cap)",
-			m.promptCap(), stepsCommand, 10*m.promptCap()), true)
-	case msg.err != nil:
-		if n := m.lastStep() - before; n > 0 {
-			m.setNotice(fmt.Sprintf("the statement failed after %s; they stand (p steps back, and a statement typed there discards them)",
-				allocator.Count(uint64(n), "step")), true)
-		}
+	case errors.Is(err, scripts.ErrInterrupted):
+		m.setNotice(fmt.Sprintf("%s%s: the session is back at step %d", prefix, err, m.lastStep()), false)
+	case err != nil && n >= m.promptCap():
+		m.setNotice(fmt.Sprintf("%sthe statement took the most steps a statement may, %d; they stand (%s %d raises the cap)",
+			prefix, m.promptCap(), stepsCommand, 10*m.promptCap()), true)
+	case err != nil && n > 0:
+		m.setNotice(fmt.Sprintf("%sthe statement failed after %s; they stand (p steps back, and a statement typed there discards them)",
+			prefix, allocator.Count(uint64(n), "step")), true)
+	case err != nil:
+		// The prompt shows the error; the notice is left as it was.
 	default:
-		what := msg.stmt
-		if msg.result != "" {
-			what += " = " + msg.result
+		what := stmt
+		if result != "" {
+			what += " = " + result
 		}
-		switch n := m.lastStep() - before; n {
+		switch n {
 		case 0:
-			m.setNotice(what+" (no allocator call, so no new step)", false)
+			m.setNotice(prefix+what+" (no allocator call, so no new step)", false)
 		case 1:
-			m.setNotice(fmt.Sprintf("step %d: %s", m.step, what), false)
+			m.setNotice(fmt.Sprintf("%sstep %d: %s", prefix, m.step, what), false)
 		default:
-			m.setNotice(fmt.Sprintf("steps %d to %d: %s", before+1, m.step, what), false)
+			m.setNotice(fmt.Sprintf("%ssteps %d to %d: %s", prefix, before+1, m.step, what), false)
 		}
 	}
-	return m, nil
 }

@@ -94,12 +94,21 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	// Keys typed faster than the terminal is read (a held key, a script
 	// driving tmux) arrive as one message with several runes; outside a
 	// text input each is a key of its own.
+	// Likewise esc followed at once by a key reads as alt and that key; no
+	// binding uses alt, so outside a text input it is esc, then the key
+	// (esc q quits from the inspector, as typed).
+	if msg.Alt && msg.Type == tea.KeyRunes && !msg.Paste && (m.mode == modeStep || m.mode == modeInspect) {
+		next, esc := m.updateKey(tea.KeyMsg{Type: tea.KeyEsc})
+		msg.Alt = false
+		next, cmd := next.(Model).updateKey(msg)
+		return next, tea.Batch(esc, cmd)
+	}
 	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.typing() && m.mode != modePicker {
 		var cmds []tea.Cmd
 		var next tea.Model = m
 		for _, r := range msg.Runes {
 			var cmd tea.Cmd
-			next, cmd = next.(Model).updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+			next, cmd = next.(Model).updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 			cmds = append(cmds, cmd)
 		}
 		return next, tea.Batch(cmds...)
@@ -418,7 +427,11 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	default:
 		m.seekTo(0)
 	}
-	m.setNotice(msg.notice, false)
+	if msg.stmt != "" {
+		m.noticeStatement(msg.from, msg.stmt, msg.result, msg.stmtErr, msg.notice+"; ")
+	} else {
+		m.setNotice(msg.notice, false)
+	}
 	var tick tea.Cmd
 	switch {
 	case m.live:

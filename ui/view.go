@@ -59,6 +59,8 @@ func (m Model) statusView() string {
 	}
 	var mid string
 	switch {
+	case m.loading != "" && m.running != nil && m.running.on.Load() != nil:
+		mid = fmt.Sprintf("running a statement from step %d…", m.step)
 	case m.loading != "":
 		mid = m.loading + "…"
 	case m.src == nil:
@@ -154,7 +156,7 @@ func (m Model) commandView() string {
 // promptHint tells the user what running a statement here will do.
 func (m Model) promptHint() string {
 	switch {
-	case m.running != nil && m.loading == "":
+	case m.running != nil && (m.loading == "" || m.running.on.Load() != nil):
 		return fmt.Sprintf("running: %s so far (at most %d) · esc cancels and undoes it",
 			allocator.Count(uint64(m.running.steps), "step"), m.promptCap())
 	case m.loading != "" && m.running != nil:
