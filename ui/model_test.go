@@ -756,15 +756,23 @@ func TestEscCancelsARunningStatement(t *testing.T) {
 	}
 }
 
+// runawayFromStep1 types a loop that never ends at step 1 of the
+// three-step script, with a step cap of stepCap, and returns the command
+// that rebuilds the session to step 1 and runs it.
+func runawayFromStep1(t *testing.T, stepCap int) (Model, tea.Cmd) {
+	t.Helper()
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "n", ":")
+	m = typeText(t, m, fmt.Sprintf("%%steps %d", stepCap))
+	m, _ = press(t, m, "enter")
+	m = typeText(t, m, "while True: kmalloc(8)")
+	return press(t, m, "enter")
+}
+
 // A statement typed at an earlier step runs on the rebuilt session: the
 // counter follows it there, and esc cancels it, discarding nothing.
 func TestContinuationCountsItsSteps(t *testing.T) {
-	m := open(t, writeScript(t, threeStepScript), 100, 30)
-	m, _ = press(t, m, "n", ":")
-	m = typeText(t, m, "%steps 100000000")
-	m, _ = press(t, m, "enter")
-	m = typeText(t, m, "while True: kmalloc(8)")
-	m, cmd := press(t, m, "enter")
+	m, cmd := runawayFromStep1(t, 100000000)
 	done := make(chan tea.Msg, 1)
 	r := m.running
 	go func() { done <- statementMsg(cmd) }()
@@ -787,12 +795,7 @@ func TestContinuationCountsItsSteps(t *testing.T) {
 // A continued statement that reaches the step cap says so, as one at the
 // last step does, after saying what was discarded.
 func TestContinuationAtTheStepCap(t *testing.T) {
-	m := open(t, writeScript(t, threeStepScript), 100, 30)
-	m, _ = press(t, m, "n", ":")
-	m = typeText(t, m, "%steps 50")
-	m, _ = press(t, m, "enter")
-	m = typeText(t, m, "while True: kmalloc(8)")
-	m, cmd := press(t, m, "enter")
+	m, cmd := runawayFromStep1(t, 50)
 	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 51 {
 		t.Fatalf("the capped statement's steps should stand: %d steps", m.lastStep())
