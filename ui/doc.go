@@ -39,10 +39,13 @@
 //
 // Opening a scenario, rebuilding a session to an earlier step and running
 // a statement typed at the prompt happen in commands, off the event loop:
-// a statement runs on the session shown (source.run), and until it is
-// done Update reads neither the session nor its heapview model (refresh
-// keeps the panes as they were); esc cancels it through its context and
-// the session undoes it. A script that runs longer than firstSlice is
+// a statement runs on the session shown (source.run), or, typed at an
+// earlier step, on a session rebuilt to that step, and until it is done
+// Update reads neither the session nor its heapview model (refresh keeps
+// the panes as they were) but the session's Progress, for the step
+// counter; esc cancels it through its context and the session undoes it.
+// Keys that arrive together (several runes, or esc read with the next key
+// as alt) are taken one at a time outside a text input. A script that runs longer than firstSlice is
 // handed over while it runs, on its own goroutine, which lets go of the
 // session every few milliseconds: Update holds it (source.hold) and a live
 // tick brings the model up to date; View reads only the model. Replay is
