@@ -123,7 +123,8 @@ func (m *Model) SortedCaches(by SlabColumn, desc, all bool) []Cache {
 // column, columns are left out in slabDrop's order (LOST, PG/SLAB,
 // OBJ/SLAB, ACTIVE, USE, SLABS, OBJS, INUSE, OBJ SIZE), never the sort
 // column, and the heading row says how many. The sort column's heading is
-// marked selected.
+// marked selected. When not every cache listed fits, the title says which
+// rows are shown ("rows 1-14 of 52").
 func (m *Model) SlabTable(o SlabTableOptions) []Row {
 	v := newView(o.Width, o.Height)
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
@@ -146,7 +147,16 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 		pages += uint64(c.Slabs * c.PagesPerSlab)
 		used += uint64(c.Active) * c.Size
 	}
-	v.line(CellTitle, fmt.Sprintf("Slab caches: %d of %d in use; step %d/%d", caches, live, m.step, m.Steps()))
+	title := fmt.Sprintf("Slab caches: %d of %d in use; step %d/%d", caches, live, m.step, m.Steps())
+	// When the rows do not all fit, the title says which are shown.
+	fit := o.Height - 2 // the title and the headings
+	if o.Height >= 10 {
+		fit -= 4 // the totals
+	}
+	if first, last := max(o.Scroll, 0), min(len(cs), max(o.Scroll, 0)+max(fit, 0)); last > first && (first > 0 || last < len(cs)) {
+		title += fmt.Sprintf(" · rows %d-%d of %d", first+1, last, len(cs))
+	}
+	v.line(CellTitle, title)
 	if o.Height >= 10 {
 		total := pages * m.geo.pageSize
 		v.line(CellText, fmt.Sprintf(" Active / Total Objects (%% used)    : %d / %d (%s)", active, objs, percent(uint64(active), uint64(objs))))

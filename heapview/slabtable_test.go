@@ -84,3 +84,37 @@ func TestSlabTableKeepsNames(t *testing.T) {
 		}
 	}
 }
+
+// A table with more caches than rows says which rows it shows, scrolled
+// or not; one that shows them all does not.
+func TestSlabTableSaysWhichRows(t *testing.T) {
+	s := newSession(t, allocator.Config{})
+	s.begin("kmalloc(8)")
+	if _, err := s.m.Kmalloc(8, allocator.GFPKernel); err != nil {
+		t.Fatal(err)
+	}
+	hv, err := New(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(hv.SortedCaches(ColName, false, true))
+	if n < 20 {
+		t.Fatalf("only %d caches", n)
+	}
+	for _, tc := range []struct {
+		height, scroll int
+		all            bool
+		want           string
+	}{
+		{8, 0, true, fmt.Sprintf(" · rows 1-6 of %d", n)},   // title, headings, 6 rows
+		{16, 3, true, fmt.Sprintf(" · rows 4-13 of %d", n)}, // and the totals
+		{n + 6, 0, true, ""},
+		{8, 0, false, ""}, // the one cache in use
+	} {
+		rows := hv.SlabTable(SlabTableOptions{Width: 100, Height: tc.height, Sort: ColName, Scroll: tc.scroll, All: tc.all})
+		title := strings.TrimRight(rows[0].String(), " ")
+		if got, _ := strings.CutPrefix(title, "Slab caches: 1 of "+fmt.Sprint(n)+" in use; step 1/1"); got != tc.want {
+			t.Errorf("height %d scroll %d: title %q, want it to end %q", tc.height, tc.scroll, title, tc.want)
+		}
+	}
+}

@@ -79,13 +79,35 @@ func (m *Model) moveObject(dx, dy int) {
 }
 
 // slabTableHeight splits the pane: the table gets the rows its caches
-// need (with slabtop's totals when there is room), at most half.
-func slabTableHeight(caches, h int) int {
+// need (with slabtop's totals when there is room), at most half, or all
+// that the selected cache's slabs leave over when they need fewer rows
+// (view) than the other half.
+func slabTableHeight(caches, h, view int) int {
 	need := 2 + caches // title, headings, a row per cache
-	if need+4 >= 10 && need+4 <= h/2 {
+	limit := max(h/2, h-view)
+	if need+4 >= 10 && need+4 <= limit {
 		return need + 4 // and the totals block
 	}
-	return max(min(need, h/2), min(3, h))
+	return max(min(need, limit), min(3, h))
+}
+
+// slabViewNeed is how many rows heapview's slab view of cache takes at
+// width w: its title, a row per objectsPerRow objects of each slab (and
+// its freelist line), or the line saying it has none, and the key.
+func slabViewNeed(hv *heapview.Model, cache string, w int, freelist bool) int {
+	slabs := hv.ListedSlabs(cache)
+	if len(slabs) == 0 {
+		return 3
+	}
+	per := max(w-slabViewLabel(hv.NrPages()), 1)
+	n := 2
+	for _, sl := range slabs {
+		n += (sl.Objects + per - 1) / per
+		if freelist {
+			n++
+		}
+	}
+	return n
 }
 
 // slabViewKeyRows is the height from which heapview's slab view ends
@@ -131,7 +153,7 @@ func (m *Model) refreshSlabs(inspecting bool) {
 			p.sel = p.caches[0]
 		}
 	}
-	th := slabTableHeight(len(cs), h)
+	th := slabTableHeight(len(cs), h, slabViewNeed(hv, p.sel, w, p.freelist))
 	visible := th - 2
 	if th >= 10 {
 		visible -= 4
