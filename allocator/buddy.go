@@ -211,6 +211,15 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		m.addFree(upper, high-1, false)
 		m.pages[upper].since = m.seq
 	}
+	m.prepBlock(pfn, order, gfp, owner, cur, 0)
+	return pfn, nil
+}
+
+// prepBlock hands out the block at pfn, already off the free lists: its
+// page records say who owns it, __GFP_ZERO clears it, and EvPageAlloc
+// records it with from, the order of the free block it was split from,
+// and why, the reason AllocPagesAt placed it (0 for alloc_pages).
+func (m *Machine) prepBlock(pfn uint64, order int, gfp GFP, owner Owner, from int, why StrID) {
 	p := &m.pages[pfn]
 	p.flags = pgHead
 	if gfp&GFPComp != 0 {
@@ -229,12 +238,11 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		clear(m.pfnBytes(pfn, 1<<order))
 	}
 	if m.tracing() {
-		m.putWords(m.head(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(cur), 0, 0), m.PFNAddr(pfn), 0, m.pageSize<<order)
+		m.putWords(m.head(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(from), 0, why), m.PFNAddr(pfn), 0, m.pageSize<<order)
 	}
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
 	}
-	return pfn, nil
 }
 
 func (m *Machine) pageAllocFailed(order int, gfp GFP) error {

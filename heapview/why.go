@@ -12,6 +12,7 @@ import (
 type WhyOptions struct {
 	Width, Height int
 	Step          int      // 0 is boot
+	Label         string   // a replayed trace's line: time, task, CPU, call site ("" for a script's step)
 	Call          string   // the call with its argument values and its result ("kmalloc(100, GFP_KERNEL) = 0x…"); "" for none
 	Err           string   // the error that ended the script in this step
 	Printed       []string // the step's print() output
@@ -44,8 +45,8 @@ var whyKinds = [...]struct {
 }
 
 // WhyStrip renders the "why" of a step: its narration first (a step that
-// only narrates is its narration: no call line repeats it), then the call
-// and its result, the error that ended the script, its print() output,
+// only narrates is its narration: no call line repeats it), then a
+// replayed trace's line (its label), the call and its result, the error that ended the script, its print() output,
 // and then what its events did (Why): the headline, the decisions with
 // the rule each applied, reports and checks (a SLUB report shortened to
 // its BUG line, ShortReport), and last the mechanics. Boot
@@ -65,6 +66,9 @@ func (m *Model) WhyStrip(o WhyOptions) []Row {
 	var lines []whyLine
 	for _, n := range si.Narration {
 		lines = append(lines, whyLine{CellTitle, "", n})
+	}
+	if o.Label != "" {
+		lines = append(lines, whyLine{CellMuted, "", o.Label})
 	}
 	if o.Call != "" && !m.onlyNarrates(o.Step) {
 		lines = append(lines, whyLine{CellBar, "", o.Call})

@@ -17,7 +17,7 @@ func whyOptions(s *scripts.Session, n, w, h int) heapview.WhyOptions {
 	o := heapview.WhyOptions{Width: w, Height: h, Step: n}
 	if n > 0 {
 		st := s.Step(n)
-		o.Call, o.Err = st.Op, st.Err
+		o.Label, o.Call, o.Err = st.Label, st.Op, st.Err
 		if st.Result != "" {
 			o.Call += " = " + st.Result
 		}
@@ -28,12 +28,13 @@ func whyOptions(s *scripts.Session, n, w, h int) heapview.WhyOptions {
 // TestWhyStripGolden renders the Why strip of telling steps of the tour
 // and of slub-debug at the widths of the strip in each layout, short and
 // tall: boot, a narration, a split, the krealloc that moved, the vmalloc
-// of scattered pages, a KVec push that moved, a SLUB report.
+// of scattered pages, a KVec push that moved, a SLUB report, and a line of
+// a kernel's trace replayed (its label before the call).
 func TestWhyStripGolden(t *testing.T) {
 	for _, sc := range []struct {
 		name  string
 		steps []int
-	}{{"tour", []int{0, 1, 3, 30, 51, 83}}, {"slub-debug", []int{20}}} {
+	}{{"tour", []int{0, 1, 3, 30, 51, 83}}, {"slub-debug", []int{20}}, {"trace-ls", []int{298}}} {
 		hv, s := scenarioModel(t, sc.name)
 		for _, n := range sc.steps {
 			for _, sz := range [][2]int{{76, 3}, {116, 7}, {216, 5}} {

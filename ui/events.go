@@ -19,13 +19,14 @@ func (p *eventsPane) reset() { p.top, p.back = 0, 0 }
 // scrollBack scrolls the log d lines further into the past.
 func (p *eventsPane) scrollBack(d int) { p.back = max(0, p.back+d) }
 
-// fileLine drops the column from file:line:col, and the directories.
+// fileLine drops the column from file:line:col (a trace's file:line has
+// none), and the directories.
 func fileLine(pos string) string {
-	if i := strings.LastIndexByte(pos, ':'); i > 0 {
-		pos = pos[:i]
-	}
 	if i := strings.LastIndexByte(pos, '/'); i >= 0 {
 		pos = pos[i+1:]
+	}
+	if i := strings.LastIndexByte(pos, ':'); i > 0 && strings.Count(pos, ":") >= 2 {
+		pos = pos[:i]
 	}
 	return pos
 }
@@ -35,6 +36,7 @@ func fileLine(pos string) string {
 func (m *Model) whyOptions(n, w int) heapview.WhyOptions {
 	o := heapview.WhyOptions{Width: w, Step: n}
 	if st, ok := m.src.step(n); ok {
+		o.Label = st.Label
 		o.Call = st.Op
 		if st.Result != "" {
 			o.Call += " = " + st.Result

@@ -164,7 +164,7 @@ func (m Model) promptHint() string {
 	case m.loading != "":
 		return m.loading + "…"
 	case m.live:
-		return "the script is still running: a statement can run once it has ended"
+		return fmt.Sprintf("the %s is still running: a statement can run once it has ended", m.src.inputNoun()) // a live source's noun reads no session
 	case m.src != nil && m.step < m.lastStep():
 		return fmt.Sprintf("viewing step %d of %d: a statement continues from here and discards steps %d to %d",
 			m.step, m.lastStep(), m.step+1, m.lastStep())
