@@ -99,8 +99,9 @@ func CacheClass(id int) uint8 { return uint8(id) }
 type rowBuilder struct {
 	buf   []byte
 	marks []spanStart
-	width int // cells so far
-	max   int // cells allowed
+	width int  // cells so far
+	max   int  // cells allowed
+	ended bool // a group did not fit: the row ends with "…" and takes nothing more
 }
 
 type spanStart struct {
@@ -113,7 +114,38 @@ type spanStart struct {
 func newRow(max int) *rowBuilder { return &rowBuilder{max: max} }
 
 // room returns the cells still free.
-func (b *rowBuilder) room() int { return b.max - b.width }
+func (b *rowBuilder) room() int {
+	if b.ended {
+		return 0
+	}
+	return b.max - b.width
+}
+
+// fits reports whether a group of n cells that belong together (a label
+// and its value, written by several puts) fits, keeping a cell for "…"
+// when more groups follow.
+func (b *rowBuilder) fits(n int, more bool) bool {
+	if more {
+		n++
+	}
+	return n <= b.room()
+}
+
+// end ends the row with "…": it takes nothing more.
+func (b *rowBuilder) end() {
+	b.put(CellMuted, 0, 0, "…")
+	b.ended = true
+}
+
+// group is fits, ending the row when the group does not fit, so a group
+// shows whole or not at all.
+func (b *rowBuilder) group(n int, more bool) bool {
+	if b.fits(n, more) {
+		return true
+	}
+	b.end()
+	return false
+}
 
 func (b *rowBuilder) style(k CellKind, c uint8, mk Mark) {
 	if n := len(b.marks); n > 0 && b.marks[n-1].at == len(b.buf) {
@@ -179,6 +211,7 @@ func (b *rowBuilder) pad(col int) { b.fill(CellBlank, 0, 0, ' ', col-b.width) }
 
 // row returns the row, padded with blank cells to its full width.
 func (b *rowBuilder) row() Row {
+	b.ended = false
 	b.pad(b.max)
 	s := string(b.buf)
 	r := make(Row, len(b.marks))

@@ -2,6 +2,7 @@ package heapview_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -178,6 +179,50 @@ func TestBootSummary(t *testing.T) {
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("boot summary %q lacks %q", got, want)
+		}
+	}
+}
+
+// The page map's legend rows hold whole groups: a free count with its
+// order, a cache's S with its whole name; when the rest does not fit the
+// row ends with "…" right after a whole group, at every width (a replayed
+// trace has counts in the hundreds and dozens of caches).
+func TestPageMapLegendKeepsGroupsWhole(t *testing.T) {
+	hv, _ := scenarioModel(t, "trace-ls")
+	if err := hv.Seek(2537); err != nil {
+		t.Fatal(err)
+	}
+	free := regexp.MustCompile(`^free blocks by order(  \d+:\d+)*((  \d+:)?…)?$`)
+	caches := regexp.MustCompile(`^slab caches(  S [a-z0-9_-]+)*(…)?$`)
+	names := map[string]bool{}
+	for _, c := range hv.Caches() {
+		names[c.Name] = true
+	}
+	for w := 40; w <= 220; w++ {
+		pm := hv.PageMap(heapview.PageMapOptions{Width: w, Height: 30})
+		var sawFree, sawCaches bool
+		for _, r := range pm.Rows {
+			l := strings.TrimRight(r.String(), " ")
+			switch {
+			case strings.HasPrefix(l, "free blocks by order  "):
+				sawFree = true
+				if !free.MatchString(l) {
+					t.Errorf("width %d: %q", w, l)
+				}
+			case strings.HasPrefix(l, "slab caches  "):
+				sawCaches = true
+				if !caches.MatchString(l) {
+					t.Errorf("width %d: %q", w, l)
+				}
+				for _, f := range strings.Split(strings.TrimSuffix(l, "…"), "  S ")[1:] {
+					if !names[f] {
+						t.Errorf("width %d: %q is no cache's whole name: %q", w, f, l)
+					}
+				}
+			}
+		}
+		if w >= 60 && (!sawFree || !sawCaches) {
+			t.Errorf("width %d: no free blocks (%v) or caches (%v) row", w, sawFree, sawCaches)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package heapview
 import (
 	"fmt"
 	"math/bits"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 )
@@ -325,29 +326,50 @@ func (m *Model) pageMapLegend(v *view, rows int) {
 		return
 	}
 	b := newRow(v.width)
-	item := func(k CellKind, mk Mark, glyph, text string) {
-		if b.width > 0 {
-			b.put(CellBlank, 0, 0, "  ")
-		}
-		b.put(k, 0, mk, glyph)
-		b.put(CellMuted, 0, 0, " "+text)
+	items := []struct {
+		k           CellKind
+		mk          Mark
+		glyph, text string
+	}{
+		{CellFree, 0, "0-A", "free"},
+		{CellReserved, 0, "#", "reserved"},
+		{CellPages, 0, "P", "pages"},
+		{CellSlab, 0, "S", "slab"},
+		{CellLargeKmalloc, 0, "L", "large kmalloc"},
+		{CellVmalloc, 0, "V", "vmalloc"},
+		{CellText, MarkTouched, "x", "this step"},
 	}
-	item(CellFree, 0, "0-A", "free")
-	item(CellReserved, 0, "#", "reserved")
-	item(CellPages, 0, "P", "pages")
-	item(CellSlab, 0, "S", "slab")
-	item(CellLargeKmalloc, 0, "L", "large kmalloc")
-	item(CellVmalloc, 0, "V", "vmalloc")
-	item(CellText, MarkTouched, "x", "this step")
+	for i, it := range items {
+		sep := ""
+		if i > 0 {
+			sep = "  "
+		}
+		if !b.group(len(sep)+utf8.RuneCountInString(it.glyph)+1+len(it.text), i < len(items)-1) {
+			break
+		}
+		b.put(CellBlank, 0, 0, sep)
+		b.put(it.k, 0, it.mk, it.glyph)
+		b.put(CellMuted, 0, 0, " "+it.text)
+	}
 	v.add(b.row())
 	if rows < 2 {
 		return
 	}
 	b = newRow(v.width)
 	b.put(CellLabel, 0, 0, "free blocks by order")
-	for o, c := range m.FreeCounts() {
-		b.put(CellMuted, 0, 0, fmt.Sprintf("  %d:", o))
-		b.put(CellFree, uint8(o), 0, fmt.Sprint(c))
+	counts := m.FreeCounts()
+	for o, c := range counts {
+		label, n := fmt.Sprintf("  %d:", o), fmt.Sprint(c)
+		if !b.fits(len(label)+len(n), o < len(counts)-1) {
+			// The order without its count ("10:…") says what is left out.
+			if len(label)+1 <= b.room() {
+				b.put(CellMuted, 0, 0, label)
+			}
+			b.end()
+			break
+		}
+		b.put(CellMuted, 0, 0, label)
+		b.put(CellFree, uint8(o), 0, n)
 	}
 	v.add(b.row())
 	if rows < 3 {
@@ -359,12 +381,20 @@ func (m *Model) pageMapLegend(v *view, rows int) {
 		return
 	}
 	b.put(CellLabel, 0, 0, "slab caches")
+	var ids []int
 	for id, c := range m.cur.caches {
 		if c.slabs > 0 {
-			b.put(CellBlank, 0, 0, "  ")
-			b.put(CellSlab, CacheClass(id), 0, "S")
-			b.put(CellMuted, 0, 0, " "+m.caches[id].name)
+			ids = append(ids, id)
 		}
+	}
+	for i, id := range ids {
+		name := m.caches[id].name
+		if !b.group(2+1+1+utf8.RuneCountInString(name), i < len(ids)-1) {
+			break
+		}
+		b.put(CellBlank, 0, 0, "  ")
+		b.put(CellSlab, CacheClass(id), 0, "S")
+		b.put(CellMuted, 0, 0, " "+name)
 	}
 	v.add(b.row())
 }
