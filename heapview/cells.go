@@ -122,18 +122,24 @@ func (b *rowBuilder) room() int {
 }
 
 // fits reports whether a group of n cells that belong together (a label
-// and its value, written by several puts) fits, keeping a cell for "…"
-// when more groups follow.
+// and its value, written by several puts) fits, keeping two cells for
+// " …" when more groups follow.
 func (b *rowBuilder) fits(n int, more bool) bool {
 	if more {
-		n++
+		n += 2
 	}
 	return n <= b.room()
 }
 
-// end ends the row with "…": it takes nothing more.
-func (b *rowBuilder) end() {
-	b.put(CellMuted, 0, 0, "…")
+// end ends the row with " …" after a whole group (apart from it, so the
+// group does not read as cut), or "…" right after a label that stands
+// for its group: the row takes nothing more.
+func (b *rowBuilder) end(afterLabel bool) {
+	if afterLabel || b.room() < 2 {
+		b.put(CellMuted, 0, 0, "…")
+	} else {
+		b.put(CellMuted, 0, 0, " …")
+	}
 	b.ended = true
 }
 
@@ -143,7 +149,7 @@ func (b *rowBuilder) group(n int, more bool) bool {
 	if b.fits(n, more) {
 		return true
 	}
-	b.end()
+	b.end(false)
 	return false
 }
 

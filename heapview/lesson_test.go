@@ -185,15 +185,16 @@ func TestBootSummary(t *testing.T) {
 
 // The page map's legend rows hold whole groups: a free count with its
 // order, a cache's S with its whole name; when the rest does not fit the
-// row ends with "…" right after a whole group, at every width (a replayed
+// row ends with " …" after a whole group (or "…" after an order whose
+// count is left out), at every width (a replayed
 // trace has counts in the hundreds and dozens of caches).
 func TestPageMapLegendKeepsGroupsWhole(t *testing.T) {
 	hv, _ := scenarioModel(t, "trace-ls")
 	if err := hv.Seek(2537); err != nil {
 		t.Fatal(err)
 	}
-	free := regexp.MustCompile(`^free blocks by order(  \d+:\d+)*((  \d+:)?…)?$`)
-	caches := regexp.MustCompile(`^slab caches(  S [a-z0-9_-]+)*(…)?$`)
+	free := regexp.MustCompile(`^free blocks by order(  \d+:\d+)*(  \d+:…| …)?$`)
+	caches := regexp.MustCompile(`^slab caches(  S [a-z0-9_-]+)*( …)?$`)
 	names := map[string]bool{}
 	for _, c := range hv.Caches() {
 		names[c.Name] = true
@@ -214,7 +215,7 @@ func TestPageMapLegendKeepsGroupsWhole(t *testing.T) {
 				if !caches.MatchString(l) {
 					t.Errorf("width %d: %q", w, l)
 				}
-				for _, f := range strings.Split(strings.TrimSuffix(l, "…"), "  S ")[1:] {
+				for _, f := range strings.Split(strings.TrimSuffix(l, " …"), "  S ")[1:] {
 					if !names[f] {
 						t.Errorf("width %d: %q is no cache's whole name: %q", w, f, l)
 					}

@@ -362,10 +362,11 @@ func (m *Model) pageMapLegend(v *view, rows int) {
 		label, n := fmt.Sprintf("  %d:", o), fmt.Sprint(c)
 		if !b.fits(len(label)+len(n), o < len(counts)-1) {
 			// The order without its count ("10:…") says what is left out.
-			if len(label)+1 <= b.room() {
+			withOrder := len(label)+1 <= b.room()
+			if withOrder {
 				b.put(CellMuted, 0, 0, label)
 			}
-			b.end()
+			b.end(withOrder)
 			break
 		}
 		b.put(CellMuted, 0, 0, label)
