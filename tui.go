@@ -29,6 +29,7 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 	var mf machineFlags
 	mf.register(fs)
 	palette := fs.String("palette", "default", "colours: default, cb (colour-blind safe) or mono")
+	quiz := fs.Bool("quiz", false, "stop at each question and take an answer")
 	var step, promptSteps countFlag
 	fs.Var(&step, "step", "open at this step")
 	fs.Var(&promptSteps, "prompt-steps", "allocator steps one statement typed at the prompt may take")
@@ -82,7 +83,7 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 		return runCmd(runArgs, stdout, stderr)
 	}
 	defer limitHeap(&opts)()
-	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal, Step: step.n, Presenter: *presenter,
+	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal, Quiz: *quiz, Step: step.n, Presenter: *presenter,
 		PromptSteps: promptSteps.n, Flags: configKeys(fs)}, out, stderr)
 }
 

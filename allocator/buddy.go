@@ -192,6 +192,12 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 	if order < 0 || order > MaxPageOrder {
 		return 0, m.pageAllocFailed(order, gfp)
 	}
+	if m.fi.on {
+		// prepare_alloc_pages(): should_fail_alloc_page() (faultinject.go).
+		if err := m.shouldFailAllocPage(order, gfp); err != nil {
+			return 0, err
+		}
+	}
 	cur := order
 	for cur <= MaxPageOrder && m.zone.free[cur].head < 0 {
 		cur++

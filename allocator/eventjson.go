@@ -42,6 +42,7 @@ type eventJSON struct {
 	Cause     uint64       `json:"cause,omitempty"` // 0: none
 	Decision  string       `json:"decision,omitempty"`
 	Synthetic string       `json:"synthetic,omitempty"`
+	Choices   []string     `json:"choices,omitempty"`
 }
 
 type reallocJSON struct {
@@ -70,6 +71,7 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 		PFN: e.PFN(), Order: e.Order(), Owner: e.Owner().String(), Path: e.Path(),
 		Size: e.Size(), Bytes: e.Bytes(),
 		Cache: e.Cache(), Src: e.Src(), Label: e.Label(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(), Synthetic: e.Synthetic(),
+		Choices: e.Choices(),
 	}
 	if sc != nil {
 		b := e.Addr().Append(sc.b[:0])
@@ -235,6 +237,16 @@ func (j *eventJSON) append(b []byte) []byte {
 	if j.Synthetic != "" {
 		b = jsonString(append(b, `,"synthetic":`...), j.Synthetic)
 	}
+	if len(j.Choices) > 0 {
+		b = append(b, `,"choices":[`...)
+		for i, c := range j.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonString(b, c)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}', '\n')
 }
 
@@ -328,7 +340,8 @@ func (j *eventJSON) fields() (Fields, error) {
 		return Fields{}, fmt.Errorf("event kind %q does not exist", j.Kind)
 	}
 	f := Fields{Kind: k, Step: j.Step, CPU: j.CPU, PFN: j.PFN, Order: j.Order, Path: j.Path, Size: j.Size, Bytes: j.Bytes,
-		Cache: j.Cache, Src: j.Src, Label: j.Label, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Synthetic: j.Synthetic}
+		Cache: j.Cache, Src: j.Src, Label: j.Label, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Synthetic: j.Synthetic,
+		Choices: j.Choices}
 	var err error
 	if f.Addr, err = parseAddr(j.Addr); err != nil {
 		return f, err

@@ -19,6 +19,7 @@ type Options struct {
 	Script   scripts.Options // machine flags and step limit; a script's config() overrides them
 	Palette  Palette         // colours
 	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
+	Quiz     bool            // stop at each ask() for an answer (quiz.go)
 	// Step is the step to show when the scenario has opened (--step);
 	// past the last step, the last.
 	Step int
@@ -178,6 +179,8 @@ type Model struct {
 	events    eventsPane
 	inspector inspectorPane
 	why       textPane // the Why strip: the step, its narration and why it did what it did
+
+	quiz quizState // quiz.go
 }
 
 // pane returns the box p's pane.

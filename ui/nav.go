@@ -29,7 +29,7 @@ func (m *Model) seekTo(n int) {
 	if m.src == nil {
 		return
 	}
-	n = max(0, min(n, m.lastStep()))
+	n = max(0, min(m.quizClamp(n), m.lastStep()))
 	if n != m.step {
 		m.events.back = 0
 		m.why.top, m.realloc.top, m.inspector.top, m.vm.top = 0, 0, 0, 0

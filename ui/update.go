@@ -132,6 +132,9 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 
 // updateStepKey handles keys while stepping or inspecting.
 func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if m.quizKey(msg) {
+		return m, nil
+	}
 	k := m.keys
 	if m.help.ShowAll {
 		// The full help scrolls with the scrolling keys.
