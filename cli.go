@@ -39,6 +39,11 @@ const usageText = `usage:
                                         random practice: N questions (default 10) about seeded
                                         random operations; T is kmalloc, krealloc, buddy, slub,
                                         vmalloc, kvec or all; answers are read one per line
+  allocviz export SCRIPT|TRACE|NAME [--svg FILE [--step N]] [--cast FILE [--pace D]] [--html FILE]
+                [--size COLSxROWS] [--palette P] [machine flags]
+                                        pictures to keep: the interface's screen at a step as SVG,
+                                        an asciicast v2 recording of it stepping through the session,
+                                        a self-contained HTML page that steps through it in a browser
   allocviz trace stats FILE|NAME [machine flags]
                                         what a kernel trace holds and what replaying it does
   allocviz capture [-o FILE] [--seconds N] [--buffer-kb N] [-- COMMAND ARGS...]
@@ -117,6 +122,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return captureCmd(args[1:], stdout, stderr)
 	case "host":
 		return hostCmd(args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK

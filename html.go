@@ -83,6 +83,7 @@ type htmlMap struct {
 	Cols  int    `json:"cols"`
 	Label int    `json:"label"`
 	Top   int    `json:"top"`
+	Lines int    `json:"lines"`
 	First uint64 `json:"first"`
 }
 
@@ -120,28 +121,22 @@ func (t *styleTable) id(class string) int {
 
 // spanClass is the CSS class list of a span: k-KIND, the class for the
 // kinds that have one (o-N the order of a free block, c-N a cache's colour
-// slot), and a class per mark.
+// slot), and mN for each mark 1<<N.
 func spanClass(s heapview.Span) string {
 	c := "k-" + s.Kind.String()
 	switch s.Kind {
 	case heapview.CellFree:
 		c += fmt.Sprintf(" o-%d", s.Class)
 	case heapview.CellSlab, heapview.CellObjUsed:
-		c += fmt.Sprintf(" c-%d", int(s.Class)%cacheSlots)
+		c += fmt.Sprintf(" c-%d", s.Class)
 	}
-	for i, name := range markClasses {
+	for i := 0; i < 8; i++ {
 		if s.Mark&(1<<i) != 0 {
-			c += " " + name
+			c += fmt.Sprintf(" m%d", i) // heapview's mark 1<<i
 		}
 	}
 	return c
 }
-
-// markClasses name the marks, bit by bit (heapview.Mark).
-var markClasses = [...]string{"touched", "selected", "mixed", "cpu", "partial"}
-
-// cacheSlots is how many cache colours the page's CSS defines.
-const cacheSlots = 12
 
 // spanCSS returns the CSS declarations of a span's style in a palette
 // (its colour, background, weight...); the interface's styles decide
@@ -157,7 +152,7 @@ func buildHTML(out io.Writer, hv *heapview.Model, title string, palettes []strin
 	d.Title = title
 	d.Panes = htmlPanes()
 	pm := hv.PageMap(htmlPageMap)
-	d.Map = htmlMap{Scale: pm.Scale, Cols: pm.Cols, Label: pm.Label, Top: pm.Top, First: pm.First}
+	d.Map = htmlMap{Scale: pm.Scale, Cols: pm.Cols, Label: pm.Label, Top: pm.Top, Lines: pm.Lines, First: pm.First}
 	prev := make([][]string, len(d.Panes)) // each pane's rows at the step before, as JSON
 	var styled []heapview.Span             // a span of each style the panes use
 	spans := func(r heapview.Row) []any {
