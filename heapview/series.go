@@ -2,8 +2,11 @@ package heapview
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
 )
@@ -325,4 +328,41 @@ func abs(v int64) int64 {
 		return -v
 	}
 	return v
+}
+
+// maxSeriesValue bounds a value Parse accepts: far above anything a
+// machine of this program holds, far below int64's overflow.
+const maxSeriesValue = 1 << 60
+
+// Parse reads a value of the series as a person types it, the way Format
+// writes it: bytes as a number with an optional K, M or G (powers of 1024,
+// "1.5M", "4096"); pages as a number ("12", "12 pages"); an index as the
+// kernel prints it, in units ("0.5", "-1.000"), kept in thousandths.
+func (s Series) Parse(text string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(text))
+	mult := 1.0
+	want := "a size such as 4096, 512K or 1.5M"
+	switch s.Unit {
+	case UnitThousandths:
+		mult, want = 1000, "an index such as 0.5 or -1.000"
+	case UnitPages:
+		want = "a number of pages such as 12"
+		t = strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(t, "pages"), "page"))
+	default:
+		t = strings.TrimSuffix(t, "b")
+		if n := len(t); n > 0 {
+			if i := strings.IndexByte("kmg", t[n-1]); i >= 0 {
+				mult, t = float64(int64(1)<<(10*(i+1))), strings.TrimSpace(t[:n-1])
+			}
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%q is not a value of %s: type %s", text, s.Name, want)
+	}
+	v := math.Round(f * mult)
+	if math.Abs(v) > maxSeriesValue {
+		return 0, fmt.Errorf("%q is out of range for %s", text, s.Name)
+	}
+	return int64(v), nil
 }

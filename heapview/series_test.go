@@ -179,6 +179,38 @@ func TestSeriesJumps(t *testing.T) {
 	}
 }
 
+// TestSeriesParse: a threshold typed for the timeline reads as Format
+// writes the series' values, and anything else is a clear error.
+func TestSeriesParse(t *testing.T) {
+	bytes := heapview.Series{Name: "free memory", Unit: heapview.UnitBytes}
+	idx := heapview.Series{Name: "fragmentation index, order 3", Unit: heapview.UnitThousandths}
+	pages := heapview.Series{Name: "vmalloc pages mapped", Unit: heapview.UnitPages}
+	for _, tc := range []struct {
+		s    heapview.Series
+		text string
+		want int64
+	}{
+		{bytes, "4096", 4096}, {bytes, "512K", 512 << 10}, {bytes, " 1.5m ", 3 << 19}, {bytes, "2G", 2 << 30}, {bytes, "64B", 64},
+		{idx, "0.5", 500}, {idx, "-1.000", -1000}, {idx, "0.782", 782}, {idx, "1", 1000},
+		{pages, "12", 12}, {pages, "12 pages", 12}, {pages, "1 page", 1},
+	} {
+		got, err := tc.s.Parse(tc.text)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q reads %d, %v; want %d", tc.s.Name, tc.text, got, err, tc.want)
+		}
+		if back, err := tc.s.Parse(tc.s.Format(tc.want)); err != nil || back != tc.want {
+			t.Errorf("%s: %q, its own format of %d, reads %d, %v", tc.s.Name, tc.s.Format(tc.want), tc.want, back, err)
+		}
+	}
+	for _, text := range []string{"", "x", "NaN", "inf", "1e300", "12Q", "0x", "--1"} {
+		if v, err := bytes.Parse(text); err == nil {
+			t.Errorf("%q reads %d, want an error", text, v)
+		} else if !strings.Contains(err.Error(), "free memory") {
+			t.Errorf("%q: the error does not name the series: %v", text, err)
+		}
+	}
+}
+
 // TestSeriesGolden keeps every series of the fragmentation lesson, a
 // column per series and a line per step, with the step each series
 // changed most at.

@@ -41,8 +41,9 @@ type keyMap struct {
 	Presenter key.Binding
 
 	// The timeline.
-	Timeline     key.Binding
-	TimelineJump key.Binding
+	Timeline      key.Binding
+	TimelineJump  key.Binding
+	TimelineCross key.Binding
 
 	// The page map.
 	Zoom    key.Binding
@@ -68,7 +69,7 @@ type keyMap struct {
 	Help   key.Binding
 	Quit   key.Binding
 
-	// The prompt, the go-to and search inputs and the picker (enabled
+	// The prompt, the go-to, search and threshold inputs and the picker (enabled
 	// while open).
 	Run         key.Binding
 	HistoryPrev key.Binding
@@ -109,8 +110,9 @@ func DefaultKeyMap() keyMap {
 		WhyMore:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "more Why")),
 		Presenter: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "presenter")),
 
-		Timeline:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "timeline: next series")),
-		TimelineJump: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "go to its biggest change")),
+		Timeline:      key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "timeline: next series")),
+		TimelineJump:  key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "go to its biggest change")),
+		TimelineCross: key.NewBinding(key.WithKeys(">"), key.WithHelp(">", "go to a crossing")),
 
 		Zoom:    key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom")),
 		Magnify: key.NewBinding(key.WithKeys("Z"), key.WithHelp("Z", "strip")),
@@ -163,7 +165,7 @@ func (k *keyMap) helpGroups() []helpGroup {
 		{title: "Replay, bookmarks, diff", keys: []*key.Binding{&k.Play, &k.Faster, &k.Slower, &k.Mark, &k.NextMark, &k.PrevMark, &k.Diff}},
 		{title: "Panes", keys: []*key.Binding{&k.FocusNext, &k.FocusPrev, &k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.HalfUp, &k.HalfDown, &k.WhyMore, &k.Presenter}},
 		{title: "Page map, slabs: cursor", keys: []*key.Binding{&k.Inspect}, context: true},
-		{title: "Timeline", keys: []*key.Binding{&k.Timeline, &k.TimelineJump}},
+		{title: "Timeline", keys: []*key.Binding{&k.Timeline, &k.TimelineJump, &k.TimelineCross}},
 		{title: "Page map", keys: []*key.Binding{&k.Zoom, &k.Magnify}},
 		{title: "Slabs pane", keys: []*key.Binding{&k.Sort, &k.Reverse, &k.Freelist, &k.AllCaches, &k.Follow}, context: true},
 		{title: "Inspector cursor", keys: []*key.Binding{&k.CursorLeft, &k.CursorRight, &k.CursorUp, &k.CursorDown}, context: true},

@@ -106,6 +106,7 @@ func (m *Model) relayout() {
 	m.prompt.setWidth(m.width)
 	m.jump.Width = max(1, m.width-lipgloss.Width(m.jump.Prompt)-1)
 	m.search.Width = max(1, m.width-lipgloss.Width(m.search.Prompt)-1)
+	m.cross.Width = max(1, m.width-lipgloss.Width(m.cross.Prompt)-1)
 	m.picker.SetSize(m.width, max(1, m.height-lipgloss.Height(m.statusView())-pickerFoot))
 	if m.tooSmall() {
 		return

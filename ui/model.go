@@ -62,10 +62,11 @@ const (
 	modePrompt              // the statement prompt has the keyboard
 	modeJump                // the go-to input has the keyboard
 	modeSearch              // the search input has the keyboard
+	modeCross               // the timeline's threshold input has the keyboard
 	modePicker              // the scenario picker has the keyboard
 )
 
-var modeNames = [...]string{"step", "inspect", "prompt", "jump", "search", "picker"}
+var modeNames = [...]string{"step", "inspect", "prompt", "jump", "search", "cross", "picker"}
 
 func (m mode) String() string {
 	if int(m) < len(modeNames) {
@@ -159,6 +160,8 @@ type Model struct {
 	jumpErr     string
 	search      textinput.Model
 	found       string // what the search found, or why it found nothing
+	cross       textinput.Model
+	crossed     string // where the series crossed the value typed, or why it did not
 	picker      list.Model
 	pickConfirm string // the question before opening drops typed statements; "" when none is asked
 
@@ -224,6 +227,7 @@ func New(opts Options) Model {
 		prompt:    newPrompt(st),
 		jump:      newJumpInput(st),
 		search:    newSearchInput(st),
+		cross:     newInput(st, "crosses: ", "a value of the timeline's series: 4M, 512K, 0.5, 12 pages", 40),
 		picker:    newPicker(st),
 	}
 	m.cells = newSpanStyler(st)

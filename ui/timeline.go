@@ -150,3 +150,60 @@ func (m *Model) clickTimeline(msg tea.MouseMsg) bool {
 	m.seekTo(m.src.hv.TimelineStep(width, x))
 	return true
 }
+
+// startCross opens the threshold input for the series shown.
+func (m *Model) startCross() tea.Cmd {
+	k, ok := m.timelineKey()
+	if !ok {
+		m.setNotice("no timeline shown: t shows one, then > finds where it crosses a value", true)
+		return nil
+	}
+	s, err := m.src.hv.Series(k)
+	if err != nil {
+		m.setNotice(err.Error(), true)
+		return nil
+	}
+	lo, hi := s.Range()
+	m.cross.SetValue("")
+	m.crossed = fmt.Sprintf("%s runs from %s to %s: type a value, enter goes to the next step it crosses it", s.Name, s.Format(lo), s.Format(hi))
+	m.setMode(modeCross)
+	return m.cross.Focus()
+}
+
+// crossNext goes to the next step after the one shown at which the series
+// shown reaches the value typed from below or falls to it from above,
+// starting again from the first step after the last.
+func (m *Model) crossNext() {
+	k, ok := m.timelineKey()
+	if !ok {
+		m.crossed = "no timeline shown"
+		return
+	}
+	s, err := m.src.hv.Series(k)
+	if err != nil {
+		m.crossed = err.Error()
+		return
+	}
+	v, err := s.Parse(m.cross.Value())
+	if err != nil {
+		m.crossed = err.Error()
+		return
+	}
+	st, ok := s.Crossing(v, m.step)
+	wrapped := false
+	if !ok {
+		st, ok = s.Crossing(v, -1)
+		wrapped = ok && st <= m.step
+	}
+	if !ok {
+		lo, hi := s.Range()
+		m.crossed = fmt.Sprintf("%s never crosses %s (it runs from %s to %s)", s.Name, s.Format(v), s.Format(lo), s.Format(hi))
+		m.refresh()
+		return
+	}
+	m.seekTo(st)
+	m.crossed = fmt.Sprintf("step %d: %s went from %s to %s, crossing %s", st, s.Name, s.Format(s.Values[st-1]), s.Format(s.Values[st]), s.Format(v))
+	if wrapped {
+		m.crossed += " (from the start again)"
+	}
+}

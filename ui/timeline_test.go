@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -80,5 +81,75 @@ func TestTimelineMarksTheStep(t *testing.T) {
 	rows := m.src.hv.Timeline(heapview.TimelineOptions{Width: 160, Height: timelineChartLines, Key: heapview.SeriesKey{Kind: heapview.SeriesFree}})
 	if !strings.Contains(rows[0].String(), "step 91") {
 		t.Errorf("the chart's title does not name the step: %q", rows[0].String())
+	}
+}
+
+// TestTimelineCrossing: > takes a value typed in the series' unit, and
+// enter goes to each step at which the series crosses it in turn, saying
+// so on screen; a value it never reaches, or text that is no value, is
+// said in the command area and moves nothing.
+func TestTimelineCrossing(t *testing.T) {
+	m := open(t, "kvmalloc-fragmentation", 100, 30)
+	m, _ = update(t, m, keyMsg(">"))
+	if m.mode != modeStep || !strings.Contains(m.notice, "t shows one") {
+		t.Fatalf("> with no timeline: mode %v, notice %q", m.mode, m.notice)
+	}
+	m, _ = update(t, m, keyMsg("t")) // free memory
+	k, _ := m.timelineKey()
+	s, err := m.src.hv.Series(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, _ := s.BiggestChange()
+	threshold := (s.Values[at-1] + s.Values[at]) / 2
+	var want []int
+	for st, ok := s.Crossing(threshold, 0); ok; st, ok = s.Crossing(threshold, st) {
+		want = append(want, st)
+	}
+	if len(want) == 0 {
+		t.Fatal("the series never crosses the midpoint of its biggest change")
+	}
+	m.seekTo(0)
+	m, _ = update(t, m, keyMsg(">"))
+	if m.mode != modeCross {
+		t.Fatalf("> with a timeline: mode %v", m.mode)
+	}
+	m = typeText(t, m, fmt.Sprint(threshold))
+	if v := m.View(); !strings.Contains(v, "crosses: "+fmt.Sprint(threshold)) {
+		t.Fatalf("the value typed is not on screen:\n%s", v)
+	}
+	for _, st := range append(want, want[0]) {
+		m, _ = update(t, m, keyMsg("enter"))
+		if m.step != st {
+			t.Fatalf("enter went to step %d, want %d (crossings %v)", m.step, st, want)
+		}
+		if v := m.View(); !strings.Contains(v, fmt.Sprintf("step %d: free memory went from", st)) {
+			t.Fatalf("step %d: the crossing is not said:\n%s", st, v)
+		}
+	}
+	for _, text := range []string{"1T", "12Q"} {
+		m.cross.SetValue(text)
+		before := m.step
+		m, _ = update(t, m, keyMsg("enter"))
+		if m.step != before || m.crossed == "" || !strings.Contains(m.View(), m.crossed[:20]) {
+			t.Errorf("%q: step %d (was %d), said %q", text, m.step, before, m.crossed)
+		}
+	}
+	m, _ = update(t, m, keyMsg("esc"))
+	if m.mode != modeStep {
+		t.Errorf("esc left mode %v", m.mode)
+	}
+}
+
+// TestSearchInputShows: the search input and what it found are on screen
+// while it is open.
+func TestSearchInputShows(t *testing.T) {
+	m := open(t, "tour", 100, 30)
+	m, _ = update(t, m, keyMsg("/"))
+	m = typeText(t, m, "kmalloc")
+	m, _ = update(t, m, keyMsg("enter"))
+	v := m.View()
+	if !strings.Contains(v, "search: kmalloc") || !strings.Contains(v, m.found[:min(len(m.found), 30)]) {
+		t.Errorf("the search is not on screen (found %q):\n%s", m.found, v)
 	}
 }

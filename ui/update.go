@@ -73,6 +73,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.jump, cmd = m.jump.Update(msg)
 	case modeSearch:
 		m.search, cmd = m.search.Update(msg)
+	case modeCross:
+		m.cross, cmd = m.cross.Update(msg)
 	case modePicker:
 		if f, ok := msg.(pickerFilterMsg); ok {
 			if f.filter != m.picker.FilterValue() {
@@ -124,6 +126,8 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.updateJumpKey(msg)
 	case modeSearch:
 		return m.updateSearchKey(msg)
+	case modeCross:
+		return m.updateCrossKey(msg)
 	case modePicker:
 		return m.updatePickerKey(msg)
 	}
@@ -238,6 +242,8 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.cycleTimeline()
 	case key.Matches(msg, k.TimelineJump):
 		m.jumpToChange()
+	case key.Matches(msg, k.TimelineCross):
+		return m, m.startCross()
 	case key.Matches(msg, k.Zoom):
 		m.pages.zoom = !m.pages.zoom
 		m.pages.first = noWindow
@@ -330,6 +336,24 @@ func (m Model) updateSearchKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	m.search, cmd = m.search.Update(msg)
+	return m, cmd
+}
+
+// updateCrossKey handles keys while the threshold input is open: enter
+// goes to the next step where the timeline's series crosses the value.
+func (m Model) updateCrossKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(msg, m.keys.Cancel):
+		m.cross.Blur()
+		m.setMode(modeStep)
+		return m, nil
+	case key.Matches(msg, m.keys.Run):
+		m.crossNext()
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.cross, cmd = m.cross.Update(msg)
+	m.crossed = ""
 	return m, cmd
 }
 
@@ -546,7 +570,7 @@ func (m *Model) setNotice(s string, isErr bool) {
 
 // typing reports whether a text input has the keyboard.
 func (m Model) typing() bool {
-	return m.mode == modePrompt || m.mode == modeJump || m.mode == modeSearch
+	return m.mode == modePrompt || m.mode == modeJump || m.mode == modeSearch || m.mode == modeCross
 }
 
 // syncKeys enables exactly the bindings that act in the current mode and
@@ -573,6 +597,8 @@ func (m *Model) syncKeys() {
 		k.HistoryNext.SetHelp("↓", "next match")
 	case modeJump:
 		k.Run.SetHelp("enter", "go")
+	case modeCross:
+		k.Run.SetHelp("enter", "next crossing")
 	default:
 		k.Run.SetHelp("enter", "run")
 		k.HistoryPrev.SetHelp("↑", "older")

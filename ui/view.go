@@ -146,6 +146,16 @@ func (m Model) commandView() string {
 		if m.jumpErr != "" {
 			s += "\n" + m.styles.StatusErr.Render(truncate(m.jumpErr, m.width))
 		}
+	case modeSearch:
+		s = m.search.View()
+		if m.found != "" {
+			s += "\n" + m.styles.Notice.Render(truncate(m.found, m.width))
+		}
+	case modeCross:
+		s = m.cross.View()
+		if m.crossed != "" {
+			s += "\n" + m.styles.Notice.Render(truncate(m.crossed, m.width))
+		}
 	default:
 		switch {
 		case m.notice != "" && m.noticeErr:
