@@ -117,7 +117,64 @@ type seriesState struct {
 	caches  []cacheTrack         // by cache id
 	dirty   bool                 // a cache's slabs may have changed since the last sample
 	built   map[SeriesKey]Series // series made since events last arrived
-	builtAt int                  // the log length they were made at
+	tops    map[colsKey][]int64  // the timeline's columns made since then (columnTops)
+	sums    map[SeriesKey]seriesSum
+	builtAt int // the log length they were made at
+}
+
+// colsKey names a series drawn in a number of columns.
+type colsKey struct {
+	key  SeriesKey
+	cols int
+}
+
+// fresh forgets the series and columns made before events arrived.
+func (ss *seriesState) fresh(n int) {
+	if ss.built == nil || ss.builtAt != n {
+		ss.built, ss.tops, ss.sums, ss.builtAt = map[SeriesKey]Series{}, map[colsKey][]int64{}, map[SeriesKey]seriesSum{}, n
+	}
+}
+
+// seriesSum is what the timeline says of a whole series each frame.
+type seriesSum struct {
+	lo, hi int64 // Range
+	at     int   // BiggestChange
+	delta  int64
+}
+
+// summary returns a series' range and biggest change, made once and kept
+// with the series.
+func (m *Model) summary(s Series) seriesSum {
+	ss := &m.series
+	ss.fresh(m.n)
+	if sum, ok := ss.sums[s.Key]; ok {
+		return sum
+	}
+	var sum seriesSum
+	sum.lo, sum.hi = s.Range()
+	sum.at, sum.delta = s.BiggestChange()
+	ss.sums[s.Key] = sum
+	return sum
+}
+
+// columnTops returns, for a series drawn in cols columns, each column's
+// largest value among the steps it stands for. Made once per series and
+// width and kept with the series, so that a frame of the timeline costs
+// its width, not the session's length.
+func (m *Model) columnTops(s Series, cols int) []int64 {
+	ss := &m.series
+	ss.fresh(m.n)
+	ck := colsKey{s.Key, cols}
+	if t, ok := ss.tops[ck]; ok && len(t) == cols {
+		return t
+	}
+	tops := make([]int64, cols)
+	for c := range tops {
+		from, to := colSteps(c, cols, len(s.Values))
+		tops[c] = slices.Max(s.Values[from:to])
+	}
+	ss.tops[ck] = tops
+	return tops
 }
 
 // noteSeriesEvent marks what an event taken in changes for the series.
@@ -212,9 +269,7 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 		return Series{}, fmt.Errorf("heapview: no cache %q", k.Cache)
 	}
 	ss := &m.series
-	if ss.built == nil || ss.builtAt != m.n {
-		ss.built, ss.builtAt = map[SeriesKey]Series{}, m.n
-	}
+	ss.fresh(m.n)
 	if s, ok := ss.built[k]; ok {
 		return s, nil
 	}

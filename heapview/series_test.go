@@ -337,8 +337,20 @@ func BenchmarkTimeline(b *testing.B) {
 			hv.Timeline(heapview.TimelineOptions{Width: 200, Height: 10, Key: frag})
 		}
 	})
+	b.Run("timeline-200x10-columns-made-each-frame", func(b *testing.B) {
+		for b.Loop() {
+			heapview.ResetColumnsForTest(hv)
+			hv.Timeline(heapview.TimelineOptions{Width: 200, Height: 10, Key: frag})
+		}
+	})
 	b.Run("sparkline-40", func(b *testing.B) {
 		for b.Loop() {
+			hv.Sparkline(frag, 40)
+		}
+	})
+	b.Run("sparkline-40-columns-made-each-frame", func(b *testing.B) {
+		for b.Loop() {
+			heapview.ResetColumnsForTest(hv)
 			hv.Sparkline(frag, 40)
 		}
 	})

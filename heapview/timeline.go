@@ -28,7 +28,8 @@ func (m *Model) Timeline(o TimelineOptions) []Row {
 		return v.done()
 	}
 	step := min(m.step, len(s.Values)-1)
-	at, d := s.BiggestChange()
+	sum := m.summary(s)
+	at, d := sum.at, sum.delta
 	title := fmt.Sprintf("%s · step %d: %s", s.Name, step, s.Format(s.Values[step]))
 	if d != 0 {
 		title += fmt.Sprintf(" · biggest change at step %d (%s)", at, signed(s, d))
@@ -38,16 +39,11 @@ func (m *Model) Timeline(o TimelineOptions) []Row {
 	if chartH < 1 {
 		return v.done()
 	}
-	lo, hi := s.Range()
+	lo, hi := sum.lo, sum.hi
 	cols := timelineCols(o.Width, len(s.Values))
 	// Each column's bar, in eighths of a cell.
 	bars := make([]int, cols)
-	for c := range bars {
-		from, to := colSteps(c, cols, len(s.Values))
-		top := s.Values[from]
-		for _, v := range s.Values[from:to] {
-			top = max(top, v)
-		}
+	for c, top := range m.columnTops(s, cols) {
 		switch {
 		case hi == lo:
 			bars[c] = 4 * chartH
@@ -96,15 +92,11 @@ func (m *Model) Sparkline(k SeriesKey, width int) Row {
 	if err != nil || width < 4 {
 		return b.row()
 	}
-	lo, hi := s.Range()
+	sum := m.summary(s)
+	lo, hi := sum.lo, sum.hi
 	cols := timelineCols(width, len(s.Values))
 	cur := stepCol(min(m.step, len(s.Values)-1), cols, len(s.Values))
-	for c := 0; c < cols; c++ {
-		from, to := colSteps(c, cols, len(s.Values))
-		top := s.Values[from]
-		for _, v := range s.Values[from:to] {
-			top = max(top, v)
-		}
+	for c, top := range m.columnTops(s, cols) {
 		fill := 4
 		if hi != lo {
 			fill = 1 + int((top-lo)*7/(hi-lo))

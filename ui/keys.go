@@ -111,8 +111,8 @@ func DefaultKeyMap() keyMap {
 		Presenter: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "presenter")),
 
 		Timeline:      key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "timeline: next series")),
-		TimelineJump:  key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "go to its biggest change")),
-		TimelineCross: key.NewBinding(key.WithKeys(">"), key.WithHelp(">", "go to a crossing")),
+		TimelineJump:  key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "biggest change")),
+		TimelineCross: key.NewBinding(key.WithKeys(">"), key.WithHelp(">", "crossing")),
 
 		Zoom:    key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom")),
 		Magnify: key.NewBinding(key.WithKeys("Z"), key.WithHelp("Z", "strip")),
@@ -207,6 +207,8 @@ func (k keyMap) paneKeys(p paneID) []key.Binding {
 		return []key.Binding{k.PageDown, k.PageUp}
 	case paneEvents:
 		return []key.Binding{k.Up, k.PageUp, k.Search}
+	case paneTimeline:
+		return []key.Binding{k.Up, k.TimelineJump, k.TimelineCross}
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func (m *Model) relayout() {
 	}
 	var l layout
 	l.kind = m.chooseLayout()
-	l.top = lipgloss.Height(m.statusView()) + m.timelineHeight()
+	l.top = lipgloss.Height(m.statusView()) + m.stripHeight(l.kind)
 	if l.tabbed() {
 		l.top += lipgloss.Height(m.tabsView())
 	}
@@ -140,11 +140,24 @@ func (m *Model) relayout() {
 		// The page map and the slabs; vmalloc, the realloc panel and
 		// the inspector; the Why strip; the event log across the whole
 		// width, where its explanations need the fewest line breaks.
+		// The timeline has a row of its own on a tall screen, else
+		// shares the Why strip's.
 		rest := l.bodyH - whyH
+		whyRow := []paneID{paneWhy, paneTimeline}
+		var tlH int
+		if l.bodyH >= timelineRowMinBody {
+			tlH = timelineChartLines + frameH
+			rest -= tlH
+			whyRow = []paneID{paneWhy}
+		}
 		topH := rest * 50 / 100
 		midH := rest * 30 / 100
-		rows = [][]paneID{{panePages, paneSlabs}, {paneVmalloc, paneRealloc, paneInspector}, {paneWhy}, {paneEvents}}
+		rows = [][]paneID{{panePages, paneSlabs}, {paneVmalloc, paneRealloc, paneInspector}, whyRow, {paneEvents}}
 		heights = []int{topH, midH, whyH, rest - topH - midH}
+		if tlH > 0 {
+			rows = slices.Insert(rows, 2, []paneID{paneTimeline})
+			heights = slices.Insert(heights, 2, tlH)
+		}
 	default:
 		// The top row: the focused pane, beside the page map in the
 		// medium and presenter layouts (where the page map's partner is
@@ -174,9 +187,12 @@ func (m *Model) relayout() {
 	y := 0
 	for i, row := range rows {
 		h := max(heights[i], 0)
-		x := 0
+		x, weights := 0, 0
+		for _, p := range row {
+			weights += paneWeight(p)
+		}
 		for j, p := range row {
-			w := m.width / len(row)
+			w := m.width * paneWeight(p) / weights
 			if j == len(row)-1 {
 				w = m.width - x
 			}
@@ -195,6 +211,21 @@ func (m *Model) relayout() {
 		m.pane(p).SetSize(inner(l.boxes[p]))
 	}
 	m.refresh()
+}
+
+// paneWeight is a pane's share of the width of a row of several: the Why
+// strip's text takes more than the timeline beside it.
+func paneWeight(p paneID) int {
+	if p == paneWhy {
+		return 3
+	}
+	return 2
+}
+
+// timelinePaneShown reports whether the layout of kind shows the timeline
+// as a pane: always in the wide layout, else when it has the focus.
+func (m *Model) timelinePaneShown(kind layoutKind) bool {
+	return kind == layoutWide || m.focus == paneTimeline
 }
 
 // pickerFoot is the lines under the picker's list: the selected

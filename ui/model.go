@@ -87,6 +87,7 @@ const (
 	paneVmalloc
 	paneRealloc
 	paneEvents
+	paneTimeline
 	paneInspector
 	paneWhy
 	numSlots
@@ -95,7 +96,7 @@ const (
 // numPanes is how many panes tab goes through.
 const numPanes = paneInspector
 
-var paneNames = [numSlots]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events", "Inspector", "Why"}
+var paneNames = [numSlots]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events", "Timeline", "Inspector", "Why"}
 
 func (p paneID) String() string {
 	if p < numSlots {
@@ -202,6 +203,8 @@ func (m *Model) pane(p paneID) *textPane {
 		return &m.events.textPane
 	case paneInspector:
 		return &m.inspector.textPane
+	case paneTimeline:
+		return &m.tl.textPane
 	}
 	return &m.why
 }

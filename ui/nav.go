@@ -433,6 +433,9 @@ func (m *Model) selectDelta(d int) {
 		m.syncKeys()
 	case paneVmalloc:
 		m.vm.selectDelta(d)
+	case paneTimeline:
+		m.cycleTimeline(d)
+		return
 	default:
 		m.scrollPane(m.focus, d)
 		return

@@ -59,5 +59,8 @@ func (m *Model) updateMouse(msg tea.MouseMsg) {
 		if p < numPanes && p != m.focus && (m.mode == modeStep || m.mode == modeInspect) {
 			m.setFocus(p)
 		}
+		if p == paneTimeline && m.focus == paneTimeline {
+			m.clickTimelinePane(msg.X, msg.Y-m.lay.top)
+		}
 	}
 }

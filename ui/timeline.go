@@ -12,12 +12,15 @@ import (
 
 // The timeline: one of heapview's series (free memory, the unusable free
 // space and fragmentation indexes, slab memory and the top caches, vmalloc
-// pages) over the whole session, under the status bar, the current step
-// marked: a chart where the terminal is tall enough, else one line with a
-// sparkline. t shows the next series (off after the last), T goes to the
-// step where the series shown changed most, and a click on the timeline
-// goes to the step under the mouse. heapview makes each series once; the
-// strip is drawn in refresh, like the panes.
+// pages) over the whole session, the current step marked. It is a pane
+// (always on screen in the wide layout, a tab in the others) and, while t
+// has chosen a series and the pane is not on screen, a strip under the
+// status bar: a chart where the terminal is tall enough, else one line
+// with a sparkline. t shows the next series (the strip is off after the
+// last; ↑/↓ in the pane), T goes to the step where the series shown
+// changed most, > to where it crosses a value typed, and a click on the
+// chart goes to the step under the mouse. heapview makes each series
+// once; pane and strip are drawn in refresh.
 
 const (
 	// timelineOrder is the order the fragmentation indexes are about:
@@ -30,13 +33,18 @@ const (
 	// timeline is a chart of timelineChartLines lines; below, one line.
 	timelineChartMinHeight = 40
 	timelineChartLines     = 5
+	// timelineRowMinBody is the body height from which the wide layout
+	// gives the timeline pane a row of its own, timelineChartLines high;
+	// below, it shares the Why strip's row.
+	timelineRowMinBody = 60
 )
 
 // timelineState is what the timeline shows.
 type timelineState struct {
-	shown int    // 0: off; i+1: the series SeriesKeys lists i-th
-	view  string // the strip as refresh drew it
-	col0  int    // the screen column of the first step's cell
+	textPane        // the timeline as a pane
+	shown    int    // 0: off; i+1: the series SeriesKeys lists i-th
+	view     string // the strip as refresh drew it
+	col0     int    // the screen column of the first step's cell in the strip
 }
 
 // timelineKeys lists the series t steps through.
@@ -47,18 +55,27 @@ func (m *Model) timelineKeys() []heapview.SeriesKey {
 	return m.src.hv.SeriesKeys(timelineOrder, timelineCaches)
 }
 
-// timelineKey returns the series shown.
+// timelineKey returns the series shown: the one t chose, or the first
+// while the timeline pane is on screen and t has chosen none.
 func (m *Model) timelineKey() (heapview.SeriesKey, bool) {
 	keys := m.timelineKeys()
-	if m.tl.shown <= 0 || m.tl.shown > len(keys) {
+	shown := m.tl.shown
+	if shown == 0 && m.timelinePaneShown(m.lay.kind) {
+		shown = 1
+	}
+	if shown <= 0 || shown > len(keys) {
 		return heapview.SeriesKey{}, false
 	}
-	return keys[m.tl.shown-1], true
+	return keys[shown-1], true
 }
 
-// timelineHeight is the strip's height in lines.
-func (m *Model) timelineHeight() int {
-	if m.tl.shown == 0 || m.src == nil {
+// timelineHeight is the strip's height in lines in the current layout.
+func (m *Model) timelineHeight() int { return m.stripHeight(m.lay.kind) }
+
+// stripHeight is the strip's height in lines in a layout of kind: none
+// while the timeline is off or on screen as a pane.
+func (m *Model) stripHeight(kind layoutKind) int {
+	if m.tl.shown == 0 || m.src == nil || m.timelinePaneShown(kind) {
 		return 0
 	}
 	if m.height >= timelineChartMinHeight {
@@ -67,16 +84,23 @@ func (m *Model) timelineHeight() int {
 	return 1
 }
 
-// cycleTimeline shows the next series, or none after the last.
-func (m *Model) cycleTimeline() {
+// cycleTimeline shows the series d places on (back when d < 0); under the
+// status bar the timeline is off after the last, while as a pane it shows
+// one of them.
+func (m *Model) cycleTimeline(d int) {
 	keys := m.timelineKeys()
-	if len(keys) == 0 {
+	n := len(keys)
+	if n == 0 {
 		return
 	}
-	m.tl.shown = (m.tl.shown + 1) % (len(keys) + 1)
+	if m.timelinePaneShown(m.lay.kind) {
+		m.tl.shown = ((max(m.tl.shown, 1)-1+d)%n+n)%n + 1
+	} else {
+		m.tl.shown = ((m.tl.shown+d)%(n+1) + n + 1) % (n + 1)
+	}
 	if k, ok := m.timelineKey(); ok {
 		s, _ := m.src.hv.Series(k)
-		m.setNotice(fmt.Sprintf("timeline: %s (t: next series, T: go to its biggest change)", s.Name), false)
+		m.setNotice(fmt.Sprintf("timeline: %s (t: next series, T: go to its biggest change, >: to where it crosses a value)", s.Name), false)
 	} else {
 		m.setNotice("timeline off (t shows it)", false)
 	}
@@ -105,15 +129,25 @@ func (m *Model) jumpToChange() {
 	m.setNotice(fmt.Sprintf("step %d: %s changed most here (%s to %s)", st, s.Name, s.Format(s.Values[st-1]), s.Format(s.Values[st])), false)
 }
 
-// refreshTimeline draws the strip at the current step.
+// refreshTimeline draws the timeline at the current step: the pane when
+// it is on screen, else the strip.
 func (m *Model) refreshTimeline() {
 	m.tl.view, m.tl.col0 = "", 0
 	k, ok := m.timelineKey()
 	if !ok {
+		m.tl.setExact("Timeline", nil)
 		return
 	}
 	hv := m.src.hv
-	if m.timelineHeight() > 1 {
+	if m.lay.boxes[paneTimeline].visible() {
+		w, h := m.tl.Size()
+		rows := hv.Timeline(heapview.TimelineOptions{Width: w, Height: h, Key: k})
+		m.tl.setExact("Timeline", m.cells.rows(rows, w))
+	}
+	switch m.timelineHeight() {
+	case 0:
+		return
+	case timelineChartLines:
 		rows := hv.Timeline(heapview.TimelineOptions{Width: m.width, Height: timelineChartLines, Key: k})
 		m.tl.view = strings.Join(m.cells.rows(rows, m.width), "\n")
 		return
@@ -129,6 +163,19 @@ func (m *Model) refreshTimeline() {
 	m.tl.col0 = w
 	spark := m.cells.rows([]heapview.Row{hv.Sparkline(k, m.width-w)}, m.width-w)[0]
 	m.tl.view = m.styles.Muted.Render(label) + spark
+}
+
+// clickTimelinePane goes to the step under a click at body cell (x, y) in
+// the timeline pane, if it fell on the chart.
+func (m *Model) clickTimelinePane(x, y int) {
+	b := m.lay.boxes[paneTimeline]
+	w, h := m.tl.Size()
+	col, row := x-b.x-1-m.frames.padL, y-b.y-1-m.frames.padT
+	// The chart is between the title row and the axis row.
+	if col < 0 || col >= w || row < 1 || row >= h-1 {
+		return
+	}
+	m.seekTo(m.src.hv.TimelineStep(w, col))
 }
 
 // clickTimeline goes to the step under a click on the strip and reports

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,12 +12,13 @@ import (
 	"github.com/allocviz/allocviz/heapview"
 )
 
-// TestTimeline: t shows each series in turn under the status bar (a chart
-// on a tall terminal, a sparkline on a short one) and then none, the
+// TestTimeline: where the layout does not show the timeline pane, t shows
+// each series in turn under the status bar (a chart on a tall terminal, a
+// sparkline on a short one) and then none, the
 // screen keeps its size, T goes to the step the series changed most at,
 // and a click on the chart goes to the step under it.
 func TestTimeline(t *testing.T) {
-	for _, sz := range [][2]int{{100, 30}, {160, 45}} {
+	for _, sz := range [][2]int{{100, 30}, {120, 45}} {
 		m := open(t, "kvmalloc-fragmentation", sz[0], sz[1])
 		keys := m.src.hv.SeriesKeys(timelineOrder, timelineCaches)
 		for i, k := range keys {
@@ -71,7 +73,7 @@ func TestTimeline(t *testing.T) {
 
 // TestTimelineMarksTheStep: the chart's marked column moves with the step.
 func TestTimelineMarksTheStep(t *testing.T) {
-	m := open(t, "tour", 160, 45)
+	m := open(t, "tour", 120, 45)
 	m, _ = update(t, m, keyMsg("t"))
 	before := m.tl.view
 	m, _ = update(t, m, keyMsg("G"))
@@ -151,5 +153,85 @@ func TestSearchInputShows(t *testing.T) {
 	v := m.View()
 	if !strings.Contains(v, "search: kmalloc") || !strings.Contains(v, m.found[:min(len(m.found), 30)]) {
 		t.Errorf("the search is not on screen (found %q):\n%s", m.found, v)
+	}
+}
+
+// TestTimelinePane: the timeline is a pane: a tab at 80x24, where the
+// strip under the status bar gives way to it while it has the focus, and
+// always on screen at 200x60, beside the Why strip (a row of its own on a
+// taller screen). Focused, the footer shows
+// its keys, ↑/↓ change the series, and a click on its chart goes to the
+// step under the mouse.
+func TestTimelinePane(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {200, 60}} {
+		m := open(t, "kvmalloc-fragmentation", sz[0], sz[1])
+		wide := sz[0] == 200
+		if got := m.lay.boxes[paneTimeline].visible(); got != wide {
+			t.Fatalf("%dx%d: the timeline pane on screen before it has the focus: %v", sz[0], sz[1], got)
+		}
+		if wide {
+			if !slices.Equal(m.lay.rows[2], []paneID{paneWhy, paneTimeline}) {
+				t.Errorf("%dx%d: the timeline should be beside the Why strip: %v", sz[0], sz[1], m.lay.rows)
+			}
+			m.setFocus(paneTimeline)
+		} else {
+			m, _ = update(t, m, keyMsg("t")) // the strip: free memory
+			if m.timelineHeight() != 1 {
+				t.Fatalf("%dx%d: no sparkline under the status bar", sz[0], sz[1])
+			}
+			for m.focus != paneTimeline {
+				m, _ = update(t, m, keyMsg("tab"))
+			}
+			if m.timelineHeight() != 0 {
+				t.Errorf("%dx%d: the strip stays while the pane is on screen", sz[0], sz[1])
+			}
+		}
+		v := m.View()
+		if h := lipgloss.Height(v); h != sz[1] {
+			t.Fatalf("%dx%d: the screen is %d lines", sz[0], sz[1], h)
+		}
+		if !strings.Contains(v, "Timeline") || !strings.Contains(v, "free memory · step") {
+			t.Fatalf("%dx%d: the timeline pane is not on screen:\n%s", sz[0], sz[1], v)
+		}
+		for _, want := range []string{"series", "T biggest change", "> crossing"} {
+			if !strings.Contains(m.footerView(), want) {
+				t.Errorf("%dx%d: the footer lacks %q: %s", sz[0], sz[1], want, m.footerView())
+			}
+		}
+		m, _ = update(t, m, keyMsg("down"))
+		k, _ := m.timelineKey()
+		if k.Kind != heapview.SeriesUnusable || !strings.Contains(m.View(), "unusable free space index") {
+			t.Errorf("%dx%d: ↓ shows %+v", sz[0], sz[1], k)
+		}
+		m, _ = update(t, m, keyMsg("up"))
+		m, _ = update(t, m, keyMsg("up")) // from the first, back to the last
+		keys := m.timelineKeys()
+		if k, _ := m.timelineKey(); k != keys[len(keys)-1] {
+			t.Errorf("%dx%d: ↑ from the first series shows %+v", sz[0], sz[1], k)
+		}
+		b := m.lay.boxes[paneTimeline]
+		w, _ := m.tl.Size()
+		x, y := b.x+1+m.frames.padL+w*2/3, b.y+1+m.frames.padT+1
+		m.seekTo(0)
+		m, _ = update(t, m, tea.MouseMsg{X: x, Y: y + m.lay.top, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+		if want := m.src.hv.TimelineStep(w, w*2/3); m.step != want || want == 0 {
+			t.Errorf("%dx%d: a click on the chart went to step %d, want %d", sz[0], sz[1], m.step, want)
+		}
+	}
+}
+
+// TestTimelinePaneRow: on a tall wide screen the timeline has a row of its
+// own, as tall as the chart under the status bar, and the screen keeps its
+// size.
+func TestTimelinePaneRow(t *testing.T) {
+	m := open(t, "tour", 200, 70)
+	if len(m.lay.rows) != 5 || !slices.Equal(m.lay.rows[2], []paneID{paneTimeline}) {
+		t.Fatalf("the timeline should have a row of its own: %v", m.lay.rows)
+	}
+	if _, h := m.tl.Size(); h != timelineChartLines {
+		t.Errorf("the timeline pane is %d lines high inside, want %d", h, timelineChartLines)
+	}
+	if h := lipgloss.Height(m.View()); h != 70 {
+		t.Errorf("the screen is %d lines", h)
 	}
 }

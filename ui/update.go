@@ -239,7 +239,7 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.setNotice(fmt.Sprintf("%s layout", m.lay.kind), false)
 		}
 	case key.Matches(msg, k.Timeline):
-		m.cycleTimeline()
+		m.cycleTimeline(1)
 	case key.Matches(msg, k.TimelineJump):
 		m.jumpToChange()
 	case key.Matches(msg, k.TimelineCross):
@@ -628,6 +628,8 @@ func (m *Model) syncKeys() {
 		k.Up.SetHelp("↑/↓", "area")
 	case paneEvents:
 		k.Up.SetHelp("↑/↓", "scroll")
+	case paneTimeline:
+		k.Up.SetHelp("↑/↓", "series")
 	default:
 		k.Up.SetHelp("↑/k", "up")
 	}
