@@ -8,6 +8,7 @@ import (
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/charmbracelet/bubbles/list"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -295,27 +296,39 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// updateJumpKey handles keys while the go-to input is open.
-func (m Model) updateJumpKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+// inputKey handles a key for a one-line input (go to, search, the
+// timeline's threshold): esc closes it, enter does what it is for, any
+// other key edits it and then runs edited.
+func (m *Model) inputKey(in *textinput.Model, msg tea.KeyMsg, enter, edited func()) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Cancel):
-		m.jump.Blur()
+		in.Blur()
 		m.setMode(modeStep)
-		return m, nil
+		return nil
 	case key.Matches(msg, m.keys.Run):
+		enter()
+		return nil
+	}
+	var cmd tea.Cmd
+	*in, cmd = in.Update(msg)
+	if edited != nil {
+		edited()
+	}
+	return cmd
+}
+
+// updateJumpKey handles keys while the go-to input is open.
+func (m Model) updateJumpKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	cmd := m.inputKey(&m.jump, msg, func() {
 		if err := m.goTo(m.jump.Value()); err != nil {
 			m.jumpErr = err.Error()
-			return m, nil
+			return
 		}
 		m.jump.Blur()
 		if m.mode == modeJump {
 			m.setMode(modeStep)
 		}
-		return m, nil
-	}
-	var cmd tea.Cmd
-	m.jump, cmd = m.jump.Update(msg)
-	m.jumpErr = ""
+	}, func() { m.jumpErr = "" })
 	return m, cmd
 }
 
@@ -323,38 +336,20 @@ func (m Model) updateJumpKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 // ↓ go to the next match, ↑ to the previous one.
 func (m Model) updateSearchKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
-	case key.Matches(msg, m.keys.Cancel):
-		m.search.Blur()
-		m.setMode(modeStep)
-		return m, nil
-	case key.Matches(msg, m.keys.Run), key.Matches(msg, m.keys.HistoryNext):
+	case key.Matches(msg, m.keys.HistoryNext):
 		m.searchNext(false)
 		return m, nil
 	case key.Matches(msg, m.keys.HistoryPrev):
 		m.searchNext(true)
 		return m, nil
 	}
-	var cmd tea.Cmd
-	m.search, cmd = m.search.Update(msg)
-	return m, cmd
+	return m, m.inputKey(&m.search, msg, func() { m.searchNext(false) }, nil)
 }
 
 // updateCrossKey handles keys while the threshold input is open: enter
 // goes to the next step where the timeline's series crosses the value.
 func (m Model) updateCrossKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case key.Matches(msg, m.keys.Cancel):
-		m.cross.Blur()
-		m.setMode(modeStep)
-		return m, nil
-	case key.Matches(msg, m.keys.Run):
-		m.crossNext()
-		return m, nil
-	}
-	var cmd tea.Cmd
-	m.cross, cmd = m.cross.Update(msg)
-	m.crossed = ""
-	return m, cmd
+	return m, m.inputKey(&m.cross, msg, m.crossNext, func() { m.crossed = "" })
 }
 
 // updatePickerKey handles keys while the scenario picker is open. While
