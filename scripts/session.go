@@ -80,6 +80,15 @@ type Options struct {
 	// there, as a script error. It is not called while Rebuild replays,
 	// and a rebuilt session has none.
 	Yield func(step int) error
+	// MaxRAM, when above 0, caps the machine's RAM in bytes: a
+	// Config.RAM or a config(ram=) above it is refused (a server's
+	// --session-ram).
+	MaxRAM int64
+	// Steps, when set, is a budget of allocator steps shared by every
+	// input of the session and of the sessions rebuilt from it (a
+	// server's per-connection cap). Steps replayed by a rebuild are not
+	// charged again.
+	Steps *StepBudget
 }
 
 // ExecOptions configure one statement run by ExecContext.
@@ -224,6 +233,9 @@ func New(opts Options) (*Session, error) {
 	}
 	if opts.MaxMemory < 0 {
 		return nil, fmt.Errorf("memory budget %d is negative", opts.MaxMemory)
+	}
+	if err := checkRAM(opts.Config, opts.MaxRAM); err != nil {
+		return nil, err
 	}
 	s := &Session{
 		opts:      opts,
@@ -866,6 +878,11 @@ func (s *Session) beginStep(c *Call) error {
 		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
 			limit)
 	}
+	if s.opts.Steps != nil && !s.replaying {
+		if err := s.opts.Steps.take(); err != nil {
+			return err
+		}
+	}
 	if s.opts.Yield != nil && !s.replaying {
 		if err := s.opts.Yield(n); err != nil {
 			return err
@@ -921,6 +938,9 @@ func (s *Session) print(th *starlark.Thread, msg string) {
 // before the first step; the event log is emptied and refilled with the
 // new machine's boot.
 func (s *Session) reconfigure(set Settings) error {
+	if err := checkRAM(set.Config, s.opts.MaxRAM); err != nil {
+		return err
+	}
 	m, err := allocator.NewMachine(set.Config)
 	if err != nil {
 		return err
