@@ -261,7 +261,16 @@ const recordAllowance = 1 << 10
 // heapAllowed is the Go heap allowed now: the budget, and the allowance
 // for the events recorded. Safe from any goroutine.
 func (s *Session) heapAllowed() uint64 {
-	return satAdd(uint64(s.memBudget), uint64(s.events.Load())*recordAllowance)
+	return satAdd(s.heapBudget(), uint64(s.events.Load())*recordAllowance)
+}
+
+// heapBudget is the Go heap the watchdog allows before the allowance for
+// events: Options.ProcessHeap when set, else the memory budget.
+func (s *Session) heapBudget() uint64 {
+	if s.opts.ProcessHeap > 0 {
+		return uint64(s.opts.ProcessHeap)
+	}
+	return uint64(s.memBudget)
 }
 
 // guardInput bounds an input being run (not a rebuild's replay of it)
@@ -308,8 +317,8 @@ func (s *Session) watch(ctx context.Context) (stop func()) {
 					debug.SetMemoryLimit(int64(min(softLimit(limit), math.MaxInt64)))
 				}
 				if heap, over := h.over(allowed); over {
-					msg := fmt.Sprintf("memory budget exceeded: the Go heap reached %s, over the budget of %s", approxBytes(heap), approxBytes(uint64(s.memBudget)))
-					if extra := allowed - uint64(s.memBudget); extra > uint64(s.memBudget)/16 {
+					msg := fmt.Sprintf("memory budget exceeded: the Go heap reached %s, over the budget of %s", approxBytes(heap), approxBytes(s.heapBudget()))
+					if extra := allowed - s.heapBudget(); extra > s.heapBudget()/16 {
 						msg += fmt.Sprintf(" and the %s allowed for the %d events recorded", approxBytes(extra), s.events.Load())
 					}
 					s.interrupt(stopCause{

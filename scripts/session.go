@@ -89,6 +89,12 @@ type Options struct {
 	// server's per-connection cap). Steps replayed by a rebuild are not
 	// charged again.
 	Steps *StepBudget
+	// ProcessHeap, when above 0, is the Go heap the memory watchdog
+	// allows the whole process instead of MaxMemory. The watchdog reads
+	// the process's heap, which cannot be told apart by session, so a
+	// server running many sessions gives each a MaxMemory (the bound of
+	// any one value a script makes) and this, its bound for all of them.
+	ProcessHeap int64
 }
 
 // ExecOptions configure one statement run by ExecContext.
