@@ -44,6 +44,10 @@ const usageText = `usage:
                                         record the running kernel's memory events (root, Linux)
   allocviz host [--slabinfo FILE] [--buddyinfo FILE] [--cpus N] [--page-size N] [--all]
                                         compare the host's slab caches with allocviz's
+  allocviz serve [--listen ADDR] [--lesson NAME] [--room CODE] [--instructor-key FILE] [limits]
+                                        serve the interface over SSH to a room, one machine per
+                                        connection (ssh -p 2222 localhost); students follow the
+                                        instructor (ssh instructor@...); see serve flags
 
 A SCRIPT may also be a kernel trace (tracing/trace, trace_pipe or trace-cmd report
 text, maybe gzipped): it is replayed one line per step, on a machine with the
@@ -53,6 +57,18 @@ interface flags:
   --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
   --quiz          stop at each question of the lesson; a number key answers, the next step
                   reveals the answer and the rule, the last step shows the score
+serve flags:
+  --listen ADDR          address to listen on (default 127.0.0.1:2222, loopback only)
+  --host-key FILE        host key, created on first start and kept (default in the user's config folder)
+  --lesson NAME          bundled lesson every connection opens on (default %[1]s)
+  --room CODE            students connect as ssh CODE@host; others are refused
+  --instructor-key FILE  authorized_keys of the instructor (default: a code printed at start)
+  --quiz                 stop at each question; the instructor sees the room's answers
+  --session-ram SIZE     RAM of each machine at most (default 64M)
+  --session-steps N      allocator steps per connection (default 100000)
+  --statement-time D     wall time of one statement or lesson run (default 10s)
+  --idle D               close a connection with no traffic for D (default 30m)
+  --max-sessions N       connections at once (default 100)
 run flags:
   --json          one JSON object per event instead of one line per step
   --quiz          stop at each question (ask()) and read the answer from the terminal:
@@ -111,6 +127,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return captureCmd(args[1:], stdout, stderr)
 	case "host":
 		return hostCmd(args[1:], stdout, stderr)
+	case "serve":
+		return serveCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK

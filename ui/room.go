@@ -216,11 +216,8 @@ type RoomModel struct {
 	published roomState // what this instructor last published
 	reported  map[int]string
 	stats     RoomStats
-	fullH     int
+	barTop    bool // the bar has a line of its own above the interface
 }
-
-// roomBarLines is the height of the room's bar above the interface.
-const roomBarLines = 1
 
 // Join adds an interface to the room: the instructor's or a student's,
 // who follows from the start. Call Attach with the program's Send once it
@@ -280,8 +277,12 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmds []tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		rm.fullH = msg.Height
-		msg.Height = max(1, msg.Height-roomBarLines)
+		// The bar takes a line of its own when the interface still fits
+		// below it; at 80x24 it takes the place of the key hints.
+		rm.barTop = msg.Height > MinHeight
+		if rm.barTop {
+			msg.Height--
+		}
 		next, cmd := rm.Model.Update(msg)
 		rm.Model = next.(Model)
 		return rm, cmd
@@ -306,7 +307,7 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				rm.room.setFollowing(rm.me, true)
 				rm.setNotice("following the instructor again", false)
 				return rm, rm.sync()
-			case rm.following && rm.leads(msg):
+			case rm.following && rm.want.seq != 0 && rm.leads(msg):
 				rm.setNotice("you are following the instructor: E explores on your own", false)
 				return rm, nil
 			}
@@ -380,9 +381,17 @@ func (rm *RoomModel) sync() tea.Cmd {
 	return nil
 }
 
-// View draws the room's bar above the interface.
+// View draws the room's bar above the interface, or over its last line
+// (the key hints) when there is no line to spare.
 func (rm RoomModel) View() string {
-	return rm.barView() + "\n" + rm.Model.View()
+	v := rm.Model.View()
+	if rm.barTop {
+		return rm.barView() + "\n" + v
+	}
+	if i := strings.LastIndexByte(v, '\n'); i >= 0 && rm.height >= MinHeight {
+		return v[:i+1] + rm.barView()
+	}
+	return v
 }
 
 // barView is one line: the instructor's count of the room and the answers
