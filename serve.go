@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	c.sessionRAM = int64(ram)
 	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "allocviz serve"})
+	log.SetDefault(logger) // wish's middleware logs a program's error there
 	s, err := newServer(c, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "allocviz serve:", err)
@@ -130,6 +132,7 @@ type server struct {
 	code    string          // the instructor's code when no key file was given
 	keys    []ssh.PublicKey // the instructor's keys
 	palette ui.Palette
+	wrap    func(tea.Model) tea.Model // tests: wraps each connection's interface
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -147,7 +150,47 @@ type conn struct {
 	steps   *scripts.StepBudget
 	sources *ui.Sources
 	program atomic.Pointer[tea.Program]
-	leave   func() // takes the interface out of the room
+	leave   func()                 // takes the interface out of the room
+	panic   atomic.Pointer[string] // what the interface panicked with, if it did
+}
+
+// guarded is a connection's interface with its panics caught: a panic in
+// Update or View ends that connection's program, never the server, and
+// admit tells the client and the log. (Bubble Tea itself catches a
+// panic in a command and ends the program.)
+type guarded struct {
+	tea.Model
+	c *conn
+}
+
+func (g guarded) caught(r any) {
+	msg := fmt.Sprintf("%v\n%s", r, debug.Stack())
+	g.c.panic.CompareAndSwap(nil, &msg)
+}
+
+func (g guarded) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.caught(r)
+			next, cmd = g, tea.Quit
+		}
+	}()
+	m, cmd := g.Model.Update(msg)
+	g.Model = m
+	return g, cmd
+}
+
+func (g guarded) View() (v string) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.caught(r)
+			v = "allocviz: internal error"
+		}
+	}()
+	if g.c.panic.Load() != nil {
+		return ""
+	}
+	return g.Model.View()
 }
 
 type connKey struct{}
@@ -336,8 +379,13 @@ func (s *server) admit(next ssh.Handler) ssh.Handler {
 		s.log.Info("connect", append(fields, "term", pty.Term, "size", fmt.Sprintf("%dx%d", pty.Window.Width, pty.Window.Height))...)
 		defer func() {
 			if r := recover(); r != nil {
-				s.log.Error("session panicked", append(fields, "panic", fmt.Sprint(r))...)
+				msg := fmt.Sprintf("%v\n%s", r, debug.Stack())
+				c.panic.CompareAndSwap(nil, &msg)
+			}
+			if p := c.panic.Load(); p != nil {
+				s.log.Error("session panicked", append(fields, "panic", *p)...)
 				wish.Errorln(sess, "allocviz: this session met an internal error and ended; the server goes on")
+				_ = sess.Exit(1)
 			}
 			if c.leave != nil {
 				c.leave()
@@ -385,7 +433,11 @@ func (s *server) program(sess ssh.Session) *tea.Program {
 		},
 	})
 	rm := s.room.Join(m, sess.Context().Value(roleKey{}) == instructorUser)
-	p := tea.NewProgram(rm, append(bm.MakeOptions(sess), tea.WithAltScreen(), tea.WithoutSignalHandler())...)
+	var model tea.Model = guarded{Model: rm, c: c}
+	if s.wrap != nil {
+		model = guarded{Model: s.wrap(rm), c: c}
+	}
+	p := tea.NewProgram(model, append(bm.MakeOptions(sess), tea.WithAltScreen(), tea.WithoutSignalHandler())...)
 	rm.Attach(p.Send)
 	c.program.Store(p)
 	c.leave = rm.Leave

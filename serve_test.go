@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -14,7 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/log"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -495,4 +498,73 @@ func TestServeLoad(t *testing.T) {
 	waitUntil(t, 20*time.Second, "the goroutines and fds of 50 sessions going", func() bool {
 		return runtime.NumGoroutine() <= goroutines+5 && openFDs(t) <= fds
 	})
+}
+
+// panicky panics on the key "!".
+type panicky struct{ tea.Model }
+
+func (p panicky) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok && k.String() == "!" {
+		panic("a bug, on purpose")
+	}
+	m, cmd := p.Model.Update(msg)
+	return panicky{m}, cmd
+}
+
+// A panic in one connection's interface ends that connection with a
+// message, releases its machine, and the others go on.
+func TestServePanicEndsOneSession(t *testing.T) {
+	s, addr, logs := testServer(t, serveConfig{})
+	s.wrap = func(m tea.Model) tea.Model { return panicky{m} }
+	fds := openFDs(t)
+	a := dial(t, addr, "a", "", 100, 30)
+	b := dial(t, addr, "b", "", 100, 30)
+	a.wait("step 0 of 91")
+	b.wait("step 0 of 91")
+	a.send("!")
+	a.refused("internal error and ended")
+	b.send("n")
+	b.wait("step 1 of 91")
+	b.send("q")
+	_ = b.sess.Wait()
+	b.conn.Close()
+	sessionsEnd(t, s)
+	waitUntil(t, 10*time.Second, "the fds of the sessions closing", func() bool { return openFDs(t) <= fds })
+	if !strings.Contains(logs.String(), "session panicked") || !strings.Contains(logs.String(), "a bug, on purpose") {
+		t.Errorf("the log does not tell the panic:\n%s", logs)
+	}
+}
+
+// The ssh binary under tmux, as a student types it: the interface comes
+// up at the terminal's size, steps, follows a resize, and q ends the
+// connection (the ssh command exits and the tmux session with it).
+func TestServeOpenSSH(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh client: the OpenSSH test needs it (apt-get install openssh-client)")
+	}
+	s, addr, _ := testServer(t, serveConfig{})
+	_, port, _ := net.SplitHostPort(addr)
+	tm := startTmuxCommand(t, 100, 30, []string{"env", "TERM=xterm-256color", "ssh", "-tt",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"-o", "PreferredAuthentications=keyboard-interactive,none", "-p", port, "student@127.0.0.1"})
+	tm.waitFor("step 0 of 91")
+	tm.keys("n")
+	tm.waitFor("step 1 of 91")
+	if out, err := tm.tmux("resize-window", "-t", tm.name, "-x", "160", "-y", "40"); err != nil {
+		t.Fatalf("resize-window: %v\n%s", err, out)
+	}
+	tm.waitUntil("a frame 160 cells wide", func(scr string) bool {
+		for _, l := range strings.Split(scr, "\n") {
+			if strings.HasPrefix(l, "╰") && utf8.RuneCountInString(strings.TrimRight(l, " ")) >= 150 {
+				return true
+			}
+		}
+		return false
+	})
+	tm.keys("q")
+	waitUntil(t, 15*time.Second, "ssh exiting after q", func() bool {
+		_, err := tm.tmux("has-session", "-t", tm.name)
+		return err != nil
+	})
+	sessionsEnd(t, s)
 }
