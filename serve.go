@@ -57,9 +57,9 @@ type serveConfig struct {
 const instructorUser = "instructor"
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", stderr)
+	fs := newFlagSet("serve")
 	var c serveConfig
-	ram := sizeFlag(64 << 20)
+	ram := sizeFlag{n: 64 << 20, text: "64M"}
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:2222", "address to listen on (loopback unless given)")
 	fs.StringVar(&c.hostKey, "host-key", defaultHostKey(), "the server's host key, created on first start and kept")
 	fs.StringVar(&c.lesson, "lesson", scripts.DefaultScenario, "the bundled lesson every connection opens on")
@@ -74,13 +74,13 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.statusEvery, "status-every", time.Minute, "how often to log the server's status")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitError
+		return flagError(err, args, stdout, stderr)
 	}
 	if len(pos) > 0 {
 		fmt.Fprintf(stderr, "allocviz serve: unexpected %s (the lesson is --lesson NAME)\n", strings.Join(pos, " "))
 		return exitError
 	}
-	c.sessionRAM = int64(ram)
+	c.sessionRAM = ram.n
 	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "allocviz serve"})
 	log.SetDefault(logger) // wish's middleware logs a program's error there
 	s, err := newServer(c, logger)

@@ -295,7 +295,7 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		rm.stats = rm.room.Stats()
 		return rm, nil
 	case tea.KeyMsg:
-		if !rm.me.instructor && !rm.typing() {
+		if !rm.me.instructor && !rm.typing() && rm.mode != modePicker {
 			switch {
 			case rm.following && key.Matches(msg, roomExplore):
 				rm.following = false
@@ -319,16 +319,12 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return rm, tea.Batch(cmds...)
 }
 
-// typing reports whether a text input has the keyboard.
-func (rm *RoomModel) typing() bool {
-	return rm.mode == modePrompt || rm.mode == modeJump || rm.mode == modePicker
-}
-
 // leads reports whether msg is a key that would take a follower away from
 // the instructor's step, lesson or pane.
 func (rm *RoomModel) leads(msg tea.KeyMsg) bool {
 	k := rm.keys
-	for _, b := range []key.Binding{k.Next, k.Prev, k.First, k.Last, k.Play, k.Jump, k.Open, k.Prompt, k.FocusNext, k.FocusPrev} {
+	for _, b := range []key.Binding{k.Next, k.Prev, k.First, k.Last, k.Goto, k.NextChapter, k.PrevChapter, k.EndLoop, k.Play,
+		k.NextMark, k.PrevMark, k.Search, k.Open, k.Prompt, k.FocusNext, k.FocusPrev} {
 		if key.Matches(msg, b) {
 			return true
 		}
