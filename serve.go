@@ -51,6 +51,7 @@ type serveConfig struct {
 	maxSessions   int
 	quiz          bool
 	statusEvery   time.Duration
+	wrap          func(tea.Model) tea.Model // tests: wraps each connection's interface
 }
 
 // instructorUser is the user name the instructor connects as.
@@ -132,7 +133,6 @@ type server struct {
 	code    string          // the instructor's code when no key file was given
 	keys    []ssh.PublicKey // the instructor's keys
 	palette ui.Palette
-	wrap    func(tea.Model) tea.Model // tests: wraps each connection's interface
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -434,8 +434,8 @@ func (s *server) program(sess ssh.Session) *tea.Program {
 	})
 	rm := s.room.Join(m, sess.Context().Value(roleKey{}) == instructorUser)
 	var model tea.Model = guarded{Model: rm, c: c}
-	if s.wrap != nil {
-		model = guarded{Model: s.wrap(rm), c: c}
+	if s.cfg.wrap != nil {
+		model = guarded{Model: s.cfg.wrap(rm), c: c}
 	}
 	p := tea.NewProgram(model, append(bm.MakeOptions(sess), tea.WithAltScreen(), tea.WithoutSignalHandler())...)
 	rm.Attach(p.Send)

@@ -281,13 +281,20 @@ func TestServeSession(t *testing.T) {
 	}
 }
 
+// twoStudents connects students a and b, each on the tour's first step.
+func twoStudents(t *testing.T, addr string) (a, b *client) {
+	t.Helper()
+	a = dial(t, addr, "a", "", 100, 30)
+	b = dial(t, addr, "b", "", 100, 30)
+	a.wait("step 0 of 91")
+	b.wait("step 0 of 91")
+	return a, b
+}
+
 // Two students get two machines: what one does, the other does not see.
 func TestServeIndependentMachines(t *testing.T) {
 	s, addr, _ := testServer(t, serveConfig{})
-	a := dial(t, addr, "a", "", 100, 30)
-	b := dial(t, addr, "b", "", 100, 30)
-	a.wait("step 0 of 91")
-	b.wait("step 0 of 91")
+	a, b := twoStudents(t, addr)
 	a.send("G")
 	a.wait("step 91 of 91")
 	a.send(":")
@@ -514,13 +521,9 @@ func (p panicky) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // A panic in one connection's interface ends that connection with a
 // message, releases its machine, and the others go on.
 func TestServePanicEndsOneSession(t *testing.T) {
-	s, addr, logs := testServer(t, serveConfig{})
-	s.wrap = func(m tea.Model) tea.Model { return panicky{m} }
+	s, addr, logs := testServer(t, serveConfig{wrap: func(m tea.Model) tea.Model { return panicky{m} }})
 	fds := openFDs(t)
-	a := dial(t, addr, "a", "", 100, 30)
-	b := dial(t, addr, "b", "", 100, 30)
-	a.wait("step 0 of 91")
-	b.wait("step 0 of 91")
+	a, b := twoStudents(t, addr)
 	a.send("!")
 	a.refused("internal error and ended")
 	b.send("n")
