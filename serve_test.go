@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -255,9 +257,10 @@ func sessionsEnd(t testing.TB, s *server) {
 }
 
 func TestServeSession(t *testing.T) {
-	s, addr, logs := testServer(t, serveConfig{})
+	s, addr, logs := testServer(t, serveConfig{statusEvery: 20 * time.Millisecond})
 	c := dial(t, addr, "student", "", 100, 30)
 	c.wait("step 0 of 91")
+	waitUntil(t, 10*time.Second, "a status line", func() bool { return strings.Contains(logs.String(), "status sessions=1 memory=") })
 	c.send("n")
 	c.wait("step 1 of 91")
 	if err := c.sess.WindowChange(5, 10); err != nil {
@@ -570,4 +573,38 @@ func TestServeOpenSSH(t *testing.T) {
 		return err != nil
 	})
 	sessionsEnd(t, s)
+}
+
+// SIGTERM ends allocviz serve with status 0, every session with it.
+func TestServeSignal(t *testing.T) {
+	cmd := exec.Command(allocvizBinary(t), "serve", "--listen", "127.0.0.1:0", "--host-key", filepath.Join(t.TempDir(), "key"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	first, err := bufio.NewReader(out).ReadString('\n') // "allocviz serve: listening on 127.0.0.1:PORT, lesson tour"
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _, _ := strings.Cut(strings.TrimPrefix(first, "allocviz serve: listening on "), ",")
+	c := dial(t, addr, "student", "", 100, 30)
+	c.wait("step 0 of 91")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("allocviz serve after SIGTERM: %v\n%s", err, logs.String())
+	}
+	_ = c.sess.Wait()
+	for _, want := range []string{"stopping signal=terminated sessions=1", "disconnect user=student", "stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log has no %q:\n%s", want, logs.String())
+		}
+	}
 }
