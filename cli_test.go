@@ -209,7 +209,7 @@ func TestProcBuddyinfo(t *testing.T) {
 		t.Errorf("after a broken script: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, "proc", "slabinfo2")
-	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, slabinfo, vmallocinfo)`) {
+	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, slabinfo, vmallocinfo, extfrag)`) {
 		t.Errorf("unknown proc file: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "proc"); code != exitError {
@@ -346,6 +346,23 @@ func TestScenariosCommand(t *testing.T) {
 	code, out, _ := runCLI(t, "scenarios")
 	if code != exitOK || !regexp.MustCompile(`(?m)^pages:\n  buddy +Buddy split and merge: .+$`).MatchString(out) {
 		t.Errorf("exit %d, output %q", code, out)
+	}
+}
+
+// TestProcExtfrag prints both debugfs extfrag files after a script that
+// holds one page: the order-0 page split off an order-8 block leaves one
+// free block of each order 0 to 7, so the unusable share grows with the
+// order (255 pages below order 8 of 16127 free: 0.015), while a block of
+// every order is still free (-1.000 throughout).
+func TestProcExtfrag(t *testing.T) {
+	held := writeScript(t, "held.star", "p = alloc_pages(0)\n")
+	code, out, errOut := runCLI(t, "proc", "extfrag", "--after", held)
+	want := "==> /sys/kernel/debug/extfrag/unusable_index <==\n" +
+		"Node 0, zone   Normal 0.000 0.000 0.000 0.000 0.000 0.001 0.003 0.007 0.015 0.015 0.047 \n" +
+		"\n==> /sys/kernel/debug/extfrag/extfrag_index <==\n" +
+		"Node 0, zone   Normal -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n"
+	if code != exitOK || out != want {
+		t.Errorf("exit %d, stderr %q\n%s\nwant\n%s", code, errOut, out, want)
 	}
 }
 

@@ -49,6 +49,7 @@ type Model struct {
 	bootEnd  uint32   // position+1 of the last block freed in the boot phase
 	bootDone bool     // the boot phase (EvBoot, EvReserve, blocks freed at boot) is over
 	touch    touchCache
+	series   seriesState // the series' samples, one per step (series.go)
 }
 
 // geometry is the machine's shape, from EvBoot.
@@ -182,6 +183,7 @@ func (m *Model) ingest(follow bool) error {
 			m.bootDone = true
 		}
 		if k == allocator.EvStep {
+			m.takeSample(m.nsteps)
 			m.nsteps++
 			// A realloc's lineage passes through a free in the same
 			// call, so in the same step: what earlier steps freed is
@@ -209,6 +211,7 @@ func (m *Model) ingest(follow bool) error {
 			case allocator.EvSlabNew, allocator.EvSlabList, allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvSlabDiscard, allocator.EvPageFree:
 				m.followSlab(e)
 			}
+			m.noteSeriesEvent(e)
 		}
 		m.jr.commit()
 		m.head.pos = pos + 1
@@ -225,6 +228,7 @@ func (m *Model) ingest(follow bool) error {
 	if nerr > len(errs) {
 		errs = append(errs, fmt.Errorf("and %d more", nerr-len(errs)))
 	}
+	m.takeSample(m.nsteps)
 	if follow {
 		m.cur = m.head.fork(m.newEpoch)
 		m.step = m.nsteps
