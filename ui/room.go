@@ -286,6 +286,13 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		next, cmd := rm.Model.Update(msg)
 		rm.Model = next.(Model)
 		return rm, cmd
+	case tea.MouseMsg:
+		if rm.barTop { // the interface starts a line down
+			msg.Y--
+		}
+		next, cmd := rm.Model.Update(msg)
+		rm.Model = next.(Model)
+		return rm, tea.Batch(cmd, rm.sync())
 	case roomStateMsg:
 		if msg.st.seq > rm.want.seq {
 			rm.want = msg.st
