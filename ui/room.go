@@ -331,7 +331,7 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (rm *RoomModel) leads(msg tea.KeyMsg) bool {
 	k := rm.keys
 	for _, b := range []key.Binding{k.Next, k.Prev, k.First, k.Last, k.Goto, k.NextChapter, k.PrevChapter, k.EndLoop, k.Play,
-		k.NextMark, k.PrevMark, k.Search, k.TimelineJump, k.Open, k.Prompt, k.FocusNext, k.FocusPrev} {
+		k.NextMark, k.PrevMark, k.Search, k.TimelineJump, k.TimelineCross, k.Open, k.Prompt, k.FocusNext, k.FocusPrev} {
 		if key.Matches(msg, b) {
 			return true
 		}
