@@ -37,6 +37,8 @@ machine flags (a script's config() overrides them):
   --ram SIZE        RAM, e.g. 64M, 256MiB, 1G (default 64M)
   --page-size SIZE  4K, 16K or 64K (default 4K)
   --cpus N          CPUs, 1 to 256 (default 4)
+  --possible-cpus N nr_cpu_ids, up to 8192 (at least --cpus); with --cpus 1
+                    SLUB sizes its slabs by it, as calculate_order() does
   --profile P       kernel profile: 6.18 (latest) or 6.12
   --max-steps N     allocator steps allowed per run (default %d)
   --slab-debug FZPU slab_debug= for every cache: any of F (consistency checks),
@@ -80,6 +82,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 type machineFlags struct {
 	ram, pageSize    sizeFlag
 	cpus             int
+	possibleCPUs     int
 	profile          string
 	maxSteps         int
 	slabDebug        string
@@ -92,6 +95,7 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.ram, "ram", "RAM size, e.g. 64M")
 	fs.Var(&f.pageSize, "page-size", "page size: 4K, 16K or 64K")
 	fs.IntVar(&f.cpus, "cpus", 0, "number of CPUs")
+	fs.IntVar(&f.possibleCPUs, "possible-cpus", 0, "nr_cpu_ids: CPUs that could come online (default --cpus)")
 	fs.StringVar(&f.profile, "profile", "", "kernel profile: 6.18 or 6.12")
 	fs.IntVar(&f.maxSteps, "max-steps", 0, "allocator steps allowed per run")
 	fs.StringVar(&f.slabDebug, "slab-debug", "", "slab_debug= letters: F, Z, P, U")
@@ -114,7 +118,7 @@ func (f *machineFlags) options() (scripts.Options, error) {
 		return scripts.Options{}, fmt.Errorf("--slab-debug %q: %w", f.slabDebug, err)
 	}
 	return scripts.Options{
-		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, Profile: p,
+		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, PossibleCPUs: f.possibleCPUs, Profile: p,
 			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed},
 		MaxSteps: f.maxSteps,
 	}, nil

@@ -46,10 +46,15 @@ func ParseProfile(s string) (Profile, error) {
 // Config describes the simulated machine. The zero value of every field
 // means its default.
 type Config struct {
-	RAM      int64   // bytes of physical RAM; default 64 MiB; 2 MiB..4 GiB, a multiple of PageSize
-	PageSize int     // bytes; 4096 (default), 16384 or 65536
-	CPUs     int     // present CPUs; default 4; 1..256
-	Profile  Profile // kernel behaviour; default ProfileLatest
+	RAM      int64 // bytes of physical RAM; default 64 MiB; 2 MiB..4 GiB, a multiple of PageSize
+	PageSize int   // bytes; 4096 (default), 16384 or 65536
+	CPUs     int   // present CPUs; default 4; 1..256
+	// PossibleCPUs is nr_cpu_ids, the CPUs the kernel could ever bring
+	// online (CPU hotplug); never fewer than CPUs (a smaller value is
+	// raised to CPUs), at most MaxPossibleCPUs. Only SLUB's
+	// calculate_order() reads it, on a machine with one present CPU.
+	PossibleCPUs int
+	Profile      Profile // kernel behaviour; default ProfileLatest
 
 	// SLUB options (slub.go).
 	SlabDebug        string // slab_debug= flags for every cache ("", "FZPU", any subset of F Z P U); default off
@@ -64,6 +69,7 @@ const (
 	DefaultPageSize = 4096
 	DefaultCPUs     = 4
 	MaxCPUs         = 256
+	MaxPossibleCPUs = 8192 // the largest CONFIG_NR_CPUS x86_64 allows (MAXSMP)
 	MinRAM          = 2 * MiB
 	MaxRAM          = 4 * GiB
 )
@@ -90,6 +96,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.CPUs == 0 {
 		c.CPUs = DefaultCPUs
 	}
+	c.PossibleCPUs = max(c.PossibleCPUs, c.CPUs)
 	switch c.PageSize {
 	case 4096, 16384, 65536:
 	default:
@@ -103,6 +110,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CPUs < 1 || c.CPUs > MaxCPUs {
 		return c, fmt.Errorf("config: cpus %d is out of range (allowed: 1 to %d)", c.CPUs, MaxCPUs)
+	}
+	if c.PossibleCPUs > MaxPossibleCPUs {
+		return c, fmt.Errorf("config: possible_cpus %d is out of range (allowed: cpus %d to %d)", c.PossibleCPUs, c.CPUs, MaxPossibleCPUs)
 	}
 	if int(c.Profile) >= len(profileNames) {
 		return c, fmt.Errorf("config: profile %d is not a kernel profile (allowed: 6.18, 6.12)", c.Profile)

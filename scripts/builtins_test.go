@@ -331,7 +331,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"alloc_pages(0)\nconfig(ram=\"128M\")", "test.star:2:1: config: must come before the first step, at the top of the script (step 1, alloc_pages(0) at test.star:1:1, already ran)"},
 		{"say(\"hi\")\nconfig(cpus=2)", "test.star:2:1: config: must come before the first step"},
-		{"config(rma=1)", `test.star:1:1: config: unknown setting "rma" (known: cpus, debug, freelist_hardened, freelist_random, max_steps, page_size, profile, ram, seed)`},
+		{"config(rma=1)", `test.star:1:1: config: unknown setting "rma" (known: cpus, debug, freelist_hardened, freelist_random, max_steps, page_size, possible_cpus, profile, ram, seed)`},
 		{"config(64)", "test.star:1:1: config: takes keyword arguments only"},
 		{"config(ram=\"1M\")", "test.star:1:1: config: ram 1048576 is out of range (allowed: 2 MiB to 4 GiB)"},
 		{"config(page_size=8192)", "test.star:1:1: config: page_size 8192 is not supported (allowed: 4096, 16384, 65536)"},
