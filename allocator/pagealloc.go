@@ -941,20 +941,6 @@ func (n *pageNode) mergeLikely(z *pzone, pfn uint64, order int) bool {
 	return n.isBuddy(z, higher^1<<(order+1), order+1)
 }
 
-// freeBlockAt returns the free (buddy) block containing pfn.
-func (n *pageNode) freeBlockAt(pfn uint64) (uint64, int, bool) {
-	for o := 0; o <= MaxPageOrder; o++ {
-		h := pfn &^ (1<<o - 1)
-		if h >= n.endPFN {
-			break
-		}
-		if st := &n.pfns[h]; (st.kind == pfnBuddy || st.kind == pfnPCP) && int(st.order) >= o && h+1<<st.order > pfn {
-			return h, int(st.order), true
-		}
-	}
-	return 0, 0, false
-}
-
 // stats snapshots every zone for the /proc formatters.
 func (n *pageNode) stats() []ZoneStats {
 	out := make([]ZoneStats, MaxNrZones)

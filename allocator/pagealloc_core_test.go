@@ -1,6 +1,7 @@
 package allocator
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -396,5 +397,28 @@ func TestPageNodeInvariantsUnderRandomWork(t *testing.T) {
 				t.Errorf("%s %v: %d free pages after freeing everything, %d managed", FormatBytes(c.ram), z.t, z.freePgs, z.managed)
 			}
 		}
+	}
+}
+
+// BenchmarkPageNodeAllocFree times the page allocator core alone (no
+// owner bookkeeping, no events): an alloc and a free of one block, the
+// figure to set beside BenchmarkAllocFreePages' events=false rows.
+func BenchmarkPageNodeAllocFree(b *testing.B) {
+	for _, order := range []int{0, 3} {
+		b.Run(fmt.Sprintf("order=%d", order), func(b *testing.B) {
+			n := newPageNode(pageNodeConfig{RAM: DefaultRAM, PageSize: 4096, CPUs: DefaultCPUs, Reserved: 256})
+			if pfn, _, f := n.alloc(order, GFPKernel, 0); f == nil {
+				n.markInUse(pfn, order)
+			}
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				pfn, _, f := n.alloc(order, GFPKernel, 0)
+				if f != nil {
+					b.Fatal(f)
+				}
+				n.markInUse(pfn, order)
+				n.free(pfn, order, 0)
+			}
+		})
 	}
 }

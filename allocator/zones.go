@@ -44,8 +44,6 @@ const (
 // pfnRange is a half-open range of page frames [start, end).
 type pfnRange struct{ start, end uint64 }
 
-func (r pfnRange) len() uint64 { return r.end - r.start }
-
 // overlap returns how many pfns r and s share.
 func (r pfnRange) overlap(s pfnRange) uint64 {
 	lo, hi := max(r.start, s.start), min(r.end, s.end)
@@ -117,17 +115,6 @@ func zoneSpans(ranges []pfnRange, pageSize uint64) [MaxNrZones]zoneSpan {
 		}
 	}
 	return zs
-}
-
-// zoneOfPFN returns the zone whose span holds pfn, or MaxNrZones for a
-// pfn in no zone.
-func zoneOfPFN(zs *[MaxNrZones]zoneSpan, pfn uint64) ZoneType {
-	for t := range zs {
-		if zs[t].Spanned > 0 && pfn >= zs[t].StartPFN && pfn < zs[t].EndPFN() {
-			return ZoneType(t)
-		}
-	}
-	return MaxNrZones
 }
 
 // gfpZone is gfp_zone() (include/linux/gfp.h, GFP_ZONE_TABLE) on x86_64:
