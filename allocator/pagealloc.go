@@ -35,6 +35,9 @@ type pageNode struct {
 
 	tracing bool
 	steps   []pageStep
+	// lastFrom is the order of the free block the last allocation was
+	// split from; -1 when it came off a pcp list.
+	lastFrom int
 }
 
 // pfnState kinds.
@@ -100,18 +103,19 @@ type pcpSet struct {
 type pageStepKind uint8
 
 const (
-	stepSplit      pageStepKind = iota + 1 // the order-Order block at PFN halved; its upper half to the Order-1 list of MT
-	stepMerge                              // the order-Order block at PFN merged with its buddy PFN^(1<<Order)
-	stepTake                               // mm_page_alloc_zone_locked: the order-Order block at PFN taken from the MT free list; Aux 1 if percpu_refill
-	stepClaim                              // fallback claimed the pageblock(s) at PFN (Order: the free block found) from MT to Aux
-	stepSteal                              // fallback stole the order-Order free block at PFN from an MT pageblock (the pageblock keeps its type)
-	stepPCPRefill                          // CPU's pcp list Aux (pindex) refilled with Order-blocks: PFN = count
-	stepPCPDrain                           // mm_page_pcpu_drain: the order-Order block at PFN of type MT left CPU's pcp list for the buddy
-	stepPCPFree                            // the freed order-Order block at PFN went to the head of CPU's pcp list Aux
-	stepBuddyFree                          // the order-Order block at PFN (type MT) freed to the buddy lists; merges follow
-	stepHighAtomic                         // the pageblock(s) at PFN reserved as HighAtomic (from MT)
-	stepWmarkFail                          // Zone skipped: free pages PFN not above the mark Aux (see text)
-	stepDrainAll                           // drain_all_pages(): every CPU's lists go back
+	stepSplit     pageStepKind = iota + 1 // the order-Order block at PFN halved; its upper half to the Order-1 list of MT
+	stepMerge                             // the order-Order block at PFN merged with its buddy PFN^(1<<Order)
+	stepTake                              // mm_page_alloc_zone_locked: the order-Order block at PFN taken from the MT free list; Aux 1 if percpu_refill
+	stepClaim                             // fallback claimed the pageblock(s) at PFN (Order: the free block found) from MT to Aux
+	stepSteal                             // fallback stole the order-Order free block at PFN from an MT pageblock (the pageblock keeps its type)
+	stepPCPRefill                         // CPU's pcp list Aux (pindex) refilled with Order-blocks: PFN = count
+	stepPCPDrain                          // mm_page_pcpu_drain: the order-Order block at PFN of type MT left CPU's pcp list for the buddy
+	stepPCPFree                           // the freed order-Order block at PFN went to the head of CPU's pcp list Aux
+	stepBuddyFree                         // the order-Order block at PFN (type MT) freed to the buddy lists; merges follow
+	stepWmarkFail                         // Zone skipped: free pages PFN not above the mark Aux (see text)
+	stepDrainAll                          // drain_all_pages(): every CPU's lists go back
+	stepPageblock                         // Aux pageblocks from PFN became MT
+	stepPCPAdd                            // a refill put the order-Order block at PFN (its pageblock type MT) at the tail of CPU\'s pcp list
 )
 
 // pageStep is one thing the allocator did.
@@ -381,6 +385,7 @@ func (n *pageNode) rmqueueSmallest(z *pzone, order int, mt MigrateType) (uint64,
 		}
 		pfn := uint64(h)
 		n.pageDelAndExpand(z, pfn, order, cur, mt)
+		n.lastFrom = cur
 		refill := uint64(0)
 		if pcpAllowedOrder(order, n.pageSize) && mt < MigratePCPTypes {
 			refill = 1
@@ -445,10 +450,12 @@ func (n *pageNode) tryToClaimBlock(z *pzone, pfn uint64, cur, order int, start, 
 	if cur >= n.pbOrder {
 		n.delFromFreeList(z, pfn, cur)
 		z.accountFreepages(-int64(1<<cur), block)
+		n.step(pageStep{Kind: stepClaim, Zone: z.t, MT: block, Order: int8(cur), PFN: pfn, Aux: uint64(start)})
 		for b := pfn; b < pfn+1<<cur; b += 1 << n.pbOrder {
 			n.setBlockType(b, start)
 		}
-		n.step(pageStep{Kind: stepClaim, Zone: z.t, MT: block, Order: int8(cur), PFN: pfn, Aux: uint64(start)})
+		n.step(pageStep{Kind: stepPageblock, Zone: z.t, MT: n.blockType(pfn), PFN: pfn, Aux: 1 << (cur - n.pbOrder)})
+		n.lastFrom = cur
 		added := n.expand(z, pfn, order, cur, start)
 		z.accountFreepages(int64(added), start)
 		return pfn, true
@@ -471,9 +478,10 @@ func (n *pageNode) tryToClaimBlock(z *pzone, pfn uint64, cur, order int, start, 
 	if !claimsBlock(n.pbOrder, free, 0, start, block, n.mobilityOff) {
 		return 0, false
 	}
+	n.step(pageStep{Kind: stepClaim, Zone: z.t, MT: block, Order: int8(cur), PFN: pfn, Aux: uint64(start)})
 	n.moveFreepagesBlock(z, bs, block, start)
 	n.setBlockType(bs, start)
-	n.step(pageStep{Kind: stepClaim, Zone: z.t, MT: block, Order: int8(cur), PFN: bs, Aux: uint64(start)})
+	n.step(pageStep{Kind: stepPageblock, Zone: z.t, MT: n.blockType(bs), PFN: bs, Aux: 1})
 	return n.rmqueueSmallest(z, order, start)
 }
 
@@ -511,6 +519,7 @@ func (n *pageNode) rmqueueSteal(z *pzone, order int, start MigrateType) (uint64,
 		pfn := uint64(z.free[cur][f].head)
 		n.step(pageStep{Kind: stepSteal, Zone: z.t, MT: MigrateType(f), Order: int8(cur), PFN: pfn, Aux: uint64(start)})
 		n.pageDelAndExpand(z, pfn, order, cur, MigrateType(f))
+		n.lastFrom = cur
 		return pfn, true
 	}
 	return 0, false
@@ -564,6 +573,7 @@ func (n *pageNode) rmqueueBulk(z *pzone, cpu, order, count int, mt MigrateType, 
 		st := &n.pfns[pfn]
 		st.kind, st.order, st.list, st.cpu = pfnPCP, int8(order), uint8(pindex), uint8(cpu)
 		n.listAdd(l, pfn, true)
+		n.step(pageStep{Kind: stepPCPAdd, Zone: z.t, MT: n.blockType(pfn), Order: int8(order), CPU: cpu, PFN: pfn})
 	}
 	return i
 }
@@ -588,6 +598,7 @@ func (n *pageNode) rmqueuePcplist(z *pzone, cpu, order int, mt MigrateType, flag
 	pfn := uint64(l.head)
 	n.listDel(l, pfn)
 	p.Count -= 1 << order
+	n.lastFrom = -1
 	return pfn, true
 }
 
@@ -717,14 +728,14 @@ func (n *pageNode) reserveHighatomicPageblock(z *pzone, pfn uint64, order int) {
 		n.moveFreepagesBlock(z, bs, mt, MigrateHighAtomic)
 		n.setBlockType(bs, MigrateHighAtomic)
 		z.nrReservedHighatomic += pb
-		n.step(pageStep{Kind: stepHighAtomic, Zone: z.t, MT: mt, Order: int8(n.pbOrder), PFN: bs})
+		n.step(pageStep{Kind: stepPageblock, Zone: z.t, MT: MigrateHighAtomic, PFN: bs, Aux: 1})
 		return
 	}
 	for b := pfn; b < pfn+1<<order; b += pb {
 		n.setBlockType(b, MigrateHighAtomic)
 	}
 	z.nrReservedHighatomic += 1 << order
-	n.step(pageStep{Kind: stepHighAtomic, Zone: z.t, MT: mt, Order: int8(order), PFN: pfn})
+	n.step(pageStep{Kind: stepPageblock, Zone: z.t, MT: MigrateHighAtomic, PFN: pfn, Aux: 1 << (order - n.pbOrder)})
 }
 
 // pageAllocFailure says why an allocation got no page.
@@ -909,11 +920,15 @@ func (n *pageNode) freeOneBuddy(z *pzone, pfn uint64, order int, mt MigrateType,
 				break
 			}
 		}
-		n.step(pageStep{Kind: stepMerge, Zone: z.t, MT: mt, Order: int8(order), PFN: pfn})
 		n.delFromFreeList(z, buddy, order)
 		if n.blockType(buddy) != mt {
+			// The buddy is a pageblock here (order pageblock_order;
+			// MAX_PAGE_ORDER blocks do not merge), and only its
+			// first pageblock's type is set, as in the kernel.
 			n.setBlockType(buddy, mt)
+			n.step(pageStep{Kind: stepPageblock, Zone: z.t, MT: n.blockType(buddy), PFN: buddy, Aux: 1})
 		}
+		n.step(pageStep{Kind: stepMerge, Zone: z.t, MT: mt, Order: int8(order), PFN: pfn})
 		pfn &= buddy
 		order++
 	}
