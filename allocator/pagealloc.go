@@ -38,6 +38,23 @@ type pageNode struct {
 	// lastFrom is the order of the free block the last allocation was
 	// split from; -1 when it came off a pcp list.
 	lastFrom int
+	// wfails are the zones the last zonelist walk skipped for their
+	// watermarks.
+	wfails []WmarkFailure
+}
+
+// WmarkFailure is a zone an allocation skipped: its free pages were not
+// above the watermark its flags check, lowered for its rights to the
+// reserves, plus the lowmem reserve it keeps from allocations that could
+// use a higher zone.
+type WmarkFailure struct {
+	Zone    ZoneType
+	Free    uint64     // NR_FREE_PAGES
+	Wmark   int        // which watermark: WmarkMin, WmarkLow, WmarkHigh
+	Mark    uint64     // its value
+	Flags   AllocFlags // the flags of the pass
+	Reserve uint64     // lowmem_reserve[highest zone]
+	Limit   uint64     // the mark lowered (watermarkMin) plus the reserve: free pages must be above it
 }
 
 // pfnState kinds.
@@ -112,7 +129,6 @@ const (
 	stepPCPDrain                          // mm_page_pcpu_drain: the order-Order block at PFN of type MT left CPU's pcp list for the buddy
 	stepPCPFree                           // the freed order-Order block at PFN went to the head of CPU's pcp list Aux
 	stepBuddyFree                         // the order-Order block at PFN (type MT) freed to the buddy lists; merges follow
-	stepWmarkFail                         // Zone skipped: free pages PFN not above the mark Aux (see text)
 	stepDrainAll                          // drain_all_pages(): every CPU's lists go back
 	stepPageblock                         // Aux pageblocks from PFN became MT
 	stepPCPAdd                            // a refill put the order-Order block at PFN (its pageblock type MT) at the tail of CPU\'s pcp list
@@ -141,6 +157,7 @@ type pageNodeConfig struct {
 	PageSize uint64
 	CPUs     int
 	Reserved uint64 // pfns 0..Reserved-1 are kept from the allocator (the low megabyte)
+	Trace    bool   // record the boot frees as steps
 }
 
 // newPageNode lays out the zones (free_area_init()), marks every pageblock
@@ -156,6 +173,7 @@ func newPageNode(c pageNodeConfig) *pageNode {
 		pbOrder:   pageblockOrder(c.PageSize),
 		cpus:      c.CPUs,
 		endPFN:    ranges[len(ranges)-1].end,
+		tracing:   c.Trace,
 	}
 	n.spans = zoneSpans(ranges, c.PageSize)
 	n.pfns = make([]pfnState, n.endPFN)
@@ -666,6 +684,7 @@ type allocContext struct {
 // name is checked; a failing zone is skipped (no node reclaim). With
 // ALLOC_NOFRAGMENT a pass that finds nothing is retried without it.
 func (n *pageNode) getPageFromFreelist(order int, flags AllocFlags, ac *allocContext) (uint64, *pzone, bool) {
+	n.wfails = n.wfails[:0]
 	for {
 		noFallback := flags&AllocNoFragment != 0
 		for _, t := range n.zonelists[ac.highest] {
@@ -681,8 +700,9 @@ func (n *pageNode) getPageFromFreelist(order int, flags AllocFlags, ac *allocCon
 			if !try {
 				mark := z.wm.Mark[min(flags.Wmark(), WmarkHigh)]
 				if !n.watermarkFast(z, order, mark, ac.highest, flags) && flags&AllocNoWatermarks == 0 {
-					n.step(pageStep{Kind: stepWmarkFail, Zone: t, Order: int8(order), PFN: z.freePgs,
-						Aux: uint64(watermarkMin(int64(mark), flags)) + z.wm.LowmemReserve[ac.highest]})
+					reserve := z.wm.LowmemReserve[ac.highest]
+					n.wfails = append(n.wfails, WmarkFailure{Zone: t, Free: z.freePgs, Wmark: min(flags.Wmark(), WmarkHigh),
+						Mark: mark, Flags: flags, Reserve: reserve, Limit: uint64(max(watermarkMin(int64(mark), flags), 0)) + reserve})
 					continue
 				}
 			}
@@ -741,8 +761,9 @@ func (n *pageNode) reserveHighatomicPageblock(z *pzone, pfn uint64, order int) {
 // pageAllocFailure says why an allocation got no page.
 type pageAllocFailure struct {
 	Order    int
-	BadZone  bool // GFP_ZONE_BAD: two zone modifiers
-	TooLarge bool // order above MAX_PAGE_ORDER
+	BadZone  bool           // GFP_ZONE_BAD: two zone modifiers
+	TooLarge bool           // order above MAX_PAGE_ORDER
+	Wmarks   []WmarkFailure // the zones the last pass skipped for their watermarks (the others had no block)
 }
 
 // alloc is __alloc_pages_noprof() on a machine without reclaim,
@@ -785,7 +806,7 @@ func (n *pageNode) alloc(order int, gfp GFP, cpu int) (uint64, ZoneType, *pageAl
 			return pfn, z.t, nil
 		}
 	}
-	return 0, 0, &pageAllocFailure{Order: order}
+	return 0, 0, &pageAllocFailure{Order: order, Wmarks: n.wfails}
 }
 
 // markInUse records that the block at pfn was handed out.
