@@ -55,6 +55,7 @@ type WmarkFailure struct {
 	Flags   AllocFlags // the flags of the pass
 	Reserve uint64     // lowmem_reserve[highest zone]
 	Limit   uint64     // the mark lowered (watermarkMin) plus the reserve: free pages must be above it
+	NoBlock bool       // the free pages were above it, but no free list of the order or above had a block
 }
 
 // pfnState kinds.
@@ -701,8 +702,10 @@ func (n *pageNode) getPageFromFreelist(order int, flags AllocFlags, ac *allocCon
 				mark := z.wm.Mark[min(flags.Wmark(), WmarkHigh)]
 				if !n.watermarkFast(z, order, mark, ac.highest, flags) && flags&AllocNoWatermarks == 0 {
 					reserve := z.wm.LowmemReserve[ac.highest]
+					limit := uint64(max(watermarkMin(int64(mark), flags), 0)) + reserve
 					n.wfails = append(n.wfails, WmarkFailure{Zone: t, Free: z.freePgs, Wmark: min(flags.Wmark(), WmarkHigh),
-						Mark: mark, Flags: flags, Reserve: reserve, Limit: uint64(max(watermarkMin(int64(mark), flags), 0)) + reserve})
+						Mark: mark, Flags: flags, Reserve: reserve, Limit: limit,
+						NoBlock: order > 0 && int64(z.freePgs)-int64(1<<order-1) > int64(limit)})
 					continue
 				}
 			}
