@@ -278,8 +278,10 @@ func (n *pageNode) freeBoot(pfn uint64, order int) {
 
 // zoneOf returns the zone of a RAM pfn.
 func (n *pageNode) zoneOf(pfn uint64) *pzone {
+	// The zones lie in pfn order: the highest populated zone that starts
+	// at or below pfn holds it.
 	for t := ZoneNormal; ; t-- {
-		if s := &n.spans[t]; s.Spanned > 0 && pfn >= s.StartPFN && pfn < s.EndPFN() {
+		if s := &n.spans[t]; s.Spanned > 0 && pfn >= s.StartPFN {
 			return &n.zones[t]
 		}
 		if t == ZoneDMA {
@@ -655,20 +657,22 @@ func (n *pageNode) rmqueue(z *pzone, cpu, order int, flags AllocFlags, mt Migrat
 // here): for order 0 a quick test of free pages against the mark, then
 // __zone_watermark_ok().
 func (n *pageNode) watermarkFast(z *pzone, order int, mark uint64, highest ZoneType, flags AllocFlags) bool {
-	free := int64(z.freePgs)
-	reserve := int64(z.wm.LowmemReserve[highest])
-	if order == 0 {
-		unusable := int64(0)
-		if flags&AllocReserves == 0 {
-			unusable = int64(z.nrFreeHighatomic)
-		}
-		usable := free - min(free, unusable)
-		if usable > int64(mark)+reserve {
-			return true
-		}
+	if order == 0 && z.order0Above(mark, highest, flags) {
+		return true
 	}
-	return zoneWatermarkOK(watermarkInput{Free: free, LowmemReserve: uint64(reserve), FreeHighAtomic: z.nrFreeHighatomic,
+	return zoneWatermarkOK(watermarkInput{Free: int64(z.freePgs), LowmemReserve: z.wm.LowmemReserve[highest], FreeHighAtomic: z.nrFreeHighatomic,
 		HasFree: func(o int, mt MigrateType) bool { return z.free[o][mt].head >= 0 }}, order, mark, flags)
+}
+
+// order0Above is zone_watermark_fast()'s quick test for order 0: the free
+// pages the caller may use (less the HighAtomic reserve unless it has
+// rights to reserves) are above the mark plus the lowmem reserve.
+func (z *pzone) order0Above(mark uint64, highest ZoneType, flags AllocFlags) bool {
+	free, unusable := z.freePgs, uint64(0)
+	if flags&AllocReserves == 0 {
+		unusable = z.nrFreeHighatomic
+	}
+	return free-min(free, unusable) > mark+z.wm.LowmemReserve[highest]
 }
 
 // allocContext is struct alloc_context.
