@@ -795,6 +795,22 @@ func (n *pageNode) alloc(order int, gfp GFP, cpu int) (uint64, ZoneType, *pageAl
 	}
 	ac := allocContext{highest: highest, migrate: gfpMigratetype(gfp, n.mobilityOff), preferred: list[0], cpu: cpu}
 	flags := AllocWmarkLow | allocFlagsNofragment(ac.preferred, gfp)
+	// The common case, taken straight: an order-0 page from the preferred
+	// zone, above its high watermark, off a non-empty pcp list. It is the
+	// path below (get_page_from_freelist()'s try_this_zone, rmqueue_pcplist())
+	// with nothing to decide.
+	if z := &n.zones[ac.preferred]; order == 0 && !z.belowHigh && z.order0Above(z.wm.Mark[WmarkHigh], highest, flags) {
+		p := &z.pcp[cpu]
+		if l := &p.lists[orderToPindex(ac.migrate, 0)]; l.head >= 0 {
+			p.allocBegin()
+			pfn := uint64(l.head)
+			n.listDel(l, pfn)
+			p.Count--
+			n.lastFrom = -1
+			z.numaHit++
+			return pfn, z.t, nil
+		}
+	}
 	if pfn, z, ok := n.getPageFromFreelist(order, flags, &ac); ok {
 		return pfn, z.t, nil
 	}
