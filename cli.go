@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
@@ -41,6 +47,8 @@ machine flags (a script's config() overrides them):
                     SLUB sizes its slabs by it, as calculate_order() does
   --profile P       kernel profile: 6.18 (latest) or 6.12
   --max-steps N     allocator steps allowed per run (default %d)
+  --max-memory SIZE Go heap a script may use beside the machine's RAM (default 1G)
+  --timeout D       stop a script that runs longer than D, e.g. 30s (default: no limit)
   --slab-debug FZPU slab_debug= for every cache: any of F (consistency checks),
                     Z (red zones), P (poison), U (user tracking); default off
   --freelist-random
@@ -49,7 +57,8 @@ machine flags (a script's config() overrides them):
                     CONFIG_SLAB_FREELIST_HARDENED: obfuscate the stored free pointers
   --seed N          seed of the freelist shuffles and hardening keys (default 0)
 
-exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message)
+exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message),
+128+n ended by signal n (SIGINT, SIGTERM or SIGHUP; the steps so far are printed)
 `
 
 // usage prints the usage text to w.
@@ -85,6 +94,8 @@ type machineFlags struct {
 	possibleCPUs     int
 	profile          string
 	maxSteps         int
+	maxMemory        sizeFlag
+	timeout          time.Duration
 	slabDebug        string
 	freelistRandom   bool
 	freelistHardened bool
@@ -98,6 +109,8 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.possibleCPUs, "possible-cpus", 0, "nr_cpu_ids: CPUs that could come online (default --cpus)")
 	fs.StringVar(&f.profile, "profile", "", "kernel profile: 6.18 or 6.12")
 	fs.IntVar(&f.maxSteps, "max-steps", 0, "allocator steps allowed per run")
+	fs.Var(&f.maxMemory, "max-memory", "Go heap a script may use, e.g. 1G")
+	fs.DurationVar(&f.timeout, "timeout", 0, "stop a script that runs longer, e.g. 30s")
 	fs.StringVar(&f.slabDebug, "slab-debug", "", "slab_debug= letters: F, Z, P, U")
 	fs.BoolVar(&f.freelistRandom, "freelist-random", false, "shuffle each new slab's freelist")
 	fs.BoolVar(&f.freelistHardened, "freelist-hardened", false, "obfuscate stored free pointers")
@@ -110,8 +123,11 @@ func (f *machineFlags) options() (scripts.Options, error) {
 	if err != nil {
 		return scripts.Options{}, err
 	}
-	if f.maxSteps < 0 {
-		return scripts.Options{}, fmt.Errorf("--max-steps %d must be at least 1", f.maxSteps)
+	if f.maxSteps < 0 || f.maxSteps > scripts.MaxStepsLimit {
+		return scripts.Options{}, fmt.Errorf("--max-steps %d is out of range (allowed: 1 to %d)", f.maxSteps, int64(scripts.MaxStepsLimit))
+	}
+	if f.timeout < 0 {
+		return scripts.Options{}, fmt.Errorf("--timeout %v is negative", f.timeout)
 	}
 	debug := strings.ToUpper(f.slabDebug)
 	if _, err := allocator.ParseSlabDebug(debug); err != nil {
@@ -120,8 +136,19 @@ func (f *machineFlags) options() (scripts.Options, error) {
 	return scripts.Options{
 		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, PossibleCPUs: f.possibleCPUs, Profile: p,
 			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed},
-		MaxSteps: f.maxSteps,
+		MaxSteps:  f.maxSteps,
+		MaxMemory: int64(f.maxMemory),
+		Timeout:   f.timeout,
 	}, nil
+}
+
+// limitHeap lets the session of opts set the Go runtime's soft memory
+// limit as it runs (Options.LimitHeap), the backstop of its heap
+// watchdog, and returns a function that puts the previous limit back.
+func limitHeap(opts *scripts.Options) (restore func()) {
+	opts.LimitHeap = true
+	prev := debug.SetMemoryLimit(-1)
+	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // sizeFlag is a byte count written as 64M, 256MiB or 1G.
@@ -190,24 +217,52 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}
-	s, runErr := scripts.Run(pos[0], opts)
+	defer limitHeap(&opts)()
+	// Each step's line is written as the step ends, each print() as it
+	// happens; the stream reaches stdout at least every flushEvery.
+	out := newStream(stdout)
+	defer out.Close()
+	written := 0 // events written, with --json
+	var lines stepLines
+	if *asJSON {
+		opts.Print = func(pos, msg string) { fmt.Fprintf(stderr, "%s: %s\n", pos, msg) }
+		opts.StepDone = func(s *scripts.Session, st scripts.Step) {
+			written = writeEvents(out, s.Log(), written, st.Last+1)
+		}
+	} else {
+		opts.Print = func(pos, msg string) { lines.print(out, pos, msg) }
+		opts.StepDone = func(s *scripts.Session, st scripts.Step) { lines.step(out, s, st) }
+	}
+	ctx, stopped := runContext(func(e signalError) {
+		out.Close()
+		fmt.Fprintf(stderr, "allocviz: %v; the script did not stop within a second\n", e)
+	})
+	s, runErr := scripts.RunContext(ctx, pos[0], opts)
+	sig := stopped()
 	if s == nil {
 		fmt.Fprintln(stderr, "allocviz:", runErr)
 		return exitError
 	}
 	defer s.Close()
 	if *asJSON {
-		if err := writeEventsJSON(stdout, s.Log().Events); err != nil {
-			fmt.Fprintln(stderr, "allocviz:", err)
-			return exitError
-		}
-		for _, p := range s.Printed() {
-			fmt.Fprintf(stderr, "%s: %s\n", p.Pos, p.Text)
-		}
-	} else {
-		writeSteps(stdout, s)
+		writeEvents(out, s.Log(), written, s.Log().Len())
 	}
-	return finish(s, runErr, stderr)
+	if err := out.Close(); err != nil {
+		fmt.Fprintln(stderr, "allocviz:", err)
+		return exitError
+	}
+	code := finish(s, runErr, stderr)
+	if sig != nil {
+		return sig.exitCode()
+	}
+	return code
+}
+
+// writeEvents writes the events [from, to) of log as JSON lines and
+// returns to, the number written in all.
+func writeEvents(out *stream, log *allocator.EventLog, from, to int) int {
+	out.Write(func(w io.Writer) error { return log.WriteJSON(w, from, to) })
+	return to
 }
 
 // finish reports the script error or the failed checks and returns the
@@ -234,130 +289,77 @@ func finish(s *scripts.Session, runErr error, stderr io.Writer) int {
 
 func countChecks(s *scripts.Session) int {
 	n := 0
-	for _, e := range s.Log().Events {
-		if e.Kind == allocator.EvCheck {
+	for e := range s.Log().Events(0, s.Log().Len()) {
+		if e.Kind() == allocator.EvCheck {
 			n++
 		}
 	}
 	return n
 }
 
-// writeSteps prints one line per step: number, file:line, the operation
-// with its arguments, the result, and the rule that explains it. print()
-// output appears after the step it followed.
-func writeSteps(w io.Writer, s *scripts.Session) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	events := s.Log().Events
-	printed := s.Printed()
-	flushPrints := func(upTo int) {
-		for len(printed) > 0 && printed[0].Step <= upTo {
-			fmt.Fprintf(tw, "\t%s\tprint\t\t%s\n", fileLine(printed[0].Pos), printed[0].Text)
-			printed = printed[1:]
-		}
-	}
-	flushPrints(0)
-	for _, st := range s.Steps() {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", st.N, fileLine(st.Pos), st.Op, st.Result, explanation(events[st.First:st.Last+1]))
-		flushPrints(st.N)
-	}
-	flushPrints(len(s.Steps()))
-	tw.Flush()
+// buffered returns a command's standard output buffered, and its standard
+// error made to flush that buffer before each write, so that what the two
+// say still comes out in order. The caller flushes the output at the end.
+func buffered(stdout, stderr io.Writer) (*bufio.Writer, io.Writer) {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	return out, flushFirst{out, stderr}
 }
 
-// explanation is the sentence that explains a step: the decision of the
-// call itself when the step has one (a realloc decision, a vmap area, a
-// guard-page hit), which its lower-level events (the pages a vmalloc took,
-// the kernel's page-fault line, the krealloc inside a kvrealloc) come
-// before; otherwise the first sentence its events carry: the rule the
-// allocator applied, the narration, the check's message, the report.
-func explanation(events []allocator.Event) string {
-	return oneLine(headline(events))
+// flushFirst is a writer that flushes out before each write to w.
+type flushFirst struct {
+	out *bufio.Writer
+	w   io.Writer
 }
 
-// headline picks the sentence that explains a step (see explanation).
-func headline(events []allocator.Event) string {
-	if e := heapview.Headline(events); e != nil {
-		switch {
-		case e.Kind == allocator.EvKmalloc && e.Addr == 0:
-			// A kmalloc that returned NULL: the size class, then why.
-			if f, ok := firstText(events, allocator.EvPageFail); ok {
-				return e.Text + "; failed: " + f
-			}
-		case e.Kind == allocator.EvKmalloc && e.Cache != "":
-			// The size class, then where in the cache the object came from.
-			if o, ok := firstText(events, allocator.EvObjAlloc); ok {
-				return e.Text + "; " + o
-			}
-		case e.Kind == allocator.EvObjFree:
-			// A free that set off more than its own slab's move (a
-			// per-CPU partial list drained to the node, slabs
-			// discarded) ends with the last of those moves.
-			if more, n := lastSlabMove(events); n > 1 {
-				return e.Text + "; " + more
-			}
-		}
-		return e.Text
-	}
-	for _, e := range events {
-		if e.Kind != allocator.EvStep && e.Text != "" {
-			return e.Text
-		}
-	}
-	return ""
+func (f flushFirst) Write(p []byte) (int, error) {
+	f.out.Flush()
+	return f.w.Write(p)
 }
 
-// oneLine shortens a text of several lines to one. A SLUB report (a
-// "BUG <cache>" line between rules, the corruption found, an object dump,
-// "FIX" lines) becomes its BUG line, the corruption line and the last FIX
-// line; anything else keeps its first line. --json has the whole text.
-func oneLine(text string) string {
-	first, _, multi := strings.Cut(text, "\n")
-	if !multi {
-		return text
-	}
-	var bug, detail, fix string
-	for _, l := range strings.Split(text, "\n") {
-		switch {
-		case strings.HasPrefix(l, "BUG ") && bug == "":
-			bug = l
-		case strings.HasPrefix(l, "[") && detail == "":
-			detail = l
-		case strings.HasPrefix(l, "FIX "):
-			fix = l
-		}
-	}
-	if bug == "" {
-		return first
-	}
-	if detail != "" {
-		bug += ": " + detail
-	}
-	if fix != "" {
-		bug += "; " + fix
-	}
-	return bug
+// stepLines writes run's lines as the steps end: number, file:line, the
+// operation with its arguments, the result, and the rule that explains it
+// (heapview.Headline, shortened to one line by heapview.ShortReport), and
+// a print() line where the script printed. The lines stream out, so the
+// columns cannot be measured first: each column is as wide as its widest
+// cell so far plus two spaces, so a column widens when a wider cell comes
+// and never narrows. The widths depend only on the lines before, so the
+// same script prints the same bytes every run, however the output is
+// flushed.
+type stepLines struct {
+	cols [4]int
+	line []byte
 }
 
-// lastSlabMove returns the text of the last slab list move or discard in
-// events, and how many there are.
-func lastSlabMove(events []allocator.Event) (string, int) {
-	text, n := "", 0
-	for _, e := range events {
-		if e.Kind == allocator.EvSlabList || e.Kind == allocator.EvSlabDiscard {
-			text, n = e.Text, n+1
+// cells starts the next line with its four padded cells.
+func (l *stepLines) cells(cells [4]string) {
+	l.line = l.line[:0]
+	for i, c := range cells {
+		n := utf8.RuneCountInString(c)
+		l.cols[i] = max(l.cols[i], n+2)
+		l.line = append(l.line, c...)
+		for ; n < l.cols[i]; n++ {
+			l.line = append(l.line, ' ')
 		}
 	}
-	return text, n
 }
 
-// firstText returns the text of the first event of kind that has one.
-func firstText(events []allocator.Event, kind allocator.EventKind) (string, bool) {
-	for _, e := range events {
-		if e.Kind == kind && e.Text != "" {
-			return e.Text, true
-		}
+// step writes the line of step st.
+func (l *stepLines) step(out *stream, s *scripts.Session, st scripts.Step) {
+	l.cells([4]string{strconv.Itoa(st.N), fileLine(st.Pos), st.Op, st.Result})
+	at := len(l.line)
+	l.line, _ = heapview.AppendHeadline(l.line, s.Log(), st.First, st.Last+1)
+	if bytes.IndexByte(l.line[at:], '\n') >= 0 {
+		l.line = append(l.line[:at], heapview.ShortReport(string(l.line[at:]))...)
 	}
-	return "", false
+	l.line = append(l.line, '\n')
+	out.WriteBytes(l.line)
+}
+
+// print writes the line of a print() at pos.
+func (l *stepLines) print(out *stream, pos, msg string) {
+	l.cells([4]string{"", fileLine(pos), "print", ""})
+	l.line = append(append(l.line, msg...), '\n')
+	out.WriteBytes(l.line)
 }
 
 // fileLine drops the column from file:line:col.
@@ -393,6 +395,9 @@ func procNames() string {
 }
 
 func procCmd(args []string, stdout, stderr io.Writer) int {
+	out, stderr := buffered(stdout, stderr)
+	defer out.Flush()
+	stdout = out
 	fs := newFlagSet("proc", stderr)
 	var mf machineFlags
 	mf.register(fs)
@@ -420,10 +425,17 @@ func procCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}
+	defer limitHeap(&opts)()
 	var s *scripts.Session
 	var runErr error
 	if *after != "" {
-		s, runErr = scripts.Run(*after, opts)
+		ctx, stopped := runContext(func(e signalError) { fmt.Fprintf(stderr, "allocviz: %v\n", e) })
+		s, runErr = scripts.RunContext(ctx, *after, opts)
+		if sig := stopped(); sig != nil && s != nil {
+			defer s.Close()
+			finish(s, runErr, stderr)
+			return sig.exitCode()
+		}
 	} else {
 		s, runErr = scripts.New(opts)
 	}

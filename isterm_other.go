@@ -10,3 +10,9 @@ func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// saveTerminal returns a function that restores the screen and shows the
+// cursor; the terminal's mode is left to the shell.
+func saveTerminal(in, out *os.File) (restore func()) {
+	return func() { out.WriteString(resetScreen) }
+}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -61,6 +66,7 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return runCmd(runArgs, stdout, stderr)
 	}
+	defer limitHeap(&opts)()
 	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal}, out, stderr)
 }
 
@@ -87,19 +93,93 @@ func runTUI(opts ui.Options, out *os.File, stderr io.Writer) int {
 	// the program, its answer would arrive as keystrokes.
 	lipgloss.SetHasDarkBackground(termenv.NewOutput(out).HasDarkBackground())
 
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithOutput(out)}
-	if !isTerminal(os.Stdin) {
-		popts = append(popts, tea.WithInputTTY())
+	// Ending the program: ctrl+c (the quit key) and SIGINT, SIGTERM or
+	// SIGHUP. Each cancels ctx at once, so a script loading or a
+	// statement running stops within moments, and the program quits
+	// (ctrl+c as a key; a signal kills it). Should the program still be
+	// running a second later, the terminal is put back by hand and the
+	// process exits.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	opts.Context = ctx
+	in, closeIn, err := terminalInput()
+	if err != nil {
+		fmt.Fprintln(stderr, "allocviz:", err)
+		return exitError
 	}
-	final, err := tea.NewProgram(ui.New(opts), popts...).Run()
+	defer closeIn()
+	restore := saveTerminal(in, out)
+	var p *tea.Program
+	var ending sync.Once
+	returned := make(chan struct{})
+	end := func(cause error, kill bool, code int) {
+		ending.Do(func() {
+			cancel(cause)
+			if kill {
+				p.Kill()
+			}
+			go func() {
+				select {
+				case <-returned:
+				case <-time.After(time.Second):
+					restore()
+					fmt.Fprintf(stderr, "allocviz: %v; the interface did not stop within a second\n", cause)
+					os.Exit(code)
+				}
+			}()
+		})
+	}
+	input := ctrlCWatcher{File: in, onCtrlC: func() { end(errors.New("quit (ctrl+c)"), false, exitOK) }}
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithOutput(out), tea.WithInput(input), tea.WithoutSignalHandler()}
+	p = tea.NewProgram(ui.New(opts), popts...)
+	stopSignals := onSignal(func(e signalError) { end(e, true, e.exitCode()) })
+	final, err := p.Run()
+	close(returned)
+	endedBy := stopSignals()
 	if m, ok := final.(ui.Model); ok {
 		m.Close()
+	}
+	if endedBy != nil {
+		return endedBy.exitCode()
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError
 	}
 	return exitOK
+}
+
+// terminalInput returns the terminal to read keys from: standard input,
+// or /dev/tty when standard input is not a terminal.
+func terminalInput() (*os.File, func(), error) {
+	if isTerminal(os.Stdin) {
+		return os.Stdin, func() {}, nil
+	}
+	f, err := os.Open("/dev/tty")
+	if err != nil {
+		return nil, nil, fmt.Errorf("no terminal to read keys from: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// ctrlCWatcher is the terminal as the interface reads it. In raw mode
+// ctrl+c is the byte 0x03, a key like any other, which reaches the
+// program only when its event loop is free; the watcher sees it as it is
+// read and calls onCtrlC from the reading goroutine, so the quit key
+// works even while a statement keeps the event loop busy. The key itself
+// goes on to the program, which quits.
+type ctrlCWatcher struct {
+	*os.File
+	onCtrlC func()
+}
+
+// Read reads keys and watches for ctrl+c.
+func (w ctrlCWatcher) Read(p []byte) (int, error) {
+	n, err := w.File.Read(p)
+	if bytes.IndexByte(p[:n], 0x03) >= 0 {
+		w.onCtrlC()
+	}
+	return n, err
 }
 
 // dropFlag removes flag name and its value (--name v, --name=v, -name v)
@@ -120,3 +200,7 @@ func dropFlag(args []string, name string) []string {
 	}
 	return out
 }
+
+// resetScreen leaves bracketed paste, shows the cursor and leaves the
+// alternate screen, as the interface does when it ends.
+const resetScreen = "\x1b[?2004l\x1b[?25h\x1b[?1049l"

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -26,24 +28,65 @@ func startTmux(t *testing.T, w, h int, env []string, args ...string) *tmuxSessio
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed: the end-to-end terminal test needs it (apt-get install tmux)")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "allocviz")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	cmdline := append([]string{"env", "TERM=xterm-256color"}, env...)
+	cmdline = append(cmdline, allocvizBinary(t))
+	return startTmuxCommand(t, w, h, append(cmdline, args...))
+}
+
+// startTmuxCommand runs cmdline in a new tmux session of w x h cells.
+func startTmuxCommand(t *testing.T, w, h int, cmdline []string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed: the end-to-end terminal test needs it (apt-get install tmux)")
 	}
-	s := &tmuxSession{t: t, name: fmt.Sprintf("allocviz-test-%d", os.Getpid())}
+	s := &tmuxSession{t: t, name: fmt.Sprintf("allocviz-test-%d-%d", os.Getpid(), tmuxSessions.Add(1))}
 	// Every session gets its own tmux server (-L), so the test never
 	// touches the user's sessions.
-	cmdline := append([]string{"env", "TERM=xterm-256color"}, env...)
-	cmdline = append(cmdline, bin)
-	cmdline = append(cmdline, args...)
 	tmuxArgs := append([]string{"new-session", "-d", "-s", s.name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)}, cmdline...)
 	if out, err := s.tmux(tmuxArgs...); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { s.tmux("kill-server") })
 	return s
+}
+
+// tmuxSessions numbers the tests' tmux servers, so that one never
+// starts on the socket of another that is still shutting down.
+var tmuxSessions atomic.Int64
+
+// built is the allocviz binary the tests run, built once.
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// allocvizBinary builds allocviz once per test run and returns its path.
+func allocvizBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "allocviz-test-")
+		if built.err != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(built.dir, "allocviz"), ".").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return filepath.Join(built.dir, "allocviz")
+}
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // tmux runs a tmux command against this test's server.

@@ -1,7 +1,6 @@
 package allocator
 
 import (
-	"fmt"
 	"strconv"
 )
 
@@ -28,11 +27,31 @@ const (
 func (a Addr) ZeroOrNull() bool { return a <= ZeroSizePtr }
 
 // String prints the address as the kernel's %px does, with a 0x prefix.
-func (a Addr) String() string {
+func (a Addr) String() string { return string(a.Append(make([]byte, 0, 18))) }
+
+// Append appends the address as String prints it.
+func (a Addr) Append(b []byte) []byte {
 	if a <= ZeroSizePtr {
-		return fmt.Sprintf("%#x", uint64(a))
+		return hexTo(b, uint64(a))
 	}
-	return fmt.Sprintf("0x%016x", uint64(a))
+	const digits = "0123456789abcdef"
+	b = append(b, "0x"...)
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, digits[uint64(a)>>shift&0xf])
+	}
+	return b
+}
+
+// Name prints a pointer as a reader wants it: NULL, ZERO_SIZE_PTR, or
+// the address.
+func (a Addr) Name() string {
+	switch a {
+	case 0:
+		return "NULL"
+	case ZeroSizePtr:
+		return "ZERO_SIZE_PTR"
+	}
+	return a.String()
 }
 
 // Size helpers.

@@ -77,11 +77,6 @@ func (l ArrayLayout[T]) Layout() Layout {
 	return Layout{Size: l.n * e.Size, Align: e.Align}
 }
 
-// layoutWith is Layout for callers that already know T's layout.
-func (l ArrayLayout[T]) layoutWith(e Layout) Layout {
-	return Layout{Size: l.n * e.Size, Align: e.Align}
-}
-
 // arrayBytes returns n*size when it is at most isize::MAX.
 func arrayBytes(n, size uint64) (uint64, bool) {
 	hi, lo := bits.Mul64(n, size)

@@ -161,8 +161,8 @@ func TestBoxGoneIsMisuse(t *testing.T) {
 		}
 		b.Write(3)
 		var misuse int
-		for _, e := range m.Log().Events[before:] {
-			if e.Kind == EvMisuse && strings.Contains(e.Text, "already dropped") {
+		for _, e := range logEvents(m.Log())[before:] {
+			if e.Kind() == EvMisuse && strings.Contains(e.Text(), "already dropped") {
 				misuse++
 			}
 		}
@@ -203,15 +203,15 @@ func TestBoxEvents(t *testing.T) {
 		b, err := NewBox(m, a, uint64(1), GFPKernel)
 		must(t, err)
 		ev := lastVecOp(m)
-		if ev.Op != "box_new" || ev.Addr != b.Addr() || ev.Bytes != 8 ||
-			!strings.Contains(ev.Text, "::new allocated Layout::new::<u64>() (8 bytes, align 8) at ") {
+		if ev.Op() != "box_new" || ev.Addr() != b.Addr() || ev.Bytes() != 8 ||
+			!strings.Contains(ev.Text(), "::new allocated Layout::new::<u64>() (8 bytes, align 8) at ") {
 			t.Errorf("box_new event %+v", ev)
 		}
-		if ev.Cause != 0 && m.Log().Events[ev.Cause-1].Kind != EvRealloc {
-			t.Errorf("cause %d is not a realloc", ev.Cause)
+		if ev.Cause() != 0 && m.Log().At(int(ev.Cause())-1).Kind() != EvRealloc {
+			t.Errorf("cause %d is not a realloc", ev.Cause())
 		}
 		b.Drop()
-		if ev := lastVecOp(m); ev.Op != "box_drop" || !strings.Contains(ev.Text, "with Layout::for_value (8 bytes, align 8)") {
+		if ev := lastVecOp(m); ev.Op() != "box_drop" || !strings.Contains(ev.Text(), "with Layout::for_value (8 bytes, align 8)") {
 			t.Errorf("box_drop event %+v", ev)
 		}
 		a.fail = func(Layout) bool { return true }
@@ -221,7 +221,7 @@ func TestBoxEvents(t *testing.T) {
 		if !errors.As(err, &ae) {
 			t.Errorf("failing Box::new: %v", err)
 		}
-		if ev := lastVecOp(m); ev.Op != "box_new" || !strings.Contains(ev.Text, "returned AllocError") {
+		if ev := lastVecOp(m); ev.Op() != "box_new" || !strings.Contains(ev.Text(), "returned AllocError") {
 			t.Errorf("failed box_new event %+v", ev)
 		}
 	})
@@ -263,8 +263,8 @@ func TestKBoxHugeFailsKVBoxSucceeds(t *testing.T) {
 	if m.FreePageCount() != free {
 		t.Errorf("a failed KBox took %d pages", free-m.FreePageCount())
 	}
-	if ev := lastVecOp(m); ev.Op != "box_new_uninit" || !strings.Contains(ev.Text, "KBox<hugeBox>::new_uninit returned AllocError: 4194305 bytes") {
-		t.Errorf("event %q", ev.Text)
+	if ev := lastVecOp(m); ev.Op() != "box_new_uninit" || !strings.Contains(ev.Text(), "KBox<hugeBox>::new_uninit returned AllocError: 4194305 bytes") {
+		t.Errorf("event %q", ev.Text())
 	}
 
 	b, err := NewBoxUninit[hugeBox](m, KVmalloc{M: m}, GFPKernel)
@@ -281,12 +281,12 @@ func TestKBoxHugeFailsKVBoxSucceeds(t *testing.T) {
 	if last[0] != 0x5a {
 		t.Errorf("the last byte of the KVBox reads %#x through its address", last[0])
 	}
-	if ev := lastVecOp(m); ev.Op != "box_new_uninit" || ev.Realloc == nil || !strings.Contains(ev.Text, "KVBox<hugeBox>::new_uninit allocated") {
+	if ev := lastVecOp(m); ev.Op() != "box_new_uninit" || ri(ev) == nil || !strings.Contains(ev.Text(), "KVBox<hugeBox>::new_uninit allocated") {
 		t.Errorf("event %+v", ev)
 	}
-	for _, e := range m.Log().Events {
-		if e.Kind == EvWarn {
-			t.Errorf("warning: %s (the KBox passed __GFP_NOWARN, kvmalloc's kmalloc attempt adds it)", e.Text)
+	for _, e := range logEvents(m.Log()) {
+		if e.Kind() == EvWarn {
+			t.Errorf("warning: %s (the KBox passed __GFP_NOWARN, kvmalloc's kmalloc attempt adds it)", e.Text())
 		}
 	}
 	b.Drop()

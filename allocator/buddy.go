@@ -87,14 +87,14 @@ func (m *Machine) bootBuddy() {
 	if m.reserved > m.nrPages/4 {
 		m.reserved = m.nrPages / 4
 	}
-	m.emit(Event{Kind: EvBoot, Size: uint64(m.cfg.RAM), Index: int(m.pageSize),
-		Text: fmt.Sprintf("booted %s of RAM in %d pages of %s, %d cpus, kernel profile %s",
+	m.emit(record{kind: EvBoot, size: uint64(m.cfg.RAM), n: int32(m.pageSize),
+		s1: m.strf("booted %s of RAM in %d pages of %s, %d cpus, kernel profile %s",
 			FormatBytes(uint64(m.cfg.RAM)), m.nrPages, FormatBytes(m.pageSize), m.cfg.CPUs, m.cfg.Profile)})
 	for pfn := uint64(0); pfn < m.reserved; pfn++ {
 		m.pages[pfn] = page{flags: pgReserved, owner: OwnerReserved, head: uint32(pfn), next: -1, prev: -1}
 	}
-	m.emit(Event{Kind: EvReserve, PFN: 0, Index: int(m.reserved), Owner: OwnerReserved,
-		Text: fmt.Sprintf("reserved pfn 0x0-%#x (%s): x86 keeps the first megabyte from the page allocator", m.reserved-1, FormatBytes(m.reserved*m.pageSize))})
+	m.emit(record{kind: EvReserve, pfn: 0, n: int32(m.reserved), b: uint8(OwnerReserved),
+		s1: m.strf("reserved pfn 0x0-%#x (%s): x86 keeps the first megabyte from the page allocator", m.reserved-1, FormatBytes(m.reserved*m.pageSize))})
 	for pfn := m.reserved; pfn < m.nrPages; {
 		order := MaxPageOrder
 		if tz := bits.TrailingZeros64(pfn); tz < order {
@@ -105,8 +105,7 @@ func (m *Machine) bootBuddy() {
 		}
 		m.pages[pfn].head = uint32(pfn)
 		m.addFree(pfn, order, true)
-		m.emit(Event{Kind: EvPageFree, PFN: pfn, Order: order, Owner: OwnerFree,
-			Text: fmt.Sprintf("boot: order-%d block at pfn %#x to the free list", order, pfn)})
+		m.emit(record{kind: EvPageFree, pfn: uint32(pfn), order: int8(order), b: uint8(OwnerFree)})
 		pfn += 1 << order
 	}
 	for i := range m.pages {
@@ -206,7 +205,9 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 	// (order 2) and 0x2002 (order 1) go back, 0x2000-0x2001 are handed out.
 	for high := cur; high > order; high-- {
 		upper := pfn + 1<<(high-1)
-		m.emit(Event{Kind: EvSplit, PFN: pfn, Order: high})
+		if m.tracing() {
+			m.putWords(m.head(EvSplit, int8(high), 0, 0, uint32(pfn), 0, 0, 0), 0, 0, 0)
+		}
 		m.addFree(upper, high-1, false)
 		m.pages[upper].since = m.seq
 	}
@@ -228,8 +229,7 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		clear(m.pfnBytes(pfn, 1<<order))
 	}
 	if m.tracing() {
-		m.emit(Event{Kind: EvPageAlloc, PFN: pfn, Order: order, Owner: owner, GFP: gfp, Addr: m.PFNAddr(pfn),
-			Bytes: m.pageSize << order, Text: m.splitRule(pfn, order, cur)})
+		m.putWords(m.head(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(cur), 0, 0), m.PFNAddr(pfn), 0, m.pageSize<<order)
 	}
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
@@ -237,32 +237,10 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 	return pfn, nil
 }
 
-// splitRule explains where an allocated block came from.
-func (m *Machine) splitRule(pfn uint64, order, from int) string {
-	if from == order {
-		return m.text().str("order-").dec(order).str(" block at pfn ").hex(pfn).
-			str(" taken from the order-").dec(order).str(" free list").String()
-	}
-	t := m.text().str("no free block of order ").dec(order).str("; split the order-").dec(from).
-		str(" block at pfn ").hex(pfn)
-	if from-1 == order {
-		return t.str(": upper half to order ").dec(order).String()
-	}
-	// The upper halves go to orders from-1 down to order: "3, 2 and 1".
-	t.str(": upper halves to orders ")
-	for o := from - 1; o > order; o-- {
-		t.dec(o)
-		if o > order+1 {
-			t.str(", ")
-		}
-	}
-	return t.str(" and ").dec(order).String()
-}
-
 func (m *Machine) pageAllocFailed(order int, gfp GFP) error {
 	err := &PageAllocError{Order: order, Largest: m.largestFreeOrder(), GFP: gfp}
 	if m.tracing() {
-		m.emit(Event{Kind: EvPageFail, Order: order, GFP: gfp, Index: err.Largest, Text: err.Error()})
+		m.emit(record{kind: EvPageFail, size: uint64(int64(order)), gfp: gfp, n: int32(err.Largest)})
 		if !gfp.NoWarn() {
 			if order > MaxPageOrder {
 				m.warn(fmt.Sprintf("WARNING: mm/page_alloc.c: __alloc_pages: order %d > MAX_PAGE_ORDER (%d)", order, MaxPageOrder))
@@ -300,7 +278,7 @@ func (m *Machine) FreePages(addr Addr, order int) error {
 }
 
 func (m *Machine) badFree(addr Addr, pfn uint64, order int, kind error, text string) error {
-	m.emit(Event{Kind: EvBadFree, Addr: addr, PFN: pfn, Order: order, Text: text})
+	m.emit(record{kind: EvBadFree, addr: addr, pfn: uint32(pfn), size: uint64(int64(order)), s1: m.str(text)})
 	return fmt.Errorf("%w: %s", kind, text)
 }
 
@@ -339,13 +317,14 @@ func (m *Machine) freePages(pfn uint64, order int) {
 		finalOrder++
 	}
 	if m.tracing() {
-		m.emit(Event{Kind: EvPageFree, PFN: pfn, Order: order, Owner: prev, Addr: m.PFNAddr(pfn),
-			Text: m.mergeRule(pfn, order, finalOrder)})
+		m.putWords(m.head(EvPageFree, int8(order), uint8(prev), 0, uint32(pfn), int32(finalOrder), 0, 0), m.PFNAddr(pfn), 0, 0)
 	}
 	for order < finalOrder {
 		buddy := pfn ^ 1<<order
 		m.delFree(buddy, order)
-		m.emit(Event{Kind: EvMerge, PFN: pfn, Order: order})
+		if m.tracing() {
+			m.putWords(m.head(EvMerge, int8(order), 0, 0, uint32(pfn), 0, 0, 0), 0, 0, 0)
+		}
 		pfn &= buddy
 		order++
 	}
@@ -353,24 +332,6 @@ func (m *Machine) freePages(pfn uint64, order int) {
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
 	}
-}
-
-// mergeRule explains what freeing the order block at pfn did.
-func (m *Machine) mergeRule(pfn uint64, order, final int) string {
-	if final == order {
-		return m.text().str("order-").dec(order).str(" block at pfn ").hex(pfn).
-			str(" freed; its buddy ").hex(pfn ^ 1<<order).str(" is not a free order-").dec(order).
-			str(" block, so it stays order ").dec(order).String()
-	}
-	t := m.text().str("order-").dec(order).str(" block freed; merged ")
-	for o := order; o < final; o++ {
-		if o > order {
-			t.str(", ")
-		}
-		t.str("with buddy ").hex(pfn ^ 1<<o).str(" into order ").dec(o + 1)
-		pfn &^= 1 << o
-	}
-	return t.str(" at pfn ").hex(pfn).String()
 }
 
 // buddyMergeLikely is the kernel's heuristic for where a freed block goes:

@@ -112,14 +112,14 @@ func TestSplitAndMergeExplained(t *testing.T) {
 	if pfn, _ := m.AddrPFN(a); pfn != 0x100 {
 		t.Fatalf("first order-0 page at pfn %#x, want 0x100", pfn)
 	}
-	last := log.Events[len(log.Events)-1]
+	last := log.At(log.Len() - 1)
 	want := "no free block of order 0; split the order-8 block at pfn 0x100: upper halves to orders 7, 6, 5, 4, 3, 2, 1 and 0"
-	if last.Kind != EvPageAlloc || last.Text != want {
-		t.Fatalf("alloc event %v %q, want %q", last.Kind, last.Text, want)
+	if last.Kind() != EvPageAlloc || last.Text() != want {
+		t.Fatalf("alloc event %v %q, want %q", last.Kind(), last.Text(), want)
 	}
 	splits := 0
-	for _, e := range log.Events {
-		if e.Kind == EvSplit {
+	for _, e := range logEvents(log) {
+		if e.Kind() == EvSplit {
 			splits++
 		}
 	}
@@ -133,16 +133,16 @@ func TestSplitAndMergeExplained(t *testing.T) {
 	if err := m.FreePages(a, 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := log.Events[len(log.Events)-1].Text; !strings.Contains(got, "stays order 0") {
+	if got := log.At(log.Len() - 1).Text(); !strings.Contains(got, "stays order 0") {
 		t.Errorf("free with a busy buddy: %q", got)
 	}
-	n := len(log.Events)
+	n := log.Len()
 	if err := m.FreePages(b, 0); err != nil {
 		t.Fatal(err)
 	}
 	merges := 0
-	for _, e := range log.Events[n:] {
-		if e.Kind == EvMerge {
+	for _, e := range logEvents(log)[n:] {
+		if e.Kind() == EvMerge {
 			merges++
 		}
 	}
@@ -176,8 +176,8 @@ func TestBadFreesAreReportedNotObeyed(t *testing.T) {
 		if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("FreePages(%v, %d) = %v, want %v containing %q", tc.addr, tc.order, err, tc.err, tc.text)
 		}
-		if e := log.Events[len(log.Events)-1]; e.Kind != EvBadFree {
-			t.Errorf("FreePages(%v, %d) recorded %v, want bad_free", tc.addr, tc.order, e.Kind)
+		if e := log.At(log.Len() - 1); e.Kind() != EvBadFree {
+			t.Errorf("FreePages(%v, %d) recorded %v, want bad_free", tc.addr, tc.order, e.Kind())
 		}
 		if m.Buddyinfo() != before {
 			t.Fatalf("a reported bad free changed the free lists")
@@ -225,17 +225,17 @@ func TestExhaustionFailsCleanly(t *testing.T) {
 	if !strings.Contains(err.Error(), "largest free block is order 0") {
 		t.Errorf("error %q does not name the largest free block", err)
 	}
-	last := log.Events[len(log.Events)-1]
-	if last.Kind != EvWarn || !strings.Contains(last.Text, "page allocation failure: order:1, mode:0xcc0(GFP_KERNEL)") {
-		t.Errorf("warning event: %v %q", last.Kind, last.Text)
+	last := log.At(log.Len() - 1)
+	if last.Kind() != EvWarn || !strings.Contains(last.Text(), "page allocation failure: order:1, mode:0xcc0(GFP_KERNEL)") {
+		t.Errorf("warning event: %v %q", last.Kind(), last.Text())
 	}
-	n := len(log.Events)
+	n := log.Len()
 	if _, err := m.AllocPages(1, GFPKernel|GFPNoWarn); err == nil {
 		t.Fatal("second order-1 alloc succeeded")
 	}
-	for _, e := range log.Events[n:] {
-		if e.Kind == EvWarn {
-			t.Errorf("__GFP_NOWARN still warned: %q", e.Text)
+	for _, e := range logEvents(log)[n:] {
+		if e.Kind() == EvWarn {
+			t.Errorf("__GFP_NOWARN still warned: %q", e.Text())
 		}
 	}
 	if _, err := m.AllocPages(MaxPageOrder+1, GFPKernel); err == nil || !strings.Contains(err.Error(), "outside 0..MAX_PAGE_ORDER") {
@@ -385,7 +385,7 @@ func BenchmarkAllocFreePages(b *testing.B) {
 			b.Run(fmt.Sprintf("order=%d/events=%v", order, events), func(b *testing.B) {
 				m := newTestMachine(b, Config{})
 				if events {
-					m.SetLog(&EventLog{Events: make([]Event, 0, 1<<16)})
+					m.SetLog(&EventLog{})
 				}
 				// A busy neighbour keeps each free from merging all the way up.
 				m.AllocPages(order, GFPKernel)
@@ -397,7 +397,7 @@ func BenchmarkAllocFreePages(b *testing.B) {
 					}
 					m.FreePages(a, order)
 					if events && m.log.Len() > 1<<16 {
-						m.log.Events = m.log.Events[:0]
+						*m.log = EventLog{}
 					}
 				}
 			})

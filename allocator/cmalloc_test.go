@@ -1,7 +1,6 @@
 package allocator
 
 import (
-	"fmt"
 	"math/bits"
 	"testing"
 )
@@ -43,7 +42,7 @@ func (c cmalloc) Realloc(ptr Addr, l, old Layout, flags GFP) (Block, error) {
 		if ptr != 0 {
 			c.m.FreePages(ptr, c.order(old))
 			info.Decision = DecisionFreed
-			c.m.emit(Event{Kind: EvRealloc, Realloc: info, Text: "cmalloc: size 0 frees the block"})
+			c.m.reallocEvent(info, "cmalloc: size 0 frees the block")
 		}
 		return Block{Addr: l.Dangling()}, nil
 	}
@@ -51,7 +50,7 @@ func (c cmalloc) Realloc(ptr Addr, l, old Layout, flags GFP) (Block, error) {
 	addr, err := c.m.AllocPages(o, flags)
 	if err != nil {
 		info.Decision = DecisionFailed
-		c.m.emit(Event{Kind: EvRealloc, Realloc: info, Text: fmt.Sprintf("cmalloc: no order-%d block; the old block is untouched", o)})
+		c.m.reallocEvent(info, "cmalloc: no order-%d block; the old block is untouched", o)
 		return Block{}, &AllocError{Err: err}
 	}
 	mem, err := c.m.Span(addr, l.Size)
@@ -68,7 +67,7 @@ func (c cmalloc) Realloc(ptr Addr, l, old Layout, flags GFP) (Block, error) {
 		c.m.FreePages(ptr, c.order(old))
 		info.Decision = DecisionMoved
 	}
-	c.m.emit(Event{Kind: EvRealloc, Realloc: info, Text: "cmalloc always takes a new block, copies and frees the old one"})
+	c.m.reallocEvent(info, "cmalloc always takes a new block, copies and frees the old one")
 	return Block{Addr: addr, Mem: mem}, nil
 }
 
@@ -129,8 +128,7 @@ func (tr *tracked) call(ptr Addr, l, old Layout, flags GFP, do func() (Block, er
 	}
 	if l.Size > 0 && tr.fail != nil && tr.fail(l) {
 		tr.failed++
-		tr.m.emit(Event{Kind: EvRealloc, Realloc: &ReallocInfo{Func: "injected", Old: ptr, NewSize: l.Size, Decision: DecisionFailed},
-			Text: "test: failure injected"})
+		tr.m.reallocEvent(&ReallocInfo{Func: "injected", Old: ptr, NewSize: l.Size, Decision: DecisionFailed}, "test: failure injected")
 		return Block{}, &AllocError{Err: ErrNoMemory}
 	}
 	b, err := do()

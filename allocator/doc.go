@@ -46,8 +46,24 @@
 //	              pages[] array (kmalloc'ed up to a page, else vmalloc'ed).
 //	kvState       kvmalloc's once-only INT_MAX warning, and which kvrealloc
 //	              a krealloc or vrealloc decision is part of.
-//	Event         one state change, with the rule that decided it in Text;
-//	              EventLog is the caller's append-only list of them.
+//	EventLog      the caller's append-only list of events (eventlog.go).
+//	              Each is a record: 48 bytes, no pointers, its sequence
+//	              number its position, its step that of the EvStep before
+//	              it. Strings are ids in the log's string table (strtab.go);
+//	              what varies in length (a vmap area's pages, a realloc
+//	              decision, a Vec operation) is in a side table the record
+//	              indexes. Records are encoded as they arrive, in runs of
+//	              256 held in 64 KiB chunks (recblocks.go): each record as
+//	              the words that differ from the last of its kind in the
+//	              run, so a log takes a few bytes an event and never moves.
+//	Event         one event read back (EventLog.At): its kind, the typed
+//	              accessors of the fields that kind has, and its sentence
+//	              (Text), written from the fields when it is asked for.
+//	kinds         the kind table (eventkinds.go): for each EventKind its
+//	              name, Class, fields, where its record keeps its strings,
+//	              count and lists, and the function that writes its
+//	              sentence (eventtext.go). --json (eventjson.go) writes and
+//	              reads events field by field from it.
 //
 // # Allocating pages (alloc_pages, buddy.go)
 //
@@ -160,6 +176,49 @@
 // validate_slab_cache and kmem_cache_destroy flush first. Destroying a
 // cache with live objects reports them, unlists the cache and leaks its
 // slabs, as the kernel does.
+//
+// # Recording an event (eventlog.go, eventkinds.go)
+//
+//  1. With recording off (no log) nothing is built: code that would
+//     format or intern anything for an event checks m.tracing() first.
+//  2. The hot paths (buddy, the SLUB fast paths, kmalloc and kfree) call
+//     putWords with the fields in registers; the others build a record and
+//     call emit. Either stamps the CPU and encodes it at the end of the
+//     log; a string becomes an id (m.str), a list or decision a side-table
+//     index.
+//  3. Nothing is written as text. Event.Text asks the kind's text
+//     function, which writes the sentence from the fields (the buddy
+//     allocator's, SLUB's and kmalloc's); only words that are data (a
+//     script's narration, the kernel's report, a realloc's rule) are
+//     stored, interned. heapview, the interface, allocviz run and --json
+//     ask the same table, so a sentence is worded once.
+//
+// # Adding an event kind
+//
+// A new kind is three edits, plus the line of busyLog (eventlog_test.go)
+// that makes one:
+//
+//  1. The kind: a constant before numEventKinds in event.go, and its entry
+//     in kindTable (eventkinds.go): name (what --json and the event log
+//     print), class, the fields it has (fields; the count slot, count; the
+//     slots of its strings and lists: path, src, op, pfns, realloc,
+//     cause), and its sentence: text, a function of the fields, or stored
+//     (the slot of words that are data). Optional: headline (its rank as
+//     the event that sums up a step), trace, chain, failed, classOf,
+//     describe and explain. --json, Fields, Append and the accessors follow
+//     from the entry. TestKindTable checks the entry; busyLog fails
+//     until it makes an event of the kind, and the round trips built on
+//     it check that every field survives the log and --json.
+//  2. The code that emits it, behind m.tracing(): emit(record{kind: ...})
+//     with the fields in the slots the entry names.
+//  3. heapview's case in apply (heapview/apply.go), if the kind changes
+//     what the model shows. A narration, report or trace kind needs none
+//     (reports are counted); any other kind without a case is an anomaly
+//     the model reports, so a forgotten case shows on the first event.
+//
+// Nothing else lists kinds: the event log's styles and folds, the
+// interface's "why" strip and allocviz run's headline read Class,
+// HeadlineRank, Chain and Trace from the table.
 //
 // # Debugging (slub_debug.go)
 //

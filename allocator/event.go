@@ -1,8 +1,10 @@
 package allocator
 
-// EventKind says what an Event records. Kinds are declared here, all in one
-// place, so every allocator and every consumer (heapview, the CLI's --json)
-// shares one vocabulary. Each kind's comment names the Event fields it sets.
+// EventKind says what an Event records. Kinds are declared here and
+// described in one table (kinds, eventkinds.go): name, class, the fields
+// each uses and the sentence that explains it, so every allocator and every
+// consumer (heapview, the interface, --json) shares one vocabulary. Each
+// kind's comment names the Event accessors it sets.
 type EventKind uint8
 
 // Event kinds.
@@ -10,20 +12,20 @@ const (
 	EvNone EventKind = iota
 
 	// Script and machine.
-	EvStep  // a script step begins: Step, Src (file:line:col), Op (the call as written)
+	EvStep  // a script step begins: Step (its number), Src (file:line:col), Op (the call as written)
 	EvSay   // narration: Text
 	EvCheck // check(): Text (message), Decision DecisionOK or DecisionFailed
-	EvCPU   // the current CPU changed: CPU (new), Index (old)
+	EvCPU   // the current CPU changed: CPU (new), PrevCPU
 	EvWarn  // a kernel WARN or pr_warn: Text (the kernel's wording)
-	EvBoot  // machine created: Size (RAM bytes), Index (page size), Text (config)
+	EvBoot  // machine created: Size (RAM bytes), PageSize, Text (config)
 
 	// Buddy page allocator.
-	EvReserve   // pages reserved at boot: PFN, Index (page count), Text (why)
+	EvReserve   // pages reserved at boot: PFN, Pages, Owner, Text (why)
 	EvSplit     // a free block of Order at PFN is halved; the upper half (order Order-1) goes to the free list
 	EvMerge     // the blocks at PFN and PFN^(1<<Order) (both order Order) merge into one of Order+1 at min(PFN, buddy)
-	EvPageAlloc // block allocated: PFN, Order, Owner, GFP, Addr (direct map), Text (rule)
-	EvPageFree  // block freed (before merging): PFN, Order, Owner (previous)
-	EvPageFail  // no block could be had: Order, GFP, Index (largest free order, -1 if none), Text
+	EvPageAlloc // block allocated: PFN, Order, Owner, GFP, Addr (direct map), Bytes, Text (rule)
+	EvPageFree  // block freed (before merging): PFN, Order, Owner (previous; OwnerFree for the blocks boot frees), Addr, Text
+	EvPageFail  // no block could be had: Order, GFP, LargestOrder (-1 if nothing is free), Text
 	EvBadFree   // a free that was not obeyed: Addr, PFN, Order, Text (the report)
 
 	// SLUB. The sequences per operation, enough to rebuild every slab and
@@ -69,29 +71,29 @@ const (
 	//     last. Only that one is the call's decision: a consumer counting
 	//     realloc decisions skips those with Within set.
 	// Object i of a slab is at EvSlabNew.Addr + i * EvCacheCreate.Bytes.
-	EvCacheCreate  // kmem_cache_create: Cache, Size (object_size), Bytes (s->size), Order, Index (objects per slab), Text (geometry rule)
+	EvCacheCreate  // kmem_cache_create: Cache, Size (object_size), Bytes (s->size), Order, Objects (per slab), Text (geometry rule)
 	EvCacheDestroy // kmem_cache_destroy: Cache, Text
-	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Index (objects), Addr (first object), Bytes (s->size), PFNs (a shuffled freelist only: its object indexes in order), Text
+	EvSlabNew      // new slab from the buddy allocator: Cache, PFN, Order, Objects, Addr (first object), Bytes (s->size), PFNs (a shuffled freelist only: its object indexes in order), Text
 	EvSlabDiscard  // empty slab returned to the buddy allocator: Cache, PFN, Order, Text (min_partial rule)
-	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), Index (CPU for per-CPU lists, else -1), Path (ListNodePartial: "head" or "tail", the end it joined; a per-CPU partial list is always joined at the head), Text
-	EvObjAlloc     // object handed out (Path "lost": taken off the freelists by a repair): Cache, Addr, PFN (slab), Index (object index), Size (requested), Bytes (s->size), Path, GFP, Text
-	EvObjFree      // object freed (Path "repair": put back on the freelist by a repair): Cache, Addr, PFN (slab), Index (object index), Path, Text
+	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), ListCPU (CPU for per-CPU lists, else -1), Path (ListNodePartial: "head" or "tail", the end it joined; a per-CPU partial list is always joined at the head), Text
+	EvObjAlloc     // object handed out (Path "lost": taken off the freelists by a repair): Cache, Addr, PFN (slab), Object (index in the slab), Size (requested), Bytes (s->size), Path, GFP, Text
+	EvObjFree      // object freed (Path "repair": put back on the freelist by a repair): Cache, Addr, PFN (slab), Object (index in the slab), Path, Text
 	EvKmalloc      // kmem:kmalloc tracepoint: Addr, Size (bytes_req), Bytes (bytes_alloc), GFP, Cache ("" for large kmalloc), Text (size class rule)
 	EvKfree        // kmem:kfree tracepoint: Addr
-	EvSlubReport   // SLUB report: Cache, Addr, Text (what the kernel prints; "allocviz:" lines are allocviz's own), Index (errors as slub_kunit counts them)
+	EvSlubReport   // SLUB report: Cache, Addr, Text (what the kernel prints; "allocviz:" lines are allocviz's own), Errors (as slub_kunit counts them)
 
 	// Reallocation.
-	EvRealloc // a realloc decision: Realloc, Text (the rule)
+	EvRealloc // a realloc decision: Realloc, Addr (new), Size (new size), Text (the rule)
 
 	// vmalloc.
-	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Index (nr pages), PFNs, Src (caller), Path (its /proc/vmallocinfo flag words), GFP, Text
-	EvVmapFree  // a vmap area is unmapped and its pages freed; its range [Addr, Addr+Bytes) stays taken ("unpurged") until EvVmapPurge: Addr, Bytes, Size (requested), Index (nr pages), PFNs, Text
-	EvVmapPurge // every unpurged range is free again (lazy purge): Index (areas), Bytes (address space), Text
+	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Pages, PFNs, Src (caller), Path (its /proc/vmallocinfo flag words), GFP, Text
+	EvVmapFree  // a vmap area is unmapped and its pages freed; its range [Addr, Addr+Bytes) stays taken ("unpurged") until EvVmapPurge: Addr, Bytes, Size (requested), Pages, PFNs, Text
+	EvVmapPurge // every unpurged range is free again (lazy purge): Areas, Bytes (address space), Text
 	EvGuardHit  // an access faulted on a guard page or unmapped vmalloc address: Addr, Text
 	EvKvmalloc  // kvmalloc's path decision: Addr, Size, GFP, Path, Text
 
 	// Rust allocator API, KBox and KVec.
-	EvVecOp // a Vec or Box operation: Op, Addr (buffer), Size (len), Bytes (capacity in bytes), Index (capacity; -1 for zero-sized elements, whose capacity is usize::MAX; 1 for a Box), Cause and Realloc (the realloc it caused, if any), Text
+	EvVecOp // a Vec or Box operation: Op, Addr (buffer), Size (len), Bytes (capacity in bytes), Capacity (-1 for zero-sized elements, whose capacity is usize::MAX; 1 for a Box), Cause and Realloc (the realloc it caused, if any), Text
 
 	// Misuse of an API that is reported, not obeyed (out of bounds, use after
 	// free, wrong allocator): Addr, Text.
@@ -99,23 +101,6 @@ const (
 
 	numEventKinds
 )
-
-var eventKindNames = [numEventKinds]string{
-	EvNone: "none", EvStep: "step", EvSay: "say", EvCheck: "check", EvCPU: "cpu", EvWarn: "warn", EvBoot: "boot",
-	EvReserve: "reserve", EvSplit: "split", EvMerge: "merge", EvPageAlloc: "page_alloc", EvPageFree: "page_free",
-	EvPageFail: "page_fail", EvBadFree: "bad_free",
-	EvCacheCreate: "cache_create", EvCacheDestroy: "cache_destroy", EvSlabNew: "slab_new", EvSlabDiscard: "slab_discard",
-	EvSlabList: "slab_list", EvObjAlloc: "obj_alloc", EvObjFree: "obj_free", EvKmalloc: "kmalloc", EvKfree: "kfree",
-	EvSlubReport: "slub_report", EvRealloc: "realloc", EvVmapAlloc: "vmap_alloc", EvVmapFree: "vmap_free", EvVmapPurge: "vmap_purge",
-	EvGuardHit: "guard_hit", EvKvmalloc: "kvmalloc", EvVecOp: "vec_op", EvMisuse: "misuse",
-}
-
-func (k EventKind) String() string {
-	if k < numEventKinds {
-		return eventKindNames[k]
-	}
-	return "unknown"
-}
 
 // Decision is the outcome of a realloc or a check.
 type Decision uint8
@@ -153,8 +138,8 @@ type SlabList uint8
 // Slab lists.
 const (
 	ListNone        SlabList = iota // on no list (discarded, or not yet placed)
-	ListCPU                         // the CPU slab of Event.Index's CPU
-	ListCPUPartial                  // the per-CPU partial list of Event.Index's CPU
+	ListCPU                         // the CPU slab of Event.ListCPU's CPU
+	ListCPUPartial                  // the per-CPU partial list of Event.ListCPU's CPU
 	ListNodePartial                 // the node's partial list
 	ListFull                        // full: on no list, or on the node full list of a SLAB_STORE_USER debug cache; also a slab disabled by a failed check
 )
@@ -184,40 +169,3 @@ type ReallocInfo struct {
 	Zeroed   uint64   // bytes zeroed
 	Bucket   string   // kmalloc cache of the result, or "vmalloc", or "pages"
 }
-
-// Event is one state change, in order. Events are values appended to a log
-// the caller owns (EventLog); they hold enough to rebuild the allocator
-// state from the events alone.
-type Event struct {
-	Seq      uint64 // 1-based position in the log
-	Step     int    // the script step it happened in; 0 before the first step
-	CPU      int    // the simulated CPU that did it
-	Kind     EventKind
-	GFP      GFP
-	PFN      uint64   // first page frame of the block or slab concerned
-	Order    int      // block order: pages = 1 << Order
-	Owner    Owner    // page owner for page events
-	List     SlabList // EvSlabList: the slab's new list
-	Path     string   // which code path: "fastpath", "slowpath: new slab", "kmalloc", "vmalloc fallback", ...
-	Addr     Addr     // object, block, area or pointer address
-	Size     uint64   // bytes requested
-	Bytes    uint64   // bytes taken (object size, block size, area size)
-	Index    int      // per kind: object index, page count, objects per slab, CPU
-	Cache    string   // slab cache name
-	Src      string   // EvStep: file:line:col of the call
-	Op       string   // EvStep: the operation as written; EvVecOp: the method
-	Text     string   // one sentence: the rule applied, the report, the narration
-	PFNs     []uint64 // EvVmapAlloc/EvVmapFree: the pages behind the area, in address order
-	Realloc  *ReallocInfo
-	Cause    uint64   // EvVecOp: Seq of the EvRealloc event the operation caused; 0 if none
-	Decision Decision // EvCheck: DecisionOK or DecisionFailed
-}
-
-// EventLog is an append-only list of events, owned by the caller that
-// passes it to Machine.SetLog. The machine only appends.
-type EventLog struct {
-	Events []Event
-}
-
-// Len returns the number of events recorded.
-func (l *EventLog) Len() int { return len(l.Events) }

@@ -6,35 +6,31 @@ import (
 	"testing"
 )
 
-// TestTextBufMatchesFmt pins the text buffer to the fmt verbs it replaces,
-// so that a sentence built with it reads exactly as its Sprintf did.
-func TestTextBufMatchesFmt(t *testing.T) {
-	var m Machine
+// TestAppendMatchesFmt pins the number appenders the sentences use to the
+// fmt verbs they replace, so that a sentence reads exactly as its Sprintf
+// did.
+func TestAppendMatchesFmt(t *testing.T) {
 	for _, n := range []uint64{0, 1, 9, 0xa, 0xff, 0x1234, 1 << 32, math.MaxUint64} {
-		if got, want := m.text().hex(n).String(), fmt.Sprintf("%#x", n); got != want {
-			t.Errorf("hex(%d) = %q, want %q", n, got, want)
+		if got, want := string(hexTo(nil, n)), fmt.Sprintf("%#x", n); got != want {
+			t.Errorf("hexTo(%d) = %q, want %q", n, got, want)
 		}
-		if got, want := m.text().udec(n).String(), fmt.Sprintf("%d", n); got != want {
-			t.Errorf("udec(%d) = %q, want %q", n, got, want)
+		if got, want := string(appendUdec(nil, n)), fmt.Sprintf("%d", n); got != want {
+			t.Errorf("appendUdec(%d) = %q, want %q", n, got, want)
 		}
 	}
 	for _, n := range []int{math.MinInt, -1, 0, 7, 10, math.MaxInt} {
-		if got, want := m.text().dec(n).String(), fmt.Sprintf("%d", n); got != want {
-			t.Errorf("dec(%d) = %q, want %q", n, got, want)
+		if got, want := string(appendDec(nil, n)), fmt.Sprintf("%d", n); got != want {
+			t.Errorf("appendDec(%d) = %q, want %q", n, got, want)
 		}
 	}
 	for n, want := range map[uint64]string{0: "0 B", 100: "100 B", 1023: "1023 B", 1024: "1 KiB", 1025: "1025 B",
 		12288: "12 KiB", 3 * MiB: "3 MiB", MiB + KiB: "1025 KiB", 4 * GiB: "4 GiB", GiB + MiB: "1025 MiB"} {
-		if got := m.text().str("x ").bytes(n).String(); got != "x "+want {
-			t.Errorf("bytes(%d) = %q, want %q", n, got, "x "+want)
+		if got := string(appendBytes([]byte("x "), n)); got != "x "+want {
+			t.Errorf("appendBytes(%d) = %q, want %q", n, got, "x "+want)
 		}
 		if got := FormatBytes(n); got != want {
 			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
-	}
-	first := m.text().str("order-").dec(3).String()
-	if second := m.text().str("pfn ").hex(0x40).String(); first != "order-3" || second != "pfn 0x40" {
-		t.Errorf("a reused buffer changed an earlier text: %q, %q", first, second)
 	}
 }
 

@@ -138,12 +138,6 @@ func (m *Machine) KmallocMaxCacheSize() uint64 { return m.slub.maxCacheSize }
 // KmallocMaxSize returns KMALLOC_MAX_SIZE: PAGE_SIZE << MAX_PAGE_ORDER.
 func (m *Machine) KmallocMaxSize() uint64 { return m.slub.maxSize }
 
-// sizeRule explains which kmalloc cache a size lands in:
-// "kmalloc(100): 97..128 bytes use kmalloc-128".
-func (m *Machine) sizeRule(size uint64, s *KmemCache) string {
-	return m.text().str("kmalloc(").udec(size).str("): ").str(s.sizeClass).String()
-}
-
 // sizeClass is the part of sizeRule that depends only on the kmalloc
 // cache: the sizes it serves and, for a cache of another type than
 // normal, the flag that picked it.
@@ -184,11 +178,19 @@ func (m *Machine) Kmalloc(size uint64, gfp GFP) (Addr, error) {
 		return ZeroSizePtr, nil
 	}
 	s := m.kmallocSlab(size, gfp)
-	p, err := m.slabAlloc(s, gfp, size)
-	if m.tracing() {
-		m.emit(Event{Kind: EvKmalloc, Addr: p, Size: size, Bytes: s.size, GFP: gfp, Cache: s.name, Text: m.sizeRule(size, s)})
+	if !m.tracing() {
+		p, err := m.slabAlloc(s, gfp, size, nil)
+		if err != nil {
+			return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
+		}
+		return p, nil
 	}
+	// kmem:kmalloc follows the object's EvObjAlloc, or the failure.
+	name, class := m.cacheIDs(s)
+	km := m.head(EvKmalloc, 0, kmallocSizeClass, gfp, 0, 0, name, class)
+	p, err := m.slabAlloc(s, gfp, size, &km)
 	if err != nil {
+		m.putWords(km, 0, size, s.size)
 		return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
 	}
 	return p, nil
@@ -204,10 +206,10 @@ func (m *Machine) KmallocCache(s *KmemCache, size uint64, gfp GFP) (Addr, error)
 	if size == 0 || size > s.objectSize {
 		return 0, fmt.Errorf("%w: kmalloc of %d bytes from %s, whose objects are %d bytes", ErrBadSize, size, s.name, s.objectSize)
 	}
-	p, err := m.slabAlloc(s, gfp, size)
+	p, err := m.slabAlloc(s, gfp, size, nil)
 	if m.tracing() {
-		m.emit(Event{Kind: EvKmalloc, Addr: p, Size: size, Bytes: s.size, GFP: gfp, Cache: s.name,
-			Text: fmt.Sprintf("kmalloc(%d) from %s", size, s.name)})
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvKmalloc, addr: p, size: size, bytes: s.size, gfp: gfp, s1: name, b: kmallocFromCache})
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kmalloc(%d, %v) from %s: %w", size, gfp, s.name, err)
@@ -231,16 +233,12 @@ func (m *Machine) kmallocLarge(size uint64, gfp GFP) (Addr, error) {
 		p = m.PFNAddr(pfn)
 	}
 	if m.tracing() {
-		var rule string
+		r := record{kind: EvKmalloc, addr: p, size: size, bytes: bytes, gfp: gfp, order: int8(order),
+			b: kmallocLargeRule, n: int32(m.slub.maxCacheSize)}
 		if size > m.slub.maxSize {
-			rule = fmt.Sprintf("kmalloc(%d): above KMALLOC_MAX_SIZE (%d): order %d exceeds MAX_PAGE_ORDER (%d) and the page allocator refuses",
-				size, m.slub.maxSize, order, MaxPageOrder)
-		} else {
-			rule = m.text().str("kmalloc(").udec(size).str("): above KMALLOC_MAX_CACHE_SIZE (").udec(m.slub.maxCacheSize).
-				str("), so a large kmalloc of get_order(").udec(size).str(") = ").dec(order).str(", ").bytes(bytes).
-				str(" from the buddy allocator").String()
+			r.b, r.n = kmallocTooLarge, int32(m.slub.maxSize)
 		}
-		m.emit(Event{Kind: EvKmalloc, Addr: p, Size: size, Bytes: bytes, GFP: gfp, Text: rule})
+		m.emit(r)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kmalloc(%d, %v): large kmalloc of order %d: %w", size, gfp, order, err)
@@ -264,6 +262,13 @@ func (m *Machine) KmallocSizeRoundup(n uint64) uint64 {
 	return n
 }
 
+// traceKfree records kfree's kmem:kfree event, if recording.
+func (m *Machine) traceKfree(p Addr) {
+	if m.tracing() {
+		m.putWords(m.head(EvKfree, 0, 0, 0, 0, 0, 0, 0), p, 0, 0)
+	}
+}
+
 // Kfree is kfree(p): the kmem:kfree EvKfree first (also for NULL), then
 // nothing for NULL and ZeroSizePtr, the slab free for a slab object, or
 // the pages of a large kmalloc. A pointer that is not a live kmalloc
@@ -271,22 +276,23 @@ func (m *Machine) KmallocSizeRoundup(n uint64) uint64 {
 // where it has them) and returned as an error matching ErrInvalidFree or
 // ErrDoubleFree; nothing changes.
 func (m *Machine) Kfree(p Addr) error {
-	if m.tracing() {
-		m.emit(Event{Kind: EvKfree, Addr: p})
-	}
 	if p.ZeroOrNull() {
+		m.traceKfree(p)
 		return nil
 	}
 	pfn, ok := m.AddrPFN(p)
 	if !ok {
+		m.traceKfree(p)
 		return m.badKfree(p, 0, ErrInvalidFree, fmt.Sprintf("kfree(%v): not a direct-map address of RAM (vmalloc memory needs vfree or kvfree); not freed", p))
 	}
 	head, h, live := m.blockOf(pfn)
+	if h.owner == OwnerSlab && h.slab != nil {
+		return m.slabFree(h.slab, p, true) // records kmem:kfree
+	}
+	m.traceKfree(p)
 	switch {
 	case !live && h.owner == OwnerFree:
 		return m.badKfree(p, pfn, ErrDoubleFree, fmt.Sprintf("kfree(%v): pfn %#x is free, not a kmalloc allocation (double free?); not freed", p, pfn))
-	case h.owner == OwnerSlab && h.slab != nil:
-		return m.slabFree(h.slab, p)
 	case h.owner == OwnerLargeKmalloc:
 		if p != m.PFNAddr(head) {
 			return m.badKfree(p, pfn, ErrInvalidFree, fmt.Sprintf("kfree(%v): inside the large kmalloc at %v, not its start; not freed", p, m.PFNAddr(head)))
@@ -299,7 +305,7 @@ func (m *Machine) Kfree(p Addr) error {
 }
 
 func (m *Machine) badKfree(p Addr, pfn uint64, kind error, text string) error {
-	m.emit(Event{Kind: EvBadFree, Addr: p, PFN: pfn, Text: text})
+	m.emit(record{kind: EvBadFree, addr: p, pfn: uint32(pfn), s1: m.str(text)})
 	return fmt.Errorf("%w: %s", kind, text)
 }
 
@@ -348,4 +354,16 @@ func (s *KmemCache) slabKsize() uint64 {
 		return s.inuse
 	}
 	return s.size
+}
+
+// cacheIDs returns the ids of a cache's name and, for a kmalloc cache,
+// its size class in the log being written, interning them once per log.
+func (m *Machine) cacheIDs(s *KmemCache) (name, sizeClass StrID) {
+	if m.log == nil {
+		return 0, 0
+	}
+	if s.idLog != m.log {
+		s.idLog, s.nameID, s.classID = m.log, m.str(s.name), m.str(s.sizeClass)
+	}
+	return s.nameID, s.classID
 }

@@ -48,19 +48,19 @@ func TestKmallocSizeToCache(t *testing.T) {
 		if r := m.KmallocSizeRoundup(n); r != bucket {
 			t.Fatalf("kmalloc_size_roundup(%d) = %d, want %d", n, r, bucket)
 		}
-		ev := log.Events[log.Len()-1]
-		if ev.Kind != EvKmalloc || ev.Addr != p || ev.Size != n || ev.Bytes != bucket || ev.Cache != want {
+		ev := log.At(log.Len() - 1)
+		if ev.Kind() != EvKmalloc || ev.Addr() != p || ev.Size() != n || ev.Bytes() != bucket || ev.Cache() != want {
 			t.Fatalf("kmalloc(%d): last event %+v, want kmem:kmalloc bytes_req=%d bytes_alloc=%d", n, ev, n, bucket)
 		}
-		if log.Events[before].Kind == EvKmalloc {
+		if log.At(before).Kind() == EvKmalloc {
 			t.Fatalf("kmalloc(%d): the tracepoint came before the object was taken", n)
 		}
 		// The rule names the whole range of sizes that share the bucket.
 		var req, lo, hi uint64
 		var name string
-		if _, err := fmt.Sscanf(ev.Text, "kmalloc(%d): %d..%d bytes use %s", &req, &lo, &hi, &name); err != nil ||
+		if _, err := fmt.Sscanf(ev.Text(), "kmalloc(%d): %d..%d bytes use %s", &req, &lo, &hi, &name); err != nil ||
 			req != n || lo > n || hi != bucket || name != want || tableBucket(lo) != want || lo > 1 && tableBucket(lo-1) == want {
-			t.Fatalf("kmalloc(%d): rule %q, want the range of sizes that use %s", n, ev.Text, want)
+			t.Fatalf("kmalloc(%d): rule %q, want the range of sizes that use %s", n, ev.Text(), want)
 		}
 		if err := m.Kfree(p); err != nil {
 			t.Fatal(err)
@@ -142,11 +142,11 @@ func TestKmallocLarge(t *testing.T) {
 			t.Errorf("kmalloc_size_roundup(%d) = %d", tc.size, r)
 		}
 		ev := lastOf(log, EvKmalloc)
-		if ev.Bytes != m.PageSize()<<tc.order || ev.Cache != "" || ev.GFP != GFPKernel {
+		if ev.Bytes() != m.PageSize()<<tc.order || ev.Cache() != "" || ev.GFP() != GFPKernel {
 			t.Errorf("kmalloc(%d): tracepoint %+v, want bytes_alloc %d and the caller's GFP_KERNEL", tc.size, ev, m.PageSize()<<tc.order)
 		}
-		if pa := lastOf(log, EvPageAlloc); pa.GFP != GFPKernel|GFPComp || pa.Owner != OwnerLargeKmalloc {
-			t.Errorf("kmalloc(%d): pages allocated with %v for %v, want GFP_KERNEL|__GFP_COMP for a large kmalloc", tc.size, pa.GFP, pa.Owner)
+		if pa := lastOf(log, EvPageAlloc); pa.GFP() != GFPKernel|GFPComp || pa.Owner() != OwnerLargeKmalloc {
+			t.Errorf("kmalloc(%d): pages allocated with %v for %v, want GFP_KERNEL|__GFP_COMP for a large kmalloc", tc.size, pa.GFP(), pa.Owner())
 		}
 		if m.FreePageCount() != free-1<<tc.order {
 			t.Errorf("kmalloc(%d) took %d pages, want %d", tc.size, free-m.FreePageCount(), 1<<tc.order)
@@ -164,14 +164,14 @@ func TestKmallocLarge(t *testing.T) {
 	if p != 0 || !errors.Is(err, ErrNoMemory) {
 		t.Fatalf("kmalloc(4 MiB + 1) = %v, %v; want NULL and ErrNoMemory", p, err)
 	}
-	if !hasWarn(log.Events[before:], "order 11 > MAX_PAGE_ORDER") {
+	if !hasWarn(logEvents(log)[before:], "order 11 > MAX_PAGE_ORDER") {
 		t.Errorf("kmalloc(4 MiB + 1) did not warn about the order")
 	}
 	before = log.Len()
 	if _, err := m.Kmalloc(4*MiB+1, GFPKernel|GFPNoWarn); err == nil {
 		t.Fatal("kmalloc(4 MiB + 1, __GFP_NOWARN) succeeded")
 	}
-	if hasWarn(log.Events[before:], "") {
+	if hasWarn(logEvents(log)[before:], "") {
 		t.Errorf("__GFP_NOWARN still warned")
 	}
 	if r := m.KmallocSizeRoundup(4*MiB + 1); r != 4*MiB+1 {
@@ -187,8 +187,8 @@ func TestKmallocLarge(t *testing.T) {
 
 func lastOf(log *EventLog, k EventKind) Event {
 	for i := log.Len() - 1; i >= 0; i-- {
-		if log.Events[i].Kind == k {
-			return log.Events[i]
+		if log.At(i).Kind() == k {
+			return log.At(i)
 		}
 	}
 	return Event{}
@@ -197,10 +197,10 @@ func lastOf(log *EventLog, k EventKind) Event {
 func TestKmallocCachesAreBootEvents(t *testing.T) {
 	m := newTestMachine(t, Config{})
 	var names []string
-	for _, e := range m.BootEvents() {
-		if e.Kind == EvCacheCreate {
-			names = append(names, e.Cache)
-			if s := m.Cache(e.Cache); s == nil || e.Bytes != s.Size() || e.Index != s.ObjectsPerSlab() || e.Order != s.Order() || e.Text == "" {
+	for _, e := range logEvents(m.boot) {
+		if e.Kind() == EvCacheCreate {
+			names = append(names, e.Cache())
+			if s := m.Cache(e.Cache()); s == nil || e.Bytes() != s.Size() || e.Objects() != s.ObjectsPerSlab() || e.Order() != s.Order() || e.Text() == "" {
 				t.Errorf("boot event %+v does not describe its cache", e)
 			}
 		}
@@ -210,15 +210,15 @@ func TestKmallocCachesAreBootEvents(t *testing.T) {
 	}
 	want := "kmalloc-96: 96-byte objects in a 96-byte stride aligned to 32 (the largest power-of-two divisor of 96); " +
 		"4 cpus give min_objects 16, so 42 objects in order-0 slabs of 4 KiB (64 bytes left over); free pointer at offset 48"
-	if got := eventText(m.BootEvents(), "kmalloc-96"); got != want {
+	if got := eventText(logEvents(m.boot), "kmalloc-96"); got != want {
 		t.Errorf("kmalloc-96 geometry rule\n got %q\nwant %q", got, want)
 	}
 }
 
 func eventText(evs []Event, cache string) string {
 	for _, e := range evs {
-		if e.Kind == EvCacheCreate && e.Cache == cache {
-			return e.Text
+		if e.Kind() == EvCacheCreate && e.Cache() == cache {
+			return e.Text()
 		}
 	}
 	return ""
@@ -234,15 +234,15 @@ func TestKmallocZeroAndNull(t *testing.T) {
 		t.Fatalf("kmalloc(0) = %v, %v; want ZERO_SIZE_PTR", p, err)
 	}
 	if log.Len() != before {
-		t.Errorf("kmalloc(0) emitted %v; the kernel traces nothing", log.Events[before:])
+		t.Errorf("kmalloc(0) emitted %v; the kernel traces nothing", logEvents(log)[before:])
 	}
 	for _, q := range []Addr{0, ZeroSizePtr} {
 		before := log.Len()
 		if err := m.Kfree(q); err != nil {
 			t.Errorf("kfree(%v): %v", q, err)
 		}
-		if log.Len() != before+1 || log.Events[before].Kind != EvKfree {
-			t.Errorf("kfree(%v) emitted %v, want just kmem:kfree", q, log.Events[before:])
+		if log.Len() != before+1 || log.At(before).Kind() != EvKfree {
+			t.Errorf("kfree(%v) emitted %v, want just kmem:kfree", q, logEvents(log)[before:])
 		}
 		if m.Ksize(q) != 0 {
 			t.Errorf("ksize(%v) != 0", q)
@@ -281,16 +281,16 @@ func TestKmallocGFPType(t *testing.T) {
 	if _, err := m.Kmalloc(3000, GFPKernel|GFPReclaimable); err != nil {
 		t.Fatal(err)
 	}
-	if pa := lastOf(log, EvPageAlloc); pa.GFP&GFPReclaimable == 0 || pa.GFP&GFPComp == 0 || pa.Owner != OwnerSlab {
-		t.Errorf("kmalloc-rcl-4k slab page allocated with %v by %v, want __GFP_RECLAIMABLE|__GFP_COMP for a slab", pa.GFP, pa.Owner)
+	if pa := lastOf(log, EvPageAlloc); pa.GFP()&GFPReclaimable == 0 || pa.GFP()&GFPComp == 0 || pa.Owner() != OwnerSlab {
+		t.Errorf("kmalloc-rcl-4k slab page allocated with %v by %v, want __GFP_RECLAIMABLE|__GFP_COMP for a slab", pa.GFP(), pa.Owner())
 	}
 	// HIGHMEM is not for slab memory: kmalloc_fix_flags() warns and drops it.
 	before := log.Len()
 	if _, err := m.Kmalloc(3000, GFPKernel|GFPHighmem); err != nil {
 		t.Fatal(err)
 	}
-	if !hasWarn(log.Events[before:], "Unexpected gfp: 0x2 (__GFP_HIGHMEM). Fixing up to gfp: 0xcc0 (GFP_KERNEL). Fix your code!") {
-		t.Errorf("no kmalloc_fix_flags warning in %v", log.Events[before:])
+	if !hasWarn(logEvents(log)[before:], "Unexpected gfp: 0x2 (__GFP_HIGHMEM). Fixing up to gfp: 0xcc0 (GFP_KERNEL). Fix your code!") {
+		t.Errorf("no kmalloc_fix_flags warning in %v", logEvents(log)[before:])
 	}
 	if err := m.CheckSlub(); err != nil {
 		t.Fatal(err)
@@ -393,16 +393,16 @@ func TestKfreeMisuse(t *testing.T) {
 			t.Errorf("kfree(%v) = %v, want %v mentioning %q", tc.p, err, tc.kind, tc.text)
 		}
 		reported := false
-		for _, e := range log.Events[before:] {
-			if (e.Kind == EvSlubReport || e.Kind == EvBadFree) && strings.Contains(e.Text, tc.text) {
+		for _, e := range logEvents(log)[before:] {
+			if (e.Kind() == EvSlubReport || e.Kind() == EvBadFree) && strings.Contains(e.Text(), tc.text) {
 				reported = true
 			}
-			if e.Kind == EvObjFree || e.Kind == EvPageFree {
+			if e.Kind() == EvObjFree || e.Kind() == EvPageFree {
 				t.Errorf("kfree(%v) freed something: %+v", tc.p, e)
 			}
 		}
 		if !reported {
-			t.Errorf("kfree(%v): no report in %v", tc.p, log.Events[before:])
+			t.Errorf("kfree(%v): no report in %v", tc.p, logEvents(log)[before:])
 		}
 		if got := m.Slabinfo(); got != state {
 			t.Errorf("kfree(%v) changed /proc/slabinfo", tc.p)
@@ -492,8 +492,8 @@ func TestDeterministic(t *testing.T) {
 				m.Kfree(p)
 			}
 		}
-		for _, e := range log.Events {
-			fmt.Fprintln(&b, e.Seq, e.Kind, e.PFN, e.Addr, e.Index, e.Text)
+		for _, e := range logEvents(log) {
+			fmt.Fprintln(&b, e.Seq(), e.Kind(), e.PFN(), e.Addr(), e.Object(), e.Text())
 		}
 		return b.String()
 	}
@@ -546,11 +546,11 @@ func TestFreelistHardenedAndRandom(t *testing.T) {
 		got = append(got, x)
 	}
 	ev := lastOf(log, EvSlabNew)
-	if len(ev.PFNs) != 64 {
-		t.Fatalf("EvSlabNew of a shuffled slab lists %d indexes", len(ev.PFNs))
+	if len(ev.PFNs()) != 64 {
+		t.Fatalf("EvSlabNew of a shuffled slab lists %d indexes", len(ev.PFNs()))
 	}
-	for i, idx := range ev.PFNs {
-		if want := ev.Addr + Addr(idx*64); got[i] != want {
+	for i, idx := range ev.PFNs() {
+		if want := ev.Addr() + Addr(idx*64); got[i] != want {
 			t.Fatalf("allocation %d is %v, EvSlabNew's order says %v", i, got[i], want)
 		}
 	}

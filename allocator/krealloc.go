@@ -82,7 +82,7 @@ func (m *Machine) KreallocAlign(p Addr, size, align uint64, gfp GFP) (Addr, erro
 	info := &ReallocInfo{Func: "krealloc", Old: p, NewSize: size}
 	if align != 0 && !isPowerOfTwo(align) {
 		info.Decision = DecisionFailed
-		m.emitRealloc(info, fmt.Sprintf("alignment %d is not a power of two: refused, %v untouched", align, p))
+		m.reallocEvent(info, "alignment %d is not a power of two: refused, %v untouched", align, p)
 		return 0, fmt.Errorf("%w: krealloc: alignment %d is not a power of two", ErrBadSize, align)
 	}
 	var old kmallocObject
@@ -90,10 +90,12 @@ func (m *Machine) KreallocAlign(p Addr, size, align uint64, gfp GFP) (Addr, erro
 		var err error
 		old, err = m.lookupKmalloc(p)
 		if err != nil {
-			text := fmt.Sprintf("krealloc(%v, %d): %v; nothing changed", p, size, err)
-			m.emit(Event{Kind: EvMisuse, Addr: p, Text: text})
 			info.Decision = DecisionFailed
-			m.emitRealloc(info, text)
+			if m.tracing() {
+				text := fmt.Sprintf("krealloc(%v, %d): %v; nothing changed", p, size, err)
+				m.Misuse(p, text)
+				m.reallocEvent(info, "%s", text)
+			}
 			return 0, fmt.Errorf("krealloc: %w", err)
 		}
 		info.OldSize, info.OldCap = old.size, old.cap
@@ -101,7 +103,7 @@ func (m *Machine) KreallocAlign(p Addr, size, align uint64, gfp GFP) (Addr, erro
 	if size == 0 {
 		err := m.Kfree(p)
 		info.New, info.Decision = ZeroSizePtr, DecisionFreed
-		m.emitRealloc(info, fmt.Sprintf("new size 0: kfree(%v) and return ZERO_SIZE_PTR", p))
+		m.reallocEvent(info, "new size 0: kfree(%v) and return ZERO_SIZE_PTR", p)
 		return ZeroSizePtr, err
 	}
 	if m.cfg.Profile == Profile612 {
@@ -120,9 +122,13 @@ func (m *Machine) KreallocAlign(p Addr, size, align uint64, gfp GFP) (Addr, erro
 		}
 		switch {
 		case size > ks:
-			why = fmt.Sprintf("%d > ksize %d", size, ks)
+			if m.tracing() {
+				why = fmt.Sprintf("%d > ksize %d", size, ks)
+			}
 		case align != 0 && uint64(p)%align != 0:
-			why = fmt.Sprintf("%d <= ksize %d but %v is not %d-aligned", size, ks, p, align)
+			if m.tracing() {
+				why = fmt.Sprintf("%d <= ksize %d but %v is not %d-aligned", size, ks, p, align)
+			}
 		default:
 			return m.kreallocInPlace(p, size, gfp, old, orig, ks, info), nil
 		}
@@ -174,7 +180,7 @@ func (m *Machine) kreallocInPlace(p Addr, size uint64, gfp GFP, old kmallocObjec
 				text += fmt.Sprintf(" and bytes %d..%d are the kmalloc red zone", size, ks-1)
 			}
 		}
-		m.emitRealloc(info, text)
+		m.reallocEvent(info, "%s", text)
 	}
 	return p
 }
@@ -190,7 +196,7 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 			if why != "" {
 				text = why + ": " + text
 			}
-			m.emitRealloc(info, text)
+			m.reallocEvent(info, "%s", text)
 		}
 		return 0, fmt.Errorf("krealloc(%v, %d): %w", p, size, err)
 	}
@@ -198,9 +204,7 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 	info.New, info.NewCap, info.Bucket = q, newObj.cap, newObj.where
 	if p.ZeroOrNull() {
 		info.Decision = DecisionNew
-		if m.tracing() {
-			m.emitRealloc(info, fmt.Sprintf("krealloc(%v, %d) is kmalloc(%d): a new object in %s", p, size, size, newObj.describe()))
-		}
+		m.reallocEvent(info, "krealloc(%v, %d) is kmalloc(%d): a new object in %s", p, size, size, newObj.describe())
 		return q, nil
 	}
 	// The copy is real: bytes past the new object land in whatever follows
@@ -221,7 +225,7 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 		if ferr != nil {
 			text += "; the kfree of the old object was refused (see the report), so it leaks"
 		}
-		m.emitRealloc(info, text)
+		m.reallocEvent(info, "%s", text)
 	}
 	return q, nil
 }
@@ -250,12 +254,12 @@ func (m *Machine) krealloc612(p Addr, size uint64, gfp GFP, old kmallocObject, i
 			if info.Zeroed > 0 {
 				text += fmt.Sprintf("; __GFP_ZERO zeroed bytes %d..%d", size, ks-1)
 			}
-			m.emitRealloc(info, text)
+			m.reallocEvent(info, "%s", text)
 		}
 		return p, nil
 	}
 	why := ""
-	if !p.ZeroOrNull() {
+	if !p.ZeroOrNull() && m.tracing() {
 		why = fmt.Sprintf("%d > ksize %d", size, ks)
 	}
 	return m.kreallocMove(p, size, gfp, old, ks, why, info)
@@ -269,12 +273,5 @@ func (m *Machine) setTrackedSize(o kmallocObject, size uint64) {
 		o.sl.obj[o.idx].size = uint32(size)
 	case o.large != nil:
 		o.large.size = size
-	}
-}
-
-func (m *Machine) emitRealloc(info *ReallocInfo, text string) {
-	if m.tracing() {
-		r := m.nestRealloc(info, text)
-		m.emit(Event{Kind: EvRealloc, Addr: r.New, Size: r.NewSize, Realloc: r, Text: text})
 	}
 }

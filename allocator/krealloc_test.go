@@ -18,8 +18,8 @@ func readBytes(t *testing.T, m *Machine, p Addr, n int) []byte {
 
 func kindsSince(log *EventLog, from int) []EventKind {
 	var out []EventKind
-	for _, e := range log.Events[from:] {
-		out = append(out, e.Kind)
+	for _, e := range logEvents(log)[from:] {
+		out = append(out, e.Kind())
 	}
 	return out
 }
@@ -49,9 +49,9 @@ func TestKreallocWorkedExample(t *testing.T) {
 		t.Errorf("in-place krealloc emitted %v; the kernel traces nothing", k)
 	}
 	ev := lastOf(log, EvRealloc)
-	if ev.Realloc.Decision != DecisionGrownInPlace || ev.Realloc.Zeroed != 2 || ev.Realloc.OldSize != 20 || ev.Realloc.OldCap != 32 ||
-		ev.Text != "30 <= ksize 32: stays in kmalloc-32; __GFP_ZERO zeroed bytes 30..31" {
-		t.Errorf("decision %+v %q", ev.Realloc, ev.Text)
+	if ri(ev).Decision != DecisionGrownInPlace || ri(ev).Zeroed != 2 || ri(ev).OldSize != 20 || ri(ev).OldCap != 32 ||
+		ev.Text() != "30 <= ksize 32: stays in kmalloc-32; __GFP_ZERO zeroed bytes 30..31" {
+		t.Errorf("decision %+v %q", ri(ev), ev.Text())
 	}
 
 	before = log.Len()
@@ -79,9 +79,9 @@ func TestKreallocWorkedExample(t *testing.T) {
 		t.Errorf("moving krealloc traced %v, want kmalloc then kfree", trace)
 	}
 	ev = lastOf(log, EvRealloc)
-	if ev.Realloc.Decision != DecisionMoved || ev.Realloc.Copied != 32 || ev.Realloc.Bucket != "kmalloc-64" ||
-		ev.Text != "33 > ksize 32: moved from kmalloc-32 to kmalloc-64, copied 32 bytes" {
-		t.Errorf("decision %+v %q", ev.Realloc, ev.Text)
+	if ri(ev).Decision != DecisionMoved || ri(ev).Copied != 32 || ri(ev).Bucket != "kmalloc-64" ||
+		ev.Text() != "33 > ksize 32: moved from kmalloc-32 to kmalloc-64, copied 32 bytes" {
+		t.Errorf("decision %+v %q", ri(ev), ev.Text())
 	}
 
 	z, err := m.Krealloc(r, 0, GFPKernel)
@@ -91,8 +91,8 @@ func TestKreallocWorkedExample(t *testing.T) {
 	if o, _ := m.ObjectAt(r); o.Allocated() {
 		t.Error("krealloc(p, 0) did not free")
 	}
-	if ev := lastOf(log, EvRealloc); ev.Realloc.Decision != DecisionFreed {
-		t.Errorf("krealloc(p, 0) decision %v", ev.Realloc.Decision)
+	if ev := lastOf(log, EvRealloc); ri(ev).Decision != DecisionFreed {
+		t.Errorf("krealloc(p, 0) decision %v", ri(ev).Decision)
 	}
 	checkSlubAll(t, m)
 }
@@ -102,11 +102,11 @@ func TestKreallocRules(t *testing.T) {
 	log := &EventLog{}
 	m.SetLog(log)
 	p, _ := m.Kmalloc(100, GFPKernel)
-	if q, _ := m.Krealloc(p, 120, GFPKernel); q != p || lastOf(log, EvRealloc).Text != "120 <= ksize 128: stays in kmalloc-128" {
-		t.Errorf("krealloc(100 -> 120): %v %q", q, lastOf(log, EvRealloc).Text)
+	if q, _ := m.Krealloc(p, 120, GFPKernel); q != p || lastOf(log, EvRealloc).Text() != "120 <= ksize 128: stays in kmalloc-128" {
+		t.Errorf("krealloc(100 -> 120): %v %q", q, lastOf(log, EvRealloc).Text())
 	}
-	if q, _ := m.Krealloc(p, 10, GFPKernel); q != p || lastOf(log, EvRealloc).Realloc.Decision != DecisionShrunkInPlace {
-		t.Errorf("krealloc(120 -> 10) moved or decided %v", lastOf(log, EvRealloc).Realloc.Decision)
+	if q, _ := m.Krealloc(p, 10, GFPKernel); q != p || ri(lastOf(log, EvRealloc)).Decision != DecisionShrunkInPlace {
+		t.Errorf("krealloc(120 -> 10) moved or decided %v", ri(lastOf(log, EvRealloc)).Decision)
 	}
 	if o, _ := m.ObjectAt(p); o.Size != 10 {
 		t.Errorf("requested size after shrinking in place: %d", o.Size)
@@ -117,8 +117,8 @@ func TestKreallocRules(t *testing.T) {
 		if err != nil || q.ZeroOrNull() {
 			t.Fatalf("krealloc(%v, 100) = %v, %v", old, q, err)
 		}
-		if ev := lastOf(log, EvRealloc); ev.Realloc.Decision != DecisionNew || !strings.Contains(ev.Text, "is kmalloc(100)") {
-			t.Errorf("krealloc(%v, 100): %+v %q", old, ev.Realloc, ev.Text)
+		if ev := lastOf(log, EvRealloc); ri(ev).Decision != DecisionNew || !strings.Contains(ev.Text(), "is kmalloc(100)") {
+			t.Errorf("krealloc(%v, 100): %+v %q", old, ri(ev), ev.Text())
 		}
 	}
 	// Failure leaves the old object untouched.
@@ -131,8 +131,8 @@ func TestKreallocRules(t *testing.T) {
 	if got := readBytes(t, m, p, 10); !bytes.Equal(got, bytes.Repeat([]byte{0x5c}, 10)) {
 		t.Error("failed krealloc changed the old object")
 	}
-	if ev := lastOf(log, EvRealloc); ev.Realloc.Decision != DecisionFailed || ev.Realloc.New != 0 {
-		t.Errorf("failed krealloc: %+v", ev.Realloc)
+	if ev := lastOf(log, EvRealloc); ri(ev).Decision != DecisionFailed || ri(ev).New != 0 {
+		t.Errorf("failed krealloc: %+v", ri(ev))
 	}
 	if m.Slabinfo() != before {
 		t.Error("failed krealloc changed slab state")
@@ -142,7 +142,7 @@ func TestKreallocRules(t *testing.T) {
 	if _, err := m.Krealloc(p, 50, GFPKernel); !errors.Is(err, ErrDoubleFree) {
 		t.Errorf("krealloc of a freed object: %v", err)
 	}
-	if lastOf(log, EvMisuse).Addr != p {
+	if lastOf(log, EvMisuse).Addr() != p {
 		t.Error("no misuse event")
 	}
 	checkSlubAll(t, m)
@@ -161,16 +161,16 @@ func TestKreallocLarge(t *testing.T) {
 		if err != nil || q != p {
 			t.Fatalf("krealloc(large, %d) = %v, %v; want in place", n, q, err)
 		}
-		if ev := lastOf(log, EvRealloc); ev.Realloc.Bucket != "pages" || ev.Realloc.OldCap != 16384 {
-			t.Errorf("large in place: %+v", ev.Realloc)
+		if ev := lastOf(log, EvRealloc); ri(ev).Bucket != "pages" || ri(ev).OldCap != 16384 {
+			t.Errorf("large in place: %+v", ri(ev))
 		}
 	}
 	q, err := m.Krealloc(p, 17000, GFPKernel)
 	if err != nil || q == p {
 		t.Fatalf("krealloc(large, 17000) = %v, %v", q, err)
 	}
-	if ev := lastOf(log, EvRealloc); ev.Realloc.Copied != 16384 {
-		t.Errorf("moving a large kmalloc copied %d bytes, want the whole 16 KiB folio (no orig_size for pages)", ev.Realloc.Copied)
+	if ev := lastOf(log, EvRealloc); ri(ev).Copied != 16384 {
+		t.Errorf("moving a large kmalloc copied %d bytes, want the whole 16 KiB folio (no orig_size for pages)", ri(ev).Copied)
 	}
 	if got := readBytes(t, m, q, 9000); !bytes.Equal(got, bytes.Repeat([]byte{0x42}, 9000)) {
 		t.Error("contents lost")
@@ -202,8 +202,8 @@ func TestKreallocAlign(t *testing.T) {
 		t.Fatalf("krealloc_node_align(%v, 64, 64) = %v, %v", p, q, err)
 	}
 	ev := lastOf(log, EvRealloc)
-	if ev.Realloc.Copied != 96 || !strings.Contains(ev.Text, "is not 64-aligned") || !strings.Contains(ev.Text, "32 past the end of the new object") {
-		t.Errorf("aligned move: %+v %q", ev.Realloc, ev.Text)
+	if ri(ev).Copied != 96 || !strings.Contains(ev.Text(), "is not 64-aligned") || !strings.Contains(ev.Text(), "32 past the end of the new object") {
+		t.Errorf("aligned move: %+v %q", ri(ev), ev.Text())
 	}
 	// The overrun is real: the next object of kmalloc-64 got the old bytes.
 	if got := readBytes(t, m, q, 96); !bytes.Equal(got, bytes.Repeat([]byte{0x77}, 96)) {
@@ -286,8 +286,8 @@ func TestKrealloc612(t *testing.T) {
 	if err != nil || r == p {
 		t.Fatal(err)
 	}
-	if ev := lastOf(log, EvRealloc); ev.Realloc.Copied != 32 || ev.Text != "40 > ksize 32: moved from kmalloc-32 to kmalloc-64, copied 32 bytes" {
-		t.Errorf("6.12 move: %+v %q", ev.Realloc, ev.Text)
+	if ev := lastOf(log, EvRealloc); ri(ev).Copied != 32 || ev.Text() != "40 > ksize 32: moved from kmalloc-32 to kmalloc-64, copied 32 bytes" {
+		t.Errorf("6.12 move: %+v %q", ri(ev), ev.Text())
 	}
 	checkSlubAll(t, m)
 }

@@ -256,7 +256,7 @@ func (m *Machine) kvmallocFile() string {
 }
 
 func (m *Machine) kvEvent(p Addr, size uint64, gfp GFP, path, text string) {
-	m.emit(Event{Kind: EvKvmalloc, Addr: p, Size: size, GFP: gfp, Path: path, Text: text})
+	m.emit(record{kind: EvKvmalloc, addr: p, size: size, gfp: gfp, s1: m.str(path), s2: m.str(text)})
 }
 
 // KVfree is kvfree(p): vfree for a vmalloc address (is_vmalloc_addr),

@@ -78,8 +78,8 @@ func TestKVmallocAllocator(t *testing.T) {
 					t.Fatalf("6.12: Alloc with 64 KiB alignment = %v, %v; want an AllocError", b.Addr, err)
 				}
 				warned := false
-				for _, e := range log.Events {
-					warned = warned || e.Kind == allocator.EvWarn && e.Text == "KVmalloc does not support alignments larger than PAGE_SIZE yet."
+				for _, e := range allocatortest.Events(log) {
+					warned = warned || e.Kind() == allocator.EvWarn && e.Text() == "KVmalloc does not support alignments larger than PAGE_SIZE yet."
 				}
 				if !warned {
 					t.Error("6.12: no pr_warn")

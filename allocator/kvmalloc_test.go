@@ -102,14 +102,14 @@ func TestKvmallocKmallocPath(t *testing.T) {
 				if !ok || o.Cache != tc.where || o.Size != tc.size || o.Start != p {
 					t.Errorf("kvmalloc(%d) at %v is %+v, want %q", tc.size, p, o, tc.where)
 				}
-				evs := log.Events[n:]
+				evs := logEvents(log)[n:]
 				km := lastKind(t, evs, EvKmalloc)
 				kv := lastKind(t, evs, EvKvmalloc)
-				if km.GFP != tc.flags || km.Addr != p {
-					t.Errorf("kvmalloc(%d): the kmalloc ran with %v, want %v", tc.size, km.GFP, tc.flags)
+				if km.GFP() != tc.flags || km.Addr() != p {
+					t.Errorf("kvmalloc(%d): the kmalloc ran with %v, want %v", tc.size, km.GFP(), tc.flags)
 				}
-				if evs[len(evs)-1].Kind != EvKvmalloc || kv.Addr != p || kv.Path != "kmalloc" || kv.Size != tc.size || kv.GFP != GFPKernel ||
-					!strings.Contains(kv.Text, "succeeded, so no vmalloc") {
+				if evs[len(evs)-1].Kind() != EvKvmalloc || kv.Addr() != p || kv.Path() != "kmalloc" || kv.Size() != tc.size || kv.GFP() != GFPKernel ||
+					!strings.Contains(kv.Text(), "succeeded, so no vmalloc") {
 					t.Errorf("kvmalloc(%d): decision %+v", tc.size, kv)
 				}
 				if len(eventsOf(evs, EvVmapAlloc)) != 0 {
@@ -119,7 +119,7 @@ func TestKvmallocKmallocPath(t *testing.T) {
 				if err := m.KVfree(p); err != nil {
 					t.Fatal(err)
 				}
-				if k := eventsOf(log.Events[n:], EvKfree); len(k) != 1 || k[0].Addr != p {
+				if k := eventsOf(logEvents(log)[n:], EvKfree); len(k) != 1 || k[0].Addr() != p {
 					t.Errorf("kvfree of kmalloc memory: kfree events %+v", k)
 				}
 				checkAll(t, m)
@@ -145,10 +145,10 @@ func TestKvmallocFragmentationFallsBackToVmalloc(t *testing.T) {
 			if err != nil || !m.IsVmallocAddr(p) {
 				t.Fatalf("kvmalloc(16 KiB) = %v, %v; want vmalloc memory", p, err)
 			}
-			evs := log.Events[n:]
+			evs := logEvents(log)[n:]
 			// The kmalloc attempt comes first, quietly: adjusted flags, no warning.
 			pf := eventsOf(evs, EvPageFail)
-			if len(pf) == 0 || pf[0].Order != 2 || pf[0].Index != 0 || pf[0].GFP&GFPNoWarn == 0 {
+			if len(pf) == 0 || pf[0].Order() != 2 || pf[0].LargestOrder() != 0 || pf[0].GFP()&GFPNoWarn == 0 {
 				t.Errorf("the kmalloc attempt's page failure %+v", pf)
 			}
 			if len(eventsOf(evs, EvWarn)) != 0 {
@@ -160,11 +160,11 @@ func TestKvmallocFragmentationFallsBackToVmalloc(t *testing.T) {
 			}
 			kv := lastKind(t, evs, EvKvmalloc)
 			want := "kmalloc order-2 attempt failed: largest free block is order 0"
-			if kv.Path != "vmalloc fallback" || kv.Addr != p || !strings.Contains(kv.Text, want) ||
-				!strings.Contains(kv.Text, "fell back to vmalloc: 4 scattered pages in 4 runs") {
+			if kv.Path() != "vmalloc fallback" || kv.Addr() != p || !strings.Contains(kv.Text(), want) ||
+				!strings.Contains(kv.Text(), "fell back to vmalloc: 4 scattered pages in 4 runs") {
 				t.Errorf("decision %+v, want it to say %q and the pages", kv, want)
 			}
-			if evs[len(evs)-1].Kind != EvKvmalloc {
+			if evs[len(evs)-1].Kind() != EvKvmalloc {
 				t.Error("the decision is not the last event")
 			}
 			// The memory is real: the same bytes at both addresses.
@@ -178,8 +178,8 @@ func TestKvmallocFragmentationFallsBackToVmalloc(t *testing.T) {
 			if err := m.KVfree(p); err != nil {
 				t.Fatal(err)
 			}
-			if len(eventsOf(log.Events[n:], EvVmapFree)) != 1 || len(eventsOf(log.Events[n:], EvKfree)) != 1 {
-				t.Errorf("kvfree of vmalloc memory: %v", kindsOf(log.Events[n:]))
+			if len(eventsOf(logEvents(log)[n:], EvVmapFree)) != 1 || len(eventsOf(logEvents(log)[n:], EvKfree)) != 1 {
+				t.Errorf("kvfree of vmalloc memory: %v", kindsOf(logEvents(log)[n:]))
 			}
 			checkAll(t, m)
 			for _, h := range held {
@@ -193,7 +193,7 @@ func TestKvmallocFragmentationFallsBackToVmalloc(t *testing.T) {
 func kindsOf(evs []Event) string {
 	var b strings.Builder
 	for _, e := range evs {
-		fmt.Fprintf(&b, "%v ", e.Kind)
+		fmt.Fprintf(&b, "%v ", e.Kind())
 	}
 	return b.String()
 }
@@ -214,13 +214,13 @@ func TestKvmallocNoFallbackWhenFlagsCannotBlock(t *testing.T) {
 				if p != 0 || !errors.Is(err, ErrNoMemory) {
 					t.Fatalf("kvmalloc(16 KiB, %v) = %v, %v; want NULL", gfp, p, err)
 				}
-				evs := log.Events[n:]
+				evs := logEvents(log)[n:]
 				if len(eventsOf(evs, EvVmapAlloc))+len(eventsOf(evs, EvVmapFree)) != 0 || m.FreePageCount() != free {
 					t.Errorf("kvmalloc(16 KiB, %v) tried vmalloc: %s", gfp, kindsOf(evs))
 				}
 				kv := lastKind(t, evs, EvKvmalloc)
-				if kv.Addr != 0 || kv.Path != "no fallback" || kv.GFP != gfp || !strings.Contains(kv.Text, "cannot block (no __GFP_DIRECT_RECLAIM)") ||
-					!strings.Contains(kv.Text, "largest free block is order 0") {
+				if kv.Addr() != 0 || kv.Path() != "no fallback" || kv.GFP() != gfp || !strings.Contains(kv.Text(), "cannot block (no __GFP_DIRECT_RECLAIM)") ||
+					!strings.Contains(kv.Text(), "largest free block is order 0") {
 					t.Errorf("kvmalloc(16 KiB, %v): decision %+v", gfp, kv)
 				}
 				if len(eventsOf(evs, EvWarn)) != 0 {
@@ -255,9 +255,9 @@ func TestKvmallocNoFallbackForOnePageOrLess(t *testing.T) {
 		if p != 0 || !errors.Is(err, ErrNoMemory) {
 			t.Fatalf("kvmalloc(%d) with no free page = %v, %v", size, p, err)
 		}
-		evs := log.Events[n:]
+		evs := logEvents(log)[n:]
 		kv := lastKind(t, evs, EvKvmalloc)
-		if kv.Path != "kmalloc failed" || !strings.Contains(kv.Text, "no vmalloc fallback for one page or less") {
+		if kv.Path() != "kmalloc failed" || !strings.Contains(kv.Text(), "no vmalloc fallback for one page or less") {
 			t.Errorf("kvmalloc(%d): decision %+v", size, kv)
 		}
 		if len(eventsOf(evs, EvVmapFree)) != 0 {
@@ -269,7 +269,7 @@ func TestKvmallocNoFallbackForOnePageOrLess(t *testing.T) {
 	if p, err := m.KVmalloc(4097, GFPKernel); p != 0 || !errors.Is(err, ErrNoMemory) {
 		t.Fatalf("kvmalloc(4097) = %v, %v", p, err)
 	}
-	if kv := lastKind(t, log.Events[n:], EvKvmalloc); kv.Path != "vmalloc fallback failed" || !strings.Contains(kv.Text, "the vmalloc fallback failed too") {
+	if kv := lastKind(t, logEvents(log)[n:], EvKvmalloc); kv.Path() != "vmalloc fallback failed" || !strings.Contains(kv.Text(), "the vmalloc fallback failed too") {
 		t.Errorf("kvmalloc(4097): decision %+v", kv)
 	}
 	for _, h := range held {
@@ -288,17 +288,17 @@ func TestKvmallocAboveIntMax(t *testing.T) {
 			if p != 0 || !errors.Is(err, ErrNoMemory) {
 				t.Fatalf("kvmalloc(INT_MAX+1) = %v, %v", p, err)
 			}
-			evs := log.Events[n:]
+			evs := logEvents(log)[n:]
 			warned := hasWarn(evs, "__kvmalloc_node_noprof: WARN_ON_ONCE(!(flags & __GFP_NOWARN))")
 			if warned != (i == 1) {
 				t.Errorf("%v: call %d with %v warned %v; want only the first without __GFP_NOWARN (WARN_ON_ONCE)", prof, i, gfp, warned)
 			}
-			if len(eventsOf(evs, EvVmapFree)) != 0 || !strings.Contains(lastKind(t, evs, EvKvmalloc).Text, "above INT_MAX") {
+			if len(eventsOf(evs, EvVmapFree)) != 0 || !strings.Contains(lastKind(t, evs, EvKvmalloc).Text(), "above INT_MAX") {
 				t.Errorf("%v: call %d: %s", prof, i, kindsOf(evs))
 			}
 		}
 		wantFile := map[Profile]string{ProfileLatest: "WARNING: mm/slub.c:", Profile612: "WARNING: mm/util.c:"}[prof]
-		if !hasWarn(log.Events, wantFile) {
+		if !hasWarn(logEvents(log), wantFile) {
 			t.Errorf("%v: the WARN names the wrong file", prof)
 		}
 		if m.FreePageCount() != free {
@@ -333,8 +333,8 @@ func TestKvmallocZeroAndAlignment(t *testing.T) {
 	if err != nil || m.IsVmallocAddr(p) {
 		t.Fatalf("kvmalloc_node_align(100, %d) = %v, %v; want kmalloc memory", align, p, err)
 	}
-	if kv := lastKind(t, log.Events[n:], EvKvmalloc); kv.Path != "kmalloc" {
-		t.Errorf("kvmalloc_node_align(100, %d) took path %q: %s", align, kv.Path, kv.Text)
+	if kv := lastKind(t, logEvents(log)[n:], EvKvmalloc); kv.Path() != "kmalloc" {
+		t.Errorf("kvmalloc_node_align(100, %d) took path %q: %s", align, kv.Path(), kv.Text())
 	}
 	// size >= align: kmalloc, whose natural alignment covers it.
 	q, err := m.KVmallocAlign(align, align, GFPKernel)
@@ -351,7 +351,7 @@ func TestKvmallocZeroAndAlignment(t *testing.T) {
 func reallocsOf(evs []Event) []*ReallocInfo {
 	var out []*ReallocInfo
 	for _, e := range eventsOf(evs, EvRealloc) {
-		out = append(out, e.Realloc)
+		out = append(out, ri(e))
 	}
 	return out
 }
@@ -388,8 +388,8 @@ func TestKvreallocKmallocMemory(t *testing.T) {
 			if err != nil || q != p {
 				t.Fatalf("kvrealloc(p, 120) = %v, %v; want p in place", q, err)
 			}
-			own := checkKvreallocEvents(t, log.Events[n:])
-			if own.Decision != DecisionGrownInPlace || own.Bucket != "kmalloc-128" || len(reallocsOf(log.Events[n:])) != 2 {
+			own := checkKvreallocEvents(t, logEvents(log)[n:])
+			if own.Decision != DecisionGrownInPlace || own.Bucket != "kmalloc-128" || len(reallocsOf(logEvents(log)[n:])) != 2 {
 				t.Errorf("in place: %+v", own)
 			}
 			// Moved within kmalloc: krealloc with adjusted flags.
@@ -398,9 +398,9 @@ func TestKvreallocKmallocMemory(t *testing.T) {
 			if err != nil || q == p || m.IsVmallocAddr(q) {
 				t.Fatalf("kvrealloc(p, 20000) = %v, %v; want a large kmalloc", q, err)
 			}
-			evs := log.Events[n:]
-			if km := lastKind(t, evs, EvKmalloc); km.GFP != m.KmallocGFPAdjust(GFPKernel, 20000) {
-				t.Errorf("the krealloc's kmalloc ran with %v", km.GFP)
+			evs := logEvents(log)[n:]
+			if km := lastKind(t, evs, EvKmalloc); km.GFP() != m.KmallocGFPAdjust(GFPKernel, 20000) {
+				t.Errorf("the krealloc's kmalloc ran with %v", km.GFP())
 			}
 			own = checkKvreallocEvents(t, evs)
 			if own.Decision != DecisionMoved || own.Old != p || own.New != q || own.Bucket != "pages" {
@@ -416,7 +416,7 @@ func TestKvreallocKmallocMemory(t *testing.T) {
 			if z, err := m.KVrealloc(q, 0, GFPKernel); z != ZeroSizePtr || err != nil {
 				t.Errorf("kvrealloc(q, 0) = %v, %v", z, err)
 			}
-			if own := checkKvreallocEvents(t, log.Events[n:]); own.Decision != DecisionFreed {
+			if own := checkKvreallocEvents(t, logEvents(log)[n:]); own.Decision != DecisionFreed {
 				t.Errorf("size 0: %+v", own)
 			}
 			// NULL and ZERO_SIZE_PTR are kvmalloc.
@@ -426,7 +426,7 @@ func TestKvreallocKmallocMemory(t *testing.T) {
 				if err != nil || r.ZeroOrNull() {
 					t.Fatalf("kvrealloc(%v, 50) = %v, %v", from, r, err)
 				}
-				if own := checkKvreallocEvents(t, log.Events[n:]); own.Decision != DecisionNew || own.New != r {
+				if own := checkKvreallocEvents(t, logEvents(log)[n:]); own.Decision != DecisionNew || own.New != r {
 					t.Errorf("kvrealloc(%v, 50): %+v", from, own)
 				}
 				m.KVfree(r)
@@ -454,7 +454,7 @@ func TestKvreallocVmallocStaysVmalloc(t *testing.T) {
 			if err != nil || q != p {
 				t.Fatalf("kvrealloc(p, 12000) = %v, %v; want in place", q, err)
 			}
-			evs := log.Events[n:]
+			evs := logEvents(log)[n:]
 			rs := reallocsOf(evs)
 			own := checkKvreallocEvents(t, evs)
 			if len(rs) != 2 || rs[0].Func != "vrealloc" || own.Decision != DecisionGrownInPlace || own.Bucket != "vmalloc" {
@@ -465,7 +465,7 @@ func TestKvreallocVmallocStaysVmalloc(t *testing.T) {
 			if err != nil || q == p || !m.IsVmallocAddr(q) {
 				t.Fatalf("kvrealloc(p, 40000) = %v, %v; want a new vmalloc area", q, err)
 			}
-			evs = log.Events[n:]
+			evs = logEvents(log)[n:]
 			if len(eventsOf(evs, EvKmalloc)) != 1 { // the new area's pages[] array
 				t.Errorf("kvrealloc of vmalloc memory tried kmalloc: %s", kindsOf(evs))
 			}
@@ -481,7 +481,7 @@ func TestKvreallocVmallocStaysVmalloc(t *testing.T) {
 			if z, err := m.KVrealloc(q, 0, GFPKernel); z != 0 || err != nil || len(m.Areas()) != 0 {
 				t.Errorf("kvrealloc(q, 0) = %v, %v; %d areas left", z, err, len(m.Areas()))
 			}
-			if own := checkKvreallocEvents(t, log.Events[n:]); own.Decision != DecisionFreed {
+			if own := checkKvreallocEvents(t, logEvents(log)[n:]); own.Decision != DecisionFreed {
 				t.Errorf("size 0: %+v", own)
 			}
 			checkAll(t, m)
@@ -505,17 +505,17 @@ func TestKvreallocFallsBackToVmalloc(t *testing.T) {
 			if err != nil || !m.IsVmallocAddr(q) {
 				t.Fatalf("kvrealloc(p, 16384) = %v, %v; want the vmalloc fallback", q, err)
 			}
-			evs := log.Events[n:]
+			evs := logEvents(log)[n:]
 			own := checkKvreallocEvents(t, evs)
 			rs := reallocsOf(evs)
 			if rs[0].Func != "krealloc" || rs[0].Decision != DecisionFailed {
 				t.Errorf("the krealloc inside: %+v", rs[0])
 			}
 			if own.Decision != DecisionMoved || own.Old != p || own.New != q || own.Bucket != "vmalloc" || own.Copied != 4096 ||
-				!strings.Contains(lastKind(t, evs, EvRealloc).Text, "so kvmalloc(16384) used vmalloc") {
+				!strings.Contains(lastKind(t, evs, EvRealloc).Text(), "so kvmalloc(16384) used vmalloc") {
 				t.Errorf("decision %+v: want a move to vmalloc copying ksize(p) = 4096 bytes", own)
 			}
-			if kv := lastKind(t, evs, EvKvmalloc); kv.Addr != q || kv.Path != "vmalloc fallback" {
+			if kv := lastKind(t, evs, EvKvmalloc); kv.Addr() != q || kv.Path() != "vmalloc fallback" {
 				t.Errorf("kvmalloc decision %+v", kv)
 			}
 			if a, _ := m.AreaOf(q); a.Caller != "kvrealloc" {
@@ -524,8 +524,8 @@ func TestKvreallocFallsBackToVmalloc(t *testing.T) {
 			// Order: kvmalloc, then the kfree of the old object, then the decision.
 			var order []EventKind
 			for _, e := range evs {
-				if e.Kind == EvKvmalloc || e.Kind == EvKfree || e.Kind == EvRealloc && e.Realloc.Within == "" {
-					order = append(order, e.Kind)
+				if e.Kind() == EvKvmalloc || e.Kind() == EvKfree || e.Kind() == EvRealloc && ri(e).Within == "" {
+					order = append(order, e.Kind())
 				}
 			}
 			if fmt.Sprint(order) != fmt.Sprint([]EventKind{EvKvmalloc, EvKfree, EvRealloc}) {
@@ -580,12 +580,12 @@ func TestKvreallocCopyPastTheNewArea(t *testing.T) {
 	if err != nil || !m.IsVmallocAddr(q) || uint64(q)%align != 0 {
 		t.Fatalf("kvrealloc_node_align(p, 10000, 32 KiB) = %v, %v; want an aligned vmalloc area", q, err)
 	}
-	own := checkKvreallocEvents(t, log.Events[n:])
+	own := checkKvreallocEvents(t, logEvents(log)[n:])
 	if own.Copied != 12288 || own.OldCap != 16384 {
 		t.Errorf("copied %d of the %d-byte object, want the 12288 the area holds", own.Copied, own.OldCap)
 	}
-	if last := lastOf(log, EvRealloc); !strings.Contains(last.Text, "ksize(p) is 16384, more than the new allocation holds") {
-		t.Errorf("the decision does not say the kernel would copy past the area: %q", last.Text)
+	if last := lastOf(log, EvRealloc); !strings.Contains(last.Text(), "ksize(p) is 16384, more than the new allocation holds") {
+		t.Errorf("the decision does not say the kernel would copy past the area: %q", last.Text())
 	}
 	got := make([]byte, 10000)
 	m.ReadAt(q, got)
@@ -610,7 +610,7 @@ func TestKvreallocFailureAndMisuseLeaveP(t *testing.T) {
 			if q != 0 || !errors.Is(err, ErrNoMemory) {
 				t.Fatalf("kvrealloc(p, 1 TiB) = %v, %v", q, err)
 			}
-			if own := checkKvreallocEvents(t, log.Events[n:]); own.Decision != DecisionFailed || own.Old != p {
+			if own := checkKvreallocEvents(t, logEvents(log)[n:]); own.Decision != DecisionFailed || own.Old != p {
 				t.Errorf("failure: %+v", own)
 			}
 			got := make([]byte, 7)
@@ -625,7 +625,7 @@ func TestKvreallocFailureAndMisuseLeaveP(t *testing.T) {
 			if q, err := m.KVrealloc(p, 20000, GFPKernel); q != 0 || !errors.Is(err, ErrDoubleFree) {
 				t.Errorf("kvrealloc of a freed pointer = %v, %v", q, err)
 			}
-			evs := log.Events[n:]
+			evs := logEvents(log)[n:]
 			if len(eventsOf(evs, EvKvmalloc)) != 0 || len(eventsOf(evs, EvMisuse)) != 1 || m.FreePageCount() != free {
 				t.Errorf("misuse: %s", kindsOf(evs))
 			}
@@ -665,20 +665,20 @@ func TestVmallocPagesArrayIsKmalloced(t *testing.T) {
 			t.Errorf("pages[%d] = %#x, want the struct page of pfn %#x", i, got, pfn)
 		}
 	}
-	evs := log.Events[n:]
-	if km := eventsOf(evs, EvKmalloc); len(km) != 1 || km[0].Addr != a.PagesArray || km[0].GFP != GFPKernel&nestedGFPMask|GFPZero {
+	evs := logEvents(log)[n:]
+	if km := eventsOf(evs, EvKmalloc); len(km) != 1 || km[0].Addr() != a.PagesArray || km[0].GFP() != GFPKernel&nestedGFPMask|GFPZero {
 		t.Errorf("the array's kmalloc %+v", km)
 	}
-	if va := lastKind(t, evs, EvVmapAlloc); !strings.Contains(va.Text, "its pages[] array of 24 bytes fits in a page, so it was kmalloc'ed at") || va.Path != "vmalloc" {
-		t.Errorf("EvVmapAlloc %q %q", va.Text, va.Path)
+	if va := lastKind(t, evs, EvVmapAlloc); !strings.Contains(va.Text(), "its pages[] array of 24 bytes fits in a page, so it was kmalloc'ed at") || va.Path() != "vmalloc" {
+		t.Errorf("EvVmapAlloc %q %q", va.Text(), va.Path())
 	}
 	n = log.Len()
 	m.Vfree(p)
 	var order []string
-	for _, e := range log.Events[n:] {
-		switch e.Kind {
+	for _, e := range logEvents(log)[n:] {
+		switch e.Kind() {
 		case EvVmapFree, EvKfree, EvObjFree:
-			order = append(order, e.Kind.String())
+			order = append(order, e.Kind().String())
 		}
 	}
 	if strings.Join(order, " ") != "vmap_free kfree obj_free" {
@@ -703,11 +703,11 @@ func TestKVBoxOfMoreThanKmallocMaxSize(t *testing.T) {
 		if a, _ := m.AreaOf(b.Addr()); a.NrPages != 1025 {
 			t.Errorf("%v: %d pages for %d bytes", prof, a.NrPages, len(hugeBox{}))
 		}
-		if kv := lastKind(t, log.Events, EvKvmalloc); !strings.Contains(kv.Text, "order 11 exceeds MAX_PAGE_ORDER (10)") {
-			t.Errorf("%v: decision %q", prof, kv.Text)
+		if kv := lastKind(t, logEvents(log), EvKvmalloc); !strings.Contains(kv.Text(), "order 11 exceeds MAX_PAGE_ORDER (10)") {
+			t.Errorf("%v: decision %q", prof, kv.Text())
 		}
-		if len(eventsOf(log.Events, EvWarn)) != 0 {
-			t.Errorf("%v: warnings %+v: the kmalloc attempt runs with __GFP_NOWARN", prof, eventsOf(log.Events, EvWarn))
+		if len(eventsOf(logEvents(log), EvWarn)) != 0 {
+			t.Errorf("%v: warnings %+v: the kmalloc attempt runs with __GFP_NOWARN", prof, eventsOf(logEvents(log), EvWarn))
 		}
 		b.Drop()
 		checkAll(t, m)

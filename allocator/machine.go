@@ -144,11 +144,10 @@ type Machine struct {
 	reserved uint64 // pages reserved at boot (pfn 0..reserved-1)
 
 	log  *EventLog // where events go; nil: recording off
-	boot []Event   // the events of boot, given to the first empty log
-	seq  uint64    // events recorded so far
+	boot *EventLog // the events of boot, copied to the first empty log
+	seq  uint64    // events recorded so far: the Seq of the last
 	step int       // current script step; 0 before the first
 	cpu  int       // current CPU, 0..CPUs-1
-	txt  textBuf   // scratch for building event texts (eventtext.go)
 
 	slub slubState    // SLUB caches and kmalloc (slub.go)
 	vm   vmallocState // the vmalloc window and its areas (vmalloc.go)
@@ -189,7 +188,7 @@ func NewMachine(cfg Config) (*Machine, error) {
 		m.Close()
 		return nil, err
 	}
-	m.boot = boot.Events
+	m.boot = boot
 	m.log = nil
 	return m, nil
 }
@@ -235,17 +234,26 @@ func (m *Machine) ReservedPages() uint64 { return m.reserved }
 // CPU returns the current simulated CPU.
 func (m *Machine) CPU() int { return m.cpu }
 
+// CheckCPU returns the error SetCPU(cpu) would give for a cpu this
+// machine does not have, and nil for one it has. It changes nothing.
+func (m *Machine) CheckCPU(cpu int) error {
+	if cpu < 0 || cpu >= m.cfg.CPUs {
+		return fmt.Errorf("cpu %d does not exist (this machine has cpus 0 to %d)", cpu, m.cfg.CPUs-1)
+	}
+	return nil
+}
+
 // SetCPU switches the current CPU. Later events carry it, and SLUB uses
 // that CPU's per-CPU slab and partial list.
 func (m *Machine) SetCPU(cpu int) error {
-	if cpu < 0 || cpu >= m.cfg.CPUs {
-		return fmt.Errorf("cpu %d does not exist (this machine has cpus 0 to %d)", cpu, m.cfg.CPUs-1)
+	if err := m.CheckCPU(cpu); err != nil {
+		return err
 	}
 	if cpu != m.cpu {
 		old := m.cpu
 		m.cpu = cpu
 		if m.tracing() {
-			m.emit(Event{Kind: EvCPU, Index: old, Text: fmt.Sprintf("now running on cpu %d (was cpu %d)", cpu, old)})
+			m.emit(record{kind: EvCPU, n: int32(old)})
 		}
 	}
 	return nil
@@ -254,17 +262,21 @@ func (m *Machine) SetCPU(cpu int) error {
 // SetLog directs events to log; nil switches recording off. A log handed
 // in empty first receives the events of boot (the reserved pages, the
 // initial free blocks, the kmalloc caches), so a log that is set right
-// after NewMachine describes the whole machine. The machine appends to
-// log.Events and never reads or truncates it.
+// after NewMachine describes the whole machine. The machine only appends
+// to log.
 func (m *Machine) SetLog(log *EventLog) {
-	if log != nil && len(log.Events) == 0 {
-		log.Events = append(log.Events, m.boot...)
+	if log != nil && log.Len() == 0 {
+		*log = m.boot.clone()
 	}
 	m.log = log
+	if log != nil {
+		m.seq = uint64(log.Len())
+	}
 }
 
-// BootEvents returns the events recorded while the machine booted.
-func (m *Machine) BootEvents() []Event { return m.boot }
+// BootEvents returns how many events the machine recorded while it
+// booted: the first events of every log SetLog is handed empty.
+func (m *Machine) BootEvents() int { return m.boot.Len() }
 
 // Log returns the event log, or nil when recording is off.
 func (m *Machine) Log() *EventLog { return m.log }
@@ -273,31 +285,119 @@ func (m *Machine) Log() *EventLog { return m.log }
 // building explanations nobody will read.
 func (m *Machine) tracing() bool { return m.log != nil }
 
-// emit stamps e with its sequence number, step and CPU and appends it.
-func (m *Machine) emit(e Event) {
+// emit stamps r with the CPU and appends it. Its sequence number is its
+// position in the log.
+func (m *Machine) emit(r record) {
 	if m.log == nil {
 		return
 	}
+	m.put(&r)
+}
+
+// recHead is a record's first three words, as packHead builds them.
+type recHead struct{ w0, w1, w2 uint64 }
+
+// head packs the fields of a record's first three words, stamped with
+// the CPU, for putWords. It inlines, so that the fields a call site
+// leaves zero cost nothing.
+func (m *Machine) head(kind EventKind, order int8, b uint8, gfp GFP, pfn uint32, n int32, s1, s2 StrID) recHead {
+	w0, w1, w2 := packHead(kind, uint8(m.cpu), order, b, gfp, pfn, n, s1, s2)
+	return recHead{w0, w1, w2}
+}
+
+// putWords appends the record whose first words are h (m.head) and whose
+// address, size and bytes follow: the hot paths' emit, which builds no
+// record in memory. It is not for EvStep. Recording must be on.
+func (m *Machine) putWords(h recHead, addr Addr, size, bytes uint64) {
+	rb := &m.log.recs
 	m.seq++
-	e.Seq = m.seq
-	e.Step = m.step
-	e.CPU = m.cpu
-	m.log.Events = append(m.log.Events, e)
+	// addWords' common case, a record that repeats the last of its kind
+	// in the run, without the call. (The kind is in w0, so a kind with no
+	// record in the run yet never matches.)
+	if rb.n&(recLen-1) != 0 && len(rb.cur)+2 <= cap(rb.cur) {
+		p := &rb.last[h.w0%kindSlots]
+		if (h.w0^p[0])|(h.w1^p[1])|(h.w2^p[2])|(uint64(addr)^p[3])|(size^p[4])|(bytes^p[5]) == 0 {
+			rb.cur = append(rb.cur, byte(h.w0), 0)
+			rb.n++
+			return
+		}
+	}
+	rb.addWords(h.w0, h.w1, h.w2, uint64(addr), size, bytes)
+}
+
+// putPair appends two records that share their address, size and bytes
+// (an object and the kmem:kmalloc or kmem:kfree tracepoint beside it): in
+// their common case, both repeating the last of their kind, with one call.
+func (m *Machine) putPair(h1, h2 recHead, addr Addr, size, bytes uint64) {
+	rb := &m.log.recs
+	if i := rb.n & (recLen - 1); i != 0 && i != recLen-1 && len(rb.cur)+4 <= cap(rb.cur) {
+		p, q := &rb.last[h1.w0%kindSlots], &rb.last[h2.w0%kindSlots]
+		a := uint64(addr)
+		if (h1.w0^p[0])|(h1.w1^p[1])|(h1.w2^p[2])|(a^p[3])|(size^p[4])|(bytes^p[5])|
+			(h2.w0^q[0])|(h2.w1^q[1])|(h2.w2^q[2])|(a^q[3])|(size^q[4])|(bytes^q[5]) == 0 {
+			m.seq += 2
+			rb.cur = append(rb.cur, byte(h1.w0), 0, byte(h2.w0), 0)
+			rb.n += 2
+			return
+		}
+	}
+	m.putWords(h1, addr, size, bytes)
+	m.putWords(h2, addr, size, bytes)
+}
+
+// put stamps r with the CPU and appends it. Recording must be on.
+func (m *Machine) put(r *record) {
+	r.cpu = uint8(m.cpu)
+	m.log.recs.add(r)
+	if r.kind == EvStep {
+		m.log.noteStep(r)
+	}
+	m.seq++
+}
+
+// str returns the id of s in the log; 0 when recording is off.
+func (m *Machine) str(s string) StrID {
+	if m.log == nil {
+		return 0
+	}
+	return m.log.strs.intern(s)
+}
+
+// strf formats and interns a text, only when events are recorded.
+func (m *Machine) strf(format string, args ...any) StrID {
+	if m.log == nil {
+		return 0
+	}
+	return m.log.strs.intern(fmt.Sprintf(format, args...))
+}
+
+// cat joins a recorded text and more words, only when events are recorded.
+func (m *Machine) cat(a StrID, b string) StrID {
+	if m.log == nil {
+		return 0
+	}
+	return m.log.strs.intern(m.log.String(a) + b)
 }
 
 // BeginStep starts script step number step, caused by op (the call as
 // written) at src (file:line:col). Every event until the next BeginStep
-// carries that step number.
+// belongs to that step.
 func (m *Machine) BeginStep(step int, src, op string) {
 	m.step = step
-	m.emit(Event{Kind: EvStep, Src: src, Op: op})
+	if m.log != nil {
+		m.emit(record{kind: EvStep, n: int32(step), s1: m.str(src), s2: m.str(op)})
+	}
 }
 
 // Step returns the current step number.
 func (m *Machine) Step() int { return m.step }
 
 // Say records a line of narration.
-func (m *Machine) Say(text string) { m.emit(Event{Kind: EvSay, Text: text}) }
+func (m *Machine) Say(text string) {
+	if m.log != nil {
+		m.emit(record{kind: EvSay, s1: m.str(text)})
+	}
+}
 
 // Check records the outcome of a script check.
 func (m *Machine) Check(ok bool, msg string) {
@@ -305,13 +405,21 @@ func (m *Machine) Check(ok bool, msg string) {
 	if !ok {
 		d = DecisionFailed
 	}
-	m.emit(Event{Kind: EvCheck, Decision: d, Text: msg})
+	if m.log != nil {
+		m.emit(record{kind: EvCheck, b: uint8(d), s1: m.str(msg)})
+	}
 }
 
 // Warn records a kernel warning with its wording.
-func (m *Machine) warn(text string) { m.emit(Event{Kind: EvWarn, Text: text}) }
+func (m *Machine) warn(text string) {
+	if m.log != nil {
+		m.emit(record{kind: EvWarn, s1: m.str(text)})
+	}
+}
 
 // Misuse records misuse of an API that was reported and not obeyed.
 func (m *Machine) Misuse(addr Addr, text string) {
-	m.emit(Event{Kind: EvMisuse, Addr: addr, Text: text})
+	if m.log != nil {
+		m.emit(record{kind: EvMisuse, addr: addr, s1: m.str(text)})
+	}
 }

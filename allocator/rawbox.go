@@ -224,6 +224,5 @@ func (b *RawBox) name() string { return containerName("Box", b.a, b.e.name) }
 
 // emit records an EvVecOp for the Box: one element.
 func (b *RawBox) emit(op string, cause uint64, info *ReallocInfo, text string) {
-	b.m.emit(Event{Kind: EvVecOp, Op: "box_" + op, Addr: b.ptr, Size: 1, Index: 1, Bytes: b.e.layout.Size,
-		Cause: cause, Realloc: info, Text: text})
+	b.m.emitVecOp("box_"+op, b.ptr, 1, b.e.layout.Size, 1, cause, info, text)
 }

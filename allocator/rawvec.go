@@ -725,8 +725,7 @@ func (v *RawVec) emit(op string, g growth, text string) {
 	if !v.e.zst() {
 		idx = int(min(v.n, math.MaxInt))
 	}
-	v.m.emit(Event{Kind: EvVecOp, Op: op, Addr: v.ptr, Size: v.len, Bytes: v.Layout().Size, Index: idx,
-		Cause: g.cause, Realloc: g.info, Text: text})
+	v.m.emitVecOp(op, v.ptr, v.len, v.Layout().Size, idx, g.cause, g.info, text)
 }
 
 // RawIntoIter is the kernel's IntoIter<T, A> for a RawVec: it owns a

@@ -8,17 +8,18 @@ import (
 	"testing"
 )
 
-// vecEvents returns the events recorded since mark with Seq, Step and
-// Cause cleared (Cause is checked for being set or not).
-func vecEvents(t *testing.T, m *Machine, mark int) []Event {
+// vecEvents returns the events recorded since mark field by field, with
+// Step and Cause cleared (Cause is checked for being set or not).
+func vecEvents(t *testing.T, m *Machine, mark int) []Fields {
 	t.Helper()
-	var out []Event
-	for _, e := range m.Log().Events[mark:] {
-		if e.Kind == EvVecOp && e.Realloc != nil && e.Cause == 0 {
-			t.Errorf("event %q has a decision but no cause", e.Text)
+	var out []Fields
+	for _, e := range logEvents(m.Log())[mark:] {
+		if e.Kind() == EvVecOp && ri(e) != nil && e.Cause() == 0 {
+			t.Errorf("event %q has a decision but no cause", e.Text())
 		}
-		e.Seq, e.Step, e.Cause = 0, 0, 0
-		out = append(out, e)
+		f := e.Fields()
+		f.Step, f.Cause = 0, 0
+		out = append(out, f)
 	}
 	return out
 }
@@ -99,7 +100,7 @@ func TestRawVecRefusesWrongElementBytes(t *testing.T) {
 	r, err := NewRawVec(m, Kmalloc{M: m}, Layout{Size: 4, Align: 4}, "u32")
 	must(t, err)
 	must(t, r.Push([]byte{1, 2, 3, 4}, GFPKernel))
-	mark := len(m.Log().Events)
+	mark := m.Log().Len()
 	for name, err := range map[string]error{
 		"push":                   r.Push([]byte{1}, GFPKernel),
 		"push_within_capacity":   r.PushWithinCapacity(nil),
@@ -111,8 +112,8 @@ func TestRawVecRefusesWrongElementBytes(t *testing.T) {
 			t.Errorf("%s with wrong bytes: %v", name, err)
 		}
 	}
-	if len(m.Log().Events) != mark || r.Len() != 1 || r.Cap() != 1 {
-		t.Errorf("refused calls changed something: %d events, len %d, cap %d", len(m.Log().Events)-mark, r.Len(), r.Cap())
+	if m.Log().Len() != mark || r.Len() != 1 || r.Cap() != 1 {
+		t.Errorf("refused calls changed something: %d events, len %d, cap %d", m.Log().Len()-mark, r.Len(), r.Cap())
 	}
 	if x, ok := r.At(0); !ok || !bytes.Equal(x, []byte{1, 2, 3, 4}) {
 		t.Errorf("At(0) = %v, %v", x, ok)
@@ -172,7 +173,7 @@ func TestRawBox(t *testing.T) {
 		if b.Drop() {
 			t.Error("drop of a Box given up by into_raw freed")
 		}
-		if ev := m.Log().Events[len(m.Log().Events)-1]; ev.Kind != EvMisuse || !strings.Contains(ev.Text, "::drop on a Box that was already dropped") {
+		if ev := m.Log().At(m.Log().Len() - 1); ev.Kind() != EvMisuse || !strings.Contains(ev.Text(), "::drop on a Box that was already dropped") {
 			t.Errorf("last event %+v, want the misuse", ev)
 		}
 		b, err = RawBoxFromRaw(m, a, l, "[u32; 25]", ptr)

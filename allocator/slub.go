@@ -196,28 +196,34 @@ type kmemCacheCPU struct {
 // except the lists and counters, which the SLUB paths change.
 type KmemCache struct {
 	name            string
-	id              int       // creation number; /proc/slabinfo lists the newest first
-	flags           SlabFlags // after slab_debug= was applied
-	objectSize      uint64    // bytes: s->object_size, what the caller asked for
-	size            uint64    // bytes: s->size, the stride between objects
-	align           uint64    // bytes: s->align
-	inuse           uint64    // bytes: s->inuse, object plus right red zone (where metadata starts)
-	offset          uint64    // bytes: s->offset, free pointer from the object start
-	redLeftPad      uint64    // bytes: s->red_left_pad, the left red zone
-	order           int       // oo_order(s->oo)
-	objects         int       // oo_objects(s->oo)
-	minOrder        int       // oo_order(s->min): the one-object fallback order
-	minObjects      int       // oo_objects(s->min)
-	minPartial      int       // s->min_partial: empty slabs kept on the node partial list
-	cpuPartial      int       // s->cpu_partial: the per-CPU partial budget in objects
-	cpuPartialSlabs int       // s->cpu_partial_slabs: the budget in slabs
-	allocGFP        GFP       // s->allocflags: __GFP_COMP plus the zone and reclaim bits
-	random          uint64    // s->random: the freelist hardening key
-	randomSeq       []uint32  // s->random_seq: object indexes in shuffled order (CONFIG_SLAB_FREELIST_RANDOM)
-	kmalloc         bool      // one of the boot kmalloc caches
+	id              int        // creation number; /proc/slabinfo lists the newest first
+	flags           SlabFlags  // after slab_debug= was applied
+	objectSize      uint64     // bytes: s->object_size, what the caller asked for
+	size            uint64     // bytes: s->size, the stride between objects
+	reciprocal      reciprocal // s->reciprocal_size: divides by size without a division
+	align           uint64     // bytes: s->align
+	inuse           uint64     // bytes: s->inuse, object plus right red zone (where metadata starts)
+	offset          uint64     // bytes: s->offset, free pointer from the object start
+	redLeftPad      uint64     // bytes: s->red_left_pad, the left red zone
+	order           int        // oo_order(s->oo)
+	objects         int        // oo_objects(s->oo)
+	minOrder        int        // oo_order(s->min): the one-object fallback order
+	minObjects      int        // oo_objects(s->min)
+	minPartial      int        // s->min_partial: empty slabs kept on the node partial list
+	cpuPartial      int        // s->cpu_partial: the per-CPU partial budget in objects
+	cpuPartialSlabs int        // s->cpu_partial_slabs: the budget in slabs
+	allocGFP        GFP        // s->allocflags: __GFP_COMP plus the zone and reclaim bits
+	random          uint64     // s->random: the freelist hardening key
+	randomSeq       []uint32   // s->random_seq: object indexes in shuffled order (CONFIG_SLAB_FREELIST_RANDOM)
+	kmalloc         bool       // one of the boot kmalloc caches
 	kmType          kmallocType
 	kmIndex         int    // index in kmalloc_caches[type][]
 	sizeClass       string // kmalloc caches: "97..128 bytes use kmalloc-128", the end of kmalloc(n)'s size-class sentence
+
+	// The ids of name and sizeClass in idLog, the log last written to
+	// (Machine.cacheIDs).
+	idLog           *EventLog
+	nameID, classID StrID
 
 	cpus         []kmemCacheCPU // per CPU
 	partial      slabList       // node partial list
@@ -486,6 +492,7 @@ func (m *Machine) doKmemCacheCreate(s *KmemCache) error {
 	}
 	// min_partial = clamp(ilog2(size) / 2, MIN_PARTIAL, MAX_PARTIAL):
 	// 64-byte objects give ilog2 = 6, 3, so 5; 4096 gives 6.
+	s.reciprocal = reciprocalValue(uint32(s.size))
 	s.minPartial = min(max((bits.Len64(s.size)-1)/2, minPartialSlabs), maxPartialSlabs)
 	switch {
 	case s.debug():
@@ -527,8 +534,9 @@ func (m *Machine) addCache(s *KmemCache) {
 	ss.caches = append(ss.caches, s)
 	ss.byName[s.name] = s
 	if m.tracing() {
-		m.emit(Event{Kind: EvCacheCreate, Cache: s.name, Size: s.objectSize, Bytes: s.size, Order: s.order,
-			Index: s.objects, Text: m.geometryRule(s)})
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvCacheCreate, s1: name, size: s.objectSize, bytes: s.size, order: int8(s.order),
+			n: int32(s.objects), s2: m.str(m.geometryRule(s))})
 	}
 }
 
@@ -593,32 +601,30 @@ func (m *Machine) KmemCacheCreate(name string, size, align uint64, flags SlabFla
 // Cache returns the live cache with that name, or nil.
 func (m *Machine) Cache(name string) *KmemCache { return m.slub.byName[name] }
 
-// setList moves a slab to a list and records it.
-func (m *Machine) setList(sl *slab, list SlabList, cpu int, why string) {
-	m.setListEnd(sl, list, cpu, "", why)
-}
-
-// setListEnd is setList for a list the slab joins at one end, "head" or
-// "tail", which the event's Path records.
-func (m *Machine) setListEnd(sl *slab, list SlabList, cpu int, end, why string) {
+// setList moves a slab to a list and records it with why.
+func (m *Machine) setList(sl *slab, list SlabList, cpu int, why StrID) {
 	sl.list, sl.cpu = list, cpu
 	if m.tracing() {
-		m.emit(Event{Kind: EvSlabList, Cache: sl.cache.name, PFN: sl.pfn, List: list, Index: cpu, Path: end, Text: why})
+		name, _ := m.cacheIDs(sl.cache)
+		m.putWords(m.head(EvSlabList, 0, uint8(list), 0, uint32(sl.pfn), int32(cpu), name, why), 0, 0, 0)
 	}
 }
 
 // addPartial is add_partial(): onto the node partial list at the head or
-// the tail.
-func (m *Machine) addPartial(s *KmemCache, sl *slab, tail bool, why string) {
+// the tail. The event records the end it joined and the slabs the list
+// then holds.
+func (m *Machine) addPartial(s *KmemCache, sl *slab, tail bool, why StrID) {
 	s.partial.add(sl, tail)
-	end := "head"
-	if tail {
-		end = "tail"
-	}
+	sl.list, sl.cpu = ListNodePartial, -1
 	if m.tracing() {
-		why = fmt.Sprintf("%s; to the %s of the node partial list (%d %s)", why, end, s.partial.n, plural(uint64(s.partial.n), "slab"))
+		end := endHead
+		if tail {
+			end = endTail
+		}
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvSlabList, s1: name, pfn: uint32(sl.pfn), b: uint8(ListNodePartial), n: -1, s2: why,
+			order: end, size: uint64(s.partial.n)})
 	}
-	m.setListEnd(sl, ListNodePartial, -1, end, why)
 }
 
 // removePartial is remove_partial(). The caller places the slab next and
@@ -631,7 +637,7 @@ func (s *KmemCache) removePartial(sl *slab) {
 // addFull is add_full(): SLAB_STORE_USER caches keep full slabs on a list
 // so validation can find them; others leave full slabs on no list. Both
 // are ListFull in events and snapshots.
-func (m *Machine) addFull(s *KmemCache, sl *slab, why string) {
+func (m *Machine) addFull(s *KmemCache, sl *slab, why StrID) {
 	if s.flags&SlabStoreUser != 0 {
 		s.full.add(sl, false)
 		sl.onFull = true

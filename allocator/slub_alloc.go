@@ -20,6 +20,41 @@ const (
 	gfpSlabBugMask = GFPDMA32 | GFPHighmem | ^(GFPZeroTags<<1 - 1)
 )
 
+// The SLUB paths' reasons, the why of EvObjAlloc, EvObjFree, EvSlabList
+// and EvSlabDiscard.
+var (
+	whyAllocFast            = phrase("fastpath: popped the cpu's lockless freelist")
+	whyAllocCPUSlabFreelist = phrase("slowpath: cpu slab's freelist (objects freed by other paths) moved to the lockless freelist")
+	whyAllocCPUPartial      = phrase("slowpath: took a per-CPU partial slab")
+	whyAllocDebugPartial    = phrase("debug cache: one object from the first node partial slab")
+	whyAllocNodePartial     = phrase("slowpath: took a node partial slab")
+	whyAllocDebugNew        = phrase("debug cache: one object from a new slab")
+	whyAllocNewSlab         = phrase("slowpath: new slab")
+	whyListCPUSlabFull      = phrase("the cpu slab has no free object left: unfrozen as a full slab, on no list")
+	whyListCPUPartialToCPU  = phrase("the cpu slab is used up: the first per-CPU partial slab becomes the cpu slab")
+	whyListNodeToCPU        = phrase("taken from the node partial list and frozen as cpu slab")
+	whyListNewCPU           = phrase("new slab frozen as the cpu slab")
+	whyListRefill           = phrase("refilling the per-CPU partial list from the node partial list")
+	whyListFullToCPUPartial = phrase("a full slab got an object back: to the head of the cpu's partial list")
+	whyListDisabled         = phrase("marked all objects used after a failed consistency check: disabled, on no list")
+	whyListDebugFull        = phrase("debug cache: the slab's last free object was taken")
+	whyListDebugNewFull     = phrase("debug cache: a new one-object slab is full at once")
+	whyListDebugNew         = phrase("debug cache: new slab")
+	whyListDebugFullBack    = phrase("a full slab got an object back")
+	whyFreeFast             = phrase("fastpath: pushed on the cpu's lockless freelist")
+	whyFreeRemoteCPUSlab    = phrase("slowpath: to the slab freelist of another cpu's cpu slab")
+	whyFreeWasFull          = phrase("slowpath: the slab was full, now on the cpu's partial list")
+	whyFreeCPUPartial       = phrase("slowpath: to the slab freelist of a per-CPU partial slab")
+	whyFreeEmptyDiscard     = phrase("slowpath: the slab became empty and is discarded")
+	whyFreeEmptyKept        = phrase("slowpath: the slab became empty and stays on the node partial list (fewer than min_partial partial slabs)")
+	whyFreeNodePartial      = phrase("slowpath: to the slab freelist of a node partial slab")
+	whyFreeDebugEmpty       = phrase("debug cache: the slab became empty and is discarded")
+	whyFreeDebugWasFull     = phrase("debug cache: the slab was full, now on the node partial list")
+	whyFreeDebug            = phrase("debug cache: to the slab freelist")
+	whyDiscardLast          = phrase("the last object was freed")
+	whyDiscardDestroy       = phrase("kmem_cache_destroy: empty slab freed")
+)
+
 // dm returns the memory behind n bytes of direct-map address a. Slab and
 // large kmalloc addresses are always in RAM.
 func (m *Machine) dm(a Addr, n uint64) []byte {
@@ -63,10 +98,42 @@ func (s *KmemCache) objIndex(sl *slab, p Addr) (int, bool) {
 		return 0, false
 	}
 	off := uint64(p - start)
-	if off >= uint64(sl.objects)*s.size || off%s.size != 0 {
+	if off >= uint64(sl.objects)*s.size {
 		return 0, false
 	}
-	return int(off / s.size), true
+	// obj_to_index(): the offset, below a slab's size, divided by the
+	// stride with the cache's reciprocal.
+	idx := uint64(s.reciprocal.divide(uint32(off)))
+	if idx*s.size != off {
+		return 0, false
+	}
+	return int(idx), true
+}
+
+// index is objIndex for an object known to be one of sl's.
+func (s *KmemCache) index(sl *slab, p Addr) int {
+	return int(s.reciprocal.divide(uint32(p - sl.base - Addr(s.redLeftPad))))
+}
+
+// reciprocal is struct reciprocal_value (lib/reciprocal_div.c): what
+// divides a 32-bit number by a fixed divisor with a multiplication and
+// shifts.
+type reciprocal struct {
+	m        uint32
+	sh1, sh2 uint8
+}
+
+// reciprocalValue is reciprocal_value(d), d > 0.
+func reciprocalValue(d uint32) reciprocal {
+	l := bits.Len32(d - 1)
+	m := (uint64(1) << 32) * (uint64(1)<<l - uint64(d)) / uint64(d)
+	return reciprocal{m: uint32(m + 1), sh1: uint8(min(l, 1)), sh2: uint8(max(l-1, 0))}
+}
+
+// divide is reciprocal_divide(a, r): a / d, exactly, for every a.
+func (r reciprocal) divide(a uint32) uint32 {
+	t := uint32(uint64(a) * uint64(r.m) >> 32)
+	return (t + (a-t)>>(r.sh1&31)) >> (r.sh2 & 31) // both below 32; the mask spares Go's check
 }
 
 // blockOf returns the first pfn and page record of the allocated block
@@ -150,26 +217,21 @@ func (m *Machine) newSlab(s *KmemCache, gfp GFP) (*slab, error) {
 		sl.freelist = s.objAddr(sl, 0)
 	}
 	if m.tracing() {
-		why := fmt.Sprintf("no free object on cpu %d's slabs or the node partial list: new order-%d slab of %d objects at pfn %#x",
-			m.cpu, order, objects, pfn)
+		name, _ := m.cacheIDs(s)
+		r := record{kind: EvSlabNew, s1: name, pfn: uint32(pfn), order: int8(order), n: int32(objects), addr: s.objAddr(sl, 0),
+			bytes: s.size}
 		if fallback {
-			why = fmt.Sprintf("%s (order %d failed, so the one-object order s->min)", why, s.order)
+			r.b, r.size = 1, uint64(s.order)
 		}
 		if shuffled {
-			why += "; freelist shuffled (CONFIG_SLAB_FREELIST_RANDOM)"
-		} else {
-			why += "; freelist in address order"
-		}
-		var order0 []uint64
-		if shuffled {
-			order0 = make([]uint64, 0, objects)
+			order0 := make([]uint64, 0, objects)
 			for p := sl.freelist; p != 0; p = m.getFreepointer(s, p) {
 				idx, _ := s.objIndex(sl, p)
 				order0 = append(order0, uint64(idx))
 			}
+			r.s2 = m.log.pfnList(order0)
 		}
-		m.emit(Event{Kind: EvSlabNew, Cache: s.name, PFN: pfn, Order: order, Index: objects, Addr: s.objAddr(sl, 0),
-			Bytes: s.size, PFNs: order0, Text: why})
+		m.emit(r)
 	}
 	sl.since = m.seq
 	for i := range sl.obj {
@@ -216,7 +278,7 @@ func (m *Machine) shuffleFreelist(s *KmemCache, sl *slab) bool {
 // the buddy allocator. With SLAB_CONSISTENCY_CHECKS every object is checked
 // first, as free_slab() does. minPartial says the min_partial rule decided
 // it; the slab may still be on the node partial list and counts there.
-func (m *Machine) discardSlab(s *KmemCache, sl *slab, why string, minPartial bool) {
+func (m *Machine) discardSlab(s *KmemCache, sl *slab, why StrID, minPartial bool) {
 	s.nrSlabs--
 	s.totalObjects -= sl.objects
 	if s.flags&SlabConsistencyChecks != 0 {
@@ -228,33 +290,28 @@ func (m *Machine) discardSlab(s *KmemCache, sl *slab, why string, minPartial boo
 		m.flushReport(r, s, sl.base)
 	}
 	if m.tracing() {
+		name, _ := m.cacheIDs(s)
+		r := record{kind: EvSlabDiscard, s1: name, pfn: uint32(sl.pfn), order: int8(sl.order), s2: why}
 		if minPartial {
-			why = fmt.Sprintf("%s; the node already has %d partial slabs (min_partial %d), so it goes back to the buddy allocator",
-				why, s.partial.n, s.minPartial)
+			r.b, r.n, r.size = 1, int32(s.partial.n), uint64(s.minPartial)
 		}
-		m.emit(Event{Kind: EvSlabDiscard, Cache: s.name, PFN: sl.pfn, Order: sl.order, Text: why})
+		m.emit(r)
 	}
 	sl.list, sl.cpu = ListNone, -1
 	m.freePages(sl.pfn, sl.order)
 }
 
-// cat joins two parts of an explanation, only when events are recorded.
-func (m *Machine) cat(a, b string) string {
-	if !m.tracing() {
-		return ""
-	}
-	return a + b
-}
-
 // slabAlloc is slab_alloc_node() for one object of s: the allocation
 // itself, then the post-alloc zeroing and the EvObjAlloc. orig is the
 // requested size (orig_size): the object size for kmem_cache_alloc.
-func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
+// kmalloc, when not nil, is the head of kmalloc's kmem:kmalloc event,
+// recorded right after the EvObjAlloc of the object handed out.
+func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64, kmalloc *recHead) (Addr, error) {
 	obj, sl, why, err := m.slabAllocObject(s, gfp, orig)
 	if err != nil {
 		return 0, err
 	}
-	idx, _ := s.objIndex(sl, obj)
+	idx := s.index(sl, obj)
 	meta := &sl.obj[idx]
 	meta.state, meta.onCPU, meta.size = ObjAllocated, false, uint32(orig)
 	if gfp.Zero() {
@@ -267,8 +324,13 @@ func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
 		clear(m.dm(obj, zero))
 	}
 	if m.tracing() {
-		m.emit(Event{Kind: EvObjAlloc, Cache: s.name, Addr: obj, PFN: sl.pfn, Index: idx, Size: orig, Bytes: s.size,
-			GFP: gfp, Path: why, Text: m.objectText(sl, idx, why)})
+		h := m.objectHead(EvObjAlloc, sl, idx, why, gfp)
+		if kmalloc != nil {
+			m.putPair(h, *kmalloc, obj, orig, s.size)
+			meta.since = m.seq - 1
+			return obj, nil
+		}
+		m.putWords(h, obj, orig, s.size)
 	}
 	meta.since = m.seq
 	return obj, nil
@@ -279,22 +341,22 @@ func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64) (Addr, error) {
 // from the cpu slab's own freelist, the next per-CPU partial slab, the node
 // partial list, or a new slab. Debug caches take one object at a time from
 // the node lists. It returns the object, its slab and which path it took.
-func (m *Machine) slabAllocObject(s *KmemCache, gfp GFP, orig uint64) (Addr, *slab, string, error) {
+func (m *Machine) slabAllocObject(s *KmemCache, gfp GFP, orig uint64) (Addr, *slab, StrID, error) {
 	c := &s.cpus[m.cpu]
 	if !s.debug() && c.freelist != 0 && c.slab != nil {
 		obj, sl := c.freelist, c.slab
 		c.freelist = m.popNext(s, sl, obj, true)
-		return obj, sl, "fastpath: popped the cpu's lockless freelist", nil
+		return obj, sl, whyAllocFast, nil
 	}
 	if !s.debug() {
 		if sl := c.slab; sl != nil {
 			if fl := m.getFreelist(s, sl); fl != 0 {
-				return m.loadFreelist(s, c, sl, fl), sl, "slowpath: cpu slab's freelist (objects freed by other paths) moved to the lockless freelist", nil
+				return m.loadFreelist(s, c, sl, fl), sl, whyAllocCPUSlabFreelist, nil
 			}
 			c.slab = nil
-			m.setList(sl, ListFull, -1, "the cpu slab has no free object left: unfrozen as a full slab, on no list")
+			m.setList(sl, ListFull, -1, whyListCPUSlabFull)
 		}
-		for c.partial != nil {
+		if c.partial != nil {
 			sl := c.partial
 			c.partial, sl.next = sl.next, nil
 			c.slab = sl
@@ -302,28 +364,28 @@ func (m *Machine) slabAllocObject(s *KmemCache, gfp GFP, orig uint64) (Addr, *sl
 			if fl == 0 {
 				throw("slabAllocObject", "a per-CPU partial slab has no free object")
 			}
-			m.setList(sl, ListCPU, m.cpu, "the cpu slab is used up: the first per-CPU partial slab becomes the cpu slab")
-			return m.loadFreelist(s, c, sl, fl), sl, "slowpath: took a per-CPU partial slab", nil
+			m.setList(sl, ListCPU, m.cpu, whyListCPUPartialToCPU)
+			return m.loadFreelist(s, c, sl, fl), sl, whyAllocCPUPartial, nil
 		}
 	}
 	if sl, obj := m.getPartialNode(s, orig); sl != nil {
 		if s.debug() {
-			return obj, sl, "debug cache: one object from the first node partial slab", nil
+			return obj, sl, whyAllocDebugPartial, nil
 		}
 		fl := m.getFreelist(s, sl)
 		c.slab = sl
-		m.setList(sl, ListCPU, m.cpu, "taken from the node partial list and frozen as cpu slab")
-		return m.loadFreelist(s, c, sl, fl), sl, "slowpath: took a node partial slab", nil
+		m.setList(sl, ListCPU, m.cpu, whyListNodeToCPU)
+		return m.loadFreelist(s, c, sl, fl), sl, whyAllocNodePartial, nil
 	}
 	for {
 		sl, err := m.newSlab(s, gfp)
 		if err != nil {
 			m.slabOutOfMemory(s, gfp)
-			return 0, nil, "", err
+			return 0, nil, 0, err
 		}
 		if s.debug() {
 			if obj := m.allocSingleFromNewSlab(s, sl, orig); obj != 0 {
-				return obj, sl, "debug cache: one object from a new slab", nil
+				return obj, sl, whyAllocDebugNew, nil
 			}
 			continue
 		}
@@ -331,8 +393,8 @@ func (m *Machine) slabAllocObject(s *KmemCache, gfp GFP, orig uint64) (Addr, *sl
 		sl.freelist, sl.inuse, sl.frozen = 0, sl.objects, true
 		m.markChain(s, sl, fl, sl.objects)
 		c.slab = sl
-		m.setList(sl, ListCPU, m.cpu, "new slab frozen as the cpu slab")
-		return m.loadFreelist(s, c, sl, fl), sl, "slowpath: new slab", nil
+		m.setList(sl, ListCPU, m.cpu, whyListNewCPU)
+		return m.loadFreelist(s, c, sl, fl), sl, whyAllocNewSlab, nil
 	}
 }
 
@@ -394,7 +456,7 @@ func (m *Machine) getPartialNode(s *KmemCache, orig uint64) (*slab, Addr) {
 				break
 			}
 		} else {
-			m.putCPUPartial(s, sl, false, "refilling the per-CPU partial list from the node partial list")
+			m.putCPUPartial(s, sl, false, whyListRefill)
 			partialSlabs++
 			if partialSlabs > s.cpuPartialSlabs/2 {
 				break
@@ -408,7 +470,7 @@ func (m *Machine) getPartialNode(s *KmemCache, orig uint64) (*slab, Addr) {
 // putCPUPartial is put_cpu_partial(): the slab goes to the head of the
 // current CPU's partial list. When drain is set and the list already holds
 // cpu_partial_slabs slabs, the whole old list moves to the node first.
-func (m *Machine) putCPUPartial(s *KmemCache, sl *slab, drain bool, why string) {
+func (m *Machine) putCPUPartial(s *KmemCache, sl *slab, drain bool, why StrID) {
 	c := &s.cpus[m.cpu]
 	old := c.partial
 	var toPut *slab
@@ -426,19 +488,15 @@ func (m *Machine) putCPUPartial(s *KmemCache, sl *slab, drain bool, why string) 
 	sl.frozen = false
 	m.setList(sl, ListCPUPartial, m.cpu, why)
 	if toPut != nil {
-		drain := ""
-		if m.tracing() {
-			drain = fmt.Sprintf("cpu %d's partial list was full (%d slabs, cpu_partial_slabs %d): drained to the node",
-				m.cpu, toPut.slabs, s.cpuPartialSlabs)
-		}
-		m.putPartials(s, toPut, drain)
+		m.putPartials(s, toPut, m.strf("cpu %d's partial list was full (%d slabs, cpu_partial_slabs %d): drained to the node",
+			m.cpu, toPut.slabs, s.cpuPartialSlabs))
 	}
 }
 
 // putPartials is __put_partials(): each slab of a per-CPU partial list goes
 // to the tail of the node partial list, or is discarded if it is empty and
 // the node already has min_partial partial slabs.
-func (m *Machine) putPartials(s *KmemCache, list *slab, why string) {
+func (m *Machine) putPartials(s *KmemCache, list *slab, why StrID) {
 	var discard []*slab
 	for sl := list; sl != nil; {
 		next := sl.next
@@ -460,7 +518,7 @@ func (m *Machine) putPartials(s *KmemCache, list *slab, why string) {
 // empty and the node has min_partial partial slabs, onto the node partial
 // list (at the tail if it had remote frees) if it has free objects, else
 // full.
-func (m *Machine) deactivateSlab(s *KmemCache, sl *slab, fl Addr, why string) {
+func (m *Machine) deactivateSlab(s *KmemCache, sl *slab, fl Addr, why StrID) {
 	tail := sl.freelist != 0
 	if n := sl.cpuFree(); n > 0 || fl != 0 {
 		if m.spliceCPUChain(s, sl, fl, n) {
@@ -488,45 +546,47 @@ func (m *Machine) flushAll(s *KmemCache, why string) {
 		if sl := c.slab; sl != nil {
 			fl := c.freelist
 			c.slab, c.freelist = nil, 0
-			reason := ""
-			if m.tracing() {
-				reason = fmt.Sprintf("%s: cpu %d's cpu slab deactivated", why, cpu)
-			}
-			m.deactivateSlab(s, sl, fl, reason)
+			m.deactivateSlab(s, sl, fl, m.strf("%s: cpu %d's cpu slab deactivated", why, cpu))
 		}
 		if list := c.partial; list != nil {
 			c.partial = nil
-			reason := ""
-			if m.tracing() {
-				reason = fmt.Sprintf("%s: cpu %d's partial slabs to the node", why, cpu)
-			}
-			m.putPartials(s, list, reason)
+			m.putPartials(s, list, m.strf("%s: cpu %d's partial slabs to the node", why, cpu))
 		}
 	}
 }
 
-// doSlabFree is do_slab_free(): an object of the current CPU's cpu slab
-// goes on the lockless freelist (the fast path); any other goes to
-// __slab_free. freed records the free, before any list change it causes.
-func (m *Machine) doSlabFree(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why string)) {
+// slabFreeFast is do_slab_free()'s fast path: an object of the current
+// CPU's cpu slab goes on its lockless freelist (LIFO). It reports false,
+// doing nothing, for any other object: that one takes the slow path.
+// kfree says kfree's kmem:kfree event is still to be recorded, before
+// the EvObjFree.
+func (m *Machine) slabFreeFast(s *KmemCache, sl *slab, obj Addr, idx int, kfree bool) bool {
 	c := &s.cpus[m.cpu]
-	meta := &sl.obj[idx]
-	if sl == c.slab {
-		m.setFreepointer(s, obj, c.freelist)
-		c.freelist = obj
-		meta.state, meta.onCPU = ObjFree, true
-		sl.cpuFreeN++
-		freed("fastpath: pushed on the cpu's lockless freelist")
-		return
+	if sl != c.slab {
+		return false
 	}
-	m.slabFreeSlow(s, sl, obj, idx, freed)
+	meta := &sl.obj[idx]
+	m.setFreepointer(s, obj, c.freelist)
+	c.freelist = obj
+	meta.state, meta.onCPU = ObjFree, true
+	sl.cpuFreeN++
+	if m.tracing() {
+		h := m.objectHead(EvObjFree, sl, idx, whyFreeFast, 0)
+		if kfree {
+			m.putPair(m.head(EvKfree, 0, 0, 0, 0, 0, 0, 0), h, obj, 0, 0)
+		} else {
+			m.putWords(h, obj, 0, 0)
+		}
+	}
+	meta.since = m.seq
+	return true
 }
 
 // slabFreeSlow is __slab_free() for a cache with per-CPU partial lists:
 // the object goes on the slab freelist; a slab that was full moves to the
 // current CPU's partial list; a node partial slab that became empty is
 // discarded when the node has min_partial partial slabs.
-func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why string)) {
+func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why StrID)) {
 	prior := sl.freelist
 	m.setFreepointer(s, obj, prior)
 	sl.freelist = obj
@@ -534,20 +594,20 @@ func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int, freed 
 	sl.obj[idx].state, sl.obj[idx].onCPU = ObjFree, false
 	switch {
 	case sl.frozen:
-		freed("slowpath: to the slab freelist of another cpu's cpu slab")
+		freed(whyFreeRemoteCPUSlab)
 	case prior == 0:
-		freed("slowpath: the slab was full, now on the cpu's partial list")
-		m.putCPUPartial(s, sl, true, "a full slab got an object back: to the head of the cpu's partial list")
+		freed(whyFreeWasFull)
+		m.putCPUPartial(s, sl, true, whyListFullToCPUPartial)
 	case sl.list != ListNodePartial:
-		freed("slowpath: to the slab freelist of a per-CPU partial slab")
+		freed(whyFreeCPUPartial)
 	case sl.inuse == 0 && s.partial.n >= s.minPartial:
-		freed("slowpath: the slab became empty and is discarded")
-		m.discardSlab(s, sl, "the last object was freed", true)
+		freed(whyFreeEmptyDiscard)
+		m.discardSlab(s, sl, whyDiscardLast, true)
 		s.removePartial(sl)
 	case sl.inuse == 0:
-		freed("slowpath: the slab became empty and stays on the node partial list (fewer than min_partial partial slabs)")
+		freed(whyFreeEmptyKept)
 	default:
-		freed("slowpath: to the slab freelist of a node partial slab")
+		freed(whyFreeNodePartial)
 	}
 }
 
@@ -555,7 +615,7 @@ func (m *Machine) slabFreeSlow(s *KmemCache, sl *slab, obj Addr, idx int, freed 
 // free_debug_processing() passed. The slab moves from the full list to the
 // node partial list, or is discarded once empty if the node has
 // min_partial partial slabs.
-func (m *Machine) freeToPartialList(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why string)) {
+func (m *Machine) freeToPartialList(s *KmemCache, sl *slab, obj Addr, idx int, freed func(why StrID)) {
 	prior := sl.freelist
 	sl.inuse--
 	m.setFreepointer(s, obj, prior)
@@ -564,21 +624,21 @@ func (m *Machine) freeToPartialList(s *KmemCache, sl *slab, obj Addr, idx int, f
 	slabFree := sl.inuse == 0 && s.partial.n >= s.minPartial
 	switch {
 	case slabFree:
-		freed("debug cache: the slab became empty and is discarded")
+		freed(whyFreeDebugEmpty)
 	case prior == 0:
-		freed("debug cache: the slab was full, now on the node partial list")
+		freed(whyFreeDebugWasFull)
 	default:
-		freed("debug cache: to the slab freelist")
+		freed(whyFreeDebug)
 	}
 	switch {
 	case prior == 0 && slabFree:
 		s.removeFull(sl)
-		m.discardSlab(s, sl, "the last object was freed", true)
+		m.discardSlab(s, sl, whyDiscardLast, true)
 	case prior == 0:
 		s.removeFull(sl)
-		m.addPartial(s, sl, true, "a full slab got an object back")
+		m.addPartial(s, sl, true, whyListDebugFullBack)
 	case slabFree:
-		m.discardSlab(s, sl, "the last object was freed", true)
+		m.discardSlab(s, sl, whyDiscardLast, true)
 		s.removePartial(sl)
 	}
 }
@@ -592,12 +652,12 @@ func (m *Machine) allocSingleFromPartial(s *KmemCache, sl *slab, orig uint64) Ad
 	sl.inuse++
 	if !m.allocDebugProcessing(s, sl, obj, orig) {
 		s.removePartial(sl)
-		m.setList(sl, ListFull, -1, "marked all objects used after a failed consistency check: disabled, on no list")
+		m.setList(sl, ListFull, -1, whyListDisabled)
 		return 0
 	}
 	if sl.inuse == sl.objects {
 		s.removePartial(sl)
-		m.addFull(s, sl, "debug cache: the slab's last free object was taken")
+		m.addFull(s, sl, whyListDebugFull)
 	}
 	return obj
 }
@@ -608,13 +668,13 @@ func (m *Machine) allocSingleFromNewSlab(s *KmemCache, sl *slab, orig uint64) Ad
 	sl.freelist = m.popNext(s, sl, obj, false)
 	sl.inuse = 1
 	if !m.allocDebugProcessing(s, sl, obj, orig) {
-		m.setList(sl, ListFull, -1, "marked all objects used after a failed consistency check: disabled, on no list")
+		m.setList(sl, ListFull, -1, whyListDisabled)
 		return 0
 	}
 	if sl.inuse == sl.objects {
-		m.addFull(s, sl, "debug cache: a new one-object slab is full at once")
+		m.addFull(s, sl, whyListDebugNewFull)
 	} else {
-		m.addPartial(s, sl, false, "debug cache: new slab")
+		m.addPartial(s, sl, false, whyListDebugNew)
 	}
 	return obj
 }
@@ -629,7 +689,7 @@ func (sl *slab) cpuFree() int { return sl.cpuFreeN }
 // reported and rebuilt from allocviz's records, so a use-after-free write
 // can never make two allocations overlap.
 func (m *Machine) popNext(s *KmemCache, sl *slab, obj Addr, cpu bool) Addr {
-	idx, _ := s.objIndex(sl, obj)
+	idx := s.index(sl, obj) // checked when it became the head
 	// Objects left on this chain once obj is taken.
 	left := sl.objects - sl.inuse - 1
 	if cpu {
@@ -756,7 +816,8 @@ func (m *Machine) relink(s *KmemCache, sl *slab, member func(*objMeta) bool, cpu
 
 func (m *Machine) reportFreechain(s *KmemCache, sl *slab, what string) {
 	if m.tracing() {
-		m.emit(Event{Kind: EvSlubReport, Cache: s.name, Addr: sl.base, PFN: sl.pfn, Text: fmt.Sprintf(
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvSlubReport, s1: name, addr: sl.base, pfn: uint32(sl.pfn), s2: m.strf(
 			"allocviz: freelist of the %s slab at pfn %#x is corrupt: %s (a write after free?); the kernel would follow it, allocviz relinked the free objects in address order",
 			s.name, sl.pfn, what)})
 	}
@@ -768,4 +829,20 @@ func fill(b []byte, c byte) {
 	for i := range b {
 		b[i] = c
 	}
+}
+
+// emitObject records an EvObjAlloc or EvObjFree of object idx of sl, with
+// the slab's list as it is now, for the sentence.
+func (m *Machine) emitObject(kind EventKind, sl *slab, obj Addr, idx int, why StrID, size, bytes uint64, gfp GFP) {
+	m.putWords(m.objectHead(kind, sl, idx, why, gfp), obj, size, bytes)
+}
+
+// objectHead is the head of emitObject's record.
+func (m *Machine) objectHead(kind EventKind, sl *slab, idx int, why StrID, gfp GFP) recHead {
+	name, _ := m.cacheIDs(sl.cache)
+	b := uint8(sl.list)
+	if sl.onFull {
+		b |= objOnFull
+	}
+	return m.head(kind, int8(uint8(sl.cpu)), b, gfp, uint32(sl.pfn), int32(idx), name, why)
 }

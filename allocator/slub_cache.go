@@ -20,7 +20,7 @@ func (m *Machine) KmemCacheAlloc(s *KmemCache, gfp GFP) (Addr, error) {
 	if err := m.liveCache(s, "kmem_cache_alloc"); err != nil {
 		return 0, err
 	}
-	p, err := m.slabAlloc(s, gfp, s.objectSize)
+	p, err := m.slabAlloc(s, gfp, s.objectSize, nil)
 	if err != nil {
 		return 0, fmt.Errorf("kmem_cache_alloc(%s, %v): %w", s.name, gfp, err)
 	}
@@ -42,7 +42,7 @@ func (m *Machine) KmemCacheFree(s *KmemCache, p Addr) error {
 	sl := m.slabOf(p)
 	if sl == nil {
 		text := fmt.Sprintf("WARNING: virt_to_cache: Object is not a Slab page!\nkmem_cache_free(%s, %v): not freed", s.name, p)
-		m.emit(Event{Kind: EvSlubReport, Cache: s.name, Addr: p, Text: text})
+		m.slubReport(s, p, 0, text)
 		return fmt.Errorf("%w: kmem_cache_free(%s, %v): not a slab object", ErrInvalidFree, s.name, p)
 	}
 	if sl.cache != s {
@@ -53,19 +53,26 @@ func (m *Machine) KmemCacheFree(s *KmemCache, p Addr) error {
 			text = fmt.Sprintf("allocviz: kmem_cache_free(%s, %v): the object is from %s; without CONFIG_SLAB_FREELIST_HARDENED or slab_debug=F the kernel would put it on the wrong cache's freelist; not freed",
 				s.name, p, sl.cache.name)
 		}
-		m.emit(Event{Kind: EvSlubReport, Cache: s.name, Addr: p, PFN: sl.pfn, Text: text})
+		m.slubReport(s, p, sl.pfn, text)
 		return fmt.Errorf("%w: kmem_cache_free(%s, %v): the object belongs to %s", ErrInvalidFree, s.name, p, sl.cache.name)
 	}
-	return m.slabFree(sl, p)
+	return m.slabFree(sl, p, false)
 }
 
 // slabFree is slab_free() of p, somewhere in sl. Debug caches run
 // free_debug_processing() with the kernel's reports. allocviz then checks
 // its own records, so that a bad free is refused even where the kernel
 // would not notice: p must be the start of an allocated object.
-func (m *Machine) slabFree(sl *slab, p Addr) error {
+//
+// kfree says the call is kfree's, whose kmem:kfree event comes first: on
+// the fast path it is recorded with the EvObjFree, else before anything.
+func (m *Machine) slabFree(sl *slab, p Addr, kfree bool) error {
 	s := sl.cache
 	idx, ok := s.objIndex(sl, p)
+	if kfree && !(ok && !s.debug() && sl.obj[idx].state == ObjAllocated && sl == s.cpus[m.cpu].slab) {
+		m.traceKfree(p)
+		kfree = false
+	}
 	if s.debug() {
 		if err := m.freeDebugChecks(s, sl, p); err != nil {
 			return err
@@ -84,10 +91,12 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 		return m.badSlabFree(s, sl, p, ErrInvalidFree, fmt.Sprintf(
 			"allocviz: free of %v: object %d of %s was never handed out (its slab was marked used by a consistency repair); not freed", p, idx, s.name))
 	}
-	freed := func(why string) {
+	if !s.debug() && m.slabFreeFast(s, sl, p, idx, kfree) {
+		return nil
+	}
+	freed := func(why StrID) {
 		if m.tracing() {
-			m.emit(Event{Kind: EvObjFree, Cache: s.name, Addr: p, PFN: sl.pfn, Index: idx, Path: why,
-				Text: m.objectText(sl, idx, why)})
+			m.emitObject(EvObjFree, sl, p, idx, why, 0, 0, 0)
 		}
 		sl.obj[idx].since = m.seq
 	}
@@ -95,13 +104,13 @@ func (m *Machine) slabFree(sl *slab, p Addr) error {
 		m.freeDebugUpdate(s, sl, p)
 		m.freeToPartialList(s, sl, p, idx, freed)
 	} else {
-		m.doSlabFree(s, sl, p, idx, freed)
+		m.slabFreeSlow(s, sl, p, idx, freed)
 	}
 	return nil
 }
 
 func (m *Machine) badSlabFree(s *KmemCache, sl *slab, p Addr, kind error, text string) error {
-	m.emit(Event{Kind: EvSlubReport, Cache: s.name, Addr: p, PFN: sl.pfn, Text: text})
+	m.slubReport(s, p, sl.pfn, text)
 	return fmt.Errorf("%w: %s", kind, text)
 }
 
@@ -133,7 +142,7 @@ func (m *Machine) KmemCacheDestroy(s *KmemCache) error {
 	}
 	m.flushReport(r, s, 0)
 	for _, sl := range discard {
-		m.discardSlab(s, sl, "kmem_cache_destroy: empty slab freed", false)
+		m.discardSlab(s, sl, whyDiscardDestroy, false)
 	}
 	busy := s.partial.n > 0 || s.nrSlabs > 0
 	s.destroyed = true
@@ -145,13 +154,15 @@ func (m *Machine) KmemCacheDestroy(s *KmemCache) error {
 		}
 		m.warn(fmt.Sprintf("kmem_cache_destroy %s: Slab cache still has objects when called from step %d", s.name, m.step))
 		if m.tracing() {
-			m.emit(Event{Kind: EvCacheDestroy, Cache: s.name, Text: fmt.Sprintf(
+			name, _ := m.cacheIDs(s)
+			m.emit(record{kind: EvCacheDestroy, s1: name, s2: m.strf(
 				"%s removed from the cache list with %d objects in %d slabs still allocated; the kernel leaks those slabs", s.name, live, s.nrSlabs)})
 		}
 		return fmt.Errorf("%w: kmem_cache_destroy(%s): %d objects are still allocated", ErrInvalidFree, s.name, live)
 	}
 	if m.tracing() {
-		m.emit(Event{Kind: EvCacheDestroy, Cache: s.name, Text: s.name + " destroyed: no objects left, every slab returned"})
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvCacheDestroy, s1: name, s2: m.str(s.name + " destroyed: no objects left, every slab returned")})
 	}
 	return nil
 }
@@ -178,26 +189,10 @@ func (m *Machine) cacheSlabs(s *KmemCache) []*slab {
 	return out
 }
 
-// objectText explains an object allocation or free: "object 3 of the
-// slab at pfn 0x1234 (cpu 0's cpu slab): fastpath: ...", with why the
-// path taken.
-func (m *Machine) objectText(sl *slab, idx int, why string) string {
-	t := m.text().str("object ").dec(idx).str(" of the slab at pfn ").hex(sl.pfn).str(" (")
-	switch sl.list {
-	case ListCPU:
-		t.str("cpu ").dec(sl.cpu).str("'s cpu slab")
-	case ListCPUPartial:
-		t.str("on cpu ").dec(sl.cpu).str("'s partial list")
-	case ListNodePartial:
-		t.str("on the node partial list")
-	case ListFull:
-		if sl.onFull {
-			t.str("full, on the node full list")
-		} else {
-			t.str("full")
-		}
-	default:
-		t.str("on no list")
+// slubReport records a SLUB report of one line about p.
+func (m *Machine) slubReport(s *KmemCache, p Addr, pfn uint64, text string) {
+	if m.tracing() {
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvSlubReport, s1: name, addr: p, pfn: uint32(pfn), s2: m.str(text)})
 	}
-	return t.str("): ").str(why).String()
 }

@@ -60,7 +60,8 @@ func (m *Machine) flushReport(r *slubReport, s *KmemCache, addr Addr) {
 		return
 	}
 	if m.tracing() {
-		m.emit(Event{Kind: EvSlubReport, Cache: s.name, Addr: addr, Index: r.errs, Text: strings.Join(r.lines, "\n")})
+		name, _ := m.cacheIDs(s)
+		m.emit(record{kind: EvSlubReport, s1: name, addr: addr, n: int32(r.errs), s2: m.str(strings.Join(r.lines, "\n"))})
 	}
 }
 
@@ -725,15 +726,13 @@ func (m *Machine) reconcileSlab(s *KmemCache, sl *slab) {
 		case on[i] && o.state != ObjFree:
 			o.state, o.onCPU = ObjFree, false
 			if m.tracing() {
-				m.emit(Event{Kind: EvObjFree, Cache: s.name, Addr: s.objAddr(sl, i), PFN: sl.pfn, Index: i,
-					Path: "repair", Text: fmt.Sprintf("object %d is on the repaired freelist again", i)})
+				m.emitObject(EvObjFree, sl, s.objAddr(sl, i), i, phRepair, 0, 0, 0)
 			}
 			o.since = m.seq
 		case !on[i] && o.state == ObjFree:
 			o.state = ObjLost
 			if m.tracing() {
-				m.emit(Event{Kind: EvObjAlloc, Cache: s.name, Addr: s.objAddr(sl, i), PFN: sl.pfn, Index: i,
-					Path: "lost", Text: fmt.Sprintf("object %d is no longer on any freelist: lost until the slab is freed", i)})
+				m.emitObject(EvObjAlloc, sl, s.objAddr(sl, i), i, phLost, 0, 0, 0)
 			}
 			o.since = m.seq
 		}

@@ -68,7 +68,7 @@ func TestClobberZone(t *testing.T) {
 		if n := validate(t, m, s); n != 2 {
 			t.Errorf("%v: test_clobber_zone: %d errors, want 2", profile, n)
 		}
-		report := lastOf(log, EvSlubReport).Text
+		report := lastOf(log, EvSlubReport).Text()
 		var want []string
 		if profile == ProfileLatest {
 			want = []string{fmt.Sprintf("[Right Redzone overwritten] 0x%016x-0x%016x @offset=%d. First byte 0x12 instead of 0xcc",
@@ -152,7 +152,7 @@ func TestClobber50thByte(t *testing.T) {
 	if n := validate(t, m, s); n != 2 {
 		t.Errorf("test_clobber_50th_byte: %d errors, want 2", n)
 	}
-	if r := lastOf(log, EvSlubReport).Text; !strings.Contains(r, "[Poison overwritten]") || !strings.Contains(r, "First byte 0x9a instead of 0x6b") {
+	if r := lastOf(log, EvSlubReport).Text(); !strings.Contains(r, "[Poison overwritten]") || !strings.Contains(r, "First byte 0x9a instead of 0x6b") {
 		t.Errorf("report:\n%s", r)
 	}
 	if err := m.KmemCacheDestroy(s); err != nil {
@@ -197,7 +197,7 @@ func TestKmallocRedzoneAccess(t *testing.T) {
 	if n := validate(t, m, s); n != 2 {
 		t.Errorf("test_kmalloc_redzone_access: %d errors, want 2", n)
 	}
-	if r := lastOf(log, EvSlubReport).Text; !strings.Contains(r, "[kmalloc Redzone overwritten]") ||
+	if r := lastOf(log, EvSlubReport).Text(); !strings.Contains(r, "[kmalloc Redzone overwritten]") ||
 		!strings.Contains(r, "First byte 0xab instead of 0xcc") || !strings.Contains(r, "Allocated in step 0") {
 		t.Errorf("report:\n%s", r)
 	}
@@ -227,11 +227,11 @@ func TestLeakDestroy(t *testing.T) {
 		if !errors.Is(err, ErrInvalidFree) {
 			t.Errorf("%v: destroy with a live object: %v", tc.profile, err)
 		}
-		report := lastOf(log, EvSlubReport).Text
+		report := lastOf(log, EvSlubReport).Text()
 		if !strings.Contains(report, "on __kmem_cache_shutdown()") || !strings.Contains(report, fmt.Sprintf("Object 0x%016x @offset=", uint64(p))) {
 			t.Errorf("%v: report:\n%s", tc.profile, report)
 		}
-		if !hasWarn(log.Events, "kmem_cache_destroy TestSlub_leak_destroy: Slab cache still has objects") {
+		if !hasWarn(logEvents(log), "kmem_cache_destroy TestSlub_leak_destroy: Slab cache still has objects") {
 			t.Errorf("%v: no kmem_cache_destroy warning", tc.profile)
 		}
 		// The cache is gone from the list, its slab leaked but still
@@ -267,7 +267,7 @@ func TestDebugDoubleFree(t *testing.T) {
 	if !errors.Is(err, ErrDoubleFree) {
 		t.Errorf("double free returned %v", err)
 	}
-	report := lastOf(log, EvSlubReport).Text
+	report := lastOf(log, EvSlubReport).Text()
 	lines := strings.Split(report, "\n")
 	if lines[0] != strings.Repeat("=", 77) || lines[1] != "BUG kmalloc-64 (Not tainted): Object already free" ||
 		lines[2] != strings.Repeat("-", 77) {
@@ -290,7 +290,7 @@ func TestDebugDoubleFree(t *testing.T) {
 	}
 	// A second report shows the taint the first one set.
 	m.Kfree(p)
-	if r := lastOf(log, EvSlubReport).Text; !strings.Contains(r, "BUG kmalloc-64 (Tainted: G    B   W          ): Object already free") {
+	if r := lastOf(log, EvSlubReport).Text(); !strings.Contains(r, "BUG kmalloc-64 (Tainted: G    B   W          ): Object already free") {
 		t.Errorf("second report's taint:\n%s", r)
 	}
 	if err := m.Kfree(q); err != nil {
@@ -308,15 +308,15 @@ func TestDebugChecksWithoutF(t *testing.T) {
 	m.KmemCacheFree(s, p)
 	// The slab is empty: free_debug_processing() notices even without F.
 	err := m.KmemCacheFree(s, p)
-	if !errors.Is(err, ErrDoubleFree) || !strings.Contains(lastOf(log, EvSlubReport).Text, "Slab has 0 allocated objects but 1 are to be freed") {
-		t.Errorf("double free of the last object: %v\n%s", err, lastOf(log, EvSlubReport).Text)
+	if !errors.Is(err, ErrDoubleFree) || !strings.Contains(lastOf(log, EvSlubReport).Text(), "Slab has 0 allocated objects but 1 are to be freed") {
+		t.Errorf("double free of the last object: %v\n%s", err, lastOf(log, EvSlubReport).Text())
 	}
 	// With another object live, only allocviz's records catch it.
 	a := mustAlloc(t, m, s)
 	b := mustAlloc(t, m, s)
 	m.KmemCacheFree(s, a)
 	err = m.KmemCacheFree(s, a)
-	if !errors.Is(err, ErrDoubleFree) || !strings.Contains(lastOf(log, EvSlubReport).Text, "allocviz: double free") {
+	if !errors.Is(err, ErrDoubleFree) || !strings.Contains(lastOf(log, EvSlubReport).Text(), "allocviz: double free") {
 		t.Errorf("double free without F: %v", err)
 	}
 	m.KmemCacheFree(s, b)
@@ -332,7 +332,7 @@ func TestDebugInvalidPointer(t *testing.T) {
 	if !errors.Is(err, ErrInvalidFree) {
 		t.Errorf("kfree(p+8): %v", err)
 	}
-	r := lastOf(log, EvSlubReport).Text
+	r := lastOf(log, EvSlubReport).Text()
 	if !strings.Contains(r, fmt.Sprintf("BUG kmalloc-64 (Not tainted): Invalid object pointer 0x%016x", uint64(p+8))) ||
 		!strings.Contains(r, fmt.Sprintf("FIX kmalloc-64: Object at 0x%016x not freed", uint64(p+8))) {
 		t.Errorf("report:\n%s", r)
@@ -355,7 +355,7 @@ func TestDebugRedzoneOverwrittenOnFree(t *testing.T) {
 	if !errors.Is(err, ErrInvalidFree) || !strings.Contains(err.Error(), "red zone") {
 		t.Errorf("kfree after an overflow: %v", err)
 	}
-	r := lastOf(log, EvSlubReport).Text
+	r := lastOf(log, EvSlubReport).Text()
 	for _, w := range []string{
 		fmt.Sprintf("[kmalloc Redzone overwritten] 0x%016x-0x%016x", uint64(p+100), uint64(p+100)),
 		"First byte 0x0 instead of 0xcc",
@@ -389,7 +389,7 @@ func TestDebugPoisonOverwrittenAfterFree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := lastOf(log, EvSlubReport).Text
+	r := lastOf(log, EvSlubReport).Text()
 	for _, w := range []string{"[Poison overwritten]", "First byte 0x0 instead of 0x6b", "FIX kmalloc-64: Marking all objects used"} {
 		if !strings.Contains(r, w) {
 			t.Errorf("report lacks %q:\n%s", w, r)
@@ -407,7 +407,7 @@ func TestDebugPoisonOverwrittenAfterFree(t *testing.T) {
 	}
 	// The live object of the disabled slab can still be freed? Its slab
 	// is disabled: check_slab() refuses, as the kernel does.
-	if err := m.Kfree(keep); err == nil || !strings.Contains(lastOf(log, EvSlubReport).Text, "Slab disabled since SLUB metadata consistency check failed") {
+	if err := m.Kfree(keep); err == nil || !strings.Contains(lastOf(log, EvSlubReport).Text(), "Slab disabled since SLUB metadata consistency check failed") {
 		t.Errorf("kfree from the disabled slab: %v", err)
 	}
 	if err := m.Kfree(q); err != nil {
@@ -451,7 +451,7 @@ func TestDebugReportAddressesAreRaw(t *testing.T) {
 	p, _ := m.Kmalloc(64, GFPKernel)
 	m.Kfree(p)
 	m.Kfree(p)
-	r := lastOf(log, EvSlubReport).Text
+	r := lastOf(log, EvSlubReport).Text()
 	if !regexp.MustCompile(`Slab 0xffffea[0-9a-f]{10} objects=\d+ used=\d+ fp=0x[0-9a-f]{16} flags=`).MatchString(r) {
 		t.Errorf("no slab line:\n%s", r)
 	}
@@ -472,7 +472,7 @@ func TestSlabDebugWrongCacheWording(t *testing.T) {
 		if hardened {
 			want = "WARNING: kmem_cache_free: Wrong slab cache. cache_b but object is from cache_a"
 		}
-		if r := lastOf(log, EvSlubReport).Text; !strings.Contains(r, want) {
+		if r := lastOf(log, EvSlubReport).Text(); !strings.Contains(r, want) {
 			t.Errorf("hardened %v: report %q, want %q", hardened, r, want)
 		}
 		checkSlubAll(t, m)

@@ -30,44 +30,44 @@ func newReplay() *replay {
 }
 
 func (r *replay) apply(e Event) error {
-	switch e.Kind {
+	switch e.Kind() {
 	case EvCacheCreate:
-		r.stride[e.Cache] = e.Bytes
+		r.stride[e.Cache()] = e.Bytes()
 	case EvSlabNew:
-		if _, dup := r.slabs[e.PFN]; dup {
-			return fmt.Errorf("event %d: new slab at pfn %#x, which has one", e.Seq, e.PFN)
+		if _, dup := r.slabs[e.PFN()]; dup {
+			return fmt.Errorf("event %d: new slab at pfn %#x, which has one", e.Seq(), e.PFN())
 		}
-		if e.Bytes != r.stride[e.Cache] {
-			return fmt.Errorf("event %d: slab stride %d, cache says %d", e.Seq, e.Bytes, r.stride[e.Cache])
+		if e.Bytes() != r.stride[e.Cache()] {
+			return fmt.Errorf("event %d: slab stride %d, cache says %d", e.Seq(), e.Bytes(), r.stride[e.Cache()])
 		}
-		r.slabs[e.PFN] = &replaySlab{cache: e.Cache, order: e.Order, objects: e.Index, first: e.Addr, cpu: -1,
-			state: make([]ObjState, e.Index)}
+		r.slabs[e.PFN()] = &replaySlab{cache: e.Cache(), order: e.Order(), objects: e.Objects(), first: e.Addr(), cpu: -1,
+			state: make([]ObjState, e.Objects())}
 	case EvSlabList:
-		s := r.slabs[e.PFN]
+		s := r.slabs[e.PFN()]
 		if s == nil {
-			return fmt.Errorf("event %d: list move of unknown slab %#x", e.Seq, e.PFN)
+			return fmt.Errorf("event %d: list move of unknown slab %#x", e.Seq(), e.PFN())
 		}
-		s.list, s.cpu = e.List, e.Index
+		s.list, s.cpu = e.List(), e.ListCPU()
 	case EvSlabDiscard:
-		if r.slabs[e.PFN] == nil {
-			return fmt.Errorf("event %d: discard of unknown slab %#x", e.Seq, e.PFN)
+		if r.slabs[e.PFN()] == nil {
+			return fmt.Errorf("event %d: discard of unknown slab %#x", e.Seq(), e.PFN())
 		}
-		delete(r.slabs, e.PFN)
+		delete(r.slabs, e.PFN())
 	case EvObjAlloc, EvObjFree:
-		s := r.slabs[e.PFN]
-		if s == nil || e.Index < 0 || e.Index >= s.objects {
-			return fmt.Errorf("event %d: object %d of unknown slab %#x", e.Seq, e.Index, e.PFN)
+		s := r.slabs[e.PFN()]
+		if s == nil || e.Object() < 0 || e.Object() >= s.objects {
+			return fmt.Errorf("event %d: object %d of unknown slab %#x", e.Seq(), e.Object(), e.PFN())
 		}
-		if want := s.first + Addr(uint64(e.Index)*r.stride[s.cache]); e.Addr != want {
-			return fmt.Errorf("event %d: object %d at %v, the slab puts it at %v", e.Seq, e.Index, e.Addr, want)
+		if want := s.first + Addr(uint64(e.Object())*r.stride[s.cache]); e.Addr() != want {
+			return fmt.Errorf("event %d: object %d at %v, the slab puts it at %v", e.Seq(), e.Object(), e.Addr(), want)
 		}
 		switch {
-		case e.Kind == EvObjFree:
-			s.state[e.Index] = ObjFree
-		case e.Path == "lost":
-			s.state[e.Index] = ObjLost
+		case e.Kind() == EvObjFree:
+			s.state[e.Object()] = ObjFree
+		case e.Path() == "lost":
+			s.state[e.Object()] = ObjLost
 		default:
-			s.state[e.Index] = ObjAllocated
+			s.state[e.Object()] = ObjAllocated
 		}
 	}
 	return nil
@@ -138,7 +138,7 @@ func TestSlubEventsRebuildState(t *testing.T) {
 			sync := func(step int) {
 				t.Helper()
 				for ; applied < log.Len(); applied++ {
-					if err := r.apply(log.Events[applied]); err != nil {
+					if err := r.apply(log.At(applied)); err != nil {
 						t.Fatalf("step %d: %v", step, err)
 					}
 				}

@@ -45,38 +45,38 @@ func TestSlabListEventSaysWhichEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ends := map[string]int{}
-	for _, e := range log.Events {
-		if e.Kind != EvSlabList {
+	for _, e := range logEvents(log) {
+		if e.Kind() != EvSlabList {
 			continue
 		}
-		if e.List != ListNodePartial {
-			if e.Path != "" {
-				t.Errorf("a move to %v names an end, %q", e.List, e.Path)
+		if e.List() != ListNodePartial {
+			if e.Path() != "" {
+				t.Errorf("a move to %v names an end, %q", e.List(), e.Path())
 			}
 			continue
 		}
-		ends[e.Path]++
+		ends[e.Path()]++
 	}
 	if ends["head"] == 0 || ends["tail"] == 0 || len(ends) != 2 {
 		t.Fatalf("node partial list ends named: %v; want both head and tail, nothing else", ends)
 	}
 	// The order the events imply is the list's order.
 	var order []uint64
-	for _, e := range log.Events {
-		if e.Kind != EvSlabList {
+	for _, e := range logEvents(log) {
+		if e.Kind() != EvSlabList {
 			continue
 		}
 		for i, p := range order {
-			if p == e.PFN {
+			if p == e.PFN() {
 				order = append(order[:i], order[i+1:]...)
 				break
 			}
 		}
 		switch {
-		case e.List == ListNodePartial && e.Path == "head":
-			order = append([]uint64{e.PFN}, order...)
-		case e.List == ListNodePartial:
-			order = append(order, e.PFN)
+		case e.List() == ListNodePartial && e.Path() == "head":
+			order = append([]uint64{e.PFN()}, order...)
+		case e.List() == ListNodePartial:
+			order = append(order, e.PFN())
 		}
 	}
 	var want []uint64

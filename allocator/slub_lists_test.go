@@ -78,12 +78,12 @@ func TestSlabLifecycle(t *testing.T) {
 	if m.slabOf(p) != slabs[5] || slabs[6].list != ListFull || slabs[5].list != ListCPU {
 		t.Errorf("refill: object from %v, slab 7 %v, slab 6 %v", m.slabOf(p).pfn, slabs[6].list, slabs[5].list)
 	}
-	if ev := lastOf(log, EvObjAlloc); ev.Path != "slowpath: took a per-CPU partial slab" {
-		t.Errorf("path %q", ev.Path)
+	if ev := lastOf(log, EvObjAlloc); ev.Path() != "slowpath: took a per-CPU partial slab" {
+		t.Errorf("path %q", ev.Path())
 	}
 	m.KmemCacheFree(s, p)
-	if ev := lastOf(log, EvObjFree); !strings.HasPrefix(ev.Path, "fastpath") {
-		t.Errorf("free to the cpu slab took %q", ev.Path)
+	if ev := lastOf(log, EvObjFree); !strings.HasPrefix(ev.Path(), "fastpath") {
+		t.Errorf("free to the cpu slab took %q", ev.Path())
 	}
 	// flush_all: the cpu slab goes to the head of the node partial list,
 	// the per-CPU partial slabs to its tail.
@@ -118,11 +118,11 @@ func TestSlabLifecycle(t *testing.T) {
 		}
 	}
 	discards := 0
-	for _, e := range log.Events {
-		if e.Kind == EvSlabDiscard && e.Cache == "life" {
+	for _, e := range logEvents(log) {
+		if e.Kind() == EvSlabDiscard && e.Cache() == "life" {
 			discards++
-			if !strings.Contains(e.Text, "min_partial 5") {
-				t.Errorf("discard rule %q", e.Text)
+			if !strings.Contains(e.Text(), "min_partial 5") {
+				t.Errorf("discard rule %q", e.Text())
 			}
 		}
 	}
@@ -148,16 +148,16 @@ func TestPerCPUSlabs(t *testing.T) {
 	if l, cpu := listOf(m, b); l != ListCPU || cpu != 1 {
 		t.Errorf("cpu 1's slab: %v cpu %d", l, cpu)
 	}
-	if ev := lastOf(log, EvObjAlloc); ev.CPU != 1 {
-		t.Errorf("event CPU %d", ev.CPU)
+	if ev := lastOf(log, EvObjAlloc); ev.CPU() != 1 {
+		t.Errorf("event CPU %d", ev.CPU())
 	}
 	// A remote free.
 	if err := m.Kfree(a); err != nil {
 		t.Fatal(err)
 	}
-	if ev := lastOf(log, EvObjFree); ev.Path != "slowpath: to the slab freelist of another cpu's cpu slab" ||
-		!strings.Contains(ev.Text, "(cpu 0's cpu slab)") || ev.CPU != 1 {
-		t.Errorf("remote free: %q %q on cpu %d", ev.Path, ev.Text, ev.CPU)
+	if ev := lastOf(log, EvObjFree); ev.Path() != "slowpath: to the slab freelist of another cpu's cpu slab" ||
+		!strings.Contains(ev.Text(), "(cpu 0's cpu slab)") || ev.CPU() != 1 {
+		t.Errorf("remote free: %q %q on cpu %d", ev.Path(), ev.Text(), ev.CPU())
 	}
 	m.SetCPU(0)
 	s := m.Cache("kmalloc-64")
@@ -167,8 +167,8 @@ func TestPerCPUSlabs(t *testing.T) {
 	// cpu 0's lockless freelist is empty now; the next allocation takes
 	// the remotely freed object back from the slab freelist.
 	c, _ := m.Kmalloc(64, GFPKernel)
-	if c != a || lastOf(log, EvObjAlloc).Path != "slowpath: cpu slab's freelist (objects freed by other paths) moved to the lockless freelist" {
-		t.Errorf("refill got %v (want %v) by %q", c, a, lastOf(log, EvObjAlloc).Path)
+	if c != a || lastOf(log, EvObjAlloc).Path() != "slowpath: cpu slab's freelist (objects freed by other paths) moved to the lockless freelist" {
+		t.Errorf("refill got %v (want %v) by %q", c, a, lastOf(log, EvObjAlloc).Path())
 	}
 	if s.cpus[0].freelist != 0 {
 		t.Error("the refill should have taken exactly one object")
@@ -196,7 +196,7 @@ func TestFreelistCorruptionWithoutDebug(t *testing.T) {
 		if q != p {
 			t.Fatalf("LIFO: got %v, want %v", q, p)
 		}
-		r := lastOf(log, EvSlubReport).Text
+		r := lastOf(log, EvSlubReport).Text()
 		if !strings.Contains(r, "allocviz: freelist of the kmalloc-64 slab") || !strings.Contains(r, "a write after free?") {
 			t.Errorf("hardened %v: report %q", hardened, r)
 		}
@@ -274,18 +274,18 @@ func TestSlabOutOfMemory(t *testing.T) {
 		t.Fatalf("after %d allocations: %v", n, err)
 	}
 	fallback := false
-	for _, e := range log.Events {
-		if e.Kind == EvSlabNew && strings.Contains(e.Text, "s->min") {
+	for _, e := range logEvents(log) {
+		if e.Kind() == EvSlabNew && strings.Contains(e.Text(), "s->min") {
 			fallback = true
-			if e.Order != 0 || e.Index != 1 {
-				t.Errorf("fallback slab order %d with %d objects", e.Order, e.Index)
+			if e.Order() != 0 || e.Objects() != 1 {
+				t.Errorf("fallback slab order %d with %d objects", e.Order(), e.Objects())
 			}
 		}
 	}
 	if !fallback {
 		t.Error("no order-0 fallback slab")
 	}
-	if !hasWarn(log.Events, "SLUB: Unable to allocate memory on CPU 0") || !hasWarn(log.Events, "cache: kmalloc-4k, object size: 4096, buffer size: 4096, default order: 3, min order: 0") {
+	if !hasWarn(logEvents(log), "SLUB: Unable to allocate memory on CPU 0") || !hasWarn(logEvents(log), "cache: kmalloc-4k, object size: 4096, buffer size: 4096, default order: 3, min order: 0") {
 		t.Error("no slab_out_of_memory warning")
 	}
 	if m.FreePageCount() != 0 {
@@ -295,7 +295,7 @@ func TestSlabOutOfMemory(t *testing.T) {
 	if _, err := m.Kmalloc(4096, GFPKernel|GFPNoWarn); err == nil {
 		t.Fatal("allocation succeeded with no memory")
 	}
-	if hasWarn(log.Events[before:], "") {
+	if hasWarn(logEvents(log)[before:], "") {
 		t.Error("__GFP_NOWARN still warned")
 	}
 	checkSlubAll(t, m)

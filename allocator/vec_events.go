@@ -15,23 +15,40 @@ func (m *Machine) logMark() int {
 	if m.log == nil {
 		return -1
 	}
-	return len(m.log.Events)
+	return m.log.Len()
 }
 
 // reallocSince returns the Seq and the decision of the last EvRealloc
 // recorded since mark: the outermost decision of the allocator call made
 // after logMark (kvrealloc's, not that of the krealloc it tried first).
 func (m *Machine) reallocSince(mark int) (uint64, *ReallocInfo) {
-	if mark < 0 || m.log == nil || mark > len(m.log.Events) {
+	if mark < 0 || m.log == nil || mark > m.log.Len() {
 		return 0, nil
 	}
-	evs := m.log.Events[mark:]
-	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Kind == EvRealloc {
-			return evs[i].Seq, evs[i].Realloc
+	for i := m.log.Len() - 1; i >= mark; i-- {
+		if e := m.log.At(i); e.Kind() == EvRealloc {
+			r, _ := e.Realloc()
+			return e.Seq(), &r
 		}
 	}
 	return 0, nil
+}
+
+// emitVecOp records an EvVecOp: a Vec or Box operation op on the buffer
+// at ptr, with len elements, bytes of capacity (capacity elements), the
+// realloc it caused and the rule.
+func (m *Machine) emitVecOp(op string, ptr Addr, length, bytes uint64, capacity int, cause uint64, info *ReallocInfo, text string) {
+	if m.log == nil {
+		return
+	}
+	v := vecRec{cause: cause, text: m.str(text)}
+	if info != nil {
+		v.realloc = m.log.addRealloc(info)
+	}
+	m.log.vecs.Push(v)
+	c := uint64(int64(capacity))
+	m.emit(record{kind: EvVecOp, s1: m.str(op), addr: ptr, size: length, bytes: bytes, n: int32(uint32(c)), pfn: uint32(c >> 32),
+		s2: StrID(m.log.vecs.Len())})
 }
 
 // containerName is how the kernel spells a Box or Vec over allocator a:

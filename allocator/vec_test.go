@@ -538,17 +538,17 @@ func TestKVecIntoIterCollectKeepsBufferOnFailure(t *testing.T) {
 		}
 		wantVec(t, v, 2, 3, 4)
 		ev := lastVecOp(m)
-		if ev.Op != "collect" || !strings.Contains(ev.Text, "old buffer is kept with capacity 4") {
-			t.Errorf("collect event: %q", ev.Text)
+		if ev.Op() != "collect" || !strings.Contains(ev.Text(), "old buffer is kept with capacity 4") {
+			t.Errorf("collect event: %q", ev.Text())
 		}
 		v.Drop()
 	})
 }
 
 func lastVecOp(m *Machine) Event {
-	evs := m.Log().Events
+	evs := logEvents(m.Log())
 	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Kind == EvVecOp {
+		if evs[i].Kind() == EvVecOp {
 			return evs[i]
 		}
 	}
@@ -599,8 +599,8 @@ func TestVecFailedGrowLeavesVectorUnchanged(t *testing.T) {
 			}
 			wantVec(t, v, 1, 2, 3, 4)
 			ev := lastVecOp(m)
-			if ev.Op != name || ev.Cause == 0 || !strings.Contains(ev.Text, "the vector is unchanged (len 4, capacity 4)") {
-				t.Errorf("%s failure event: op %q cause %d %q", name, ev.Op, ev.Cause, ev.Text)
+			if ev.Op() != name || ev.Cause() == 0 || !strings.Contains(ev.Text(), "the vector is unchanged (len 4, capacity 4)") {
+				t.Errorf("%s failure event: op %q cause %d %q", name, ev.Op(), ev.Cause(), ev.Text())
 			}
 		}
 		if _, err := NewVecWithCapacity[int32](m, a, 3, GFPKernel); !errors.Is(err, ErrNoMemory) {
@@ -698,7 +698,7 @@ func TestVecZeroSizedNeverAllocates(t *testing.T) {
 			t.Errorf("drop made %d Free calls, want one (of a zero-size layout)", a.frees)
 		}
 		ev := lastVecOp(m)
-		if ev.Index != -1 || ev.Op != "drop" {
+		if ev.Capacity() != -1 || ev.Op() != "drop" {
 			t.Errorf("ZST drop event: %+v", ev)
 		}
 	})
@@ -760,16 +760,16 @@ func TestVecEventsLinkTheirRealloc(t *testing.T) {
 			before := log.Len()
 			must(t, v.Push(i, GFPKernel))
 			var ops []Event
-			for _, e := range log.Events[before:] {
-				if e.Kind == EvVecOp {
+			for _, e := range logEvents(log)[before:] {
+				if e.Kind() == EvVecOp {
 					ops = append(ops, e)
 				}
 			}
-			if len(ops) != 1 || ops[0].Op != "push" || ops[0].Size != uint64(i)+1 || ops[0].Index != int(v.Cap()) ||
-				ops[0].Addr != v.Addr() || ops[0].Bytes != v.Cap() {
+			if len(ops) != 1 || ops[0].Op() != "push" || ops[0].Size() != uint64(i)+1 || ops[0].Capacity() != int(v.Cap()) ||
+				ops[0].Addr() != v.Addr() || ops[0].Bytes() != v.Cap() {
 				t.Fatalf("push %d: vec events %+v", i, ops)
 			}
-			if ops[0].Cause != 0 {
+			if ops[0].Cause() != 0 {
 				grew = append(grew, ops[0])
 			}
 		}
@@ -777,14 +777,14 @@ func TestVecEventsLinkTheirRealloc(t *testing.T) {
 			t.Fatalf("%d of 20 pushes grew, want 6 (capacities 1, 2, 4, 8, 16, 32)", len(grew))
 		}
 		for _, e := range grew {
-			cause := log.Events[e.Cause-1]
-			if cause.Seq != e.Cause || cause.Kind != EvRealloc || cause.Realloc != e.Realloc {
-				t.Errorf("push event cause %d is %v, not its realloc", e.Cause, cause.Kind)
+			cause := log.At(int(e.Cause()) - 1)
+			if cause.Seq() != e.Cause() || cause.Kind() != EvRealloc || *ri(cause) != *ri(e) {
+				t.Errorf("push event cause %d is %v, not its realloc", e.Cause(), cause.Kind())
 			}
 		}
-		want := fmt.Sprintf("%s::push grew capacity 8 -> 16 = max(2 * 8, 8 + 1): %s", containerName("Vec", a, "u8"), describeRealloc(grew[4].Realloc))
-		if !strings.HasPrefix(grew[4].Text, want) {
-			t.Errorf("text %q, want it to begin %q", grew[4].Text, want)
+		want := fmt.Sprintf("%s::push grew capacity 8 -> 16 = max(2 * 8, 8 + 1): %s", containerName("Vec", a, "u8"), describeRealloc(ri(grew[4])))
+		if !strings.HasPrefix(grew[4].Text(), want) {
+			t.Errorf("text %q, want it to begin %q", grew[4].Text(), want)
 		}
 		v.Drop()
 	})
@@ -964,10 +964,10 @@ func growthSteps(t *testing.T, m *Machine, v *Vec[uint8], maxCap uint64) []growS
 			continue
 		}
 		ev := lastVecOp(m)
-		if ev.Realloc == nil || ev.Cause == 0 {
+		if ri(ev) == nil || ev.Cause() == 0 {
 			t.Fatalf("push growing to %d has no realloc linked: %+v", v.Cap(), ev)
 		}
-		steps = append(steps, growStep{v.Cap(), v.Addr(), ev.Realloc.Decision, ev.Realloc.Bucket})
+		steps = append(steps, growStep{v.Cap(), v.Addr(), ri(ev).Decision, ri(ev).Bucket})
 	}
 	return steps
 }
@@ -1042,8 +1042,8 @@ func TestKVecGrowthInKmalloc8(t *testing.T) {
 			if steps[4].addr == steps[0].addr {
 				t.Error("capacity 16 did not move")
 			}
-			if ev := lastVecOp(m); !strings.Contains(ev.Text, "KVec<u8>::push grew capacity 16 -> 32 = max(2 * 16, 16 + 1): krealloc moved it to kmalloc-32") {
-				t.Errorf("last grow: %q", ev.Text)
+			if ev := lastVecOp(m); !strings.Contains(ev.Text(), "KVec<u8>::push grew capacity 16 -> 32 = max(2 * 16, 16 + 1): krealloc moved it to kmalloc-32") {
+				t.Errorf("last grow: %q", ev.Text())
 			}
 			v.Drop()
 		})

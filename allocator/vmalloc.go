@@ -150,6 +150,7 @@ type vmArea struct {
 	gfp       GFP      // flags of the allocation
 	node      int      // vmap node whose lazy list takes the area when freed
 	freed     bool     // on the lazy list
+	runs      int      // runs of pfns mapped, counted in hostRuns; 0 while unmapped
 }
 
 // AreaInfo describes one live vmap area.
@@ -201,6 +202,9 @@ func (m *Machine) initVmalloc() error {
 
 func (m *Machine) closeVmalloc() error {
 	v := &m.vm
+	for _, a := range v.busy {
+		giveRuns(a.runs)
+	}
 	v.free, v.busy, v.lazy = nil, nil, nil
 	return v.win.release()
 }
@@ -248,8 +252,10 @@ func (m *Machine) vmallocNodeRange(size, align uint64, gfp GFP, vmFlags VMFlags,
 	}
 	a.flags &^= VMUninitialized
 	if m.tracing() {
-		m.emit(Event{Kind: EvVmapAlloc, Addr: a.start, Bytes: a.size, Size: a.requested, Index: len(a.pfns),
-			PFNs: slices.Clone(a.pfns), Src: a.caller, Path: m.vmFlagWords(a), GFP: gfp, Text: m.allocRule(a)})
+		m.log.vmaps.Push(vmapRec{pfns: uint32(m.log.pfnList(a.pfns)), caller: m.str(a.caller), flags: m.str(m.vmFlagWords(a)),
+			text: m.str(m.allocRule(a))})
+		m.emit(record{kind: EvVmapAlloc, addr: a.start, bytes: a.size, size: a.requested, n: int32(len(a.pfns)), gfp: gfp,
+			s1: StrID(m.log.vmaps.Len())})
 	}
 	return a.start, nil
 }
@@ -347,6 +353,7 @@ func (m *Machine) vmallocAreaNode(a *vmArea, gfp GFP) error {
 	if err := m.mapArea(a); err != nil {
 		text := fmt.Sprintf("vmalloc error: size %d, failed to map pages", nr*m.pageSize)
 		m.warnAlloc(gfp, text)
+		m.vmWarnf("allocviz: %v", err)
 		m.removeArea(a, "its pages could not be mapped")
 		m.purgeIfOverLazyMax()
 		return fmt.Errorf("%w: %s: %v", ErrNoMemory, text, err)
@@ -363,10 +370,15 @@ func (m *Machine) vmallocAreaNode(a *vmArea, gfp GFP) error {
 
 // mapArea maps the area's pages at their places in the window: one
 // MAP_FIXED, MAP_SHARED mapping of the RAM file per run of consecutive
-// pfns.
+// pfns, if the host's limit on mappings leaves room for them (takeRuns).
 func (m *Machine) mapArea(a *vmArea) error {
+	runs := pfnRuns(a.pfns)
+	if err := takeRuns(len(runs)); err != nil {
+		return err
+	}
+	a.runs = len(runs)
 	off := m.winOff(a.start)
-	for _, r := range pfnRuns(a.pfns) {
+	for _, r := range runs {
 		at := off + uint64(r.index)<<m.pageShift
 		if err := m.vm.win.mapFile(at, m.mem.fd, r.pfn<<m.pageShift, r.n<<m.pageShift); err != nil {
 			return fmt.Errorf("map pfns %#x-%#x at %v: %w", r.pfn, r.pfn+r.n-1, VmallocStart+Addr(at), err)
@@ -453,6 +465,8 @@ func (m *Machine) removeArea(a *vmArea, why string) {
 			m.vmWarnf("allocviz: could not unmap %v-%v: %v", a.start, a.start+Addr(a.usable), err)
 		}
 	}
+	giveRuns(a.runs)
+	a.runs = 0
 	i, ok := findArea(v.busy, a.start)
 	if !ok || v.busy[i] != a {
 		throw("removeArea", fmt.Sprintf("area %v is not busy", a.start))
@@ -464,8 +478,8 @@ func (m *Machine) removeArea(a *vmArea, why string) {
 	pfns := a.pfns
 	a.pfns = nil
 	if m.tracing() {
-		m.emit(Event{Kind: EvVmapFree, Addr: a.start, Bytes: a.size, Size: a.requested, Index: len(pfns), PFNs: pfns,
-			Text: m.freeRule(a, len(pfns), why)})
+		m.emit(record{kind: EvVmapFree, addr: a.start, bytes: a.size, size: a.requested, n: int32(len(pfns)),
+			s1: m.log.pfnList(pfns), s2: m.str(m.freeRule(a, len(pfns), why))})
 	}
 	for _, pfn := range pfns {
 		m.pages[pfn].area = nil
@@ -509,8 +523,8 @@ func (m *Machine) purgeLazy(why string) {
 	v.lazy = v.lazy[:0]
 	v.lazyPages = 0
 	if m.tracing() {
-		m.emit(Event{Kind: EvVmapPurge, Index: n, Bytes: pages << m.pageShift,
-			Text: fmt.Sprintf("lazy purge of %d areas (%s of address space): %s", n, FormatBytes(pages<<m.pageShift), why)})
+		m.emit(record{kind: EvVmapPurge, n: int32(n), bytes: pages << m.pageShift,
+			s1: m.strf("lazy purge of %d areas (%s of address space): %s", n, FormatBytes(pages<<m.pageShift), why)})
 	}
 }
 
@@ -626,7 +640,7 @@ func (m *Machine) faulted(addr Addr, n int, f *faultError) error {
 	text := m.describeFault(at)
 	if m.tracing() {
 		m.warn(fmt.Sprintf("BUG: unable to handle page fault for address: %016x", uint64(at)))
-		m.emit(Event{Kind: EvGuardHit, Addr: at, Text: text})
+		m.emit(record{kind: EvGuardHit, addr: at, s1: m.str(text)})
 	}
 	return fmt.Errorf("%w: %s (an access of %d bytes at %v)", ErrFault, text, n, addr)
 }

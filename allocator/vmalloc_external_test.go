@@ -59,8 +59,8 @@ func TestVmallocAllocatorAlignment(t *testing.T) {
 					t.Fatalf("6.12: Alloc with 64 KiB alignment = %v, %v; want an AllocError", b.Addr, err)
 				}
 				warned := false
-				for _, e := range log.Events {
-					warned = warned || e.Kind == allocator.EvWarn && e.Text == "Vmalloc does not support alignments larger than PAGE_SIZE yet."
+				for _, e := range allocatortest.Events(log) {
+					warned = warned || e.Kind() == allocator.EvWarn && e.Text() == "Vmalloc does not support alignments larger than PAGE_SIZE yet."
 				}
 				if !warned || len(m.Areas()) != 1 {
 					t.Errorf("6.12: warned %v, %d areas", warned, len(m.Areas()))
@@ -95,38 +95,38 @@ type rebuild struct {
 }
 
 func (r *rebuild) apply(t *testing.T, e allocator.Event) {
-	switch e.Kind {
+	switch e.Kind() {
 	case allocator.EvPageAlloc:
-		for i := uint64(0); i < 1<<e.Order; i++ {
-			r.owner[e.PFN+i] = e.Owner
+		for i := uint64(0); i < 1<<e.Order(); i++ {
+			r.owner[e.PFN()+i] = e.Owner()
 		}
 	case allocator.EvPageFree:
-		for i := uint64(0); i < 1<<e.Order; i++ {
-			delete(r.owner, e.PFN+i)
+		for i := uint64(0); i < 1<<e.Order(); i++ {
+			delete(r.owner, e.PFN()+i)
 		}
 	case allocator.EvVmapAlloc:
-		if _, dup := r.live[e.Addr]; dup {
-			t.Fatalf("event %d: area %v allocated twice", e.Seq, e.Addr)
+		if _, dup := r.live[e.Addr()]; dup {
+			t.Fatalf("event %d: area %v allocated twice", e.Seq(), e.Addr())
 		}
-		for _, pfn := range e.PFNs {
+		for _, pfn := range e.PFNs() {
 			if r.owner[pfn] != allocator.OwnerVmalloc {
-				t.Fatalf("event %d: pfn %#x of area %v was not allocated for vmalloc (owner %v)", e.Seq, pfn, e.Addr, r.owner[pfn])
+				t.Fatalf("event %d: pfn %#x of area %v was not allocated for vmalloc (owner %v)", e.Seq(), pfn, e.Addr(), r.owner[pfn])
 			}
 		}
-		if uint64(e.Index) != uint64(len(e.PFNs)) {
-			t.Fatalf("event %d: Index %d, %d pfns", e.Seq, e.Index, len(e.PFNs))
+		if uint64(e.Pages()) != uint64(len(e.PFNs())) {
+			t.Fatalf("event %d: Pages %d, %d pfns", e.Seq(), e.Pages(), len(e.PFNs()))
 		}
-		r.live[e.Addr] = &rebuiltArea{start: e.Addr, size: e.Bytes, req: e.Size, pfns: e.PFNs, caller: e.Src, fwords: e.Path}
+		r.live[e.Addr()] = &rebuiltArea{start: e.Addr(), size: e.Bytes(), req: e.Size(), pfns: e.PFNs(), caller: e.Src(), fwords: e.Path()}
 	case allocator.EvVmapFree:
-		delete(r.live, e.Addr)
-		r.unpurged[e.Addr] = e.Bytes
+		delete(r.live, e.Addr())
+		r.unpurged[e.Addr()] = e.Bytes()
 	case allocator.EvVmapPurge:
-		if len(r.unpurged) != e.Index {
-			t.Fatalf("event %d: purge of %d areas, %d known", e.Seq, e.Index, len(r.unpurged))
+		if len(r.unpurged) != e.Areas() {
+			t.Fatalf("event %d: purge of %d areas, %d known", e.Seq(), e.Areas(), len(r.unpurged))
 		}
 		clear(r.unpurged)
 	case allocator.EvRealloc:
-		if in := e.Realloc; in.Old == in.New && in.New != 0 {
+		if in, _ := e.Realloc(); in.Old == in.New && in.New != 0 {
 			r.live[in.New].req = in.NewSize // grown or shrunk in place
 		}
 	}
@@ -220,8 +220,8 @@ func TestAreasRebuiltFromEvents(t *testing.T) {
 							t.Fatalf("vfree(%v) = %v", bad, err)
 						}
 					}
-					for ; applied < len(log.Events); applied++ {
-						r.apply(t, log.Events[applied])
+					for ; applied < log.Len(); applied++ {
+						r.apply(t, log.At(applied))
 					}
 					compareRebuild(t, step, m, r)
 					if err := m.CheckInvariants(); err != nil {
@@ -231,9 +231,9 @@ func TestAreasRebuiltFromEvents(t *testing.T) {
 				// The run must have reached the interesting states.
 				seen := map[allocator.EventKind]int{}
 				vpages := 0
-				for _, e := range log.Events {
-					seen[e.Kind]++
-					if e.Kind == allocator.EvVmapAlloc && strings.HasSuffix(e.Path, "vpages") {
+				for _, e := range allocatortest.Events(log) {
+					seen[e.Kind()]++
+					if e.Kind() == allocator.EvVmapAlloc && strings.HasSuffix(e.Path(), "vpages") {
 						vpages++
 					}
 				}

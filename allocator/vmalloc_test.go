@@ -37,7 +37,7 @@ func checkAll(t testing.TB, m *Machine) {
 func eventsOf(evs []Event, k EventKind) []Event {
 	var out []Event
 	for _, e := range evs {
-		if e.Kind == k {
+		if e.Kind() == k {
 			out = append(out, e)
 		}
 	}
@@ -47,7 +47,7 @@ func eventsOf(evs []Event, k EventKind) []Event {
 // hasWarn reports whether a warning containing s was recorded in evs.
 func hasWarn(evs []Event, s string) bool {
 	for _, e := range eventsOf(evs, EvWarn) {
-		if strings.Contains(e.Text, s) {
+		if strings.Contains(e.Text(), s) {
 			return true
 		}
 	}
@@ -137,13 +137,13 @@ func TestVmallocPagesAreScatteredAndAliased(t *testing.T) {
 					t.Errorf("pfn %#x: owner %v order %d, want an order-0 vmalloc page", pfn, pi.Owner, pi.Order)
 				}
 			}
-			allocs := eventsOf(log.Events, EvVmapAlloc)
+			allocs := eventsOf(logEvents(log), EvVmapAlloc)
 			if len(allocs) != 1 {
 				t.Fatalf("%d EvVmapAlloc events, want 1", len(allocs))
 			}
 			e := allocs[0]
-			if e.Addr != p || e.Bytes != 4*page || e.Size != 3*page || e.Index != 3 || fmt.Sprint(e.PFNs) != fmt.Sprint(a.PFNs) ||
-				e.Src != "vmalloc" || e.Path != "vmalloc" || !strings.Contains(e.Text, "3 scattered pages") {
+			if e.Addr() != p || e.Bytes() != 4*page || e.Size() != 3*page || e.Pages() != 3 || fmt.Sprint(e.PFNs()) != fmt.Sprint(a.PFNs) ||
+				e.Src() != "vmalloc" || e.Path() != "vmalloc" || !strings.Contains(e.Text(), "3 scattered pages") {
 				t.Errorf("EvVmapAlloc = %+v", e)
 			}
 		})
@@ -203,11 +203,11 @@ func TestGuardPageFaultsForReal(t *testing.T) {
 				t.Fatalf("writing the byte after a %d-byte area: %v, want ErrFault", 3*page, err)
 			}
 			want := fmt.Sprintf("guard page hit at %v: 1 byte past the end of a %d-byte area at %v", end, 3*page, p)
-			hits := eventsOf(log.Events[before:], EvGuardHit)
-			if len(hits) != 1 || hits[0].Text != want || hits[0].Addr != end {
+			hits := eventsOf(logEvents(log)[before:], EvGuardHit)
+			if len(hits) != 1 || hits[0].Text() != want || hits[0].Addr() != end {
 				t.Fatalf("guard events %+v, want one with %q", hits, want)
 			}
-			if !hasWarn(log.Events[before:], fmt.Sprintf("BUG: unable to handle page fault for address: %016x", uint64(end))) {
+			if !hasWarn(logEvents(log)[before:], fmt.Sprintf("BUG: unable to handle page fault for address: %016x", uint64(end))) {
 				t.Error("no kernel page-fault line recorded")
 			}
 			// A read that starts inside and runs over faults at the guard page.
@@ -278,7 +278,7 @@ func TestVfreeMisuseIsReportedNotObeyed(t *testing.T) {
 			t.Errorf("vfree(%v) = %v, want %v", tc.addr, err, tc.kind)
 		}
 		for _, w := range tc.warns {
-			if !hasWarn(log.Events[n:], w) {
+			if !hasWarn(logEvents(log)[n:], w) {
 				t.Errorf("vfree(%v): no warning %q", tc.addr, w)
 			}
 		}
@@ -292,7 +292,7 @@ func TestVfreeMisuseIsReportedNotObeyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	n = log.Len()
-	if err := m.Vfree(q); !errors.Is(err, ErrDoubleFree) || !hasWarn(log.Events[n:], "Trying to vfree() nonexistent vm area") {
+	if err := m.Vfree(q); !errors.Is(err, ErrDoubleFree) || !hasWarn(logEvents(log)[n:], "Trying to vfree() nonexistent vm area") {
 		t.Errorf("second vfree(%v) = %v", q, err)
 	}
 	// A page-aligned address inside an area frees the whole area, as the
@@ -301,7 +301,7 @@ func TestVfreeMisuseIsReportedNotObeyed(t *testing.T) {
 	if err := m.Vfree(p + Addr(page)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.AreaOf(p); ok || len(eventsOf(log.Events[n:], EvMisuse)) != 1 {
+	if _, ok := m.AreaOf(p); ok || len(eventsOf(logEvents(log)[n:], EvMisuse)) != 1 {
 		t.Errorf("vfree of the second page of %v: area still there or no misuse note", p)
 	}
 	if m.FreePageCount() != freeBefore+3 {
@@ -318,7 +318,7 @@ func TestVmallocZeroAndOversize(t *testing.T) {
 		if p != 0 || !errors.Is(err, ErrBadSize) {
 			t.Errorf("vmalloc(0) = %v, %v; want NULL and ErrBadSize", p, err)
 		}
-		warned := hasWarn(log.Events[n:], "WARN_ON_ONCE(!size)")
+		warned := hasWarn(logEvents(log)[n:], "WARN_ON_ONCE(!size)")
 		if warned != (i == 0) {
 			t.Errorf("vmalloc(0) call %d warned %v; WARN_ON_ONCE fires on the first only", i+1, warned)
 		}
@@ -333,11 +333,11 @@ func TestVmallocZeroAndOversize(t *testing.T) {
 		t.Fatalf("vmalloc(%d) = %v, %v", size, p, err)
 	}
 	want := fmt.Sprintf("allocviz: vmalloc error: size %d, exceeds total pages, mode:0xcc0(GFP_KERNEL), nodemask=(null)", size)
-	if !hasWarn(log.Events[n:], want) {
-		t.Errorf("no warning %q in %+v", want, log.Events[n:])
+	if !hasWarn(logEvents(log)[n:], want) {
+		t.Errorf("no warning %q in %+v", want, logEvents(log)[n:])
 	}
 	n = log.Len()
-	if _, err := m.Vmalloc(size, GFPKernel|GFPNoWarn); err == nil || hasWarn(log.Events[n:], "exceeds") {
+	if _, err := m.Vmalloc(size, GFPKernel|GFPNoWarn); err == nil || hasWarn(logEvents(log)[n:], "exceeds") {
 		t.Error("__GFP_NOWARN did not silence the warning")
 	}
 	if m.FreePageCount() != free || len(m.Areas()) != 0 {
@@ -377,7 +377,7 @@ func TestVmallocFailureMidwayGivesEverythingBack(t *testing.T) {
 	if p != 0 || !errors.Is(err, ErrNoMemory) {
 		t.Fatalf("vmalloc of 8 pages with 5 free = %v, %v", p, err)
 	}
-	evs := log.Events[n:]
+	evs := logEvents(log)[n:]
 	if !hasWarn(evs, fmt.Sprintf("vmalloc error: size %d, failed to allocate pages", 5*page)) {
 		t.Errorf("no 'failed to allocate pages' warning naming the 5 pages had: %+v", eventsOf(evs, EvWarn))
 	}
@@ -385,7 +385,7 @@ func TestVmallocFailureMidwayGivesEverythingBack(t *testing.T) {
 		t.Errorf("%d pages taken, want 5", got)
 	}
 	frees := eventsOf(evs, EvVmapFree)
-	if len(frees) != 1 || len(frees[0].PFNs) != 5 || !strings.Contains(frees[0].Text, "failed") {
+	if len(frees) != 1 || len(frees[0].PFNs()) != 5 || !strings.Contains(frees[0].Text(), "failed") {
 		t.Errorf("EvVmapFree %+v", frees)
 	}
 	if len(eventsOf(evs, EvVmapAlloc)) != 0 {
@@ -433,11 +433,11 @@ func TestLazyPurge(t *testing.T) {
 		if err := m.Vfree(p); err != nil {
 			t.Fatal(err)
 		}
-		purges := eventsOf(log.Events[n:], EvVmapPurge)
+		purges := eventsOf(logEvents(log)[n:], EvVmapPurge)
 		if (len(purges) == 1) != (i == 32) {
 			t.Fatalf("after %d frees: %d purges", i, len(purges))
 		}
-		if i == 32 && (purges[0].Index != 32 || purges[0].Bytes != 32*257*page || !strings.Contains(purges[0].Text, "exceed lazy_max_pages() = fls(1 cpus) x 32 MiB = 8192 pages")) {
+		if i == 32 && (purges[0].Areas() != 32 || purges[0].Bytes() != 32*257*page || !strings.Contains(purges[0].Text(), "exceed lazy_max_pages() = fls(1 cpus) x 32 MiB = 8192 pages")) {
 			t.Errorf("purge event %+v", purges[0])
 		}
 		checkAll(t, m)
@@ -473,7 +473,7 @@ func TestPurgeWhenNoRangeFits(t *testing.T) {
 	if err != nil || c != b {
 		t.Fatalf("second aligned area at %v (%v), want %v after a purge", c, err, b)
 	}
-	if p := eventsOf(log.Events[n:], EvVmapPurge); len(p) != 1 || !strings.Contains(p[0].Text, "no free range holds") {
+	if p := eventsOf(logEvents(log)[n:], EvVmapPurge); len(p) != 1 || !strings.Contains(p[0].Text(), "no free range holds") {
 		t.Errorf("purge events %+v", p)
 	}
 	// Nothing left at that alignment, even after purging.
@@ -481,9 +481,9 @@ func TestPurgeWhenNoRangeFits(t *testing.T) {
 	if _, err := m.vmallocNodeRange(page, align, GFPKernel, 0, "test"); !errors.Is(err, ErrNoMemory) {
 		t.Fatalf("third aligned area: %v", err)
 	}
-	if !hasWarn(log.Events[n:], "vmalloc_node_range for size 8192 failed: Address range restricted to 0xffffc90000000000 - ") ||
-		!hasWarn(log.Events[n:], "vmalloc error: size 4096, vm_struct allocation failed") {
-		t.Errorf("warnings %+v", eventsOf(log.Events[n:], EvWarn))
+	if !hasWarn(logEvents(log)[n:], "vmalloc_node_range for size 8192 failed: Address range restricted to 0xffffc90000000000 - ") ||
+		!hasWarn(logEvents(log)[n:], "vmalloc error: size 4096, vm_struct allocation failed") {
+		t.Errorf("warnings %+v", eventsOf(logEvents(log)[n:], EvWarn))
 	}
 	checkAll(t, m)
 }
@@ -535,7 +535,7 @@ func TestPagesArrayIsVmallocedWhenLargerThanAPage(t *testing.T) {
 	n := log.Len()
 	m.Vfree(p)
 	m.Vfree(small)
-	if len(m.Areas()) != 0 || len(eventsOf(log.Events[n:], EvVmapFree)) != 3 {
+	if len(m.Areas()) != 0 || len(eventsOf(logEvents(log)[n:], EvVmapFree)) != 3 {
 		t.Errorf("vfree left %d areas", len(m.Areas()))
 	}
 	if m.FreePageCount() != free {

@@ -4,7 +4,9 @@ package allocator
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -87,3 +89,47 @@ func (w *vmWindow) release() error {
 	}
 	return nil
 }
+
+// Host mappings. The host limits how many mappings one process may have
+// (vm.max_map_count, 65530 by default), and the Go runtime needs some of
+// them to grow its heap: if vmap areas took them all, the next heap growth
+// would kill the process with "fatal error: out of memory". Each run of
+// pages an area maps costs up to two (the mapping itself, and the split
+// of the PROT_NONE reservation around it), so 32,733 one-page areas are
+// enough. hostRuns counts the runs mapped by every machine of the process
+// (a process-wide count of a process-wide resource, hence a package
+// variable), and takeRuns refuses a mapping that would leave fewer than
+// hostMapMargin mappings to everything else.
+var hostRuns atomic.Int64
+
+// hostMapMargin is the mappings left to the Go runtime and the rest of
+// the process, for a limit of limit: an eighth of it, at least 4096.
+func hostMapMargin(limit int64) int64 { return max(4096, limit/8) }
+
+// maxHostRuns is how many runs vmap areas may map in all.
+func maxHostRuns() int64 {
+	limit := hostMapLimit()
+	if limit <= 0 {
+		return math.MaxInt64
+	}
+	return max((limit-hostMapMargin(limit))/2, 0)
+}
+
+// takeRuns counts n more runs mapped, or refuses, saying why.
+func takeRuns(n int) error {
+	most := maxHostRuns()
+	for {
+		cur := hostRuns.Load()
+		if cur+int64(n) > most {
+			limit := hostMapLimit()
+			return fmt.Errorf("the host allows %d mappings per process (vm.max_map_count); allocviz keeps %d for the Go runtime, and vmap areas already map %d runs of pages, up to two mappings each, of the %d they may",
+				limit, hostMapMargin(limit), cur, most)
+		}
+		if hostRuns.CompareAndSwap(cur, cur+int64(n)) {
+			return nil
+		}
+	}
+}
+
+// giveRuns counts n runs unmapped.
+func giveRuns(n int) { hostRuns.Add(-int64(n)) }

@@ -215,5 +215,5 @@ func (m *Machine) reallocEvent(info *ReallocInfo, format string, args ...any) {
 	}
 	text := fmt.Sprintf(format, args...)
 	r := m.nestRealloc(info, text)
-	m.emit(Event{Kind: EvRealloc, Addr: r.New, Size: r.NewSize, Realloc: r, Text: text})
+	m.emit(record{kind: EvRealloc, addr: r.New, size: r.NewSize, s1: StrID(m.log.addRealloc(r)), s2: m.str(text)})
 }

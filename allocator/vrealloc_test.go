@@ -98,14 +98,14 @@ func TestVreallocBothProfiles(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				reallocs := eventsOf(log.Events[n:], EvRealloc)
-				if len(reallocs) != 1 || reallocs[0].Realloc == nil {
+				reallocs := eventsOf(logEvents(log)[n:], EvRealloc)
+				if len(reallocs) != 1 || ri(reallocs[0]) == nil {
 					t.Fatalf("%d EvRealloc events, want 1", len(reallocs))
 				}
-				info := reallocs[0].Realloc
+				info := ri(reallocs[0])
 				if info.Func != "vrealloc" || info.Decision != want.decision || info.New != q || info.NewSize != tc.size ||
-					info.Copied != want.copied || reallocs[0].Text == "" {
-					t.Errorf("ReallocInfo %+v (%q), want decision %v, copied %d", *info, reallocs[0].Text, want.decision, want.copied)
+					info.Copied != want.copied || reallocs[0].Text() == "" {
+					t.Errorf("ReallocInfo %+v (%q), want decision %v, copied %d", *info, reallocs[0].Text(), want.decision, want.copied)
 				}
 				switch {
 				case tc.size == 0:
@@ -171,10 +171,10 @@ func TestVreallocRefusals(t *testing.T) {
 				if q != 0 || !errors.Is(err, kind) {
 					t.Errorf("%s = %v, %v; want NULL and %v", name, q, err, kind)
 				}
-				if warn != "" && !hasWarn(log.Events, warn) {
+				if warn != "" && !hasWarn(logEvents(log), warn) {
 					t.Errorf("%s: no warning %q", name, warn)
 				}
-				if last := eventsOf(log.Events, EvRealloc); warn != "" && (len(last) == 0 || last[len(last)-1].Realloc.Decision != DecisionFailed) {
+				if last := eventsOf(logEvents(log), EvRealloc); warn != "" && (len(last) == 0 || ri(last[len(last)-1]).Decision != DecisionFailed) {
 					t.Errorf("%s: no failed realloc decision", name)
 				}
 				got := make([]byte, 7)
@@ -192,7 +192,7 @@ func TestVreallocRefusals(t *testing.T) {
 			if prof == Profile612 {
 				q, err = m.VreallocAlign(p, 100, 4*page, GFPKernel)
 				refused("vrealloc with 16 KiB alignment in 6.12", q, err, ErrBadSize, "")
-				if len(eventsOf(log.Events, EvMisuse)) != 1 {
+				if len(eventsOf(logEvents(log), EvMisuse)) != 1 {
 					t.Error("no misuse event for an alignment 6.12 cannot express")
 				}
 				return
@@ -218,8 +218,8 @@ func TestVreallocRuleSentences(t *testing.T) {
 	q, _ := m.Vrealloc(p, 9000, GFPKernel)
 	m.Vrealloc(q, 0, GFPKernel)
 	var texts []string
-	for _, e := range eventsOf(log.Events, EvRealloc) {
-		texts = append(texts, e.Text)
+	for _, e := range eventsOf(logEvents(log), EvRealloc) {
+		texts = append(texts, e.Text())
 	}
 	want := []string{
 		"vrealloc: 100 bytes are no more than the 5000 requested, so the area stays in place; requested_size is now 100; bytes 100-4999 were zeroed because __GFP_ZERO asks for zeroed memory",

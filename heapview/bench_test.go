@@ -18,15 +18,15 @@ import (
 // KBox, on two CPUs) on a machine of ram bytes until the log holds at
 // least n events. The live set is bounded, so the machine reaches a steady
 // state rather than filling up.
-func bigSession(b *testing.B, ram int64, n int) []allocator.Event {
+func bigSession(b *testing.B, ram int64, n int) *allocator.EventLog {
 	b.Helper()
 	s := newSession(b, allocator.Config{RAM: ram, CPUs: 2})
 	w := newWorkload(s, 1, true)
 	w.maxLive = 20000
-	for len(s.log.Events) < n {
+	for s.log.Len() < n {
 		w.step()
 	}
-	return s.log.Events
+	return s.log
 }
 
 // BenchmarkSeek measures moving the cursor in a session of a million
@@ -47,9 +47,10 @@ func BenchmarkSeek(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	f := hv.footprint()
-	b.Logf("%d events, %d steps, %d checkpoints; model built in %v", len(events), hv.Steps(), len(hv.ckpts), took)
-	b.Logf("memory: events %s (%d B each, PFNs and reallocs %s); model %s on the heap: journal %s and its marks %s, checkpoints %s, head %s",
-		mib(f.events), unsafe.Sizeof(allocator.Event{}), mib(f.eventExtra), mib(int64(after.HeapAlloc)-int64(before.HeapAlloc)),
+	mem := events.Memory()
+	b.Logf("%d events, %d steps, %d checkpoints; model built in %v", events.Len(), hv.Steps(), len(hv.ckpts), took)
+	b.Logf("memory: events %s (records %s, strings %s, side tables %s); model %s on the heap: journal %s and its marks %s, checkpoints %s, head %s",
+		mib(mem.Total()), mib(mem.Records), mib(mem.Strings), mib(mem.Side), mib(int64(after.HeapAlloc)-int64(before.HeapAlloc)),
 		mib(f.journal), mib(f.marks), mib(f.ckpts), mib(f.head))
 	walk, err := newModel(events, math.MaxUint64)
 	if err != nil {
@@ -120,7 +121,7 @@ func ExampleModel_Seek() {
 	m.BeginStep(2, "demo.star:2:1", "free_pages(a, 2)")
 	m.FreePages(a, 2)
 
-	hv, _ := New(log.Events)
+	hv, _ := New(log)
 	hv.Seek(1)
 	fmt.Println(hv.Page(256).State == allocator.PageAllocated, hv.FreeCounts()[2])
 	hv.Seek(2)
@@ -134,28 +135,18 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // footprint is what a model holds besides the events, in bytes.
 type footprint struct {
-	events, eventExtra int64 // the log the caller holds: Event values, and the PFNs and ReallocInfo they point to
-	journal            int64 // undo records
-	marks              int64 // per event: where its records begin, and the replay cost so far
-	ckpts              int64 // chunks and tree nodes only checkpoints hold
-	head               int64 // the head state's chunks and nodes
+	journal int64 // undo records
+	marks   int64 // per event: where its records begin, and the replay cost so far
+	ckpts   int64 // chunks and tree nodes only checkpoints hold
+	head    int64 // the head state's chunks and nodes
 }
 
 // footprint measures the model: each chunk and tree node is counted once,
 // for the head if the head holds it, else for the checkpoints.
 func (m *Model) footprint() footprint {
 	var f footprint
-	f.events = int64(len(m.events)) * int64(unsafe.Sizeof(allocator.Event{}))
-	for i := range m.events {
-		f.eventExtra += int64(cap(m.events[i].PFNs)) * 8
-		if m.events[i].Realloc != nil {
-			f.eventExtra += int64(unsafe.Sizeof(allocator.ReallocInfo{}))
-		}
-	}
 	j := &m.jr
-	f.journal = j.pages.bytes(int(unsafe.Sizeof(pageUndo{}))) + j.slabs.bytes(int(unsafe.Sizeof(kvUndo[slabRec]{}))) +
-		j.allocs.bytes(int(unsafe.Sizeof(kvUndo[allocRec]{}))) + j.areas.bytes(int(unsafe.Sizeof(kvUndo[areaRec]{}))) +
-		j.caches.bytes(int(unsafe.Sizeof(cacheUndo{}))) + j.nums.bytes(8)
+	f.journal = j.bytes()
 	f.marks = j.marks.bytes()
 	seen := map[any]bool{}
 	measure := func(s *state) int64 {
@@ -217,7 +208,7 @@ func BenchmarkViews(b *testing.B) {
 		}
 	}
 	b.Logf("%d events, %d caches with slabs (%s has %d slabs, %d objects), %d areas (the largest %d pages), %d allocations",
-		len(events), len(cs), busiest, cs[0].Slabs, cs[0].Objects, len(hv.Areas()), most, hv.Totals().Allocs)
+		events.Len(), len(cs), busiest, cs[0].Slabs, cs[0].Objects, len(hv.Areas()), most, hv.Totals().Allocs)
 	const w, h = 200, 60
 	views := []struct {
 		name string

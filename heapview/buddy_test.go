@@ -133,7 +133,7 @@ func TestBuddyModelEqualsMachine(t *testing.T) {
 			s := newSession(t, allocator.Config{RAM: 8 * allocator.MiB})
 			rng := rand.New(rand.NewPCG(seed, 42))
 			want := randomBuddy(s, rng, 600, func(step int) bool { return step%37 == 0 || step > 590 })
-			hv, err := New(s.log.Events)
+			hv, err := New(s.log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,20 +166,18 @@ func TestBuddyModelEqualsMachine(t *testing.T) {
 // does, and compares after every step.
 func TestApplyIncrementally(t *testing.T) {
 	s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
-	applied := len(s.log.Events)
 	randomBuddy(s, rng, 300, func(step int) bool {
 		if step == 0 {
 			return false
 		}
-		if err := hv.Apply(s.log.Events[applied:]...); err != nil {
+		if err := hv.Sync(); err != nil {
 			t.Fatal(err)
 		}
-		applied = len(s.log.Events)
 		if hv.Step() != step {
 			t.Fatalf("after applying step %d the cursor is on step %d", step, hv.Step())
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 // machineState is the machine's own account of everything heapview
@@ -247,7 +248,7 @@ func TestModelEqualsMachine(t *testing.T) {
 			if err := s.m.CheckInvariants(); err != nil {
 				t.Fatal(err)
 			}
-			hv, err := New(s.log.Events)
+			hv, err := New(s.log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,7 +275,7 @@ func TestModelEqualsMachine(t *testing.T) {
 					t.Fatal(err)
 				}
 				_, end := hv.stepSpan(st)
-				fresh, err := New(s.log.Events[:end])
+				fresh, err := New(prefix(t, s.log, end))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -291,8 +292,8 @@ func TestModelEqualsMachine(t *testing.T) {
 				t.Fatalf("%d events of a real machine did not fit: %v", len(a), a[0])
 			}
 			seen := map[allocator.EventKind]int{}
-			for _, e := range s.log.Events {
-				seen[e.Kind]++
+			for _, e := range allocatortest.Events(s.log) {
+				seen[e.Kind()]++
 			}
 			for _, k := range []allocator.EventKind{allocator.EvSlabNew, allocator.EvSlabDiscard, allocator.EvSlabList, allocator.EvRealloc,
 				allocator.EvVmapAlloc, allocator.EvVmapFree, allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvBadFree, allocator.EvVecOp, allocator.EvKvmalloc} {
@@ -324,17 +325,17 @@ func TestModelEqualsMachineAfterWritesAfterFree(t *testing.T) {
 				w.step()
 			}
 			want := snapshotAll(s.m)
-			hv, err := New(s.log.Events)
+			hv, err := New(s.log)
 			if err != nil {
 				t.Fatal(err)
 			}
 			requireSameAll(t, "end", hv, want, consistencyChecks{})
 			reports, lost := 0, 0
-			for _, e := range s.log.Events {
+			for _, e := range allocatortest.Events(s.log) {
 				switch {
-				case e.Kind == allocator.EvSlubReport:
+				case e.Kind() == allocator.EvSlubReport:
 					reports++
-				case e.Kind == allocator.EvObjAlloc && e.Path == "lost":
+				case e.Kind() == allocator.EvObjAlloc && e.Path() == "lost":
 					lost++
 				}
 			}
@@ -355,7 +356,7 @@ func TestDiffMatchesTheStates(t *testing.T) {
 	for range 600 {
 		w.step()
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

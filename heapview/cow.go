@@ -1,6 +1,9 @@
 package heapview
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // Copy-on-write containers. A state owns an epoch number; every chunk and
 // tree node records the epoch of the state that made it. A state writes in
@@ -23,6 +26,7 @@ type chunk[T any] struct {
 type vec[T any] struct {
 	chunks []*chunk[T]
 	n      uint64 // records
+	copied uint64 // bytes of chunks copied since the count was reset (what a checkpoint keeps)
 }
 
 // newVec returns a vector of n zero records, all sharing one zero chunk.
@@ -49,6 +53,7 @@ func (v *vec[T]) mut(epoch, i uint64) *T {
 		*nc = *c
 		nc.epoch = epoch
 		v.chunks[i>>chunkShift] = nc
+		v.copied += uint64(unsafe.Sizeof(*nc))
 		c = nc
 	}
 	return &c.a[i&(chunkLen-1)]

@@ -56,8 +56,8 @@ func (m *Model) Diff(a, b int) (Diff, error) {
 		return Diff{}, fmt.Errorf("heapview: the model has no events")
 	}
 	for _, st := range []int{a, b} {
-		if st < 0 || st >= len(m.steps) {
-			return Diff{}, fmt.Errorf("heapview: step %d does not exist (steps run from 0 to %d)", st, len(m.steps)-1)
+		if st < 0 || st > m.nsteps {
+			return Diff{}, fmt.Errorf("heapview: step %d does not exist (steps run from 0 to %d)", st, m.nsteps)
 		}
 	}
 	_, ea := m.stepSpan(a)

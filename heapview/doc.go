@@ -5,8 +5,8 @@
 //
 // # The model
 //
-//	m, err := heapview.New(log.Events) // the whole log, from boot
-//	m.Apply(more...)                   // a live session hands over new events
+//	m, err := heapview.New(log) // the whole log, from boot
+//	err = m.Sync()              // a live session: take in the events appended since
 //
 // The model holds, for the state under the cursor: every page frame's state
 // and owner (Page, the same allocator.PageInfo the machine reports), the
@@ -34,7 +34,7 @@
 //
 // An event that contradicts the state the earlier ones describe (a free of
 // a block that is not allocated, an object outside its slab) is kept in
-// the log, changes nothing, and is reported by New or Apply and listed by
+// the log, changes nothing, and is reported by New or Sync and listed by
 // Anomalies. The model never panics on events.
 //
 // # Time travel
@@ -46,26 +46,34 @@
 // moves or events arrive, so callers can cache what they rendered.
 //
 // The state lives in copy-on-write chunks and trees, so a snapshot costs a
-// copy of a chunk table. The model keeps a snapshot (checkpoint) every so
-// much replay work (page writes, and tree operations, which cost far
-// more) and, for every event, a journal of what it changed. Seeking
-// restores the nearest checkpoint and replays, or walks from the cursor
-// (replaying forward, undoing a run of events backward in one pass) when
-// that is less work, so a seek costs about the same however long the
-// history. On a million events of every allocator on a 256 MiB machine
-// (BenchmarkSeek) a seek anywhere takes about 3 ms (99% under 8 ms), a
-// step either way about 40 µs (99% under 0.4 ms), and the model holds
-// about 150 MiB beside the log's 206 MiB: a journal of some 60 MiB (undo
-// records in fixed blocks, 10 bytes of marks an event) and 67 checkpoints
-// of about 1 MiB each.
+// copy of a chunk table. The model keeps, for every event, a journal of
+// what it changed (undo records encoded as varints in one byte stream,
+// with a mark an event saying where its records begin and what replaying
+// up to it costs), and a snapshot (checkpoint) every so much replay work
+// (page writes, and tree operations, which cost far more), taken only
+// once the chunks and nodes the head copied since the last one come to at
+// most ckptBytes an event: checkpoints cost a bounded share of an event's
+// memory. A seek starts from whichever costs least: the cursor (replaying
+// forward or undoing backward), the checkpoint before the target
+// (replaying), or the checkpoint after it or the head (undoing; a long
+// undo touches each key once), so it costs about the same however long
+// the history. The model holds no pointer per event and no copy of an
+// event: it reads the log. On a million events of every allocator on a
+// 256 MiB machine (BenchmarkSeek) a seek anywhere takes about 12 ms (99%
+// under 50 ms), a step either way about 40 µs (99% under 0.3 ms), and the
+// model holds about 37 MiB beside the log's 23 MiB: the journal 11 MiB and
+// its marks 2.4 MiB, 8 checkpoints 12.5 MiB, the head 2.8 MiB.
 //
 // StepInfo(step) gives a step's source position, operation, events,
 // narration (EvSay), failures and reports, and what it touched: the page
 // frames whose state it changed (for a split or merge, only the heads of
 // the blocks involved), the allocations it made, freed or reallocated, and
 // the vmap areas it made or freed. Explain(event) gives each event's one
-// sentence. Diff(a, b) lists the pages, allocations, slabs and areas that
-// differ between the ends of two steps.
+// sentence. Headline(log, start, end) sums up a step's events in one
+// sentence, its most telling event's, with ShortReport cutting a kernel
+// report to its first line: allocviz run prints it, and Why, the
+// interface's "why" strip, begins with it. Diff(a, b) lists the pages,
+// allocations, slabs and areas that differ between the ends of two steps.
 //
 // # Renderers
 //
@@ -95,8 +103,9 @@
 //
 // # What the model expects of the events
 //
-// The model follows the field comments of allocator/event.go. Where those
-// leave an order or a default open, it accepts:
+// The model follows the kind table (allocator/eventkinds.go) and the
+// accessors of allocator.Event. Where those leave an order or a default
+// open, it accepts:
 //
 //   - Buddy: EvSplit events precede the EvPageAlloc of the block they cut
 //     down; EvMerge events follow the EvPageFree they merge. A page free
@@ -104,7 +113,7 @@
 //   - SLUB: EvSlabNew follows the EvPageAlloc (OwnerSlab) of its pages
 //     and puts the slab on the CPU list of the event's CPU unless an
 //     EvSlabList says otherwise. EvObjAlloc's Addr is the slab's first
-//     object plus Index times the cache's size (EvCacheCreate's Bytes).
+//     object plus Object times the cache's size (EvCacheCreate's Bytes).
 //     EvKmalloc with a Cache follows the EvObjAlloc of its object; with
 //     Cache "" it follows the EvPageAlloc (OwnerLargeKmalloc) of its block.
 //     EvSlabDiscard may come before or after the EvPageFree of the slab's

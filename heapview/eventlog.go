@@ -31,7 +31,7 @@ func (m *Model) EventLog(o EventLogOptions) []Row {
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
 		return v.done()
 	}
-	title := fmt.Sprintf("Events: step %d/%d, event %d/%d", m.step, m.Steps(), m.cur.pos, len(m.events))
+	title := fmt.Sprintf("Events: step %d/%d, event %d/%d", m.step, m.Steps(), m.cur.pos, m.n)
 	if n := len(m.anomalies); n > 0 {
 		title += fmt.Sprintf(", %d not applied", n)
 	}
@@ -76,7 +76,8 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 	}
 	op, src := "boot", ""
 	if st > 0 {
-		op, src = m.events[start].Op, m.events[start].Src
+		e := m.log.At(start)
+		op, src = e.Op(), e.Src()
 	}
 	h := fmt.Sprintf("step %d  ", st)
 	if src != "" {
@@ -89,62 +90,46 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 		l.spans = append(l.spans, Span{Kind: CellBlank, Text: strings.Repeat(" ", gap)}, Span{Kind: CellMuted, Text: src})
 	}
 	out = append(out, l)
-	seqW := len(fmt.Sprint(m.events[len(m.events)-1].Seq)) + 1
+	seqW := len(fmt.Sprint(m.n)) + 1
 	prefix := 2 + seqW + 1 + 12 + 1
 	for i := start; i < end; i++ {
-		e := &m.events[i]
-		if e.Kind == allocator.EvStep {
+		e := m.log.At(i)
+		if e.Kind() == allocator.EvStep {
 			continue
 		}
 		var mk Mark
-		if o.Selected != 0 && e.Seq == o.Selected {
+		if o.Selected != 0 && e.Seq() == o.Selected {
 			mk = MarkSelected
 		}
 		after := i >= m.cur.pos
-		if !o.Detail && (e.Kind == allocator.EvSplit || e.Kind == allocator.EvMerge) && !m.isBad(i) {
+		// A run of a chain kind (splits, merges) or of objects a repair
+		// lost is one line unless every event is asked for.
+		lost := e.Kind() == allocator.EvObjAlloc && e.Path() == "lost"
+		if !o.Detail && (e.Kind().Chain() || lost) && !m.isBad(i) {
 			j := i
-			for j < end && m.events[j].Kind == e.Kind && !m.isBad(j) {
-				if o.Selected != 0 && m.events[j].Seq == o.Selected {
+			for j < end && !m.isBad(j) {
+				f := m.log.At(j)
+				if f.Kind() != e.Kind() || lost && (f.Path() != "lost" || f.PFN() != e.PFN()) {
+					break
+				}
+				if o.Selected != 0 && f.Seq() == o.Selected {
 					mk = MarkSelected
 				}
 				j++
 			}
 			if j-i > 1 {
-				what := "splits"
-				if e.Kind == allocator.EvMerge {
-					what = "merges"
+				run := make([]int, 0, j-i)
+				for k := i; k < j; k++ {
+					run = append(run, k)
 				}
-				text := fmt.Sprintf("%d %s: orders %d..%d at pfn %#x", j-i, what, min(e.Order, m.events[j-1].Order),
-					max(e.Order, m.events[j-1].Order), min(e.PFN, m.events[j-1].PFN))
-				if c, ok := m.chainText(i, j); ok {
-					text = c
-				}
-				out = append(out, m.eventLine(e, text, seqW, prefix, o.Width, mk, after)...)
+				out = append(out, m.eventLine(e, m.runText(run), seqW, prefix, o.Width, mk, after)...)
 				i = j - 1
 				continue
 			}
 		}
-		if !o.Detail && e.Kind == allocator.EvObjAlloc && e.Path == "lost" && !m.isBad(i) {
-			var idx []int
-			j := i
-			for j < end && m.events[j].Kind == e.Kind && m.events[j].Path == "lost" && m.events[j].PFN == e.PFN && !m.isBad(j) {
-				if o.Selected != 0 && m.events[j].Seq == o.Selected {
-					mk = MarkSelected
-				}
-				idx = append(idx, m.events[j].Index)
-				j++
-			}
-			if j-i > 1 {
-				text := fmt.Sprintf("%d objects of the %s slab at pfn %#x lost: on no freelist until the slab is freed (objects %s)",
-					j-i, e.Cache, e.PFN, indexRanges(idx))
-				out = append(out, m.eventLine(e, text, seqW, prefix, o.Width, mk, after)...)
-				i = j - 1
-				continue
-			}
-		}
-		text := Explain(e)
-		if e.Kind == allocator.EvSay {
-			text = fmt.Sprintf("%q", e.Text)
+		text := e.Explain()
+		if e.Kind() == allocator.EvSay {
+			text = fmt.Sprintf("%q", e.Text())
 		}
 		if m.isBad(i) {
 			for _, a := range m.anomalies {
@@ -161,17 +146,14 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 
 // eventLine lays out one event: "  #seq kind        explanation", the
 // explanation wrapped under itself.
-func (m *Model) eventLine(e *allocator.Event, text string, seqW, prefix, width int, mk Mark, after bool) []logLine {
+func (m *Model) eventLine(e allocator.Event, text string, seqW, prefix, width int, mk Mark, after bool) []logLine {
 	kind, body := CellLabel, CellText
-	switch e.Kind {
-	case allocator.EvWarn, allocator.EvBadFree, allocator.EvSlubReport, allocator.EvGuardHit, allocator.EvMisuse, allocator.EvPageFail:
+	switch {
+	case e.Report():
 		kind, body = CellWarn, CellWarn
-	case allocator.EvCheck:
+	case e.Decision() == allocator.DecisionOK:
 		kind = CellGood
-		if e.Decision == allocator.DecisionFailed {
-			kind, body = CellWarn, CellWarn
-		}
-	case allocator.EvSplit, allocator.EvMerge:
+	case e.Kind().Chain():
 		body = CellMuted
 	}
 	if after {
@@ -182,8 +164,8 @@ func (m *Model) eventLine(e *allocator.Event, text string, seqW, prefix, width i
 	for k, p := range parts {
 		var l logLine
 		if k == 0 {
-			l.spans = []Span{{Kind: CellBlank, Mark: mk, Text: "  "}, {Kind: CellMuted, Mark: mk, Text: fmt.Sprintf("#%-*d", seqW-1, e.Seq)},
-				{Kind: CellBlank, Mark: mk, Text: " "}, {Kind: kind, Mark: mk, Text: fmt.Sprintf("%-12s ", e.Kind)}}
+			l.spans = []Span{{Kind: CellBlank, Mark: mk, Text: "  "}, {Kind: CellMuted, Mark: mk, Text: fmt.Sprintf("#%-*d", seqW-1, e.Seq())},
+				{Kind: CellBlank, Mark: mk, Text: " "}, {Kind: kind, Mark: mk, Text: fmt.Sprintf("%-12s ", e.Kind())}}
 		} else {
 			l.spans = []Span{{Kind: CellBlank, Mark: mk, Text: strings.Repeat(" ", prefix)}}
 			l.cont = true
@@ -215,36 +197,38 @@ func indexRanges(idx []int) string {
 	return b.String()
 }
 
-// chainText describes a run of splits or merges [i, j) that form one
-// chain, as expand() and __free_one_page() make them: "8 splits: the
-// order-8 block at pfn 0x100 halved down to order 0", "8 merges: from
-// order 0 at pfn 0x1ff up to an order-8 block at pfn 0x100".
-func (m *Model) chainText(i, j int) (string, bool) {
-	first, last := &m.events[i], &m.events[j-1]
-	for k := i + 1; k < j; k++ {
-		p, e := &m.events[k-1], &m.events[k]
-		if e.Order < 0 || e.Order > allocator.MaxPageOrder || p.Order < 0 || p.Order > allocator.MaxPageOrder {
+// chainText describes a run of splits or merges that form one chain, as
+// expand() and __free_one_page() make them: "8 splits: the order-8 block
+// at pfn 0x100 halved down to order 0", "8 merges: from order 0 at pfn
+// 0x1ff up to an order-8 block at pfn 0x100". run holds their positions.
+func (m *Model) chainText(run []int) (string, bool) {
+	first, last := m.log.At(run[0]), m.log.At(run[len(run)-1])
+	for k := 1; k < len(run); k++ {
+		p, e := m.log.At(run[k-1]), m.log.At(run[k])
+		po, eo, pp, ep := p.Order(), e.Order(), p.PFN(), e.PFN()
+		if eo < 0 || eo > allocator.MaxPageOrder || po < 0 || po > allocator.MaxPageOrder {
 			return "", false
 		}
-		switch e.Kind {
+		switch e.Kind() {
 		case allocator.EvSplit:
-			if e.PFN != p.PFN || e.Order != p.Order-1 {
+			if ep != pp || eo != po-1 {
 				return "", false
 			}
 		case allocator.EvMerge:
-			merged := min(p.PFN, p.PFN^1<<p.Order)
-			if e.Order != p.Order+1 || merged != e.PFN && merged != e.PFN^1<<e.Order {
+			merged := min(pp, pp^1<<po)
+			if eo != po+1 || merged != ep && merged != ep^1<<eo {
 				return "", false
 			}
 		}
 	}
-	if last.Order < 0 || last.Order >= allocator.MaxPageOrder || first.Order < 1 && first.Kind == allocator.EvSplit {
+	fo, lo := first.Order(), last.Order()
+	if lo < 0 || lo >= allocator.MaxPageOrder || fo < 1 && first.Kind() == allocator.EvSplit {
 		return "", false
 	}
-	if first.Kind == allocator.EvSplit {
+	if first.Kind() == allocator.EvSplit {
 		return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d; each upper half to the free list one order below",
-			j-i, first.Order, first.PFN, last.Order-1), true
+			len(run), fo, first.PFN(), lo-1), true
 	}
 	return fmt.Sprintf("%d merges: from order %d at pfn %#x up to an order-%d block at pfn %#x",
-		j-i, first.Order, first.PFN, last.Order+1, min(last.PFN, last.PFN^1<<last.Order)), true
+		len(run), fo, first.PFN(), lo+1, min(last.PFN(), last.PFN()^1<<lo)), true
 }

@@ -17,11 +17,11 @@ func TestEventLogGolden(t *testing.T) {
 	t.Run("slab", func(t *testing.T) {
 		b, _ := slabSession(t)
 		b.begin("kfree(p)")
-		b.add(allocator.Event{Kind: allocator.EvSay, Text: "freeing it again is a double free"})
-		b.add(allocator.Event{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: b.addr(256), PFN: 256})
-		hv, _ := New(b.ev)
+		b.add(allocator.Fields{Kind: allocator.EvSay, Text: "freeing it again is a double free"})
+		b.add(allocator.Fields{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: b.addr(256), PFN: 256})
+		hv, _ := New(b.log())
 		eachSize(t, func(t *testing.T, w, h int) []Row {
-			return hv.EventLog(EventLogOptions{Width: w, Height: h, Selected: hv.Events()[len(hv.Events())-12].Seq})
+			return hv.EventLog(EventLogOptions{Width: w, Height: h, Selected: uint64(hv.Len() - 11)})
 		})
 	})
 }
@@ -36,7 +36,7 @@ func TestEventLogShowsScriptLinesAndRules(t *testing.T) {
 	}
 	all := strings.Join(text, "\n")
 	si, _ := hv.StepInfo(3)
-	for _, want := range []string{"step 3  " + si.Op, si.Src, Explain(&si.Events[len(si.Events)-1])} {
+	for _, want := range []string{"step 3  " + si.Op, si.Src, hv.Event(si.End - 1).Explain()} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the log at step 3 lacks %q:\n%s", want, all)
 		}

@@ -7,150 +7,245 @@ import (
 	"github.com/allocviz/allocviz/allocator"
 )
 
-// Explain returns one sentence saying what an event did and, for
-// decisions, which rule applied: the event's own Text where it has one,
-// otherwise a sentence built from its fields.
-func Explain(e *allocator.Event) string {
-	switch e.Kind {
-	case allocator.EvStep:
-		if e.Src != "" {
-			return fmt.Sprintf("step %d: %s at %s", e.Step, e.Op, e.Src)
-		}
-		return fmt.Sprintf("step %d: %s", e.Step, e.Op)
-	case allocator.EvSplit:
-		if e.Order < 1 || e.Order > allocator.MaxPageOrder {
-			return fmt.Sprintf("split an order-%d block at pfn %#x (no such split)", e.Order, e.PFN)
-		}
-		return fmt.Sprintf("split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d free list",
-			e.Order, e.PFN, e.PFN+1<<(e.Order-1), e.Order-1)
-	case allocator.EvMerge:
-		if e.Order < 0 || e.Order >= allocator.MaxPageOrder {
-			return fmt.Sprintf("merge order-%d blocks at pfn %#x (no such merge)", e.Order, e.PFN)
-		}
-		b := e.PFN ^ 1<<e.Order
-		return fmt.Sprintf("merged the order-%d block at pfn %#x with its free buddy at pfn %#x into an order-%d block at pfn %#x",
-			e.Order, e.PFN, b, e.Order+1, min(e.PFN, b))
-	case allocator.EvRealloc:
-		if e.Text != "" || e.Realloc == nil {
-			return e.Text
-		}
-		return DescribeRealloc(e.Realloc)
-	case allocator.EvCheck:
-		if e.Decision == allocator.DecisionFailed {
-			return "check failed: " + e.Text
-		}
-		return "check passed: " + e.Text
-	}
-	if e.Text != "" {
-		return e.Text
-	}
-	switch e.Kind {
-	case allocator.EvPageAlloc:
-		return fmt.Sprintf("order-%d block at pfn %#x allocated to %v", e.Order, e.PFN, e.Owner)
-	case allocator.EvPageFree:
-		return fmt.Sprintf("order-%d block at pfn %#x freed by %v", e.Order, e.PFN, e.Owner)
-	case allocator.EvSlabNew:
-		return fmt.Sprintf("%s: new order-%d slab at pfn %#x with %d objects from %v", e.Cache, e.Order, e.PFN, e.Index, e.Addr)
-	case allocator.EvSlabDiscard:
-		return fmt.Sprintf("%s: empty slab at pfn %#x returned to the page allocator", e.Cache, e.PFN)
-	case allocator.EvSlabList:
-		if e.List == allocator.ListCPU || e.List == allocator.ListCPUPartial {
-			return fmt.Sprintf("%s: slab at pfn %#x moved to the %v list of cpu %d", e.Cache, e.PFN, e.List, e.Index)
-		}
-		return fmt.Sprintf("%s: slab at pfn %#x moved to the %v list", e.Cache, e.PFN, e.List)
-	case allocator.EvObjAlloc:
-		return fmt.Sprintf("%s: object %d at %v handed out for %d bytes%s", e.Cache, e.Index, e.Addr, e.Size, paren(e.Path))
-	case allocator.EvObjFree:
-		return fmt.Sprintf("%s: object %d at %v freed%s", e.Cache, e.Index, e.Addr, paren(e.Path))
-	case allocator.EvKmalloc:
-		if e.Cache == "" {
-			return fmt.Sprintf("kmalloc: ptr=%v bytes_req=%d bytes_alloc=%d (large kmalloc)", e.Addr, e.Size, e.Bytes)
-		}
-		return fmt.Sprintf("kmalloc: ptr=%v bytes_req=%d bytes_alloc=%d from %s", e.Addr, e.Size, e.Bytes, e.Cache)
-	case allocator.EvKfree:
-		return fmt.Sprintf("kfree: ptr=%v", e.Addr)
-	case allocator.EvVmapAlloc:
-		return fmt.Sprintf("vmap area %v of %s (%d pages and a guard page) for %d bytes", e.Addr, allocator.FormatBytes(e.Bytes), e.Index, e.Size)
-	case allocator.EvVmapFree:
-		return fmt.Sprintf("vmap area %v of %s freed", e.Addr, allocator.FormatBytes(e.Bytes))
-	case allocator.EvCPU:
-		return fmt.Sprintf("now running on cpu %d (was cpu %d)", e.CPU, e.Index)
-	case allocator.EvCacheCreate:
-		return fmt.Sprintf("cache %s created: object size %d, %d bytes per object, %d objects per order-%d slab", e.Cache, e.Size, e.Bytes, e.Index, e.Order)
-	case allocator.EvCacheDestroy:
-		return fmt.Sprintf("cache %s destroyed", e.Cache)
-	case allocator.EvVecOp:
-		return fmt.Sprintf("%s: len %d, capacity %d (%s) at %v", e.Op, e.Size, e.Index, allocator.FormatBytes(e.Bytes), e.Addr)
-	}
-	return e.Kind.String()
+// Headline returns the sentence that sums up the events [start, end) of
+// log (one step) and the positions of the events it tells: the event that
+// ranks first as a headline (allocator.EventKind.HeadlineRank) and has a
+// text, leaving out decisions nested inside another call (the krealloc
+// inside a kvrealloc is not the kvrealloc's headline), completed where one
+// sentence is not the whole story:
+//
+//   - a kmalloc that returned NULL, by why (the page allocator's failure);
+//   - a kmalloc, by where in the cache the object came from;
+//   - a free that set off more than its own slab's move (a per-CPU partial
+//     list drained to the node, slabs discarded), by the last of those.
+//
+// With no such event it is the first text the step's events carry (the
+// narration, the check's message). allocviz run prints it on each step's
+// line (shortened by ShortReport), and the interface's "why" strip leads
+// with it.
+func Headline(log *allocator.EventLog, start, end int) (string, []int) {
+	b, used := AppendHeadline(nil, log, start, end)
+	return string(b), used
 }
 
-// DescribeRealloc says what a realloc decision did in one line:
-// "krealloc 0x… (100 B, kmalloc-128) -> 0x… (300 B, kmalloc-512): moved, 128 B copied".
-func DescribeRealloc(r *allocator.ReallocInfo) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Func, ptrName(r.Old))
-	if !r.Old.ZeroOrNull() {
-		fmt.Fprintf(&b, " (%s)", sizeIn(r.OldSize, r.OldCap))
-	}
-	fmt.Fprintf(&b, " -> %s", ptrName(r.New))
-	if !r.New.ZeroOrNull() {
-		fmt.Fprintf(&b, " (%s", sizeIn(r.NewSize, r.NewCap))
-		if r.Bucket != "" {
-			fmt.Fprintf(&b, ", %s", r.Bucket)
+// AppendHeadline appends Headline's sentence to b.
+func AppendHeadline(b []byte, log *allocator.EventLog, start, end int) ([]byte, []int) {
+	best, rank := -1, 0
+	for i := start; i < end; i++ {
+		e := log.At(i)
+		r := e.Kind().HeadlineRank()
+		if r == 0 || best >= 0 && r >= rank || e.Nested() || !e.HasText() {
+			continue
 		}
-		b.WriteByte(')')
+		best, rank = i, r
 	}
-	fmt.Fprintf(&b, ": %v", r.Decision)
-	if r.Copied > 0 {
-		fmt.Fprintf(&b, ", %s copied", allocator.FormatBytes(r.Copied))
-	}
-	if r.Zeroed > 0 {
-		fmt.Fprintf(&b, ", %s zeroed", allocator.FormatBytes(r.Zeroed))
-	}
-	return b.String()
-}
-
-func sizeIn(size, cap uint64) string {
-	if cap != 0 && cap != size {
-		return fmt.Sprintf("%s of %s", allocator.FormatBytes(size), allocator.FormatBytes(cap))
-	}
-	return allocator.FormatBytes(size)
-}
-
-func paren(s string) string {
-	if s == "" {
-		return ""
-	}
-	return " (" + s + ")"
-}
-
-// headlineKinds are the events that sum up a whole call, most telling
-// first: a call that makes many events is explained by its own decision
-// (a realloc, kvmalloc's path, the vmap area a vmalloc made, a guard-page
-// hit) before its lower-level events; a SLUB debug report before the free
-// it refused; a kmalloc's size class before the pages a new slab took.
-func headlineKinds() [13]allocator.EventKind {
-	return [...]allocator.EventKind{
-		allocator.EvRealloc, allocator.EvKvmalloc, allocator.EvGuardHit, allocator.EvVmapAlloc, allocator.EvVmapFree,
-		allocator.EvVecOp, allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvKmalloc, allocator.EvObjAlloc,
-		allocator.EvObjFree, allocator.EvCacheCreate, allocator.EvMisuse,
-	}
-}
-
-// Headline returns the event that sums up one step's events, or nil when
-// none does: the first event, in headlineKinds order, that has a text and
-// is not a decision nested inside another (ReallocInfo.Within: the
-// krealloc inside a kvrealloc is not the kvrealloc's headline). The CLI's
-// run lines and the interface's Why panel both use it.
-func Headline(events []allocator.Event) *allocator.Event {
-	for _, kind := range headlineKinds() {
-		for i := range events {
-			e := &events[i]
-			if e.Kind == kind && e.Text != "" && (e.Realloc == nil || e.Realloc.Within == "") {
-				return e
+	if best < 0 {
+		for i := start; i < end; i++ {
+			if e := log.At(i); e.Kind() != allocator.EvStep && e.HasText() {
+				return e.AppendText(b), []int{i}
 			}
 		}
+		return b, nil
 	}
-	return nil
+	e := log.At(best)
+	b = e.AppendText(b)
+	switch {
+	case e.Kind() == allocator.EvKmalloc && e.Failed():
+		if f := firstText(log, start, end, allocator.EvPageFail); f >= 0 {
+			return log.At(f).AppendText(append(b, "; failed: "...)), []int{best, f}
+		}
+	case e.Kind() == allocator.EvKmalloc && e.CacheID() != 0:
+		if o := firstText(log, start, end, allocator.EvObjAlloc); o >= 0 {
+			return log.At(o).AppendText(append(b, "; "...)), []int{best, o}
+		}
+	case e.Kind() == allocator.EvObjFree:
+		last, n := -1, 0
+		for i := start; i < end; i++ {
+			if k := log.At(i).Kind(); k == allocator.EvSlabList || k == allocator.EvSlabDiscard {
+				last, n = i, n+1
+			}
+		}
+		if n > 1 {
+			return log.At(last).AppendText(append(b, "; "...)), []int{best, last}
+		}
+	}
+	return b, []int{best}
+}
+
+// firstText returns the position of the first event of kind in [start,
+// end) that has a text, or -1.
+func firstText(log *allocator.EventLog, start, end int, kind allocator.EventKind) int {
+	for i := start; i < end; i++ {
+		if e := log.At(i); e.Kind() == kind && e.HasText() {
+			return i
+		}
+	}
+	return -1
+}
+
+// ShortReport shortens a text of several lines to one. A SLUB report (a
+// "BUG <cache>" line between rules, the corruption found, an object dump,
+// "FIX" lines) becomes its BUG line, the corruption line and the last FIX
+// line; anything else keeps its first line.
+func ShortReport(text string) string {
+	first, _, multi := strings.Cut(text, "\n")
+	if !multi {
+		return text
+	}
+	var bug, detail, fix string
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, "BUG ") && bug == "":
+			bug = l
+		case strings.HasPrefix(l, "[") && detail == "":
+			detail = l
+		case strings.HasPrefix(l, "FIX "):
+			fix = l
+		}
+	}
+	if bug == "" {
+		return first
+	}
+	if detail != "" {
+		bug += ": " + detail
+	}
+	if fix != "" {
+		bug += "; " + fix
+	}
+	return bug
+}
+
+// runText tells a run of events of one kind in one line, for the event
+// log and the "why" strip: the splits of one allocation or the merges of
+// one free as the chain expand() and __free_one_page() make, the blocks
+// boot freed, the objects a repair lost. run holds their positions.
+func (m *Model) runText(run []int) string {
+	first, last := m.log.At(run[0]), m.log.At(run[len(run)-1])
+	n := len(run)
+	switch first.Kind() {
+	case allocator.EvSplit, allocator.EvMerge:
+		if c, ok := m.chainText(run); ok {
+			return c
+		}
+		what := "splits"
+		if first.Kind() == allocator.EvMerge {
+			what = "merges"
+		}
+		return fmt.Sprintf("%d %s: orders %d..%d at pfn %#x", n, what, min(first.Order(), last.Order()),
+			max(first.Order(), last.Order()), min(first.PFN(), last.PFN()))
+	case allocator.EvPageFree:
+		return fmt.Sprintf("%d free blocks put on the free lists, from pfn %#x to pfn %#x", n, first.PFN(), last.PFN())
+	case allocator.EvObjAlloc:
+		if first.Path() == "lost" {
+			idx := make([]int, 0, n)
+			for _, k := range run {
+				idx = append(idx, m.log.At(k).Object())
+			}
+			return fmt.Sprintf("%d objects of the %s slab at pfn %#x lost: on no freelist until the slab is freed (objects %s)",
+				n, first.Cache(), first.PFN(), indexRanges(idx))
+		}
+	}
+	return fmt.Sprintf("%d × %s", n, first.Kind())
+}
+
+// WhyStyle says what a line of the "why" strip is.
+type WhyStyle uint8
+
+// Styles of the "why" strip.
+const (
+	WhyHeadline  WhyStyle = iota // the sentence that sums the step up (Headline)
+	WhyPass                      // a check that passed
+	WhyFail                      // a check that failed
+	WhyReport                    // a report: a warning, misuse, a fault, a failed allocation
+	WhyDecision                  // a decision with its rule
+	WhyEvent                     // anything else the step did
+	WhyMechanics                 // a consequence: splits, merges, list moves, tracepoints
+	WhyMore                      // how many events there are when not all are shown
+)
+
+// WhyLine is one line of the "why" strip, before wrapping.
+type WhyLine struct {
+	Style WhyStyle
+	Text  string
+}
+
+// Why explains step (0 is boot) for the "why" strip: the headline, then
+// each decision and event with the rule it applied, and last the mechanics
+// (splits, merges, list moves, tracepoints), runs of one kind told in one
+// line. Narration (say) is left out: StepInfo.Narration has it. At most
+// max lines tell events, since a loop typed at the prompt is one step but
+// may cause thousands of events.
+func (m *Model) Why(step, max int) []WhyLine {
+	if step < 0 || step > m.nsteps {
+		return nil
+	}
+	start, end := m.stepSpan(step)
+	var out []WhyLine
+	shown := 0
+	text, used := Headline(m.log, start, end)
+	if len(used) == 1 {
+		// A step that narrates or checks has its own lines: the
+		// narration (StepInfo.Narration), the check passed or failed.
+		if k := m.log.At(used[0]).Kind(); k == allocator.EvSay || k == allocator.EvCheck {
+			text, used = "", nil
+		}
+	}
+	if text != "" {
+		out = append(out, WhyLine{WhyHeadline, text})
+		shown++
+	}
+	var mech []int
+	narration := 0
+events:
+	for i := start; i < end; i++ {
+		for _, u := range used {
+			if u == i {
+				continue events
+			}
+		}
+		e := m.log.At(i)
+		switch {
+		case e.Kind() == allocator.EvStep:
+			continue
+		case e.Kind() == allocator.EvSay:
+			narration++
+			continue
+		case e.Class() == allocator.ClassMechanism || e.Kind().Trace():
+			mech = append(mech, i)
+			continue
+		}
+		if shown == max {
+			continue
+		}
+		shown++
+		switch {
+		case e.Decision() == allocator.DecisionOK:
+			out = append(out, WhyLine{WhyPass, e.Text()})
+		case e.Decision() == allocator.DecisionFailed:
+			out = append(out, WhyLine{WhyFail, e.Explain()})
+		case e.Report():
+			out = append(out, WhyLine{WhyReport, e.Explain()})
+		case e.Class() == allocator.ClassDecision:
+			out = append(out, WhyLine{WhyDecision, e.Explain()})
+		default:
+			out = append(out, WhyLine{WhyEvent, e.Explain()})
+		}
+	}
+	for i := 0; i < len(mech) && shown < max; shown++ {
+		j := i + 1
+		for j < len(mech) && m.log.At(mech[j]).Kind() == m.log.At(mech[i]).Kind() {
+			j++
+		}
+		if j-i >= 3 {
+			out = append(out, WhyLine{WhyMechanics, m.runText(mech[i:j])})
+			i = j
+			continue
+		}
+		out = append(out, WhyLine{WhyMechanics, m.log.At(mech[i]).Explain()})
+		i++
+	}
+	if n := end - start - narration - 1; shown >= max && n > shown {
+		out = append(out, WhyLine{WhyMore, fmt.Sprintf("… %d events in all", n)})
+	}
+	return out
 }

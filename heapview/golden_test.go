@@ -92,7 +92,7 @@ func buddyScene(t testing.TB) *Model {
 		}
 		live = append(live[:i], live[i+1:]...)
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,21 +41,21 @@ func (in *Inspection) add(label string, k CellKind, class uint8, format string, 
 
 // stepLine says where a step came from: "step 3: kmalloc(40) at t.star:3:1".
 func (m *Model) stepLine(step int) string {
-	if step <= 0 || step >= len(m.steps) {
+	if step <= 0 || step > m.nsteps {
 		return "boot"
 	}
-	e := &m.events[m.steps[step].start]
-	if e.Src == "" {
-		return fmt.Sprintf("step %d: %s", step, e.Op)
+	e := m.log.At(m.stepStart(step))
+	if e.Src() == "" {
+		return fmt.Sprintf("step %d: %s", step, e.Op())
 	}
-	return fmt.Sprintf("step %d: %s at %s", step, e.Op, e.Src)
+	return fmt.Sprintf("step %d: %s at %s", step, e.Op(), e.Src())
 }
 
 // eventAt says where the event at position+1 idx happened: "step 3:
 // kmalloc(40) at t.star:3:1 (event #57, obj_alloc)".
 func (m *Model) eventAt(idx uint32) string {
-	e := &m.events[idx-1]
-	return fmt.Sprintf("%s (event #%d, %v)", m.stepLine(m.stepOf(int(idx-1))), e.Seq, e.Kind)
+	e := m.log.At(int(idx - 1))
+	return fmt.Sprintf("%s (event #%d, %v)", m.stepLine(m.stepOf(int(idx-1))), e.Seq(), e.Kind())
 }
 
 // since adds the since and why fields for the event at position+1 idx:
@@ -64,9 +64,9 @@ func (in *Inspection) since(m *Model, idx uint32) {
 	if idx == 0 {
 		return
 	}
-	in.Seq = m.events[idx-1].Seq
+	in.Seq = m.log.At(int(idx - 1)).Seq()
 	in.add("since", CellText, 0, "%s", m.eventAt(idx))
-	in.add("why", CellMuted, 0, "%s", Explain(&m.events[idx-1]))
+	in.add("why", CellMuted, 0, "%s", m.log.At(int(idx-1)).Explain())
 }
 
 // buddy adds the page allocator's own rule for the block, when the event
@@ -75,8 +75,8 @@ func (in *Inspection) buddy(m *Model, pageIdx, ownerIdx uint32) {
 	if pageIdx == 0 || pageIdx == ownerIdx {
 		return
 	}
-	e := &m.events[pageIdx-1]
-	in.add("pages", CellMuted, 0, "%s: %s", m.stepLine(m.stepOf(int(pageIdx-1))), Explain(e))
+	e := m.log.At(int(pageIdx - 1))
+	in.add("pages", CellMuted, 0, "%s: %s", m.stepLine(m.stepOf(int(pageIdx-1))), e.Explain())
 }
 
 // InspectPage describes page frame pfn in the state under the cursor:
@@ -199,7 +199,7 @@ func (in *Inspection) slabFields(m *Model, sl Slab, rec *slabRec) {
 	}
 	in.add("slab", CellText, 0, "order-%d slab at pfn %#x, %d of %d objects in use, %s", sl.Order, sl.PFN, sl.InUse, sl.Objects, where)
 	if rec.listed != 0 && m.stepOf(int(rec.listed-1)) != m.stepOf(int(rec.since-1)) {
-		in.add("listed", CellText, 0, "%s: %s", m.stepLine(m.stepOf(int(rec.listed-1))), Explain(&m.events[rec.listed-1]))
+		in.add("listed", CellText, 0, "%s: %s", m.stepLine(m.stepOf(int(rec.listed-1))), m.log.At(int(rec.listed-1)).Explain())
 	}
 }
 
@@ -281,7 +281,7 @@ func (m *Model) inspectObject(page Inspection, a allocator.Addr) Inspection {
 		}
 		in.since(m, r.since)
 		if k := m.kmallocEventOf(int(r.since-1), objAddr); k >= 0 {
-			in.add("size class", CellMuted, 0, "%s", Explain(&m.events[k]))
+			in.add("size class", CellMuted, 0, "%s", m.log.At(k).Explain())
 		}
 	default:
 		in.add("object", CellObjFree, 0, "object %d of %s at %v%s, free", i, sl.Cache, objAddr, at)
@@ -289,14 +289,14 @@ func (m *Model) inspectObject(page Inspection, a allocator.Addr) Inspection {
 		if n, which := freelistPlace(fl, i); n > 0 {
 			in.add("next", CellText, 0, "handed out %s on %s", ordinal(n), which)
 		}
-		if pos := m.lastFree(sl.PFN, i, int(rec.since-1)); pos >= 0 {
+		if pos := m.lastFree(sl, i); pos >= 0 {
 			in.since(m, uint32(pos+1))
 		} else {
 			in.add("since", CellText, 0, "never handed out since the slab was made in %s", m.stepLine(m.stepOf(int(rec.since-1))))
 		}
 	}
 	in.slabFields(m, sl, rec)
-	in.add("slab made", CellText, 0, "%s: %s", m.stepLine(m.stepOf(int(rec.since-1))), Explain(&m.events[rec.since-1]))
+	in.add("slab made", CellText, 0, "%s: %s", m.stepLine(m.stepOf(int(rec.since-1))), m.log.At(int(rec.since-1)).Explain())
 	if m.touched().hasPage(page.PFN) {
 		if _, found := slices.BinarySearch(m.touched().objects, objAddr); found {
 			in.Fields = append(in.Fields, Field{Label: "this step", Value: "changed by the step under the cursor", Kind: CellText, Mark: MarkTouched})
@@ -343,32 +343,13 @@ func (m *Model) kmallocEventOf(pos int, a allocator.Addr) int {
 	step := m.stepOf(pos)
 	_, end := m.stepSpan(step)
 	for i := pos + 1; i < min(end, m.cur.pos); i++ {
-		e := &m.events[i]
+		e := m.log.At(i)
 		switch {
-		case e.Kind == allocator.EvKmalloc && e.Addr == a:
+		case e.Kind() == allocator.EvKmalloc && e.Addr() == a:
 			return i
-		case e.Kind == allocator.EvObjAlloc || e.Kind == allocator.EvObjFree && e.Addr == a:
+		case e.Kind() == allocator.EvObjAlloc || e.Kind() == allocator.EvObjFree && e.Addr() == a:
 			return -1
 		}
-	}
-	return -1
-}
-
-// lastFree returns the position of the last EvObjFree of object i of the
-// slab at pfn made at position from, before the cursor, or -1 when the
-// object was handed out since or never freed.
-func (m *Model) lastFree(pfn uint64, i, from int) int {
-	evs := m.slabEvents[pfn]
-	end, _ := slices.BinarySearch(evs, int32(m.cur.pos))
-	for k := end - 1; k >= 0 && int(evs[k]) > from; k-- {
-		e := &m.events[evs[k]]
-		if e.Index != i || e.Kind != allocator.EvObjFree && e.Kind != allocator.EvObjAlloc {
-			continue
-		}
-		if e.Kind == allocator.EvObjFree {
-			return int(evs[k])
-		}
-		return -1
 	}
 	return -1
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 // TestKvmallocModelEqualsMachine drives the real kvmalloc, kvrealloc and
@@ -99,7 +100,7 @@ func TestKvmallocModelEqualsMachine(t *testing.T) {
 					want[s.step] = snapshotMachine(s.m)
 				}
 			}
-			hv, err := New(s.log.Events)
+			hv, err := New(s.log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,8 +121,8 @@ func TestKvmallocModelEqualsMachine(t *testing.T) {
 				t.Errorf("the model counts %d realloc decisions for %d kvrealloc calls", got, kvreallocs)
 			}
 			inner := 0
-			for _, e := range s.log.Events {
-				if e.Kind == allocator.EvRealloc && e.Realloc.Within == "kvrealloc" {
+			for _, e := range allocatortest.Events(s.log) {
+				if r, _ := e.Realloc(); e.Kind() == allocator.EvRealloc && r.Within == "kvrealloc" {
 					inner++
 				}
 			}

@@ -3,6 +3,7 @@ package heapview
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"sort"
@@ -17,18 +18,20 @@ import (
 //
 // A Model is used by one goroutine at a time.
 type Model struct {
-	events []allocator.Event // everything applied, in order; never written
-	geo    geometry          // from EvBoot
-	steps  []stepRec         // steps[0] is boot; steps[i] begins at the i-th EvStep
+	log    *allocator.EventLog // the events; the model reads them and never writes
+	n      int                 // events of the log taken in (ingested)
+	geo    geometry            // from EvBoot
+	nsteps int                 // EvStep events taken in: steps run from 0 (boot) to nsteps
 
-	caches   []cacheInfo        // every cache ever created, by id (creation order)
-	cacheIDs map[string][]int32 // name -> ids, ascending
-	names    []string           // interned API names and paths; names[0] = ""
-	nameIDs  map[string]uint16
+	caches     []cacheInfo                 // every cache ever created, by id (creation order)
+	cacheIDs   map[allocator.StrID][]int32 // name -> ids, ascending
+	cacheNames map[string][]int32          // the same by the name itself
+	names      []string                    // interned API names and paths; names[0] = ""
+	nameIDs    map[string]uint16
 
-	reallocs    []reallocRec       // every EvRealloc, by position
-	lastLineage map[uint64]uint32  // head pass: address -> lineage of the last allocation freed there
-	slabEvents  map[uint64][]int32 // first pfn -> positions of the applied EvSlabNew, EvSlabList, EvObjAlloc and EvObjFree events naming it
+	reallocs    []reallocRec      // every EvRealloc, by position
+	lastLineage map[uint64]uint32 // head pass: address -> lineage of the allocation freed there in this step
+	fl          freelistState     // the slabs' freelists (freelists.go)
 
 	bad       []uint64  // bit set of event positions not applied (anomalies)
 	anomalies []Anomaly // why
@@ -38,6 +41,7 @@ type Model struct {
 	cur      *state   // under the cursor
 	ckpts    []*state // snapshots of head at increasing positions; ckpts[0] at 0
 	ckWork   uint64   // work since the last checkpoint
+	ckEvents uint64   // events since the last checkpoint
 	ckEvery  uint64   // work between checkpoints (ckptWork; tests make it small)
 	epoch    uint64   // the last epoch handed out
 	step     int      // the step under the cursor
@@ -67,15 +71,10 @@ func (g geometry) addrPFN(a allocator.Addr) (uint64, bool) {
 	return pfn, pfn < g.nrPages
 }
 
-// stepRec is one script step.
-type stepRec struct {
-	start  int // position of its EvStep; 0 for boot
-	number int // the EvStep's Step field
-}
-
 // cacheInfo is a slab cache's fixed geometry, from EvCacheCreate.
 type cacheInfo struct {
 	name    string
+	nameID  allocator.StrID
 	objSize uint64 // object_size, bytes
 	size    uint64 // s->size, bytes: the stride of objects in a slab
 	order   int    // slab order
@@ -108,118 +107,143 @@ func (a Anomaly) Error() string {
 // million buddy events leave some two hundred checkpoints.
 const ckptWork = 1 << 19
 
+// A checkpoint keeps what the head changes after it: the chunks and tree
+// nodes it copies before writing them. Another checkpoint is taken only
+// once the last one's copies come to at most ckptBytes per event since
+// it, so that checkpoints cost a bounded share of the memory an event
+// costs; but at least every ckptMaxFactor * ckptWork of work, so that a
+// seek replays a bounded stretch.
+const (
+	ckptBytes     = 12
+	ckptMaxFactor = 16
+)
+
 // New builds a model from a whole event log, which must begin with the
 // machine's boot (allocator.Machine.SetLog hands a new log the boot
 // events). The cursor ends on the last step. Events that contradict the
 // ones before them are kept but not applied; the error lists them and
-// Anomalies returns them. New retains events (without writing them); the
-// caller must not change them.
-func New(events []allocator.Event) (*Model, error) {
-	return newModel(events, ckptWork)
+// Anomalies returns them. The model keeps log and reads it, never writes
+// it; events appended later are taken in by Sync.
+func New(log *allocator.EventLog) (*Model, error) {
+	return newModel(log, ckptWork)
 }
 
-func newModel(events []allocator.Event, every uint64) (*Model, error) {
+func newModel(log *allocator.EventLog, every uint64) (*Model, error) {
 	m := &Model{
+		log:         log,
 		ckEvery:     every,
-		cacheIDs:    make(map[string][]int32),
+		cacheIDs:    make(map[allocator.StrID][]int32),
+		cacheNames:  make(map[string][]int32),
 		names:       slices.Clone(fixedNames),
 		nameIDs:     map[string]uint16{},
 		lastLineage: make(map[uint64]uint32),
-		slabEvents:  make(map[uint64][]int32),
 		cur:         &state{},
-		steps:       []stepRec{{}},
 	}
 	for i, n := range m.names {
 		m.nameIDs[n] = uint16(i)
 	}
-	if len(events) == 0 {
+	if log.Len() == 0 {
 		return m, nil
 	}
-	if err := m.boot(&events[0]); err != nil {
+	if err := m.boot(log.At(0)); err != nil {
 		return nil, err
 	}
-	m.events = events[:len(events):len(events)]
-	return m, m.ingest(0, true)
+	return m, m.ingest(true)
 }
 
-// Apply appends events to the model (a live session hands over what the
-// machine recorded since the last call). When the cursor was on the last
-// step it moves to the new last step. The error reports events that could
-// not be applied; see New.
-func (m *Model) Apply(events ...allocator.Event) error {
-	if len(events) == 0 {
+// Sync takes in the events appended to the log since the model last read
+// it (a live session calls it after each input). When the cursor was on
+// the last step it moves to the new last step. The error reports events
+// that could not be applied; see New.
+func (m *Model) Sync() error {
+	if m.log.Len() == m.n {
 		return nil
 	}
-	follow := m.head == nil || m.cur.pos == len(m.events)
+	follow := m.head == nil || m.cur.pos == m.n
 	if m.head == nil {
-		if err := m.boot(&events[0]); err != nil {
+		if err := m.boot(m.log.At(0)); err != nil {
 			return err
 		}
 	}
-	from := len(m.events)
-	m.events = append(m.events, events...)
-	return m.ingest(from, follow)
+	return m.ingest(follow)
 }
 
-// ingest applies the events from position from to the head state.
-func (m *Model) ingest(from int, follow bool) error {
+// ingest applies the events the log holds beyond the model's to the head
+// state.
+func (m *Model) ingest(follow bool) error {
 	var errs []error
-	for pos := from; pos < len(m.events); pos++ {
-		e := &m.events[pos]
-		if !m.bootDone && e.Kind != allocator.EvBoot && e.Kind != allocator.EvReserve &&
-			(e.Kind != allocator.EvPageFree || e.Owner != allocator.OwnerFree) {
+	nerr := 0
+	end := m.log.Len()
+	for pos := m.n; pos < end; pos++ {
+		e := m.log.At(pos)
+		k := e.Kind()
+		if !m.bootDone && k != allocator.EvBoot && k != allocator.EvReserve &&
+			(k != allocator.EvPageFree || e.Owner() != allocator.OwnerFree) {
 			m.bootDone = true
 		}
-		if e.Kind == allocator.EvStep {
-			m.steps = append(m.steps, stepRec{start: pos, number: e.Step})
+		if k == allocator.EvStep {
+			m.nsteps++
+			// A realloc's lineage passes through a free in the same
+			// call, so in the same step: what earlier steps freed is
+			// of no more use.
+			switch n := len(m.lastLineage); {
+			case n > 64:
+				m.lastLineage = make(map[uint64]uint32)
+			case n > 0:
+				clear(m.lastLineage)
+			}
 		}
-		m.jr.open = m.jr.here()
+		m.n = pos + 1
 		before := m.head.work
-		if err := m.apply(m.head, pos, true); err != nil {
-			m.jr.truncate(m.jr.open)
+		if err := m.apply(m.head, e, true); err != nil {
+			m.jr.discard()
 			m.setBad(pos)
-			a := Anomaly{Seq: e.Seq, Pos: pos, Kind: e.Kind, Err: err}
+			a := Anomaly{Seq: e.Seq(), Pos: pos, Kind: k, Err: err}
 			m.anomalies = append(m.anomalies, a)
+			nerr++
 			if len(errs) < 8 {
 				errs = append(errs, a)
 			}
 		} else {
-			switch e.Kind {
-			case allocator.EvSlabNew, allocator.EvSlabList, allocator.EvObjAlloc, allocator.EvObjFree:
-				m.slabEvents[e.PFN] = append(m.slabEvents[e.PFN], int32(pos))
+			switch k {
+			case allocator.EvSlabNew, allocator.EvSlabList, allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvSlabDiscard, allocator.EvPageFree:
+				m.followSlab(e)
 			}
 		}
+		m.jr.commit()
 		m.head.pos = pos + 1
 		w := m.head.work - before + 1
 		m.jr.marks.add(m.jr.here(), m.jr.marks.last.cost+w)
 		m.ckWork += w
-		if m.ckWork >= m.ckEvery {
+		m.ckEvents++
+		if m.ckWork >= m.ckEvery && (m.head.copied() <= ckptBytes*m.ckEvents || m.ckWork >= ckptMaxFactor*m.ckEvery) {
 			m.ckpts = append(m.ckpts, m.head.snapshot(m.newEpoch))
-			m.ckWork = 0
+			m.snapFreelists(m.head.pos)
+			m.ckWork, m.ckEvents = 0, 0
 		}
 	}
-	if len(m.anomalies) > len(errs) && len(errs) == 8 {
-		errs = append(errs, fmt.Errorf("and %d more", len(m.anomalies)-8))
+	if nerr > len(errs) {
+		errs = append(errs, fmt.Errorf("and %d more", nerr-len(errs)))
 	}
 	if follow {
-		m.cur = m.head.snapshot(m.newEpoch)
-		m.step = len(m.steps) - 1
+		m.cur = m.head.fork(m.newEpoch)
+		m.step = m.nsteps
 	}
 	m.version++
 	return errors.Join(errs...)
 }
 
 // boot sets the geometry from the first event and creates the empty state.
-func (m *Model) boot(e *allocator.Event) error {
-	if e.Kind != allocator.EvBoot {
-		return fmt.Errorf("heapview: the log begins with a %v event, not the machine's boot; a model needs the whole log from boot", e.Kind)
+func (m *Model) boot(e allocator.Event) error {
+	if e.Kind() != allocator.EvBoot {
+		return fmt.Errorf("heapview: the log begins with a %v event, not the machine's boot; a model needs the whole log from boot", e.Kind())
 	}
-	ps := uint64(e.Index)
-	if ps < 512 || ps&(ps-1) != 0 || e.Size == 0 || e.Size%ps != 0 || e.Size/ps > 1<<31 {
-		return fmt.Errorf("heapview: boot event describes %d bytes of RAM in pages of %d bytes, which is not a machine", e.Size, e.Index)
+	ps, ram := e.PageSize(), e.Size()
+	if ps < 512 || ps&(ps-1) != 0 || ram == 0 || ram%ps != 0 || ram/ps > 1<<31 {
+		return fmt.Errorf("heapview: boot event describes %d bytes of RAM in pages of %d bytes, which is not a machine", ram, ps)
 	}
-	m.geo = geometry{ram: e.Size, pageSize: ps, shift: uint(bits.TrailingZeros64(ps)), nrPages: e.Size / ps}
-	m.steps = []stepRec{{start: 0}}
+	m.geo = geometry{ram: ram, pageSize: ps, shift: uint(bits.TrailingZeros64(ps)), nrPages: ram / ps}
+	m.nsteps = 0
 	m.head = &state{epoch: m.newEpoch(), pages: newVec[pageRec](m.geo.nrPages), inuse: newVec[int32](m.geo.nrPages), jr: &m.jr}
 	m.jr.marks = newMarkLog()
 	m.ckpts = []*state{m.head.snapshot(m.newEpoch)}
@@ -229,16 +253,6 @@ func (m *Model) boot(e *allocator.Event) error {
 func (m *Model) newEpoch() uint64 {
 	m.epoch++
 	return m.epoch
-}
-
-func (j *journal) truncate(k mark) {
-	j.pages.truncate(int(k.pages))
-	j.slabs.truncate(int(k.slabs))
-	j.allocs.truncate(int(k.allocs))
-	j.areas.truncate(int(k.areas))
-	j.caches.truncate(int(k.caches))
-	j.nums.truncate(int(k.nums))
-	j.counts.truncate(int(k.counts))
 }
 
 func (m *Model) setBad(pos int) {
@@ -255,8 +269,14 @@ func (m *Model) isBad(pos int) bool {
 // Anomalies returns the events that could not be applied.
 func (m *Model) Anomalies() []Anomaly { return m.anomalies }
 
-// Events returns the whole log. It must not be changed.
-func (m *Model) Events() []allocator.Event { return m.events }
+// Log returns the event log the model reads.
+func (m *Model) Log() *allocator.EventLog { return m.log }
+
+// Len returns the number of events the model has taken in.
+func (m *Model) Len() int { return m.n }
+
+// Event returns the event at position pos, 0 to Len()-1.
+func (m *Model) Event(pos int) allocator.Event { return m.log.At(pos) }
 
 // Version changes whenever the cursor moves or events are applied, so a
 // caller can cache what it rendered.
@@ -264,7 +284,7 @@ func (m *Model) Version() uint64 { return m.version }
 
 // Steps returns the number of the last step; steps run from 0 (boot) to
 // Steps().
-func (m *Model) Steps() int { return len(m.steps) - 1 }
+func (m *Model) Steps() int { return m.nsteps }
 
 // Step returns the step under the cursor.
 func (m *Model) Step() int { return m.step }
@@ -272,19 +292,27 @@ func (m *Model) Step() int { return m.step }
 // Pos returns the number of events applied under the cursor.
 func (m *Model) Pos() int { return m.cur.pos }
 
+// stepStart returns the position of step s's first event: its EvStep, or
+// 0 for boot.
+func (m *Model) stepStart(s int) int {
+	if s == 0 {
+		return 0
+	}
+	return m.log.StepStart(s - 1)
+}
+
 // stepSpan returns the events of step s: positions [start, end).
 func (m *Model) stepSpan(s int) (int, int) {
-	start := m.steps[s].start
-	end := len(m.events)
-	if s+1 < len(m.steps) {
-		end = m.steps[s+1].start
+	end := m.n
+	if s < m.nsteps {
+		end = m.log.StepStart(s)
 	}
-	return start, end
+	return m.stepStart(s), end
 }
 
 // stepOf returns the step that the event at pos belongs to.
 func (m *Model) stepOf(pos int) int {
-	return sort.Search(len(m.steps), func(i int) bool { return m.steps[i].start > pos }) - 1
+	return sort.Search(m.nsteps, func(i int) bool { return m.log.StepStart(i) > pos })
 }
 
 // Seek puts the cursor at the end of step (0 is boot, Steps() the last):
@@ -294,8 +322,8 @@ func (m *Model) Seek(step int) error {
 	if m.head == nil {
 		return errors.New("heapview: the model has no events")
 	}
-	if step < 0 || step >= len(m.steps) {
-		return fmt.Errorf("heapview: step %d does not exist (steps run from 0 to %d)", step, len(m.steps)-1)
+	if step < 0 || step > m.nsteps {
+		return fmt.Errorf("heapview: step %d does not exist (steps run from 0 to %d)", step, m.nsteps)
 	}
 	_, end := m.stepSpan(step)
 	m.moveTo(end)
@@ -311,8 +339,8 @@ func (m *Model) SeekEvent(pos int) error {
 	if m.head == nil {
 		return errors.New("heapview: the model has no events")
 	}
-	if pos < 0 || pos > len(m.events) {
-		return fmt.Errorf("heapview: event position %d is outside the log (0 to %d)", pos, len(m.events))
+	if pos < 0 || pos > m.n {
+		return fmt.Errorf("heapview: event position %d is outside the log (0 to %d)", pos, m.n)
 	}
 	m.moveTo(pos)
 	m.step = 0
@@ -327,8 +355,9 @@ func (m *Model) SeekEvent(pos int) error {
 const restoreWork = 64
 
 // moveTo brings the cursor state to target events applied, walking from
-// where it is (replaying forward or undoing backward) or from the nearest
-// checkpoint at or before target, whichever is less work.
+// where it is (replaying forward or undoing backward), from the nearest
+// checkpoint at or before target (replaying), or from the one after it or
+// the head (undoing), whichever is least work.
 func (m *Model) moveTo(target int) {
 	cur := m.cur.pos
 	if target == cur {
@@ -345,13 +374,29 @@ func (m *Model) moveTo(target int) {
 	} else {
 		walk = ml.cost(cur) - at.cost
 	}
-	if fromCk < walk {
+	next := m.head
+	if k+1 < len(m.ckpts) {
+		next = m.ckpts[k+1]
+	}
+	fromNext := uint64(math.MaxUint64)
+	if next.pos > target {
+		fromNext = restoreWork + ml.cost(next.pos) - at.cost
+	}
+	switch {
+	case fromNext < fromCk && fromNext < walk:
+		if next == m.head {
+			m.cur = m.head.fork(m.newEpoch)
+		} else {
+			m.cur = next.snapshot(m.newEpoch)
+		}
+		cur = next.pos
+	case fromCk < walk:
 		m.cur = ck.snapshot(m.newEpoch)
 		cur = ck.pos
 	}
 	for ; cur < target; cur++ {
 		if !m.isBad(cur) {
-			if err := m.apply(m.cur, cur, false); err != nil {
+			if err := m.apply(m.cur, m.log.At(cur), false); err != nil {
 				panic(fmt.Sprintf("heapview: replaying event %d failed after it applied once: %v", cur, err))
 			}
 		}
@@ -359,7 +404,7 @@ func (m *Model) moveTo(target int) {
 	}
 	if cur > target {
 		// The records of a run of events undo in one pass, newest first.
-		m.cur.undo(&m.jr, at.mark, ml.at(cur).mark)
+		m.cur.undo(&m.jr, at.off, ml.at(cur).off)
 		m.cur.pos = target
 	}
 }

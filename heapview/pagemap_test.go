@@ -96,7 +96,7 @@ func TestPageMapShowsLoneAllocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func BenchmarkPageMap(b *testing.B) {
 		live[i] = live[len(live)-1]
 		live = live[:len(live)-1]
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		b.Fatal(err)
 	}

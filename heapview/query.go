@@ -28,19 +28,14 @@ func (m *Model) PFNAddr(pfn uint64) allocator.Addr { return m.geo.pfnAddr(pfn) }
 func (m *Model) AddrPFN(a allocator.Addr) (uint64, bool) { return m.geo.addrPFN(a) }
 
 // seqOf returns the Seq of the event at position+1 idx (0 for 0).
-func (m *Model) seqOf(idx uint32) uint64 {
-	if idx == 0 {
-		return 0
-	}
-	return m.events[idx-1].Seq
-}
+func (m *Model) seqOf(idx uint32) uint64 { return uint64(idx) }
 
 // stepOfIdx returns the step of the event at position+1 idx.
 func (m *Model) stepOfIdx(idx uint32) int {
 	if idx == 0 {
 		return 0
 	}
-	return m.events[idx-1].Step
+	return m.log.StepOf(int(idx - 1))
 }
 
 // pageSince returns the Seq the machine gives a page of state s last
@@ -178,7 +173,7 @@ func (a Alloc) Bucket() string {
 // write).
 func (m *Model) fnOf(pos int, addr uint64, r *allocRec) string {
 	if r.fn == nameKmemCacheAlloc && r.kind == AllocSlab && int(r.since) < pos {
-		if e := &m.events[r.since]; e.Kind == allocator.EvKmalloc && uint64(e.Addr) == addr && !m.isBad(int(r.since)) {
+		if e := m.log.At(int(r.since)); e.Kind() == allocator.EvKmalloc && uint64(e.Addr()) == addr && !m.isBad(int(r.since)) {
 			return "kmalloc"
 		}
 	}
@@ -445,7 +440,7 @@ func (a Area) Guard(pageSize uint64) (allocator.Addr, bool) {
 
 // areaOf describes an area record without its allocation.
 func (m *Model) areaOf(k uint64, r *areaRec) Area {
-	return Area{Addr: allocator.Addr(k), Bytes: r.bytes, Size: r.size, PFNs: r.pfns, Caller: m.names[r.caller],
+	return Area{Addr: allocator.Addr(k), Bytes: r.bytes, Size: r.size, PFNs: m.log.PFNs(nil, r.pfns), Caller: m.names[r.caller],
 		Flags: m.names[r.flags], Unpurged: r.unpurged, Seq: m.seqOf(r.since), Step: m.stepOfIdx(r.since)}
 }
 
@@ -480,8 +475,10 @@ func (m *Model) AreaContaining(addr allocator.Addr) (Area, bool) {
 func (m *Model) AreaOfPage(pfn uint64) (Area, int, bool) {
 	var found Area
 	idx := -1
+	var pfns []uint64
 	m.cur.areas.ascend(0, func(k uint64, r *areaRec) bool {
-		for i, p := range r.pfns {
+		pfns = m.log.PFNs(pfns[:0], r.pfns)
+		for i, p := range pfns {
 			if p == pfn {
 				found, idx = m.area(k, r), i
 				return false
@@ -503,8 +500,9 @@ type Realloc struct {
 }
 
 func (m *Model) realloc(r reallocRec) Realloc {
-	e := &m.events[r.pos]
-	return Realloc{ReallocInfo: *e.Realloc, Text: e.Text, Seq: e.Seq, Pos: r.pos, Step: e.Step, Lineage: m.seqOf(r.lineage)}
+	e := m.log.At(r.pos)
+	info, _ := e.Realloc()
+	return Realloc{ReallocInfo: info, Text: e.Text(), Seq: e.Seq(), Pos: r.pos, Step: e.Step(), Lineage: m.seqOf(r.lineage)}
 }
 
 // Reallocs returns the realloc decisions made up to the cursor.

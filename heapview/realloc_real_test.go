@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 // chain follows one pointer through a run of reallocs on a real machine:
@@ -25,9 +26,9 @@ type reallocDriver struct {
 }
 
 func (d *reallocDriver) lastSeq(kind allocator.EventKind) uint64 {
-	for i := len(d.log.Events) - 1; i >= 0; i-- {
-		if d.log.Events[i].Kind == kind {
-			return d.log.Events[i].Seq
+	for i := d.log.Len() - 1; i >= 0; i-- {
+		if d.log.At(i).Kind() == kind {
+			return d.log.At(i).Seq()
 		}
 	}
 	d.t.Fatalf("no %v event", kind)
@@ -65,12 +66,12 @@ func (d *reallocDriver) kvrealloc(c *chain, size uint64) {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	last := d.log.Events[len(d.log.Events)-1]
-	if last.Kind != allocator.EvRealloc || last.Realloc.Func != "kvrealloc" || last.Realloc.Within != "" {
-		d.t.Fatalf("kvrealloc's last event is %v %+v, not its own decision", last.Kind, last.Realloc)
+	last := d.log.At(d.log.Len() - 1)
+	if r, _ := last.Realloc(); last.Kind() != allocator.EvRealloc || r.Func != "kvrealloc" || r.Within != "" {
+		d.t.Fatalf("kvrealloc's last event is %v, not its own decision", last)
 	}
 	c.p = p
-	c.seqs = append(c.seqs, last.Seq)
+	c.seqs = append(c.seqs, last.Seq())
 }
 
 func (d *reallocDriver) vrealloc(c *chain, size uint64) {
@@ -93,7 +94,7 @@ func requireHistory(t *testing.T, what string, hv *Model, c chain) {
 	t.Helper()
 	var want []uint64
 	for _, s := range c.seqs {
-		if s <= hv.events[hv.Pos()-1].Seq {
+		if s <= uint64(hv.Pos()) {
 			want = append(want, s)
 		}
 	}
@@ -157,7 +158,7 @@ func TestReallocHistoryFollowsRealChains(t *testing.T) {
 			d.vrealloc(&v, 50000)
 			d.krealloc(&q, 10, allocator.GFPKernel)
 
-			hv, err := New(d.log.Events)
+			hv, err := New(d.log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,17 +242,17 @@ func TestVecCapacityHistory(t *testing.T) {
 	}
 	causes := map[allocator.Addr][]uint64{}
 	var first map[allocator.Addr]uint64 = map[allocator.Addr]uint64{}
-	for _, e := range s.log.Events {
-		if e.Kind != allocator.EvVecOp || e.Cause == 0 {
+	for _, e := range allocatortest.Events(s.log) {
+		if e.Kind() != allocator.EvVecOp || e.Cause() == 0 {
 			continue
 		}
 		key := kv.Addr()
-		if e.Addr >= allocator.VmallocStart && e.Addr < allocator.VmallocEnd {
+		if e.Addr() >= allocator.VmallocStart && e.Addr() < allocator.VmallocEnd {
 			key = vv.Addr()
 		}
-		causes[key] = append(causes[key], e.Cause)
+		causes[key] = append(causes[key], e.Cause())
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

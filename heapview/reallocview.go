@@ -145,8 +145,8 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 		case h.Old.ZeroOrNull():
 		case i > 0 && hist[i-1].New == h.Old:
 			olds[i] = hist[i-1].NewSize
-		case i == 0 && first >= 0 && m.events[first].Addr == h.Old && m.events[first].Size > 0:
-			olds[i] = m.events[first].Size // what the allocation that began the chain asked for
+		case i == 0 && first >= 0 && m.log.At(first).Addr() == h.Old && m.log.At(first).Size() > 0:
+			olds[i] = m.log.At(first).Size() // what the allocation that began the chain asked for
 		}
 	}
 	room := o.Height - len(v.rows)
@@ -208,14 +208,13 @@ func barOf(r allocator.ReallocInfo) (size, capacity uint64) {
 }
 
 // ptrName prints a pointer, NULL and ZERO_SIZE_PTR by name.
-func ptrName(a allocator.Addr) string {
-	switch a {
-	case 0:
-		return "NULL"
-	case allocator.ZeroSizePtr:
-		return "ZERO_SIZE_PTR"
+func ptrName(a allocator.Addr) string { return a.Name() }
+
+func sizeIn(size, cap uint64) string {
+	if cap != 0 && cap != size {
+		return fmt.Sprintf("%s of %s", allocator.FormatBytes(size), allocator.FormatBytes(cap))
 	}
-	return a.String()
+	return allocator.FormatBytes(size)
 }
 
 // bucketName says where a realloc's result lives: its kmalloc cache,

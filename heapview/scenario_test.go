@@ -70,12 +70,12 @@ func laterStep(t *testing.T, hv *heapview.Model, picked int) int {
 	if tot := hv.Totals(); tot.Areas+tot.Reallocs > 0 {
 		return 0
 	}
-	evs := hv.Events()
-	for i := len(evs) - 1; i >= 0; i-- {
-		switch evs[i].Kind {
+	for i := hv.Len() - 1; i >= 0; i-- {
+		e := hv.Event(i)
+		switch e.Kind() {
 		case allocator.EvKvmalloc, allocator.EvVmapAlloc, allocator.EvRealloc:
-			if evs[i].Step != picked {
-				return evs[i].Step
+			if e.Step() != picked {
+				return e.Step()
 			}
 			return 0
 		}
@@ -107,7 +107,7 @@ func TestScenarioGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hv, err := heapview.New(s.Log().Events)
+			hv, err := heapview.New(s.Log())
 			if err != nil {
 				t.Fatal(err)
 			}

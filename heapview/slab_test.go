@@ -18,28 +18,28 @@ func slabSession(t *testing.T) (*builder, allocator.Addr) {
 	b.begin("kmalloc(40)")
 	b.take(256, 8, 0, allocator.OwnerSlab, allocator.GFPKernel)
 	first := b.addr(256)
-	b.add(allocator.Event{Kind: allocator.EvSlabNew, Cache: "kmalloc-64", PFN: 256, Order: 0, Index: 64, Addr: first})
-	b.add(allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", Addr: first, PFN: 256, Index: 0, Size: 40, Bytes: 64, Path: "slowpath: new slab"})
-	b.add(allocator.Event{Kind: allocator.EvKmalloc, Cache: "kmalloc-64", Addr: first, Size: 40, Bytes: 64})
+	b.add(allocator.Fields{Kind: allocator.EvSlabNew, Cache: "kmalloc-64", PFN: 256, Order: 0, Objects: 64, Addr: first})
+	b.add(allocator.Fields{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", Addr: first, PFN: 256, Object: 0, Size: 40, Bytes: 64, Path: "slowpath: new slab"})
+	b.add(allocator.Fields{Kind: allocator.EvKmalloc, Cache: "kmalloc-64", Addr: first, Size: 40, Bytes: 64})
 	b.begin("kmalloc(64) twice")
 	for i := 1; i <= 2; i++ {
 		a := first + allocator.Addr(64*i)
-		b.add(allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", Addr: a, PFN: 256, Index: i, Size: 64, Bytes: 64, Path: "fastpath"})
-		b.add(allocator.Event{Kind: allocator.EvKmalloc, Cache: "kmalloc-64", Addr: a, Size: 64, Bytes: 64})
+		b.add(allocator.Fields{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", Addr: a, PFN: 256, Object: i, Size: 64, Bytes: 64, Path: "fastpath"})
+		b.add(allocator.Fields{Kind: allocator.EvKmalloc, Cache: "kmalloc-64", Addr: a, Size: 64, Bytes: 64})
 	}
 	b.begin("kfree(p1)")
-	b.add(allocator.Event{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: first + 64, PFN: 256, Index: 1, Path: "fastpath"})
-	b.add(allocator.Event{Kind: allocator.EvKfree, Addr: first + 64})
+	b.add(allocator.Fields{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: first + 64, PFN: 256, Object: 1, Path: "fastpath"})
+	b.add(allocator.Fields{Kind: allocator.EvKfree, Addr: first + 64})
 	b.begin("set_cpu(1)")
-	b.add(allocator.Event{Kind: allocator.EvSlabList, Cache: "kmalloc-64", PFN: 256, List: allocator.ListNodePartial, Text: "deactivated"})
+	b.add(allocator.Fields{Kind: allocator.EvSlabList, Cache: "kmalloc-64", PFN: 256, List: allocator.ListNodePartial, Text: "deactivated"})
 	b.begin("kfree the rest")
 	for _, i := range []int{0, 2} {
-		b.add(allocator.Event{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: first + allocator.Addr(64*i), PFN: 256, Index: i})
+		b.add(allocator.Fields{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: first + allocator.Addr(64*i), PFN: 256, Object: i})
 	}
-	b.add(allocator.Event{Kind: allocator.EvSlabDiscard, Cache: "kmalloc-64", PFN: 256, Order: 0, Text: "nr_partial >= min_partial"})
-	b.add(allocator.Event{Kind: allocator.EvPageFree, PFN: 256, Order: 0, Owner: allocator.OwnerSlab})
+	b.add(allocator.Fields{Kind: allocator.EvSlabDiscard, Cache: "kmalloc-64", PFN: 256, Order: 0, Text: "nr_partial >= min_partial"})
+	b.add(allocator.Fields{Kind: allocator.EvPageFree, PFN: 256, Order: 0, Owner: allocator.OwnerSlab})
 	for o := 0; o < 8; o++ {
-		b.add(allocator.Event{Kind: allocator.EvMerge, PFN: 256, Order: o})
+		b.add(allocator.Fields{Kind: allocator.EvMerge, PFN: 256, Order: o})
 	}
 	return b, first
 }
@@ -115,17 +115,17 @@ func TestSlabModel(t *testing.T) {
 func TestSlabEventsThatDoNotFit(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		ev   allocator.Event
+		ev   allocator.Fields
 		want string
 	}{
-		{"object at the wrong address", allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", PFN: 256, Index: 3, Size: 8}, "is at"},
-		{"object index past the slab", allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", PFN: 256, Index: 64}, "does not exist"},
-		{"free of a free object", allocator.Event{Kind: allocator.EvObjFree, Cache: "kmalloc-64", PFN: 256, Index: 5}, "not allocated"},
-		{"wrong cache", allocator.Event{Kind: allocator.EvObjFree, Cache: "kmalloc-96", PFN: 256, Index: 0}, "belongs to kmalloc-64"},
-		{"slab on free pages", allocator.Event{Kind: allocator.EvSlabNew, Cache: "kmalloc-64", PFN: 512, Index: 64}, "does not begin"},
-		{"unknown cache", allocator.Event{Kind: allocator.EvSlabList, Cache: "kmalloc-7", PFN: 256}, "belongs to kmalloc-64"},
-		{"page free with the wrong owner", allocator.Event{Kind: allocator.EvPageFree, PFN: 256, Owner: allocator.OwnerPages}, "belongs to slab"},
-		{"second cache of a name", allocator.Event{Kind: allocator.EvCacheCreate, Cache: "kmalloc-64", Size: 64, Bytes: 64, Index: 64}, "already called"},
+		{"object at the wrong address", allocator.Fields{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", PFN: 256, Object: 3, Size: 8}, "is at"},
+		{"object index past the slab", allocator.Fields{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", PFN: 256, Object: 64}, "does not exist"},
+		{"free of a free object", allocator.Fields{Kind: allocator.EvObjFree, Cache: "kmalloc-64", PFN: 256, Object: 5}, "not allocated"},
+		{"wrong cache", allocator.Fields{Kind: allocator.EvObjFree, Cache: "kmalloc-96", PFN: 256, Object: 0}, "belongs to kmalloc-64"},
+		{"slab on free pages", allocator.Fields{Kind: allocator.EvSlabNew, Cache: "kmalloc-64", PFN: 512, Objects: 64}, "does not begin"},
+		{"unknown cache", allocator.Fields{Kind: allocator.EvSlabList, Cache: "kmalloc-7", PFN: 256}, "belongs to kmalloc-64"},
+		{"page free with the wrong owner", allocator.Fields{Kind: allocator.EvPageFree, PFN: 256, Owner: allocator.OwnerPages}, "belongs to slab"},
+		{"second cache of a name", allocator.Fields{Kind: allocator.EvCacheCreate, Cache: "kmalloc-64", Size: 64, Bytes: 64, Objects: 64}, "already called"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, first := slabSession(t)
@@ -134,7 +134,7 @@ func TestSlabEventsThatDoNotFit(t *testing.T) {
 			e := tc.ev
 			if e.Kind == allocator.EvObjAlloc || e.Kind == allocator.EvObjFree {
 				if e.Addr == 0 {
-					e.Addr = first + allocator.Addr(64*e.Index)
+					e.Addr = first + allocator.Addr(64*e.Object)
 				}
 				if tc.name == "object at the wrong address" {
 					e.Addr = first + 1
@@ -144,7 +144,7 @@ func TestSlabEventsThatDoNotFit(t *testing.T) {
 				e.Addr = b.addr(e.PFN)
 			}
 			b.add(e)
-			hv, err := New(b.ev)
+			hv, err := New(b.log())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to mention %q", err, tc.want)
 			}
@@ -166,9 +166,6 @@ func TestSlabDiscardAfterThePagesWentBack(t *testing.T) {
 	discard := b.ev[n-10]
 	copy(b.ev[n-10:], b.ev[n-9:])
 	b.ev[n-1] = discard
-	for i := range b.ev {
-		b.ev[i].Seq = uint64(i + 1)
-	}
 	hv := b.model()
 	if len(hv.Anomalies()) != 0 {
 		t.Fatal(hv.Anomalies())
@@ -179,7 +176,7 @@ func TestSlabDiscardAfterThePagesWentBack(t *testing.T) {
 }
 
 // stepStart returns the position of the EvStep of step n.
-func stepStart(ev []allocator.Event, n int) int {
+func stepStart(ev []allocator.Fields, n int) int {
 	for i, e := range ev {
 		if e.Kind == allocator.EvStep && e.Step == n {
 			return i

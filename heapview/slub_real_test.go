@@ -59,7 +59,7 @@ func TestRealSlubEventsFit(t *testing.T) {
 			m.Kfree(p)
 		}
 		m.KmemCacheDestroy(c)
-		if _, err := New(log.Events); err != nil {
+		if _, err := New(log); err != nil {
 			t.Errorf("slab_debug=%q: %v", cfg.SlabDebug, err)
 		}
 		m.Close()

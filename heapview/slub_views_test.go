@@ -52,7 +52,7 @@ func slubScene(t *testing.T) (*Model, allocator.Addr) {
 	s.m.Kmalloc(40000, allocator.GFPKernel)
 	s.begin("kfree(p[300])")
 	s.m.Kfree(ps[300])
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,13 +46,13 @@ type slabRec struct {
 // areaRec is one vmap area, or the range of a freed one that waits for
 // the lazy purge, keyed by its start address.
 type areaRec struct {
-	bytes    uint64   // address space, guard page included
-	size     uint64   // bytes requested (the latest, after in-place vreallocs)
-	since    uint32   // position+1 of EvVmapAlloc (or of EvVmapFree for an unpurged range)
-	caller   uint16   // interned caller (/proc/vmallocinfo)
-	flags    uint16   // interned flag words (/proc/vmallocinfo)
-	unpurged bool     // freed: unmapped, its range taken until EvVmapPurge
-	pfns     []uint64 // the pages behind the area in address order (the event's slice, never written); nil when unpurged
+	bytes    uint64 // address space, guard page included
+	size     uint64 // bytes requested (the latest, after in-place vreallocs)
+	since    uint32 // position+1 of EvVmapAlloc (or of EvVmapFree for an unpurged range)
+	caller   uint16 // interned caller (/proc/vmallocinfo)
+	flags    uint16 // interned flag words (/proc/vmallocinfo)
+	unpurged bool   // freed: unmapped, its range taken until EvVmapPurge
+	pfns     uint32 // the pages behind the area in address order: the log's list (allocator.Event.PFNList); 0 when unpurged
 }
 
 // AllocKind says what kind of memory an allocation is.
@@ -91,7 +91,8 @@ type allocRec struct {
 }
 
 // cacheState is the changing part of a slab cache; its geometry is in
-// Model.caches.
+// Model.caches. inuse and req follow from the allocations (countAlloc);
+// the rest is what slabs and the cache's life change.
 type cacheState struct {
 	req     uint64 // bytes requested by the objects handed out
 	objects int32  // objects in all slabs
@@ -134,8 +135,15 @@ type state struct {
 	work   uint64   // pages and entries written so far (the head's measure of replay cost)
 }
 
+// copied returns the bytes of chunks and nodes s copied since its last
+// snapshot: what that snapshot keeps alone.
+func (s *state) copied() uint64 {
+	return s.pages.copied + s.inuse.copied + s.slabs.copied + s.allocs.copied + s.areas.copied
+}
+
 // snapshot returns a copy of s that shares its chunks and nodes; s moves
-// to a new epoch so that neither writes what the other sees.
+// to a new epoch so that neither writes what the other sees. It resets
+// s's count of copies.
 func (s *state) snapshot(newEpoch func() uint64) *state {
 	c := *s
 	c.pages = s.pages.clone()
@@ -144,70 +152,22 @@ func (s *state) snapshot(newEpoch func() uint64) *state {
 	c.jr = nil
 	c.epoch = newEpoch()
 	s.epoch = newEpoch()
+	s.pages.copied, s.inuse.copied, s.slabs.copied, s.allocs.copied, s.areas.copied = 0, 0, 0, 0, 0
 	return &c
+}
+
+// fork is snapshot for a state that is not a checkpoint (the cursor's):
+// s keeps its count of copies, which measures what the next checkpoint
+// will hold.
+func (s *state) fork(newEpoch func() uint64) *state {
+	p, i, sl, a, ar := s.pages.copied, s.inuse.copied, s.slabs.copied, s.allocs.copied, s.areas.copied
+	c := s.snapshot(newEpoch)
+	s.pages.copied, s.inuse.copied, s.slabs.copied, s.allocs.copied, s.areas.copied = p, i, sl, a, ar
+	return c
 }
 
 // treapWork is the replay cost of a tree operation, in page writes.
 const treapWork = 64
-
-// Undo records.
-type pageUndo struct {
-	pfn uint64
-	n   uint64  // pages from pfn that all held rec
-	rec pageRec // their value before the event
-}
-
-// record is a tree value that knows whether it exists: every record made
-// by an event has a non-zero since, so the zero value stands for none.
-type record interface {
-	slabRec | allocRec | areaRec
-}
-
-// kvUndo is a tree entry's old value; an old value with since 0 means the
-// key had no entry.
-type kvUndo[V record] struct {
-	key uint64
-	old V
-}
-
-type cacheUndo struct {
-	old  cacheState
-	id   int32
-	grew bool // the event appended cache id
-}
-
-// numUndo is a counter's old value (low 56 bits) and its index (high 8).
-type numUndo uint64
-
-// countUndo is a slab's old count of objects in use.
-type countUndo struct {
-	pfn uint32
-	old int32
-}
-
-// mark is where one event's undo records begin in each journal.
-type mark struct {
-	pages, slabs, allocs, areas, caches, nums, counts uint32
-}
-
-// journal holds, for every event the head state applied, how to undo it:
-// event i's records are [marks.at(i), marks.at(i+1)).
-type journal struct {
-	open   mark // where the event being applied began
-	marks  markLog
-	pages  chunked[pageUndo]
-	slabs  chunked[kvUndo[slabRec]]
-	allocs chunked[kvUndo[allocRec]]
-	areas  chunked[kvUndo[areaRec]]
-	caches chunked[cacheUndo]
-	nums   chunked[numUndo]
-	counts chunked[countUndo]
-}
-
-func (j *journal) here() mark {
-	return mark{uint32(j.pages.len()), uint32(j.slabs.len()), uint32(j.allocs.len()),
-		uint32(j.areas.len()), uint32(j.caches.len()), uint32(j.nums.len()), uint32(j.counts.len())}
-}
 
 // savePages records the old values of pages [pfn, pfn+n) as runs of equal
 // records.
@@ -216,15 +176,16 @@ func (s *state) savePages(pfn, n uint64) {
 	if s.jr == nil {
 		return
 	}
+	pages := &s.jr.pend.pages
 	for i := pfn; i < pfn+n; i++ {
 		r := *s.pages.at(i)
-		if k := s.jr.pages.len() - 1; k >= int(s.jr.open.pages) {
-			if u := s.jr.pages.at(k); u.pfn+u.n == i && u.rec == r {
+		if k := len(*pages) - 1; k >= 0 {
+			if u := &(*pages)[k]; u.pfn+u.n == i && u.rec == r {
 				u.n++
 				continue
 			}
 		}
-		s.jr.pages.push(pageUndo{pfn: i, n: 1, rec: r})
+		*pages = append(*pages, pageUndo{pfn: i, n: 1, rec: r})
 	}
 }
 
@@ -238,7 +199,7 @@ func (s *state) setUsed(pfn uint64, n int32) {
 	s.work++
 	p := s.inuse.mut(s.epoch, pfn)
 	if s.jr != nil {
-		s.jr.counts.push(countUndo{uint32(pfn), *p})
+		s.jr.pend.counts = append(s.jr.pend.counts, countUndo{uint32(pfn), *p})
 	}
 	*p = n
 }
@@ -250,16 +211,34 @@ func (s *state) add(id int, delta int64) {
 		return
 	}
 	if s.jr != nil {
-		s.jr.nums.push(numUndo(uint64(id)<<56 | uint64(s.num[id])&(1<<56-1)))
+		s.jr.pend.nums = append(s.jr.pend.nums, numUndo{uint8(id), delta})
 	}
 	s.num[id] += delta
+}
+
+// countAlloc adds (sign 1) or takes away (-1) what allocation r counts
+// for: the counts of live allocations and their bytes (not for a lost
+// object), and its cache's objects in use. These follow from the
+// allocation records, so the journal does not record them: undoing an
+// allocation record counts them back (undoAllocs).
+func (s *state) countAlloc(r *allocRec, sign int64) {
+	if !r.lost {
+		s.num[cAllocs] += sign
+		s.num[cAllocReq] += sign * int64(r.size)
+		s.num[cAllocBytes] += sign * int64(r.bytes)
+	}
+	if r.kind == AllocSlab && int(r.cache) < len(s.caches) {
+		c := &s.caches[r.cache]
+		c.inuse += int32(sign)
+		c.req += uint64(sign * int64(r.size))
+	}
 }
 
 func (s *state) putSlab(pfn uint64, v slabRec) {
 	s.work += treapWork
 	old, _ := s.slabs.set(s.epoch, pfn, v)
 	if s.jr != nil {
-		s.jr.slabs.push(kvUndo[slabRec]{pfn, old})
+		s.jr.pend.slabs = append(s.jr.pend.slabs, kvUndo[slabRec]{pfn, old})
 	}
 }
 
@@ -267,7 +246,7 @@ func (s *state) delSlab(pfn uint64) {
 	s.work += treapWork
 	old, had := s.slabs.del(s.epoch, pfn)
 	if s.jr != nil && had {
-		s.jr.slabs.push(kvUndo[slabRec]{pfn, old})
+		s.jr.pend.slabs = append(s.jr.pend.slabs, kvUndo[slabRec]{pfn, old})
 	}
 }
 
@@ -281,7 +260,7 @@ func (s *state) insertAlloc(a allocator.Addr, v allocRec) bool {
 		return false
 	}
 	if s.jr != nil {
-		s.jr.allocs.push(kvUndo[allocRec]{key: uint64(a)})
+		s.jr.pend.allocs = append(s.jr.pend.allocs, kvUndo[allocRec]{key: uint64(a)})
 	}
 	return true
 }
@@ -290,7 +269,7 @@ func (s *state) putAlloc(a allocator.Addr, v allocRec) {
 	s.work += treapWork
 	old, _ := s.allocs.set(s.epoch, uint64(a), v)
 	if s.jr != nil {
-		s.jr.allocs.push(kvUndo[allocRec]{uint64(a), old})
+		s.jr.pend.allocs = append(s.jr.pend.allocs, kvUndo[allocRec]{uint64(a), old})
 	}
 }
 
@@ -299,7 +278,7 @@ func (s *state) delAlloc(a allocator.Addr) allocRec {
 	s.work += treapWork
 	old, had := s.allocs.del(s.epoch, uint64(a))
 	if s.jr != nil && had {
-		s.jr.allocs.push(kvUndo[allocRec]{uint64(a), old})
+		s.jr.pend.allocs = append(s.jr.pend.allocs, kvUndo[allocRec]{uint64(a), old})
 	}
 	return old
 }
@@ -308,7 +287,7 @@ func (s *state) putArea(a allocator.Addr, v areaRec) {
 	s.work += treapWork
 	old, _ := s.areas.set(s.epoch, uint64(a), v)
 	if s.jr != nil {
-		s.jr.areas.push(kvUndo[areaRec]{uint64(a), old})
+		s.jr.pend.areas = append(s.jr.pend.areas, kvUndo[areaRec]{uint64(a), old})
 	}
 }
 
@@ -316,62 +295,108 @@ func (s *state) delArea(a allocator.Addr) {
 	s.work += treapWork
 	old, had := s.areas.del(s.epoch, uint64(a))
 	if s.jr != nil && had {
-		s.jr.areas.push(kvUndo[areaRec]{uint64(a), old})
+		s.jr.pend.areas = append(s.jr.pend.areas, kvUndo[areaRec]{uint64(a), old})
 	}
 }
 
-// setCache stores cache id's state; id == len(caches) appends.
+// setCache stores cache id's state; id == len(caches) appends. Only its
+// slabs, objects and life may change: inuse and req are countAlloc's.
 func (s *state) setCache(id int32, c cacheState) {
 	grew := int(id) == len(s.caches)
-	if s.jr != nil {
-		u := cacheUndo{id: id, grew: grew}
-		if !grew {
-			u.old = s.caches[id]
+	if !grew {
+		old := s.caches[id]
+		c.inuse, c.req = old.inuse, old.req
+		if s.jr != nil {
+			s.jr.pend.caches = append(s.jr.pend.caches, cacheUndo{id: id, slabs: c.slabs - old.slabs,
+				objects: c.objects - old.objects, alive: c.alive != old.alive})
 		}
-		s.jr.caches.push(u)
-	}
-	if grew {
-		s.caches = append(s.caches, c)
-	} else {
 		s.caches[id] = c
+		return
+	}
+	if s.jr != nil {
+		s.jr.pend.caches = append(s.jr.pend.caches, cacheUndo{id: id, grew: true})
+	}
+	s.caches = append(s.caches, c)
+}
+
+// undo reverts the records the journal holds in [from, to) on s: one
+// event's, or those of a run of events, newest first.
+func (s *state) undo(j *journal, from, to uint64) {
+	u := &j.scr
+	j.decode(from, to, u)
+	for i := len(u.pages) - 1; i >= 0; i-- {
+		p := &u.pages[i]
+		for pfn := p.pfn; pfn < p.pfn+p.n; pfn++ {
+			*s.mutPage(pfn) = p.rec
+		}
+	}
+	undoTree(&s.slabs, s.epoch, oldestOnly(u.slabs, j), func(r *slabRec) bool { return r.since != 0 })
+	s.undoAllocs(oldestOnly(u.allocs, j))
+	undoTree(&s.areas, s.epoch, oldestOnly(u.areas, j), func(r *areaRec) bool { return r.since != 0 })
+	for i := len(u.caches) - 1; i >= 0; i-- {
+		c := &u.caches[i]
+		if c.grew {
+			s.caches = s.caches[:c.id]
+			continue
+		}
+		cs := &s.caches[c.id]
+		cs.slabs -= c.slabs
+		cs.objects -= c.objects
+		cs.alive = cs.alive != c.alive
+	}
+	for i := len(u.nums) - 1; i >= 0; i-- {
+		s.num[u.nums[i].id] -= u.nums[i].delta
+	}
+	for i := len(u.counts) - 1; i >= 0; i-- {
+		c := &u.counts[i]
+		*s.inuse.mut(s.epoch, uint64(c.pfn)) = c.old
 	}
 }
 
-// undo reverts the records [from, to) of the journal on s: one event's,
-// or those of a run of events, newest first.
-func (s *state) undo(j *journal, from, to mark) {
-	for i := int(to.pages) - 1; i >= int(from.pages); i-- {
-		u := j.pages.at(i)
-		for p := u.pfn; p < u.pfn+u.n; p++ {
-			*s.mutPage(p) = u.rec
+// undoAllocs reverts allocation records, newest first, and the counts
+// they made (countAlloc).
+func (s *state) undoAllocs(l []kvUndo[allocRec]) {
+	for i := len(l) - 1; i >= 0; i-- {
+		u := &l[i]
+		if cur, ok := s.allocs.get(u.key); ok {
+			s.countAlloc(cur, -1)
 		}
-	}
-	undoTree(&s.slabs, s.epoch, &j.slabs, int(from.slabs), int(to.slabs), func(r *slabRec) bool { return r.since != 0 })
-	undoTree(&s.allocs, s.epoch, &j.allocs, int(from.allocs), int(to.allocs), func(r *allocRec) bool { return r.since != 0 })
-	undoTree(&s.areas, s.epoch, &j.areas, int(from.areas), int(to.areas), func(r *areaRec) bool { return r.since != 0 })
-	for i := int(to.caches) - 1; i >= int(from.caches); i-- {
-		u := j.caches.at(i)
-		if u.grew {
-			s.caches = s.caches[:u.id]
+		if u.old.since != 0 {
+			s.allocs.set(s.epoch, u.key, u.old)
+			s.countAlloc(&u.old, 1)
 		} else {
-			s.caches[u.id] = u.old
+			s.allocs.del(s.epoch, u.key)
 		}
 	}
-	for i := int(to.nums) - 1; i >= int(from.nums); i-- {
-		u := *j.nums.at(i)
-		s.num[u>>56] = int64(u & (1<<56 - 1))
+}
+
+// oldestOnly keeps, of a long run of tree records (oldest first), only
+// the oldest of each key: undoing the run puts back the value each key
+// had before it, which that record holds, so the later ones are work for
+// nothing. A seek that undoes a long stretch touches each key once.
+func oldestOnly[V record](l []kvUndo[V], j *journal) []kvUndo[V] {
+	if len(l) < 64 {
+		return l
 	}
-	for i := int(to.counts) - 1; i >= int(from.counts); i-- {
-		u := j.counts.at(i)
-		*s.inuse.mut(s.epoch, uint64(u.pfn)) = u.old
+	if j.seen == nil {
+		j.seen = make(map[uint64]struct{})
 	}
+	clear(j.seen)
+	out := l[:0]
+	for _, u := range l {
+		if _, dup := j.seen[u.key]; !dup {
+			j.seen[u.key] = struct{}{}
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // undoTree reverts tree records [from, to): an old value that existed is
 // put back, else the key is deleted.
-func undoTree[V record](t *treap[V], epoch uint64, l *chunked[kvUndo[V]], from, to int, existed func(*V) bool) {
-	for i := to - 1; i >= from; i-- {
-		u := l.at(i)
+func undoTree[V record](t *treap[V], epoch uint64, l []kvUndo[V], existed func(*V) bool) {
+	for i := len(l) - 1; i >= 0; i-- {
+		u := &l[i]
 		if existed(&u.old) {
 			t.set(epoch, u.key, u.old)
 		} else {

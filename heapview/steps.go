@@ -16,55 +16,42 @@ type PageRange struct {
 // StepInfo describes one script step: where it came from, what it did and
 // what it touched.
 type StepInfo struct {
-	Step      int               // 0 is boot
-	Number    int               // the Step field of its EvStep (the scripts runtime numbers steps 1, 2, 3…, so Number == Step)
-	Src       string            // file:line:col of the call; "" for boot
-	Op        string            // the call as written; "boot" for step 0
-	Start     int               // position of its first event in Events()
-	End       int               // position after its last event
-	Events    []allocator.Event // Events()[Start:End]; must not be changed
-	Narration []string          // the EvSay texts, in order
-	Pages     []PageRange       // page frames whose state the step changed, ascending and merged
-	Objects   []allocator.Addr  // allocations made, freed or reallocated, ascending
-	Areas     []allocator.Addr  // vmap areas made or freed, ascending
-	Failed    bool              // an allocation failed
-	Reports   int               // warnings, bad frees, SLUB reports, faults, misuse, failed checks
+	Step      int              // 0 is boot
+	Number    int              // the Step field of its EvStep (the scripts runtime numbers steps 1, 2, 3…, so Number == Step)
+	Src       string           // file:line:col of the call; "" for boot
+	Op        string           // the call as written; "boot" for step 0
+	Start     int              // position of its first event in the log
+	End       int              // position after its last event
+	Narration []string         // the EvSay texts, in order
+	Pages     []PageRange      // page frames whose state the step changed, ascending and merged
+	Objects   []allocator.Addr // allocations made, freed or reallocated, ascending
+	Areas     []allocator.Addr // vmap areas made or freed, ascending
+	Failed    bool             // an allocation failed
+	Reports   int              // warnings, bad frees, SLUB reports, faults, misuse, failed checks
 }
 
 // StepInfo describes step (0 is boot).
 func (m *Model) StepInfo(step int) (StepInfo, error) {
-	if step < 0 || step >= len(m.steps) {
-		return StepInfo{}, fmt.Errorf("heapview: step %d does not exist (steps run from 0 to %d)", step, len(m.steps)-1)
+	if step < 0 || step > m.nsteps {
+		return StepInfo{}, fmt.Errorf("heapview: step %d does not exist (steps run from 0 to %d)", step, m.nsteps)
 	}
 	start, end := m.stepSpan(step)
-	si := StepInfo{Step: step, Number: m.steps[step].number, Start: start, End: end, Events: m.events[start:end:end], Op: "boot"}
+	si := StepInfo{Step: step, Start: start, End: end, Op: "boot"}
 	if step > 0 {
-		e := &m.events[start]
-		si.Src, si.Op = e.Src, e.Op
+		e := m.log.At(start)
+		si.Number, si.Src, si.Op = e.Step(), e.Src(), e.Op()
 	}
 	t := m.touchOf(start, end)
 	si.Pages, si.Objects, si.Areas = t.pages, t.objects, t.areas
 	for i := start; i < end; i++ {
-		e := &m.events[i]
-		switch e.Kind {
-		case allocator.EvSay:
-			si.Narration = append(si.Narration, e.Text)
-		case allocator.EvPageFail:
+		e := m.log.At(i)
+		switch {
+		case e.Kind() == allocator.EvSay:
+			si.Narration = append(si.Narration, e.Text())
+		case e.Failed():
 			si.Failed = true
-		case allocator.EvKmalloc:
-			if e.Addr == 0 && e.Size > 0 {
-				si.Failed = true
-			}
-		case allocator.EvRealloc:
-			if e.Realloc != nil && e.Realloc.Decision == allocator.DecisionFailed {
-				si.Failed = true
-			}
-		case allocator.EvWarn, allocator.EvBadFree, allocator.EvSlubReport, allocator.EvGuardHit, allocator.EvMisuse:
+		case e.Report():
 			si.Reports++
-		case allocator.EvCheck:
-			if e.Decision == allocator.DecisionFailed {
-				si.Reports++
-			}
 		}
 	}
 	return si, nil
@@ -137,37 +124,37 @@ func (m *Model) touchOf(start, end int) *touchSet {
 		if m.isBad(i) {
 			continue
 		}
-		e := &m.events[i]
-		switch e.Kind {
+		e := m.log.At(i)
+		switch e.Kind() {
 		case allocator.EvReserve:
-			addPages(e.PFN, uint64(max(e.Index, 0)))
+			addPages(e.PFN(), uint64(max(e.Pages(), 0)))
 		case allocator.EvPageAlloc, allocator.EvPageFree, allocator.EvSlabNew, allocator.EvSlabDiscard, allocator.EvSlabList:
-			if e.Order >= 0 && e.Order <= allocator.MaxPageOrder {
-				addPages(e.PFN, 1<<e.Order)
+			if o := e.Order(); o >= 0 && o <= allocator.MaxPageOrder {
+				addPages(e.PFN(), 1<<o)
 			} else {
-				addPages(e.PFN, 1)
+				addPages(e.PFN(), 1)
 			}
 		case allocator.EvSplit:
-			if e.Order >= 1 && e.Order <= allocator.MaxPageOrder {
-				addPages(e.PFN, 1)
-				addPages(e.PFN+1<<(e.Order-1), 1)
+			if o := e.Order(); o >= 1 && o <= allocator.MaxPageOrder {
+				addPages(e.PFN(), 1)
+				addPages(e.PFN()+1<<(o-1), 1)
 			}
 		case allocator.EvMerge:
-			if e.Order >= 0 && e.Order < allocator.MaxPageOrder {
-				addPages(e.PFN, 1)
-				addPages(e.PFN^1<<e.Order, 1)
+			if o := e.Order(); o >= 0 && o < allocator.MaxPageOrder {
+				addPages(e.PFN(), 1)
+				addPages(e.PFN()^1<<o, 1)
 			}
 		case allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvKmalloc, allocator.EvKvmalloc, allocator.EvVecOp:
-			addAddr(e.Addr)
+			addAddr(e.Addr())
 		case allocator.EvRealloc:
-			if e.Realloc != nil {
-				addAddr(e.Realloc.Old)
-				addAddr(e.Realloc.New)
+			if r, ok := e.Realloc(); ok {
+				addAddr(r.Old)
+				addAddr(r.New)
 			}
 		case allocator.EvVmapAlloc, allocator.EvVmapFree:
-			t.areas = append(t.areas, e.Addr)
-			t.objects = append(t.objects, e.Addr)
-			for _, p := range e.PFNs {
+			t.areas = append(t.areas, e.Addr())
+			t.objects = append(t.objects, e.Addr())
+			for _, p := range e.PFNs() {
 				addPages(p, 1)
 			}
 		}
@@ -212,8 +199,8 @@ func (m *Model) touched() *touchSet {
 
 // Explain returns the explanation of the event at position pos.
 func (m *Model) Explain(pos int) string {
-	if pos < 0 || pos >= len(m.events) {
+	if pos < 0 || pos >= m.n {
 		return ""
 	}
-	return Explain(&m.events[pos])
+	return m.log.At(pos).Explain()
 }

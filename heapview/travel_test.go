@@ -41,7 +41,7 @@ func TestSeekEqualsRebuild(t *testing.T) {
 		s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
 		rng := rand.New(rand.NewPCG(3, 9))
 		randomBuddy(s, rng, 400, func(int) bool { return false })
-		seekEqualsRebuild(t, s.log.Events, rng)
+		seekEqualsRebuild(t, s.log, rng)
 	})
 	t.Run("mix", func(t *testing.T) {
 		s := newSession(t, allocator.Config{RAM: 8 * allocator.MiB, CPUs: 3})
@@ -49,11 +49,11 @@ func TestSeekEqualsRebuild(t *testing.T) {
 		for range 300 {
 			w.step()
 		}
-		seekEqualsRebuild(t, s.log.Events, rand.New(rand.NewPCG(3, 10)))
+		seekEqualsRebuild(t, s.log, rand.New(rand.NewPCG(3, 10)))
 	})
 }
 
-func seekEqualsRebuild(t *testing.T, events []allocator.Event, rng *rand.Rand) {
+func seekEqualsRebuild(t *testing.T, events *allocator.EventLog, rng *rand.Rand) {
 	for _, every := range []uint64{1, 50, 2000, ckptWork} {
 		hv, err := newModel(events, every)
 		if err != nil {
@@ -68,14 +68,14 @@ func seekEqualsRebuild(t *testing.T, events []allocator.Event, rng *rand.Rand) {
 				}
 				_, pos = hv.stepSpan(st)
 			} else {
-				pos = rng.IntN(len(events) + 1)
+				pos = rng.IntN(events.Len() + 1)
 				if err := hv.SeekEvent(pos); err != nil {
 					t.Fatal(err)
 				}
 			}
-			fresh, err := New(events[:pos])
+			fresh, err := New(prefix(t, events, pos))
 			if pos == 0 {
-				fresh, err = New(events[:1])
+				fresh, err = New(prefix(t, events, 1))
 				fresh.SeekEvent(0)
 			}
 			if err != nil {
@@ -92,7 +92,7 @@ func TestSeekRejectsStepsOutsideTheSession(t *testing.T) {
 	s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
 	s.begin("alloc_pages(0)")
 	s.m.AllocPages(0, allocator.GFPKernel)
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,17 +101,17 @@ func TestSeekRejectsStepsOutsideTheSession(t *testing.T) {
 			t.Errorf("Seek(%d) in a session of steps 0..1 succeeded", st)
 		}
 	}
-	if err := hv.SeekEvent(len(s.log.Events) + 1); err == nil {
+	if err := hv.SeekEvent(s.log.Len() + 1); err == nil {
 		t.Error("SeekEvent past the end succeeded")
 	}
-	if hv.Step() != 1 || hv.Pos() != len(s.log.Events) {
+	if hv.Step() != 1 || hv.Pos() != s.log.Len() {
 		t.Errorf("a refused seek moved the cursor to step %d, event %d", hv.Step(), hv.Pos())
 	}
 }
 
 func TestNewNeedsTheLogFromBoot(t *testing.T) {
 	s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
-	if _, err := New(s.log.Events[1:]); err == nil {
+	if _, err := New(sub(t, s.log, 1, s.log.Len())); err == nil {
 		t.Fatal("a log without its boot event was accepted")
 	}
 }
@@ -122,7 +122,7 @@ func TestDiffListsWhatChanged(t *testing.T) {
 	s := newSession(t, allocator.Config{RAM: 4 * allocator.MiB})
 	rng := rand.New(rand.NewPCG(11, 1))
 	want := randomBuddy(s, rng, 200, func(step int) bool { return step%25 == 0 })
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,20 +184,18 @@ func countPagesAllocs(mp machinePages) int {
 // built at once from the same events, every so many steps.
 func TestApplyMixIncrementally(t *testing.T) {
 	s := newSession(t, allocator.Config{RAM: 8 * allocator.MiB, CPUs: 2})
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := newWorkload(s, 17, true)
-	applied := len(s.log.Events)
 	for i := range 400 {
 		w.step()
-		if err := hv.Apply(s.log.Events[applied:]...); err != nil {
+		if err := hv.Sync(); err != nil {
 			t.Fatal(err)
 		}
-		applied = len(s.log.Events)
 		if i%50 == 49 {
-			whole, err := New(s.log.Events)
+			whole, err := New(s.log)
 			if err != nil {
 				t.Fatal(err)
 			}

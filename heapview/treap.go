@@ -1,12 +1,15 @@
 package heapview
 
+import "unsafe"
+
 // treap is an ordered map from uint64 keys to values, persistent through
 // the same epoch rule as vec: a state copies the nodes on the path it
 // changes unless they carry its epoch. Priorities are a hash of the key, so
 // the shape depends only on the set of keys and runs are deterministic.
 type treap[V any] struct {
-	root *tnode[V]
-	n    int // entries
+	root   *tnode[V]
+	n      int    // entries
+	copied uint64 // bytes of nodes copied since the count was reset (what a checkpoint keeps)
 }
 
 type tnode[V any] struct {
@@ -26,12 +29,13 @@ func mix(x uint64) uint64 {
 	return x
 }
 
-func own[V any](n *tnode[V], epoch uint64) *tnode[V] {
+func (t *treap[V]) own(n *tnode[V], epoch uint64) *tnode[V] {
 	if n.epoch == epoch {
 		return n
 	}
 	c := *n
 	c.epoch = epoch
+	t.copied += uint64(unsafe.Sizeof(c))
 	return &c
 }
 
@@ -81,7 +85,7 @@ func (t *treap[V]) insert(n *tnode[V], epoch, key uint64, val V) (*tnode[V], V, 
 	if n == nil {
 		return &tnode[V]{key: key, epoch: epoch, val: val}, zero, false
 	}
-	n = own(n, epoch)
+	n = t.own(n, epoch)
 	var old V
 	var had bool
 	switch {
@@ -126,7 +130,7 @@ func (t *treap[V]) remove(n *tnode[V], epoch, key uint64) (*tnode[V], V, bool) {
 		if !had {
 			return n, zero, false
 		}
-		n = own(n, epoch)
+		n = t.own(n, epoch)
 		n.left = l
 		return n, old, true
 	case key > n.key:
@@ -134,27 +138,27 @@ func (t *treap[V]) remove(n *tnode[V], epoch, key uint64) (*tnode[V], V, bool) {
 		if !had {
 			return n, zero, false
 		}
-		n = own(n, epoch)
+		n = t.own(n, epoch)
 		n.right = r
 		return n, old, true
 	}
-	return join(n.left, n.right, epoch), n.val, true
+	return t.join(n.left, n.right, epoch), n.val, true
 }
 
 // join merges two treaps whose keys are all ordered a < b.
-func join[V any](a, b *tnode[V], epoch uint64) *tnode[V] {
+func (t *treap[V]) join(a, b *tnode[V], epoch uint64) *tnode[V] {
 	switch {
 	case a == nil:
 		return b
 	case b == nil:
 		return a
 	case mix(a.key) > mix(b.key):
-		a = own(a, epoch)
-		a.right = join(a.right, b, epoch)
+		a = t.own(a, epoch)
+		a.right = t.join(a.right, b, epoch)
 		return a
 	default:
-		b = own(b, epoch)
-		b.left = join(a, b.left, epoch)
+		b = t.own(b, epoch)
+		b.left = t.join(a, b.left, epoch)
 		return b
 	}
 }

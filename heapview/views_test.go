@@ -35,11 +35,11 @@ func slabScene(t *testing.T) *Model {
 	}
 	alloc := func(cache string, pfn uint64, size uint64, stride uint64, i int) {
 		a := b.addr(pfn) + allocator.Addr(uint64(i)*stride)
-		b.add(allocator.Event{Kind: allocator.EvObjAlloc, Cache: cache, Addr: a, PFN: pfn, Index: i, Size: size, Path: "fastpath"})
-		b.add(allocator.Event{Kind: allocator.EvKmalloc, Cache: cache, Addr: a, Size: size, Bytes: stride})
+		b.add(allocator.Fields{Kind: allocator.EvObjAlloc, Cache: cache, Addr: a, PFN: pfn, Object: i, Size: size, Path: "fastpath"})
+		b.add(allocator.Fields{Kind: allocator.EvKmalloc, Cache: cache, Addr: a, Size: size, Bytes: stride})
 	}
 	slab := func(cache string, pfn uint64, order, n int) {
-		b.add(allocator.Event{Kind: allocator.EvSlabNew, Cache: cache, PFN: pfn, Order: order, Index: n, Addr: b.addr(pfn)})
+		b.add(allocator.Fields{Kind: allocator.EvSlabNew, Cache: cache, PFN: pfn, Order: order, Objects: n, Addr: b.addr(pfn)})
 	}
 	b.begin("for i in range(40): kmalloc(33 + i % 32)")
 	b.take(256, 8, 0, allocator.OwnerSlab, allocator.GFPKernel)
@@ -48,12 +48,12 @@ func slabScene(t *testing.T) *Model {
 		alloc("kmalloc-64", 256, uint64(33+i%32), 64, i)
 	}
 	b.begin("for i in range(16): kmalloc(300 + 13 * i)")
-	b.add(allocator.Event{Kind: allocator.EvPageAlloc, PFN: 258, Order: 1, Owner: allocator.OwnerSlab})
+	b.add(allocator.Fields{Kind: allocator.EvPageAlloc, PFN: 258, Order: 1, Owner: allocator.OwnerSlab})
 	slab("kmalloc-512", 258, 1, 16)
 	for i := range 16 {
 		alloc("kmalloc-512", 258, uint64(300+13*i), 512, i)
 	}
-	b.add(allocator.Event{Kind: allocator.EvSlabList, Cache: "kmalloc-512", PFN: 258, List: allocator.ListFull, Text: "freelist exhausted"})
+	b.add(allocator.Fields{Kind: allocator.EvSlabList, Cache: "kmalloc-512", PFN: 258, List: allocator.ListFull, Text: "freelist exhausted"})
 	b.begin("for i in range(3): kmalloc(512)")
 	b.take(260, 2, 1, allocator.OwnerSlab, allocator.GFPKernel)
 	slab("kmalloc-512", 260, 1, 16)
@@ -62,9 +62,9 @@ func slabScene(t *testing.T) *Model {
 	}
 	b.begin("kfree(a[3]); kfree(a[9])")
 	for _, i := range []int{3, 9} {
-		b.add(allocator.Event{Kind: allocator.EvObjFree, Cache: "kmalloc-512", Addr: b.addr(258) + allocator.Addr(512*i), PFN: 258, Index: i, Path: "slowpath"})
+		b.add(allocator.Fields{Kind: allocator.EvObjFree, Cache: "kmalloc-512", Addr: b.addr(258) + allocator.Addr(512*i), PFN: 258, Object: i, Path: "slowpath"})
 		if i == 3 {
-			b.add(allocator.Event{Kind: allocator.EvSlabList, Cache: "kmalloc-512", PFN: 258, List: allocator.ListCPUPartial, Index: 0, Text: "a full slab got an object back"})
+			b.add(allocator.Fields{Kind: allocator.EvSlabList, Cache: "kmalloc-512", PFN: 258, List: allocator.ListCPUPartial, ListCPU: 0, Text: "a full slab got an object back"})
 		}
 	}
 	b.cpu = 1
@@ -75,7 +75,7 @@ func slabScene(t *testing.T) *Model {
 		alloc("kmalloc-192", 262, 150, 192, i)
 	}
 	b.begin("flush cpu 1")
-	b.add(allocator.Event{Kind: allocator.EvSlabList, Cache: "kmalloc-192", PFN: 262, List: allocator.ListNodePartial, Text: "deactivate_slab"})
+	b.add(allocator.Fields{Kind: allocator.EvSlabList, Cache: "kmalloc-192", PFN: 262, List: allocator.ListNodePartial, Text: "deactivate_slab"})
 	hv := b.model()
 	if len(hv.Anomalies()) != 0 {
 		t.Fatal(hv.Anomalies())
@@ -170,9 +170,9 @@ func TestVmallocViewGolden(t *testing.T) {
 	// A second area after a hole, mapped by one page.
 	b.ev = b.ev[:stepStart(b.ev, 2)]
 	b.begin("vmalloc(100)")
-	b.add(allocator.Event{Kind: allocator.EvPageAlloc, PFN: 259, Order: 0, Owner: allocator.OwnerVmalloc})
+	b.add(allocator.Fields{Kind: allocator.EvPageAlloc, PFN: 259, Order: 0, Owner: allocator.OwnerVmalloc})
 	second := start + allocator.Addr(6*b.pageSz)
-	b.add(allocator.Event{Kind: allocator.EvVmapAlloc, Addr: second, Bytes: 2 * b.pageSz, Size: 100, Index: 1, PFNs: []uint64{259}})
+	b.add(allocator.Fields{Kind: allocator.EvVmapAlloc, Addr: second, Bytes: 2 * b.pageSz, Size: 100, Pages: 1, PFNs: []uint64{259}})
 	hv := b.model()
 	if len(hv.Anomalies()) != 0 {
 		t.Fatal(hv.Anomalies())
@@ -215,8 +215,8 @@ func TestFreelistFollowsARandomisedInitialOrder(t *testing.T) {
 	b.cache("kmalloc-1k", 1024, 0, 4)
 	b.begin("kmalloc(1000)")
 	b.take(256, 8, 0, allocator.OwnerSlab, allocator.GFPKernel)
-	b.add(allocator.Event{Kind: allocator.EvSlabNew, Cache: "kmalloc-1k", PFN: 256, Index: 4, Addr: b.addr(256), PFNs: []uint64{2, 0, 3, 1}})
-	b.add(allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-1k", PFN: 256, Index: 2, Addr: b.addr(256) + 2048, Size: 1000})
+	b.add(allocator.Fields{Kind: allocator.EvSlabNew, Cache: "kmalloc-1k", PFN: 256, Objects: 4, Addr: b.addr(256), PFNs: []uint64{2, 0, 3, 1}})
+	b.add(allocator.Fields{Kind: allocator.EvObjAlloc, Cache: "kmalloc-1k", PFN: 256, Object: 2, Addr: b.addr(256) + 2048, Size: 1000})
 	hv := b.model()
 	sl, _ := hv.SlabAt(256)
 	if got := fmt.Sprint(hv.Freelist(sl)); got != "[0 3 1]" {

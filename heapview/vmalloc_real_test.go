@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 // machineVmalloc is the machine's own account of vmalloc space.
@@ -116,14 +117,14 @@ func TestVmallocModelEqualsMachine(t *testing.T) {
 						want[s.step] = snapshotVmalloc(s.m)
 					}
 				}
-				for _, e := range s.log.Events {
-					seen[e.Kind]++
+				for _, e := range allocatortest.Events(s.log) {
+					seen[e.Kind()]++
 				}
 				if seen[allocator.EvVmapPurge] == 0 || seen[allocator.EvRealloc] == 0 || seen[allocator.EvPageFail] == 0 {
 					t.Fatalf("the run reached %d purges, %d reallocs, %d failed page allocations; it should reach all three",
 						seen[allocator.EvVmapPurge], seen[allocator.EvRealloc], seen[allocator.EvPageFail])
 				}
-				hv, err := New(s.log.Events)
+				hv, err := New(s.log)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +167,7 @@ func vmallocScene(t *testing.T) (*Model, allocator.Addr) {
 	if _, err := s.m.Vrealloc(p[2], 9000, allocator.GFPKernel|allocator.GFPZero); err != nil {
 		t.Fatal(err)
 	}
-	hv, err := New(s.log.Events)
+	hv, err := New(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,19 +15,19 @@ func vmallocSession(t *testing.T) (*builder, allocator.Addr) {
 	b := newBuilder(t)
 	b.begin("vmalloc(10000)")
 	b.take(256, 8, 0, allocator.OwnerVmalloc, allocator.GFPKernel)
-	b.add(allocator.Event{Kind: allocator.EvPageAlloc, PFN: 257, Order: 0, Owner: allocator.OwnerVmalloc})
+	b.add(allocator.Fields{Kind: allocator.EvPageAlloc, PFN: 257, Order: 0, Owner: allocator.OwnerVmalloc})
 	b.take(258, 1, 0, allocator.OwnerVmalloc, allocator.GFPKernel)
 	start := allocator.VmallocStart
 	pfns := []uint64{258, 256, 257}
-	b.add(allocator.Event{Kind: allocator.EvVmapAlloc, Addr: start, Bytes: 4 * b.pageSz, Size: 10000, Index: 3, PFNs: pfns})
-	b.add(allocator.Event{Kind: allocator.EvKvmalloc, Addr: start, Size: 10000, Path: "vmalloc fallback"})
+	b.add(allocator.Fields{Kind: allocator.EvVmapAlloc, Addr: start, Bytes: 4 * b.pageSz, Size: 10000, Pages: 3, PFNs: pfns})
+	b.add(allocator.Fields{Kind: allocator.EvKvmalloc, Addr: start, Size: 10000, Path: "vmalloc fallback"})
 	b.begin("kvfree(p)")
-	b.add(allocator.Event{Kind: allocator.EvVmapFree, Addr: start, Bytes: 4 * b.pageSz, PFNs: pfns})
+	b.add(allocator.Fields{Kind: allocator.EvVmapFree, Addr: start, Bytes: 4 * b.pageSz, PFNs: pfns})
 	for _, p := range pfns {
-		b.add(allocator.Event{Kind: allocator.EvPageFree, PFN: p, Order: 0, Owner: allocator.OwnerVmalloc})
+		b.add(allocator.Fields{Kind: allocator.EvPageFree, PFN: p, Order: 0, Owner: allocator.OwnerVmalloc})
 	}
 	b.begin("purge")
-	b.add(allocator.Event{Kind: allocator.EvVmapPurge, Index: 1, Bytes: 4 * b.pageSz, Text: "lazy purge of 1 area"})
+	b.add(allocator.Fields{Kind: allocator.EvVmapPurge, Areas: 1, Bytes: 4 * b.pageSz, Text: "lazy purge of 1 area"})
 	return b, start
 }
 
@@ -70,10 +70,10 @@ func TestVmallocModel(t *testing.T) {
 		t.Fatalf("after vfree the range should wait for the purge: %+v", as)
 	}
 	ev := slices.Clip(b.ev[:stepStart(b.ev, 3)])
-	if _, err := New(append(ev, allocator.Event{Kind: allocator.EvVmapFree, Addr: start, Bytes: 4 * b.pageSz, Seq: uint64(len(ev) + 1)})); err == nil {
+	if _, err := New(logOf(t, append(ev, allocator.Fields{Kind: allocator.EvVmapFree, Addr: start, Bytes: 4 * b.pageSz}))); err == nil {
 		t.Fatal("a second vfree of the area was accepted")
 	}
-	if _, err := New(append(ev, allocator.Event{Kind: allocator.EvVmapAlloc, Addr: start, Bytes: b.pageSz, Seq: uint64(len(ev) + 1)})); err == nil {
+	if _, err := New(logOf(t, append(ev, allocator.Fields{Kind: allocator.EvVmapAlloc, Addr: start, Bytes: b.pageSz}))); err == nil {
 		t.Fatal("an area over an unpurged range was accepted")
 	}
 	hv.Seek(3)
@@ -88,9 +88,9 @@ func TestVmapFreeOfAnAreaThatFailed(t *testing.T) {
 	b := newBuilder(t)
 	b.begin("vmalloc(1 GiB)")
 	b.take(256, 8, 0, allocator.OwnerVmalloc, allocator.GFPKernel)
-	b.add(allocator.Event{Kind: allocator.EvPageFail, Order: 0})
-	b.add(allocator.Event{Kind: allocator.EvVmapFree, Addr: allocator.VmallocStart, Bytes: 3 * b.pageSz, Size: 2 * b.pageSz, Index: 1, PFNs: []uint64{256}})
-	b.add(allocator.Event{Kind: allocator.EvPageFree, PFN: 256, Order: 0, Owner: allocator.OwnerVmalloc})
+	b.add(allocator.Fields{Kind: allocator.EvPageFail, Order: 0})
+	b.add(allocator.Fields{Kind: allocator.EvVmapFree, Addr: allocator.VmallocStart, Bytes: 3 * b.pageSz, Size: 2 * b.pageSz, Pages: 1, PFNs: []uint64{256}})
+	b.add(allocator.Fields{Kind: allocator.EvPageFree, PFN: 256, Order: 0, Owner: allocator.OwnerVmalloc})
 	hv := b.model()
 	if len(hv.Anomalies()) != 0 {
 		t.Fatal(hv.Anomalies())
@@ -103,8 +103,8 @@ func TestVmapFreeOfAnAreaThatFailed(t *testing.T) {
 func TestVmapAreasMayNotOverlap(t *testing.T) {
 	b, start := vmallocSession(t)
 	b.ev = b.ev[:stepStart(b.ev, 2)]
-	b.add(allocator.Event{Kind: allocator.EvVmapAlloc, Addr: start + allocator.Addr(b.pageSz), Bytes: 2 * b.pageSz, Size: 1})
-	if _, err := New(b.ev); err == nil {
+	b.add(allocator.Fields{Kind: allocator.EvVmapAlloc, Addr: start + allocator.Addr(b.pageSz), Bytes: 2 * b.pageSz, Size: 1})
+	if _, err := New(b.log()); err == nil {
 		t.Fatal("an area inside another was accepted")
 	}
 }
@@ -120,23 +120,23 @@ func reallocSession(t *testing.T) (*builder, allocator.Addr, allocator.Addr) {
 	q := b.addr(257)
 	b.begin("kmalloc(40)")
 	b.take(256, 8, 0, allocator.OwnerSlab, allocator.GFPKernel)
-	b.add(allocator.Event{Kind: allocator.EvSlabNew, Cache: "kmalloc-64", PFN: 256, Index: 64, Addr: p})
-	b.add(allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", Addr: p, PFN: 256, Size: 40})
-	b.add(allocator.Event{Kind: allocator.EvKmalloc, Cache: "kmalloc-64", Addr: p, Size: 40, Bytes: 64})
+	b.add(allocator.Fields{Kind: allocator.EvSlabNew, Cache: "kmalloc-64", PFN: 256, Objects: 64, Addr: p})
+	b.add(allocator.Fields{Kind: allocator.EvObjAlloc, Cache: "kmalloc-64", Addr: p, PFN: 256, Size: 40})
+	b.add(allocator.Fields{Kind: allocator.EvKmalloc, Cache: "kmalloc-64", Addr: p, Size: 40, Bytes: 64})
 	b.begin("krealloc(p, 60)")
-	b.add(allocator.Event{Kind: allocator.EvRealloc, Text: "60 <= ksize 64: in place", Realloc: &allocator.ReallocInfo{
+	b.add(allocator.Fields{Kind: allocator.EvRealloc, Text: "60 <= ksize 64: in place", Realloc: &allocator.ReallocInfo{
 		Func: "krealloc", Old: p, OldSize: 40, OldCap: 64, New: p, NewSize: 60, NewCap: 64, Decision: allocator.DecisionGrownInPlace, Bucket: "kmalloc-64"}})
 	b.begin("krealloc(p, 100)")
-	b.add(allocator.Event{Kind: allocator.EvPageAlloc, PFN: 257, Order: 0, Owner: allocator.OwnerSlab})
-	b.add(allocator.Event{Kind: allocator.EvSlabNew, Cache: "kmalloc-128", PFN: 257, Index: 32, Addr: q})
-	b.add(allocator.Event{Kind: allocator.EvObjAlloc, Cache: "kmalloc-128", Addr: q, PFN: 257, Size: 100})
-	b.add(allocator.Event{Kind: allocator.EvKmalloc, Cache: "kmalloc-128", Addr: q, Size: 100, Bytes: 128})
-	b.add(allocator.Event{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: p, PFN: 256})
-	b.add(allocator.Event{Kind: allocator.EvKfree, Addr: p})
-	b.add(allocator.Event{Kind: allocator.EvRealloc, Text: "100 > ksize 64: a new object, 64 bytes copied", Realloc: &allocator.ReallocInfo{
+	b.add(allocator.Fields{Kind: allocator.EvPageAlloc, PFN: 257, Order: 0, Owner: allocator.OwnerSlab})
+	b.add(allocator.Fields{Kind: allocator.EvSlabNew, Cache: "kmalloc-128", PFN: 257, Objects: 32, Addr: q})
+	b.add(allocator.Fields{Kind: allocator.EvObjAlloc, Cache: "kmalloc-128", Addr: q, PFN: 257, Size: 100})
+	b.add(allocator.Fields{Kind: allocator.EvKmalloc, Cache: "kmalloc-128", Addr: q, Size: 100, Bytes: 128})
+	b.add(allocator.Fields{Kind: allocator.EvObjFree, Cache: "kmalloc-64", Addr: p, PFN: 256})
+	b.add(allocator.Fields{Kind: allocator.EvKfree, Addr: p})
+	b.add(allocator.Fields{Kind: allocator.EvRealloc, Text: "100 > ksize 64: a new object, 64 bytes copied", Realloc: &allocator.ReallocInfo{
 		Func: "krealloc", Old: p, OldSize: 60, OldCap: 64, New: q, NewSize: 100, NewCap: 128, Decision: allocator.DecisionMoved, Copied: 64, Bucket: "kmalloc-128"}})
 	b.begin("krealloc(q, 90, __GFP_ZERO)")
-	b.add(allocator.Event{Kind: allocator.EvRealloc, Text: "90 <= 128: in place, tail zeroed", Realloc: &allocator.ReallocInfo{
+	b.add(allocator.Fields{Kind: allocator.EvRealloc, Text: "90 <= 128: in place, tail zeroed", Realloc: &allocator.ReallocInfo{
 		Func: "krealloc", Old: q, OldSize: 100, OldCap: 128, New: q, NewSize: 90, NewCap: 128, Decision: allocator.DecisionShrunkInPlace, Zeroed: 38, Bucket: "kmalloc-128"}})
 	return b, p, q
 }
@@ -151,7 +151,7 @@ func TestReallocModel(t *testing.T) {
 	if a.Size != 90 || a.Func != "krealloc" {
 		t.Fatalf("after shrinking: %+v", a)
 	}
-	first, _ := New(b.ev[:stepStart(b.ev, 2)])
+	first, _ := New(logOf(t, b.ev[:stepStart(b.ev, 2)]))
 	orig, _ := first.Alloc(p)
 	if a.Lineage != orig.Seq {
 		t.Fatalf("the moved allocation's lineage is %d, want the original kmalloc's event %d", a.Lineage, orig.Seq)
@@ -188,10 +188,10 @@ func TestLargeKmalloc(t *testing.T) {
 	b := newBuilder(t)
 	b.begin("kmalloc(10000)")
 	b.take(256, 8, 2, allocator.OwnerLargeKmalloc, allocator.GFPKernel|allocator.GFPComp)
-	b.add(allocator.Event{Kind: allocator.EvKmalloc, Addr: b.addr(256), Size: 10000, Bytes: 4 * b.pageSz})
+	b.add(allocator.Fields{Kind: allocator.EvKmalloc, Addr: b.addr(256), Size: 10000, Bytes: 4 * b.pageSz})
 	b.begin("kfree(p)")
-	b.add(allocator.Event{Kind: allocator.EvKfree, Addr: b.addr(256)})
-	b.add(allocator.Event{Kind: allocator.EvPageFree, PFN: 256, Order: 2, Owner: allocator.OwnerLargeKmalloc})
+	b.add(allocator.Fields{Kind: allocator.EvKfree, Addr: b.addr(256)})
+	b.add(allocator.Fields{Kind: allocator.EvPageFree, PFN: 256, Order: 2, Owner: allocator.OwnerLargeKmalloc})
 	hv := b.model()
 	if len(hv.Anomalies()) != 0 {
 		t.Fatal(hv.Anomalies())

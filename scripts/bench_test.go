@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"go.starlark.net/starlark"
 )
 
 // BenchmarkStep measures a script's alloc_pages/free_pages pair against
@@ -157,4 +158,35 @@ func benchScript(b *testing.B, opts Options, src string) {
 	if err := s.RunFile("bench.star", []byte(src)); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// guardWork is pure Starlark of the kind scenarios do between steps:
+// arithmetic, string formatting and joining, list building, max, join.
+const guardWork = `
+def work(n):
+    total = 0
+    xs = []
+    for i in range(n):
+        total = total + i * 3 %% 7
+        xs.append("%%d:%%s" %% (i, "x" * (i %% 5)) + "!")
+    return len(",".join(xs)) + max([len(x) for x in xs]) + total
+work(%d)
+`
+
+// BenchmarkGuards measures what the limits cost pure computation: the
+// same Starlark run by a session (guarded builtins and operators, the
+// heap watchdog) and by plain Starlark with its own builtins, per loop
+// iteration.
+func BenchmarkGuards(b *testing.B) {
+	b.Run("starlark", func(b *testing.B) {
+		th := &starlark.Thread{Name: "bench"}
+		b.ReportAllocs()
+		b.ResetTimer()
+		if _, err := starlark.ExecFileOptions(dialect(), th, "bench.star", fmt.Sprintf(guardWork, b.N), nil); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("session", func(b *testing.B) {
+		benchScript(b, Options{MaxSteps: MaxStepsLimit}, fmt.Sprintf(guardWork, b.N))
+	})
 }

@@ -80,14 +80,14 @@ func coreGroup() Group {
 					s.Config.Profile = p
 					return nil
 				}},
-			{Name: "max_steps", Doc: "allocator steps allowed per run, at least 1",
+			{Name: "max_steps", Doc: "allocator steps allowed per run, 1 to 2^40",
 				Set: func(s *Settings, v starlark.Value) error {
 					var n int
 					if err := starlark.AsInt(v, &n); err != nil {
 						return err
 					}
-					if n < 1 {
-						return fmt.Errorf("%d must be at least 1", n)
+					if err := checkMaxSteps(n); err != nil {
+						return err
 					}
 					s.MaxSteps = n
 					return nil
@@ -116,8 +116,8 @@ func builtinConfig(c *Call) (starlark.Value, error) {
 	if len(c.Args) > 0 {
 		return nil, c.Errorf("takes keyword arguments only, as in config(ram=\"64M\", page_size=\"16K\")")
 	}
-	if len(s.steps) > 0 {
-		first := s.steps[0]
+	if s.NumSteps() > 0 {
+		first := s.Step(1)
 		return nil, c.Errorf("must come before the first step, at the top of the script (step 1, %s at %s, already ran)", first.Call, first.Pos)
 	}
 	set := s.settings
@@ -143,16 +143,20 @@ func builtinConfig(c *Call) (starlark.Value, error) {
 }
 
 func builtinCPU(c *Call) (starlark.Value, error) {
-	var n int
+	var n cpuArg
 	if err := c.Unpack("n", &n); err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("cpu(%d)", n))
-	if err := c.Machine().SetCPU(n); err != nil {
+	c.SetOp(fmt.Sprintf("cpu(%d)", n.n))
+	if err := c.Machine().SetCPU(n.n); err != nil {
 		return nil, c.Errorf("%v", err)
 	}
 	return starlark.None, nil
 }
+
+// maxSayText bounds the text say and check show for a value that is not
+// a string.
+const maxSayText = 64 << 10
 
 func builtinSay(c *Call) (starlark.Value, error) {
 	var v starlark.Value
@@ -161,7 +165,7 @@ func builtinSay(c *Call) (starlark.Value, error) {
 	}
 	text, ok := starlark.AsString(v)
 	if !ok {
-		text = v.String()
+		text = Display(v, maxSayText)
 	}
 	c.SetOp("say")
 	c.Machine().Say(text)
@@ -174,13 +178,13 @@ func builtinCheck(c *Call) (starlark.Value, error) {
 		return nil, err
 	}
 	s := c.Session
-	st := s.steps[c.Step()-1]
+	st := s.Step(c.Step())
 	text, ok := starlark.AsString(msg)
 	switch {
 	case msg == starlark.None:
 		text = st.Call
 	case !ok:
-		text = msg.String()
+		text = Display(msg, maxSayText)
 	}
 	pass := bool(cond.Truth())
 	c.SetOp("check")

@@ -293,9 +293,10 @@ type vecIterator struct {
 	i uint64 // the next index
 }
 
-// Next reads the next element.
+// Next reads the next element, a step of the input's budget each (a
+// vector of zero-sized elements may be 2^62 long).
 func (it *vecIterator) Next(p *starlark.Value) bool {
-	if it.i >= uint64(it.x.Len()) {
+	if it.i >= uint64(it.x.Len()) || it.x.sess.charge(1) != nil {
 		return false
 	}
 	*p = it.x.Index(int(it.i))
@@ -421,7 +422,7 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	name := x.v.Name()
 	switch op {
 	case "push":
-		c.SetOp(fmt.Sprintf("%s::push(%s, %v)", name, truncate(val.String(), 40), flags.v))
+		c.SetOp(fmt.Sprintf("%s::push(%s, %v)", name, shortText(val, 40), flags.v))
 	case "pop", "clear":
 		c.SetOp(fmt.Sprintf("%s::%s()", name, op))
 	case "reserve":
@@ -429,11 +430,11 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	case "truncate", "remove":
 		c.SetOp(fmt.Sprintf("%s::%s(%d)", name, op, n.v))
 	case "resize":
-		c.SetOp(fmt.Sprintf("%s::resize(%d, %s, %v)", name, n.v, truncate(val.String(), 40), flags.v))
+		c.SetOp(fmt.Sprintf("%s::resize(%d, %s, %v)", name, n.v, shortText(val, 40), flags.v))
 	case "extend":
-		c.SetOp(fmt.Sprintf("%s::extend_from_slice(%s, %v)", name, truncate(val.String(), 40), flags.v))
+		c.SetOp(fmt.Sprintf("%s::extend_from_slice(%s, %v)", name, shortText(val, 40), flags.v))
 	case "insert":
-		c.SetOp(fmt.Sprintf("%s::insert_within_capacity(%d, %s)", name, n.v, truncate(val.String(), 40)))
+		c.SetOp(fmt.Sprintf("%s::insert_within_capacity(%d, %s)", name, n.v, shortText(val, 40)))
 	}
 	if x.dropped > 0 || x.bufferGone() {
 		if x.dropped > 0 {
@@ -696,19 +697,11 @@ func boxAlias(name string) string {
 // layout it was allocated with. Dropping twice is recorded as misuse and
 // returns False. drop(None) does nothing, as dropping a None Option does.
 func builtinDrop(c *Call) (starlark.Value, error) {
-	var v starlark.Value
-	if err := starlark.UnpackArgs(c.Name, c.Args, c.Kwargs, "x", &v); err != nil {
+	var d dropArg
+	if err := c.Unpack("x", &d); err != nil {
 		return nil, err
 	}
-	switch v.(type) {
-	case starlark.NoneType, *VecValue, *BoxValue:
-	default:
-		return nil, c.Errorf("for parameter x: got %s, want kvec, kbox or None", v.Type())
-	}
-	if err := c.Begin(); err != nil {
-		return nil, err
-	}
-	switch x := v.(type) {
+	switch x := d.v.(type) {
 	case *VecValue:
 		c.SetOp(fmt.Sprintf("drop(%s)", x.v.Name()))
 		if x.dropped > 0 {

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 // vecOps returns the EvVecOp events of step n.
 func vecOps(s *Session, n int) []allocator.Event {
 	var out []allocator.Event
 	for _, e := range stepEvents(s, n) {
-		if e.Kind == allocator.EvVecOp {
+		if e.Kind() == allocator.EvVecOp {
 			out = append(out, e)
 		}
 	}
@@ -45,27 +46,27 @@ check(list(v) == list(range(9)) and len(v) == 9 and v[8] == 8, "len, indexing an
 	// Each push is a step with its EvVecOp; those that grew link to the
 	// EvRealloc of their own step.
 	grew := 0
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		if !strings.HasPrefix(st.Op, "KVec<u8>::push(") {
 			continue
 		}
 		ops := vecOps(s, st.N)
-		if len(ops) != 1 || ops[0].Op != "push" {
+		if len(ops) != 1 || ops[0].Op() != "push" {
 			t.Fatalf("step %d %s: vec ops %+v", st.N, st.Op, ops)
 		}
-		if ops[0].Cause == 0 {
+		if ops[0].Cause() == 0 {
 			continue
 		}
 		grew++
-		cause := s.Log().Events[ops[0].Cause-1]
-		if cause.Kind != allocator.EvRealloc || cause.Step != st.N || ops[0].Realloc != cause.Realloc {
+		cause := s.Log().At(int(ops[0].Cause()) - 1)
+		if cause.Kind() != allocator.EvRealloc || cause.Step() != st.N || *ri(ops[0]) != *ri(cause) {
 			t.Errorf("step %d: cause %+v", st.N, cause)
 		}
 	}
 	if grew != 5 { // capacities 1, 2, 4, 8, 16
 		t.Errorf("%d pushes grew the vector, want 5", grew)
 	}
-	if st := s.Steps()[0]; st.Op != "KVec<u8>::new()" || st.Result != "KVec<u8>[]" {
+	if st := s.Step(1); st.Op != "KVec<u8>::new()" || st.Result != "KVec<u8>[]" {
 		t.Errorf("kvec step %+v", st)
 	}
 }
@@ -137,7 +138,7 @@ check(type(v) == "kvec" and "push" in dir(v) and "ptr" in dir(v), "type and dir"
 		"v.truncate(2)":  "KVec<u16>::truncate: len 8 -> 2",
 	} {
 		var n int
-		for _, st := range s.Steps() {
+		for _, st := range allSteps(s) {
 			if st.Call == call {
 				n = st.N
 				break
@@ -150,7 +151,7 @@ check(type(v) == "kvec" and "push" in dir(v) and "ptr" in dir(v), "type and dir"
 		wantEvent(t, s, n, allocator.EvVecOp, want)
 	}
 	results := map[string]string{}
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		results[st.Op] = st.Result
 	}
 	for op, want := range map[string]string{
@@ -183,7 +184,7 @@ check(w.push(1) == True and w.reserve(1 << 40) == False and w.cap == 1, "vmalloc
 `)
 	noFailures(t, s)
 	n := stepOf(t, s, "v.reserve(1 << 30)")
-	if st := s.Steps()[n-1]; st.Result != "Err(AllocError)" || st.Err != "" {
+	if st := s.Step(n); st.Result != "Err(AllocError)" || st.Err != "" {
 		t.Errorf("failed reserve step %+v", st)
 	}
 	wantEvent(t, s, n, allocator.EvVecOp, "KVec<u64>::reserve returned AllocError: growing capacity 1 -> 1073741825 failed (krealloc failed); the vector is unchanged (len 1, capacity 1)")
@@ -217,18 +218,18 @@ check(drop(b) == False, "a second drop of a box")
 	if len(misuse) != 11 {
 		var texts []string
 		for _, e := range misuse {
-			texts = append(texts, e.Text)
+			texts = append(texts, e.Text())
 		}
 		t.Fatalf("%d misuse events, want 11 (9 methods, 2 drops):\n%s", len(misuse), strings.Join(texts, "\n"))
 	}
-	if want := "KVec<u32>::push on a Vec that was already dropped in step 3; ignored"; !strings.HasPrefix(misuse[0].Text, want) {
-		t.Errorf("misuse %q, want %q", misuse[0].Text, want)
+	if want := "KVec<u32>::push on a Vec that was already dropped in step 3; ignored"; !strings.HasPrefix(misuse[0].Text(), want) {
+		t.Errorf("misuse %q, want %q", misuse[0].Text(), want)
 	}
-	if want := "drop of a KVec<u32> that was already dropped in step 3; ignored"; !strings.HasPrefix(misuse[9].Text, want) {
-		t.Errorf("misuse %q, want %q", misuse[9].Text, want)
+	if want := "drop of a KVec<u32> that was already dropped in step 3; ignored"; !strings.HasPrefix(misuse[9].Text(), want) {
+		t.Errorf("misuse %q, want %q", misuse[9].Text(), want)
 	}
-	if want := "KBox<[u8; 24]>::drop on a Box that was already dropped"; !strings.HasPrefix(misuse[10].Text, want) {
-		t.Errorf("misuse %q, want %q", misuse[10].Text, want)
+	if want := "KBox<[u8; 24]>::drop on a Box that was already dropped"; !strings.HasPrefix(misuse[10].Text(), want) {
+		t.Errorf("misuse %q, want %q", misuse[10].Text(), want)
 	}
 	if got := len(eventsOf(s, allocator.EvObjFree)); got != 2 {
 		t.Errorf("%d objects freed, want 2 (no double free)", got)
@@ -262,7 +263,7 @@ func TestKvecScriptErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", tc.src, err, tc.want)
 		}
 		// A script error in the arguments takes no step of its own.
-		for _, st := range s.Steps() {
+		for _, st := range allSteps(s) {
 			if st.Err != "" {
 				t.Errorf("%s: step %+v carries the error", tc.src, st)
 			}
@@ -291,7 +292,7 @@ check(drop(v) == True, "drop")
 	// NULL, and krealloc(NULL, 0) frees nothing.
 	drop := stepOf(t, s, "drop(v)")
 	for _, e := range eventsOf(s, allocator.EvRealloc) {
-		if e.Step != drop || e.Realloc.Decision != allocator.DecisionFreed {
+		if e.Step() != drop || ri(e).Decision != allocator.DecisionFreed {
 			t.Errorf("realloc outside drop: %+v", e)
 		}
 	}
@@ -320,7 +321,7 @@ check(drop(z) == True, "drop the VBox")
 `)
 	noFailures(t, s)
 	n := stepOf(t, s, "kbox(huge, flags=GFP_KERNEL | __GFP_NOWARN)")
-	if st := s.Steps()[n-1]; st.Result != "Err(AllocError)" || st.Op != "KBox<[u8; 4194305]>::new_uninit(GFP_KERNEL|__GFP_NOWARN)" {
+	if st := s.Step(n); st.Result != "Err(AllocError)" || st.Op != "KBox<[u8; 4194305]>::new_uninit(GFP_KERNEL|__GFP_NOWARN)" {
 		t.Errorf("failed kbox step %+v", st)
 	}
 	wantEvent(t, s, n, allocator.EvVecOp, "KBox<[u8; 4194305]>::new_uninit returned AllocError: 4194305 bytes aligned to 1 could not be had")
@@ -383,13 +384,15 @@ drop(v)
 			v.Reserve(1<<62, g)
 			v.Drop()
 
-			var got []allocator.Event
-			for _, e := range s.Log().Events[len(s.Machine().BootEvents()):] {
-				if e.Kind != allocator.EvStep && e.Kind != allocator.EvCheck {
-					got = append(got, e)
+			var got, want []allocator.Fields
+			for _, e := range allocatortest.Events(s.Log())[s.Machine().BootEvents():] {
+				if e.Kind() != allocator.EvStep && e.Kind() != allocator.EvCheck {
+					got = append(got, e.Fields())
 				}
 			}
-			want := log.Events[boot:]
+			for _, e := range allocatortest.Events(log)[boot:] {
+				want = append(want, e.Fields())
+			}
 			if len(got) != len(want) {
 				t.Fatalf("%d events from the script, %d from the Go Vec", len(got), len(want))
 			}
@@ -398,7 +401,7 @@ drop(v)
 				if (g.Cause == 0) != (w.Cause == 0) {
 					t.Errorf("event %d: cause %d vs %d", i, g.Cause, w.Cause)
 				}
-				g.Seq, w.Seq, g.Step, w.Step, g.Cause, w.Cause = 0, 0, 0, 0, 0, 0
+				g.Step, w.Step, g.Cause, w.Cause = 0, 0, 0, 0
 				if !reflect.DeepEqual(g, w) {
 					t.Errorf("event %d:\nscript %+v\nGo Vec %+v", i, g, w)
 				}
@@ -415,7 +418,7 @@ for i in range(20):
 b = kbox(64)
 drop(v)
 `)
-	for _, k := range []int{0, 5, 17, len(s.Steps())} {
+	for _, k := range []int{0, 5, 17, s.NumSteps()} {
 		ns, err := s.Rebuild(k)
 		if err != nil {
 			t.Fatalf("rebuild %d: %v", k, err)
@@ -429,15 +432,15 @@ drop(v)
 
 func TestKvecAttributesAreNotSteps(t *testing.T) {
 	s := runScript(t, "v = kvec(1)\nv.push(1)\n")
-	n := len(s.Steps())
+	n := s.NumSteps()
 	if _, err := s.Exec("x = (v.len, v.cap, v.ptr, v.addr, v.name, v.live, v.elem_size, v.allocator, len(v), v[0], list(v), str(v))"); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Steps()) != n {
-		t.Errorf("reading attributes took %d steps", len(s.Steps())-n)
+	if s.NumSteps() != n {
+		t.Errorf("reading attributes took %d steps", s.NumSteps()-n)
 	}
-	if _, err := s.Exec("v.push(2)"); err != nil || len(s.Steps()) != n+1 {
-		t.Errorf("a method call is one step: %v, %d steps", err, len(s.Steps())-n)
+	if _, err := s.Exec("v.push(2)"); err != nil || s.NumSteps() != n+1 {
+		t.Errorf("a method call is one step: %v, %d steps", err, s.NumSteps()-n)
 	}
 }
 
@@ -465,7 +468,7 @@ check(drop(b) and drop(v), "drop both")
 	noFailures(t, s)
 	n := stepOf(t, s, "v.reserve(kmax)")
 	wantEvent(t, s, n, allocator.EvVecOp, "KVVec<u8>::reserve(4194304) grew capacity 8193 -> 4202497 = max(2 * 8193, 8193 + 4194304): kvrealloc moved it to vmalloc")
-	if ev := vecOps(s, n); len(ev) != 1 || ev[0].Realloc == nil || ev[0].Realloc.Func != "kvrealloc" {
+	if ev := vecOps(s, n); len(ev) != 1 || ri(ev[0]) == nil || ri(ev[0]).Func != "kvrealloc" {
 		t.Errorf("the reserve's event does not carry kvrealloc's decision: %+v", ev)
 	}
 	if err := s.Machine().CheckInvariants(); err != nil {
@@ -478,8 +481,8 @@ check(drop(b) and drop(v), "drop both")
 func growths(s *Session, name string) []string {
 	var out []string
 	for _, e := range eventsOf(s, allocator.EvVecOp) {
-		if strings.HasPrefix(e.Text, name+"::") && e.Realloc != nil {
-			out = append(out, e.Realloc.Decision.String()+" "+e.Realloc.Bucket)
+		if strings.HasPrefix(e.Text(), name+"::") && ri(e) != nil {
+			out = append(out, ri(e).Decision.String()+" "+ri(e).Bucket)
 		}
 	}
 	return out
@@ -525,8 +528,8 @@ func TestKvecScenariosShowWhatTheyClaim(t *testing.T) {
 			s = run(t, "kbox-huge", cfg)
 			var failed, kv bool
 			for _, e := range eventsOf(s, allocator.EvVecOp) {
-				failed = failed || strings.HasPrefix(e.Text, "KBox<[u8; ") && strings.Contains(e.Text, "::new_uninit returned AllocError")
-				kv = kv || strings.HasPrefix(e.Text, "KVBox<[u8; ") && e.Realloc != nil && e.Realloc.Bucket == "vmalloc"
+				failed = failed || strings.HasPrefix(e.Text(), "KBox<[u8; ") && strings.Contains(e.Text(), "::new_uninit returned AllocError")
+				kv = kv || strings.HasPrefix(e.Text(), "KVBox<[u8; ") && ri(e) != nil && ri(e).Bucket == "vmalloc"
 			}
 			if !failed || !kv {
 				t.Errorf("kbox-huge: KBox failed %v, KVBox in vmalloc %v", failed, kv)
@@ -578,7 +581,7 @@ check(drop(c) == False, "and a second drop is misuse")
 	noFailures(t, s)
 	var texts []string
 	for _, e := range eventsOf(s, allocator.EvMisuse) {
-		texts = append(texts, e.Text)
+		texts = append(texts, e.Text())
 	}
 	all := strings.Join(texts, "\n")
 	for _, want := range []string{

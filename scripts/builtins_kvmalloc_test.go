@@ -54,7 +54,7 @@ unfragment(held)
 	noFailures(t, s)
 	var paths []string
 	for _, e := range eventsOf(s, allocator.EvKvmalloc) {
-		paths = append(paths, e.Path)
+		paths = append(paths, e.Path())
 	}
 	if got := strings.Join(paths, ","); got != "kmalloc,kmalloc,vmalloc fallback" {
 		t.Errorf("kvmalloc paths %s", got)
@@ -74,7 +74,7 @@ unfragment(held)
 `)
 	noFailures(t, s)
 	var results []string
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		if strings.HasPrefix(st.Op, "kvmalloc(") {
 			results = append(results, st.Result)
 		}
@@ -83,8 +83,8 @@ unfragment(held)
 		t.Errorf("kvmalloc results %s", got)
 	}
 	evs := eventsOf(s, allocator.EvKvmalloc)
-	if len(evs) != 3 || !strings.Contains(evs[0].Text, "GFP_ATOMIC cannot block") || !strings.Contains(evs[1].Text, "GFP_NOWAIT cannot block") ||
-		!strings.Contains(evs[2].Text, "above INT_MAX") {
+	if len(evs) != 3 || !strings.Contains(evs[0].Text(), "GFP_ATOMIC cannot block") || !strings.Contains(evs[1].Text(), "GFP_NOWAIT cannot block") ||
+		!strings.Contains(evs[2].Text(), "above INT_MAX") {
 		t.Errorf("decisions %+v", evs)
 	}
 	if len(eventsOf(s, allocator.EvVmapAlloc)) != 0 {
@@ -119,8 +119,8 @@ check(kvrealloc(u, 50) == None, "a freed pointer is refused")
 			noFailures(t, s)
 			var own []string
 			for _, e := range eventsOf(s, allocator.EvRealloc) {
-				if e.Realloc.Within == "" {
-					own = append(own, e.Realloc.Decision.String())
+				if ri(e).Within == "" {
+					own = append(own, ri(e).Decision.String())
 				}
 			}
 			want := "grown in place,moved,grown in place,failed,freed,new,freed,failed"
@@ -128,7 +128,7 @@ check(kvrealloc(u, 50) == None, "a freed pointer is refused")
 				t.Errorf("kvrealloc decisions %s, want %s", got, want)
 			}
 			results := map[string]bool{}
-			for _, st := range s.Steps() {
+			for _, st := range allSteps(s) {
 				if strings.HasPrefix(st.Op, "kvrealloc(") {
 					results[st.Result] = true
 				}
@@ -158,7 +158,7 @@ check(kvfree(q), "q frees")
 	noFailures(t, s)
 	n := 0
 	for _, e := range eventsOf(s, allocator.EvMisuse) {
-		if strings.Contains(e.Text, "has been handed out again (object 0 of kmalloc-128") {
+		if strings.Contains(e.Text(), "has been handed out again (object 0 of kmalloc-128") {
 			n++
 		}
 	}
@@ -185,8 +185,8 @@ func TestKvmallocScenariosShowWhatTheyClaim(t *testing.T) {
 			s := run(t, "kvmalloc-fragmentation", cfg)
 			fellBack := false
 			for _, e := range eventsOf(s, allocator.EvKvmalloc) {
-				fellBack = fellBack || e.Path == "vmalloc fallback" && strings.Contains(e.Text, "attempt failed: largest free block is order 0") &&
-					strings.Contains(e.Text, "fell back to vmalloc: 4 scattered pages in 4 runs")
+				fellBack = fellBack || e.Path() == "vmalloc fallback" && strings.Contains(e.Text(), "attempt failed: largest free block is order 0") &&
+					strings.Contains(e.Text(), "fell back to vmalloc: 4 scattered pages in 4 runs")
 			}
 			if !fellBack {
 				t.Error("kvmalloc-fragmentation: no vmalloc fallback for want of an order-2 block")
@@ -198,8 +198,8 @@ func TestKvmallocScenariosShowWhatTheyClaim(t *testing.T) {
 			s = run(t, "kvmalloc-atomic", cfg)
 			var noFallback []string
 			for _, e := range eventsOf(s, allocator.EvKvmalloc) {
-				if e.Path == "no fallback" {
-					noFallback = append(noFallback, e.GFP.String())
+				if e.Path() == "no fallback" {
+					noFallback = append(noFallback, e.GFP().String())
 				}
 			}
 			if got := strings.Join(noFallback, ","); got != "GFP_ATOMIC,GFP_NOWAIT" {

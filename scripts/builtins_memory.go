@@ -44,31 +44,24 @@ func memoryGroup() Group {
 // is not done; if nothing is mapped there (a guard page, a vfree'd area)
 // the access goes ahead and the MMU stops it with a real fault, which the
 // machine reports. unchecked skips the check: only NULL is refused.
-func access(c *Call, pv starlark.Value, off, n int64, verb string, unchecked bool) (addr allocator.Addr, ok bool, err error) {
-	if n < 0 {
-		return 0, false, c.Errorf("size %d is negative", n)
-	}
+func access(c *Call, p *Pointer, off, n int64, verb string, unchecked bool) (addr allocator.Addr, ok bool) {
 	m := c.Machine()
-	if pv == starlark.None {
+	if p == nil {
 		m.Misuse(0, fmt.Sprintf("BUG: kernel NULL pointer dereference, address: %016x (%s of %s through None, a failed allocation); not done",
 			uint64(off), verb, allocator.Count(uint64(n), "byte")))
-		return 0, false, nil
-	}
-	p, isPtr := pv.(*Pointer)
-	if !isPtr {
-		return 0, false, c.Errorf("for parameter p: got %s, want pointer", pv.Type())
+		return 0, false
 	}
 	at := p.Addr + allocator.Addr(off)
 	inside := off >= 0 && uint64(off) <= p.Size && uint64(n) <= p.Size-uint64(off)
 	if unchecked || p.Live() && inside {
-		return at, true, nil
+		return at, true
 	}
 	bad := at
 	if p.Live() && off >= 0 {
 		bad = max(at, p.Addr+allocator.Addr(p.Size))
 	}
 	if n > 0 && !mapped(m, bad) {
-		return at, true, nil
+		return at, true
 	}
 	kind, uaf := "out-of-bounds", "use-after-free"
 	switch {
@@ -102,7 +95,7 @@ func access(c *Call, pv starlark.Value, off, n int64, verb string, unchecked boo
 		m.Misuse(at, fmt.Sprintf("BUG: KASAN: %s in %s: %s of size %d at addr %x runs %s past the end of the %d-byte block at %x; not done",
 			kind, c.Name, verb, n, uint64(at), allocator.Count(uint64(off)+uint64(n)-p.Size, "byte"), p.Size, uint64(p.Addr)))
 	}
-	return 0, false, nil
+	return 0, false
 }
 
 // ownerText names what handed p out: its cache, or "large kmalloc".
@@ -133,14 +126,14 @@ func mapped(m *allocator.Machine, a allocator.Addr) bool {
 // the access ends there, its earlier pieces done, as on real hardware. An
 // address that is neither RAM's direct map nor modelled vmalloc space has
 // nothing behind it on this machine and is reported without an access.
-// It returns whether the whole access was done. pv is the pointer the
+// It returns whether the whole access was done. p is the pointer the
 // access goes through: a live vmalloc pointer knows its area is mapped,
 // which spares looking the area up.
-func forEachPiece(c *Call, pv starlark.Value, at allocator.Addr, n uint64, verb string, do func(a allocator.Addr, done, k uint64) error) (bool, error) {
+func forEachPiece(c *Call, p *Pointer, at allocator.Addr, n uint64, verb string, do func(a allocator.Addr, done, k uint64) error) (bool, error) {
 	m := c.Machine()
 	ps := m.PageSize()
 	var known *VmArea
-	if p, ok := pv.(*Pointer); ok && p.Live() {
+	if p.Live() {
 		known = p.Area
 	}
 	for done := uint64(0); done < n; {
@@ -188,73 +181,71 @@ func uncheckedOp(op string, unchecked bool) string {
 }
 
 func builtinWrite(c *Call) (starlark.Value, error) {
-	var pv, data starlark.Value
+	var p ptrArg
+	var data dataArg
 	var off int64
 	var unchecked bool
-	if err := c.Unpack("p", &pv, "offset", &off, "data", &data, "unchecked?", &unchecked); err != nil {
+	if err := c.Unpack("p", &p, "offset", &off, "data", &data, "unchecked?", &unchecked); err != nil {
 		return nil, err
 	}
-	buf, err := dataBytes(data)
-	if err != nil {
-		return nil, c.Errorf("for parameter data: %v", err)
-	}
-	c.SetOp(uncheckedOp(fmt.Sprintf("write(%v, %d, %s", pv, off, allocator.Count(uint64(len(buf)), "byte")), unchecked))
-	at, ok, err := access(c, pv, off, int64(len(buf)), "Write", unchecked)
-	if err != nil || !ok {
-		return starlark.False, err
+	buf := data.b
+	c.SetOp(uncheckedOp(fmt.Sprintf("write(%v, %d, %s", p.v, off, allocator.Count(uint64(len(buf)), "byte")), unchecked))
+	at, ok := access(c, p.p, off, int64(len(buf)), "Write", unchecked)
+	if !ok {
+		return starlark.False, nil
 	}
 	m := c.Machine()
-	done, err := forEachPiece(c, pv, at, uint64(len(buf)), "Write", func(a allocator.Addr, from, k uint64) error {
+	done, err := forEachPiece(c, p.p, at, uint64(len(buf)), "Write", func(a allocator.Addr, from, k uint64) error {
 		return m.WriteAt(a, buf[from:from+k])
 	})
 	return starlark.Bool(done), err
 }
 
 func builtinFill(c *Call) (starlark.Value, error) {
-	var pv, nv starlark.Value = nil, starlark.None
-	var b int
+	var p ptrArg
+	var b byteArg
+	n := lengthArg{orNone: true, none: true}
 	var unchecked bool
-	if err := c.Unpack("p", &pv, "byte", &b, "n?", &nv, "unchecked?", &unchecked); err != nil {
+	if err := c.Unpack("p", &p, "byte", &b, "n?", &n, "unchecked?", &unchecked); err != nil {
 		return nil, err
 	}
-	if b < 0 || b > 0xff {
-		return nil, c.Errorf("byte %d is not in 0..255", b)
+	if n.none && p.p != nil {
+		n.n = int64(p.p.Size)
 	}
-	var n int64
-	if nv == starlark.None {
-		if p, ok := pv.(*Pointer); ok {
-			n = int64(p.Size)
-		}
-	} else if err := starlark.AsInt(nv, &n); err != nil {
-		return nil, c.Errorf("for parameter n: %v", err)
-	}
-	c.SetOp(uncheckedOp(fmt.Sprintf("fill(%v, %#02x, %d", pv, b, n), unchecked))
-	at, ok, err := access(c, pv, 0, n, "Write", unchecked)
-	if err != nil || !ok {
-		return starlark.False, err
+	c.SetOp(uncheckedOp(fmt.Sprintf("fill(%v, %#02x, %d", p.v, b.b, n.n), unchecked))
+	at, ok := access(c, p.p, 0, n.n, "Write", unchecked)
+	if !ok {
+		return starlark.False, nil
 	}
 	m := c.Machine()
-	done, err := forEachPiece(c, pv, at, uint64(n), "Write", func(a allocator.Addr, _, k uint64) error {
-		return m.Fill(a, byte(b), k)
+	done, err := forEachPiece(c, p.p, at, uint64(n.n), "Write", func(a allocator.Addr, _, k uint64) error {
+		return m.Fill(a, b.b, k)
 	})
 	return starlark.Bool(done), err
 }
 
 func builtinRead(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	var off, n int64
+	var p ptrArg
+	var off int64
+	var n lengthArg
 	var unchecked bool
-	if err := c.Unpack("p", &pv, "offset", &off, "n", &n, "unchecked?", &unchecked); err != nil {
+	if err := c.UnpackArgs("p", &p, "offset", &off, "n", &n, "unchecked?", &unchecked); err != nil {
 		return nil, err
 	}
-	c.SetOp(uncheckedOp(fmt.Sprintf("read(%v, %d, %d", pv, off, n), unchecked))
-	at, ok, err := access(c, pv, off, n, "Read", unchecked)
-	if err != nil || !ok {
-		return starlark.None, err
+	if err := checkReadSize(c, p.p, n.n, unchecked); err != nil {
+		return nil, err
+	}
+	if err := c.Begin(); err != nil {
+		return nil, err
+	}
+	c.SetOp(uncheckedOp(fmt.Sprintf("read(%v, %d, %d", p.v, off, n.n), unchecked))
+	at, ok := access(c, p.p, off, n.n, "Read", unchecked)
+	if !ok {
+		return starlark.None, nil
 	}
 	m := c.Machine()
 	var buf []byte
-	done, err := forEachPiece(c, pv, at, uint64(n), "Read", func(a allocator.Addr, _, k uint64) error {
+	done, err := forEachPiece(c, p.p, at, uint64(n.n), "Read", func(a allocator.Addr, _, k uint64) error {
 		piece := make([]byte, k)
 		if err := m.ReadAt(a, piece); err != nil {
 			return err
@@ -273,6 +264,24 @@ func builtinRead(c *Call) (starlark.Value, error) {
 		c.SetResult(r)
 	}
 	return starlark.Bytes(buf), nil
+}
+
+// checkReadSize refuses a read whose bytes would not fit the memory
+// budget. A checked read makes at most the pointer's size (past it KASAN
+// refuses, or a fault ends it); an unchecked one at most RAM's size (past
+// the direct map nothing is mapped).
+func checkReadSize(c *Call, p *Pointer, n int64, unchecked bool) error {
+	if p == nil {
+		return nil
+	}
+	most := uint64(n)
+	if unchecked {
+		m := c.Machine()
+		most = min(most, m.NrPages()*m.PageSize())
+	} else {
+		most = min(most, p.Size)
+	}
+	return c.Session.checkAlloc(c.Name, most, 1, "bytes")
 }
 
 // bytesSummary shortens how a long read shows as a step's result: "4096
@@ -311,7 +320,7 @@ func dataBytes(v starlark.Value) ([]byte, error) {
 		for i := range out {
 			var b int
 			if err := starlark.AsInt(v.Index(i), &b); err != nil || b < 0 || b > 0xff {
-				return nil, fmt.Errorf("element %d is %s, want an int in 0..255", i, v.Index(i))
+				return nil, fmt.Errorf("element %d is %s, want an int in 0..255", i, shortText(v.Index(i), 40))
 			}
 			out[i] = byte(b)
 		}

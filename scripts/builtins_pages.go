@@ -45,27 +45,25 @@ func builtinAllocPages(c *Call) (starlark.Value, error) {
 		Order: order, PFN: int64(pfn), GFP: flags.v, Step: c.Step()}, nil
 }
 
-// builtinFreePages frees a block. free_pages(None, order) does nothing, as
-// free_pages(0, order) does in the kernel. A free the allocator refuses
-// (wrong order, double free, not from alloc_pages) is reported by it as an
-// event and returns False; the script goes on, as the kernel does after
-// "Bad page state".
+// builtinFreePages frees a block. free_pages(None, order) and
+// free_pages(0, order) do nothing, as free_pages(0, order) does in the
+// kernel. p may be a plain address (p.addr + 4096), which the allocator
+// checks as the kernel would. A free the allocator refuses (wrong order,
+// double free, not from alloc_pages, not a page frame) is reported by it
+// as an event and returns False; the script goes on, as the kernel does
+// after "Bad page state".
 func builtinFreePages(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
+	var o objectArg
 	var order int
-	if err := c.Unpack("p", &pv, "order", &order); err != nil {
+	if err := c.Unpack("p", &o, "order", &order); err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("free_pages(%v, %d)", pv, order))
-	if pv == starlark.None {
+	c.SetOp(fmt.Sprintf("free_pages(%v, %d)", o.v, order))
+	if o.null() {
 		return starlark.None, nil
 	}
-	p, ok := pv.(*Pointer)
-	if !ok {
-		return nil, c.Errorf("for parameter p: got %s, want pointer", pv.Type())
-	}
 	m := c.Machine()
-	if !p.Live() {
+	if p := o.ptr; p != nil && !p.Live() {
 		// Freed before. If the pages are free still, the allocator reports
 		// the double free in the kernel's words; if they were handed out
 		// again, freeing them would free someone else's block.
@@ -75,7 +73,7 @@ func builtinFreePages(c *Call) (starlark.Value, error) {
 			return starlark.False, nil
 		}
 	}
-	return freeResult(c, p, m.FreePages(p.Addr, order))
+	return freeResult(c, o.ptr, m.FreePages(o.addr, order))
 }
 
 func builtinBuddyinfo(c *Call) (starlark.Value, error) {

@@ -164,13 +164,6 @@ func slabPointer(c *Call, addr allocator.Addr, size uint64, gfp allocator.GFP) (
 	return p, nil
 }
 
-// objectArg is a p argument of kfree and kmem_cache_free: a Pointer, None
-// (NULL), or a plain address, to free what no Pointer names (p.addr + 8).
-type objectArg struct {
-	ptr  *Pointer // nil for None and addresses
-	addr allocator.Addr
-}
-
 // freeResult is the result of kfree or kmem_cache_free of o after the
 // allocator returned err: None when o is NULL and nothing was freed,
 // else as freeResult.
@@ -179,22 +172,6 @@ func (o objectArg) freeResult(c *Call, err error) (starlark.Value, error) {
 		return starlark.None, nil
 	}
 	return freeResult(c, o.ptr, err)
-}
-
-func unpackObject(c *Call, v starlark.Value) (objectArg, error) {
-	switch v := v.(type) {
-	case starlark.NoneType:
-		return objectArg{}, nil
-	case *Pointer:
-		return objectArg{ptr: v, addr: v.Addr}, nil
-	case starlark.Int:
-		var a uint64
-		if err := starlark.AsInt(v, &a); err != nil {
-			return objectArg{}, c.Errorf("for parameter p: address %v is not a 64-bit address", v)
-		}
-		return objectArg{addr: allocator.Addr(a)}, nil
-	}
-	return objectArg{}, c.Errorf("for parameter p: got %s, want pointer or address", v.Type())
 }
 
 // staleObject reports a freed pointer whose address a newer allocation
@@ -234,15 +211,11 @@ func builtinKmalloc(c *Call) (starlark.Value, error) {
 // builtinKfree frees a kmalloc or slab object. kfree(None) and
 // kfree(ZERO_SIZE_PTR) do nothing but the tracepoint, as in the kernel.
 func builtinKfree(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	if err := c.Unpack("p", &pv); err != nil {
+	var o objectArg
+	if err := c.Unpack("p", &o); err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("kfree(%v)", pv))
-	o, err := unpackObject(c, pv)
-	if err != nil {
-		return nil, err
-	}
+	c.SetOp(fmt.Sprintf("kfree(%v)", o.v))
 	if staleObject(c, o.ptr, "freed") {
 		return starlark.False, nil
 	}
@@ -254,15 +227,11 @@ func builtinKfree(c *Call) (starlark.Value, error) {
 // the whole object: the caller may use every byte, so p.size becomes
 // ksize, and with slab_debug=U a kmalloc object gives up its red zone.
 func builtinKsize(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	if err := c.Unpack("p", &pv); err != nil {
+	var o objectArg
+	if err := c.Unpack("p", &o); err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("ksize(%v)", pv))
-	o, err := unpackObject(c, pv)
-	if err != nil {
-		return nil, err
-	}
+	c.SetOp(fmt.Sprintf("ksize(%v)", o.v))
 	m := c.Machine()
 	if o.ptr != nil && !o.ptr.Live() && !o.addr.ZeroOrNull() {
 		kind := "use-after-free"
@@ -414,18 +383,6 @@ func (k *Cache) Attr(name string) (starlark.Value, error) {
 	return nil, nil
 }
 
-// cacheArg unpacks a kmem_cache argument of the session's machine.
-func cacheArg(c *Call, v starlark.Value) (*Cache, error) {
-	k, ok := v.(*Cache)
-	if !ok {
-		return nil, c.Errorf("for parameter cache: got %s, want kmem_cache", v.Type())
-	}
-	if k.m != c.Machine() {
-		return nil, c.Errorf("cache %s belongs to the machine config() replaced", k)
-	}
-	return k, nil
-}
-
 // deadCache reports use of a destroyed cache, which in the kernel is a use
 // after free of the struct kmem_cache.
 func deadCache(c *Call, k *Cache, result string) bool {
@@ -444,14 +401,11 @@ func deadCache(c *Call, k *Cache, result string) bool {
 func builtinKmemCacheCreate(c *Call) (starlark.Value, error) {
 	var name string
 	var size, align sizeArg
-	var flags uint64
+	var flags slabFlagsArg
 	if err := c.Unpack("name", &name, "size", &size, "align?", &align, "flags?", &flags); err != nil {
 		return nil, err
 	}
-	f := allocator.SlabFlags(flags)
-	if uint64(f) != flags || f&^slabFlagsAllowed() != 0 {
-		return nil, c.Errorf("flags %#x: unknown bits (use SLAB_HWCACHE_ALIGN, SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER, SLAB_CONSISTENCY_CHECKS, ...)", flags)
-	}
+	f := flags.f
 	c.SetOp(fmt.Sprintf("kmem_cache_create(%q, %d, %d, %v)", name, size.v, align.v, f))
 	m := c.Machine()
 	kc, err := m.KmemCacheCreate(name, size.v, align.v, f)
@@ -466,15 +420,12 @@ func builtinKmemCacheCreate(c *Call) (starlark.Value, error) {
 }
 
 func builtinKmemCacheAlloc(c *Call) (starlark.Value, error) {
-	var cv starlark.Value
+	var ca cacheArg
 	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("cache", &cv, "flags?", &flags); err != nil {
+	if err := c.Unpack("cache", &ca, "flags?", &flags); err != nil {
 		return nil, err
 	}
-	k, err := cacheArg(c, cv)
-	if err != nil {
-		return nil, err
-	}
+	k := ca.k
 	c.SetOp(fmt.Sprintf("kmem_cache_alloc(%s, %v)", k, flags.v))
 	if deadCache(c, k, "NULL") {
 		return null(c)
@@ -487,19 +438,13 @@ func builtinKmemCacheAlloc(c *Call) (starlark.Value, error) {
 }
 
 func builtinKmemCacheFree(c *Call) (starlark.Value, error) {
-	var cv, pv starlark.Value
-	if err := c.Unpack("cache", &cv, "p", &pv); err != nil {
+	var ca cacheArg
+	var o objectArg
+	if err := c.Unpack("cache", &ca, "p", &o); err != nil {
 		return nil, err
 	}
-	k, err := cacheArg(c, cv)
-	if err != nil {
-		return nil, err
-	}
-	c.SetOp(fmt.Sprintf("kmem_cache_free(%s, %v)", k, pv))
-	o, err := unpackObject(c, pv)
-	if err != nil {
-		return nil, err
-	}
+	k := ca.k
+	c.SetOp(fmt.Sprintf("kmem_cache_free(%s, %v)", k, o.v))
 	if deadCache(c, k, "not freed") || staleObject(c, o.ptr, "freed") {
 		return starlark.False, nil
 	}
@@ -510,18 +455,16 @@ func builtinKmemCacheFree(c *Call) (starlark.Value, error) {
 // nothing, as with NULL. A cache with objects left is reported by the
 // allocator in the kernel's words and is gone all the same.
 func builtinKmemCacheDestroy(c *Call) (starlark.Value, error) {
-	var cv starlark.Value
-	if err := c.Unpack("cache", &cv); err != nil {
+	ca := cacheArg{orNone: true}
+	if err := c.Unpack("cache", &ca); err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("kmem_cache_destroy(%v)", cv))
-	if cv == starlark.None {
+	k := ca.k
+	if k == nil {
+		c.SetOp("kmem_cache_destroy(None)")
 		return starlark.None, nil
 	}
-	k, err := cacheArg(c, cv)
-	if err != nil {
-		return nil, err
-	}
+	c.SetOp(fmt.Sprintf("kmem_cache_destroy(%v)", k))
 	m := c.Machine()
 	if k.info.Kmalloc {
 		m.Misuse(0, fmt.Sprintf("kmem_cache_destroy(%s): the kmalloc caches live as long as the machine; not destroyed", k))
@@ -530,7 +473,7 @@ func builtinKmemCacheDestroy(c *Call) (starlark.Value, error) {
 	if deadCache(c, k, "not destroyed again") {
 		return starlark.False, nil
 	}
-	err = m.KmemCacheDestroy(k.kc)
+	err := m.KmemCacheDestroy(k.kc)
 	if !k.Live() {
 		k.dead = c.Step()
 	}
@@ -585,14 +528,11 @@ func builtinSlabinfo(c *Call) (starlark.Value, error) {
 // them: per CPU the cpu slab and the per-CPU partial list, then the node
 // partial list in order, then the full slabs.
 func builtinSlabs(c *Call) (starlark.Value, error) {
-	var cv starlark.Value
-	if err := c.Unpack("cache", &cv); err != nil {
+	var ca cacheArg
+	if err := c.Unpack("cache", &ca); err != nil {
 		return nil, err
 	}
-	k, err := cacheArg(c, cv)
-	if err != nil {
-		return nil, err
-	}
+	k := ca.k
 	var out []starlark.Value
 	for _, ci := range c.Machine().Caches() {
 		if ci.Name != k.info.Name || ci.Destroyed != !k.Live() {
@@ -629,12 +569,8 @@ func intList(xs []int) *starlark.List {
 }
 
 func builtinObjectInfo(c *Call) (starlark.Value, error) {
-	var pv starlark.Value
-	if err := c.Unpack("p", &pv); err != nil {
-		return nil, err
-	}
-	o, err := unpackObject(c, pv)
-	if err != nil {
+	var o objectArg
+	if err := c.Unpack("p", &o); err != nil {
 		return nil, err
 	}
 	info, ok := c.Machine().ObjectAt(o.addr)

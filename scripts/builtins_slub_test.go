@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 func TestKmallocReturnsPointerWithCacheAndKsize(t *testing.T) {
@@ -33,15 +34,15 @@ z = kmalloc(64, GFP_KERNEL | __GFP_ZERO)
 check(read(z, 0, 64) == bytes([0] * 64), "__GFP_ZERO")
 `)
 	noFailures(t, s)
-	st := s.Steps()[0]
+	st := s.Step(1)
 	if st.Op != "kmalloc(100, GFP_KERNEL)" || st.Result != "0xffff888000100000" || st.Call != "kmalloc(100)" {
 		t.Errorf("step 1 = %+v", st)
 	}
 	e, ok := findEvent(stepEvents(s, 1), allocator.EvKmalloc)
-	if !ok || e.Size != 100 || e.Bytes != 128 || e.Cache != "kmalloc-128" {
+	if !ok || e.Size() != 100 || e.Bytes() != 128 || e.Cache() != "kmalloc-128" {
 		t.Errorf("kmalloc event %+v", e)
 	}
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		if strings.HasPrefix(st.Op, "kmalloc(0,") && st.Result != "0x10" {
 			t.Errorf("kmalloc(0) step %+v", st)
 		}
@@ -60,7 +61,7 @@ check(kmalloc(-1) == None, "a negative size is a huge size_t")
 `)
 	noFailures(t, s)
 	for _, n := range []int{1, 3, 5} {
-		if st := s.Steps()[n-1]; st.Result != "NULL" || st.Err != "" {
+		if st := s.Step(n); st.Result != "NULL" || st.Err != "" {
 			t.Errorf("step %d = %+v, want Result NULL", n, st)
 		}
 	}
@@ -70,7 +71,7 @@ check(kmalloc(-1) == None, "a negative size is a huge size_t")
 		t.Error("a failed large kmalloc did not warn")
 	}
 	if e, ok := findEvent(stepEvents(s, 3), allocator.EvWarn); ok {
-		t.Errorf("__GFP_NOWARN still warned: %q", e.Text)
+		t.Errorf("__GFP_NOWARN still warned: %q", e.Text())
 	}
 }
 
@@ -90,8 +91,8 @@ check(kfree(z) == True and kfree(z) == True, "kfree(ZERO_SIZE_PTR) does nothing,
 `)
 	noFailures(t, s)
 	seen := 0
-	for _, st := range s.Steps() {
-		events := s.Log().Events[st.First : st.Last+1]
+	for _, st := range allSteps(s) {
+		events := allocatortest.Events(s.Log())[st.First : st.Last+1]
 		switch st.Op {
 		case "kfree(None)":
 			seen++
@@ -100,7 +101,7 @@ check(kfree(z) == True and kfree(z) == True, "kfree(ZERO_SIZE_PTR) does nothing,
 			}
 		case "kfree(0xffff888000108000)":
 			seen++
-			if e, ok := findEvent(events, allocator.EvPageFree); !ok || e.Owner != allocator.OwnerLargeKmalloc || e.Order != 3 {
+			if e, ok := findEvent(events, allocator.EvPageFree); !ok || e.Owner() != allocator.OwnerLargeKmalloc || e.Order() != 3 {
 				t.Errorf("large kfree: %+v", e)
 			}
 		}
@@ -138,7 +139,7 @@ check(kfree(q.addr), "an address of an object frees it")
 	wantLogEvent(t, s, allocator.EvBadFree, "Not a kmalloc allocation")
 	wantLogEvent(t, s, allocator.EvBadFree, "not a direct-map address of RAM")
 	wantLogEvent(t, s, allocator.EvSlubReport, "not the start of an object of kmalloc-64")
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		if st.Err != "" {
 			t.Errorf("step %+v", st)
 		}
@@ -172,7 +173,7 @@ kfree(p)
 check(ksize(p) == 0, "a freed object: KASAN reports, ksize gives 0")
 `)
 	noFailures(t, s)
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		if strings.HasPrefix(st.Op, "ksize(0xffff888000100000)") && st.Result != "128" && st.Result != "0" {
 			t.Errorf("ksize step %+v", st)
 		}
@@ -235,7 +236,7 @@ check(n2.cache == "kmalloc-8", "krealloc(ZERO_SIZE_PTR, n) too")
 			noFailures(t, s)
 			var got []allocator.Decision
 			for _, e := range eventsOf(s, allocator.EvRealloc) {
-				got = append(got, e.Realloc.Decision)
+				got = append(got, ri(e).Decision)
 			}
 			want := []allocator.Decision{allocator.DecisionGrownInPlace, allocator.DecisionShrunkInPlace, allocator.DecisionMoved,
 				allocator.DecisionFailed, allocator.DecisionFreed, allocator.DecisionNew, allocator.DecisionNew}
@@ -290,14 +291,14 @@ check(kmem_cache_destroy(None) == None, "NULL")
 		"kmem_cache_destroy busy: Slab cache still has objects",
 	} {
 		found := false
-		for _, e := range s.Log().Events {
-			found = found || strings.Contains(e.Text, text)
+		for _, e := range allocatortest.Events(s.Log()) {
+			found = found || strings.Contains(e.Text(), text)
 		}
 		if !found {
 			t.Errorf("no event says %q", text)
 		}
 	}
-	if st := s.Steps()[0]; st.Op != `kmem_cache_create("thing", 40, 0, SLAB_HWCACHE_ALIGN)` || st.Result != "thing" {
+	if st := s.Step(1); st.Op != `kmem_cache_create("thing", 40, 0, SLAB_HWCACHE_ALIGN)` || st.Result != "thing" {
 		t.Errorf("step 1 %+v", st)
 	}
 	for _, r := range s.Machine().SlabinfoRows() {
@@ -309,7 +310,7 @@ check(kmem_cache_destroy(None) == None, "NULL")
 		t.Error(err)
 	}
 	for _, tc := range []struct{ src, want string }{
-		{`kmem_cache_create("x", 8, 0, 1 << 30)`, "kmem_cache_create: flags 0x40000000: unknown bits"},
+		{`kmem_cache_create("x", 8, 0, 1 << 30)`, "kmem_cache_create: for parameter flags: 0x40000000: unknown bits"},
 		{`kmem_cache_alloc("thing")`, "kmem_cache_alloc: for parameter cache: got string, want kmem_cache"},
 		{`kmem_cache_create(1, 8)`, "kmem_cache_create: for parameter name: got int, want string"},
 		{`c < c`, "kmem_cache thing <: caches have no order"},
@@ -404,7 +405,7 @@ check(kmalloc_size_roundup(0) == 0 and kmalloc_size_roundup(9000) == 16384 and k
 `)
 	noFailures(t, s)
 	look := map[string]bool{"slabs": true, "object_info": true, "slabinfo": true, "slab_errors": true, "kmalloc_cache": true, "kmalloc_size_roundup": true}
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		name, _, _ := strings.Cut(st.Op, "(")
 		if look[name] {
 			t.Errorf("look-only builtin made step %+v", st)
@@ -455,12 +456,12 @@ for p in ps[::2]:
 q = krealloc(kmalloc(10), 100)
 kmem_cache_destroy(c)
 `)
-	for _, k := range []int{0, 5, 25, len(s.Steps())} {
+	for _, k := range []int{0, 5, 25, s.NumSteps()} {
 		ns, err := s.Rebuild(k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := ns.Log().Events, s.Log().Events[:len(ns.Log().Events)]; !reflect.DeepEqual(got, want) {
+		if got, want := allocatortest.Fields(ns.Log()), allocatortest.Fields(s.Log())[:ns.Log().Len()]; !reflect.DeepEqual(got, want) {
 			t.Errorf("rebuild to %d: events differ", k)
 		}
 		ns.Close()
@@ -482,7 +483,7 @@ func TestSlubScenariosShowWhatTheyClaim(t *testing.T) {
 	texts := func(s *Session, kind allocator.EventKind) string {
 		var out []string
 		for _, e := range eventsOf(s, kind) {
-			out = append(out, e.Text)
+			out = append(out, e.Text())
 		}
 		return strings.Join(out, "\n")
 	}
@@ -499,8 +500,8 @@ func TestSlubScenariosShowWhatTheyClaim(t *testing.T) {
 				seen := map[allocator.Decision]int{}
 				zeroed := uint64(0)
 				for _, e := range eventsOf(s, allocator.EvRealloc) {
-					seen[e.Realloc.Decision]++
-					zeroed += e.Realloc.Zeroed
+					seen[ri(e).Decision]++
+					zeroed += ri(e).Zeroed
 				}
 				if seen[allocator.DecisionMoved] == 0 || seen[allocator.DecisionGrownInPlace] == 0 || seen[allocator.DecisionShrunkInPlace] == 0 {
 					t.Errorf("%s: decisions %v", name, seen)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 	"go.starlark.net/starlark"
 )
 
@@ -22,7 +23,7 @@ check(p.gfp == GFP_KERNEL, "default flags are GFP_KERNEL")
 check(p.live and p.step == 1, "live, allocated in step 1")
 `)
 	noFailures(t, s)
-	st := s.Steps()[0]
+	st := s.Step(1)
 	if st.N != 1 || st.Pos != "test.star:2:5" || st.Call != "alloc_pages(2)" || st.Op != "alloc_pages(2, GFP_KERNEL)" || st.Result != "0xffff888000100000" {
 		t.Errorf("step 1 = %+v", st)
 	}
@@ -30,12 +31,12 @@ check(p.live and p.step == 1, "live, allocated in step 1")
 	if got := kinds(ev); got != "step split split split split split split page_alloc" {
 		t.Errorf("step 1 events: %s", got)
 	}
-	if ev[0].Src != "test.star:2:5" || ev[0].Op != "alloc_pages(2)" {
-		t.Errorf("EvStep Src=%q Op=%q, want the position and the call as written", ev[0].Src, ev[0].Op)
+	if ev[0].Src() != "test.star:2:5" || ev[0].Op() != "alloc_pages(2)" {
+		t.Errorf("EvStep Src=%q Op=%q, want the position and the call as written", ev[0].Src(), ev[0].Op())
 	}
 	for _, e := range ev {
-		if e.Step != 1 {
-			t.Errorf("event %v carries step %d, want 1", e.Kind, e.Step)
+		if e.Step() != 1 {
+			t.Errorf("event %v carries step %d, want 1", e.Kind(), e.Step())
 		}
 	}
 }
@@ -48,7 +49,7 @@ q = alloc_pages(-1, GFP_KERNEL | __GFP_NOWARN)
 check(q == None, "a negative order is refused")
 `)
 	noFailures(t, s)
-	if st := s.Steps()[0]; st.Result != "NULL" || st.Err != "" {
+	if st := s.Step(1); st.Result != "NULL" || st.Err != "" {
 		t.Errorf("failed allocation step = %+v, want Result NULL and no error", st)
 	}
 	if got := kinds(stepEvents(s, 1)); got != "step page_fail warn" {
@@ -69,11 +70,11 @@ check(n == machine().nr_pages - machine().reserved_pages, "every free page was h
 check(buddyinfo() == [0] * (MAX_PAGE_ORDER + 1), "nothing is free")
 `)
 	noFailures(t, s)
-	last := s.Steps()[len(s.Steps())-3]
+	last := allSteps(s)[s.NumSteps()-3]
 	if last.Result != "NULL" {
 		t.Errorf("last allocation step %+v, want NULL", last)
 	}
-	if e, ok := findEvent(stepEvents(s, last.N), allocator.EvPageFail); !ok || e.Index != -1 {
+	if e, ok := findEvent(stepEvents(s, last.N), allocator.EvPageFail); !ok || e.LargestOrder() != -1 {
 		t.Errorf("exhaustion event %+v, want a page_fail with no free order (-1)", e)
 	}
 	if err := s.Machine().CheckInvariants(); err != nil {
@@ -127,15 +128,15 @@ check(q.live, "q is untouched")
 `)
 	noFailures(t, s)
 	wrongOrder, _ := findEvent(stepEvents(s, 2), allocator.EvBadFree)
-	if !strings.Contains(wrongOrder.Text, "heads an order-0 block, not order 1") {
-		t.Errorf("wrong order report: %q", wrongOrder.Text)
+	if !strings.Contains(wrongOrder.Text(), "heads an order-0 block, not order 1") {
+		t.Errorf("wrong order report: %q", wrongOrder.Text())
 	}
 	double, _ := findEvent(stepEvents(s, 7), allocator.EvBadFree)
-	if !strings.Contains(double.Text, "BUG: Bad page state") || !strings.Contains(double.Text, "double free") {
-		t.Errorf("double free report: %q", double.Text)
+	if !strings.Contains(double.Text(), "BUG: Bad page state") || !strings.Contains(double.Text(), "double free") {
+		t.Errorf("double free report: %q", double.Text())
 	}
 	stale, ok := findEvent(stepEvents(s, 11), allocator.EvMisuse)
-	if !ok || !strings.Contains(stale.Text, "was freed in step 5") {
+	if !ok || !strings.Contains(stale.Text(), "was freed in step 5") {
 		t.Errorf("stale free report: %+v", stale)
 	}
 	if err := s.Machine().CheckInvariants(); err != nil {
@@ -163,7 +164,7 @@ check(read(p, 0, 0) == b"", "an empty read")
 	if err := s.Machine().ReadAt(allocator.DirectMapBase+0x100000+100, buf); err != nil || buf[0] != 7 {
 		t.Errorf("RAM holds %v (%v), want 7", buf, err)
 	}
-	if st := s.Steps()[9]; st.Op != `read(0xffff888000100000, 0, 8)` || st.Result != `b"\x01\x02hi\x03\x04\xff\t"` {
+	if st := s.Step(10); st.Op != `read(0xffff888000100000, 0, 8)` || st.Result != `b"\x01\x02hi\x03\x04\xff\t"` {
 		t.Errorf("read step = %+v", st)
 	}
 }
@@ -193,16 +194,16 @@ check(read(q, 0, 8) == None)`,
 			s := runScript(t, "p = alloc_pages(0)\nfill(p, 0x11)\n"+tc.src+"\n")
 			noFailures(t, s)
 			var found bool
-			for _, e := range s.Log().Events {
-				if e.Kind == allocator.EvMisuse {
+			for _, e := range allocatortest.Events(s.Log()) {
+				if e.Kind() == allocator.EvMisuse {
 					found = true
-					if !strings.Contains(e.Text, tc.want) {
-						t.Errorf("report %q, want it to contain %q", e.Text, tc.want)
+					if !strings.Contains(e.Text(), tc.want) {
+						t.Errorf("report %q, want it to contain %q", e.Text(), tc.want)
 					}
 				}
 			}
 			if !found {
-				t.Fatalf("no misuse event; events %s", kinds(s.Log().Events))
+				t.Fatalf("no misuse event; events %s", kinds(allocatortest.Events(s.Log())))
 			}
 			// Nothing was written: the block still holds 0x11 everywhere
 			// it is allocated, and the next page is untouched.
@@ -229,8 +230,8 @@ func TestMemoryArgumentErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`write(p, 0, [256])`, "test.star:2:1: write: for parameter data: element 0 is 256, want an int in 0..255"},
 		{`write(p, 0, 3.5)`, "test.star:2:1: write: for parameter data: got float, want bytes, string or list of ints"},
-		{`fill(p, 300)`, "test.star:2:1: fill: byte 300 is not in 0..255"},
-		{`read(p, 0, -1)`, "test.star:2:1: read: size -1 is negative"},
+		{`fill(p, 300)`, "test.star:2:1: fill: for parameter byte: byte 300 is not in 0..255"},
+		{`read(p, 0, -1)`, "test.star:2:1: read: for parameter n: size -1 is negative"},
 		{`read("p", 0, 1)`, "test.star:2:1: read: for parameter p: got string, want pointer"},
 		{`read(p, "0", 1)`, "test.star:2:1: read: for parameter offset: got string, want int"},
 	} {
@@ -253,8 +254,8 @@ cpu(2)
 		t.Errorf("cpu(2) events: %s", got)
 	}
 	for _, e := range stepEvents(s, 2) {
-		if e.CPU != 2 {
-			t.Errorf("event %v on cpu %d, want 2", e.Kind, e.CPU)
+		if e.CPU() != 2 {
+			t.Errorf("event %v on cpu %d, want 2", e.Kind(), e.CPU())
 		}
 	}
 	if got := kinds(stepEvents(s, 4)); got != "step" {
@@ -274,26 +275,26 @@ ok = check(1 + 1 == 2, "arithmetic")
 bad = check(len([]) == 1)
 check(ok == True and bad == False, "check returns the outcome")
 `)
-	if e, _ := findEvent(stepEvents(s, 1), allocator.EvSay); e.Text != "hello" {
+	if e, _ := findEvent(stepEvents(s, 1), allocator.EvSay); e.Text() != "hello" {
 		t.Errorf("say event %+v", e)
 	}
-	if e, _ := findEvent(stepEvents(s, 2), allocator.EvSay); e.Text != "42" {
+	if e, _ := findEvent(stepEvents(s, 2), allocator.EvSay); e.Text() != "42" {
 		t.Errorf("say(42) event %+v", e)
 	}
-	if st := s.Steps()[0]; st.Op != "say" || st.Result != "" {
+	if st := s.Step(1); st.Op != "say" || st.Result != "" {
 		t.Errorf("say step %+v", st)
 	}
 	f := s.Failures()
 	if len(f) != 1 || f[0].Step != 4 || f[0].Pos != "test.star:5:7" || f[0].Msg != "check(len([]) == 1)" {
 		t.Fatalf("failures = %+v, want the one check, described by its source", f)
 	}
-	if e, _ := findEvent(stepEvents(s, 4), allocator.EvCheck); e.Decision != allocator.DecisionFailed {
+	if e, _ := findEvent(stepEvents(s, 4), allocator.EvCheck); e.Decision() != allocator.DecisionFailed {
 		t.Errorf("failed check event %+v", e)
 	}
-	if st := s.Steps()[3]; st.Result != "FAILED" {
+	if st := s.Step(4); st.Result != "FAILED" {
 		t.Errorf("failed check step %+v", st)
 	}
-	if st := s.Steps()[2]; st.Result != "ok" {
+	if st := s.Step(3); st.Result != "ok" {
 		t.Errorf("passed check step %+v", st)
 	}
 }
@@ -316,12 +317,12 @@ check(p.size == 16384, "pages are 16 KiB")
 	if s.Settings().MaxSteps != 99 {
 		t.Errorf("max steps %d", s.Settings().MaxSteps)
 	}
-	boot := s.Log().Events[0]
-	if boot.Kind != allocator.EvBoot || boot.Size != 128<<20 {
+	boot := allocatortest.Events(s.Log())[0]
+	if boot.Kind() != allocator.EvBoot || boot.Size() != 128<<20 {
 		t.Errorf("the log begins with %+v, want the new machine's boot", boot)
 	}
-	for _, e := range s.Log().Events {
-		if e.Kind == allocator.EvBoot && e.Size != 128<<20 {
+	for _, e := range allocatortest.Events(s.Log()) {
+		if e.Kind() == allocator.EvBoot && e.Size() != 128<<20 {
 			t.Errorf("the old machine's boot is still in the log: %+v", e)
 		}
 	}
@@ -340,7 +341,7 @@ func TestConfigErrors(t *testing.T) {
 		{"config(ram=0)", "test.star:1:1: config: ram: 0 is out of range (allowed: 2 MiB to 4 GiB)"},
 		{"config(profile=\"5.10\")", `test.star:1:1: config: profile: "5.10" is not a kernel profile (allowed: 6.18, 6.12)`},
 		{"config(ram=\"64Q\")", `test.star:1:1: config: ram: size "64Q": unknown unit "Q"`},
-		{"config(max_steps=0)", "test.star:1:1: config: max_steps: 0 must be at least 1"},
+		{"config(max_steps=0)", "test.star:1:1: config: max_steps: 0 is out of range (allowed: 1 to 1099511627776)"},
 		{"config(ram=[1])", "test.star:1:1: config: ram: got list, want int or size string"},
 	} {
 		s, err := runScriptErr(t, Options{}, tc.src+"\n")
@@ -375,7 +376,7 @@ p = alloc_pages(3)
 check(buddyinfo() == [0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 15], "after an order-3 split")
 `)
 	noFailures(t, s)
-	if n := len(s.Steps()); n != 4 {
+	if n := s.NumSteps(); n != 4 {
 		t.Errorf("%d steps, want 4 (two checks, alloc_pages, check)", n)
 	}
 	if got, want := s.Machine().FreeCounts(), [11]uint64{0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 15}; got != want {

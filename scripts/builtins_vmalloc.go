@@ -135,18 +135,6 @@ func builtinVmalloc(c *Call) (starlark.Value, error) {
 	return vmallocPointer(c, addr, size, gfp)
 }
 
-// pointerArg unpacks p: None (NULL) or a Pointer.
-func pointerArg(c *Call, v starlark.Value) (*Pointer, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	p, ok := v.(*Pointer)
-	if !ok {
-		return nil, c.Errorf("for parameter p: got %s, want pointer", v.Type())
-	}
-	return p, nil
-}
-
 // reallocArgs are the arguments of krealloc, vrealloc and kvrealloc.
 type reallocArgs struct {
 	p     *Pointer       // the pointer to resize; nil for None (NULL)
@@ -159,17 +147,14 @@ type reallocArgs struct {
 // unpackRealloc unpacks p, size and flags=GFP_KERNEL, sets the op shown
 // for the step, and checks p with stale.
 func unpackRealloc(c *Call, stale staleCheck) (reallocArgs, error) {
-	var pv starlark.Value
+	var pa ptrArg
 	var size sizeArg
 	flags := gfpArg{allocator.GFPKernel}
-	if err := c.Unpack("p", &pv, "size", &size, "flags?", &flags); err != nil {
+	if err := c.Unpack("p", &pa, "size", &size, "flags?", &flags); err != nil {
 		return reallocArgs{}, err
 	}
-	c.SetOp(fmt.Sprintf("%s(%v, %d, %v)", c.Name, pv, size.v, flags.v))
-	p, err := pointerArg(c, pv)
-	if err != nil {
-		return reallocArgs{}, err
-	}
+	c.SetOp(fmt.Sprintf("%s(%v, %d, %v)", c.Name, pa.v, size.v, flags.v))
+	p := pa.p
 	a := reallocArgs{p: p, size: size.v, gfp: flags.v}
 	if p != nil {
 		a.old = p.Addr
@@ -191,23 +176,24 @@ func (a reallocArgs) freeOld(c *Call) {
 // else's memory: staleObject, staleReused or kvStale.
 type staleCheck func(c *Call, p *Pointer, verb string) bool
 
-// freePointer is the body of vfree and kvfree: it unpacks p, a Pointer or
-// None (which frees nothing), sets the op, refuses a p that stale reports
-// (freed, and its memory handed out again), and frees p.Addr with free.
+// freePointer is the body of vfree and kvfree: it unpacks p, a Pointer,
+// None or a plain address (None and 0 free nothing), sets the op,
+// refuses a p that stale reports (freed, and its memory handed out
+// again), and frees p's address with free, which reports what it refuses
+// (ZERO_SIZE_PTR, an address no allocation starts at) as the kernel does.
 func freePointer(c *Call, stale staleCheck, free func(m *allocator.Machine, p allocator.Addr) error) (starlark.Value, error) {
-	var pv starlark.Value
-	if err := c.Unpack("p", &pv); err != nil {
+	var o objectArg
+	if err := c.Unpack("p", &o); err != nil {
 		return nil, err
 	}
-	c.SetOp(fmt.Sprintf("%s(%v)", c.Name, pv))
-	p, err := pointerArg(c, pv)
-	if err != nil || p == nil {
-		return starlark.None, err
+	c.SetOp(fmt.Sprintf("%s(%v)", c.Name, o.v))
+	if o.null() {
+		return starlark.None, nil
 	}
-	if stale(c, p, "freed") {
+	if o.ptr != nil && stale(c, o.ptr, "freed") {
 		return starlark.False, nil
 	}
-	return freeResult(c, p, free(c.Machine(), p.Addr))
+	return freeResult(c, o.ptr, free(c.Machine(), o.addr))
 }
 
 // staleReused reports a stale pointer whose address a newer vmap area

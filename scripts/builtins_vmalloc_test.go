@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 func TestVmallocReturnsPointerWithArea(t *testing.T) {
@@ -26,13 +27,13 @@ check(q.addr == a.start + a.size and q.area.usable == 4096, "the next area follo
 check(read(q, 0, 1) == b"\x00", "__GFP_ZERO")
 `)
 	noFailures(t, s)
-	st := s.Steps()[0]
+	st := s.Step(1)
 	if st.Op != "vmalloc(5000, GFP_KERNEL)" || st.Result != "0xffffc90000000000" {
 		t.Errorf("step 1 = %+v", st)
 	}
 	e, ok := findEvent(stepEvents(s, 1), allocator.EvVmapAlloc)
 	info, live := s.Machine().AreaOf(allocator.VmallocStart)
-	if !ok || !live || !reflect.DeepEqual(e.PFNs, info.PFNs) || info.Requested != 5000 {
+	if !ok || !live || !reflect.DeepEqual(e.PFNs(), info.PFNs) || info.Requested != 5000 {
 		t.Errorf("vmap_alloc %+v, area %+v", e, info)
 	}
 	// p.area.pfns is what the machine maps.
@@ -57,14 +58,14 @@ check(buddyinfo() == b, "a failed vmalloc gives back every page it took")
 `)
 	noFailures(t, s)
 	for _, n := range []int{1, 3, 5, 10} {
-		if st := s.Steps()[n-1]; st.Result != "NULL" || st.Err != "" {
+		if st := s.Step(n); st.Result != "NULL" || st.Err != "" {
 			t.Errorf("step %d = %+v, want Result NULL", n, st)
 		}
 	}
 	wantEvent(t, s, 1, allocator.EvWarn, "WARN_ON_ONCE(!size)")
 	wantEvent(t, s, 3, allocator.EvWarn, "vmalloc error: size 4194304, exceeds total pages")
 	if e, ok := findEvent(stepEvents(s, 5), allocator.EvWarn); ok {
-		t.Errorf("__GFP_NOWARN still warned: %q", e.Text)
+		t.Errorf("__GFP_NOWARN still warned: %q", e.Text())
 	}
 	wantEvent(t, s, 10, allocator.EvVmapFree, "failed")
 	if err := s.Machine().CheckInvariants(); err != nil {
@@ -90,11 +91,11 @@ check(vfree(None) == None, "vfree(NULL) does nothing")
 		t.Error("an area is still live after vfree")
 	}
 	frees := eventsOf(s, allocator.EvVmapFree)
-	if len(frees) != 2 || frees[1].Addr != frees[0].Addr+4*4096 {
+	if len(frees) != 2 || frees[1].Addr() != frees[0].Addr()+4*4096 {
 		t.Errorf("vmap_free events %+v, want two 3-page areas side by side", frees)
 	}
 	for _, e := range frees {
-		if e.Index != 3 {
+		if e.Pages() != 3 {
 			t.Errorf("vmap_free %+v", e)
 		}
 	}
@@ -126,10 +127,10 @@ check(vfree(q), "q itself frees")
 	}
 	var stale int
 	for _, e := range eventsOf(s, allocator.EvMisuse) {
-		if strings.Contains(e.Text, "now belongs to a newer vmap area") {
+		if strings.Contains(e.Text(), "now belongs to a newer vmap area") {
 			stale++
 		}
-		if strings.HasPrefix(e.Text, "BUG: KASAN: use-after-free in write") {
+		if strings.HasPrefix(e.Text(), "BUG: KASAN: use-after-free in write") {
 			stale++
 		}
 	}
@@ -185,12 +186,12 @@ check(q2 == q and read(q, 10, 1, unchecked=True) == b"\x00", "shrunk in place; _
 			noFailures(t, s)
 			var got []allocator.Decision
 			for _, e := range eventsOf(s, allocator.EvRealloc) {
-				got = append(got, e.Realloc.Decision)
+				got = append(got, ri(e).Decision)
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("decisions %v, want %v", got, tc.want)
 			}
-			for _, st := range s.Steps() {
+			for _, st := range allSteps(s) {
 				if strings.HasPrefix(st.Op, "vrealloc(") && st.Err != "" {
 					t.Errorf("step %+v", st)
 				}
@@ -216,7 +217,7 @@ check(vrealloc(r, 0) == None and r.live, "vrealloc(page, 0) is a vfree of it: re
 	wantEvent(t, s, 6, allocator.EvWarn, "Trying to vrealloc() nonexistent vm area (ffffc90000000000)")
 	wantEvent(t, s, 8, allocator.EvWarn, "Trying to vfree() nonexistent vm area")
 	for _, n := range []int{2, 6, 8} {
-		if st := s.Steps()[n-1]; st.Result != "NULL" {
+		if st := s.Step(n); st.Result != "NULL" {
 			t.Errorf("step %d result %q, want NULL", n, st.Result)
 		}
 	}
@@ -252,7 +253,7 @@ check(read(p, -1, 1) == None, "below VMALLOC_START nothing is mapped")
 			hits := eventsOf(s, allocator.EvGuardHit)
 			var texts []string
 			for _, e := range hits {
-				texts = append(texts, e.Text)
+				texts = append(texts, e.Text())
 			}
 			p, q := allocator.VmallocStart, allocator.VmallocStart+allocator.Addr(3*ps)
 			for _, want := range []string{
@@ -272,12 +273,12 @@ check(read(p, -1, 1) == None, "below VMALLOC_START nothing is mapped")
 			var kasan, unmapped int
 			for _, e := range eventsOf(s, allocator.EvMisuse) {
 				switch {
-				case strings.HasPrefix(e.Text, "BUG: KASAN: vmalloc-out-of-bounds in write: Write of size 1"):
+				case strings.HasPrefix(e.Text(), "BUG: KASAN: vmalloc-out-of-bounds in write: Write of size 1"):
 					kasan++
-				case strings.Contains(e.Text, "nothing is mapped there on this machine"):
+				case strings.Contains(e.Text(), "nothing is mapped there on this machine"):
 					unmapped++
 				default:
-					t.Errorf("unexpected report %q", e.Text)
+					t.Errorf("unexpected report %q", e.Text())
 				}
 			}
 			if kasan != 1 || unmapped != 1 {
@@ -315,13 +316,13 @@ check(fill(None, 1, 1, unchecked=True) == False, "NULL is refused even unchecked
 	noFailures(t, s)
 	var unmapped, null bool
 	for _, e := range eventsOf(s, allocator.EvMisuse) {
-		unmapped = unmapped || strings.Contains(e.Text, "nothing is mapped there on this machine") && strings.Contains(e.Text, "stopped after 4 bytes")
-		null = null || strings.HasPrefix(e.Text, "BUG: kernel NULL pointer dereference")
+		unmapped = unmapped || strings.Contains(e.Text(), "nothing is mapped there on this machine") && strings.Contains(e.Text(), "stopped after 4 bytes")
+		null = null || strings.HasPrefix(e.Text(), "BUG: kernel NULL pointer dereference")
 	}
 	if !unmapped || !null {
 		t.Errorf("reports: unmapped %v, NULL %v", unmapped, null)
 	}
-	if st := s.Steps()[5]; st.Op != "write(0xffff888000080000, 4096, 4 bytes, unchecked=True)" {
+	if st := s.Step(6); st.Op != "write(0xffff888000080000, 4096, 4 bytes, unchecked=True)" {
 		t.Errorf("op %q", st.Op)
 	}
 }
@@ -339,7 +340,7 @@ write(p, 0, "shared")
 check(read(k, 0, 6) == b"shared", "one page, two addresses")
 `)
 	noFailures(t, s)
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		if st.Op == "vmallocinfo()" || strings.HasPrefix(st.Op, "is_vmalloc_addr") || strings.HasPrefix(st.Op, "pfn_to_kaddr") {
 			t.Errorf("look-only builtin made step %+v", st)
 		}
@@ -348,7 +349,7 @@ check(read(k, 0, 6) == b"shared", "one page, two addresses")
 		{`pfn_to_kaddr(1 << 20)`, "pfn_to_kaddr: pfn 1048576 does not exist (this machine has pfns 0 to 16383)"},
 		{`pfn_to_kaddr(-1)`, "pfn_to_kaddr: pfn -1 does not exist"},
 		{`is_vmalloc_addr("x")`, "is_vmalloc_addr: for parameter p: got string, want pointer or address"},
-		{`vfree(1)`, "vfree: for parameter p: got int, want pointer"},
+		{`vfree("1")`, "vfree: for parameter p: got string, want pointer or address"},
 		{`vrealloc(p, "1")`, "vrealloc: for parameter size: got string, want int"},
 		{`vmalloc(1.5)`, "vmalloc: for parameter size: got float, want int"},
 	} {
@@ -370,7 +371,7 @@ func TestVmallocScenariosShowWhatTheyClaim(t *testing.T) {
 		}
 		scattered := false
 		for _, e := range eventsOf(s, allocator.EvVmapAlloc) {
-			scattered = scattered || strings.Contains(e.Text, "4 scattered pages in 4 runs")
+			scattered = scattered || strings.Contains(e.Text(), "4 scattered pages in 4 runs")
 		}
 		if !scattered {
 			t.Errorf("vmalloc/%d: no area of 4 scattered pages", ps)
@@ -382,7 +383,7 @@ func TestVmallocScenariosShowWhatTheyClaim(t *testing.T) {
 			s := runScenario(t, name, cfg)
 			seen := map[allocator.Decision]int{}
 			for _, e := range eventsOf(s, allocator.EvRealloc) {
-				seen[e.Realloc.Decision]++
+				seen[ri(e).Decision]++
 			}
 			for _, d := range []allocator.Decision{allocator.DecisionGrownInPlace, allocator.DecisionShrunkInPlace,
 				allocator.DecisionMoved, allocator.DecisionFreed, allocator.DecisionFailed} {
@@ -403,12 +404,12 @@ func TestVmallocScenarioRebuildsExactly(t *testing.T) {
 	if err := s.RunFile(sc.File, sc.Src); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []int{16, 36, len(s.Steps())} {
+	for _, k := range []int{16, 36, s.NumSteps()} {
 		ns, err := s.Rebuild(k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := s.Steps()[k-1].Last + 1; !reflect.DeepEqual(ns.Log().Events, s.Log().Events[:want]) {
+		if want := s.Step(k).Last + 1; !reflect.DeepEqual(allocatortest.Fields(ns.Log()), allocatortest.Fields(s.Log())[:want]) {
 			t.Errorf("Rebuild(%d): events differ", k)
 		}
 		ns.Close()

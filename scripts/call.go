@@ -26,14 +26,33 @@ type Call struct {
 // Machine returns the session's machine.
 func (c *Call) Machine() *allocator.Machine { return c.Session.m }
 
-// Unpack unpacks the arguments as starlark.UnpackArgs does and then, for a
-// Step builtin, begins the step. A call whose arguments do not unpack is
-// an error and no step.
+// Unpack unpacks the arguments as starlark.UnpackArgs does, checks the
+// ones that can only be checked against the session (argChecker: a cache
+// of this machine, a cpu it has) and then, for a Step builtin, begins the
+// step. A call whose arguments do not unpack or check is an error and no
+// step: give pointer, cache and other typed parameters an Unpacker type
+// (args.go) rather than checking them after Unpack.
 func (c *Call) Unpack(pairs ...any) error {
-	if err := starlark.UnpackArgs(c.Name, c.Args, c.Kwargs, pairs...); err != nil {
+	if err := c.UnpackArgs(pairs...); err != nil {
 		return err
 	}
 	return c.Begin()
+}
+
+// UnpackArgs is Unpack without beginning the step, for a builtin that
+// has more to check before it does: it then calls Begin itself.
+func (c *Call) UnpackArgs(pairs ...any) error {
+	if err := starlark.UnpackArgs(c.Name, c.Args, c.Kwargs, pairs...); err != nil {
+		return err
+	}
+	for i := 1; i < len(pairs); i += 2 {
+		if ck, ok := pairs[i].(argChecker); ok {
+			if err := ck.check(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Begin begins the step of a Step builtin (it does nothing for others, or
@@ -69,10 +88,10 @@ func (c *Call) Errorf(format string, args ...any) error {
 func (c *Call) defaultOp() string {
 	var parts []string
 	for _, a := range c.Args {
-		parts = append(parts, truncate(a.String(), 40))
+		parts = append(parts, shortText(a, 40))
 	}
 	for _, kw := range c.Kwargs {
-		parts = append(parts, fmt.Sprintf("%s=%s", kw[0].(starlark.String).GoString(), truncate(kw[1].String(), 40)))
+		parts = append(parts, fmt.Sprintf("%s=%s", kw[0].(starlark.String).GoString(), shortText(kw[1], 40)))
 	}
 	return c.Name + "(" + strings.Join(parts, ", ") + ")"
 }

@@ -31,12 +31,77 @@
 // *Error values printed as "file:line:col: message"; a failed input
 // leaves the session usable.
 //
-// Each input may take at most Settings.MaxSteps allocator steps
-// (DefaultMaxSteps, 2^20, enough to fill the largest machine page by page;
-// config(max_steps=) or the CLI's --max-steps change it) and 100 Starlark
-// computation steps per allowed allocator step (at least 10^6), so both
-// while True: alloc_pages(0) and for i in range(10000000000): pass stop
-// with a positioned error.
+// # Running a statement at a prompt
+//
+// An interface runs what a user types with ExecContext(ctx, src,
+// ExecOptions{MaxSteps: n}), typically from a goroutine other than its
+// event loop, and shows the result with Display:
+//
+//   - Steps: the statement may take ExecOptions.MaxSteps allocator steps
+//     (DefaultPromptSteps, 10,000, unless the session's own limit is
+//     lower), and 100 Starlark steps for each (at least 10^6). Past them it
+//     ends with "step limit reached: 10000 allocator steps in one
+//     statement (a runaway loop?)" or "execution limit reached: ...",
+//     positioned where it stopped; like any error in the script's own
+//     terms, the steps it took stand.
+//   - Cancelling: when ctx is cancelled (esc; context.WithCancelCause
+//     names why) the statement stops within moments wherever it is,
+//     inside a builtin's loop too (max(range(1 << 62)), a huge list()),
+//     and is undone: the session is rebuilt to exactly where it was before
+//     the statement (steps, events, machine, globals, prompt line numbers)
+//     by replaying the inputs before it, as Rebuild does, and the
+//     statement is not recorded. The error matches ErrInterrupted and the
+//     cause, says so ("cancelled (esc); the statement's 3 steps were
+//     undone"), and what the statement allocated becomes garbage. The
+//     replay takes as long as the session's inputs took to run. Interrupt
+//     does the same without a context. The memory watchdog and
+//     Options.Timeout interrupt a statement the same way.
+//   - Progress: Progress reports the steps taken so far and whether an
+//     input runs; unlike everything else it may be called from any
+//     goroutine while a statement runs, for an on-screen counter. The
+//     session's log and steps may be read only once ExecContext returned.
+//   - Panics: a panic in any builtin, the allocator's or Starlark's,
+//     becomes an *Error matching ErrInternal at the call's position, and
+//     the statement is undone: the session goes on. In a script run the
+//     steps before the panicking one stand and the machine is rebuilt to
+//     the end of the last of them.
+//   - Results: Display shows a value in bounded time and space (a list
+//     nested a million deep, a huge int or string included).
+//
+// A script run has the same limits (RunFileContext, Options.Timeout);
+// when it is interrupted its completed steps stand, and replays of it
+// (Rebuild) stop at the same Starlark step.
+//
+// # Limits
+//
+// No input can take the process down (limits.go). Each is bounded in
+// allocator steps (Settings.MaxSteps for a script: DefaultMaxSteps, 2^20,
+// enough to fill the largest machine page by page; config(max_steps=) or
+// the CLI's --max-steps change it, up to MaxStepsLimit), in Starlark
+// computation steps (100 per allowed allocator step, at least 10^6), in
+// memory (Options.MaxMemory of Go heap for the script's values,
+// DefaultMaxMemory, plus recordAllowance per event recorded), and in time
+// (the context, Options.Timeout). So while True: alloc_pages(0), for i in
+// range(10000000000): pass and max(range(1 << 62)) all stop with a
+// positioned error.
+//
+// Starlark's universal builtins run their loops in Go, out of reach of
+// the step count and of cancellation, and size their results as the
+// script asks. The session predeclares guarded versions of them under
+// the same names (guard.go): list, tuple, sorted, reversed, set, dict,
+// enumerate, zip and bytes check the size of what they would make against
+// the memory budget before they allocate and charge a step per element;
+// max, min, any and all charge per element; str, repr, print and fail
+// refuse a value nested more than 100 levels deep or too large to print;
+// int refuses strings of more than 100,000 digits; range, a string's
+// elems() and codepoints() and a kvec charge whatever iterates them a
+// step per element, and stop yielding when the input is interrupted. The
+// operators and methods that size a result in one call (+, *, % on
+// strings and sequences, and ", ".join, replace, split, format, extend)
+// cannot be shadowed, so a guard pass rewrites the syntax tree to call
+// checked versions of them at the same positions (rewrite.go). A
+// watchdog on the Go heap catches what grows in small pieces. Every
+// guarded builtin turns a panic into an error.
 //
 // # Misuse is reported, not fatal
 //
@@ -52,7 +117,12 @@
 // records why. check(cond, message) records a failure and carries on; the
 // CLI exits 1 at the end. Only mistakes in the script itself (syntax,
 // unknown names, wrong argument types, cpu numbers that do not exist,
-// config() after the first step, the step limits) stop it.
+// config() after the first step, the limits) stop it. A call with a wrong
+// argument is refused before its step begins, so it leaves no step
+// behind. kfree, kvfree, vfree, free_pages, ksize and kmem_cache_free
+// take plain addresses as well as pointers, as C does: NULL (None or 0)
+// frees nothing, and kfree and kvfree of ZERO_SIZE_PTR do nothing, as in
+// the kernel.
 //
 // # Memory access: KASAN and the MMU
 //
@@ -97,7 +167,13 @@
 // starts, which the tests catch. Then:
 //
 //   - In each Fn, unpack the arguments with c.Unpack, which begins the step
-//     of a Step builtin, before touching c.Machine(). Set the operation
+//     of a Step builtin, before touching c.Machine(). Give every parameter
+//     a type Unpack can check (int, string, or an Unpacker of args.go:
+//     ptrArg, objectArg, cacheArg, dataArg, ...) so that a wrong argument
+//     is refused before the step begins; a check that needs the machine
+//     goes in the Unpacker's check method (argChecker), or between
+//     c.UnpackArgs and c.Begin. A builtin that loops over what a script
+//     gives it charges the session a step per element. Set the operation
 //     shown for the step with c.SetOp("kmalloc(100, GFP_KERNEL)") and, for
 //     a failure that returns None, c.SetResult("NULL"). results.go turns
 //     the allocator's error into the result: allocFailed (NULL for a

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 func newSession(t testing.TB, opts Options) *Session {
@@ -59,15 +60,15 @@ func noFailures(t testing.TB, s *Session) {
 
 // stepEvents returns the events of step n (1-based).
 func stepEvents(s *Session, n int) []allocator.Event {
-	st := s.Steps()[n-1]
-	return s.Log().Events[st.First : st.Last+1]
+	st := s.Step(n)
+	return allocatortest.Events(s.Log())[st.First : st.Last+1]
 }
 
 // kinds lists the kinds of events.
 func kinds(events []allocator.Event) string {
 	var out []string
 	for _, e := range events {
-		out = append(out, e.Kind.String())
+		out = append(out, e.Kind().String())
 	}
 	return strings.Join(out, " ")
 }
@@ -75,7 +76,7 @@ func kinds(events []allocator.Event) string {
 // findEvent returns the first event of kind in events.
 func findEvent(events []allocator.Event, kind allocator.EventKind) (allocator.Event, bool) {
 	for _, e := range events {
-		if e.Kind == kind {
+		if e.Kind() == kind {
 			return e, true
 		}
 	}
@@ -89,8 +90,8 @@ func writeFile(path, content string) error {
 // eventsOf returns the events of kind anywhere in the session's log.
 func eventsOf(s *Session, kind allocator.EventKind) []allocator.Event {
 	var out []allocator.Event
-	for _, e := range s.Log().Events {
-		if e.Kind == kind {
+	for _, e := range allocatortest.Events(s.Log()) {
+		if e.Kind() == kind {
 			out = append(out, e)
 		}
 	}
@@ -101,15 +102,15 @@ func eventsOf(s *Session, kind allocator.EventKind) []allocator.Event {
 func wantEvent(t *testing.T, s *Session, n int, kind allocator.EventKind, want string) {
 	t.Helper()
 	for _, e := range stepEvents(s, n) {
-		if e.Kind == kind && strings.Contains(e.Text, want) {
+		if e.Kind() == kind && strings.Contains(e.Text(), want) {
 			return
 		}
 	}
 	var texts []string
 	for _, e := range stepEvents(s, n) {
-		texts = append(texts, e.Kind.String()+": "+e.Text)
+		texts = append(texts, e.Kind().String()+": "+e.Text())
 	}
-	t.Errorf("step %d (%s): no %v event containing %q; events:\n%s", n, s.Steps()[n-1].Call, kind, want, strings.Join(texts, "\n"))
+	t.Errorf("step %d (%s): no %v event containing %q; events:\n%s", n, s.Step(n).Call, kind, want, strings.Join(texts, "\n"))
 }
 
 // wantLogEvent fails unless the log has an event of kind whose text
@@ -117,7 +118,7 @@ func wantEvent(t *testing.T, s *Session, n int, kind allocator.EventKind, want s
 func wantLogEvent(t *testing.T, s *Session, kind allocator.EventKind, want string) {
 	t.Helper()
 	for _, e := range eventsOf(s, kind) {
-		if strings.Contains(e.Text, want) {
+		if strings.Contains(e.Text(), want) {
 			return
 		}
 	}
@@ -127,7 +128,7 @@ func wantLogEvent(t *testing.T, s *Session, kind allocator.EventKind, want strin
 // stepOf returns the number of the first step whose call is call.
 func stepOf(t *testing.T, s *Session, call string) int {
 	t.Helper()
-	for _, st := range s.Steps() {
+	for _, st := range allSteps(s) {
 		if st.Call == call {
 			return st.N
 		}
@@ -139,8 +140,8 @@ func stepOf(t *testing.T, s *Session, call string) int {
 // countChecks counts the check() calls the script made.
 func countChecks(s *Session) int {
 	n := 0
-	for _, e := range s.Log().Events {
-		if e.Kind == allocator.EvCheck {
+	for _, e := range allocatortest.Events(s.Log()) {
+		if e.Kind() == allocator.EvCheck {
 			n++
 		}
 	}
@@ -161,4 +162,22 @@ func runScenario(t testing.TB, name string, cfg allocator.Config) *Session {
 	}
 	noFailures(t, s)
 	return s
+}
+
+// allSteps returns every step of s.
+func allSteps(s *Session) []Step {
+	out := make([]Step, s.NumSteps())
+	for i := range out {
+		out[i] = s.Step(i + 1)
+	}
+	return out
+}
+
+// ri returns the realloc decision of e, nil when it has none.
+func ri(e allocator.Event) *allocator.ReallocInfo {
+	r, ok := e.Realloc()
+	if !ok {
+		return nil
+	}
+	return &r
 }

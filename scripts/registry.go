@@ -57,7 +57,12 @@ type ConfigKey struct {
 // names. A name defined twice is an error, so groups cannot shadow each
 // other by accident.
 func (s *Session) buildPredeclared() error {
-	s.predeclared = starlark.StringDict{}
+	// Starlark's own builtins, guarded (guard.go), and the operations the
+	// guard pass routes operators through (rewrite.go).
+	s.predeclared = s.universe()
+	for name, op := range s.guardOps() {
+		s.predeclared[name] = op
+	}
 	s.configKeys = map[string]ConfigKey{}
 	for _, g := range groups() {
 		for _, b := range g.Builtins {
@@ -85,15 +90,16 @@ func (s *Session) buildPredeclared() error {
 
 // wrap makes b callable from Starlark: it builds the Call, finishes the
 // step, and turns a panic (a broken invariant, never user input) into an
-// error that stops the session instead of the program.
+// internal error that ends the input without ending the session (see
+// Session.abandon).
 func (s *Session) wrap(b Builtin) *starlark.Builtin {
 	return starlark.NewBuiltin(b.Name, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
 		c := &Call{Session: s, Thread: th, Name: b.Name, Args: args, Kwargs: kwargs, isStep: b.Step}
-		m, before := s.m, s.log.Len()
+		m, before, at := s.m, s.log.Len(), th.ExecutionSteps()
+		keep := s.NumSteps()
 		defer func() {
 			if r := recover(); r != nil {
-				s.broken = fmt.Errorf("internal error in %s: %v", b.Name, r)
-				v, err = nil, s.broken
+				v, err = nil, s.panicked(b.Name, r, keep, at)
 			}
 			if c.step > 0 {
 				s.endStep(c, v, err)
@@ -105,13 +111,11 @@ func (s *Session) wrap(b Builtin) *starlark.Builtin {
 			// config() booted a new machine; its log holds only the boot.
 		case b.Step && c.step == 0 && err == nil:
 			if s.log.Len() != before {
-				s.broken = fmt.Errorf("internal error: builtin %s changed the machine before beginning its step", b.Name)
-				return nil, s.broken
+				return nil, s.panicked(b.Name, "it changed the machine before beginning its step", keep, at)
 			}
 			err = c.Begin()
 		case !b.Step && s.log.Len() != before:
-			s.broken = fmt.Errorf("internal error: builtin %s is not a step but changed the machine", b.Name)
-			return nil, s.broken
+			return nil, s.panicked(b.Name, "it is not a step but changed the machine", keep, at)
 		}
 		return v, err
 	})

@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -139,6 +140,11 @@ func Open(ref string) (Script, error) {
 // error is then an *Error and the steps before it stand); the caller
 // closes it.
 func Run(ref string, opts Options) (*Session, error) {
+	return RunContext(context.Background(), ref, opts)
+}
+
+// RunContext is Run bounded by ctx, as RunFileContext is.
+func RunContext(ctx context.Context, ref string, opts Options) (*Session, error) {
 	sc, err := Open(ref)
 	if err != nil {
 		return nil, err
@@ -147,5 +153,5 @@ func Run(ref string, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, s.RunFile(sc.Name, sc.Src)
+	return s, s.RunFileContext(ctx, sc.Name, sc.Src)
 }

@@ -1,9 +1,14 @@
 package scripts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 	"go.starlark.net/resolve"
@@ -48,10 +53,40 @@ func dialect() *syntax.FileOptions {
 type Options struct {
 	Config   allocator.Config // the machine; config() in a script overrides the fields it names
 	MaxSteps int              // allocator steps allowed per input; 0 means DefaultMaxSteps
+	// MaxMemory is the budget of Go heap, in bytes, for the script's
+	// values (on top of the machine's RAM, which is not Go heap); 0 means
+	// DefaultMaxMemory. See limits.go.
+	MaxMemory int64
+	// LimitHeap makes the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit) follow what the session allows while inputs
+	// run, as a backstop to its watchdog. The limit is the process's: set
+	// it only in a program that runs one session at a time.
+	LimitHeap bool
+	// Timeout caps the wall time of each input; 0 means no cap.
+	Timeout time.Duration
 	// Print receives the output of Starlark's print(), with the file:line:col
 	// of the call. nil discards it (the session still records it: Printed).
 	// It is not called while Rebuild replays.
 	Print func(pos, msg string)
+	// StepDone, when set, is called as each step ends, with the session
+	// (whose log holds the step's events) and the step, so a caller can
+	// show steps as they happen. It is not called while Rebuild replays.
+	StepDone func(s *Session, st Step)
+	// Yield, when set, is called before each step an input takes, on the
+	// goroutine running it, when the steps before are complete: it may
+	// block, so that another goroutine reads the session meanwhile (the
+	// interface shows a long script as it runs). An error stops the input
+	// there, as a script error. It is not called while Rebuild replays,
+	// and a rebuilt session has none.
+	Yield func(step int) error
+}
+
+// ExecOptions configure one statement run by ExecContext.
+type ExecOptions struct {
+	// MaxSteps is the allocator steps the statement may take. 0 means
+	// DefaultPromptSteps, or the session's own limit (Settings.MaxSteps)
+	// when that is lower.
+	MaxSteps int
 }
 
 // Settings are what config() may change: the machine's configuration and
@@ -62,8 +97,8 @@ type Settings struct {
 }
 
 // Step is one allocator call made by a script: the unit the UI steps
-// through. Events log.Events[First..Last] (inclusive) are the step's; the
-// first is its EvStep.
+// through. Events First..Last (inclusive) of the log are the step's; the
+// first is its EvStep, which holds Pos and Call.
 type Step struct {
 	N      int    // step number, 1-based
 	Pos    string // file:line:col of the call (the column of the function's name)
@@ -82,8 +117,10 @@ type Input struct {
 	Src    string // the source as given
 	Prompt bool   // typed at the prompt
 
-	line int // prompt inputs: the number of prompt lines typed before this one
-	stop int // replay ends when step stop+1 would begin; -1: it ran to its end
+	line     int    // prompt inputs: the number of prompt lines typed before this one
+	stop     int    // replay ends when step stop+1 would begin; -1: it ran to its end
+	maxSteps int    // the input's own step limit (a prompt statement's); 0: Settings.MaxSteps
+	budget   uint64 // an input that was interrupted: the Starlark steps it ran, where its replay stops; 0: it was not
 }
 
 // Failure is a check() whose condition was false.
@@ -119,21 +156,42 @@ type Session struct {
 	configKeys  map[string]ConfigKey // what config() accepts; immutable
 	globals     starlark.StringDict  // the script's own globals
 
-	steps    []Step
+	steps    allocator.Blocks[stepRec] // step n is steps.At(n-1)
+	stepErrs map[int]string            // step number -> the error that ended the script in it
 	inputs   []Input
 	failures []Failure
 	printed  []Printed
 	sites    map[siteKey]callSite // call sites by the position of '('
 	ext      map[string]any       // state of builtin groups (Ext)
 
-	promptLines int  // lines typed at the prompt so far
-	inputStart  int  // steps taken before the current input began
-	stopAfter   int  // while replaying: the last step to run; -1 otherwise
-	replaying   bool // Rebuild is replaying: Print is not called
-	execLimit   bool // the current input ran out of Starlark steps
-	stopped     bool // the current input reached stopAfter
+	promptLines int    // lines typed at the prompt so far
+	inputStart  int    // steps taken before the current input began
+	inputCap    int    // the current input's step limit; 0: Settings.MaxSteps
+	execMax     uint64 // the thread's step count at which the current input's Starlark budget is spent
+	fixedBudget bool   // execMax is a replayed input's recorded budget, which config() leaves alone
+	memBudget   int64  // bytes of Go heap allowed; immutable after New
+	stopAfter   int    // while replaying: the last step to run; -1 otherwise
+	replaying   bool   // Rebuild is replaying: Print is not called
+	execLimit   bool   // the current input ran out of Starlark steps
+	reachedStop bool   // the current input reached stopAfter
+	crash       *crash // a builtin of the current input panicked
 	broken      error
 	closed      bool
+
+	// Shared with other goroutines (Interrupt, Progress, the watchdog).
+	threadRef  atomic.Pointer[starlark.Thread] // thread
+	stop       atomic.Pointer[stopCause]       // why the current input was interrupted; nil while it may run
+	events     atomic.Int64                    // events in the log, as of the last step\'s end
+	progressMu sync.Mutex                      // guards progress
+	progress   Progress                        // len(steps), and the current input's
+}
+
+// crash is a panic in a builtin, caught: the input ends with err, and
+// only the first keep steps stand.
+type crash struct {
+	err   error
+	keep  int    // steps completed before the builtin's own
+	steps uint64 // the thread's step count when the builtin was called
 }
 
 // siteKey is where Starlark places a call: the position of its '('.
@@ -155,30 +213,50 @@ const maxCallText = 160
 // New boots a machine with opts.Config and returns a session with no
 // steps, ready for RunFile or Exec.
 func New(opts Options) (*Session, error) {
-	if opts.MaxSteps < 0 {
-		return nil, fmt.Errorf("max_steps %d must be at least 1", opts.MaxSteps)
+	if opts.MaxSteps != 0 {
+		if err := checkMaxSteps(opts.MaxSteps); err != nil {
+			return nil, fmt.Errorf("max_steps %w", err)
+		}
+	}
+	if opts.MaxMemory < 0 {
+		return nil, fmt.Errorf("memory budget %d is negative", opts.MaxMemory)
 	}
 	s := &Session{
 		opts:      opts,
-		settings:  Settings{Config: opts.Config, MaxSteps: opts.MaxSteps},
-		globals:   starlark.StringDict{},
 		sites:     map[siteKey]callSite{},
-		ext:       map[string]any{},
 		stopAfter: -1,
+		memBudget: opts.MaxMemory,
+		log:       &allocator.EventLog{},
 	}
-	if s.settings.MaxSteps == 0 {
-		s.settings.MaxSteps = DefaultMaxSteps
+	if s.memBudget == 0 {
+		s.memBudget = DefaultMaxMemory
 	}
 	if err := s.buildPredeclared(); err != nil {
 		return nil, err
 	}
-	m, err := allocator.NewMachine(s.settings.Config)
-	if err != nil {
+	if err := s.boot(); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// boot gives the session a fresh machine configured by its options (its
+// boot events alone in the log), a new thread, and no globals, steps or
+// inputs: the state New makes, which a replay starts from.
+func (s *Session) boot() error {
+	m, err := allocator.NewMachine(s.opts.Config)
+	if err != nil {
+		return err
+	}
+	if s.m != nil {
+		s.m.Close()
+	}
 	s.m = m
-	s.settings.Config = m.Config()
-	s.log = &allocator.EventLog{}
+	s.settings = Settings{Config: m.Config(), MaxSteps: s.opts.MaxSteps}
+	if s.settings.MaxSteps == 0 {
+		s.settings.MaxSteps = DefaultMaxSteps
+	}
+	*s.log = allocator.EventLog{}
 	m.SetLog(s.log)
 	s.thread = &starlark.Thread{
 		Name:  "allocviz",
@@ -191,7 +269,15 @@ func New(opts Options) (*Session, error) {
 			th.Cancel("execution limit")
 		},
 	}
-	return s, nil
+	s.threadRef.Store(s.thread)
+	s.globals = starlark.StringDict{}
+	s.steps, s.stepErrs = allocator.Blocks[stepRec]{}, nil
+	s.inputs, s.failures, s.printed = nil, nil, nil
+	s.ext = map[string]any{}
+	s.broken = nil
+	s.setProgress(false, 0, 0)
+	s.events.Store(int64(s.log.Len()))
+	return nil
 }
 
 // Close releases the machine. It is idempotent.
@@ -200,6 +286,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.threadRef.Store(nil)
 	return s.m.Close()
 }
 
@@ -211,8 +298,27 @@ func (s *Session) Machine() *allocator.Machine { return s.m }
 // same *EventLog stays valid for the session's life.
 func (s *Session) Log() *allocator.EventLog { return s.log }
 
-// Steps returns the steps taken so far. The slice must not be modified.
-func (s *Session) Steps() []Step { return s.steps }
+// NumSteps returns the number of steps taken so far.
+func (s *Session) NumSteps() int { return s.steps.Len() }
+
+// Step returns step n, 1 to NumSteps().
+func (s *Session) Step(n int) Step {
+	r := s.steps.At(n - 1)
+	first := s.log.StepStart(n - 1)
+	last := s.log.Len() - 1
+	if n < s.log.Steps() {
+		last = s.log.StepStart(n) - 1
+	}
+	ev := s.log.At(first)
+	return Step{N: n, Pos: ev.Src(), Call: ev.Op(), Op: s.log.String(r.op), Result: s.log.String(r.result),
+		Err: s.stepErrs[n], First: first, Last: last}
+}
+
+// stepRec is a step as the session keeps it; the rest of a Step is its
+// EvStep in the log. Its strings are in the log's string table.
+type stepRec struct {
+	op, result allocator.StrID
+}
 
 // Inputs returns what the session executed, in order. The slice must not
 // be modified.
@@ -258,17 +364,54 @@ func (s *Session) Ext(key string, init func() any) any {
 // ("buddy.star"). An error is an *Error; the steps before it stand, and
 // the session stays usable.
 func (s *Session) RunFile(name string, src []byte) error {
-	_, err := s.exec(Input{Name: name, Src: string(src), stop: -1})
+	return s.RunFileContext(context.Background(), name, src)
+}
+
+// RunFileContext is RunFile bounded by ctx: when ctx ends (or
+// Options.Timeout passes, or the Go heap passes the memory budget) the
+// script stops within moments, wherever it is, with an *Error that
+// matches ErrInterrupted and the context's cause. The steps it completed
+// stand; when the session is rebuilt, its replay stops at the same point.
+func (s *Session) RunFileContext(ctx context.Context, name string, src []byte) error {
+	_, err := s.exec(ctx, Input{Name: name, Src: string(src), stop: -1})
 	return err
 }
 
-// Exec runs one statement (or a block: a def, a for loop) typed at the
-// prompt, against the globals of everything run before, as new steps. If
-// the input is a single expression its value is returned (None
-// otherwise), for the prompt to show. An error is an *Error; a failed
-// statement leaves the session usable, with any steps it took recorded.
+// Exec runs one statement typed at the prompt: ExecContext without a
+// context and with the default options.
 func (s *Session) Exec(src string) (starlark.Value, error) {
-	return s.exec(Input{Name: PromptFile, Src: src, Prompt: true, line: s.promptLines, stop: -1})
+	return s.ExecContext(context.Background(), src, ExecOptions{})
+}
+
+// ExecContext runs one statement (or a block: a def, a for loop) typed
+// at the prompt, against the globals of everything run before, as new
+// steps. If the input is a single expression its value is returned (None
+// otherwise), for the prompt to show with Display. At most o.MaxSteps
+// allocator steps (DefaultPromptSteps) and a Starlark budget in
+// proportion may be taken.
+//
+// An error is an *Error. A statement that fails in the script's own
+// terms (a syntax error, a wrong argument, the step limit) leaves the
+// session usable, with any steps it took recorded, as a script run does.
+// A statement that is interrupted (ctx is cancelled or times out,
+// Interrupt is called, the memory budget is passed; the error matches
+// ErrInterrupted) or in which a builtin panics (ErrInternal) is undone:
+// the session is rebuilt to exactly where it was before the statement
+// (its steps, events, machine and globals, by replaying the inputs
+// before it, as Rebuild does), and the statement is not recorded. The
+// interpreter notices ctx within a Starlark step; builtins that loop
+// notice it every element, so the statement stops within moments
+// wherever it is. The replay takes as long as running the session's
+// inputs again.
+func (s *Session) ExecContext(ctx context.Context, src string, o ExecOptions) (starlark.Value, error) {
+	limit := o.MaxSteps
+	if limit == 0 {
+		limit = min(DefaultPromptSteps, s.settings.MaxSteps)
+	}
+	if err := checkMaxSteps(limit); err != nil {
+		return nil, fmt.Errorf("statement step limit %w", err)
+	}
+	return s.exec(ctx, Input{Name: PromptFile, Src: src, Prompt: true, line: s.promptLines, stop: -1, maxSteps: limit})
 }
 
 // Rebuild returns a new session in the state this one had right after
@@ -278,42 +421,76 @@ func (s *Session) Exec(src string) (starlark.Value, error) {
 // end of step k. Its later inputs and steps are gone: the caller continues
 // from step k with Exec, and closes whichever session it no longer wants.
 func (s *Session) Rebuild(k int) (*Session, error) {
-	if k < 0 || k > len(s.steps) {
-		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, len(s.steps))
+	if k < 0 || k > s.NumSteps() {
+		return nil, fmt.Errorf("rebuild: step %d does not exist (this session has steps 0 to %d)", k, s.NumSteps())
 	}
-	ns, err := New(s.opts)
+	opts := s.opts
+	opts.Yield = nil
+	ns, err := New(opts)
 	if err != nil {
 		return nil, err
 	}
-	ns.replaying = true
-	for _, in := range s.inputs {
-		ns.stopAfter = k
-		if in.stop >= 0 && in.stop < k {
-			ns.stopAfter = in.stop
-		}
-		ns.promptLines = in.line
-		ns.exec(in) // errors recur exactly as they happened the first time
-		if ns.broken != nil {
-			err := ns.broken
-			ns.Close()
-			return nil, fmt.Errorf("rebuild: %w", err)
-		}
-		if n := len(ns.inputs); ns.stopAfter == k && n > 0 && ns.inputs[n-1].stop == k {
-			break // step k+1 would have begun here; the rest is discarded
-		}
-	}
-	ns.stopAfter = -1
-	ns.replaying = false
-	ns.promptLines = s.promptLines
-	want := len(s.m.BootEvents())
-	if k > 0 {
-		want = s.steps[k-1].Last + 1
-	}
-	if len(ns.steps) != k || ns.log.Len() != want {
+	ns.replay(s.inputs, k)
+	if ns.broken != nil {
+		err := ns.broken
 		ns.Close()
-		return nil, fmt.Errorf("rebuild: replay diverged: %d steps and %d events, want %d and %d", len(ns.steps), ns.log.Len(), k, want)
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	ns.promptLines = s.promptLines
+	want := s.m.BootEvents()
+	if k > 0 {
+		want = s.Step(k).Last + 1
+	}
+	if ns.NumSteps() != k || ns.log.Len() != want {
+		ns.Close()
+		return nil, fmt.Errorf("rebuild: replay diverged: %d steps and %d events, want %d and %d", ns.NumSteps(), ns.log.Len(), k, want)
 	}
 	return ns, nil
+}
+
+// replay runs inputs again, recording them anew, and stops where step
+// k+1 would begin (k < 0: after the last input). Errors recur exactly as
+// they happened the first time; an input that was interrupted stops
+// where it stopped then.
+func (s *Session) replay(inputs []Input, k int) {
+	s.replaying = true
+	defer func() {
+		s.replaying = false
+		s.stopAfter = -1
+	}()
+	for _, in := range inputs {
+		s.stopAfter = k
+		if in.stop >= 0 && (k < 0 || in.stop < k) {
+			s.stopAfter = in.stop
+		}
+		s.promptLines = in.line
+		s.exec(context.Background(), in)
+		if s.broken != nil {
+			return
+		}
+		if n := len(s.inputs); k >= 0 && s.stopAfter == k && n > 0 && s.inputs[n-1].stop == k {
+			return // step k+1 would have begun here; the rest is discarded
+		}
+	}
+}
+
+// restore rebuilds the session in place from its recorded inputs, after
+// an input that is not to stand: keep steps and events events must come
+// back. The *Session, its event log and its builtins stay the same; the
+// machine, the thread and every value are new.
+func (s *Session) restore(keep, events int) error {
+	inputs, lines := s.inputs, s.promptLines
+	if err := s.boot(); err != nil {
+		s.broken = fmt.Errorf("undo: %w", err)
+		return s.broken
+	}
+	s.replay(inputs, -1)
+	s.promptLines = lines
+	if s.broken == nil && (s.NumSteps() != keep || s.log.Len() != events) {
+		s.broken = fmt.Errorf("undo: replay diverged: %d steps and %d events, want %d and %d", s.NumSteps(), s.log.Len(), keep, events)
+	}
+	s.setProgress(false, s.NumSteps(), 0)
+	return s.broken
 }
 
 // usable reports why the session cannot run more input, if it cannot.
@@ -329,8 +506,11 @@ func (s *Session) usable() error {
 
 // exec parses, records and runs one input. Inputs that do not parse or
 // resolve run nothing and are not recorded.
-func (s *Session) exec(in Input) (starlark.Value, error) {
+func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	if err := checkSource(in); err != nil {
 		return nil, err
 	}
 	src := in.Src
@@ -345,6 +525,7 @@ func (s *Session) exec(in Input) (starlark.Value, error) {
 		return nil, s.positioned(err)
 	}
 	s.indexCalls(f, in.Src, in.line)
+	guard(f)
 
 	env := make(starlark.StringDict, len(s.predeclared)+len(s.globals))
 	for k, v := range s.predeclared {
@@ -354,53 +535,180 @@ func (s *Session) exec(in Input) (starlark.Value, error) {
 		env[k] = v
 	}
 
-	s.inputStart = len(s.steps)
-	s.execLimit, s.stopped = false, false
+	s.inputStart, s.inputCap = s.NumSteps(), in.maxSteps
+	s.execLimit, s.reachedStop, s.crash = false, false, nil
+	s.stop.Store(nil)
 	s.thread.Uncancel()
-	s.thread.SetMaxExecutionSteps(s.thread.ExecutionSteps() + s.execBudget())
-
-	result := starlark.Value(starlark.None)
-	if expr := soleExpr(f); in.Prompt && expr != nil {
-		result, err = starlark.EvalExprOptions(opts, s.thread, expr, env)
-	} else {
-		err = starlark.ExecREPLChunk(f, s.thread, env)
-		for k, v := range env {
-			if pv, ok := s.predeclared[k]; !ok || !sameValue(pv, v) {
-				s.globals[k] = v
-			}
-		}
+	eventsBefore := s.log.Len()
+	start := s.thread.ExecutionSteps()
+	budget := execBudget(s.stepCap())
+	s.fixedBudget = s.replaying && in.budget > 0
+	if s.fixedBudget {
+		budget = in.budget
 	}
+	s.execMax = satAdd(start, budget)
+	s.thread.SetMaxExecutionSteps(s.execMax)
+	s.setProgress(!s.replaying, s.NumSteps(), 0)
+	first := s.inputStart
+	defer func() { s.setProgress(false, s.NumSteps(), s.NumSteps()-first) }()
+	stopWatch := func() {}
+	if !s.replaying {
+		if s.opts.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, timeoutError{s.opts.Timeout})
+			defer cancel()
+		}
+		stopWatch = s.watch(ctx)
+	}
+	result, err := s.run(opts, f, in, env)
+	stopWatch()
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) {
 		return nil, s.positioned(err)
 	}
-	stopped := s.stopped
-	if stopped {
+	used := s.thread.ExecutionSteps() - start
+	if s.reachedStop {
 		in.stop = s.stopAfter
+	}
+	if s.reachedStop || s.fixedBudget && s.execLimit {
+		// A replay reached the step it was asked to stop before, or the
+		// point where the input was interrupted the first time.
 		err = nil
+	}
+	s.fixedBudget = false
+	if stop := s.stop.Load(); err != nil && (stop != nil || s.crash != nil) && !s.replaying {
+		return nil, s.abandon(in, err, stop, used, start, eventsBefore)
 	}
 	s.inputs = append(s.inputs, in)
 	if err != nil {
 		pe := s.positioned(err)
 		if s.execLimit {
 			pe.Msg = fmt.Sprintf("execution limit reached: %d Starlark steps without finishing (a runaway loop?); raise it with config(max_steps=) or --max-steps",
-				s.execBudget())
+				execBudget(s.stepCap()))
+			if in.Prompt {
+				pe.Msg = fmt.Sprintf("execution limit reached: %d Starlark steps in one statement without finishing (a runaway loop?)",
+					execBudget(s.stepCap()))
+			}
 		}
 		return nil, pe
 	}
-	if stopped || result == nil {
+	if s.reachedStop || result == nil {
 		result = starlark.None
 	}
 	return result, nil
 }
 
-// execBudget is the Starlark computation allowed per input.
-func (s *Session) execBudget() uint64 {
-	b := uint64(s.settings.MaxSteps) * execStepsPerStep
-	if b < minExecSteps {
-		b = minExecSteps
+// run runs the parsed input f. A panic the builtins did not catch (in
+// the interpreter itself) becomes an internal error at the input's start.
+func (s *Session) run(opts *syntax.FileOptions, f *syntax.File, in Input, env starlark.StringDict) (result starlark.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			perr := s.panicked("the interpreter", r, s.NumSteps(), 0)
+			result, err = nil, &Error{Pos: fmt.Sprintf("%s:%d:1", in.Name, in.line+1), Msg: perr.Error(), err: perr}
+		}
+	}()
+	if expr := soleExpr(f); in.Prompt && expr != nil {
+		return starlark.EvalExprOptions(opts, s.thread, expr, env)
 	}
-	return b
+	err = starlark.ExecREPLChunk(f, s.thread, env)
+	for k, v := range env {
+		if pv, ok := s.predeclared[k]; !ok || !sameValue(pv, v) {
+			s.globals[k] = v
+		}
+	}
+	return starlark.None, err
+}
+
+// panicked records a panic caught in a builtin (what), with r its value,
+// keep the steps that stand and steps the thread's count when it was
+// called (0: now), and returns the internal error it becomes.
+func (s *Session) panicked(what string, r any, keep int, steps uint64) error {
+	err := internalError(what, r)
+	if s.crash == nil {
+		if steps == 0 {
+			steps = s.thread.ExecutionSteps()
+		}
+		s.crash = &crash{err: err, keep: keep, steps: steps}
+	}
+	return err
+}
+
+// abandon ends an input that was interrupted (stop) or in which a
+// builtin panicked (s.crash) and returns its error. A prompt statement is
+// undone: the session is replayed to where it was before it. A script
+// run keeps the steps it completed and is recorded with the budget that
+// stops its replay at the same point (start is the thread's step count
+// when it began); after a panic, the machine is replayed to the end of
+// the last step completed, as the builtin may have left it half changed.
+func (s *Session) abandon(in Input, err error, stop *stopCause, used, start uint64, eventsBefore int) error {
+	pe := s.positioned(err)
+	if stop != nil {
+		pe.Msg, pe.err = stop.msg, stop.err
+	} else {
+		pe.Msg, pe.err = s.crash.err.Error(), s.crash.err
+	}
+	if in.Prompt {
+		// As if it had never been typed: the next statement takes its lines.
+		s.promptLines = in.line
+		if n := s.NumSteps() - s.inputStart; n == 1 {
+			pe.Msg += "; the statement's step was undone"
+		} else if n > 1 {
+			pe.Msg += fmt.Sprintf("; the statement's %d steps were undone", n)
+		}
+		if rerr := s.restore(s.inputStart, eventsBefore); rerr != nil {
+			return rerr
+		}
+		return pe
+	}
+	in.budget = max(used, 1)
+	c := s.crash
+	if stop != nil || c == nil {
+		s.inputs = append(s.inputs, in)
+		return pe
+	}
+	in.stop = c.keep
+	in.budget = max(c.steps-start, 1)
+	s.inputs = append(s.inputs, in)
+	events := s.m.BootEvents()
+	if c.keep > 0 {
+		events = s.Step(c.keep).Last + 1
+	}
+	if rerr := s.restore(c.keep, events); rerr != nil {
+		return rerr
+	}
+	return pe
+}
+
+// stepCap is the current input's limit on allocator steps.
+func (s *Session) stepCap() int {
+	if s.inputCap > 0 {
+		return s.inputCap
+	}
+	return s.settings.MaxSteps
+}
+
+// checkSource refuses a NUL byte or invalid UTF-8 in an input: Starlark
+// would stop reading at a NUL without a word, and a script is text.
+func checkSource(in Input) error {
+	bad, what := strings.IndexByte(in.Src, 0), "a NUL byte"
+	for i, r := range in.Src {
+		if bad >= 0 && i > bad {
+			break
+		}
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(in.Src[i:]); size == 1 {
+				bad, what = i, fmt.Sprintf("invalid UTF-8 (byte %#02x)", in.Src[i])
+				break
+			}
+		}
+	}
+	if bad < 0 {
+		return nil
+	}
+	before := in.Src[:bad]
+	line := in.line + 1 + strings.Count(before, "\n")
+	col := 1 + utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
+	return &Error{Pos: fmt.Sprintf("%s:%d:%d", in.Name, line, col), Msg: what + " in the source: a script must be UTF-8 text"}
 }
 
 // soleExpr returns the expression if f is a single expression statement.
@@ -501,17 +809,27 @@ func utf8RuneStart(b byte) bool { return b&0xc0 != 0x80 }
 // site returns the call site of the builtin running on th: the innermost
 // Starlark frame below it.
 func (s *Session) site(th *starlark.Thread, fallback string) callSite {
+	cs, ok := s.indexedSite(th)
+	if !ok {
+		cs.call = fallback
+	}
+	return cs
+}
+
+// indexedSite is site without a fallback: ok is false when the call was
+// not indexed, and then only the position is known.
+func (s *Session) indexedSite(th *starlark.Thread) (callSite, bool) {
 	for depth := 1; depth < th.CallStackDepth(); depth++ {
 		fr := th.CallFrame(depth)
 		if fr.Pos.Filename() == "<builtin>" || !fr.Pos.IsValid() {
 			continue
 		}
 		if cs, ok := s.sites[siteKey{file: fr.Pos.Filename(), line: fr.Pos.Line, col: fr.Pos.Col}]; ok {
-			return cs
+			return cs, true
 		}
-		return callSite{pos: posString(fr.Pos), call: fallback}
+		return callSite{pos: posString(fr.Pos)}, false
 	}
-	return callSite{pos: "<unknown>:0:0", call: fallback}
+	return callSite{pos: "<unknown>:0:0"}, false
 }
 
 // callPos maps the position Starlark gives a call to the call's start.
@@ -525,49 +843,70 @@ func (s *Session) callPos(p syntax.Position) string {
 // beginStep starts c's step: it checks the limits, tells the machine, and
 // records the step.
 func (s *Session) beginStep(c *Call) error {
-	n := len(s.steps) + 1
+	if err := s.stopErr(); err != nil {
+		return err
+	}
+	n := s.NumSteps() + 1
 	if s.stopAfter >= 0 && n > s.stopAfter {
 		// Recorded here, not only in the error, so a builtin that rewraps
 		// its error cannot hide the stop. Cancel makes sure the input ends.
-		s.stopped = true
+		s.reachedStop = true
 		s.thread.Cancel("replay reached its last step")
 		return errStopped
 	}
-	if len(s.steps)-s.inputStart >= s.settings.MaxSteps {
+	if limit := s.stepCap(); s.NumSteps()-s.inputStart >= limit {
+		if s.inputCap > 0 {
+			return fmt.Errorf("step limit reached: %d allocator steps in one statement (a runaway loop?)", limit)
+		}
 		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
-			s.settings.MaxSteps)
+			limit)
 	}
-	cs := s.site(c.Thread, c.defaultOp())
-	first := s.log.Len()
+	if s.opts.Yield != nil && !s.replaying {
+		if err := s.opts.Yield(n); err != nil {
+			return err
+		}
+	}
+	cs, ok := s.indexedSite(c.Thread)
+	if !ok {
+		cs.call = c.defaultOp()
+	}
 	s.m.BeginStep(n, cs.pos, cs.call)
-	s.steps = append(s.steps, Step{N: n, Pos: cs.pos, Call: cs.call, First: first, Last: first})
+	s.steps.Push(stepRec{})
 	c.step = n
+	s.setProgress(!s.replaying, n, n-s.inputStart)
 	return nil
 }
 
 // endStep completes c's step with what the builtin returned.
 func (s *Session) endStep(c *Call, v starlark.Value, err error) {
-	st := &s.steps[c.step-1]
-	st.Last = s.log.Len() - 1
-	st.Op = c.op
-	if st.Op == "" {
-		st.Op = c.defaultOp()
+	st := s.steps.At(c.step - 1)
+	op := c.op
+	if op == "" {
+		op = c.defaultOp()
 	}
+	st.op = s.log.Intern(op)
 	switch {
 	case c.resultSet:
-		st.Result = c.result
+		st.result = s.log.Intern(c.result)
 	case v != nil && v != starlark.None:
-		st.Result = truncate(v.String(), maxCallText)
+		st.result = s.log.Intern(Display(v, maxCallText))
 	}
 	if err != nil {
-		st.Err = err.Error()
+		if s.stepErrs == nil {
+			s.stepErrs = map[int]string{}
+		}
+		s.stepErrs[c.step] = err.Error()
+	}
+	s.events.Store(int64(s.log.Len()))
+	if s.opts.StepDone != nil && !s.replaying {
+		s.opts.StepDone(s, s.Step(c.step))
 	}
 }
 
 // print is the thread's print(): recorded, and passed to Options.Print.
 func (s *Session) print(th *starlark.Thread, msg string) {
 	pos := s.site(th, "print").pos
-	s.printed = append(s.printed, Printed{Step: len(s.steps), Pos: pos, Text: msg})
+	s.printed = append(s.printed, Printed{Step: s.NumSteps(), Pos: pos, Text: msg})
 	if s.opts.Print != nil && !s.replaying {
 		s.opts.Print(pos, msg)
 	}
@@ -588,8 +927,11 @@ func (s *Session) reconfigure(set Settings) error {
 	s.m = m
 	set.Config = m.Config()
 	s.settings = set
-	s.log.Events = nil
+	*s.log = allocator.EventLog{}
 	m.SetLog(s.log)
-	s.thread.SetMaxExecutionSteps(s.thread.ExecutionSteps() + s.execBudget())
+	if !s.fixedBudget {
+		s.execMax = satAdd(s.thread.ExecutionSteps(), execBudget(s.stepCap()))
+		s.thread.SetMaxExecutionSteps(s.execMax)
+	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 	"go.starlark.net/starlark"
 )
 
@@ -24,7 +25,9 @@ func TestBadScriptsGiveErrorsOrReports(t *testing.T) {
 		{name: "missing argument", src: "free_pages(None)\n", want: "test.star:1:1: free_pages: missing argument for order"},
 		{name: "too many arguments", src: "alloc_pages(0, GFP_KERNEL, 3)\n", want: "test.star:1:1: alloc_pages: got 3 arguments, want at most 2"},
 		{name: "unknown keyword", src: "alloc_pages(order=0, gfp=GFP_KERNEL)\n", want: "test.star:1:1: alloc_pages: unexpected keyword argument \"gfp\""},
-		{name: "free of a non-pointer", src: "free_pages(0xffff888000100000, 0)\n", want: "test.star:1:1: free_pages: for parameter p: got int, want pointer"},
+		{name: "free of a non-pointer", src: "free_pages(\"p\", 0)\n", want: "test.star:1:1: free_pages: for parameter p: got string, want pointer or address"},
+		{name: "free of an address", src: "free_pages(0xffff888000100000, 0)\n",
+			report: "BUG: Bad page state in process allocviz  pfn:00100: page is already free (double free); not freed"},
 		{name: "error in a function", src: "def f(o):\n    return alloc_pages(o)\n\nf(\"x\")\n", want: "test.star:2:12: alloc_pages: for parameter order: got string, want int"},
 		{name: "fail()", src: "fail(\"giving up\")\n", want: "test.star:1:1: fail: giving up"},
 		{name: "division by zero", src: "x = 1 // 0\n", want: "test.star:1:7: floored division by zero"},
@@ -49,9 +52,9 @@ func TestBadScriptsGiveErrorsOrReports(t *testing.T) {
 			}
 			if tc.report != "" {
 				var got []string
-				for _, e := range s.Log().Events {
-					if e.Kind == allocator.EvBadFree || e.Kind == allocator.EvMisuse {
-						got = append(got, e.Text)
+				for _, e := range allocatortest.Events(s.Log()) {
+					if e.Kind() == allocator.EvBadFree || e.Kind() == allocator.EvMisuse {
+						got = append(got, e.Text())
 					}
 				}
 				if len(got) != 1 || got[0] != tc.report {
@@ -86,7 +89,7 @@ func TestStepLimitStopsRunawayLoop(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error %q\nwant %q", err, want)
 	}
-	if n := len(s.Steps()); n != 50 {
+	if n := s.NumSteps(); n != 50 {
 		t.Errorf("%d steps, want 50", n)
 	}
 	// The limit is per input: the prompt gets a fresh allowance.
@@ -165,7 +168,7 @@ func TestExecContinuesTheSession(t *testing.T) {
 	if err != nil || v != starlark.None {
 		t.Fatalf("Exec statement = %v, %v", v, err)
 	}
-	if st := s.Steps()[1]; st.N != 2 || st.Pos != "<prompt>:1:5" || st.Call != "alloc_pages(1)" {
+	if st := s.Step(2); st.N != 2 || st.Pos != "<prompt>:1:5" || st.Call != "alloc_pages(1)" {
 		t.Errorf("prompt step %+v", st)
 	}
 	v, err = s.Exec("q")
@@ -207,9 +210,10 @@ func TestExecContinuesTheSession(t *testing.T) {
 	if _, ok := g["alloc_pages"]; ok {
 		t.Error("Globals lists builtins")
 	}
-	// The failed statement's first steps stand, and so does the input.
-	if n := len(s.Steps()); n != 8 {
-		t.Errorf("%d steps, want 8 (cpu(77) is a step that failed)", n)
+	// The failed statement's first steps stand, and so does the input;
+	// cpu(77) failed before its step began.
+	if n := s.NumSteps(); n != 7 {
+		t.Errorf("%d steps, want 7 (cpu(77) takes no step)", n)
 	}
 	if n := len(s.Inputs()); n != 7 {
 		t.Errorf("%d inputs recorded, want 7 (the two that did not compile ran nothing)", n)
@@ -244,23 +248,23 @@ func TestRebuildReplaysExactly(t *testing.T) {
 	for _, in := range []string{"q = alloc_pages(4)", "cpu(99)", "free_pages(q, 4)\nz = alloc_pages(0)"} {
 		s.Exec(in)
 	}
-	n := len(s.Steps())
-	if n != 21 {
-		t.Fatalf("%d steps, want 21", n)
+	n := s.NumSteps()
+	if n != 20 {
+		t.Fatalf("%d steps, want 20", n)
 	}
-	for _, k := range []int{0, 1, 5, 6, 13, 18, 19, 20, n} {
+	for _, k := range []int{0, 1, 5, 6, 13, 18, 19, n} {
 		ns, err := s.Rebuild(k)
 		if err != nil {
 			t.Fatalf("Rebuild(%d): %v", k, err)
 		}
-		want := len(s.Machine().BootEvents())
+		want := s.Machine().BootEvents()
 		if k > 0 {
-			want = s.Steps()[k-1].Last + 1
+			want = s.Step(k).Last + 1
 		}
-		if !reflect.DeepEqual(ns.Log().Events, s.Log().Events[:want]) {
+		if !reflect.DeepEqual(allocatortest.Fields(ns.Log()), allocatortest.Fields(s.Log())[:want]) {
 			t.Errorf("Rebuild(%d): events differ from the original's first %d", k, want)
 		}
-		if !reflect.DeepEqual(append([]Step{}, ns.Steps()...), append([]Step{}, s.Steps()[:k]...)) {
+		if !reflect.DeepEqual(append([]Step{}, allSteps(ns)...), append([]Step{}, allSteps(s)[:k]...)) {
 			t.Errorf("Rebuild(%d): steps differ", k)
 		}
 		if err := ns.Machine().CheckInvariants(); err != nil {
@@ -271,7 +275,7 @@ func TestRebuildReplaysExactly(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Rebuild(%d) then Exec: %v", k, err)
 		}
-		if st := ns.Steps()[len(ns.Steps())-1]; st.N != k+1 || st.Result != v.String() {
+		if st := ns.Step(ns.NumSteps()); st.N != k+1 || st.Result != v.String() {
 			t.Errorf("Rebuild(%d): the next step is %+v", k, st)
 		}
 		ns.Close()
@@ -307,7 +311,7 @@ func TestRebuildRestoresGlobalsAtTheStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if st := again.Steps(); len(st) != 2 || st[1].Call != "alloc_pages(3)" || st[1].Pos != "<prompt>:1:5" {
+	if st := allSteps(again); len(st) != 2 || st[1].Call != "alloc_pages(3)" || st[1].Pos != "<prompt>:1:5" {
 		t.Errorf("steps after the second rebuild: %+v", st)
 	}
 	if _, ok := again.Globals()["b"].(*Pointer); !ok {
@@ -350,13 +354,13 @@ for i in range(400):
 		return s
 	}
 	a, b := run(), run()
-	if len(a.Log().Events) < 1000 {
-		t.Fatalf("only %d events", len(a.Log().Events))
+	if a.Log().Len() < 1000 {
+		t.Fatalf("only %d events", a.Log().Len())
 	}
-	if !reflect.DeepEqual(a.Log().Events, b.Log().Events) {
+	if !reflect.DeepEqual(allocatortest.Fields(a.Log()), allocatortest.Fields(b.Log())) {
 		t.Error("two runs of the same script produced different events")
 	}
-	if !reflect.DeepEqual(a.Steps(), b.Steps()) {
+	if !reflect.DeepEqual(allSteps(a), allSteps(b)) {
 		t.Error("two runs of the same script produced different steps")
 	}
 	if err := a.Machine().CheckInvariants(); err != nil {
@@ -373,15 +377,15 @@ func TestEveryEventBelongsToItsStep(t *testing.T) {
 	if err := s.RunFile(sc.File, sc.Src); err != nil {
 		t.Fatal(err)
 	}
-	events := s.Log().Events
-	next := len(s.Machine().BootEvents())
-	for _, st := range s.Steps() {
-		if st.First != next || events[st.First].Kind != allocator.EvStep || events[st.First].Src != st.Pos {
-			t.Fatalf("step %d begins at event %d (%v), want %d, an EvStep at %s", st.N, st.First, events[st.First].Kind, next, st.Pos)
+	events := allocatortest.Events(s.Log())
+	next := s.Machine().BootEvents()
+	for _, st := range allSteps(s) {
+		if st.First != next || events[st.First].Kind() != allocator.EvStep || events[st.First].Src() != st.Pos {
+			t.Fatalf("step %d begins at event %d (%v), want %d, an EvStep at %s", st.N, st.First, events[st.First].Kind(), next, st.Pos)
 		}
 		for _, e := range events[st.First : st.Last+1] {
-			if e.Step != st.N {
-				t.Fatalf("event %d (%v) carries step %d inside step %d", e.Seq, e.Kind, e.Step, st.N)
+			if e.Step() != st.N {
+				t.Fatalf("event %d (%v) carries step %d inside step %d", e.Seq(), e.Kind(), e.Step(), st.N)
 			}
 		}
 		next = st.Last + 1
@@ -407,34 +411,64 @@ func TestClosedSessionRefusesInput(t *testing.T) {
 	}
 }
 
-func TestBuiltinContractViolationsStopTheSession(t *testing.T) {
+func TestBuiltinContractViolationsAreUndone(t *testing.T) {
 	// A builtin that breaks the rules (here: a panic, standing for an
-	// allocator invariant failure) must not take the program down.
+	// allocator invariant failure) must take down neither the program
+	// nor the session: the statement is undone and the session goes on.
 	s := newSession(t, Options{})
 	s.predeclared["boom"] = s.wrap(Builtin{Name: "boom", Step: true, Fn: func(c *Call) (starlark.Value, error) {
 		if err := c.Unpack(); err != nil {
 			return nil, err
 		}
+		c.Machine().Say("half done")
 		panic("invariant broken")
 	}})
 	s.predeclared["sneaky"] = s.wrap(Builtin{Name: "sneaky", Fn: func(c *Call) (starlark.Value, error) {
 		c.Machine().Say("changing the machine outside a step")
 		return starlark.None, nil
 	}})
-	_, err := s.Exec("sneaky()")
-	if err == nil || !strings.Contains(err.Error(), "builtin sneaky is not a step but changed the machine") {
+	if _, err := s.Exec("p = alloc_pages(0)"); err != nil {
+		t.Fatal(err)
+	}
+	events := s.Log().Len()
+	_, err := s.Exec("q = alloc_pages(1)\nsneaky()")
+	if err == nil || !errors.Is(err, ErrInternal) || !strings.Contains(err.Error(), "<prompt>:3:1: internal error in sneaky: it is not a step but changed the machine") ||
+		!strings.Contains(err.Error(), "the statement's step was undone") {
 		t.Errorf("sneaky: %v", err)
 	}
-	s.broken = nil
-	_, err = s.Exec("boom()")
-	if err == nil || !strings.Contains(err.Error(), "internal error in boom: invariant broken") {
+	_, err = s.Exec("r = alloc_pages(2)\nboom()")
+	if err == nil || !errors.Is(err, ErrInternal) || !strings.Contains(err.Error(), "<prompt>:3:1: internal error in boom: invariant broken") {
 		t.Errorf("boom: %v", err)
 	}
-	if _, err := s.Exec("1"); err == nil || !strings.Contains(err.Error(), "session stopped by an internal error") {
-		t.Errorf("after a panic: %v", err)
+	if n, got := s.NumSteps(), s.Log().Len(); n != 1 || got != events {
+		t.Errorf("after the panics: %d steps and %d events, want 1 and %d", n, got, events)
 	}
-	if st := s.Steps(); len(st) != 1 || !strings.Contains(st[0].Err, "invariant broken") {
-		t.Errorf("the panicking step: %+v", st)
+	if _, ok := s.Globals()["q"]; ok {
+		t.Error("the undone statement's global q stands")
+	}
+	if v, err := s.Exec("free_pages(p, 0)"); err != nil || v != starlark.True {
+		t.Errorf("after the panics the session does not go on: %v, %v", v, err)
+	}
+	if err := s.Machine().CheckInvariants(); err != nil {
+		t.Error(err)
+	}
+
+	// In a script, the steps before the panic stand; the half-done one
+	// is gone, and the session is rebuilt without it.
+	s2 := newSession(t, Options{})
+	s2.predeclared["boom"] = s.predeclared["boom"]
+	err = s2.RunFile("boom.star", []byte("p = alloc_pages(0)\nq = alloc_pages(1)\nboom()\nalloc_pages(2)\n"))
+	if err == nil || !errors.Is(err, ErrInternal) {
+		t.Fatalf("script: %v", err)
+	}
+	if n := s2.NumSteps(); n != 2 {
+		t.Errorf("script: %d steps stand, want 2", n)
+	}
+	if k := eventsOf(s2, allocator.EvSay); len(k) != 0 {
+		t.Errorf("the half-done step's events stand: %v", k)
+	}
+	if _, err := s2.Exec("free_pages(q, 1)"); err != nil {
+		t.Errorf("after the script's panic: %v", err)
 	}
 }
 
@@ -546,7 +580,7 @@ func TestOpenReadsFilesAndScenarios(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if st := s.Steps(); len(st) != 1 || st[0].Pos != path+":1:1" {
+	if st := allSteps(s); len(st) != 1 || st[0].Pos != path+":1:1" {
 		t.Errorf("Run(file) steps %+v", st)
 	}
 }

@@ -96,7 +96,7 @@ func benchModel(b *testing.B, ram string, w, h int) Model {
 	nm, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m = nm.(Model)
 	nm, _ = m.Update(m.Init()())
-	m = nm.(Model)
+	m = finishLive(b, nm.(Model))
 	if m.src == nil {
 		b.Fatalf("benchmark script did not open: %v", m.loadErr)
 	}
@@ -111,4 +111,56 @@ func benchModel(b *testing.B, ram string, w, h int) Model {
 		b.Fatal("not playing at full speed")
 	}
 	return m
+}
+
+// millionScript takes 1,000,000 steps: kmalloc(64) and kfree, in turn.
+const millionScript = `for i in range(500000):
+    p = kmalloc(64)
+    kfree(p)
+`
+
+// BenchmarkFrameAtEnd measures one frame, the Update of a step key and
+// View, at 200x60 on a session of 1,000,000 steps (millionScript), with
+// the slab pane showing kmalloc-64's slabs and their freelists: between
+// the last two steps (a kmalloc and a kfree), and for comparison between
+// steps 10 and 11. The goal is 16 ms a frame at any step.
+func BenchmarkFrameAtEnd(b *testing.B) {
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	b.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) })
+	path := b.TempDir() + "/million.star"
+	if err := writeFile(path, millionScript); err != nil {
+		b.Fatal(err)
+	}
+	m := New(Options{Scenario: path})
+	nm, _ := m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
+	m = nm.(Model)
+	nm, _ = m.Update(m.Init()())
+	m = finishLive(b, nm.(Model))
+	if m.lastStep() != 1_000_000 {
+		b.Fatalf("the session has %d steps, want 1000000", m.lastStep())
+	}
+	b.Cleanup(func() { m.src.close() })
+	for _, k := range []string{"tab", "f", "G"} { // the slab pane, freelists on, the last step
+		nm, _ = m.Update(keyMsg(k))
+		m = nm.(Model)
+	}
+	if !m.slabs.freelist || m.slabs.sel != "kmalloc-64" {
+		b.Fatalf("the slab pane should show kmalloc-64 with freelists: %q, %v", m.slabs.sel, m.slabs.freelist)
+	}
+	for _, c := range []struct {
+		name string
+		at   int
+	}{{"end", 1_000_000 - 1}, {"step10", 10}} {
+		b.Run(c.name, func(b *testing.B) {
+			m.seekTo(c.at)
+			keys := [2]tea.KeyMsg{keyMsg("n"), keyMsg("p")}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				nm, _ := m.Update(keys[i%2])
+				m = nm.(Model)
+				_ = m.View()
+			}
+		})
+	}
 }

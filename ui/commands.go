@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -13,11 +14,21 @@ func tickCmd(gen int, d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return playTickMsg{gen: gen} })
 }
 
+// liveTickCmd asks, after liveTick, for the model to take in the steps
+// src's running script took meanwhile.
+func liveTickCmd(src *source) tea.Cmd {
+	return tea.Tick(liveTick, func(time.Time) tea.Msg { return liveTickMsg{src: src} })
+}
+
+// liveTick is how often the interface takes in a running script's steps.
+const liveTick = 250 * time.Millisecond
+
 // loadCmd opens scenario name (a bundled scenario or a script path) on a
-// fresh machine configured by opts, runs it, and returns the session.
-func loadCmd(id int, name string, opts scripts.Options) tea.Cmd {
+// fresh machine configured by opts, runs it under ctx, and returns the
+// session.
+func loadCmd(ctx context.Context, id int, name string, opts scripts.Options) tea.Cmd {
 	return func() tea.Msg {
-		src, err := openSource(name, opts)
+		src, err := openSource(ctx, name, opts)
 		if err != nil {
 			return errMsg{id: id, err: err}
 		}

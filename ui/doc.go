@@ -14,8 +14,9 @@
 //	styles.go    every style, by meaning; heapview's cell kinds to styles
 //	legend.go    the always-visible legend
 //	messages.go  the messages commands return
-//	commands.go  loading and rebuilding sessions, replay ticks
-//	source.go    a scripting session and the heapview model of its events
+//	commands.go  loading and rebuilding sessions, replay and live ticks
+//	source.go    a scripting session and the heapview model of its events;
+//	             a long script shown while it runs
 //	prompt.go    the statement prompt with its history
 //	picker.go    the scenario picker
 //	pane.go      what every pane shares
@@ -30,6 +31,9 @@
 // their boxes. Allocator calls typed at the prompt run in Update (they are
 // in-memory); opening a scenario and rebuilding a session to an earlier
 // step run in commands, which build a new session and hand it over in a
-// message. Replay is a tea.Tick re-armed on every tick and tagged with a
+// message. A script that runs longer than firstSlice is handed over while
+// it runs, on its own goroutine, which lets go of the session every few
+// milliseconds: Update holds it (source.hold) and a live tick brings the
+// model up to date; View reads only the model. Replay is a tea.Tick re-armed on every tick and tagged with a
 // generation, so pausing or changing speed drops the tick in flight.
 package ui

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
 	"github.com/allocviz/allocviz/scripts"
 )
@@ -33,10 +32,10 @@ func (p *eventsPane) WhyTitle() string { return p.whyTitle }
 const maxWhyEvents = 40
 
 // whyLines explains step si: its narration first, then (with withCall)
-// the call and its result, then the decisions with the rule each applied,
-// and last the mechanics (splits, merges, list moves), runs of which are
-// summed up in one line. Lines are wrapped to width.
-func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scripts.Printed, width int, withCall bool) []string {
+// the call and its result, then heapview's account of its events (Why):
+// the headline, the decisions with the rule each applied, and last the
+// mechanics. Lines are wrapped to width.
+func whyLines(st Styles, hv *heapview.Model, si heapview.StepInfo, step *scripts.Step, printed []scripts.Printed, width int, withCall bool) []string {
 	var out []string
 	add := func(style func(...string) string, prefix, text string) {
 		for i, l := range wrap(text, max(1, width-len([]rune(prefix)))) {
@@ -64,95 +63,27 @@ func whyLines(st Styles, si heapview.StepInfo, step *scripts.Step, printed []scr
 	for _, p := range printed {
 		add(st.Text.Render, "print: ", p.Text)
 	}
-	shown := 0
-	head := heapview.Headline(si.Events)
-	if head != nil {
-		add(st.Emph.Render, "▸ ", heapview.Explain(head))
-		shown++
-	}
-	var mech []*allocator.Event
-	for i := range si.Events {
-		e := &si.Events[i]
-		switch {
-		case e.Kind == allocator.EvStep || e.Kind == allocator.EvSay || e == head:
-			continue
-		case mechanical(e, si.Step):
-			mech = append(mech, e)
-			continue
+	for _, l := range hv.Why(si.Step, maxWhyEvents) {
+		switch l.Style {
+		case heapview.WhyHeadline:
+			add(st.Emph.Render, "▸ ", l.Text)
+		case heapview.WhyPass:
+			add(st.StatusOK.Render, "✓ ", l.Text)
+		case heapview.WhyFail:
+			add(st.StatusErr.Render, "✗ ", l.Text)
+		case heapview.WhyReport:
+			add(st.StatusErr.Render, "! ", l.Text)
+		case heapview.WhyDecision:
+			add(st.Emph.Render, "• ", l.Text)
+		case heapview.WhyEvent:
+			add(st.Text.Render, "• ", l.Text)
+		case heapview.WhyMechanics:
+			add(st.Muted.Render, "· ", l.Text)
+		case heapview.WhyMore:
+			out = append(out, st.Muted.Render("  "+l.Text))
 		}
-		if shown == maxWhyEvents {
-			continue
-		}
-		shown++
-		switch {
-		case e.Kind == allocator.EvCheck && e.Decision == allocator.DecisionOK:
-			add(st.StatusOK.Render, "✓ ", e.Text)
-		case e.Kind == allocator.EvCheck:
-			add(st.StatusErr.Render, "✗ ", "check failed: "+e.Text)
-		case isReport(e.Kind):
-			add(st.StatusErr.Render, "! ", heapview.Explain(e))
-		case e.Kind == allocator.EvRealloc:
-			add(st.Emph.Render, "• ", heapview.Explain(e))
-		default:
-			add(st.Text.Render, "• ", heapview.Explain(e))
-		}
-	}
-	for i := 0; i < len(mech) && shown < maxWhyEvents; shown++ {
-		j := i + 1
-		for j < len(mech) && mech[j].Kind == mech[i].Kind {
-			j++
-		}
-		if j-i >= 3 {
-			add(st.Muted.Render, "· ", summarize(mech[i:j]))
-			i = j
-			continue
-		}
-		add(st.Muted.Render, "· ", heapview.Explain(mech[i]))
-		i++
-	}
-	if n := len(si.Events) - len(si.Narration) - 1; shown >= maxWhyEvents && n > shown {
-		out = append(out, st.Muted.Render(fmt.Sprintf("  … %d events in all", n)))
 	}
 	return out
-}
-
-// mechanical reports whether e is a consequence of a decision rather
-// than a decision: a split, a merge, a slab moving between lists, a
-// tracepoint that repeats an allocation, and boot's initial free blocks.
-func mechanical(e *allocator.Event, step int) bool {
-	switch e.Kind {
-	case allocator.EvSplit, allocator.EvMerge, allocator.EvSlabList, allocator.EvKfree, allocator.EvKmalloc:
-		return true
-	case allocator.EvPageFree:
-		return step == 0
-	}
-	return false
-}
-
-// summarize says in one line what a run of events of one kind did.
-func summarize(run []*allocator.Event) string {
-	first, last := run[0], run[len(run)-1]
-	switch first.Kind {
-	case allocator.EvSplit:
-		return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d, each upper half to a free list",
-			len(run), first.Order, first.PFN, last.Order-1)
-	case allocator.EvMerge:
-		return fmt.Sprintf("%d merges: the block at pfn %#x joined its free buddies up to order %d",
-			len(run), min(last.PFN, last.PFN^1<<last.Order), last.Order+1)
-	case allocator.EvPageFree:
-		return fmt.Sprintf("%d free blocks put on the free lists, from pfn %#x to pfn %#x", len(run), first.PFN, last.PFN)
-	}
-	return fmt.Sprintf("%d × %s", len(run), first.Kind)
-}
-
-// isReport reports whether events of kind k report misuse or trouble.
-func isReport(k allocator.EventKind) bool {
-	switch k {
-	case allocator.EvWarn, allocator.EvBadFree, allocator.EvSlubReport, allocator.EvGuardHit,
-		allocator.EvMisuse, allocator.EvPageFail:
-		return true
-	}
-	return false
 }
 
 // fileLine drops the column from file:line:col, and the directories.
@@ -174,10 +105,10 @@ func (m *Model) refreshEvents() {
 	if err != nil {
 		return
 	}
-	steps := m.src.sess.Steps()
 	var cur *scripts.Step
-	if m.step > 0 && m.step <= len(steps) {
-		cur = &steps[m.step-1]
+	if m.step > 0 && m.step <= m.src.sess.NumSteps() {
+		st := m.src.sess.Step(m.step)
+		cur = &st
 	}
 	where := "boot"
 	if cur != nil {
@@ -186,7 +117,7 @@ func (m *Model) refreshEvents() {
 	m.events.whyTitle = fmt.Sprintf("Why · step %d of %d · %s", m.step, m.lastStep(), where)
 	if m.lay.why.visible() {
 		ww, wh := m.frames.inner(m.lay.why)
-		why := whyLines(m.styles, si, cur, printedAt(m.src.sess.Printed(), m.step), ww, true)
+		why := whyLines(m.styles, hv, si, cur, printedAt(m.src.sess.Printed(), m.step), ww, true)
 		if len(why) > wh {
 			why = why[:wh]
 		}

@@ -7,6 +7,13 @@ type playTickMsg struct {
 	gen int
 }
 
+// liveTickMsg asks for the steps src's running script took since the last
+// one; src is compared with the session shown, so a tick for a session no
+// longer shown is dropped.
+type liveTickMsg struct {
+	src *source
+}
+
 // loadedMsg carries a session built off the event loop: a scenario that
 // was opened, or a session rebuilt to continue from an earlier step. The
 // command that built it gave up all references to it, so Update owns it.

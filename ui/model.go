@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -17,6 +18,18 @@ type Options struct {
 	Script   scripts.Options // machine flags and step limit; a script's config() overrides them
 	Palette  Palette         // colours
 	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
+	// Context ends when the program is to stop (ctrl+c, a signal): a
+	// script loading or a statement running then stops within moments.
+	// nil means it never ends.
+	Context context.Context
+}
+
+// context returns the context scripts run under.
+func (o Options) context() context.Context {
+	if o.Context == nil {
+		return context.Background()
+	}
+	return o.Context
 }
 
 // MinWidth and MinHeight are the smallest terminal the interface draws
@@ -101,6 +114,7 @@ type Model struct {
 	loadID  int     // the latest load request; older answers are dropped
 	loading string  // what is being loaded, "" when idle
 	loadErr error   // the last load's failure, shown until the next load
+	live    bool    // the script shown is still running (source.live)
 
 	// A continuation rebuilds from the session shown, reading it off the
 	// event loop; that session is not closed until the rebuild answers.
@@ -167,7 +181,7 @@ func New(opts Options) Model {
 
 // Init starts loading the scenario New named (load request 1).
 func (m Model) Init() tea.Cmd {
-	return loadCmd(m.loadID, m.opts.Scenario, m.opts.Script)
+	return loadCmd(m.opts.context(), m.loadID, m.opts.Scenario, m.opts.Script)
 }
 
 func newHelp(st Styles) help.Model {

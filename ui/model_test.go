@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/allocviz/allocviz/scripts"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 )
@@ -115,6 +117,21 @@ func load(t *testing.T, m Model, cmd tea.Cmd) Model {
 	m, closeOld := update(t, m, msg)
 	if closeOld != nil {
 		closeOld()
+	}
+	return finishLive(t, m)
+}
+
+// finishLive waits for a script still running to end and hands the model
+// its last steps, as the live tick would.
+func finishLive(t testing.TB, m Model) Model {
+	t.Helper()
+	if m.live {
+		<-m.src.live.done
+		nm, _ := m.Update(liveTickMsg{src: m.src})
+		m = nm.(Model)
+		if m.live {
+			t.Fatal("the script ended but the model still says it runs")
+		}
 	}
 	return m
 }
@@ -352,7 +369,7 @@ func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	if !strings.Contains(m.notice, "continued from step 1") || !strings.Contains(m.notice, "steps 2 to 3 were discarded") {
 		t.Fatalf("notice %q does not say what was discarded", m.notice)
 	}
-	steps := m.src.sess.Steps()
+	steps := allSteps(m.src.sess)
 	if got := steps[1].Call; got != "alloc_pages(3)" {
 		t.Fatalf("step 2 is %q, want the statement typed", got)
 	}
@@ -501,7 +518,7 @@ func TestLoadFailureIsShown(t *testing.T) {
 
 func TestStaleLoadIsDropped(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
-	first := loadCmd(m.loadID, "buddy", m.opts.Script)
+	first := loadCmd(m.opts.context(), m.loadID, "buddy", m.opts.Script)
 	m, second := press(t, m, "o", "enter")
 	m = load(t, m, second)
 	name := m.name
@@ -577,7 +594,7 @@ func TestVmallocSelectionMarksItsPages(t *testing.T) {
 	m := open(t, "tour", 200, 60)
 	// Find the tour's vmalloc step.
 	step := 0
-	for _, s := range m.src.sess.Steps() {
+	for _, s := range allSteps(m.src.sess) {
 		if strings.HasPrefix(s.Op, "vmalloc(") {
 			step = s.N
 			break
@@ -649,4 +666,13 @@ func TestFailedStatementAtEarlierStepDiscardsNothing(t *testing.T) {
 	if m.loading != "" {
 		t.Fatalf("still loading %q", m.loading)
 	}
+}
+
+// allSteps returns every step of s.
+func allSteps(s *scripts.Session) []scripts.Step {
+	out := make([]scripts.Step, s.NumSteps())
+	for i := range out {
+		out[i] = s.Step(i + 1)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func slabModel(t *testing.T, n, w, h int) (Model, []allocator.Addr) {
 	if err := mc.Kfree(objs[1]); err != nil {
 		t.Fatal(err)
 	}
-	src, err := newSource(sess)
+	src, err := newSource(context.Background(), sess)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,50 +1,181 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
 	"github.com/allocviz/allocviz/scripts"
+	"go.starlark.net/starlark"
 )
 
 // source is what the interface shows: a scripting session (the machine
 // and the steps it took) and the heapview model rebuilt from its events,
 // with the cursor on the step shown. It belongs to the event loop; the
-// only exception is the rebuilder, see there.
+// exceptions are the rebuilder, see there, and a script still running:
+// see live.
 type source struct {
-	sess    *scripts.Session
-	hv      *heapview.Model
-	applied int   // events of the session's log handed to hv
-	runErr  error // the script's error when it was opened, nil if it ran to its end
+	sess   *scripts.Session
+	hv     *heapview.Model
+	cfg    allocator.Config // the machine's configuration, fixed by the first step
+	runErr error            // the script's error when it was opened, nil if it ran to its end
+	ctx    context.Context  // statements run under it; it ends when the program stops
+
+	// A script that runs longer than firstSlice is shown while it runs:
+	// its runner goroutine holds mu while it takes steps and lets go of it
+	// every slice, and the event loop takes mu (Update, see hold) to read
+	// the session and bring the model up to date (syncLive). View reads
+	// only the model and fields of the Model, never the session, so it
+	// needs no lock.
+	live *liveRun // nil once opened whole
+}
+
+// liveRun is a script running on its own goroutine while it is shown.
+type liveRun struct {
+	mu      sync.Mutex
+	running bool          // under mu: the script has not ended
+	err     error         // under mu, once !running: the script's error
+	stop    atomic.Bool   // set by close: the next step fails, ending the script
+	ended   atomic.Bool   // set by the runner when the script has returned: later inputs (statements) run on the event loop and never yield
+	paused  chan struct{} // closed at the runner's first pause
+	done    chan struct{} // closed when the runner has let go of the session for good
+	last    time.Time     // when the runner last let go of mu; the runner's own
+	n       int           // steps since it last looked at the clock; the runner's own
+	first   time.Duration // how long it runs before it first lets go
+	paused1 bool          // it has let go once; the runner's own
+}
+
+// firstSlice is how long a script runs before the interface shows it
+// (a variable for tests); slice is how long the runner then holds the
+// session between chances for the event loop to read it.
+var firstSlice = 150 * time.Millisecond
+
+const slice = 20 * time.Millisecond
+
+// errClosed ends a script whose source was closed while it ran.
+var errClosed = errors.New("closed while running")
+
+// yield is the session's Yield hook: it lets the event loop in every
+// slice, and ends the script once the source is closed.
+func (l *liveRun) yield(int) error {
+	if l.ended.Load() {
+		return nil
+	}
+	if l.stop.Load() {
+		return errClosed
+	}
+	if l.n++; l.n&63 != 0 {
+		return nil
+	}
+	d := slice
+	if !l.paused1 {
+		d = l.first
+	}
+	if time.Since(l.last) < d {
+		return nil
+	}
+	l.mu.Unlock()
+	if !l.paused1 {
+		l.paused1 = true
+		close(l.paused)
+	}
+	runtime.Gosched()
+	l.mu.Lock()
+	l.last = time.Now()
+	if l.stop.Load() {
+		return errClosed
+	}
+	return nil
 }
 
 // openSource runs scenario or script ref on a fresh machine and builds the
 // model of what it did. A script that fails part-way still opens, showing
-// the steps before the error (runErr).
-func openSource(ref string, opts scripts.Options) (*source, error) {
-	sess, err := scripts.Run(ref, opts)
-	if sess == nil {
+// the steps before the error (runErr). A script still running after
+// firstSlice opens with the steps so far and goes on running (live).
+func openSource(ctx context.Context, ref string, opts scripts.Options) (*source, error) {
+	sc, err := scripts.Open(ref)
+	if err != nil {
 		return nil, err
 	}
-	s, herr := newSource(sess)
+	l := &liveRun{running: true, paused: make(chan struct{}), done: make(chan struct{}), first: firstSlice, last: time.Now()}
+	opts.Yield = l.yield
+	sess, err := scripts.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	go func() {
+		err := sess.RunFileContext(ctx, sc.Name, sc.Src)
+		l.ended.Store(true)
+		l.running, l.err = false, err
+		l.mu.Unlock()
+		close(l.done)
+	}()
+	select {
+	case <-l.done:
+		s, herr := newSource(ctx, sess)
+		if herr != nil {
+			sess.Close()
+			return nil, herr
+		}
+		s.runErr = l.err
+		return s, nil
+	case <-l.paused:
+	}
+	l.mu.Lock()
+	s, herr := newSource(ctx, sess)
 	if herr != nil {
+		l.stop.Store(true)
+		l.mu.Unlock()
+		<-l.done
 		sess.Close()
 		return nil, herr
 	}
-	s.runErr = err
+	s.live = l
+	l.mu.Unlock()
 	return s, nil
 }
 
 // newSource builds the model of sess's events so far.
-func newSource(sess *scripts.Session) (*source, error) {
-	events := sess.Log().Events
-	hv, err := heapview.New(events)
+func newSource(ctx context.Context, sess *scripts.Session) (*source, error) {
+	hv, err := heapview.New(sess.Log())
 	if hv == nil {
 		return nil, err
 	}
 	// Anomalies (events heapview could not apply) are shown, not fatal.
-	return &source{sess: sess, hv: hv, applied: len(events)}, nil
+	return &source{sess: sess, hv: hv, cfg: sess.Settings().Config, ctx: ctx}, nil
+}
+
+// hold takes the session from a running script's goroutine until the
+// returned function is called; for a source opened whole it does nothing.
+// Update holds the source it shows for as long as it runs.
+func (s *source) hold() func() {
+	if s == nil || s.live == nil {
+		return func() {}
+	}
+	s.live.mu.Lock()
+	return s.live.mu.Unlock
+}
+
+// running reports whether the script is still running. The caller holds s.
+func (s *source) running() bool { return s.live != nil && s.live.running }
+
+// syncLive hands the model the steps a running script took since the last
+// call, and reports whether it has ended, taking its error if it has. The
+// caller holds s.
+func (s *source) syncLive() (ended bool) {
+	_ = s.hv.Sync() // anomalies are shown, not fatal
+	if s.live == nil || s.live.running {
+		return false
+	}
+	s.runErr = s.live.err
+	return true
 }
 
 // steps is the number of the last step.
@@ -58,19 +189,21 @@ func (s *source) seek(n int) {
 
 // exec runs stmt as new steps at the end of the session and hands the new
 // events to the model.
+//
+// A statement that is interrupted or meets a bug is undone by the
+// session, which then holds exactly the events it had before.
 func (s *source) exec(stmt string) (string, error) {
-	v, err := s.sess.Exec(stmt)
-	events := s.sess.Log().Events
-	if len(events) > s.applied {
-		_ = s.hv.Apply(events[s.applied:]...)
-		s.applied = len(events)
-	}
+	v, err := s.sess.ExecContext(s.ctx, stmt, scripts.ExecOptions{})
+	_ = s.hv.Sync() // anomalies are shown, not fatal
 	result := ""
-	if v != nil && v.String() != "None" {
-		result = v.String()
+	if v != nil && v != starlark.None {
+		result = scripts.Display(v, maxResult)
 	}
 	return result, err
 }
+
+// maxResult bounds a statement's value as the prompt shows it.
+const maxResult = 200
 
 // rebuilder is what a command needs to rebuild the session up to a step
 // off the event loop. Session.Rebuild only reads the old session (its
@@ -80,9 +213,12 @@ func (s *source) exec(stmt string) (string, error) {
 type rebuilder struct {
 	sess *scripts.Session
 	step int
+	ctx  context.Context
 }
 
-func (s *source) rebuilder(step int) rebuilder { return rebuilder{sess: s.sess, step: step} }
+func (s *source) rebuilder(step int) rebuilder {
+	return rebuilder{sess: s.sess, step: step, ctx: s.ctx}
+}
 
 // rebuild makes a new source in the state of step rb.step.
 func (rb rebuilder) rebuild() (*source, error) {
@@ -90,7 +226,7 @@ func (rb rebuilder) rebuild() (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := newSource(ns)
+	src, err := newSource(rb.ctx, ns)
 	if err != nil {
 		ns.Close()
 		return nil, err
@@ -100,16 +236,23 @@ func (rb rebuilder) rebuild() (*source, error) {
 
 // close releases the machine.
 func (s *source) close() {
-	if s != nil {
-		s.sess.Close()
+	if s == nil {
+		return
 	}
+	if s.live != nil {
+		// Not called with s held. The running script fails at its next
+		// step, and the session is ours once the runner is done.
+		s.live.stop.Store(true)
+		<-s.live.done
+	}
+	s.sess.Close()
 }
 
 // machineSummary describes the machine and its free memory at the step
 // shown, for the status bar: "64 MiB · 4 KiB pages · 4 cpus · 6.18 ·
 // free 61.2 MiB", or in short "64 MiB · 4 KiB · 4 cpus · 61.2 MiB free".
 func (s *source) machineSummary(short bool) string {
-	cfg := s.sess.Settings().Config
+	cfg := s.cfg
 	t := s.hv.Totals()
 	free := t.PagesByOwner[allocator.OwnerFree] * s.hv.PageSize()
 	if short {

@@ -14,6 +14,9 @@ import (
 // Update is the only place the model changes. It routes keys by mode,
 // drives replay with generation-tagged ticks and takes in loaded sessions.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	// A script still running lets go of its session only while Update
+	// holds it (see source.live).
+	defer m.src.hold()()
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -26,6 +29,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.updateTick(msg)
 	case loadedMsg:
 		return m.updateLoaded(msg)
+	case liveTickMsg:
+		return m.updateLive(msg)
 	case stmtFailedMsg:
 		done := m.finishRebuild(msg.id)
 		if msg.id == m.loadID {
@@ -210,7 +215,7 @@ func (m Model) updatePromptKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 // there, discarding the later steps.
 func (m *Model) runStatement() tea.Cmd {
 	stmt := m.prompt.value()
-	if stmt == "" || m.src == nil || m.loading != "" {
+	if stmt == "" || m.src == nil || m.loading != "" || m.live {
 		return nil
 	}
 	m.stopPlay()
@@ -318,11 +323,18 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(done, closeCmd(msg.src))
 	}
 	old := m.src
+	if msg.src != old {
+		defer msg.src.hold()()
+	}
 	m.src = msg.src
 	m.prompt.input.Placeholder = examplePlaceholder(msg.src)
 	m.name = msg.name
 	m.loading = ""
 	m.loadErr = nil
+	if msg.src.live != nil {
+		msg.src.syncLive() // it may have ended since it was opened
+	}
+	m.live = msg.src.running()
 	m.stopPlay()
 	if msg.stmt != "" {
 		// A continuation keeps what still exists: bookmarks and the
@@ -353,23 +365,56 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		m.seekTo(0)
 	}
 	m.setNotice(msg.notice, false)
-	if msg.stmt == "" {
-		if err := msg.src.runErr; err != nil {
-			m.setNotice(fmt.Sprintf("the script stopped after step %d: %v", m.lastStep(), err), true)
-		} else if f := msg.src.sess.Failures(); len(f) > 0 {
-			m.setNotice(fmt.Sprintf("%d check(s) failed; the first, at step %d: %s", len(f), f[0].Step, f[0].Msg), true)
-		}
+	var tick tea.Cmd
+	switch {
+	case m.live:
+		m.setNotice("the script is still running: its steps appear as it takes them", false)
+		tick = liveTickCmd(msg.src)
+	case msg.stmt == "":
+		m.noticeScriptEnd()
 	}
 	m.relayout()
 	switch {
 	case old == nil || old == msg.src:
-		return m, done
+		return m, tea.Batch(done, tick)
 	case old == m.rebuildFrom:
 		// A rebuild still reads it; finishRebuild closes it later.
 		m.orphan = true
-		return m, done
+		return m, tea.Batch(done, tick)
 	}
-	return m, tea.Batch(done, closeCmd(old))
+	return m, tea.Batch(done, tick, closeCmd(old))
+}
+
+// noticeScriptEnd says how the script that opened the session ended, if
+// not well: its error, or its failed checks.
+func (m *Model) noticeScriptEnd() {
+	if err := m.src.runErr; err != nil {
+		m.setNotice(fmt.Sprintf("the script stopped after step %d: %v", m.lastStep(), err), true)
+	} else if f := m.src.sess.Failures(); len(f) > 0 {
+		m.setNotice(fmt.Sprintf("%d check(s) failed; the first, at step %d: %s", len(f), f[0].Step, f[0].Msg), true)
+	}
+}
+
+// updateLive brings the model up to date with a script still running,
+// and once it has ended says how.
+func (m Model) updateLive(msg liveTickMsg) (tea.Model, tea.Cmd) {
+	if msg.src != m.src || !m.live {
+		return m, nil // a session no longer shown
+	}
+	ended := m.src.syncLive()
+	// Sync moves the model's cursor along when it was on the last step;
+	// the step shown stays where the user put it.
+	m.src.seek(m.step)
+	if ended {
+		m.live = false
+		m.setNotice(fmt.Sprintf("the script ended after %d steps", m.lastStep()), false)
+		m.noticeScriptEnd()
+	}
+	m.refresh()
+	if ended {
+		return m, nil
+	}
+	return m, liveTickCmd(m.src)
 }
 
 // finishRebuild notes that load request id answered; if it was the
@@ -391,7 +436,7 @@ func (m *Model) finishRebuild(id int) tea.Cmd {
 func (m *Model) startLoad(name string) tea.Cmd {
 	m.loadID++
 	m.loading = "opening " + name
-	return loadCmd(m.loadID, name, m.opts.Script)
+	return loadCmd(m.opts.context(), m.loadID, name, m.opts.Script)
 }
 
 // lastStep is the number of the last step, 0 with nothing loaded.

@@ -71,6 +71,9 @@ func (m Model) statusView() string {
 		if m.isMarked(m.step) {
 			mid += " ★"
 		}
+		if m.live {
+			mid += " · running…"
+		}
 		if m.diffSum != "" {
 			mid += "  " + m.diffSum
 		}
@@ -157,6 +160,8 @@ func (m Model) promptHint() string {
 	switch {
 	case m.loading != "":
 		return m.loading + "…"
+	case m.live:
+		return "the script is still running: a statement can run once it has ended"
 	case m.src != nil && m.step < m.lastStep():
 		return fmt.Sprintf("viewing step %d of %d: a statement continues from here and discards steps %d to %d",
 			m.step, m.lastStep(), m.step+1, m.lastStep())

@@ -165,22 +165,31 @@ func sizeZero(t *testing.T, newAlloc Factory) {
 		if z.Addr != 16 || len(z.Mem) != 0 {
 			t.Errorf("%s.Realloc to size 0 = %v with %d bytes, want the dangling pointer 0x10 and none", a.Name(), z.Addr, len(z.Mem))
 		}
-		if !freed(log.Events[before:]) {
+		if !freed(log, before) {
 			t.Errorf("%s.Realloc to size 0 of %d bytes recorded no free", a.Name(), size)
 		}
 		check(t, m)
 	}
 }
 
-// freed reports whether events contain a free of some kind.
-func freed(events []allocator.Event) bool {
-	for _, e := range events {
-		switch e.Kind {
-		case allocator.EvKfree, allocator.EvObjFree, allocator.EvVmapFree, allocator.EvPageFree:
+// freed reports whether the events of log from from on contain a free of
+// some kind.
+func freed(log *allocator.EventLog, from int) bool {
+	for e := range log.Events(from, log.Len()) {
+		if e.Class() == allocator.ClassFree {
 			return true
 		}
 	}
 	return false
+}
+
+// Events returns every event of log, for tests that index and slice them.
+func Events(log *allocator.EventLog) []allocator.Event {
+	out := make([]allocator.Event, log.Len())
+	for i := range out {
+		out[i] = log.At(i)
+	}
+	return out
 }
 
 func zeroOldLayout(t *testing.T, newAlloc Factory) {
@@ -252,4 +261,14 @@ func freeReturns(t *testing.T, newAlloc Factory) {
 		t.Errorf("%s: 50 alloc/free rounds changed free pages from %d to %d", a.Name(), base, got)
 	}
 	check(t, m)
+}
+
+// Fields returns every event of log field by field, for tests that
+// compare logs.
+func Fields(log *allocator.EventLog) []allocator.Fields {
+	out := make([]allocator.Fields, log.Len())
+	for i := range out {
+		out[i] = log.At(i).Fields()
+	}
+	return out
 }
