@@ -31,8 +31,9 @@ const usageText = `usage:
                                         headless, as allocviz run, when output is not a terminal
   allocviz run SCRIPT|NAME [flags]      run a script or a bundled scenario, one line per step
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
-                                        print a /proc file (buddyinfo, slabinfo, vmallocinfo) of a
-                                        fresh machine, or of the machine after a script
+                                        print a /proc file (buddyinfo, pagetypeinfo, zoneinfo,
+                                        slabinfo, vmallocinfo) of a fresh machine, or of the
+                                        machine after a script
   allocviz scenarios                    list the bundled scenarios
 
 interface flags:
@@ -40,7 +41,8 @@ interface flags:
 run flags:
   --json          one JSON object per event instead of one line per step
 machine flags (a script's config() overrides them):
-  --ram SIZE        RAM, e.g. 64M, 256MiB, 1G (default 64M)
+  --ram SIZE        RAM, e.g. 64M, 256MiB, 8G (default 64M; 2M to 16G; above 3G
+                    the rest lies above the PCI hole, from 4G)
   --page-size SIZE  4K, 16K or 64K (default 4K)
   --cpus N          CPUs, 1 to 256 (default 4)
   --possible-cpus N nr_cpu_ids, up to 8192 (at least --cpus); with --cpus 1
@@ -380,7 +382,9 @@ type procFile struct {
 // procFiles lists the /proc files allocviz renders.
 func procFiles() []procFile {
 	return []procFile{
-		{name: "buddyinfo", doc: "free blocks per order (mm/vmstat.c)", render: (*allocator.Machine).Buddyinfo},
+		{name: "buddyinfo", doc: "free blocks per zone and order (mm/vmstat.c)", render: (*allocator.Machine).Buddyinfo},
+		{name: "pagetypeinfo", doc: "free blocks per zone, migrate type and order; pageblocks per type (mm/vmstat.c)", render: (*allocator.Machine).Pagetypeinfo},
+		{name: "zoneinfo", doc: "each zone's free pages, watermarks, sizes, protection and per-CPU lists (mm/vmstat.c)", render: (*allocator.Machine).Zoneinfo},
 		{name: "slabinfo", doc: "slab caches, format 2.1 (mm/slab_common.c)", render: (*allocator.Machine).Slabinfo},
 		{name: "vmallocinfo", doc: "vmap areas (mm/vmalloc.c)", render: (*allocator.Machine).Vmallocinfo},
 	}

@@ -68,13 +68,13 @@ func TestRunBuddyScenario(t *testing.T) {
 	}
 	var alloc string
 	for _, l := range lines {
-		if strings.Contains(l, "alloc_pages(0, GFP_KERNEL) ") {
+		if strings.Contains(l, "alloc_pages(4, GFP_HIGHUSER_MOVABLE) ") {
 			alloc = l
 			break
 		}
 	}
 	m := stepLine.FindStringSubmatch(alloc)
-	if m == nil || m[4] != "0xffff888000100000" || m[5] != "no free block of order 0; split the order-8 block at pfn 0x100: upper halves to orders 7, 6, 5, 4, 3, 2, 1 and 0" {
+	if m == nil || m[4] != "0xffff888001000000" || m[5] != "no free block of order 4; split the order-10 block at pfn 0x1000: upper halves to orders 9, 8, 7, 6, 5 and 4" {
 		t.Errorf("the first allocation's line: %q", alloc)
 	}
 }
@@ -168,7 +168,7 @@ func TestRunJSON(t *testing.T) {
 		kinds = append(kinds, e["kind"].(string))
 		if e["kind"] == "page_alloc" && firstAlloc {
 			firstAlloc = false
-			if e["addr"] != "0xffff888000100000" || e["order"] != float64(0) || e["gfp"] != "GFP_KERNEL" || e["owner"] != "pages" {
+			if e["addr"] != "0xffff888001000000" || e["order"] != float64(4) || e["gfp"] != "GFP_HIGHUSER_MOVABLE" || e["owner"] != "pages" {
 				t.Errorf("first page_alloc: %v", e)
 			}
 		}
@@ -185,13 +185,27 @@ func TestRunJSON(t *testing.T) {
 
 func TestProcBuddyinfo(t *testing.T) {
 	code, out, _ := runCLI(t, "proc", "buddyinfo")
-	want := "Node 0, zone   Normal      0      0      0      0      0      0      0      0      1      1     15 \n"
+	// 64 MiB: DMA below 16 MiB (the first MiB reserved), DMA32 above.
+	want := "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
+		"Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     12 \n"
 	if code != exitOK || out != want {
 		t.Errorf("fresh machine: exit %d\n%q\nwant\n%q", code, out, want)
 	}
 	code, out, _ = runCLI(t, "proc", "buddyinfo", "--ram", "1G", "--page-size", "64K")
-	if want := "Node 0, zone   Normal      0      0      0      0      1      1      1      1      1      1     15 \n"; code != exitOK || out != want {
+	if want := "Node 0, zone      DMA      0      0      0      0      1      1      1      1      0      0      0 \n" +
+		"Node 0, zone    DMA32      0      0      0      0      0      0      0      0      1      1     15 \n"; code != exitOK || out != want {
 		t.Errorf("1G of 64K pages: %q", out)
+	}
+	// 2 GiB has DMA and DMA32; 8 GiB adds Normal above the PCI hole.
+	for _, c := range []struct{ ram, zones string }{{"2G", "DMA DMA32"}, {"8G", "DMA DMA32 Normal"}} {
+		code, out, _ = runCLI(t, "proc", "buddyinfo", "--ram", c.ram)
+		var zones []string
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			zones = append(zones, strings.Fields(l)[3])
+		}
+		if code != exitOK || strings.Join(zones, " ") != c.zones {
+			t.Errorf("--ram %s: zones %q, want %s", c.ram, zones, c.zones)
+		}
 	}
 	// After the buddy scenario everything is merged back.
 	code, out, _ = runCLI(t, "proc", "buddyinfo", "--after", "buddy")
@@ -200,7 +214,10 @@ func TestProcBuddyinfo(t *testing.T) {
 	}
 	held := writeScript(t, "held.star", "p = alloc_pages(0)\n")
 	code, out, _ = runCLI(t, "proc", "--after", held, "buddyinfo")
-	if want := "Node 0, zone   Normal      1      1      1      1      1      1      1      1      0      1     15 \n"; code != exitOK || out != want {
+	// The page came from cpu 0's per-CPU list, refilled with a batch of 3
+	// split off an order-10 block the allocation claimed in DMA32.
+	if want := "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
+		"Node 0, zone    DMA32      1      0      1      1      1      1      1      1      1      1     11 \n"; code != exitOK || out != want {
 		t.Errorf("after an allocation: exit %d, %q", code, out)
 	}
 	broken := writeScript(t, "broken.star", "x = (\n")
@@ -209,7 +226,7 @@ func TestProcBuddyinfo(t *testing.T) {
 		t.Errorf("after a broken script: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, "proc", "slabinfo2")
-	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, slabinfo, vmallocinfo)`) {
+	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmallocinfo)`) {
 		t.Errorf("unknown proc file: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "proc"); code != exitError {
@@ -352,7 +369,7 @@ func TestScenariosCommand(t *testing.T) {
 func TestHelp(t *testing.T) {
 	code, out, _ := runCLI(t, "help")
 	if code != exitOK || !strings.Contains(out, "allocviz run SCRIPT|NAME") || !strings.Contains(out, "(default: "+scripts.DefaultScenario+")") || !strings.Contains(out, "default 1048576") ||
-		!strings.Contains(out, "--slab-debug FZPU") || !strings.Contains(out, "--freelist-random") || !strings.Contains(out, "buddyinfo, slabinfo, vmallocinfo") {
+		!strings.Contains(out, "--slab-debug FZPU") || !strings.Contains(out, "--freelist-random") || !strings.Contains(out, "buddyinfo, pagetypeinfo, zoneinfo") {
 		t.Errorf("exit %d, %q", code, out)
 	}
 }
@@ -506,5 +523,27 @@ func TestJSONRebuildsTheModel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProcPagetypeinfoAndZoneinfo: the two files exist, in the kernel's
+// layout (the allocator tests compare the bytes with a real 6.18 kernel's),
+// and follow a script.
+func TestProcPagetypeinfoAndZoneinfo(t *testing.T) {
+	code, out, _ := runCLI(t, "proc", "pagetypeinfo", "--ram", "2G")
+	if code != exitOK || !strings.HasPrefix(out, "Page block order: 9\nPages per block:  512\n") ||
+		!strings.Contains(out, "Node 0, zone      DMA            0            8            0            0            0 \n") {
+		t.Errorf("pagetypeinfo: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "proc", "pagetypeinfo", "--after", "migratetypes")
+	if code != exitOK || !regexp.MustCompile(`Node 0, zone    DMA32 +[1-9]`).MatchString(out) {
+		t.Errorf("after migratetypes, DMA32 has no Unmovable pageblock:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "proc", "zoneinfo", "--ram", "8G")
+	for _, want := range []string{"Node 0, zone      DMA\n  per-node stats\n", "Node 0, zone   Normal\n  pages free", "  pagesets\n    cpu: 0\n", "\n    cpu: 3\n",
+		"Node 0, zone  Movable\n  pages free     0\n", "Node 0, zone   Device\n"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("zoneinfo: exit %d, no %q in\n%s", code, want, out)
+		}
 	}
 }

@@ -40,6 +40,8 @@ type eventJSON struct {
 	Realloc  *reallocJSON `json:"realloc,omitempty"`
 	Cause    uint64       `json:"cause,omitempty"` // 0: none
 	Decision string       `json:"decision,omitempty"`
+	Migrate  string       `json:"migratetype,omitempty"`
+	Zone     string       `json:"zone,omitempty"`
 }
 
 type reallocJSON struct {
@@ -92,6 +94,12 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 	}
 	if d := e.Decision(); d != DecisionNone {
 		j.Decision = d.String()
+	}
+	if kinds[k].fields&fMigrate != 0 {
+		j.Migrate = e.Migrate().String()
+	}
+	if kinds[k].fields&fZone != 0 {
+		j.Zone = e.Zone().String()
 	}
 	if r, ok := e.Realloc(); ok {
 		j.Realloc = &reallocJSON{
@@ -230,6 +238,12 @@ func (j *eventJSON) append(b []byte) []byte {
 	if j.Decision != "" {
 		b = jsonString(append(b, `,"decision":`...), j.Decision)
 	}
+	if j.Migrate != "" {
+		b = jsonString(append(b, `,"migratetype":`...), j.Migrate)
+	}
+	if j.Zone != "" {
+		b = jsonString(append(b, `,"zone":`...), j.Zone)
+	}
 	return append(b, '}', '\n')
 }
 
@@ -344,6 +358,16 @@ func (j *eventJSON) fields() (Fields, error) {
 	if j.Decision != "" {
 		if f.Decision, ok = parseName[Decision](j.Decision, decisionNames[:]); !ok {
 			return f, fmt.Errorf("decision %q does not exist", j.Decision)
+		}
+	}
+	if j.Migrate != "" {
+		if f.Migrate, ok = parseName[MigrateType](j.Migrate, migratetypeNames[:]); !ok {
+			return f, fmt.Errorf("migrate type %q does not exist", j.Migrate)
+		}
+	}
+	if j.Zone != "" {
+		if f.Zone, ok = parseName[ZoneType](j.Zone, zoneNames[:]); !ok {
+			return f, fmt.Errorf("zone %q does not exist", j.Zone)
 		}
 	}
 	if c := kinds[k].count; c != countNone {

@@ -45,7 +45,9 @@ const (
 	fAddr
 	fSize
 	fBytes
-	fCache // in record.s1
+	fCache   // in record.s1
+	fMigrate // in record.b
+	fZone    // in record.b
 )
 
 // loc says where a kind keeps a string, a list or a side record.
@@ -88,11 +90,15 @@ const (
 	countErrors
 	countAreas
 	countCapacity // 64 bits: record.n and record.pfn
+	countFromOrder
+	countFinalOrder
+	countWant
+	countPageblocks
 	numCounts
 )
 
 var countNames = [numCounts]string{"none", "prev_cpu", "page_size", "pages", "largest_order", "objects", "list_cpu",
-	"object", "errors", "areas", "capacity"}
+	"object", "errors", "areas", "capacity", "from_order", "final_order", "want", "pageblocks"}
 
 func (c eventCount) String() string { return countNames[c] }
 
@@ -157,20 +163,31 @@ func kindTable() [numEventKinds]kindInfo {
 		EvBoot: {name: "boot", class: ClassNarration, fields: fSize, count: countPageSize, stored: inS1},
 
 		EvReserve: {name: "reserve", class: ClassAllocation, fields: fPFN | fOwner, count: countPages, stored: inS1},
-		EvSplit:   {name: "split", class: ClassMechanism, chain: true, fields: fPFN | fOrder, explain: splitSentence},
-		EvMerge:   {name: "merge", class: ClassMechanism, chain: true, fields: fPFN | fOrder, explain: mergeSentence},
+		EvSplit:   {name: "split", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, explain: splitSentence},
+		EvMerge:   {name: "merge", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, explain: mergeSentence},
 		EvPageAlloc: {name: "page_alloc", class: ClassAllocation, fields: fPFN | fOrder | fOwner | fGFP | fAddr | fBytes,
-			text: pageAllocSentence, describe: pageAllocDescription},
-		EvPageFree: {name: "page_free", class: ClassFree, fields: fPFN | fOrder | fOwner | fAddr, text: pageFreeSentence, describe: pageFreeDescription,
+			count: countFromOrder, text: pageAllocSentence, describe: pageAllocDescription},
+		EvPageFree: {name: "page_free", class: ClassFree, fields: fPFN | fOrder | fOwner | fAddr, count: countFinalOrder,
+			text: pageFreeSentence, describe: pageFreeDescription,
 			classOf: func(e Event) Class {
 				if e.Owner() == OwnerFree {
 					return ClassMechanism // boot putting RAM on the free lists
 				}
 				return ClassFree
 			}},
-		EvPageFail: {name: "page_fail", class: ClassReport, fields: fOrder | fGFP, wideOrder: true, count: countLargest, text: pageFailSentence,
-			failed: func(Event) bool { return true }},
+		EvPageFail: {name: "page_fail", class: ClassReport, fields: fOrder | fGFP, wideOrder: true, count: countLargest, stored: inS1,
+			describe: pageFailSentence, failed: func(Event) bool { return true }},
 		EvBadFree: {name: "bad_free", class: ClassReport, fields: fAddr | fPFN | fOrder, wideOrder: true, stored: inS1},
+
+		EvZone:      {name: "zone", class: ClassNarration, fields: fZone | fPFN | fSize | fBytes, count: countPages, stored: inS1},
+		EvPageblock: {name: "pageblock", class: ClassMechanism, fields: fPFN | fMigrate, count: countPageblocks, text: pageblockSentence},
+		EvPCPRefill: {name: "pcp_refill", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, count: countListCPU,
+			text: pcpRefillSentence},
+		EvPCPDrain: {name: "pcp_drain", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, count: countListCPU,
+			text: pcpDrainSentence},
+		EvClaim:    {name: "claim", class: ClassDecision, fields: fPFN | fOrder | fMigrate, count: countWant, text: claimSentence},
+		EvSteal:    {name: "steal", class: ClassDecision, fields: fPFN | fOrder | fMigrate, count: countWant, text: stealSentence},
+		EvDrainAll: {name: "drain_all", class: ClassMechanism, text: drainAllSentence},
 
 		EvCacheCreate: {name: "cache_create", class: ClassAllocation, headline: 12, fields: fCache | fSize | fBytes | fOrder,
 			count: countObjects, stored: inS2, describe: cacheCreateDescription},

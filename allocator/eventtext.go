@@ -65,8 +65,8 @@ func splitSentence(e Event, b []byte) []byte {
 	if o < 1 || o > MaxPageOrder {
 		return fmt.Appendf(b, "split an order-%d block at pfn %#x (no such split)", o, pfn)
 	}
-	return fmt.Appendf(b, "split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d free list",
-		o, pfn, pfn+1<<(o-1), o-1)
+	return fmt.Appendf(b, "split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d %v free list",
+		o, pfn, pfn+1<<(o-1), o-1, e.Migrate())
 }
 
 func mergeSentence(e Event, b []byte) []byte {
@@ -81,7 +81,14 @@ func mergeSentence(e Event, b []byte) []byte {
 
 // pageAllocSentence explains where an allocated block came from.
 func pageAllocSentence(e Event, b []byte) []byte {
-	order, from, pfn := e.Order(), int(e.r.n), e.PFN()
+	order, from, pfn := e.Order(), e.FromOrder(), e.PFN()
+	if from == -1 {
+		b = appendDec(append(b, "order-"...), order)
+		b = hexTo(append(b, " block at pfn "...), pfn)
+		b = appendDec(append(b, " taken from the head of cpu "...), e.CPU())
+		b = append(append(append(b, "'s "...), gfpMigratetype(e.GFP(), false).String()...), " order-"...)
+		return append(appendDec(b, order), " pcp list: the block freed there last is reused first"...)
+	}
 	if order < 0 || order > 63 || from < order || from > 63 {
 		return pageAllocDescription(e, b)
 	}
@@ -109,10 +116,16 @@ func pageAllocSentence(e Event, b []byte) []byte {
 
 // pageFreeSentence explains what freeing a block did.
 func pageFreeSentence(e Event, b []byte) []byte {
-	order, final, pfn := e.Order(), int(e.r.n), e.PFN()
+	order, final, pfn := e.Order(), e.FinalOrder(), e.PFN()
 	if e.Owner() == OwnerFree {
 		b = appendDec(append(b, "boot: order-"...), order)
 		return append(hexTo(append(b, " block at pfn "...), pfn), " to the free list"...)
+	}
+	if final == -1 {
+		b = appendDec(append(b, "order-"...), order)
+		b = hexTo(append(b, " block at pfn "...), pfn)
+		b = appendDec(append(b, " freed to the head of cpu "...), e.CPU())
+		return append(b, "'s pcp list: not merged and not counted as free; the next allocation of its order and type on that cpu takes it first"...)
 	}
 	if order < 0 || order > 63 || final < order || final > 63 {
 		return pageFreeDescription(e, b)
@@ -138,6 +151,49 @@ func pageFreeSentence(e Event, b []byte) []byte {
 
 func pageFailSentence(e Event, b []byte) []byte {
 	return append(b, (&PageAllocError{Order: e.Order(), Largest: e.LargestOrder()}).Error()...)
+}
+
+func pageblockSentence(e Event, b []byte) []byte {
+	n := e.Pageblocks()
+	if n == 1 {
+		b = hexTo(append(b, "the pageblock at pfn "...), e.PFN())
+	} else {
+		b = appendDec(append(b, "the "...), n)
+		b = hexTo(append(b, " pageblocks from pfn "...), e.PFN())
+	}
+	return append(append(b, " is now "...), e.Migrate().String()...)
+}
+
+func pcpRefillSentence(e Event, b []byte) []byte {
+	b = appendDec(append(b, "order-"...), e.Order())
+	b = hexTo(append(b, " block at pfn "...), e.PFN())
+	b = append(append(append(b, " from the "...), e.Migrate().String()...), " free list to the tail of cpu "...)
+	return append(appendDec(b, e.ListCPU()), "'s pcp list (rmqueue_bulk)"...)
+}
+
+func pcpDrainSentence(e Event, b []byte) []byte {
+	b = appendDec(append(b, "order-"...), e.Order())
+	b = hexTo(append(b, " block at pfn "...), e.PFN())
+	b = appendDec(append(b, " drained from the tail of cpu "...), e.ListCPU())
+	return append(append(append(b, "'s pcp list back to the "...), e.Migrate().String()...), " free list (free_pcppages_bulk)"...)
+}
+
+func claimSentence(e Event, b []byte) []byte {
+	b = append(append(append(b, "no free "...), e.Want().String()...), " block: claimed the "...)
+	b = append(append(b, e.Migrate().String()...), " pageblock of the free order-"...)
+	b = appendDec(b, e.Order())
+	return append(hexTo(append(b, " block at pfn "...), e.PFN()), " (try_to_claim_block)"...)
+}
+
+func stealSentence(e Event, b []byte) []byte {
+	b = append(append(append(b, "no free "...), e.Want().String()...), " block, and too small to claim a pageblock: stole the free order-"...)
+	b = appendDec(b, e.Order())
+	b = hexTo(append(b, " block at pfn "...), e.PFN())
+	return append(append(append(b, " from a "...), e.Migrate().String()...), " pageblock, which keeps its type (__rmqueue_steal)"...)
+}
+
+func drainAllSentence(_ Event, b []byte) []byte {
+	return append(b, "drain_all_pages(): every cpu's pcp lists go back to the buddy allocator, where their blocks merge"...)
 }
 
 // slabNewSentence explains why a new slab was made.

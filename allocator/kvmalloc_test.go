@@ -18,8 +18,12 @@ var profiles = []Profile{ProfileLatest, Profile612}
 func fragment(t testing.TB, m *Machine) []Addr {
 	t.Helper()
 	var all []Addr
+	// __GFP_MEMALLOC ignores the watermarks, so every page is taken; the
+	// pcp lists go back first, since an order-0 allocation never takes a
+	// higher-order block from them.
+	m.DrainAllPages()
 	for {
-		a, err := m.AllocPages(0, GFPKernel|GFPNoWarn)
+		a, err := m.AllocPages(0, GFPKernel|GFPMemalloc|GFPNoWarn)
 		if err != nil {
 			break
 		}
@@ -36,6 +40,7 @@ func fragment(t testing.TB, m *Machine) []Addr {
 			t.Fatal(err)
 		}
 	}
+	m.DrainAllPages()
 	if got := m.largestFreeOrder(); got != 0 {
 		t.Fatalf("after fragmenting the largest free block is order %d, want 0", got)
 	}
@@ -208,14 +213,14 @@ func TestKvmallocNoFallbackWhenFlagsCannotBlock(t *testing.T) {
 			m, log := newVmTestMachine(t, Config{RAM: 8 * MiB, Profile: prof})
 			fragment(t, m)
 			for _, gfp := range []GFP{GFPAtomic, GFPNowait, GFPKernel &^ GFPDirectReclaim} {
-				free := m.FreePageCount()
+				free := m.IdlePages()
 				n := log.Len()
 				p, err := m.KVmalloc(16384, gfp)
 				if p != 0 || !errors.Is(err, ErrNoMemory) {
 					t.Fatalf("kvmalloc(16 KiB, %v) = %v, %v; want NULL", gfp, p, err)
 				}
 				evs := logEvents(log)[n:]
-				if len(eventsOf(evs, EvVmapAlloc))+len(eventsOf(evs, EvVmapFree)) != 0 || m.FreePageCount() != free {
+				if len(eventsOf(evs, EvVmapAlloc))+len(eventsOf(evs, EvVmapFree)) != 0 || m.IdlePages() != free {
 					t.Errorf("kvmalloc(16 KiB, %v) tried vmalloc: %s", gfp, kindsOf(evs))
 				}
 				kv := lastKind(t, evs, EvKvmalloc)
@@ -281,7 +286,7 @@ func TestKvmallocNoFallbackForOnePageOrLess(t *testing.T) {
 func TestKvmallocAboveIntMax(t *testing.T) {
 	for _, prof := range profiles {
 		m, log := newVmTestMachine(t, Config{Profile: prof})
-		free := m.FreePageCount()
+		free := m.IdlePages()
 		for i, gfp := range []GFP{GFPKernel | GFPNoWarn, GFPKernel, GFPKernel} {
 			n := log.Len()
 			p, err := m.KVmalloc(intMax+1, gfp)
@@ -301,7 +306,7 @@ func TestKvmallocAboveIntMax(t *testing.T) {
 		if !hasWarn(logEvents(log), wantFile) {
 			t.Errorf("%v: the WARN names the wrong file", prof)
 		}
-		if m.FreePageCount() != free {
+		if m.IdlePages() != free {
 			t.Error("a refused kvmalloc took pages")
 		}
 	}
@@ -620,13 +625,13 @@ func TestKvreallocFailureAndMisuseLeaveP(t *testing.T) {
 			}
 			// A pointer that is no allocation: refused, no fallback.
 			m.KVfree(p)
-			free := m.FreePageCount()
+			free := m.IdlePages()
 			n = log.Len()
 			if q, err := m.KVrealloc(p, 20000, GFPKernel); q != 0 || !errors.Is(err, ErrDoubleFree) {
 				t.Errorf("kvrealloc of a freed pointer = %v, %v", q, err)
 			}
 			evs := logEvents(log)[n:]
-			if len(eventsOf(evs, EvKvmalloc)) != 0 || len(eventsOf(evs, EvMisuse)) != 1 || m.FreePageCount() != free {
+			if len(eventsOf(evs, EvKvmalloc)) != 0 || len(eventsOf(evs, EvMisuse)) != 1 || m.IdlePages() != free {
 				t.Errorf("misuse: %s", kindsOf(evs))
 			}
 			if own := checkKvreallocEvents(t, evs); own.Decision != DecisionFailed {

@@ -41,6 +41,26 @@ const (
 	pciHoleStart = 3 * GiB  // RAM below 4 GiB ends here on machines with more than 3 GiB
 )
 
+// EndPFN returns one past the last page frame of a machine with ram bytes
+// of RAM: above 3 GiB the PCI hole lies below it.
+func EndPFN(ram, pageSize uint64) uint64 {
+	r := ramRanges(ram, pageSize)
+	return r[len(r)-1].end
+}
+
+// ZoneLayout returns where each zone lies on a machine with ram bytes of
+// RAM: start pfn, spanned and present pages (zero for an empty zone).
+func ZoneLayout(ram, pageSize uint64) [MaxNrZones]struct{ Start, Spanned, Present uint64 } {
+	var out [MaxNrZones]struct{ Start, Spanned, Present uint64 }
+	for t, z := range zoneSpans(ramRanges(ram, pageSize), pageSize) {
+		out[t].Start, out[t].Spanned, out[t].Present = z.StartPFN, z.Spanned, z.Present
+	}
+	return out
+}
+
+// PageblockOrder returns pageblock_order for the page size.
+func PageblockOrder(pageSize uint64) int { return pageblockOrder(pageSize) }
+
 // pfnRange is a half-open range of page frames [start, end).
 type pfnRange struct{ start, end uint64 }
 

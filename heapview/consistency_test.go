@@ -193,7 +193,7 @@ func requireSameAll(t *testing.T, what string, hv *Model, want machineState, chk
 		fail("the model has %d live allocations (totals %d), the machine %d objects, %d large kmallocs, %d page blocks, %d areas",
 			len(hv.Allocs()), tot.Allocs, allocated, want.large, want.pageAll, len(want.areas))
 	}
-	var byOwner [6]uint64
+	var byOwner [allocator.NumOwners]uint64
 	for _, p := range want.pages {
 		byOwner[p.Owner]++
 	}

@@ -25,10 +25,10 @@ func coreGroup() Group {
 			{Name: "check", Step: true, Fn: builtinCheck,
 				Doc: "check(cond, message=None): record whether cond holds; a failure does not stop the script but fails the run"},
 			{Name: "machine", Fn: builtinMachine,
-				Doc: "machine(): the configuration: ram, page_size, cpus, possible_cpus, profile, nr_pages, reserved_pages, cpu, max_steps"},
+				Doc: "machine(): the configuration: ram, page_size, cpus, possible_cpus, profile, mobility_grouping, pageblock_order, nr_pages, reserved_pages, cpu, max_steps"},
 		},
 		ConfigKeys: []ConfigKey{
-			{Name: "ram", Doc: "bytes of RAM: an int or a size such as \"64M\" (2 MiB to 4 GiB)",
+			{Name: "ram", Doc: "bytes of RAM: an int or a size such as \"64M\" (2 MiB to 16 GiB)",
 				Set: func(s *Settings, v starlark.Value) error {
 					n, err := sizeValue(v)
 					if err == nil && n <= 0 {
@@ -205,15 +205,17 @@ func builtinMachine(c *Call) (starlark.Value, error) {
 	m := c.Machine()
 	cfg := m.Config()
 	return starlarkstruct.FromStringDict(starlark.String("machine"), starlark.StringDict{
-		"ram":            starlark.MakeInt64(cfg.RAM),
-		"page_size":      starlark.MakeUint64(m.PageSize()),
-		"cpus":           starlark.MakeInt(cfg.CPUs),
-		"possible_cpus":  starlark.MakeInt(cfg.PossibleCPUs),
-		"profile":        starlark.String(cfg.Profile.String()),
-		"nr_pages":       starlark.MakeUint64(m.NrPages()),
-		"reserved_pages": starlark.MakeUint64(m.ReservedPages()),
-		"cpu":            starlark.MakeInt(m.CPU()),
-		"max_steps":      starlark.MakeInt(c.Session.settings.MaxSteps),
+		"ram":               starlark.MakeInt64(cfg.RAM),
+		"page_size":         starlark.MakeUint64(m.PageSize()),
+		"cpus":              starlark.MakeInt(cfg.CPUs),
+		"possible_cpus":     starlark.MakeInt(cfg.PossibleCPUs),
+		"mobility_grouping": starlark.Bool(m.MobilityGrouping()),
+		"pageblock_order":   starlark.MakeInt(m.PageblockOrder()),
+		"profile":           starlark.String(cfg.Profile.String()),
+		"nr_pages":          starlark.MakeUint64(m.NrPages()),
+		"reserved_pages":    starlark.MakeUint64(m.ReservedPages()),
+		"cpu":               starlark.MakeInt(m.CPU()),
+		"max_steps":         starlark.MakeInt(c.Session.settings.MaxSteps),
 	}), nil
 }
 

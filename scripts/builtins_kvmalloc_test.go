@@ -12,9 +12,10 @@ import (
 // block above order 0 stays free.
 const fragmentStar = `
 def fragment():
+    drain_all_pages()
     pages = []
     while True:
-        p = alloc_pages(0, GFP_KERNEL | __GFP_NOWARN)
+        p = alloc_pages(0, GFP_KERNEL | __GFP_MEMALLOC | __GFP_NOWARN)
         if p == None:
             break
         pages.append(p)
@@ -24,6 +25,7 @@ def fragment():
             free_pages(p, 0)
         else:
             held.append(p)
+    drain_all_pages()
     return held
 
 def unfragment(held):

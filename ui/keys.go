@@ -27,6 +27,7 @@ type keyMap struct {
 	Down      key.Binding
 	Inspect   key.Binding
 	Zoom      key.Binding
+	Layer     key.Binding
 	Sort      key.Binding
 	Reverse   key.Binding
 	Freelist  key.Binding
@@ -74,6 +75,7 @@ func DefaultKeyMap() keyMap {
 		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "select down")),
 		Inspect:   key.NewBinding(key.WithKeys("i", "enter"), key.WithHelp("i", "inspect cell")),
 		Zoom:      key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom page map")),
+		Layer:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "colour by owner/zone/migrate type")),
 		Sort:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 		Freelist:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "freelist order")),
@@ -116,7 +118,7 @@ func (k *keyMap) stepBindings() []*key.Binding {
 	return []*key.Binding{
 		&k.Next, &k.Prev, &k.Play, &k.Faster, &k.Slower, &k.First, &k.Last,
 		&k.Jump, &k.Mark, &k.NextMark, &k.Diff, &k.FocusNext, &k.FocusPrev, &k.Up, &k.Down,
-		&k.Inspect, &k.Zoom, &k.Prompt, &k.Open, &k.Help,
+		&k.Inspect, &k.Zoom, &k.Layer, &k.Prompt, &k.Open, &k.Help,
 	}
 }
 
@@ -138,7 +140,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Prev, k.First, k.Last, k.Jump},
 		{k.Play, k.Faster, k.Slower, k.Mark, k.NextMark, k.Diff},
-		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Zoom, k.Sort, k.Reverse, k.Freelist, k.AllCaches},
+		{k.FocusNext, k.FocusPrev, k.Up, k.Down, k.Inspect, k.Zoom, k.Layer, k.Sort, k.Reverse, k.Freelist, k.AllCaches},
 		{k.CursorLeft, k.CursorRight, k.CursorUp, k.CursorDown},
 		{k.Prompt, k.Run, k.HistoryPrev, k.HistoryNext, k.Open, k.Cancel, k.Help, k.Quit},
 	}

@@ -11,14 +11,18 @@ import (
 // frame.
 type pagesPane struct {
 	textPane
-	cursor uint64           // the page frame under the inspector cursor
-	pm     heapview.PageMap // the last map rendered: its scale and geometry
-	nr     uint64           // page frames of RAM
-	zoom   bool             // a cell per page frame, scrolled to what matters, instead of all of RAM
-	first  uint64           // zoomed: the first page frame shown
+	cursor uint64             // the page frame under the inspector cursor
+	pm     heapview.PageMap   // the last map rendered: its scale and geometry
+	nr     uint64             // page frames of RAM
+	zoom   bool               // a cell per page frame, scrolled to what matters, instead of all of RAM
+	layer  heapview.PageLayer // what the colours say: owners, zones or migrate types (c cycles)
+	first  uint64             // zoomed: the first page frame shown
 }
 
 func (p *pagesPane) reset() { p.cursor, p.top, p.first = 0, 0, 0 }
+
+// nextLayer cycles what the page map's colours say.
+func (p *pagesPane) nextLayer() { p.layer = (p.layer + 1) % heapview.NumLayers }
 
 // zoomWindow returns the first page frame the zoomed map shows so that
 // focus is in view, keeping the window where it was when it already is.
@@ -64,8 +68,11 @@ func (m *Model) refreshPages(inspecting bool, highlight []heapview.PageRange) {
 	// the panes; the map keeps its free counts and cache colours.
 	ask := h + 1
 	opts := heapview.PageMapOptions{Width: w, Height: ask, Cursor: m.pages.cursor, ShowCursor: inspecting,
-		Highlight: highlight}
+		Highlight: highlight, Layer: m.pages.layer}
 	title := "Physical pages"
+	if m.pages.layer != heapview.LayerOwner {
+		title += " · by " + m.pages.layer.String() + " (c)"
+	}
 	if m.pages.zoom {
 		if m.pages.pm.Cols == 0 {
 			// Learn the map's geometry at this width first.
@@ -79,7 +86,7 @@ func (m *Model) refreshPages(inspecting bool, highlight []heapview.PageRange) {
 		}
 		m.pages.first = m.pages.zoomWindow(focus, h)
 		opts.Scale, opts.First = 1, m.pages.first
-		title = "Physical pages · zoomed to a page per cell (z)"
+		title += " · zoomed to a page per cell (z)"
 	}
 	pm := hv.PageMap(opts)
 	rows := pm.Rows

@@ -157,6 +157,7 @@ type Styles struct {
 	PageSlab     lipgloss.Style
 	PageLarge    lipgloss.Style // large kmalloc
 	PageVmalloc  lipgloss.Style
+	PagePCP      lipgloss.Style // on a per-CPU list: freed, not free
 	Guard        lipgloss.Style
 	ObjUsed      lipgloss.Style
 	ObjFree      lipgloss.Style
@@ -212,6 +213,7 @@ func StylesFor(p Palette) Styles {
 	s.PageSlab = base.Foreground(c.slab)
 	s.PageLarge = base.Foreground(c.large)
 	s.PageVmalloc = base.Foreground(c.vmalloc)
+	s.PagePCP = s.PageFree.Bold(true).Underline(p == PaletteMono)
 	s.Guard = bold.Foreground(c.guard)
 	s.ObjUsed = s.PageSlab
 	s.ObjFree = s.PageFree
@@ -327,6 +329,12 @@ func (s Styles) kind(k heapview.CellKind, c uint8) lipgloss.Style {
 		return s.Subtle
 	case heapview.CellFree, heapview.CellHole:
 		return s.PageFree
+	case heapview.CellPCP:
+		return s.PagePCP
+	case heapview.CellNoRAM:
+		return s.Subtle
+	case heapview.CellLayer:
+		return s.Identity[int(c)%len(s.Identity)]
 	case heapview.CellReserved:
 		return s.PageReserved
 	case heapview.CellPages:

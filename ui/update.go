@@ -154,6 +154,9 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Zoom):
 		m.pages.zoom = !m.pages.zoom
 		m.refresh()
+	case key.Matches(msg, k.Layer):
+		m.pages.nextLayer()
+		m.refresh()
 	case key.Matches(msg, k.Sort):
 		m.slabs.cycleSort()
 		m.refresh()
