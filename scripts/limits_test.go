@@ -366,7 +366,9 @@ func TestMemoryWatchdogInterrupts(t *testing.T) {
 	s := newSession(t, Options{MaxMemory: 64 << 20})
 	_, err := s.ExecContext(context.Background(), "d = {}\nkmalloc(8)\nfor i in range(1 << 40):\n    d[i] = [i]", ExecOptions{MaxSteps: 1 << 30})
 	var se *Error
-	if !errors.As(err, &se) || !errors.Is(err, ErrMemoryBudget) || se.Pos != "<prompt>:4:6" ||
+	// The watchdog interrupts wherever the loop is when the heap passes
+	// the budget: the for statement (line 3) or its body (line 4).
+	if !errors.As(err, &se) || !errors.Is(err, ErrMemoryBudget) || !(strings.HasPrefix(se.Pos, "<prompt>:3:") || strings.HasPrefix(se.Pos, "<prompt>:4:")) ||
 		!strings.HasPrefix(se.Msg, "memory budget exceeded: the Go heap reached") || !strings.HasSuffix(se.Msg, "the statement's step was undone") {
 		t.Fatalf("error %v", err)
 	}
