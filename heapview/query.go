@@ -113,11 +113,15 @@ func (m *Model) Zones() []allocator.ZoneStats {
 		if g.spanned == 0 {
 			continue
 		}
-		for p := g.start; p < g.start+g.spanned; {
-			r := m.cur.page(p)
-			if (p-g.start)%(1<<m.geo.pbOrder) == 0 && r.owner != allocator.OwnerHole {
+		// Every pageblock by its first page (a free block above
+		// pageblock_order spans several, each with its own type).
+		for p := g.start; p < g.start+g.spanned; p += 1 << m.geo.pbOrder {
+			if r := m.cur.page(p); r.owner != allocator.OwnerHole {
 				z.Pageblocks[r.migrate()]++
 			}
+		}
+		for p := g.start; p < g.start+g.spanned; {
+			r := m.cur.page(p)
 			if r.flags&pfFree != 0 {
 				z.NrFree[r.order][r.migrate()]++
 				z.Free += 1 << r.order
