@@ -129,13 +129,13 @@ func (m *Machine) emitSteps(prev Owner, freed uint64, order int) {
 		s := &steps[i]
 		switch s.Kind {
 		case stepSplit:
-			m.emit(record{kind: EvSplit, pfn: uint32(s.PFN), order: s.Order, b: uint8(s.MT)})
+			m.putWords(m.head(EvSplit, s.Order, uint8(s.MT), 0, uint32(s.PFN), 0, 0, 0), 0, 0, 0)
 			m.pages[s.PFN+1<<(s.Order-1)].since = m.seq
 		case stepMerge:
 			if int(s.Order) < order && s.PFN>>order == freed>>order {
 				continue // inside the block freed whole
 			}
-			m.emit(record{kind: EvMerge, pfn: uint32(s.PFN), order: s.Order, b: uint8(s.MT)})
+			m.putWords(m.head(EvMerge, s.Order, uint8(s.MT), 0, uint32(s.PFN), 0, 0, 0), 0, 0, 0)
 			m.touch(s.PFN&^(1<<s.Order), int(s.Order)+1)
 		case stepClaim:
 			m.emit(record{kind: EvClaim, pfn: uint32(s.PFN), order: s.Order, b: uint8(s.MT), n: int32(s.Aux)})
@@ -144,10 +144,10 @@ func (m *Machine) emitSteps(prev Owner, freed uint64, order int) {
 		case stepPageblock:
 			m.emit(record{kind: EvPageblock, pfn: uint32(s.PFN), b: uint8(s.MT), n: int32(s.Aux)})
 		case stepPCPAdd:
-			m.emit(record{kind: EvPCPRefill, pfn: uint32(s.PFN), order: s.Order, b: uint8(s.MT), n: int32(s.CPU)})
+			m.putWords(m.head(EvPCPRefill, s.Order, uint8(s.MT), 0, uint32(s.PFN), int32(s.CPU), 0, 0), 0, 0, 0)
 			m.touch(s.PFN, int(s.Order))
 		case stepPCPDrain:
-			m.emit(record{kind: EvPCPDrain, pfn: uint32(s.PFN), order: s.Order, b: uint8(s.MT), n: int32(s.CPU)})
+			m.putWords(m.head(EvPCPDrain, s.Order, uint8(s.MT), 0, uint32(s.PFN), int32(s.CPU), 0, 0), 0, 0, 0)
 			m.touch(s.PFN, int(s.Order))
 			// The block's own __free_one_page() follows: its merges are
 			// the drain's.
@@ -157,7 +157,7 @@ func (m *Machine) emitSteps(prev Owner, freed uint64, order int) {
 		case stepDrainAll:
 			m.emit(record{kind: EvDrainAll})
 		case stepPCPFree:
-			m.emit(record{kind: EvPageFree, pfn: uint32(s.PFN), order: s.Order, b: uint8(prev), addr: m.PFNAddr(s.PFN), n: -1})
+			m.putWords(m.head(EvPageFree, s.Order, uint8(prev), 0, uint32(s.PFN), -1, 0, 0), m.PFNAddr(s.PFN), 0, 0)
 			m.touch(s.PFN, int(s.Order))
 		case stepBuddyFree:
 			if order > int(s.Order) && prev != OwnerFree {
@@ -170,7 +170,7 @@ func (m *Machine) emitSteps(prev Owner, freed uint64, order int) {
 						final = int(steps[j].Order) + 1
 					}
 				}
-				m.emit(record{kind: EvPageFree, pfn: uint32(freed), order: int8(order), b: uint8(prev), addr: m.PFNAddr(freed), n: int32(final)})
+				m.putWords(m.head(EvPageFree, int8(order), uint8(prev), 0, uint32(freed), int32(final), 0, 0), m.PFNAddr(freed), 0, 0)
 				m.touch(freed, order)
 				continue
 			}
@@ -184,7 +184,7 @@ func (m *Machine) emitSteps(prev Owner, freed uint64, order int) {
 			if prev != OwnerFree {
 				addr = m.PFNAddr(s.PFN)
 			}
-			m.emit(record{kind: EvPageFree, pfn: uint32(s.PFN), order: s.Order, b: uint8(prev), addr: addr, n: int32(final)})
+			m.putWords(m.head(EvPageFree, s.Order, uint8(prev), 0, uint32(s.PFN), int32(final), 0, 0), addr, 0, 0)
 			m.touch(s.PFN, int(s.Order))
 		}
 	}
@@ -240,9 +240,10 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		clear(m.pfnBytes(pfn, 1<<order))
 	}
 	if m.tracing() {
-		m.emitSteps(OwnerFree, 0, -1)
-		m.emit(record{kind: EvPageAlloc, pfn: uint32(pfn), order: int8(order), b: uint8(owner), gfp: gfp, addr: m.PFNAddr(pfn),
-			bytes: m.pageSize << order, n: int32(m.pn.lastFrom)})
+		if len(m.pn.steps) > 0 {
+			m.emitSteps(OwnerFree, 0, -1)
+		}
+		m.putWords(m.head(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(m.pn.lastFrom), 0, 0), m.PFNAddr(pfn), 0, m.pageSize<<order)
 	}
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
