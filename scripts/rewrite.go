@@ -54,11 +54,12 @@ var augmented = map[syntax.Token]struct{ name, op string }{
 	syntax.PERCENT_EQ: {opFormat, "%"},
 }
 
-// guardedMethods are the methods of strings, bytes and lists whose
+// guardedMethods are the methods of strings, bytes, lists and sets whose
 // result a script sizes in one call, or which iterate lazily.
 var guardedMethods = map[string]bool{
 	"join": true, "replace": true, "format": true, "split": true, "rsplit": true, "splitlines": true,
 	"elems": true, "codepoints": true, "elem_ords": true, "codepoint_ords": true, "extend": true,
+	"union": true, "update": true,
 }
 
 // guard rewrites f in place, before it is resolved.
@@ -506,7 +507,7 @@ func (s *Session) indexAug(th *starlark.Thread, a, k starlark.Value, op string, 
 }
 
 // guardedMethod returns x.name checked against the session's limits when
-// x is a string or bytes and name is one of guardedMethods.
+// x is a string, bytes, list or set and name is one of guardedMethods.
 func (s *Session) guardedMethod(x starlark.Value, name string) (starlark.Value, bool) {
 	if !guardedMethods[name] {
 		return nil, false
@@ -526,6 +527,10 @@ func (s *Session) guardedMethod(x starlark.Value, name string) (starlark.Value, 
 		if name != "extend" {
 			return nil, false
 		}
+	case *starlark.Set:
+		if name != "union" && name != "update" {
+			return nil, false
+		}
 	default:
 		return nil, false
 	}
@@ -538,6 +543,19 @@ func (s *Session) guardedMethod(x starlark.Value, name string) (starlark.Value, 
 		case "extend":
 			if len(args) == 1 && len(kwargs) == 0 {
 				return s.appendTo(th, "extend", x, args[0])
+			}
+		case "union", "update":
+			// A set grows by what its argument holds: refuse at once
+			// what could never fit, rather than filling the heap up to
+			// the budget one element at a time.
+			n := uint64(x.(*starlark.Set).Len())
+			for _, a := range args {
+				if m := starlark.Len(a); m > 0 {
+					n = satAdd(n, uint64(m))
+				}
+			}
+			if err := s.checkAlloc(name, n, costEntry, "elements"); err != nil {
+				return nil, err
 			}
 		case "join":
 			return s.join(recv, args, kwargs)
