@@ -375,19 +375,19 @@ func TestHelp(t *testing.T) {
 }
 
 func TestPrintOutputInterleavesWithSteps(t *testing.T) {
-	path := writeScript(t, "p.star", "print('before')\nalloc_pages(0)\nprint('after')\n")
+	path := writeScript(t, "p.star", "print('printed-before')\nalloc_pages(0)\nprint('printed-after')\n")
 	code, out, _ := runCLI(t, "run", path)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	printLine := func(line, text string) bool {
 		return regexp.MustCompile(`^ +` + regexp.QuoteMeta(path) + `:\d+ +print +` + text + `$`).MatchString(line)
 	}
-	if code != exitOK || len(lines) != 3 || !printLine(lines[0], "before") ||
-		!strings.HasPrefix(lines[1], "1 ") || !printLine(lines[2], "after") {
+	if code != exitOK || len(lines) != 3 || !printLine(lines[0], "printed-before") ||
+		!strings.HasPrefix(lines[1], "1 ") || !printLine(lines[2], "printed-after") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 	// With --json stdout stays JSON; print goes to stderr.
 	code, out, errOut := runCLI(t, "run", "--json", path)
-	if code != exitOK || strings.Contains(out, "before") || errOut != path+":1:1: before\n"+path+":3:1: after\n" {
+	if code != exitOK || strings.Contains(out, "printed-") || errOut != path+":1:1: printed-before\n"+path+":3:1: printed-after\n" {
 		t.Errorf("--json: exit %d, stderr %q", code, errOut)
 	}
 }

@@ -87,7 +87,7 @@ func pageAllocSentence(e Event, b []byte) []byte {
 		b = hexTo(append(b, " block at pfn "...), pfn)
 		b = appendDec(append(b, " taken from the head of cpu "...), e.CPU())
 		b = append(append(append(b, "'s "...), gfpMigratetype(e.GFP(), false).String()...), " order-"...)
-		return append(appendDec(b, order), " pcp list: the block freed there last is reused first"...)
+		return append(appendDec(b, order), " pcp list: last in, first out, so a block freed there is reused before older ones"...)
 	}
 	if order < 0 || order > 63 || from < order || from > 63 {
 		return pageAllocDescription(e, b)
@@ -157,11 +157,11 @@ func pageblockSentence(e Event, b []byte) []byte {
 	n := e.Pageblocks()
 	if n == 1 {
 		b = hexTo(append(b, "the pageblock at pfn "...), e.PFN())
-	} else {
-		b = appendDec(append(b, "the "...), n)
-		b = hexTo(append(b, " pageblocks from pfn "...), e.PFN())
+		return append(append(b, " is now "...), e.Migrate().String()...)
 	}
-	return append(append(b, " is now "...), e.Migrate().String()...)
+	b = appendDec(append(b, "the "...), n)
+	b = hexTo(append(b, " pageblocks from pfn "...), e.PFN())
+	return append(append(b, " are now "...), e.Migrate().String()...)
 }
 
 func pcpRefillSentence(e Event, b []byte) []byte {

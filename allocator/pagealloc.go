@@ -24,6 +24,7 @@ type pageNode struct {
 	endPFN      uint64 // node_end_pfn: one past the last RAM pfn
 
 	spans         [MaxNrZones]zoneSpan
+	zoneStarts    [MaxNrZones]uint64 // each zone's first pfn; ^0 for an empty zone (zoneOf)
 	zones         [MaxNrZones]pzone
 	minFreeKbytes uint64
 	// zonelists[t] is the zonelist for highest zone t: t and every
@@ -177,6 +178,12 @@ func newPageNode(c pageNodeConfig) *pageNode {
 		tracing:   c.Trace,
 	}
 	n.spans = zoneSpans(ranges, c.PageSize)
+	for t, sp := range n.spans {
+		n.zoneStarts[t] = ^uint64(0)
+		if sp.Spanned > 0 {
+			n.zoneStarts[t] = sp.StartPFN
+		}
+	}
 	n.pfns = make([]pfnState, n.endPFN)
 	n.pbType = make([]MigrateType, (n.endPFN+1<<n.pbOrder-1)>>n.pbOrder)
 	for i := range n.pbType {
@@ -280,14 +287,16 @@ func (n *pageNode) freeBoot(pfn uint64, order int) {
 func (n *pageNode) zoneOf(pfn uint64) *pzone {
 	// The zones lie in pfn order: the highest populated zone that starts
 	// at or below pfn holds it.
-	for t := ZoneNormal; ; t-- {
-		if s := &n.spans[t]; s.Spanned > 0 && pfn >= s.StartPFN {
-			return &n.zones[t]
-		}
-		if t == ZoneDMA {
-			throw("zoneOf", fmt.Sprintf("pfn %#x is in no zone", pfn))
-		}
+	switch {
+	case pfn >= n.zoneStarts[ZoneNormal]:
+		return &n.zones[ZoneNormal]
+	case pfn >= n.zoneStarts[ZoneDMA32]:
+		return &n.zones[ZoneDMA32]
+	case pfn >= n.zoneStarts[ZoneDMA]:
+		return &n.zones[ZoneDMA]
 	}
+	throw("zoneOf", fmt.Sprintf("pfn %#x is in no zone", pfn))
+	return nil
 }
 
 // blockType is get_pfnblock_migratetype().

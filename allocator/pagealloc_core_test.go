@@ -422,3 +422,52 @@ func BenchmarkPageNodeAllocFree(b *testing.B) {
 		})
 	}
 }
+
+// TestTakeAt places blocks where a replayed trace had them: out of a free
+// block (split down, keeping the half with the pfn, the other halves free
+// at their lists' tails), off a pcp list, and refused when in use.
+func TestTakeAt(t *testing.T) {
+	n := newTestNode(t, 64*MiB, 4096, 2)
+	z := &n.zones[ZoneDMA32]
+	free := z.freePgs
+	const pfn = 0x1403 // inside the free order-10 block at 0x1400
+	from, ok := n.takeAt(pfn, 0)
+	if !ok || from != MaxPageOrder {
+		t.Fatalf("takeAt(%#x, 0) = %d, %v; want the order-10 block it lies in", pfn, from, ok)
+	}
+	n.markInUse(pfn, 0)
+	if z.freePgs != free-1 {
+		t.Errorf("free pages %d, want %d", z.freePgs, free-1)
+	}
+	// The halves without pfn are free: 0x1402 (order 0), 0x1400 (order 1),
+	// 0x1404 (order 2), ... 0x1600 (order 9), each at its list's tail.
+	for o, head := range map[int]uint64{0: 0x1402, 1: 0x1400, 2: 0x1404, 9: 0x1600} {
+		if st := n.pfns[head]; st.kind != pfnBuddy || int(st.order) != o {
+			t.Errorf("pfn %#x: kind %d order %d, want a free order-%d block", head, st.kind, st.order, o)
+		}
+		if l := z.free[o][MigrateMovable]; l.tail != int32(head) {
+			t.Errorf("order-%d Movable list's tail is %#x, want %#x", o, l.tail, head)
+		}
+	}
+	if _, ok := n.takeAt(pfn, 0); ok {
+		t.Errorf("takeAt of a block in use succeeded")
+	}
+	if _, ok := n.takeAt(0x1404, 1); !ok {
+		t.Errorf("takeAt(0x1404, 1), the lower half of a free order-2 block, failed")
+	}
+	n.markInUse(0x1404, 1)
+	// A block on a pcp list comes off it.
+	a := nodeAlloc(t, n, 0, GFPKernel, 1)
+	n.free(a, 0, 1)
+	count := z.pcp[1].Count
+	if from, ok := n.takeAt(a, 0); !ok || from != -1 {
+		t.Fatalf("takeAt of a pcp block = %d, %v; want -1, true", from, ok)
+	}
+	n.markInUse(a, 0)
+	if z.pcp[1].Count != count-1 {
+		t.Errorf("cpu 1's pcp count %d, want %d", z.pcp[1].Count, count-1)
+	}
+	if err := n.check(); err != nil {
+		t.Fatal(err)
+	}
+}
