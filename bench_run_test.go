@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/allocviz/allocviz/scripts/ktrace"
 )
 
 // BenchmarkRunMillion runs a script of a million steps (kmalloc(64) and
@@ -25,6 +28,34 @@ func BenchmarkRunMillion(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				if code := cli(c.args, io.Discard, io.Discard); code != exitOK {
+					b.Fatalf("exit %d", code)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRunTrace runs allocviz run on the 6.18 capture in testdata
+// lengthened to 70,000 and 1,000,000 lines (its event lines repeated),
+// output discarded: parse, plan, the replay with every event recorded,
+// and the line per step run prints.
+func BenchmarkRunTrace(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "ftrace-kmem-6.18-ls-lR-python3.txt.gz"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, err := ktrace.Decode(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{70_000, 1_000_000} {
+		path := filepath.Join(b.TempDir(), fmt.Sprintf("trace-%d.txt", n))
+		if err := os.WriteFile(path, ktrace.Lengthen(text, n), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if code := cli([]string{"run", path}, io.Discard, io.Discard); code != exitOK {
 					b.Fatalf("exit %d", code)
 				}
 			}

@@ -35,6 +35,16 @@ const usageText = `usage:
                                         slabinfo, vmallocinfo) of a fresh machine, or of the
                                         machine after a script
   allocviz scenarios                    list the bundled scenarios
+  allocviz trace stats FILE|NAME [machine flags]
+                                        what a kernel trace holds and what replaying it does
+  allocviz capture [-o FILE] [--seconds N] [--buffer-kb N] [-- COMMAND ARGS...]
+                                        record the running kernel's memory events (root, Linux)
+  allocviz host [--slabinfo FILE] [--buddyinfo FILE] [--cpus N] [--page-size N] [--all]
+                                        compare the host's slab caches with allocviz's
+
+A SCRIPT may also be a kernel trace (tracing/trace, trace_pipe or trace-cmd report
+text, maybe gzipped): it is replayed one line per step, on a machine with the
+trace's CPUs and enough RAM for its pages unless the machine flags say otherwise.
 
 interface flags:
   --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
@@ -81,6 +91,12 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return procCmd(args[1:], stdout, stderr)
 	case "scenarios":
 		return scenariosCmd(args[1:], stdout, stderr)
+	case "trace":
+		return traceCmd(args[1:], stdout, stderr)
+	case "capture":
+		return captureCmd(args[1:], stdout, stderr)
+	case "host":
+		return hostCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
@@ -347,7 +363,11 @@ func (l *stepLines) cells(cells [4]string) {
 
 // step writes the line of step st.
 func (l *stepLines) step(out *stream, s *scripts.Session, st scripts.Step) {
-	l.cells([4]string{strconv.Itoa(st.N), fileLine(st.Pos), st.Op, st.Result})
+	where := fileLine(st.Pos)
+	if st.Label != "" {
+		where += " " + st.Label // a trace's line: its time, task-pid, CPU and call site
+	}
+	l.cells([4]string{strconv.Itoa(st.N), where, st.Op, st.Result})
 	at := len(l.line)
 	l.line, _ = heapview.AppendHeadline(l.line, s.Log(), st.First, st.Last+1)
 	if bytes.IndexByte(l.line[at:], '\n') >= 0 {
@@ -364,12 +384,14 @@ func (l *stepLines) print(out *stream, pos, msg string) {
 	out.WriteBytes(l.line)
 }
 
-// fileLine drops the column from file:line:col.
+// fileLine drops the column from file:line:col; a trace's file:line has
+// none.
 func fileLine(pos string) string {
-	if i := strings.LastIndexByte(pos, ':'); i > 0 {
-		return pos[:i]
+	i := strings.LastIndexByte(pos, ':')
+	if i <= 0 || strings.Count(pos[strings.LastIndexByte(pos, '/')+1:], ":") < 2 {
+		return pos
 	}
-	return pos
+	return pos[:i]
 }
 
 // procFile is a file of /proc the machine can render.

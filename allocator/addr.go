@@ -1,6 +1,7 @@
 package allocator
 
 import (
+	"fmt"
 	"strconv"
 )
 
@@ -64,6 +65,20 @@ const (
 // FormatBytes prints a byte count the way people say it: 4096 -> "4 KiB",
 // 12288 -> "12 KiB", 100 -> "100 B".
 func FormatBytes(n uint64) string { return string(appendBytes(nil, n)) }
+
+// HumanBytes prints a byte count rounded to one decimal, as people read
+// a total: 64172851 -> "61.2 MiB", 904 -> "904 B".
+func HumanBytes(n uint64) string {
+	switch {
+	case n >= GiB:
+		return fmt.Sprintf("%.1f GiB", float64(n)/GiB)
+	case n >= MiB:
+		return fmt.Sprintf("%.1f MiB", float64(n)/MiB)
+	case n >= KiB:
+		return fmt.Sprintf("%.1f KiB", float64(n)/KiB)
+	}
+	return fmt.Sprintf("%d B", n)
+}
 
 // appendBytes appends n as FormatBytes prints it.
 func appendBytes(b []byte, n uint64) []byte {

@@ -129,7 +129,7 @@ func (m *Machine) emitSteps(prev Owner, freed uint64, order int) {
 		s := &steps[i]
 		switch s.Kind {
 		case stepSplit:
-			m.putWords(m.head(EvSplit, s.Order, uint8(s.MT), 0, uint32(s.PFN), 0, 0, 0), 0, 0, 0)
+			m.putWords(m.head(EvSplit, s.Order, uint8(s.MT), 0, uint32(s.PFN), int32(s.Aux), 0, 0), 0, 0, 0)
 			m.pages[s.PFN+1<<(s.Order-1)].since = m.seq
 		case stepMerge:
 			if int(s.Order) < order && s.PFN>>order == freed>>order {
@@ -222,6 +222,16 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		return 0, m.pageAllocFailed(order, gfp, fail)
 	}
 	m.pn.markInUse(pfn, order)
+	m.prepBlock(pfn, order, gfp, owner, m.pn.lastFrom, 0)
+	return pfn, nil
+}
+
+// prepBlock hands out the block at pfn, already off the page allocator's
+// lists: its page records say who owns it, __GFP_ZERO clears it, and
+// EvPageAlloc records it (after the page allocator's own steps) with from,
+// the order of the free block it was split from (-1: a pcp list), and
+// why, the reason AllocPagesAt placed it (0 for alloc_pages).
+func (m *Machine) prepBlock(pfn uint64, order int, gfp GFP, owner Owner, from int, why StrID) {
 	p := &m.pages[pfn]
 	p.flags = pgHead
 	if gfp&GFPComp != 0 {
@@ -243,12 +253,11 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 		if len(m.pn.steps) > 0 {
 			m.emitSteps(OwnerFree, 0, -1)
 		}
-		m.putWords(m.head(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(m.pn.lastFrom), 0, 0), m.PFNAddr(pfn), 0, m.pageSize<<order)
+		m.putWords(m.head(EvPageAlloc, int8(order), uint8(owner), gfp, uint32(pfn), int32(from), 0, why), m.PFNAddr(pfn), 0, m.pageSize<<order)
 	}
 	for i := uint64(0); i < 1<<order; i++ {
 		m.pages[pfn+i].since = m.seq
 	}
-	return pfn, nil
 }
 
 // pageAllocFailed reports a failed allocation: an order above

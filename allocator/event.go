@@ -12,7 +12,7 @@ const (
 	EvNone EventKind = iota
 
 	// Script and machine.
-	EvStep  // a script step begins: Step (its number), Src (file:line:col), Op (the call as written)
+	EvStep  // a script step begins: Step (its number), Src (file:line:col; a trace's line: file:line), Label (a trace's line: its time, task-pid, CPU and call site), Op (the call as written)
 	EvSay   // narration: Text
 	EvCheck // check(): Text (message), Decision DecisionOK or DecisionFailed
 	EvCPU   // the current CPU changed: CPU (new), PrevCPU
@@ -21,10 +21,10 @@ const (
 
 	// Buddy page allocator.
 	EvReserve   // pages reserved at boot: PFN, Pages, Owner, Text (why)
-	EvSplit     // a free block of Order at PFN is halved; the upper half (order Order-1) goes to the free list
+	EvSplit     // a free block of Order at PFN is halved; the upper half (order Order-1) goes to the free list (Path "upper": the lower half does, and the upper half is kept: AllocPagesAt)
 	EvMerge     // the blocks at PFN and PFN^(1<<Order) (both order Order) merge into one of Order+1 at min(PFN, buddy)
 	EvPageAlloc // block allocated: PFN, Order, Owner, GFP, Addr (direct map), Bytes, FromOrder (the free block split for it; -1: the head of this CPU's pcp list), Text (rule)
-	EvPageFree  // block freed: PFN, Order, Owner (previous; OwnerFree for the blocks boot frees), Addr, FinalOrder (the order it merges to; -1: it went to the head of this CPU's pcp list, for its pageblock's type), Text
+	EvPageFree  // block freed: PFN, Order, Owner (previous; OwnerFree for the blocks boot frees), Addr, FinalOrder (the order it merges to; -1: it went to the head of this CPU's pcp list, for its pageblock's type), Text, Synthetic
 	EvPageFail  // no block could be had: Order, GFP, LargestOrder (-1 if nothing is free), Text (why: watermarks, no block, no reclaim)
 	EvBadFree   // a free that was not obeyed: Addr, PFN, Order, Text (the report)
 
@@ -88,7 +88,7 @@ const (
 	EvSlabDiscard  // empty slab returned to the buddy allocator: Cache, PFN, Order, Text (min_partial rule)
 	EvSlabList     // a slab moved between lists: Cache, PFN, List (new), ListCPU (CPU for per-CPU lists, else -1), Path (ListNodePartial: "head" or "tail", the end it joined; a per-CPU partial list is always joined at the head), Text
 	EvObjAlloc     // object handed out (Path "lost": taken off the freelists by a repair): Cache, Addr, PFN (slab), Object (index in the slab), Size (requested), Bytes (s->size), Path, GFP, Text
-	EvObjFree      // object freed (Path "repair": put back on the freelist by a repair): Cache, Addr, PFN (slab), Object (index in the slab), Path, Text
+	EvObjFree      // object freed (Path "repair": put back on the freelist by a repair): Cache, Addr, PFN (slab), Object (index in the slab), Path, Text, Synthetic
 	EvKmalloc      // kmem:kmalloc tracepoint: Addr, Size (bytes_req), Bytes (bytes_alloc), GFP, Cache ("" for large kmalloc), Text (size class rule)
 	EvKfree        // kmem:kfree tracepoint: Addr
 	EvSlubReport   // SLUB report: Cache, Addr, Text (what the kernel prints; "allocviz:" lines are allocviz's own), Errors (as slub_kunit counts them)
@@ -98,7 +98,7 @@ const (
 
 	// vmalloc.
 	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Pages, PFNs, Src (caller), Path (its /proc/vmallocinfo flag words), GFP, Text
-	EvVmapFree  // a vmap area is unmapped and its pages freed; its range [Addr, Addr+Bytes) stays taken ("unpurged") until EvVmapPurge: Addr, Bytes, Size (requested), Pages, PFNs, Text
+	EvVmapFree  // a vmap area is unmapped and its pages freed; its range [Addr, Addr+Bytes) stays taken ("unpurged") until EvVmapPurge: Addr, Bytes, Size (requested), Pages, PFNs, Text, Synthetic
 	EvVmapPurge // every unpurged range is free again (lazy purge): Areas, Bytes (address space), Text
 	EvGuardHit  // an access faulted on a guard page or unmapped vmalloc address: Addr, Text
 	EvKvmalloc  // kvmalloc's path decision: Addr, Size, GFP, Path, Text

@@ -18,30 +18,32 @@ import (
 // without one. ReadJSON reads it back.
 
 type eventJSON struct {
-	Seq      uint64       `json:"seq"`
-	Step     int          `json:"step"`
-	CPU      int          `json:"cpu"`
-	Kind     string       `json:"kind"`
-	GFP      string       `json:"gfp,omitempty"`
-	PFN      uint64       `json:"pfn"`
-	Order    int          `json:"order"`
-	Owner    string       `json:"owner"`
-	List     string       `json:"list,omitempty"`
-	Path     string       `json:"path,omitempty"`
-	Addr     string       `json:"addr"`
-	Size     uint64       `json:"size"`
-	Bytes    uint64       `json:"bytes"`
-	Index    int          `json:"index"`
-	Cache    string       `json:"cache,omitempty"`
-	Src      string       `json:"src,omitempty"`
-	Op       string       `json:"op,omitempty"`
-	Text     string       `json:"text,omitempty"`
-	PFNs     []uint64     `json:"pfns,omitempty"`
-	Realloc  *reallocJSON `json:"realloc,omitempty"`
-	Cause    uint64       `json:"cause,omitempty"` // 0: none
-	Decision string       `json:"decision,omitempty"`
-	Migrate  string       `json:"migratetype,omitempty"`
-	Zone     string       `json:"zone,omitempty"`
+	Seq       uint64       `json:"seq"`
+	Step      int          `json:"step"`
+	CPU       int          `json:"cpu"`
+	Kind      string       `json:"kind"`
+	GFP       string       `json:"gfp,omitempty"`
+	PFN       uint64       `json:"pfn"`
+	Order     int          `json:"order"`
+	Owner     string       `json:"owner"`
+	List      string       `json:"list,omitempty"`
+	Path      string       `json:"path,omitempty"`
+	Addr      string       `json:"addr"`
+	Size      uint64       `json:"size"`
+	Bytes     uint64       `json:"bytes"`
+	Index     int          `json:"index"`
+	Cache     string       `json:"cache,omitempty"`
+	Src       string       `json:"src,omitempty"`
+	Label     string       `json:"label,omitempty"`
+	Op        string       `json:"op,omitempty"`
+	Text      string       `json:"text,omitempty"`
+	PFNs      []uint64     `json:"pfns,omitempty"`
+	Realloc   *reallocJSON `json:"realloc,omitempty"`
+	Cause     uint64       `json:"cause,omitempty"` // 0: none
+	Decision  string       `json:"decision,omitempty"`
+	Synthetic string       `json:"synthetic,omitempty"`
+	Migrate   string       `json:"migratetype,omitempty"`
+	Zone      string       `json:"zone,omitempty"`
 }
 
 type reallocJSON struct {
@@ -69,7 +71,7 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 		Seq: e.Seq(), Step: step, CPU: e.CPU(), Kind: k.String(),
 		PFN: e.PFN(), Order: e.Order(), Owner: e.Owner().String(), Path: e.Path(),
 		Size: e.Size(), Bytes: e.Bytes(),
-		Cache: e.Cache(), Src: e.Src(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(),
+		Cache: e.Cache(), Src: e.Src(), Label: e.Label(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(), Synthetic: e.Synthetic(),
 	}
 	if sc != nil {
 		b := e.Addr().Append(sc.b[:0])
@@ -191,7 +193,7 @@ func (j *eventJSON) append(b []byte) []byte {
 	b = strconv.AppendUint(b, j.Bytes, 10)
 	b = append(b, `,"index":`...)
 	b = strconv.AppendInt(b, int64(j.Index), 10)
-	for _, f := range [...]struct{ name, v string }{{`,"cache":`, j.Cache}, {`,"src":`, j.Src}, {`,"op":`, j.Op}, {`,"text":`, j.Text}} {
+	for _, f := range [...]struct{ name, v string }{{`,"cache":`, j.Cache}, {`,"src":`, j.Src}, {`,"label":`, j.Label}, {`,"op":`, j.Op}, {`,"text":`, j.Text}} {
 		if f.v != "" {
 			b = jsonString(append(b, f.name...), f.v)
 		}
@@ -237,6 +239,9 @@ func (j *eventJSON) append(b []byte) []byte {
 	}
 	if j.Decision != "" {
 		b = jsonString(append(b, `,"decision":`...), j.Decision)
+	}
+	if j.Synthetic != "" {
+		b = jsonString(append(b, `,"synthetic":`...), j.Synthetic)
 	}
 	if j.Migrate != "" {
 		b = jsonString(append(b, `,"migratetype":`...), j.Migrate)
@@ -337,7 +342,7 @@ func (j *eventJSON) fields() (Fields, error) {
 		return Fields{}, fmt.Errorf("event kind %q does not exist", j.Kind)
 	}
 	f := Fields{Kind: k, Step: j.Step, CPU: j.CPU, PFN: j.PFN, Order: j.Order, Path: j.Path, Size: j.Size, Bytes: j.Bytes,
-		Cache: j.Cache, Src: j.Src, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause}
+		Cache: j.Cache, Src: j.Src, Label: j.Label, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Synthetic: j.Synthetic}
 	var err error
 	if f.Addr, err = parseAddr(j.Addr); err != nil {
 		return f, err

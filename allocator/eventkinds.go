@@ -54,12 +54,15 @@ const (
 type loc uint8
 
 const (
-	inNone loc = iota
-	inS1       // record.s1
-	inS2       // record.s2
-	inEnd      // EvSlabList's path: the end of the node partial list it joined, coded in record.order
-	inVmap     // the vmap side record record.s1 indexes
-	inVec      // the vec side record record.s2 indexes
+	inNone      loc = iota
+	inS1            // record.s1
+	inS2            // record.s2
+	inEnd           // EvSlabList's path: the end of the node partial list it joined, coded in record.order
+	inHalf          // EvSplit's path: "upper" when record.n is halfUpper (the half kept), else none
+	inStepSrc       // EvStep's src: record.s1; a trace's line (record.size, its line, set): its file, Src adding the line
+	inStepLabel     // EvStep's label: record.pfn; a trace's line: its call site, Label adding the rest (eventlog.go, traceLabel)
+	inVmap          // the vmap side record record.s1 indexes
+	inVec           // the vec side record record.s2 indexes
 )
 
 // Ends of the node partial list (EvSlabList, record.order).
@@ -69,9 +72,18 @@ const (
 	endTail
 )
 
+// Halves of a split (EvSplit, record.n; record.b is the free list's
+// migrate type): which half is kept, split further or handed out, while
+// the other goes to a free list.
+const (
+	halfLower int32 = iota // the buddy allocator's own expand()
+	halfUpper              // AllocPagesAt's, when the block asked for is in the upper half
+)
+
 var (
-	phHead = phrase("head")
-	phTail = phrase("tail")
+	phHead  = phrase("head")
+	phTail  = phrase("tail")
+	phUpper = phrase("upper")
 )
 
 // eventCount names what the record's count slot (record.n) means for a
@@ -123,7 +135,10 @@ type kindInfo struct {
 	wideOrder bool
 	count     eventCount
 	// Where the kind keeps its strings and lists; inNone: it has none.
-	path, src, op, pfns, realloc, cause loc
+	path, src, label, op, pfns, realloc, cause loc
+	// synthetic: the kind is a free that may be marked Synthetic, made
+	// by FreeSynthetic rather than by a call (the log's synth table).
+	synthetic bool
 	// stored: where the kind keeps its Text (words that are data: the
 	// narration, the kernel's report); inNone: text writes it.
 	stored loc
@@ -149,7 +164,7 @@ func kindTable() [numEventKinds]kindInfo {
 	return [numEventKinds]kindInfo{
 		EvNone: {name: "none"},
 
-		EvStep: {name: "step", class: ClassNarration, src: inS1, op: inS2, explain: stepSentence},
+		EvStep: {name: "step", class: ClassNarration, src: inStepSrc, op: inS2, label: inStepLabel, explain: stepSentence},
 		EvSay:  {name: "say", class: ClassNarration, stored: inS1},
 		EvCheck: {name: "check", class: ClassNarration, fields: fDecision, stored: inS1, explain: checkSentence,
 			classOf: func(e Event) Class {
@@ -163,11 +178,11 @@ func kindTable() [numEventKinds]kindInfo {
 		EvBoot: {name: "boot", class: ClassNarration, fields: fSize, count: countPageSize, stored: inS1},
 
 		EvReserve: {name: "reserve", class: ClassAllocation, fields: fPFN | fOwner, count: countPages, stored: inS1},
-		EvSplit:   {name: "split", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, explain: splitSentence},
+		EvSplit:   {name: "split", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, path: inHalf, explain: splitSentence},
 		EvMerge:   {name: "merge", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, explain: mergeSentence},
 		EvPageAlloc: {name: "page_alloc", class: ClassAllocation, fields: fPFN | fOrder | fOwner | fGFP | fAddr | fBytes,
 			count: countFromOrder, text: pageAllocSentence, describe: pageAllocDescription},
-		EvPageFree: {name: "page_free", class: ClassFree, fields: fPFN | fOrder | fOwner | fAddr, count: countFinalOrder,
+		EvPageFree: {name: "page_free", class: ClassFree, fields: fPFN | fOrder | fOwner | fAddr, count: countFinalOrder, synthetic: true,
 			text: pageFreeSentence, describe: pageFreeDescription,
 			classOf: func(e Event) Class {
 				if e.Owner() == OwnerFree {
@@ -202,7 +217,7 @@ func kindTable() [numEventKinds]kindInfo {
 		EvObjAlloc: {name: "obj_alloc", class: ClassAllocation, headline: 10, fields: fCache | fAddr | fPFN | fSize | fBytes | fGFP,
 			count: countObject, path: inS2, text: objectSentence, describe: objAllocDescription},
 		EvObjFree: {name: "obj_free", class: ClassFree, headline: 11, fields: fCache | fAddr | fPFN, count: countObject, path: inS2,
-			text: objectSentence, describe: objFreeDescription},
+			synthetic: true, text: objectSentence, describe: objFreeDescription},
 		EvKmalloc: {name: "kmalloc", class: ClassAllocation, trace: true, headline: 9, fields: fAddr | fSize | fBytes | fGFP | fCache,
 			text: kmallocSentence, describe: kmallocDescription,
 			failed: func(e Event) bool { return e.Addr() == 0 && e.Size() > 0 }},
@@ -217,7 +232,7 @@ func kindTable() [numEventKinds]kindInfo {
 		EvVmapAlloc: {name: "vmap_alloc", class: ClassAllocation, headline: 4, fields: fAddr | fBytes | fSize | fGFP, count: countPages,
 			pfns: inVmap, src: inVmap, path: inVmap, stored: inVmap, describe: vmapAllocDescription},
 		EvVmapFree: {name: "vmap_free", class: ClassFree, headline: 5, fields: fAddr | fBytes | fSize, count: countPages,
-			pfns: inS1, stored: inS2, describe: vmapFreeDescription},
+			pfns: inS1, stored: inS2, synthetic: true, describe: vmapFreeDescription},
 		EvVmapPurge: {name: "vmap_purge", class: ClassMechanism, fields: fBytes, count: countAreas, stored: inS1},
 		EvGuardHit:  {name: "guard_hit", class: ClassReport, headline: 3, fields: fAddr, stored: inS1},
 		EvKvmalloc:  {name: "kvmalloc", class: ClassDecision, headline: 2, fields: fAddr | fSize | fGFP, path: inS1, stored: inS2},

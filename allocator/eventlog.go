@@ -1,8 +1,11 @@
 package allocator
 
 import (
+	"errors"
 	"fmt"
 	"iter"
+	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -71,7 +74,14 @@ type EventLog struct {
 	reallocs Blocks[reallocRec]
 	vmaps    Blocks[vmapRec]
 	vecs     Blocks[vecRec]
-	texts    map[int32]StrID // the text of events built by Append whose kind's sentence would say something else
+	synth    Blocks[synthRec] // the synthetic frees (FreeSynthetic), by position
+	texts    map[int32]StrID  // the text of events built by Append whose kind's sentence would say something else
+}
+
+// synthRec marks the free at pos as synthetic, with why.
+type synthRec struct {
+	pos uint32
+	why StrID
 }
 
 // Len returns the number of events recorded.
@@ -216,14 +226,21 @@ func (l *EventLog) Memory() Memory {
 		Strings: l.strs.memory(),
 		Side: l.steps.Bytes(8) + l.pfns.Bytes(4) + l.pfnLists.Bytes(int(unsafe.Sizeof(pfnSpan{}))) +
 			l.reallocs.Bytes(int(unsafe.Sizeof(reallocRec{}))) + l.vmaps.Bytes(int(unsafe.Sizeof(vmapRec{}))) +
-			l.vecs.Bytes(int(unsafe.Sizeof(vecRec{}))) + int64(len(l.texts))*16,
+			l.vecs.Bytes(int(unsafe.Sizeof(vecRec{}))) + l.synth.Bytes(int(unsafe.Sizeof(synthRec{}))) + int64(len(l.texts))*16,
 	}
+}
+
+// markSynthetic marks the event at pos, a free of a kind that may be
+// marked, as synthetic, with why. Marks come in the log's order.
+func (l *EventLog) markSynthetic(pos int, why StrID) {
+	l.synth.Push(synthRec{pos: uint32(pos), why: why})
 }
 
 // clone returns a copy of l that shares nothing with it.
 func (l *EventLog) clone() EventLog {
 	c := EventLog{recs: l.recs.clone(), strs: l.strs.clone(), steps: l.steps.clone(), pfns: l.pfns.clone(),
-		pfnLists: l.pfnLists.clone(), reallocs: l.reallocs.clone(), vmaps: l.vmaps.clone(), vecs: l.vecs.clone()}
+		pfnLists: l.pfnLists.clone(), reallocs: l.reallocs.clone(), vmaps: l.vmaps.clone(), vecs: l.vecs.clone(),
+		synth: l.synth.clone()}
 	if l.texts != nil {
 		c.texts = make(map[int32]StrID, len(l.texts))
 		for k, v := range l.texts {
@@ -393,6 +410,16 @@ func (e Event) str(at loc) StrID {
 		case endTail:
 			return phTail
 		}
+	case inHalf:
+		if e.r.n == halfUpper {
+			return phUpper
+		}
+	case inStepSrc:
+		return e.r.s1
+	case inStepLabel:
+		if !e.traceLine() {
+			return StrID(e.r.pfn)
+		}
 	case inVmap:
 		if v := e.vmap(); v != nil {
 			return v.flags
@@ -435,8 +462,54 @@ func (e Event) SrcID() StrID {
 	}
 }
 
-// Src returns an EvStep's file:line:col, or a vmap area's caller.
-func (e Event) Src() string { return e.l.String(e.SrcID()) }
+// Src returns an EvStep's file:line:col (a trace's line: file:line), or
+// a vmap area's caller.
+func (e Event) Src() string {
+	if kinds[e.r.kind].src == inStepSrc && e.traceLine() {
+		return string(strconv.AppendUint(append([]byte(e.l.String(e.r.s1)), ':'), e.r.size, 10))
+	}
+	return e.l.String(e.SrcID())
+}
+
+// traceLine reports whether an EvStep replays a trace's line
+// (Machine.BeginTraceStep): its record keeps the line's number in size,
+// its time in bytes, its task's id in gfp, its pid and CPU in addr, and
+// its call site's id in pfn.
+func (e Event) traceLine() bool { return e.r.kind == EvStep && e.r.size != 0 }
+
+// Label returns what an EvStep's source says of it beyond its position:
+// a replayed trace line's time, task-pid, CPU and call site
+// ("2422.856103 ls-5302 [000] getname_flags.part.0+0x24/0x1f0"); "" for
+// a script's step.
+func (e Event) Label() string {
+	if kinds[e.r.kind].label == inStepLabel && e.traceLine() {
+		r := &e.r
+		return string(AppendTraceLabel(nil, int64(r.bytes), e.l.String(StrID(r.gfp)), int32(uint32(r.addr)), int(uint16(r.addr>>32)),
+			e.l.String(StrID(r.pfn))))
+	}
+	return e.l.String(e.str(kinds[e.r.kind].label))
+}
+
+// SyntheticID returns the id of Synthetic; 0 when the event is not a
+// synthetic free.
+func (e Event) SyntheticID() StrID {
+	l := e.l
+	if !kinds[e.r.kind].synthetic || l.synth.Len() == 0 {
+		return 0
+	}
+	i := l.synth.Search(func(r *synthRec) bool { return int(r.pos) >= e.pos })
+	if i < l.synth.Len() {
+		if r := l.synth.At(i); int(r.pos) == e.pos {
+			return r.why
+		}
+	}
+	return 0
+}
+
+// Synthetic says why a free was made by FreeSynthetic rather than by a
+// call (a replayed trace allocates the memory again and traced no free);
+// "" for any other event. The event's Text ends with it.
+func (e Event) Synthetic() string { return e.l.String(e.SyntheticID()) }
 
 // OpID returns the id of Op.
 func (e Event) OpID() StrID { return e.str(kinds[e.r.kind].op) }
@@ -589,7 +662,8 @@ func (e Event) Capacity() int { return e.count(countCapacity) }
 
 // Text returns the event's own sentence: the rule that decided it, the
 // narration, the report. Kinds that decide nothing (a split, a kfree)
-// have none. It is built from the fields when asked for.
+// have none. It is built from the fields when asked for. A synthetic
+// free's ends with why it was made (Synthetic).
 func (e Event) Text() string {
 	if e.l.texts != nil {
 		if id, ok := e.l.texts[int32(e.pos)]; ok {
@@ -598,6 +672,8 @@ func (e Event) Text() string {
 	}
 	ki := &kinds[e.r.kind]
 	switch {
+	case ki.synthetic && e.SyntheticID() != 0:
+		return string(e.AppendText(nil))
 	case ki.stored != inNone:
 		return e.l.String(e.storedText())
 	case ki.text != nil:
@@ -616,9 +692,14 @@ func (e Event) AppendText(b []byte) []byte {
 	ki := &kinds[e.r.kind]
 	switch {
 	case ki.stored != inNone:
-		return append(b, e.l.String(e.storedText())...)
+		b = append(b, e.l.String(e.storedText())...)
 	case ki.text != nil:
-		return ki.text(e, b)
+		b = ki.text(e, b)
+	}
+	if ki.synthetic {
+		if why := e.SyntheticID(); why != 0 {
+			b = syntheticSentence(b, e.l.String(why))
+		}
 	}
 	return b
 }
@@ -632,12 +713,10 @@ func (e Event) HasText() bool {
 	}
 	ki := &kinds[e.r.kind]
 	switch {
-	case ki.stored != inNone:
-		return e.storedText() != 0
-	case ki.text != nil:
+	case ki.stored != inNone && e.storedText() != 0, ki.text != nil:
 		return true
 	}
-	return false
+	return ki.synthetic && e.SyntheticID() != 0
 }
 
 // storedText returns the id of the text of a kind that keeps it.
@@ -718,11 +797,15 @@ type Fields struct {
 	Cache    string
 	Path     string
 	Src      string
+	Label    string
 	Op       string
 	Text     string
 	PFNs     []uint64
 	Realloc  *ReallocInfo
 	Cause    uint64
+	// Synthetic marks a free made by FreeSynthetic, with why; Text then
+	// ends with it, as the machine words it.
+	Synthetic string
 
 	// The kind's count, under its name; only the kind's own may be set.
 	PrevCPU      int
@@ -753,7 +836,8 @@ func (f *Fields) counts() [numCounts]*int {
 func (e Event) Fields() Fields {
 	f := Fields{Kind: e.Kind(), Step: e.Step(), CPU: e.CPU(), GFP: e.GFP(), PFN: e.PFN(), Order: e.Order(),
 		Owner: e.Owner(), List: e.List(), Decision: e.Decision(), Migrate: e.Migrate(), Zone: e.Zone(), Addr: e.Addr(), Size: e.Size(), Bytes: e.Bytes(),
-		Cache: e.Cache(), Path: e.Path(), Src: e.Src(), Op: e.Op(), Text: e.Text(), PFNs: e.PFNs(), Cause: e.Cause()}
+		Cache: e.Cache(), Path: e.Path(), Src: e.Src(), Label: e.Label(), Op: e.Op(), Text: e.Text(), PFNs: e.PFNs(), Cause: e.Cause(),
+		Synthetic: e.Synthetic()}
 	if r, ok := e.Realloc(); ok {
 		f.Realloc = &r
 	}
@@ -814,9 +898,14 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 			r.s1 = id
 		case inS2:
 			r.s2 = id
+		case inStepSrc:
+			r.s1 = id
+		case inStepLabel:
+			r.pfn = uint32(id)
 		}
 	}
 	put(ki.src, l.Intern(f.Src))
+	put(ki.label, l.Intern(f.Label))
 	put(ki.op, l.Intern(f.Op))
 	switch ki.path {
 	case inEnd:
@@ -825,6 +914,10 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 			r.order = endHead
 		case "tail":
 			r.order = endTail
+		}
+	case inHalf:
+		if f.Path == "upper" {
+			r.n = halfUpper
 		}
 	default:
 		put(ki.path, l.Intern(f.Path))
@@ -839,20 +932,29 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 	if ki.realloc == inS1 {
 		r.s1 = StrID(realloc)
 	}
+	text := f.Text
+	if f.Synthetic != "" {
+		// The kind's own words, without the ending the mark adds.
+		text = strings.TrimSuffix(text, string(syntheticSentence(nil, f.Synthetic)))
+		text = strings.TrimSuffix(text, "; ")
+	}
 	switch ki.stored {
 	case inVmap:
-		l.vmaps.Push(vmapRec{pfns: uint32(l.pfnList(f.PFNs)), caller: l.Intern(f.Src), flags: l.Intern(f.Path), text: l.Intern(f.Text)})
+		l.vmaps.Push(vmapRec{pfns: uint32(l.pfnList(f.PFNs)), caller: l.Intern(f.Src), flags: l.Intern(f.Path), text: l.Intern(text)})
 		r.s1 = StrID(l.vmaps.Len())
 	case inVec:
-		l.vecs.Push(vecRec{cause: f.Cause, realloc: realloc, text: l.Intern(f.Text)})
+		l.vecs.Push(vecRec{cause: f.Cause, realloc: realloc, text: l.Intern(text)})
 		r.s2 = StrID(l.vecs.Len())
 	case inNone:
 	default:
-		put(ki.stored, l.Intern(f.Text))
+		put(ki.stored, l.Intern(text))
 	}
 	l.push(&r)
+	if f.Synthetic != "" {
+		l.markSynthetic(l.Len()-1, l.Intern(f.Synthetic))
+	}
 	e := l.At(l.Len() - 1)
-	if ki.stored == inNone && e.Text() != f.Text {
+	if e.Text() != f.Text {
 		if l.texts == nil {
 			l.texts = map[int32]StrID{}
 		}
@@ -890,7 +992,7 @@ func (ki *kindInfo) check(f *Fields) error {
 		set  bool
 		at   loc
 	}{
-		{"path", f.Path != "", ki.path}, {"src", f.Src != "", ki.src}, {"op", f.Op != "", ki.op},
+		{"path", f.Path != "", ki.path}, {"src", f.Src != "", ki.src}, {"label", f.Label != "", ki.label}, {"op", f.Op != "", ki.op},
 		{"pfns", f.PFNs != nil, ki.pfns}, {"realloc", f.Realloc != nil, ki.realloc}, {"cause", f.Cause != 0, ki.cause},
 	} {
 		if c.set && c.at == inNone {
@@ -899,6 +1001,12 @@ func (ki *kindInfo) check(f *Fields) error {
 	}
 	if ki.path == inEnd && f.Path != "" && f.Path != "head" && f.Path != "tail" {
 		return fmt.Errorf("path %q is not head or tail", f.Path)
+	}
+	if ki.path == inHalf && f.Path != "" && f.Path != "upper" {
+		return fmt.Errorf("path %q is not upper", f.Path)
+	}
+	if f.Synthetic != "" && !ki.synthetic {
+		return errors.New("cannot be a synthetic free")
 	}
 	counts := f.counts()
 	for c := eventCount(1); c < numCounts; c++ {

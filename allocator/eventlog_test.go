@@ -63,6 +63,11 @@ func busyLog(t *testing.T, cfg Config) *EventLog {
 	}
 	begin("say")
 	m.Say("hello")
+	step++
+	m.BeginTraceStep(step, &TraceLine{File: "trace.txt", Line: 12, TS: 2422_856103_417, Task: "ls", PID: 5302, CPU: 0,
+		CallSite: "getname_flags.part.0+0x24/0x1f0"}, "replay")
+	placed, _ := m.AllocPagesAt(0x1005, 0, GFPKernel, "where the trace had it")
+	m.FreeSynthetic(placed, "allocated again at line 40")
 	m.Check(true, "fine")
 	m.Check(false, "not fine")
 	begin("cpu")
@@ -240,7 +245,7 @@ func TestJSONEncoding(t *testing.T) {
 			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
 		}
 		s := sb.String()
-		check(&eventJSON{Kind: s, Text: s, Addr: "0x0", PFNs: []uint64{1, 2}, Cause: 3,
+		check(&eventJSON{Kind: s, Text: s, Label: s, Synthetic: s, Addr: "0x0", PFNs: []uint64{1, 2}, Cause: 3,
 			Realloc: &reallocJSON{Func: s, Within: s, Bucket: s}})
 	}
 }
@@ -356,5 +361,61 @@ func TestReciprocalDivides(t *testing.T) {
 				t.Fatalf("%d / %d = %d by reciprocal, want %d", a, d, got, a/d)
 			}
 		}
+	}
+}
+
+// TestTraceStepAndSyntheticFree: a replayed trace's step says its
+// file:line and its label (time, task-pid, CPU, call site) from the
+// numbers and ids it keeps, and adds no string of its own to the log; a
+// synthetic free is its free's own event, marked, its sentence ending
+// with why.
+func TestTraceStepAndSyntheticFree(t *testing.T) {
+	m, err := NewMachine(Config{RAM: 16 * MiB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	log := &EventLog{}
+	m.SetLog(log)
+	line := TraceLine{File: "trace.txt", TS: 5_000_042_999, Task: "ls", PID: 7, CPU: 1, CallSite: "f+0x1/0x2"}
+	for i := range 3 {
+		line.Line = 10 + i
+		m.BeginTraceStep(i+1, &line, "kmalloc(64)")
+	}
+	strs := log.Memory().Strings
+	line.Line = 13
+	m.BeginTraceStep(4, &line, "kmalloc(64)")
+	if got := log.Memory().Strings; got != strs {
+		t.Errorf("a trace step added %d bytes of strings", got-strs)
+	}
+	e := log.At(log.Len() - 1)
+	if e.Src() != "trace.txt:13" || e.Label() != "5.000042 ls-7 [001] f+0x1/0x2" || e.Op() != "kmalloc(64)" || e.Step() != 4 {
+		t.Errorf("trace step: %q %q %q %d", e.Src(), e.Label(), e.Op(), e.Step())
+	}
+	if got := string(AppendTraceLabel(nil, 12_000_000_000, "t", 1, 12, "")); got != "12.000000 t-1 [012]" {
+		t.Errorf("label %q", got)
+	}
+	p, err := m.Kmalloc(64, GFPKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := log.Len()
+	if err := m.FreeSynthetic(p, "allocated again"); err != nil {
+		t.Fatal(err)
+	}
+	marked := 0
+	for e := range log.Events(from, log.Len()) {
+		if e.Synthetic() != "" {
+			marked++
+			if e.Kind() != EvObjFree || e.Synthetic() != "allocated again" || !strings.HasSuffix(e.Text(), "; synthetic free: allocated again") {
+				t.Errorf("marked %v: %q", e.Kind(), e.Text())
+			}
+		}
+	}
+	if marked != 1 {
+		t.Errorf("%d events marked synthetic", marked)
+	}
+	if err := m.FreeSynthetic(p, "again"); err == nil {
+		t.Error("a second synthetic free of the same object was obeyed")
 	}
 }

@@ -14,7 +14,7 @@ import (
 // Aux slots of the derived kinds: what a record keeps, beyond its fields,
 // for its sentence.
 //
-//	EvPageAlloc   n: the order of the block it was split from
+//	EvPageAlloc   n: the order of the block it was split from; s2: why AllocPagesAt placed it (0: alloc_pages)
 //	EvPageFree    n: the order the block ended at after merging
 //	EvSlabNew     b&1: order s->oo failed, size: that order
 //	EvSlabDiscard b&1: the min_partial rule decided, n: the node's partial slabs, size: min_partial; s2: why
@@ -43,6 +43,9 @@ func stepSentence(e Event, b []byte) []byte {
 	if src := e.Src(); src != "" {
 		b = append(append(b, " at "...), src...)
 	}
+	if l := e.Label(); l != "" {
+		b = append(append(append(b, " ("...), l...), ')')
+	}
 	return b
 }
 
@@ -65,6 +68,10 @@ func splitSentence(e Event, b []byte) []byte {
 	if o < 1 || o > MaxPageOrder {
 		return fmt.Appendf(b, "split an order-%d block at pfn %#x (no such split)", o, pfn)
 	}
+	if e.r.n == halfUpper {
+		return fmt.Appendf(b, "split the order-%d block at pfn %#x: the lower half goes to the order-%d %v free list, the upper half at pfn %#x is kept",
+			o, pfn, o-1, e.Migrate(), pfn+1<<(o-1))
+	}
 	return fmt.Appendf(b, "split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d %v free list",
 		o, pfn, pfn+1<<(o-1), o-1, e.Migrate())
 }
@@ -82,6 +89,22 @@ func mergeSentence(e Event, b []byte) []byte {
 // pageAllocSentence explains where an allocated block came from.
 func pageAllocSentence(e Event, b []byte) []byte {
 	order, from, pfn := e.Order(), e.FromOrder(), e.PFN()
+	if why := e.r.s2; why != 0 && order >= 0 && order <= 63 && (from == -1 || from >= order && from <= 63) {
+		// AllocPagesAt: the block asked for, off a pcp list or out of the
+		// free block around it.
+		b = appendDec(append(b, "order-"...), order)
+		b = hexTo(append(b, " block at pfn "...), pfn)
+		switch {
+		case from == -1:
+			b = append(b, ", taken off the pcp list it waited on"...)
+		case from > order:
+			b = appendDec(append(b, ", split out of the free order-"...), from)
+			b = hexTo(append(b, " block at pfn "...), pfn&^(1<<from-1))
+		default:
+			b = append(b, ", a free block of its own"...)
+		}
+		return append(append(b, ": "...), e.l.String(why)...)
+	}
 	if from == -1 {
 		b = appendDec(append(b, "order-"...), order)
 		b = hexTo(append(b, " block at pfn "...), pfn)
@@ -147,6 +170,15 @@ func pageFreeSentence(e Event, b []byte) []byte {
 		pfn &^= 1 << o
 	}
 	return hexTo(append(b, " at pfn "...), pfn)
+}
+
+// syntheticSentence ends the sentence b of a synthetic free (FreeSynthetic)
+// with why it was made.
+func syntheticSentence(b []byte, why string) []byte {
+	if len(b) > 0 {
+		b = append(b, "; "...)
+	}
+	return append(append(b, "synthetic free: "...), why...)
 }
 
 func pageFailSentence(e Event, b []byte) []byte {

@@ -402,6 +402,20 @@ func (m *Machine) BeginStep(step int, src, op string) {
 	}
 }
 
+// BeginTraceStep is BeginStep for a step that replays line t of a
+// kernel's trace: its Src is t's file:line and its Label t's time,
+// task-pid, CPU and call site. The record keeps them as numbers and ids
+// of the strings they repeat (file, task, call site), so a trace of a
+// million lines adds no string per line to the log.
+func (m *Machine) BeginTraceStep(step int, t *TraceLine, op string) {
+	m.step = step
+	if m.log != nil {
+		m.emit(record{kind: EvStep, n: int32(step), s1: m.str(t.File), s2: m.str(op),
+			size: uint64(max(t.Line, 1)), bytes: uint64(t.TS), gfp: GFP(m.str(t.Task)),
+			addr: Addr(uint32(t.PID)) | Addr(uint16(t.CPU))<<32, pfn: uint32(m.str(t.CallSite))})
+	}
+}
+
 // Step returns the current step number.
 func (m *Machine) Step() int { return m.step }
 

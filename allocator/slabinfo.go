@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -62,4 +63,39 @@ func (m *Machine) Slabinfo() string {
 		b.WriteString(r.String())
 	}
 	return b.String()
+}
+
+// ParseSlabinfo reads /proc/slabinfo, format 2.1, as a SLUB kernel prints
+// it: the header lines, then one row per cache. Errors name the line.
+func ParseSlabinfo(text string) ([]SlabinfoRow, error) {
+	var rows []SlabinfoRow
+	for i, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "slabinfo - ") || strings.HasPrefix(line, "#") {
+			continue
+		}
+		r, err := ParseSlabinfoLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("slabinfo line %d: %w", i+1, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// ParseSlabinfoLine reads one row of /proc/slabinfo.
+func ParseSlabinfoLine(line string) (SlabinfoRow, error) {
+	f := strings.Fields(line)
+	if len(f) != 16 || f[6] != ":" || f[7] != "tunables" || f[11] != ":" || f[12] != "slabdata" {
+		return SlabinfoRow{}, fmt.Errorf("not a slabinfo 2.1 row: %q", line)
+	}
+	var n [16]uint64
+	for _, i := range []int{1, 2, 3, 4, 5, 8, 9, 10, 13, 14, 15} {
+		v, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return SlabinfoRow{}, fmt.Errorf("%q: field %d is not a number", line, i+1)
+		}
+		n[i] = v
+	}
+	return SlabinfoRow{Name: f[0], ActiveObjs: n[1], NumObjs: n[2], ObjSize: n[3], ObjPerSlab: int(n[4]),
+		PagesPerSlab: int(n[5]), Slabs: n[13]}, nil
 }

@@ -37,22 +37,15 @@ func readRealSlabinfo(t *testing.T, name string) []string {
 
 func parseSlabinfoLine(t *testing.T, line string) SlabinfoRow {
 	t.Helper()
+	r, err := ParseSlabinfoLine(line)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := strings.Fields(line)
-	if len(f) != 16 || f[6] != ":" || f[7] != "tunables" || f[11] != ":" || f[12] != "slabdata" {
-		t.Fatalf("not a slabinfo line: %q", line)
-	}
-	n := func(i int) uint64 {
-		v, err := strconv.ParseUint(f[i], 10, 64)
-		if err != nil {
-			t.Fatalf("%q: field %d: %v", line, i, err)
-		}
-		return v
-	}
-	if n(8) != 0 || n(9) != 0 || n(10) != 0 || n(13) != n(14) || n(15) != 0 {
+	if f[8] != "0" || f[9] != "0" || f[10] != "0" || f[13] != f[14] || f[15] != "0" {
 		t.Fatalf("%q: SLUB prints zero tunables and equal active and total slabs", line)
 	}
-	return SlabinfoRow{Name: f[0], ActiveObjs: n(1), NumObjs: n(2), ObjSize: n(3), ObjPerSlab: int(n(4)),
-		PagesPerSlab: int(n(5)), Slabs: n(13)}
+	return r
 }
 
 // TestSlabinfoFormatMatchesKernel formats every line of the real files

@@ -299,6 +299,7 @@ type slubState struct {
 	maxSize       uint64                       // KMALLOC_MAX_SIZE = PAGE_SIZE << MAX_PAGE_ORDER
 	shiftHigh     uint                         // KMALLOC_SHIFT_HIGH = PAGE_SHIFT + 1
 	nrCPUs        int                          // calculate_order()'s CPU count: num_present_cpus(), or nr_cpu_ids when that is 1; immutable
+	slabPages     uint64                       // pages ever allocated for slabs (SlabPagesAllocated)
 }
 
 // largeKmalloc records one kmalloc above KMALLOC_MAX_CACHE_SIZE.

@@ -200,6 +200,7 @@ func (m *Machine) newSlab(s *KmemCache, gfp GFP) (*slab, error) {
 	}
 	s.nrSlabs++
 	s.totalObjects += objects
+	m.slub.slabPages += 1 << order
 	if s.flags&SlabPoison != 0 {
 		// setup_slab_debug(): the whole slab, padding included, is 0x5a.
 		fill(m.pfnBytes(pfn, 1<<order), poisonInuse)

@@ -108,8 +108,11 @@
 // open, it accepts:
 //
 //   - Buddy: EvSplit events precede the EvPageAlloc of the block they cut
-//     down; EvMerge events follow the EvPageFree they merge. A page free
-//     with Owner OwnerFree describes a block freed at boot.
+//     down; a split makes both halves free blocks, so the next split or the
+//     allocation may take either half (a replayed trace's page keeps the
+//     upper half: Path "upper"). EvMerge events follow the EvPageFree they
+//     merge. A page free with Owner OwnerFree describes a block freed at
+//     boot.
 //   - SLUB: EvSlabNew follows the EvPageAlloc (OwnerSlab) of its pages
 //     and puts the slab on the CPU list of the event's CPU unless an
 //     EvSlabList says otherwise. EvObjAlloc's Addr is the slab's first

@@ -1,6 +1,7 @@
 package heapview
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -76,12 +77,25 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 	}
 	op, src := "boot", ""
 	if st > 0 {
+		// A replayed trace's line shows its label (time, task, CPU, call
+		// site) where a script's step shows file:line:col.
 		e := m.log.At(start)
-		op, src = e.Op(), e.Src()
+		op, src = e.Op(), cmp.Or(e.Label(), e.Src())
 	}
 	h := fmt.Sprintf("step %d  ", st)
+	indent := len(h)
+	below := "" // a source too long for the call's line goes on a line of its own under it
 	if src != "" {
-		op = cut(op, max(o.Width-len(h)-len([]rune(src))-2, 8))
+		avail := o.Width - len(h) - 2
+		opw, srcw := len([]rune(op)), len([]rune(src))
+		switch {
+		case opw+srcw <= avail:
+		case srcw > avail/2:
+			// A trace's label is longer than a script's file:line:col.
+			op, below, src = cut(op, o.Width-len(h)), cut(src, o.Width-indent), ""
+		default:
+			op = cut(op, max(avail-srcw, 8))
+		}
 	}
 	h += op
 	l := logLine{spans: []Span{{Kind: head, Text: h}}}
@@ -90,6 +104,9 @@ func (m *Model) stepLines(st int, o EventLogOptions) []logLine {
 		l.spans = append(l.spans, Span{Kind: CellBlank, Text: strings.Repeat(" ", gap)}, Span{Kind: CellMuted, Text: src})
 	}
 	out = append(out, l)
+	if below != "" {
+		out = append(out, logLine{spans: []Span{{Kind: CellBlank, Text: strings.Repeat(" ", indent)}, {Kind: CellMuted, Text: below}}})
+	}
 	seqW := len(fmt.Sprint(m.n)) + 1
 	prefix := 2 + seqW + 1 + 12 + 1
 	for i := start; i < end; i++ {
@@ -200,9 +217,13 @@ func indexRanges(idx []int) string {
 // chainText describes a run of splits or merges that form one chain, as
 // expand() and __free_one_page() make them: "8 splits: the order-8 block
 // at pfn 0x100 halved down to order 0", "8 merges: from order 0 at pfn
-// 0x1ff up to an order-8 block at pfn 0x100". run holds their positions.
+// 0x1ff up to an order-8 block at pfn 0x100". A replayed trace's page is
+// split out of the free block around it (allocator.Machine.AllocPagesAt):
+// each split keeps the half with the page, the upper one where the split
+// says so. run holds their positions.
 func (m *Model) chainText(run []int) (string, bool) {
 	first, last := m.log.At(run[0]), m.log.At(run[len(run)-1])
+	upper := false
 	for k := 1; k < len(run); k++ {
 		p, e := m.log.At(run[k-1]), m.log.At(run[k])
 		po, eo, pp, ep := p.Order(), e.Order(), p.PFN(), e.PFN()
@@ -211,6 +232,9 @@ func (m *Model) chainText(run []int) (string, bool) {
 		}
 		switch e.Kind() {
 		case allocator.EvSplit:
+			if p.Path() == "upper" {
+				pp, upper = pp+1<<(po-1), true
+			}
 			if ep != pp || eo != po-1 {
 				return "", false
 			}
@@ -226,6 +250,10 @@ func (m *Model) chainText(run []int) (string, bool) {
 		return "", false
 	}
 	if first.Kind() == allocator.EvSplit {
+		if upper || last.Path() == "upper" {
+			return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d around the block kept; each other half to the free list one order below",
+				len(run), fo, first.PFN(), lo-1), true
+		}
 		return fmt.Sprintf("%d splits: the order-%d block at pfn %#x halved down to order %d; each upper half to the free list one order below",
 			len(run), fo, first.PFN(), lo-1), true
 	}

@@ -40,10 +40,21 @@ func AppendHeadline(b []byte, log *allocator.EventLog, start, end int) ([]byte, 
 		best, rank = i, r
 	}
 	if best < 0 {
+		// A CPU switch sums a step up only when nothing else does: a
+		// replayed trace's line switches to its CPU before its call.
+		cpu := -1
 		for i := start; i < end; i++ {
-			if e := log.At(i); e.Kind() != allocator.EvStep && e.HasText() {
+			switch e := log.At(i); {
+			case e.Kind() == allocator.EvCPU:
+				if cpu < 0 {
+					cpu = i
+				}
+			case e.Kind() != allocator.EvStep && e.HasText():
 				return e.AppendText(b), []int{i}
 			}
+		}
+		if cpu >= 0 {
+			return log.At(cpu).AppendText(b), []int{cpu}
 		}
 		return b, nil
 	}

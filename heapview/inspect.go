@@ -39,16 +39,22 @@ func (in *Inspection) add(label string, k CellKind, class uint8, format string, 
 	in.Fields = append(in.Fields, Field{Label: label, Value: fmt.Sprintf(format, a...), Kind: k, Class: class})
 }
 
-// stepLine says where a step came from: "step 3: kmalloc(40) at t.star:3:1".
+// stepLine says where a step came from: "step 3: kmalloc(40) at
+// t.star:3:1"; a replayed trace's line by its label (time, task-pid, CPU,
+// call site), as the event log shows it.
 func (m *Model) stepLine(step int) string {
 	if step <= 0 || step > m.nsteps {
 		return "boot"
 	}
 	e := m.log.At(m.stepStart(step))
-	if e.Src() == "" {
+	src := e.Label()
+	if src == "" {
+		src = e.Src()
+	}
+	if src == "" {
 		return fmt.Sprintf("step %d: %s", step, e.Op())
 	}
-	return fmt.Sprintf("step %d: %s at %s", step, e.Op(), e.Src())
+	return fmt.Sprintf("step %d: %s at %s", step, e.Op(), src)
 }
 
 // eventAt says where the event at position+1 idx happened: "step 3:

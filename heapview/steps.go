@@ -18,7 +18,8 @@ type PageRange struct {
 type StepInfo struct {
 	Step      int              // 0 is boot
 	Number    int              // the Step field of its EvStep (the scripts runtime numbers steps 1, 2, 3…, so Number == Step)
-	Src       string           // file:line:col of the call; "" for boot
+	Src       string           // file:line:col of the call (a trace's line: file:line); "" for boot
+	Label     string           // a replayed trace's line: its time, task-pid, CPU and call site; "" for a script
 	Op        string           // the call as written; "boot" for step 0
 	Start     int              // position of its first event in the log
 	End       int              // position after its last event
@@ -39,7 +40,7 @@ func (m *Model) StepInfo(step int) (StepInfo, error) {
 	si := StepInfo{Step: step, Start: start, End: end, Op: "boot"}
 	if step > 0 {
 		e := m.log.At(start)
-		si.Number, si.Src, si.Op = e.Step(), e.Src(), e.Op()
+		si.Number, si.Src, si.Label, si.Op = e.Step(), e.Src(), e.Label(), e.Op()
 	}
 	t := m.touchOf(start, end)
 	si.Pages, si.Objects, si.Areas = t.pages, t.objects, t.areas

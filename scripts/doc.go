@@ -31,6 +31,16 @@
 // *Error values printed as "file:line:col: message"; a failed input
 // leaves the session usable.
 //
+// A trace of a real kernel (the text of tracing/trace, trace_pipe or
+// trace-cmd report, maybe gzipped; package ktrace) is an input like a
+// script: Open tells it by its content, Run and RunFile replay it with
+// RunTrace, one step per memory event line, positioned file:line and
+// labelled with the line's time, task, CPU and call site (Step.Label, the
+// EvStep's Src). Run chooses the machine from the trace where the Options
+// leave a field zero; Rebuild replays a trace like a script; statements
+// typed at the prompt continue after it. The bundled scenarios include
+// traces (scenarios/*.txt.gz).
+//
 // # Running a statement at a prompt
 //
 // An interface runs what a user types with ExecContext(ctx, src,

@@ -261,6 +261,21 @@ func (s *Session) heapAllowed() uint64 {
 	return satAdd(uint64(s.memBudget), uint64(s.events.Load())*recordAllowance)
 }
 
+// guardInput bounds an input being run (not a rebuild's replay of it)
+// by Options.Timeout and watches ctx, Interrupt and the memory budget
+// while it runs (watch); the func it returns ends both.
+func (s *Session) guardInput(ctx context.Context) (end func()) {
+	if s.replaying {
+		return func() {}
+	}
+	cancel := context.CancelFunc(func() {})
+	if s.opts.Timeout > 0 {
+		ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, timeoutError{s.opts.Timeout})
+	}
+	stop := s.watch(ctx)
+	return func() { stop(); cancel() }
+}
+
 // watch starts the input's watchdog: it interrupts the input when ctx
 // ends and when the Go heap passes what is allowed (heapAllowed). With
 // Options.LimitHeap it also keeps the runtime's soft memory limit a

@@ -11,13 +11,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/allocviz/allocviz/scripts/ktrace"
 	"go.starlark.net/syntax"
 )
 
 // scenarioFiles holds the bundled scenarios, scenarios/*.star, compiled
 // into the binary. Read-only.
 //
-//go:embed scenarios/*.star
+//go:embed scenarios/*.star scenarios/*.txt.gz
 var scenarioFiles embed.FS
 
 // DefaultScenario is the bundled scenario allocviz opens when none is
@@ -25,13 +26,17 @@ var scenarioFiles embed.FS
 // script named.
 const DefaultScenario = "tour"
 
-// Scenario is a bundled script.
+// Scenario is a bundled script, or a bundled trace of a real kernel.
 type Scenario struct {
-	Name        string // "buddy": the file name without .star
+	Name        string // "buddy": the file name without .star (a trace: without .txt.gz)
 	File        string // "buddy.star": the name in positions
 	Description string // one line: the module docstring's first line, else the first comment's
 	Src         []byte
+	Trace       bool // a trace (scenarios/*.txt.gz), replayed rather than run
 }
+
+// traceSuffix ends the file name of a bundled trace.
+const traceSuffix = ".txt.gz"
 
 // Scenarios returns the bundled scenarios sorted by name.
 func Scenarios() ([]Scenario, error) {
@@ -41,19 +46,22 @@ func Scenarios() ([]Scenario, error) {
 	}
 	var out []Scenario
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".star") {
+		star, trace := strings.HasSuffix(e.Name(), ".star"), strings.HasSuffix(e.Name(), traceSuffix)
+		if e.IsDir() || !star && !trace {
 			continue
 		}
 		src, err := scenarioFiles.ReadFile(path.Join("scenarios", e.Name()))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Scenario{
-			Name:        strings.TrimSuffix(e.Name(), ".star"),
-			File:        e.Name(),
-			Description: describe(e.Name(), src),
-			Src:         src,
-		})
+		sc := Scenario{Name: strings.TrimSuffix(e.Name(), ".star"), File: e.Name(), Src: src, Trace: trace}
+		if trace {
+			sc.Name = strings.TrimSuffix(e.Name(), traceSuffix)
+			sc.Description = describeTrace(src)
+		} else {
+			sc.Description = describe(e.Name(), src)
+		}
+		out = append(out, sc)
 	}
 	slices.SortFunc(out, func(a, b Scenario) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -66,7 +74,7 @@ func LookupScenario(name string) (Scenario, bool) {
 	if err != nil {
 		return Scenario{}, false
 	}
-	name = strings.TrimSuffix(name, ".star")
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".star"), traceSuffix)
 	for _, sc := range all {
 		if sc.Name == name {
 			return sc, true
@@ -109,10 +117,12 @@ func firstLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// Script is source to run and the file name its positions use.
+// Script is source to run and the file name its positions use: a
+// Starlark script, or a kernel trace to replay (trace.go).
 type Script struct {
-	Name string // "buddy.star" for a bundled scenario, the path as given for a file
-	Src  []byte
+	Name  string // "buddy.star" for a bundled scenario, the path as given for a file
+	Src   []byte
+	Trace bool // Src is a trace (tracing/trace, trace_pipe or trace-cmd report text, maybe gzipped), told by its content
 }
 
 // Open finds the script ref names: a file on disk if one exists at that
@@ -126,10 +136,10 @@ func Open(ref string) (Script, error) {
 		if err != nil {
 			return Script{}, err
 		}
-		return Script{Name: ref, Src: src}, nil
+		return Script{Name: ref, Src: src, Trace: ktrace.Sniff(src)}, nil
 	}
 	if sc, ok := LookupScenario(ref); ok {
-		return Script{Name: sc.File, Src: sc.Src}, nil
+		return Script{Name: sc.File, Src: sc.Src, Trace: sc.Trace}, nil
 	}
 	return Script{}, fmt.Errorf("%s: no such file, and no bundled scenario of that name (allocviz scenarios lists them)", ref)
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/scripts/ktrace"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -101,8 +102,9 @@ type Settings struct {
 // first is its EvStep, which holds Pos and Call.
 type Step struct {
 	N      int    // step number, 1-based
-	Pos    string // file:line:col of the call (the column of the function's name)
-	Call   string // the call as written in the source, at most maxCallText bytes
+	Pos    string // file:line:col of the call (the column of the function's name); file:line for a trace's line
+	Label  string // a trace's line: "239.161175 bash-8366 [000] alloc_fdtable+0x55/0x140" (time, task-pid, CPU, call site); "" for a script
+	Call   string // the call as written in the source, at most maxCallText bytes; a trace's line: Op
 	Op     string // the call with its argument values: alloc_pages(3, GFP_KERNEL)
 	Result string // what it returned as Starlark prints it ("NULL" for a failed allocation); "" for None
 	Err    string // the error that ended the script in this step, if any
@@ -113,9 +115,10 @@ type Step struct {
 // Input is one piece of source the session executed: a script file or a
 // statement typed at the prompt. Rebuild replays them.
 type Input struct {
-	Name   string // the file name in positions; PromptFile for the prompt
-	Src    string // the source as given
-	Prompt bool   // typed at the prompt
+	Name   string       // the file name in positions; PromptFile for the prompt
+	Src    string       // the source as given
+	Prompt bool         // typed at the prompt
+	Trace  *ktrace.Plan // a trace replayed (trace.go); Src is then empty
 
 	line     int    // prompt inputs: the number of prompt lines typed before this one
 	stop     int    // replay ends when step stop+1 would begin; -1: it ran to its end
@@ -310,7 +313,7 @@ func (s *Session) Step(n int) Step {
 		last = s.log.StepStart(n) - 1
 	}
 	ev := s.log.At(first)
-	return Step{N: n, Pos: ev.Src(), Call: ev.Op(), Op: s.log.String(r.op), Result: s.log.String(r.result),
+	return Step{N: n, Pos: ev.Src(), Label: ev.Label(), Call: ev.Op(), Op: s.log.String(r.op), Result: s.log.String(r.result),
 		Err: s.stepErrs[n], First: first, Last: last}
 }
 
@@ -360,9 +363,10 @@ func (s *Session) Ext(key string, init func() any) any {
 	return v
 }
 
-// RunFile runs a whole script. name is the file name used in positions
-// ("buddy.star"). An error is an *Error; the steps before it stand, and
-// the session stays usable.
+// RunFile runs a whole script, or replays a kernel trace (told by its
+// content; see RunTrace) on the session's machine. name is the file name
+// used in positions ("buddy.star"). An error is an *Error; the steps
+// before it stand, and the session stays usable.
 func (s *Session) RunFile(name string, src []byte) error {
 	return s.RunFileContext(context.Background(), name, src)
 }
@@ -372,7 +376,12 @@ func (s *Session) RunFile(name string, src []byte) error {
 // script stops within moments, wherever it is, with an *Error that
 // matches ErrInterrupted and the context's cause. The steps it completed
 // stand; when the session is rebuilt, its replay stops at the same point.
+// A kernel trace (told by its content) is replayed the same way
+// (RunTraceContext).
 func (s *Session) RunFileContext(ctx context.Context, name string, src []byte) error {
+	if ktrace.Sniff(src) {
+		return s.runTraceFile(ctx, name, src)
+	}
 	_, err := s.exec(ctx, Input{Name: name, Src: string(src), stop: -1})
 	return err
 }
@@ -510,6 +519,9 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
+	if in.Trace != nil {
+		return starlark.None, s.execTrace(ctx, in)
+	}
 	if err := checkSource(in); err != nil {
 		return nil, err
 	}
@@ -551,17 +563,9 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 	s.setProgress(!s.replaying, s.NumSteps(), 0)
 	first := s.inputStart
 	defer func() { s.setProgress(false, s.NumSteps(), s.NumSteps()-first) }()
-	stopWatch := func() {}
-	if !s.replaying {
-		if s.opts.Timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, timeoutError{s.opts.Timeout})
-			defer cancel()
-		}
-		stopWatch = s.watch(ctx)
-	}
+	endGuard := s.guardInput(ctx)
 	result, err := s.run(opts, f, in, env)
-	stopWatch()
+	endGuard()
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) {
 		return nil, s.positioned(err)

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -10,6 +13,7 @@ import (
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
 	"github.com/allocviz/allocviz/scripts"
+	"github.com/allocviz/allocviz/scripts/ktrace"
 )
 
 // benchScript keeps a machine busy: blocks of every order allocated and
@@ -111,6 +115,68 @@ func benchModel(b *testing.B, ram string, w, h int) Model {
 		b.Fatal("not playing at full speed")
 	}
 	return m
+}
+
+// openTraceFile writes a 6.18 trace of n lines (the capture in testdata,
+// lengthened) and returns its path.
+func openTraceFile(b *testing.B, n int) string {
+	b.Helper()
+	data, err := os.ReadFile("../testdata/ftrace-kmem-6.18-ls-lR-python3.txt.gz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, err := ktrace.Decode(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), fmt.Sprintf("trace-%d.txt", n))
+	if err := os.WriteFile(path, ktrace.Lengthen(text, n), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// openFirstFrame is what allocviz FILE does before the user sees
+// anything: load the file (parse, plan and replay a trace, or run a
+// script), build the model of its events, and render the first frame.
+func openFirstFrame(b *testing.B, path string, w, h int) {
+	m := New(Options{Scenario: path})
+	nm, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m = nm.(Model)
+	nm, _ = m.Update(m.Init()())
+	m = nm.(Model)
+	if m.src == nil {
+		b.Fatalf("%s did not open: %v", path, m.loadErr)
+	}
+	_ = m.View()
+	m.src.close()
+}
+
+// BenchmarkOpenTrace opens a 6.18 trace of 70,000 and of 1,000,000 lines
+// in the interface at 200x60 (goals: 2 s and 20 s). The baseline is a
+// script of about as many steps (kmalloc and kfree in turn), opened the
+// same way in the same run.
+func BenchmarkOpenTrace(b *testing.B) {
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	b.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) })
+	for _, n := range []int{70_000, 1_000_000} {
+		trace := openTraceFile(b, n)
+		b.Run(fmt.Sprintf("trace-lines=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				openFirstFrame(b, trace, 200, 60)
+			}
+		})
+		script := filepath.Join(b.TempDir(), "loop.star")
+		src := fmt.Sprintf("for i in range(%d):\n    kfree(kmalloc(64 + i %% 512))\n", n/2)
+		if err := writeFile(script, src); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("baseline-script-steps=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				openFirstFrame(b, script, 200, 60)
+			}
+		})
+	}
 }
 
 // millionScript takes 1,000,000 steps: kmalloc(64) and kfree, in turn.

@@ -49,6 +49,9 @@ func whyLines(st Styles, hv *heapview.Model, si heapview.StepInfo, step *scripts
 		add(st.Emph.Render, "", n)
 	}
 	if step != nil {
+		if withCall && step.Label != "" {
+			add(st.Muted.Render, "", step.Label) // a trace's line: time, task, CPU, call site
+		}
 		if withCall {
 			call := step.Op
 			if step.Result != "" {
@@ -86,13 +89,14 @@ func whyLines(st Styles, hv *heapview.Model, si heapview.StepInfo, step *scripts
 	return out
 }
 
-// fileLine drops the column from file:line:col, and the directories.
+// fileLine drops the column from file:line:col (a trace's file:line has
+// none), and the directories.
 func fileLine(pos string) string {
-	if i := strings.LastIndexByte(pos, ':'); i > 0 {
-		pos = pos[:i]
-	}
 	if i := strings.LastIndexByte(pos, '/'); i >= 0 {
 		pos = pos[i+1:]
+	}
+	if i := strings.LastIndexByte(pos, ':'); i > 0 && strings.Count(pos, ":") >= 2 {
+		pos = pos[:i]
 	}
 	return pos
 }

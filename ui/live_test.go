@@ -2,12 +2,16 @@ package ui
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/allocviz/allocviz/scripts"
+	"github.com/allocviz/allocviz/scripts/ktrace"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -118,5 +122,36 @@ func TestStatementAfterAShortScriptDoesNotYield(t *testing.T) {
 	}
 	if n := src.sess.NumSteps(); n != 1001 {
 		t.Fatalf("%d steps, want 1001", n)
+	}
+}
+
+// A trace that opens while it is replayed says "trace" where a script's
+// notices say "script". (The bundled trace lengthened to 300,000 lines,
+// so that its replay runs long after it opens.)
+func TestLiveTraceSaysTrace(t *testing.T) {
+	showEarly(t)
+	sc, ok := scripts.LookupScenario("trace-ls")
+	if !ok {
+		t.Fatal("no trace-ls")
+	}
+	text, err := ktrace.Decode(sc.Src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "long.txt")
+	if err := os.WriteFile(path, ktrace.Lengthen(text, 300_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{Scenario: path})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m, tick := update(t, m, m.Init()())
+	t.Cleanup(func() { m.src.close() })
+	if !m.live || tick == nil || !strings.Contains(m.notice, "the trace is still running") {
+		t.Fatalf("live %v, notice %q", m.live, m.notice)
+	}
+	<-m.src.live.done // the replay's end, then the tick that takes it in
+	m, _ = update(t, m, liveTickMsg{src: m.src})
+	if n := m.lastStep(); m.live || n < 200_000 || m.notice != fmt.Sprintf("the trace ended after %d steps", n) {
+		t.Fatalf("%d steps, notice %q", n, m.notice)
 	}
 }

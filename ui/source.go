@@ -26,6 +26,7 @@ type source struct {
 	cfg    allocator.Config // the machine's configuration, fixed by the first step
 	runErr error            // the script's error when it was opened, nil if it ran to its end
 	ctx    context.Context  // statements run under it; it ends when the program stops
+	trace  bool             // it was opened on a kernel's trace, not a script
 
 	// A script that runs longer than firstSlice is shown while it runs:
 	// its runner goroutine holds mu while it takes steps and lets go of it
@@ -124,7 +125,7 @@ func openSource(ctx context.Context, ref string, opts scripts.Options) (*source,
 			sess.Close()
 			return nil, herr
 		}
-		s.runErr = l.err
+		s.runErr, s.trace = l.err, sc.Trace
 		return s, nil
 	case <-l.paused:
 	}
@@ -137,9 +138,25 @@ func openSource(ctx context.Context, ref string, opts scripts.Options) (*source,
 		sess.Close()
 		return nil, herr
 	}
-	s.live = l
+	s.live, s.trace = l, sc.Trace
 	l.mu.Unlock()
 	return s, nil
+}
+
+// inputNoun names what the session ran first: "trace" for a kernel's
+// trace replayed, else "script". A source that openSource made knows;
+// another (a rebuild's, made while nothing runs) asks the session.
+func (s *source) inputNoun() string {
+	if s.trace {
+		return "trace"
+	}
+	if s.live != nil {
+		return "script"
+	}
+	if in := s.sess.Inputs(); len(in) > 0 && in[0].Trace != nil {
+		return "trace"
+	}
+	return "script"
 }
 
 // newSource builds the model of sess's events so far.
@@ -257,24 +274,11 @@ func (s *source) machineSummary(short bool) string {
 	free := t.PagesByOwner[allocator.OwnerFree] * s.hv.PageSize()
 	if short {
 		return fmt.Sprintf("%s · %s · %d cpus · %s free", allocator.FormatBytes(uint64(cfg.RAM)),
-			allocator.FormatBytes(uint64(cfg.PageSize)), cfg.CPUs, humanBytes(free))
+			allocator.FormatBytes(uint64(cfg.PageSize)), cfg.CPUs, allocator.HumanBytes(free))
 	}
 	return fmt.Sprintf("%s · %s pages · %d cpus · %s · free %s",
 		allocator.FormatBytes(uint64(cfg.RAM)), allocator.FormatBytes(uint64(cfg.PageSize)),
-		cfg.CPUs, cfg.Profile, humanBytes(free))
-}
-
-// humanBytes prints a byte count with one decimal: "61.2 MiB".
-func humanBytes(n uint64) string {
-	switch {
-	case n >= allocator.GiB:
-		return fmt.Sprintf("%.1f GiB", float64(n)/allocator.GiB)
-	case n >= allocator.MiB:
-		return fmt.Sprintf("%.1f MiB", float64(n)/allocator.MiB)
-	case n >= allocator.KiB:
-		return fmt.Sprintf("%.1f KiB", float64(n)/allocator.KiB)
-	}
-	return fmt.Sprintf("%d B", n)
+		cfg.CPUs, cfg.Profile, allocator.HumanBytes(free))
 }
 
 // bundledScenarios lists the scenarios the picker offers.

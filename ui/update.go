@@ -371,7 +371,7 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	var tick tea.Cmd
 	switch {
 	case m.live:
-		m.setNotice("the script is still running: its steps appear as it takes them", false)
+		m.setNotice(fmt.Sprintf("the %s is still running: its steps appear as it takes them", msg.src.inputNoun()), false)
 		tick = liveTickCmd(msg.src)
 	case msg.stmt == "":
 		m.noticeScriptEnd()
@@ -392,7 +392,7 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 // not well: its error, or its failed checks.
 func (m *Model) noticeScriptEnd() {
 	if err := m.src.runErr; err != nil {
-		m.setNotice(fmt.Sprintf("the script stopped after step %d: %v", m.lastStep(), err), true)
+		m.setNotice(fmt.Sprintf("the %s stopped after step %d: %v", m.src.inputNoun(), m.lastStep(), err), true)
 	} else if f := m.src.sess.Failures(); len(f) > 0 {
 		m.setNotice(fmt.Sprintf("%d check(s) failed; the first, at step %d: %s", len(f), f[0].Step, f[0].Msg), true)
 	}
@@ -410,7 +410,7 @@ func (m Model) updateLive(msg liveTickMsg) (tea.Model, tea.Cmd) {
 	m.src.seek(m.step)
 	if ended {
 		m.live = false
-		m.setNotice(fmt.Sprintf("the script ended after %d steps", m.lastStep()), false)
+		m.setNotice(fmt.Sprintf("the %s ended after %d steps", m.src.inputNoun(), m.lastStep()), false)
 		m.noticeScriptEnd()
 	}
 	m.refresh()

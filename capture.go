@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/allocviz/allocviz/scripts/ktrace"
+)
+
+// captureInstance is the tracefs instance a capture records in: its own
+// ring buffer and event switches, so the host's tracing (the top-level
+// buffer, other instances) is left alone.
+const captureInstance = "allocviz"
+
+// defaultBufferKB is the instance's ring buffer per CPU: about 170,000
+// kmem events per CPU before the oldest are overwritten.
+const defaultBufferKB = 8192
+
+// captureCmd is allocviz capture [-o FILE] [--seconds N] [--buffer-kb N]
+// [-- COMMAND ARGS...]: record the kmem and vmalloc events of the running
+// kernel while a command runs (or for N seconds) into a trace allocviz
+// replays.
+func captureCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("capture", stderr)
+	out := fs.String("o", "allocviz-capture.txt", "write the trace to this file (.gz compresses it; - is standard output)")
+	seconds := fs.Float64("seconds", 0, "record the whole system for this many seconds instead of a command")
+	bufKB := fs.Int("buffer-kb", defaultBufferKB, "ring buffer per CPU, in KiB")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitError
+	}
+	const use = "usage: allocviz capture [-o FILE] [--seconds N] [--buffer-kb N] [-- COMMAND ARGS...]"
+	switch {
+	case len(pos) == 0 && *seconds <= 0:
+		fmt.Fprintln(stderr, "allocviz capture: give a command to trace after --, or --seconds N")
+		fmt.Fprintln(stderr, use)
+		return exitError
+	case len(pos) > 0 && *seconds > 0:
+		fmt.Fprintln(stderr, "allocviz capture: a command or --seconds, not both")
+		return exitError
+	case *bufKB < 4 || *bufKB > 1<<20:
+		fmt.Fprintf(stderr, "allocviz capture: --buffer-kb %d is out of range (4 to 1048576)\n", *bufKB)
+		return exitError
+	}
+	root, unmount, err := openTracefs()
+	if err != nil {
+		fmt.Fprintln(stderr, "allocviz capture:", err)
+		return exitError
+	}
+	c := &capturer{root: root, mkdir: func(p string) error { return os.Mkdir(p, 0o755) }, rmdir: os.Remove, bufKB: *bufKB}
+	what := fmt.Sprintf("%g s of the whole system", *seconds)
+	wait := func() error { return waitSeconds(*seconds) }
+	if len(pos) > 0 {
+		what = "`" + shellJoin(pos) + "`"
+		wait = func() error { return runTraced(pos, stdout, stderr, *out == "-") }
+	}
+	data, err := c.capture(wait)
+	if unmount != nil {
+		if uerr := unmount(); uerr != nil && err == nil {
+			err = fmt.Errorf("unmount tracefs: %w", uerr)
+		}
+	}
+	if err != nil && data == nil {
+		fmt.Fprintln(stderr, "allocviz capture:", err)
+		return exitError
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "allocviz capture:", err) // the command failed; its trace is still written
+	}
+	comment := fmt.Sprintf("# allocviz: kmem trace of %s on Linux %s, recorded by allocviz capture\n", what, kernelRelease())
+	if err := writeCapture(*out, stdout, append([]byte(comment), data...)); err != nil {
+		fmt.Fprintln(stderr, "allocviz capture:", err)
+		return exitError
+	}
+	summarizeCapture(stderr, *out, data)
+	return exitOK
+}
+
+// capturer records one trace in a tracefs instance. mkdir and rmdir make
+// and remove the instance (os.Mkdir and os.Remove on a real tracefs,
+// where the kernel fills the new directory with its files).
+type capturer struct {
+	root         string // where tracefs is mounted
+	mkdir, rmdir func(string) error
+	bufKB        int
+}
+
+// capture makes the instance, switches on exactly the memory events,
+// records while wait runs, and returns the instance's trace text. The
+// instance is removed whatever happens. The trace is returned also when
+// wait fails (a command that exited non-zero), with wait's error.
+func (c *capturer) capture(wait func() error) (data []byte, err error) {
+	inst := filepath.Join(c.root, "instances", captureInstance)
+	if err := c.mkdir(inst); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%s exists: another allocviz capture is running, or one was killed before it could clean up (rmdir %s removes it)", inst, inst)
+		}
+		return nil, fmt.Errorf("make the tracing instance: %w", err)
+	}
+	defer func() {
+		if rerr := c.rmdir(inst); rerr != nil && err == nil {
+			err = fmt.Errorf("remove the tracing instance %s: %w", inst, rerr)
+		}
+	}()
+	write := func(name, v string) error {
+		if err := os.WriteFile(filepath.Join(inst, name), []byte(v), 0); err != nil {
+			return fmt.Errorf("tracefs: %w", err)
+		}
+		return nil
+	}
+	if err := write("tracing_on", "0"); err != nil {
+		return nil, err
+	}
+	if err := write("buffer_size_kb", strconv.Itoa(c.bufKB)); err != nil {
+		return nil, err
+	}
+	enabled := 0
+	for _, tp := range ktrace.Tracepoints() {
+		name := filepath.Join("events", tp.System, tp.Name, "enable")
+		if _, err := os.Stat(filepath.Join(inst, name)); err != nil {
+			continue // this kernel has no such event (vm_unmap_aliases, or older kernels' vmalloc events)
+		}
+		if err := write(name, "1"); err != nil {
+			return nil, err
+		}
+		enabled++
+	}
+	if enabled == 0 {
+		return nil, fmt.Errorf("no kmem tracepoints under %s: a kernel built without them?", filepath.Join(inst, "events"))
+	}
+	if err := write("tracing_on", "1"); err != nil {
+		return nil, err
+	}
+	werr := wait()
+	if err := write("tracing_on", "0"); err != nil {
+		return nil, err
+	}
+	data, err = os.ReadFile(filepath.Join(inst, "trace"))
+	if err != nil {
+		return nil, fmt.Errorf("tracefs: %w", err)
+	}
+	return data, werr
+}
+
+// waitSeconds waits n seconds, or until an interrupt.
+func waitSeconds(n float64) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	t := time.NewTimer(time.Duration(n * float64(time.Second)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// runTraced runs the traced command with the terminal's input; its
+// output goes to stdout, or to stderr when the trace itself does. An
+// interrupt goes to the command (it shares the terminal) and capture
+// carries on to clean up.
+func runTraced(argv []string, stdout, stderr io.Writer, traceOnStdout bool) error {
+	signal.Ignore(os.Interrupt)
+	defer signal.Reset(os.Interrupt)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	if traceOnStdout {
+		cmd.Stdout = stderr
+	}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w (the trace is written all the same)", argv[0], err)
+	}
+	return nil
+}
+
+// writeCapture writes the trace to path: gzipped for .gz, standard
+// output for -.
+func writeCapture(path string, stdout io.Writer, data []byte) error {
+	if path == "-" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	if strings.HasSuffix(path, ".gz") {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		if _, err := zw.Write(data); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		data = b.Bytes()
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// summarizeCapture says what was recorded, and warns when the ring buffer
+// overflowed ("# entries-in-buffer/entries-written: 100/150").
+func summarizeCapture(w io.Writer, path string, data []byte) {
+	if i := bytes.Index(data, []byte("entries-in-buffer/entries-written: ")); i >= 0 {
+		var kept, written int
+		if _, err := fmt.Sscanf(string(data[i:]), "entries-in-buffer/entries-written: %d/%d", &kept, &written); err == nil && written > kept {
+			fmt.Fprintf(w, "allocviz capture: %d of %d events were lost when the ring buffer filled; raise --buffer-kb or trace less\n", written-kept, written)
+		}
+	}
+	t, err := ktrace.Parse(path, data)
+	if err != nil {
+		fmt.Fprintf(w, "allocviz capture: %s holds no memory events\n", path)
+		return
+	}
+	where := path
+	if path == "-" {
+		where = "standard output"
+	}
+	fmt.Fprintf(w, "allocviz capture: %d memory events from %d lines on %d CPUs written to %s\n", t.Stats.Memory(), t.Stats.Lines, t.CPUs, where)
+	if path != "-" {
+		fmt.Fprintf(w, "  allocviz %s opens it; allocviz trace stats %s sums it up\n", path, path)
+	}
+}
+
+// shellJoin writes a command as a shell would need it typed: arguments
+// with spaces or shell characters in single quotes.
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`;&|<>*?()[]{}~#!") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}

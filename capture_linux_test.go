@@ -1,0 +1,60 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/scripts/ktrace"
+)
+
+// TestCaptureRealTracefs captures `ls` on this machine's kernel when it
+// can (root, and tracefs mounted or mountable), and leaves tracefs as it
+// found it: no instance, mounted only if it was.
+func TestCaptureRealTracefs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("capturing needs root: run the tests as root to capture for real")
+	}
+	before, wasMounted := mountedTracefs()
+	out := filepath.Join(t.TempDir(), "ls.txt.gz")
+	code, stdout, errOut := runCLI(t, "capture", "-o", out, "--", "sh", "-c", "ls -l / > /dev/null")
+	if code == exitError && strings.Contains(errOut, "tracefs is not mounted and mounting it") {
+		t.Skipf("tracefs cannot be mounted here: %s", errOut)
+	}
+	if code != exitOK || stdout != "" || !strings.Contains(errOut, "memory events from") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, errOut)
+	}
+	after, isMounted := mountedTracefs()
+	if isMounted != wasMounted || after != before {
+		t.Errorf("tracefs mounted at %q (%v) before, %q (%v) after", before, wasMounted, after, isMounted)
+	}
+	if isMounted {
+		if _, err := os.Stat(filepath.Join(after, "instances", captureInstance)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the capture's instance is left: %v", err)
+		}
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ktrace.Parse(out, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Stats.Unparsed != 0 || tr.Stats.Memory() == 0 || tr.CPUs < 1 ||
+		!strings.HasPrefix(tr.Comment, "kmem trace of `sh -c 'ls -l / > /dev/null'` on Linux ") {
+		t.Errorf("the capture: %d unparsed, %d memory events, %d cpus, comment %q", tr.Stats.Unparsed, tr.Stats.Memory(), tr.CPUs, tr.Comment)
+	}
+	// Whether allocviz agrees with this kernel depends on the kernel (the
+	// fixtures pin 6.18's); the capture is what is tested here.
+	rep, err := ktrace.Analyze(out, data, allocator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("this kernel: %d kmallocs agree with allocviz, %d disagree", rep.Replay.KsizeAgree, rep.Replay.KsizeDiffer)
+}
