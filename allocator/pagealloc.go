@@ -286,17 +286,14 @@ func (n *pageNode) freeBoot(pfn uint64, order int) {
 // zoneOf returns the zone of a RAM pfn.
 func (n *pageNode) zoneOf(pfn uint64) *pzone {
 	// The zones lie in pfn order: the highest populated zone that starts
-	// at or below pfn holds it.
+	// at or below pfn holds it. DMA starts at pfn 0 on every machine.
 	switch {
 	case pfn >= n.zoneStarts[ZoneNormal]:
 		return &n.zones[ZoneNormal]
 	case pfn >= n.zoneStarts[ZoneDMA32]:
 		return &n.zones[ZoneDMA32]
-	case pfn >= n.zoneStarts[ZoneDMA]:
-		return &n.zones[ZoneDMA]
 	}
-	throw("zoneOf", fmt.Sprintf("pfn %#x is in no zone", pfn))
-	return nil
+	return &n.zones[ZoneDMA]
 }
 
 // blockType is get_pfnblock_migratetype().
@@ -313,22 +310,22 @@ func (n *pageNode) setBlockType(pfn uint64, mt MigrateType) {
 
 // listAdd links the block at pfn into l, at the head or the tail.
 func (n *pageNode) listAdd(l *pageList, pfn uint64, tail bool) {
-	p := &n.pfns[pfn]
 	i := int32(pfn)
+	p := &n.pfns[pfn]
+	p.next, p.prev = -1, -1
+	l.n++
 	switch {
 	case l.head < 0:
-		p.next, p.prev = -1, -1
 		l.head, l.tail = i, i
 	case tail:
-		p.next, p.prev = -1, l.tail
+		p.prev = l.tail
 		n.pfns[l.tail].next = i
 		l.tail = i
 	default:
-		p.next, p.prev = l.head, -1
+		p.next = l.head
 		n.pfns[l.head].prev = i
 		l.head = i
 	}
-	l.n++
 }
 
 // listDel unlinks the block at pfn from l.
