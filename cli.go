@@ -34,7 +34,11 @@ const usageText = `usage:
                                         print a /proc file (buddyinfo, pagetypeinfo, zoneinfo,
                                         slabinfo, vmallocinfo) of a fresh machine, or of the
                                         machine after a script
-  allocviz scenarios                    list the bundled scenarios
+  allocviz scenarios                    list the bundled scenarios, by topic
+  allocviz quiz [--topic T] [--seed N] [--n N] [machine flags]
+                                        random practice: N questions (default 10) about seeded
+                                        random operations; T is kmalloc, krealloc, buddy, slub,
+                                        vmalloc, kvec or all; answers are read one per line
   allocviz trace stats FILE|NAME [machine flags]
                                         what a kernel trace holds and what replaying it does
   allocviz capture [-o FILE] [--seconds N] [--buffer-kb N] [-- COMMAND ARGS...]
@@ -48,8 +52,13 @@ trace's CPUs and enough RAM for its pages unless the machine flags say otherwise
 
 interface flags:
   --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
+  --quiz          stop at each question of the lesson; a number key answers, the next step
+                  reveals the answer and the rule, the last step shows the score
 run flags:
   --json          one JSON object per event instead of one line per step
+  --quiz          stop at each question (ask()) and read the answer from the terminal:
+                  a choice's number, yes or no; exit 1 if one was wrong
+  --answers LIST  answer the questions from a list, in order: --answers 2,1,yes
 machine flags (a script's config() overrides them):
   --ram SIZE        RAM, e.g. 64M, 256MiB, 8G (default 64M; 2M to 16G; above 3G
                     the rest lies above the PCI hole, from 4G)
@@ -67,9 +76,16 @@ machine flags (a script's config() overrides them):
                     CONFIG_SLAB_FREELIST_RANDOM: shuffle each new slab's freelist
   --freelist-hardened
                     CONFIG_SLAB_FREELIST_HARDENED: obfuscate the stored free pointers
-  --seed N          seed of the freelist shuffles and hardening keys (default 0)
+  --seed N          seed of the freelist shuffles, hardening keys and fault injection (default 0)
+  --failslab I,P,S,T
+                    boot option failslab=<interval>,<probability>,<space>,<times>: fail slab
+                    allocations on purpose (lib/fault-inject.c); as the kernel boots it,
+                    ignore-gfp-wait is Y, so only allocations that cannot sleep fail
+  --fail-page-alloc I,P,S,T
+                    boot option fail_page_alloc=: the same for the page allocator (min-order 1,
+                    ignore-gfp-wait and ignore-gfp-highmem Y)
 
-exit status: 0 ok, 1 a check failed, 2 a script error (printed as file:line:col: message),
+exit status: 0 ok, 1 a check failed or a quiz answer was wrong, 2 a script error (printed as file:line:col: message),
 128+n ended by signal n (SIGINT, SIGTERM or SIGHUP; the steps so far are printed)
 `
 
@@ -91,6 +107,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return procCmd(args[1:], stdout, stderr)
 	case "scenarios":
 		return scenariosCmd(args[1:], stdout, stderr)
+	case "quiz":
+		return quizCmd(args[1:], stdout, stderr)
 	case "trace":
 		return traceCmd(args[1:], stdout, stderr)
 	case "capture":
@@ -118,6 +136,8 @@ type machineFlags struct {
 	freelistRandom   bool
 	freelistHardened bool
 	seed             uint64
+	failslab         string
+	failPageAlloc    string
 }
 
 func (f *machineFlags) register(fs *flag.FlagSet) {
@@ -133,6 +153,8 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.freelistRandom, "freelist-random", false, "shuffle each new slab's freelist")
 	fs.BoolVar(&f.freelistHardened, "freelist-hardened", false, "obfuscate stored free pointers")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of freelist shuffles and hardening keys")
+	fs.StringVar(&f.failslab, "failslab", "", "boot option failslab=<interval>,<probability>,<space>,<times>")
+	fs.StringVar(&f.failPageAlloc, "fail-page-alloc", "", "boot option fail_page_alloc=<interval>,<probability>,<space>,<times>")
 }
 
 // options converts the flags; zero values mean the defaults.
@@ -148,12 +170,20 @@ func (f *machineFlags) options() (scripts.Options, error) {
 		return scripts.Options{}, fmt.Errorf("--timeout %v is negative", f.timeout)
 	}
 	debug := strings.ToUpper(f.slabDebug)
+	for _, o := range []struct{ flag, v string }{{"--failslab", f.failslab}, {"--fail-page-alloc", f.failPageAlloc}} {
+		if o.v != "" {
+			if err := allocator.ParseFaultAttr(o.v, &allocator.FaultAttr{}); err != nil {
+				return scripts.Options{}, fmt.Errorf("%s: %w", o.flag, err)
+			}
+		}
+	}
 	if _, err := allocator.ParseSlabDebug(debug); err != nil {
 		return scripts.Options{}, fmt.Errorf("--slab-debug %q: %w", f.slabDebug, err)
 	}
 	return scripts.Options{
 		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, PossibleCPUs: f.possibleCPUs, Profile: p,
-			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed},
+			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed,
+			FailSlab: f.failslab, FailPageAlloc: f.failPageAlloc},
 		MaxSteps:  f.maxSteps,
 		MaxMemory: int64(f.maxMemory),
 		Timeout:   f.timeout,
@@ -216,6 +246,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	var mf machineFlags
 	mf.register(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per event")
+	quiz := fs.Bool("quiz", false, "stop at each ask() and take an answer")
+	answers := fs.String("answers", "", "answers to the questions, in order: 2,1,yes (implies --quiz)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
@@ -236,6 +268,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer limitHeap(&opts)()
+	if *quiz || *answers != "" {
+		if *asJSON {
+			fmt.Fprintln(stderr, "allocviz run: --quiz and --json do not go together")
+			return exitError
+		}
+		return quizRunCmd(pos[0], opts, *answers, stdout, stderr)
+	}
 	// Each step's line is written as the step ends, each print() as it
 	// happens; the stream reaches stdout at least every flushEvery.
 	out := newStream(stdout)
@@ -363,6 +402,12 @@ func (l *stepLines) cells(cells [4]string) {
 
 // step writes the line of step st.
 func (l *stepLines) step(out *stream, s *scripts.Session, st scripts.Step) {
+	out.WriteBytes(l.format(s, st))
+}
+
+// format returns the line of step st, newline included; it is valid
+// until the next call.
+func (l *stepLines) format(s *scripts.Session, st scripts.Step) []byte {
 	where := fileLine(st.Pos)
 	if st.Label != "" {
 		where += " " + st.Label // a trace's line: its time, task-pid, CPU and call site
@@ -374,7 +419,7 @@ func (l *stepLines) step(out *stream, s *scripts.Session, st scripts.Step) {
 		l.line = append(l.line[:at], heapview.ShortReport(string(l.line[at:]))...)
 	}
 	l.line = append(l.line, '\n')
-	out.WriteBytes(l.line)
+	return l.line
 }
 
 // print writes the line of a print() at pos.
@@ -487,8 +532,14 @@ func scenariosCmd(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, sc := range all {
-		fmt.Fprintf(tw, "%s\t%s\n", sc.Name, sc.Description)
+	for i, g := range scripts.ByTopic(all) {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintf(tw, "%s:\n", g[0].Topic)
+		for _, sc := range g {
+			fmt.Fprintf(tw, "  %s\t%s\n", sc.Name, sc.Description)
+		}
 	}
 	tw.Flush()
 	return exitOK

@@ -361,7 +361,7 @@ func TestProcVmallocinfo(t *testing.T) {
 
 func TestScenariosCommand(t *testing.T) {
 	code, out, _ := runCLI(t, "scenarios")
-	if code != exitOK || !regexp.MustCompile(`(?m)^buddy +Buddy split and merge: .+$`).MatchString(out) {
+	if code != exitOK || !regexp.MustCompile(`(?m)^pages:\n  buddy +Buddy split and merge: .+$`).MatchString(out) {
 		t.Errorf("exit %d, output %q", code, out)
 	}
 }

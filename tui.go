@@ -29,6 +29,7 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 	var mf machineFlags
 	mf.register(fs)
 	palette := fs.String("palette", "default", "colours: default, cb (colour-blind safe) or mono")
+	quiz := fs.Bool("quiz", false, "stop at each question and take an answer")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
@@ -67,7 +68,7 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 		return runCmd(runArgs, stdout, stderr)
 	}
 	defer limitHeap(&opts)()
-	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal}, out, stderr)
+	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal, Quiz: *quiz}, out, stderr)
 }
 
 // runTUI runs the interface until the user quits. Nothing else writes to

@@ -216,6 +216,12 @@ func (m *Machine) allocPages(order int, gfp GFP, owner Owner) (uint64, error) {
 	if order < 0 || order > MaxPageOrder {
 		return 0, m.pageAllocFailed(order, gfp, nil)
 	}
+	if m.fi.on {
+		// prepare_alloc_pages(): should_fail_alloc_page() (faultinject.go).
+		if err := m.shouldFailAllocPage(order, gfp); err != nil {
+			return 0, err
+		}
+	}
 	m.pn.tracing = m.tracing()
 	pfn, _, fail := m.pn.alloc(order, gfp, m.cpu)
 	if fail != nil {

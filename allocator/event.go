@@ -110,6 +110,15 @@ const (
 	// free, wrong allocator): Addr, Text.
 	EvMisuse
 
+	// Fault injection (faultinject.go).
+	EvFaultConfig // failslab's or fail_page_alloc's knobs were set (a script, a boot option): Text (the knobs)
+	EvFaultInject // failslab or fail_page_alloc failed an allocation on purpose: Cache (failslab), Order (fail_page_alloc), GFP, Size (what should_fail_ex was given: object_size, or pages), Text (the rule)
+
+	// Quizzes: a script's question and, after the step it asks about, the
+	// answer the machine gave.
+	EvAsk    // ask(): Question (its number in the run), Text (the question), Choices (none: a free answer)
+	EvAnswer // the answer to question Question, from what the step just taken did: Text (the answer, as a choice reads)
+
 	numEventKinds
 )
 

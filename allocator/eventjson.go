@@ -44,6 +44,7 @@ type eventJSON struct {
 	Synthetic string       `json:"synthetic,omitempty"`
 	Migrate   string       `json:"migratetype,omitempty"`
 	Zone      string       `json:"zone,omitempty"`
+	Choices   []string     `json:"choices,omitempty"`
 }
 
 type reallocJSON struct {
@@ -72,6 +73,7 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 		PFN: e.PFN(), Order: e.Order(), Owner: e.Owner().String(), Path: e.Path(),
 		Size: e.Size(), Bytes: e.Bytes(),
 		Cache: e.Cache(), Src: e.Src(), Label: e.Label(), Op: e.Op(), PFNs: e.PFNs(), Cause: e.Cause(), Synthetic: e.Synthetic(),
+		Choices: e.Choices(),
 	}
 	if sc != nil {
 		b := e.Addr().Append(sc.b[:0])
@@ -249,6 +251,16 @@ func (j *eventJSON) append(b []byte) []byte {
 	if j.Zone != "" {
 		b = jsonString(append(b, `,"zone":`...), j.Zone)
 	}
+	if len(j.Choices) > 0 {
+		b = append(b, `,"choices":[`...)
+		for i, c := range j.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonString(b, c)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}', '\n')
 }
 
@@ -342,7 +354,8 @@ func (j *eventJSON) fields() (Fields, error) {
 		return Fields{}, fmt.Errorf("event kind %q does not exist", j.Kind)
 	}
 	f := Fields{Kind: k, Step: j.Step, CPU: j.CPU, PFN: j.PFN, Order: j.Order, Path: j.Path, Size: j.Size, Bytes: j.Bytes,
-		Cache: j.Cache, Src: j.Src, Label: j.Label, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Synthetic: j.Synthetic}
+		Cache: j.Cache, Src: j.Src, Label: j.Label, Op: j.Op, Text: j.Text, PFNs: j.PFNs, Cause: j.Cause, Synthetic: j.Synthetic,
+		Choices: j.Choices}
 	var err error
 	if f.Addr, err = parseAddr(j.Addr); err != nil {
 		return f, err

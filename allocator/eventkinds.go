@@ -106,11 +106,12 @@ const (
 	countFinalOrder
 	countWant
 	countPageblocks
+	countQuestion
 	numCounts
 )
 
 var countNames = [numCounts]string{"none", "prev_cpu", "page_size", "pages", "largest_order", "objects", "list_cpu",
-	"object", "errors", "areas", "capacity", "from_order", "final_order", "want", "pageblocks"}
+	"object", "errors", "areas", "capacity", "from_order", "final_order", "want", "pageblocks", "question"}
 
 func (c eventCount) String() string { return countNames[c] }
 
@@ -135,7 +136,7 @@ type kindInfo struct {
 	wideOrder bool
 	count     eventCount
 	// Where the kind keeps its strings and lists; inNone: it has none.
-	path, src, label, op, pfns, realloc, cause loc
+	path, src, label, op, pfns, realloc, cause, choices loc
 	// synthetic: the kind is a free that may be marked Synthetic, made
 	// by FreeSynthetic rather than by a call (the log's synth table).
 	synthetic bool
@@ -240,6 +241,13 @@ func kindTable() [numEventKinds]kindInfo {
 		EvVecOp: {name: "vec_op", class: ClassDecision, headline: 6, fields: fAddr | fSize | fBytes, count: countCapacity,
 			op: inS1, realloc: inVec, cause: inVec, stored: inVec, describe: vecOpDescription},
 		EvMisuse: {name: "misuse", class: ClassReport, headline: 13, fields: fAddr, stored: inS1},
+
+		EvFaultConfig: {name: "fault_config", class: ClassNarration, stored: inS1},
+		EvFaultInject: {name: "fault_inject", class: ClassReport, headline: 14, fields: fCache | fOrder | fGFP | fSize, stored: inS2,
+			failed: func(Event) bool { return true }},
+
+		EvAsk:    {name: "ask", class: ClassNarration, count: countQuestion, stored: inS1, choices: inS2},
+		EvAnswer: {name: "answer", class: ClassNarration, count: countQuestion, stored: inS1},
 	}
 }
 

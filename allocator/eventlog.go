@@ -660,6 +660,27 @@ func (e Event) Pageblocks() int { return e.count(countPageblocks) }
 // elements (usize::MAX), 1 for a Box.
 func (e Event) Capacity() int { return e.count(countCapacity) }
 
+// Question returns an EvAsk's or EvAnswer's question number, 1 for the
+// run's first.
+func (e Event) Question() int { return e.count(countQuestion) }
+
+// Choices returns an EvAsk's choices, in the order they are numbered; nil
+// for a question with a free answer.
+func (e Event) Choices() []string {
+	id := e.str(kinds[e.r.kind].choices)
+	if id == 0 {
+		return nil
+	}
+	return strings.Split(e.l.String(id), choiceSep)
+}
+
+// choiceSep separates the choices a record keeps in one string: no
+// choice may contain it.
+const choiceSep = "\x1f"
+
+// ValidChoice reports whether s may be one of an EvAsk's choices.
+func ValidChoice(s string) bool { return s != "" && !strings.Contains(s, choiceSep) }
+
 // Text returns the event's own sentence: the rule that decided it, the
 // narration, the report. Kinds that decide nothing (a split, a kfree)
 // have none. It is built from the fields when asked for. A synthetic
@@ -803,6 +824,7 @@ type Fields struct {
 	PFNs     []uint64
 	Realloc  *ReallocInfo
 	Cause    uint64
+	Choices  []string
 	// Synthetic marks a free made by FreeSynthetic, with why; Text then
 	// ends with it, as the machine words it.
 	Synthetic string
@@ -822,6 +844,7 @@ type Fields struct {
 	FinalOrder   int
 	Want         int
 	Pageblocks   int
+	Question     int
 }
 
 // counts returns the Fields' count fields by eventCount.
@@ -829,7 +852,7 @@ func (f *Fields) counts() [numCounts]*int {
 	return [numCounts]*int{countPrevCPU: &f.PrevCPU, countPageSize: &f.PageSize, countPages: &f.Pages,
 		countLargest: &f.LargestOrder, countObjects: &f.Objects, countListCPU: &f.ListCPU, countObject: &f.Object,
 		countErrors: &f.Errors, countAreas: &f.Areas, countCapacity: &f.Capacity, countFromOrder: &f.FromOrder,
-		countFinalOrder: &f.FinalOrder, countWant: &f.Want, countPageblocks: &f.Pageblocks}
+		countFinalOrder: &f.FinalOrder, countWant: &f.Want, countPageblocks: &f.Pageblocks, countQuestion: &f.Question}
 }
 
 // Fields returns the event field by field.
@@ -837,7 +860,7 @@ func (e Event) Fields() Fields {
 	f := Fields{Kind: e.Kind(), Step: e.Step(), CPU: e.CPU(), GFP: e.GFP(), PFN: e.PFN(), Order: e.Order(),
 		Owner: e.Owner(), List: e.List(), Decision: e.Decision(), Migrate: e.Migrate(), Zone: e.Zone(), Addr: e.Addr(), Size: e.Size(), Bytes: e.Bytes(),
 		Cache: e.Cache(), Path: e.Path(), Src: e.Src(), Label: e.Label(), Op: e.Op(), Text: e.Text(), PFNs: e.PFNs(), Cause: e.Cause(),
-		Synthetic: e.Synthetic()}
+		Synthetic: e.Synthetic(), Choices: e.Choices()}
 	if r, ok := e.Realloc(); ok {
 		f.Realloc = &r
 	}
@@ -907,6 +930,9 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 	put(ki.src, l.Intern(f.Src))
 	put(ki.label, l.Intern(f.Label))
 	put(ki.op, l.Intern(f.Op))
+	if f.Choices != nil {
+		put(ki.choices, l.Intern(strings.Join(f.Choices, choiceSep)))
+	}
 	switch ki.path {
 	case inEnd:
 		switch f.Path {
@@ -994,9 +1020,15 @@ func (ki *kindInfo) check(f *Fields) error {
 	}{
 		{"path", f.Path != "", ki.path}, {"src", f.Src != "", ki.src}, {"label", f.Label != "", ki.label}, {"op", f.Op != "", ki.op},
 		{"pfns", f.PFNs != nil, ki.pfns}, {"realloc", f.Realloc != nil, ki.realloc}, {"cause", f.Cause != 0, ki.cause},
+		{"choices", f.Choices != nil, ki.choices},
 	} {
 		if c.set && c.at == inNone {
 			return fmt.Errorf("has no %s", c.name)
+		}
+	}
+	for _, c := range f.Choices {
+		if !ValidChoice(c) {
+			return fmt.Errorf("choice %q is empty or holds \\x1f", c)
 		}
 	}
 	if ki.path == inEnd && f.Path != "" && f.Path != "head" && f.Path != "tail" {

@@ -121,6 +121,19 @@ func busyLog(t *testing.T, cfg Config) *EventLog {
 	big, _ := m.Kmalloc(100000, GFPKernel)
 	m.Kfree(big)
 	m.Kmalloc(1<<40, GFPKernel|GFPNoWarn)
+	begin("faults")
+	m.Ask(1, "Will kmalloc(64, GFP_ATOMIC) succeed?", []string{"yes", "no"})
+	fs := DefaultFailSlab
+	fs.Probability = 100
+	if err := m.SetFailSlab(fs); err != nil {
+		t.Fatal(err)
+	}
+	m.Kmalloc(64, GFPAtomic)
+	m.Answer(1, "no")
+	fp := DefaultFailPageAlloc
+	fp.Probability, fp.IgnoreGFPWait = 100, false
+	m.SetFailPageAlloc(fp)
+	m.AllocPages(2, GFPKernel)
 	begin("vmalloc")
 	v, _ := m.Vmalloc(3*m.PageSize(), GFPKernel)
 	v, _ = m.Vrealloc(v, 9*m.PageSize(), GFPKernel)

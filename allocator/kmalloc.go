@@ -181,7 +181,7 @@ func (m *Machine) Kmalloc(size uint64, gfp GFP) (Addr, error) {
 	if !m.tracing() {
 		p, err := m.slabAlloc(s, gfp, size, nil)
 		if err != nil {
-			return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
+			return 0, fmt.Errorf("kmalloc(%d, %v) from %s: %w", size, gfp, s.name, err)
 		}
 		return p, nil
 	}
@@ -191,7 +191,7 @@ func (m *Machine) Kmalloc(size uint64, gfp GFP) (Addr, error) {
 	p, err := m.slabAlloc(s, gfp, size, &km)
 	if err != nil {
 		m.putWords(km, 0, size, s.size)
-		return 0, fmt.Errorf("kmalloc(%d, %v): no slab for %s: %w", size, gfp, s.name, err)
+		return 0, fmt.Errorf("kmalloc(%d, %v) from %s: %w", size, gfp, s.name, err)
 	}
 	return p, nil
 }

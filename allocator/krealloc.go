@@ -193,6 +193,10 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 		info.Decision = DecisionFailed
 		if m.tracing() {
 			text := fmt.Sprintf("kmalloc(%d) failed; the old object is untouched", size)
+			if p.ZeroOrNull() {
+				// krealloc(NULL, n) is kmalloc(n): there is no old object.
+				text = fmt.Sprintf("krealloc(%v, %d) is kmalloc(%d), and it failed", p, size, size)
+			}
 			if why != "" {
 				text = why + ": " + text
 			}

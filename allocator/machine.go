@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"strings"
 )
 
 // Profile is the kernel whose behaviour the machine reproduces where
@@ -60,7 +61,13 @@ type Config struct {
 	SlabDebug        string // slab_debug= flags for every cache ("", "FZPU", any subset of F Z P U); default off
 	FreelistRandom   bool   // CONFIG_SLAB_FREELIST_RANDOM: shuffle each new slab's freelist
 	FreelistHardened bool   // CONFIG_SLAB_FREELIST_HARDENED: obfuscate stored free pointers
-	Seed             uint64 // seed for freelist randomisation and hardening
+	Seed             uint64 // seed for freelist randomisation and hardening, and for fault injection's random numbers
+
+	// Fault injection (faultinject.go): the boot options failslab= and
+	// fail_page_alloc=, "<interval>,<probability>,<space>,<times>"; ""
+	// leaves the capability at its defaults (probability 0: off).
+	FailSlab      string
+	FailPageAlloc string
 }
 
 // Defaults.
@@ -158,6 +165,7 @@ type Machine struct {
 	slub slubState    // SLUB caches and kmalloc (slub.go)
 	vm   vmallocState // the vmalloc window and its areas (vmalloc.go)
 	kv   kvState      // kvmalloc's once-only warning and kvrealloc's nesting (kvmalloc.go)
+	fi   faultState   // failslab and fail_page_alloc (faultinject.go)
 
 	closed bool
 }
@@ -194,6 +202,10 @@ func NewMachine(cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	if err := m.initVmalloc(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.initFaults(); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -434,6 +446,26 @@ func (m *Machine) Check(ok bool, msg string) {
 	}
 	if m.log != nil {
 		m.emit(record{kind: EvCheck, b: uint8(d), s1: m.str(msg)})
+	}
+}
+
+// Ask records question n of a quiz (a script's ask()), with its choices
+// (nil: a free answer). Choices must be ValidChoice.
+func (m *Machine) Ask(n int, question string, choices []string) {
+	if m.log != nil {
+		r := record{kind: EvAsk, n: int32(n), s1: m.str(question)}
+		if choices != nil {
+			r.s2 = m.str(strings.Join(choices, choiceSep))
+		}
+		m.emit(r)
+	}
+}
+
+// Answer records the answer to question n: what the step the question
+// asked about did, as one of its choices reads.
+func (m *Machine) Answer(n int, answer string) {
+	if m.log != nil {
+		m.emit(record{kind: EvAnswer, n: int32(n), s1: m.str(answer)})
 	}
 }
 

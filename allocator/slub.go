@@ -231,6 +231,7 @@ type KmemCache struct {
 	nrSlabs      int            // node nr_slabs
 	totalObjects int            // node total_objects
 	destroyed    bool           // removed from the cache list by kmem_cache_destroy
+	failslab     bool           // /sys/kernel/slab/<cache>/failslab (SLAB_FAILSLAB): failslab's cache-filter lets it fail
 }
 
 // Name returns the cache name as /proc/slabinfo shows it.

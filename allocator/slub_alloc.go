@@ -308,6 +308,12 @@ func (m *Machine) discardSlab(s *KmemCache, sl *slab, why StrID, minPartial bool
 // kmalloc, when not nil, is the head of kmalloc's kmem:kmalloc event,
 // recorded right after the EvObjAlloc of the object handed out.
 func (m *Machine) slabAlloc(s *KmemCache, gfp GFP, orig uint64, kmalloc *recHead) (Addr, error) {
+	if m.fi.on {
+		// slab_pre_alloc_hook(): should_failslab() (faultinject.go).
+		if err := m.shouldFailslab(s, gfp); err != nil {
+			return 0, err
+		}
+	}
 	obj, sl, why, err := m.slabAllocObject(s, gfp, orig)
 	if err != nil {
 		return 0, err

@@ -14,7 +14,9 @@ import (
 // inside a kvrealloc is not the kvrealloc's headline), completed where one
 // sentence is not the whole story:
 //
-//   - a kmalloc that returned NULL, by why (the page allocator's failure);
+//   - a call that failed (a kmalloc that returned NULL, a krealloc that
+//     could not move), by why: the page allocator's failure, or fault
+//     injection's;
 //   - a kmalloc, by where in the cache the object came from;
 //   - a free that set off more than its own slab's move (a per-CPU partial
 //     list drained to the node, slabs discarded), by the last of those.
@@ -61,9 +63,15 @@ func AppendHeadline(b []byte, log *allocator.EventLog, start, end int) ([]byte, 
 	e := log.At(best)
 	b = e.AppendText(b)
 	switch {
-	case e.Kind() == allocator.EvKmalloc && e.Failed():
-		if f := firstText(log, start, end, allocator.EvPageFail); f >= 0 {
-			return log.At(f).AppendText(append(b, "; failed: "...)), []int{best, f}
+	case e.Failed():
+		// Why it failed: the page allocator found no block, or fault
+		// injection failed it on purpose.
+		if f := firstFailure(log, start, end); f >= 0 && f != best {
+			sep := "; cause: " // a decision that already says it failed
+			if e.Kind() == allocator.EvKmalloc {
+				sep = "; failed: "
+			}
+			return log.At(f).AppendText(append(b, sep...)), []int{best, f}
 		}
 	case e.Kind() == allocator.EvKmalloc && e.CacheID() != 0:
 		if o := firstText(log, start, end, allocator.EvObjAlloc); o >= 0 {
@@ -81,6 +89,18 @@ func AppendHeadline(b []byte, log *allocator.EventLog, start, end int) ([]byte, 
 		}
 	}
 	return b, []int{best}
+}
+
+// firstFailure returns the position of the first event in [start, end)
+// that tells why an allocation failed (the page allocator found no block,
+// fault injection failed it), or -1.
+func firstFailure(log *allocator.EventLog, start, end int) int {
+	for i := start; i < end; i++ {
+		if e := log.At(i); e.Failed() && e.Kind() != allocator.EvKmalloc && e.HasText() {
+			return i
+		}
+	}
+	return -1
 }
 
 // firstText returns the position of the first event of kind in [start,

@@ -96,3 +96,31 @@ func TestWhyDoesNotRepeatNarrationOrChecks(t *testing.T) {
 		t.Errorf("an alloc_pages step's why begins %v, want the headline %q", lines, text)
 	}
 }
+
+// TestHeadlineOfAFailureSaysWhy: a kmalloc and a krealloc that failed
+// because fault injection failed them carry the injection's sentence.
+func TestHeadlineOfAFailureSaysWhy(t *testing.T) {
+	s := newSession(t, allocator.Config{})
+	s.begin("kmalloc(64)")
+	p, err := s.m.Kmalloc(64, allocator.GFPKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := allocator.DefaultFailSlab
+	fs.Probability, fs.Times, fs.IgnoreGFPWait = 100, -1, false
+	s.m.SetFailSlab(fs)
+	n := s.log.Len()
+	s.begin("kmalloc(32)")
+	s.m.Kmalloc(32, allocator.GFPKernel)
+	if text, _ := Headline(s.log, n, s.log.Len()); !strings.HasPrefix(text, "kmalloc(32): 17..32 bytes use kmalloc-32; failed: failslab: injected: kmalloc-32") {
+		t.Errorf("failed kmalloc: headline %q", text)
+	}
+	n = s.log.Len()
+	s.begin("krealloc(p, 500)")
+	if _, err := s.m.Krealloc(p, 500, allocator.GFPKernel); err == nil {
+		t.Fatal("krealloc succeeded under failslab")
+	}
+	if text, _ := Headline(s.log, n, s.log.Len()); !strings.Contains(text, "kmalloc(500) failed; the old object is untouched; cause: failslab: injected: kmalloc-512") {
+		t.Errorf("failed krealloc: headline %q", text)
+	}
+}

@@ -90,6 +90,27 @@ func TestFailedCallsLeaveNoStep(t *testing.T) {
 			{`vec.insert(0)`, `insert: missing argument for x`},
 		},
 	}
+	groupCases["fault"] = []struct{ call, want string }{
+		{`failslab(100)`, `failslab: takes keyword arguments only`},
+		{`failslab(probability=-1)`, `probability -1 is negative`},
+		{`failslab(probability=101)`, `probability 101 is a percentage`},
+		{`failslab(times=-2)`, `times -2: give a count >= 0, or -1`},
+		{`failslab(interval=0)`, `interval 0: give 1`},
+		{`fail_page_alloc(min_order=99)`, `min_order 99 is out of range`},
+		{`fail_nth(-1)`, `fail-nth -1 is negative`},
+		{`fail_nth("x")`, `fail_nth: for parameter n: got string, want int`},
+		{`slab_failslab(p)`, `slab_failslab: for parameter cache: got pointer, want kmem_cache`},
+		{`make_it_fail(1)`, `make_it_fail: for parameter on: got int, want bool`},
+	}
+	groupCases["quiz"] = []struct{ call, want string }{
+		{`ask("?")`, `ask: missing argument for answer`},
+		{`ask("?", choices=["a"], answer=len)`, `1 choices: give 2 to 9`},
+		{`ask("?", choices=["a", "a"], answer=len)`, `choice "a" is given twice`},
+		{`ask("?", choices=["a", "b"], yes_no=True, answer=len)`, `not both`},
+		{`ask("", yes_no=True, answer=len)`, `the question is empty`},
+		{`reveal()`, `no question is waiting for reveal()`},
+		{`ask("?", 1)`, `ask: for parameter answer: got int, want callable`},
+	}
 	s := newSession(t, Options{})
 	if err := s.RunFile("setup.star", []byte(argsSetup)); err != nil {
 		t.Fatal(err)

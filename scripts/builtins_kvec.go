@@ -200,7 +200,7 @@ var (
 
 // vecMethods returns the methods of a kvec, sorted.
 func vecMethods() []string {
-	return []string{"clear", "extend", "insert", "pop", "push", "remove", "reserve", "resize", "truncate"}
+	return []string{"clear", "extend", "insert", "pop", "push", "push_within_capacity", "remove", "reserve", "resize", "truncate"}
 }
 
 // String prints the vector as Rust's Debug does, after its type:
@@ -388,6 +388,8 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 	switch op {
 	case "push":
 		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "x", &val, "flags?", &flags)
+	case "push_within_capacity":
+		err = starlark.UnpackArgs(op, c.Args, c.Kwargs, "x", &val)
 	case "pop", "clear":
 		err = starlark.UnpackArgs(op, c.Args, c.Kwargs)
 	case "reserve":
@@ -407,7 +409,7 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 		return nil, err
 	}
 	switch op {
-	case "push", "resize", "insert":
+	case "push", "push_within_capacity", "resize", "insert":
 		if elem, err = elemArg(val, size); err != nil {
 			return nil, c.Errorf("for parameter x: %v", err)
 		}
@@ -435,6 +437,8 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 		c.SetOp(fmt.Sprintf("%s::extend_from_slice(%s, %v)", name, shortText(val, 40), flags.v))
 	case "insert":
 		c.SetOp(fmt.Sprintf("%s::insert_within_capacity(%d, %s)", name, n.v, shortText(val, 40)))
+	case "push_within_capacity":
+		c.SetOp(fmt.Sprintf("%s::push_within_capacity(%s)", name, shortText(val, 40)))
 	}
 	if x.dropped > 0 || x.bufferGone() {
 		if x.dropped > 0 {
@@ -479,6 +483,20 @@ func (x *VecValue) call(c *Call, op string) (starlark.Value, error) {
 			return nil, c.Errorf("%w", rerr)
 		default:
 			res = elemValue(e)
+		}
+	case "push_within_capacity":
+		buf := make([]byte, size)
+		elem.write(buf)
+		perr := x.v.PushWithinCapacity(buf)
+		var pe *allocator.PushError
+		switch {
+		case errors.As(perr, &pe):
+			c.SetResult("Err(PushError)")
+			res = starlark.False
+		case perr != nil:
+			return nil, c.Errorf("%w", perr)
+		default:
+			res = starlark.True
 		}
 	case "insert":
 		ierr := x.v.InsertWithinCapacityFunc(n.v, func(_ uint64, dst []byte) { elem.write(dst) })

@@ -201,7 +201,22 @@
 //     and state kept per session in Session.Ext, never in package
 //     variables.
 //
+// # Quizzes
+//
+// ask() (builtins_quiz.go) records a question as its own step and leaves
+// it pending in the session's Ext state. The wrapper every builtin runs
+// in (registry.go, wrap) then answers it at the end of the next step
+// that is not say, check or ask, before the step is completed: it calls
+// the question's answer function with what the step returned, records
+// an EvAnswer in that step, and turns a bad answer (not one of the
+// choices) into the step's error. While the function runs no builtin may
+// take a step, so the answer only looks at the machine. A question asked
+// with until_reveal=True waits for reveal() instead. heapview.Questions
+// reads the questions and answers back from the event log, which is all
+// the terminal quiz and the interface use.
+//
 // Bundled scenarios are scenarios/*.star, embedded in the binary; the
 // first line of each one's docstring (or its first comment) is the
-// description allocviz scenarios prints.
+// description allocviz scenarios prints, and a comment line
+// "# topic: slub" its group in that list.
 package scripts

@@ -19,6 +19,8 @@ func groups() []Group {
 		slubGroup(),
 		kvmallocGroup(),
 		kvecGroup(),
+		faultGroup(),
+		quizGroup(),
 	}
 }
 
@@ -95,6 +97,9 @@ func (s *Session) buildPredeclared() error {
 func (s *Session) wrap(b Builtin) *starlark.Builtin {
 	return starlark.NewBuiltin(b.Name, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
 		c := &Call{Session: s, Thread: th, Name: b.Name, Args: args, Kwargs: kwargs, isStep: b.Step}
+		if b.Step && s.answering {
+			return nil, fmt.Errorf("%s: an ask()'s answer function may look at the machine, not take a step", b.Name)
+		}
 		m, before, at := s.m, s.log.Len(), th.ExecutionSteps()
 		keep := s.NumSteps()
 		defer func() {
@@ -102,6 +107,9 @@ func (s *Session) wrap(b Builtin) *starlark.Builtin {
 				v, err = nil, s.panicked(b.Name, r, keep, at)
 			}
 			if c.step > 0 {
+				if err == nil && !s.answering {
+					err = s.answerQuestion(c, v)
+				}
 				s.endStep(c, v, err)
 			}
 		}()

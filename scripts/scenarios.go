@@ -31,6 +31,7 @@ type Scenario struct {
 	Name        string // "buddy": the file name without .star (a trace: without .txt.gz)
 	File        string // "buddy.star": the name in positions
 	Description string // one line: the module docstring's first line, else the first comment's
+	Topic       string // what it teaches, from its "# topic: slub" comment ("other" without one); "traces" for a trace
 	Src         []byte
 	Trace       bool // a trace (scenarios/*.txt.gz), replayed rather than run
 }
@@ -58,8 +59,10 @@ func Scenarios() ([]Scenario, error) {
 		if trace {
 			sc.Name = strings.TrimSuffix(e.Name(), traceSuffix)
 			sc.Description = describeTrace(src)
+			sc.Topic = "traces"
 		} else {
 			sc.Description = describe(e.Name(), src)
+			sc.Topic = topicOf(src)
 		}
 		out = append(out, sc)
 	}
@@ -107,6 +110,46 @@ func describe(name string, src []byte) string {
 		break
 	}
 	return ""
+}
+
+// topicOf returns the topic a script names in a comment line of its own,
+// "# topic: slub" (the last such line), or "other".
+func topicOf(src []byte) string {
+	topic := "other"
+	for _, line := range strings.Split(string(src), "\n") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "# topic:"); ok && strings.TrimSpace(t) != "" {
+			topic = strings.TrimSpace(t)
+		}
+	}
+	return topic
+}
+
+// ByTopic returns the scenarios grouped by topic: the topics in the order
+// of their first scenario by name, except that the tour comes first.
+func ByTopic(all []Scenario) [][]Scenario {
+	var groups [][]Scenario
+	at := map[string]int{}
+	for _, sc := range all {
+		i, ok := at[sc.Topic]
+		if !ok {
+			i = len(groups)
+			at[sc.Topic] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], sc)
+	}
+	slices.SortStableFunc(groups, func(a, b []Scenario) int {
+		switch {
+		case a[0].Topic == b[0].Topic:
+			return 0
+		case a[0].Topic == DefaultScenario:
+			return -1
+		case b[0].Topic == DefaultScenario:
+			return 1
+		}
+		return strings.Compare(a[0].Topic, b[0].Topic)
+	})
+	return groups
 }
 
 func firstLine(s string) string {

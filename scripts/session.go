@@ -178,6 +178,7 @@ type Session struct {
 	execLimit   bool   // the current input ran out of Starlark steps
 	reachedStop bool   // the current input reached stopAfter
 	crash       *crash // a builtin of the current input panicked
+	answering   bool   // an ask()'s answer function is running: it may take no step
 	broken      error
 	closed      bool
 

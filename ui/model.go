@@ -18,6 +18,7 @@ type Options struct {
 	Script   scripts.Options // machine flags and step limit; a script's config() overrides them
 	Palette  Palette         // colours
 	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
+	Quiz     bool            // stop at each ask() for an answer (quiz.go)
 	// Context ends when the program is to stop (ctrl+c, a signal): a
 	// script loading or a statement running then stops within moments.
 	// nil means it never ends.
@@ -148,6 +149,8 @@ type Model struct {
 	realloc   reallocPane
 	events    eventsPane
 	inspector inspectorPane
+
+	quiz quizState // quiz.go
 }
 
 // New returns the interface for opts. It does no I/O: the scenario is

@@ -100,6 +100,9 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 
 // updateStepKey handles keys while stepping or inspecting.
 func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if m.quizKey(msg) {
+		return m, nil
+	}
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Help):
@@ -455,7 +458,7 @@ func (m *Model) seekTo(n int) {
 	if m.src == nil {
 		return
 	}
-	n = max(0, min(n, m.lastStep()))
+	n = max(0, min(m.quizClamp(n), m.lastStep()))
 	m.step = n
 	m.events.back = 0
 	m.src.seek(n)

@@ -30,7 +30,7 @@ func (m Model) View() string {
 	if m.help.ShowAll {
 		b.WriteString(m.fullHelpView(m.width, m.lay.bodyH))
 	} else {
-		b.WriteString(m.bodyView())
+		b.WriteString(m.quizOverlay(m.bodyView()))
 	}
 	b.WriteByte('\n')
 	b.WriteString(m.legend)
