@@ -169,25 +169,38 @@ func (m *Model) applyBootFree(s *state, e allocator.Event, idx uint32, head bool
 // setFreeBlock makes the pages of a block one free block on the list of
 // its order.
 func (m *Model) setFreeBlock(s *state, pfn uint64, order int, idx uint32) {
+	m.setIdleBlock(s, pfn, order, allocator.OwnerFree, pfFree, 0, idx)
+	s.add(cFree+order, 1)
+	s.add(cFreePages, int64(1)<<order)
+}
+
+// setIdleBlock makes the pages of a block one block nobody holds, owned by
+// owner (free, or on a pcp list) with flag on its first page and cache
+// (the pcp list's CPU) there; the pageblock types stay.
+func (m *Model) setIdleBlock(s *state, pfn uint64, order int, owner allocator.Owner, flag pageFlags, cache uint32, idx uint32) {
 	n := uint64(1) << order
 	s.savePages(pfn, n)
 	for p := pfn; p < pfn+n; p++ {
 		r := s.mutPage(p)
-		*r = pageRec{owner: allocator.OwnerFree, since: idx, pbt: r.pbt}
+		*r = pageRec{owner: owner, since: idx, pbt: r.pbt}
 	}
 	h := s.mutPage(pfn)
-	h.flags, h.order = pfFree, int8(order)
-	s.add(cFree+order, 1)
-	s.add(cFreePages, int64(n))
-	s.add(cOwner+int(allocator.OwnerFree), int64(n))
+	h.flags, h.order, h.cache = flag, int8(order), cache
+	s.add(cOwner+int(owner), int64(n))
 }
 
 func (m *Model) isFreeBlock(s *state, pfn uint64, order int) error {
+	return m.isIdleBlock(s, pfn, order, pfFree, "a free order-%d block")
+}
+
+// isIdleBlock checks that pfn begins a block of order whose first page has
+// flag: what says which (with the order's %d).
+func (m *Model) isIdleBlock(s *state, pfn uint64, order int, flag pageFlags, what string) error {
 	if err := m.checkBlock(pfn, order); err != nil {
 		return err
 	}
-	if r := s.page(pfn); r.flags&pfFree == 0 || int(r.order) != order {
-		return fmt.Errorf("pfn %#x does not begin a free order-%d block", pfn, order)
+	if r := s.page(pfn); r.flags&flag == 0 || int(r.order) != order {
+		return fmt.Errorf("pfn %#x does not begin "+what, pfn, order)
 	}
 	return nil
 }
@@ -315,28 +328,14 @@ func (m *Model) applyPageFree(s *state, e allocator.Event, idx uint32, head bool
 	return nil
 }
 
-// setPCPBlock makes the pages of a block one block on a pcp list: not
+// setPCPBlock makes the pages of a block one block on cpu's pcp list: not
 // free, not held by anyone.
 func (m *Model) setPCPBlock(s *state, pfn uint64, order int, cpu int, idx uint32) {
-	n := uint64(1) << order
-	s.savePages(pfn, n)
-	for p := pfn; p < pfn+n; p++ {
-		r := s.mutPage(p)
-		*r = pageRec{owner: allocator.OwnerPCP, since: idx, pbt: r.pbt}
-	}
-	h := s.mutPage(pfn)
-	h.flags, h.order, h.cache = pfPCP, int8(order), uint32(cpu)
-	s.add(cOwner+int(allocator.OwnerPCP), int64(n))
+	m.setIdleBlock(s, pfn, order, allocator.OwnerPCP, pfPCP, uint32(cpu), idx)
 }
 
 func (m *Model) isPCPBlock(s *state, pfn uint64, order int) error {
-	if err := m.checkBlock(pfn, order); err != nil {
-		return err
-	}
-	if r := s.page(pfn); r.flags&pfPCP == 0 || int(r.order) != order {
-		return fmt.Errorf("pfn %#x does not begin an order-%d block on a pcp list", pfn, order)
-	}
-	return nil
+	return m.isIdleBlock(s, pfn, order, pfPCP, "an order-%d block on a pcp list")
 }
 
 // applyZone records where a zone lies.
