@@ -34,13 +34,13 @@ const defaultBufferKB = 8192
 // kernel while a command runs (or for N seconds) into a trace allocviz
 // replays.
 func captureCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("capture", stderr)
+	fs := newFlagSet("capture")
 	out := fs.String("o", "allocviz-capture.txt", "write the trace to this file (.gz compresses it; - is standard output)")
 	seconds := fs.Float64("seconds", 0, "record the whole system for this many seconds instead of a command")
 	bufKB := fs.Int("buffer-kb", defaultBufferKB, "ring buffer per CPU, in KiB")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitError
+		return flagError(err, args, stdout, stderr)
 	}
 	const use = "usage: allocviz capture [-o FILE] [--seconds N] [--buffer-kb N] [-- COMMAND ARGS...]"
 	switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -45,15 +46,20 @@ const usageText = `usage:
                                         record the running kernel's memory events (root, Linux)
   allocviz host [--slabinfo FILE] [--buddyinfo FILE] [--cpus N] [--page-size N] [--all]
                                         compare the host's slab caches with allocviz's
+  allocviz --version                    print the version
 
 A SCRIPT may also be a kernel trace (tracing/trace, trace_pipe or trace-cmd report
 text, maybe gzipped): it is replayed one line per step, on a machine with the
 trace's CPUs and enough RAM for its pages unless the machine flags say otherwise.
 
 interface flags:
-  --palette P     colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
-  --quiz          stop at each question of the lesson; a number key answers, the next step
-                  reveals the answer and the rule, the last step shows the score
+  --palette P       colours: default, cb (colour-blind safe) or mono; NO_COLOR selects mono
+  --step N          open at step N (past the last, the last)
+  --presenter       open in the presenter layout (P switches it)
+  --prompt-steps N  allocator steps one statement typed at the prompt may take, 1 to %d
+                    (default %d)
+  --quiz            stop at each question of the lesson; a number key answers, the next step
+                    reveals the answer and the rule, the last step shows the score
 run flags:
   --json          one JSON object per event instead of one line per step
   --quiz          stop at each question (ask()) and read the answer from the terminal:
@@ -91,7 +97,7 @@ exit status: 0 ok, 1 a check failed or a quiz answer was wrong, 2 a script error
 
 // usage prints the usage text to w.
 func usage(w io.Writer) {
-	fmt.Fprintf(w, usageText, scripts.DefaultScenario, scripts.DefaultMaxSteps)
+	fmt.Fprintf(w, usageText, scripts.DefaultScenario, int64(scripts.MaxStepsLimit), scripts.DefaultPromptSteps, scripts.DefaultMaxSteps)
 }
 
 // cli runs allocviz with args (without the program name) and returns the
@@ -118,18 +124,53 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "allocviz", version())
+		return exitOK
 	}
 	// allocviz [SCRIPT|NAME] [flags]: the interface (tui.go).
 	return tuiCmd(args, stdout, stderr)
 }
 
+// version says which allocviz this is: its module version, or the commit
+// it was built from, and the Go that built it.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	v := bi.Main.Version
+	var rev, when string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value[:min(12, len(s.Value))]
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev != "" {
+		v += " " + rev
+		if dirty {
+			v += "+changes"
+		}
+		if when != "" {
+			v += " " + when
+		}
+	}
+	return v + ", " + bi.GoVersion
+}
+
 // machineFlags are the flags that configure the machine.
 type machineFlags struct {
 	ram, pageSize    sizeFlag
-	cpus             int
-	possibleCPUs     int
+	cpus             countFlag
+	possibleCPUs     countFlag
 	profile          string
-	maxSteps         int
+	maxSteps         countFlag
 	maxMemory        sizeFlag
 	timeout          time.Duration
 	slabDebug        string
@@ -143,10 +184,10 @@ type machineFlags struct {
 func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.ram, "ram", "RAM size, e.g. 64M")
 	fs.Var(&f.pageSize, "page-size", "page size: 4K, 16K or 64K")
-	fs.IntVar(&f.cpus, "cpus", 0, "number of CPUs")
-	fs.IntVar(&f.possibleCPUs, "possible-cpus", 0, "nr_cpu_ids: CPUs that could come online (default --cpus)")
+	fs.Var(&f.cpus, "cpus", "number of CPUs")
+	fs.Var(&f.possibleCPUs, "possible-cpus", "nr_cpu_ids: CPUs that could come online (default --cpus)")
 	fs.StringVar(&f.profile, "profile", "", "kernel profile: 6.18 or 6.12")
-	fs.IntVar(&f.maxSteps, "max-steps", 0, "allocator steps allowed per run")
+	fs.Var(&f.maxSteps, "max-steps", "allocator steps allowed per run")
 	fs.Var(&f.maxMemory, "max-memory", "Go heap a script may use, e.g. 1G")
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop a script that runs longer, e.g. 30s")
 	fs.StringVar(&f.slabDebug, "slab-debug", "", "slab_debug= letters: F, Z, P, U")
@@ -157,14 +198,36 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.failPageAlloc, "fail-page-alloc", "", "boot option fail_page_alloc=<interval>,<probability>,<space>,<times>")
 }
 
-// options converts the flags; zero values mean the defaults.
+// options converts the flags; flags not given mean the defaults. A flag
+// given a value out of its range is refused with the range, quoting the
+// value as it was typed.
 func (f *machineFlags) options() (scripts.Options, error) {
 	p, err := allocator.ParseProfile(f.profile)
 	if err != nil {
 		return scripts.Options{}, err
 	}
-	if f.maxSteps < 0 || f.maxSteps > scripts.MaxStepsLimit {
-		return scripts.Options{}, fmt.Errorf("--max-steps %d is out of range (allowed: 1 to %d)", f.maxSteps, int64(scripts.MaxStepsLimit))
+	for _, c := range []struct {
+		name    string
+		set     bool
+		text    string
+		ok      bool
+		allowed string
+	}{
+		{"ram", f.ram.set, f.ram.text, f.ram.n >= allocator.MinRAM && f.ram.n <= allocator.MaxRAM,
+			allocator.FormatBytes(allocator.MinRAM) + " to " + allocator.FormatBytes(allocator.MaxRAM)},
+		{"page-size", f.pageSize.set, f.pageSize.text, f.pageSize.n == 4<<10 || f.pageSize.n == 16<<10 || f.pageSize.n == 64<<10, "4K, 16K or 64K"},
+		{"cpus", f.cpus.set, f.cpus.text, f.cpus.n >= 1 && f.cpus.n <= allocator.MaxCPUs, fmt.Sprintf("1 to %d", allocator.MaxCPUs)},
+		{"max-steps", f.maxSteps.set, f.maxSteps.text, f.maxSteps.n >= 1 && f.maxSteps.n <= scripts.MaxStepsLimit,
+			fmt.Sprintf("1 to %d", int64(scripts.MaxStepsLimit))},
+		{"max-memory", f.maxMemory.set, f.maxMemory.text, f.maxMemory.n >= minMaxMemory, "at least " + allocator.FormatBytes(minMaxMemory)},
+	} {
+		if c.set && !c.ok {
+			what := "is out of range"
+			if c.name == "page-size" {
+				what = "is not supported" // a list, not a range
+			}
+			return scripts.Options{}, fmt.Errorf("--%s %s %s (allowed: %s)", c.name, c.text, what, c.allowed)
+		}
 	}
 	if f.timeout < 0 {
 		return scripts.Options{}, fmt.Errorf("--timeout %v is negative", f.timeout)
@@ -181,11 +244,11 @@ func (f *machineFlags) options() (scripts.Options, error) {
 		return scripts.Options{}, fmt.Errorf("--slab-debug %q: %w", f.slabDebug, err)
 	}
 	return scripts.Options{
-		Config: allocator.Config{RAM: int64(f.ram), PageSize: int(f.pageSize), CPUs: f.cpus, PossibleCPUs: f.possibleCPUs, Profile: p,
+		Config: allocator.Config{RAM: f.ram.n, PageSize: int(f.pageSize.n), CPUs: f.cpus.n, PossibleCPUs: f.possibleCPUs.n, Profile: p,
 			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed,
 			FailSlab: f.failslab, FailPageAlloc: f.failPageAlloc},
-		MaxSteps:  f.maxSteps,
-		MaxMemory: int64(f.maxMemory),
+		MaxSteps:  f.maxSteps.n,
+		MaxMemory: f.maxMemory.n,
 		Timeout:   f.timeout,
 	}, nil
 }
@@ -199,18 +262,73 @@ func limitHeap(opts *scripts.Options) (restore func()) {
 	return func() { debug.SetMemoryLimit(prev) }
 }
 
-// sizeFlag is a byte count written as 64M, 256MiB or 1G.
-type sizeFlag int64
+// minMaxMemory is the smallest --max-memory taken: less would not run
+// the smallest script.
+const minMaxMemory = 16 * allocator.MiB
 
-func (s *sizeFlag) String() string { return fmt.Sprint(int64(*s)) }
+// sizeFlag is a byte count written as 64M, 256MiB or 1G, with the text
+// typed, for messages.
+type sizeFlag struct {
+	n    int64
+	text string
+	set  bool
+}
+
+func (s *sizeFlag) String() string { return s.text }
 
 func (s *sizeFlag) Set(v string) error {
 	n, err := scripts.ParseSize(v)
 	if err != nil {
 		return err
 	}
-	*s = sizeFlag(n)
+	s.n, s.text, s.set = n, v, true
 	return nil
+}
+
+// countFlag is a whole number, with the text typed, for messages.
+type countFlag struct {
+	n    int
+	text string
+	set  bool
+}
+
+func (c *countFlag) String() string { return c.text }
+
+func (c *countFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	c.n, c.text, c.set = n, v, true
+	return nil
+}
+
+// configKeys returns the config() settings of the flags given on the
+// command line: config(ram=) for --ram, config(debug=) for --slab-debug.
+func configKeys(fs *flag.FlagSet) []string {
+	var keys []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "slab-debug":
+			keys = append(keys, "debug")
+		case "ram", "page-size", "cpus", "profile", "max-steps", "freelist-random", "freelist-hardened", "seed":
+			keys = append(keys, strings.ReplaceAll(f.Name, "-", "_"))
+		}
+	})
+	return keys
+}
+
+// noteOverrides says which flags the script's config() set anew.
+func noteOverrides(stderr io.Writer, configured, flags []string) {
+	var both []string
+	for _, c := range configured {
+		if slices.Contains(flags, c) {
+			both = append(both, "--"+strings.ReplaceAll(strings.Replace(c, "debug", "slab-debug", 1), "_", "-"))
+		}
+	}
+	if len(both) > 0 {
+		fmt.Fprintf(stderr, "allocviz: note: the script's config() overrides %s given on the command line\n", strings.Join(both, ", "))
+	}
 }
 
 // parseInterspersed parses flags that may come before or after the
@@ -234,15 +352,40 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet returns a flag set that prints nothing itself: a command
+// reports a bad flag with flagError.
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { usage(stderr) }
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
 
+// flagError reports what parsing the flags failed on, in one line that
+// points to --help, and returns the exit status; --help itself prints
+// the usage and succeeds.
+func flagError(err error, args []string, stdout, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return exitOK
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		// Quote it as typed: the flag package drops a dash of --name.
+		for _, a := range args {
+			if a == name || a == "-"+name || strings.HasPrefix(a, name+"=") || strings.HasPrefix(a, "-"+name+"=") {
+				name, _, _ = strings.Cut(a, "=")
+				break
+			}
+		}
+		msg = "unknown flag " + name
+	}
+	fmt.Fprintf(stderr, "allocviz: %s (allocviz --help lists the flags)\n", msg)
+	return exitError
+}
+
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", stderr)
+	fs := newFlagSet("run")
 	var mf machineFlags
 	mf.register(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per event")
@@ -250,12 +393,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	answers := fs.String("answers", "", "answers to the questions, in order: 2,1,yes (implies --quiz)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitError
+		return flagError(err, args, stdout, stderr)
 	}
 	switch len(pos) {
 	case 0:
 		fmt.Fprintln(stderr, "allocviz run: name a script or a bundled scenario (allocviz scenarios lists them)")
-		fs.Usage()
+		usage(stderr)
 		return exitError
 	case 1:
 	default:
@@ -301,6 +444,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer s.Close()
+	noteOverrides(stderr, s.Configured(), configKeys(fs))
 	if *asJSON {
 		writeEvents(out, s.Log(), written, s.Log().Len())
 	}
@@ -469,13 +613,13 @@ func procCmd(args []string, stdout, stderr io.Writer) int {
 	out, stderr := buffered(stdout, stderr)
 	defer out.Flush()
 	stdout = out
-	fs := newFlagSet("proc", stderr)
+	fs := newFlagSet("proc")
 	var mf machineFlags
 	mf.register(fs)
 	after := fs.String("after", "", "run this script or scenario first")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitError
+		return flagError(err, args, stdout, stderr)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "usage: allocviz proc FILE [--after SCRIPT|NAME] [machine flags]; FILE is one of: %s\n", procNames())

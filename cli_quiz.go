@@ -219,7 +219,7 @@ func quizExit(s *scripts.Session, src answerSource, out io.Writer, stderr io.Wri
 func quizCmd(args []string, stdout, stderr io.Writer) int {
 	out, stderr := buffered(stdout, stderr)
 	defer out.Flush()
-	fs := newFlagSet("quiz", stderr)
+	fs := newFlagSet("quiz")
 	var mf machineFlags
 	mf.register(fs)
 	topic := fs.String("topic", "all", "kmalloc, krealloc, buddy, slub, vmalloc, kvec or all")
@@ -227,7 +227,7 @@ func quizCmd(args []string, stdout, stderr io.Writer) int {
 	show := fs.Bool("script", false, "print the generated script instead of asking")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitError
+		return flagError(err, args, stdout, stderr)
 	}
 	if len(pos) > 0 {
 		fmt.Fprintf(stderr, "usage: allocviz quiz [--topic T] [--seed N] [--n N]; got %s\n", strings.Join(pos, " "))

@@ -144,7 +144,7 @@ func TestRunFlags(t *testing.T) {
 		}
 	}
 	_, _, errOut = runCLI(t, "run", "buddy", "--page-size", "8K")
-	if !strings.Contains(errOut, "page_size 8192 is not supported (allowed: 4096, 16384, 65536)") {
+	if !strings.Contains(errOut, "--page-size 8K is not supported (allowed: 4K, 16K or 64K)") {
 		t.Errorf("bad page size: %q", errOut)
 	}
 }
@@ -466,6 +466,48 @@ func TestFailedKmallocIsExplainedByItsFailure(t *testing.T) {
 	m := stepLine.FindStringSubmatch(strings.Split(out, "\n")[0])
 	if m == nil || !strings.Contains(m[5], "; failed: ") {
 		t.Errorf("the failed kmalloc's line does not say why it failed: %q", out)
+	}
+}
+
+// TestCLIHygiene: --version; numbers out of range refused with the range,
+// quoting what was typed; an unknown flag gets one line that points to
+// --help; a directory named as the script says so; a config() that sets
+// what a flag gave says so.
+func TestCLIHygiene(t *testing.T) {
+	code, out, _ := runCLI(t, "--version")
+	if code != exitOK || !strings.HasPrefix(out, "allocviz ") || !strings.Contains(out, "go1.") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "buddy", "--cpus", "0"}, "allocviz: --cpus 0 is out of range (allowed: 1 to 256)\n"},
+		{[]string{"run", "buddy", "--ram", "1K"}, "allocviz: --ram 1K is out of range (allowed: 2 MiB to 4 GiB)\n"},
+		{[]string{"run", "buddy", "--ram", "0"}, "allocviz: --ram 0 is out of range (allowed: 2 MiB to 4 GiB)\n"},
+		{[]string{"run", "buddy", "--max-steps", "0"}, "allocviz: --max-steps 0 is out of range (allowed: 1 to 1099511627776)\n"},
+		{[]string{"proc", "buddyinfo", "--cpus", "257"}, "allocviz: --cpus 257 is out of range (allowed: 1 to 256)\n"},
+		{[]string{"buddy", "--ram", "8G"}, "allocviz: --ram 8G is out of range (allowed: 2 MiB to 4 GiB)\n"},
+		{[]string{"buddy", "--step", "-3"}, "allocviz: --step -3 is out of range (allowed: 0 and up)\n"},
+		{[]string{"run", "buddy", "--frobnicate"}, "allocviz: unknown flag --frobnicate (allocviz --help lists the flags)\n"},
+		{[]string{"--bogus=1"}, "allocviz: unknown flag --bogus (allocviz --help lists the flags)\n"},
+		{[]string{"run", t.TempDir()}, "is a directory"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != exitError || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want one line %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+	if code, out, _ := runCLI(t, "run", "--help"); code != exitOK || !strings.Contains(out, "usage:") {
+		t.Errorf("run --help: exit %d, %q", code, out)
+	}
+	path := writeScript(t, "cfg.star", "config(ram=\"32M\", cpus=2)\nalloc_pages(0)\n")
+	code, _, errOut := runCLI(t, "run", path, "--ram", "64M", "--seed", "3")
+	if code != exitOK || !strings.Contains(errOut, "the script's config() overrides --ram given on the command line") {
+		t.Errorf("config over --ram: exit %d, stderr %q", code, errOut)
+	}
+	if _, _, errOut := runCLI(t, "run", path, "--seed", "3"); strings.Contains(errOut, "overrides") {
+		t.Errorf("no flag was overridden, yet: %q", errOut)
 	}
 }
 

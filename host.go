@@ -19,7 +19,7 @@ import (
 // page size, cache by cache. The files and the machine's shape can be
 // given instead, to check /proc files saved on another machine.
 func hostCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("host", stderr)
+	fs := newFlagSet("host")
 	slabinfo := fs.String("slabinfo", "/proc/slabinfo", "the slabinfo to compare")
 	buddyinfo := fs.String("buddyinfo", "/proc/buddyinfo", "the buddyinfo to show beside allocviz's")
 	cpus := fs.Int("cpus", 0, "the CPUs of the machine the files come from (default: this host's)")
@@ -27,7 +27,7 @@ func hostCmd(args []string, stdout, stderr io.Writer) int {
 	all := fs.Bool("all", false, "list every cache, not only those that differ")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitError
+		return flagError(err, args, stdout, stderr)
 	}
 	if len(pos) > 0 {
 		fmt.Fprintln(stderr, "usage: allocviz host [--slabinfo FILE] [--buddyinfo FILE] [--cpus N] [--page-size N] [--all]")

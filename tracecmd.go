@@ -17,12 +17,12 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, use)
 		return exitError
 	}
-	fs := newFlagSet("trace stats", stderr)
+	fs := newFlagSet("trace stats")
 	var mf machineFlags
 	mf.register(fs)
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
-		return exitError
+		return flagError(err, args[1:], stdout, stderr)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, use)

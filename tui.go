@@ -25,13 +25,25 @@ import (
 // output is not a terminal (a pipe, CI) it runs the scenario headless
 // instead, as allocviz run does, and says so on stderr.
 func tuiCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("allocviz", stderr)
+	fs := newFlagSet("allocviz")
 	var mf machineFlags
 	mf.register(fs)
 	palette := fs.String("palette", "default", "colours: default, cb (colour-blind safe) or mono")
 	quiz := fs.Bool("quiz", false, "stop at each question and take an answer")
+	var step, promptSteps countFlag
+	fs.Var(&step, "step", "open at this step")
+	fs.Var(&promptSteps, "prompt-steps", "allocator steps one statement typed at the prompt may take")
+	presenter := fs.Bool("presenter", false, "open in the presenter layout")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
+		return flagError(err, args, stdout, stderr)
+	}
+	if step.set && step.n < 0 {
+		fmt.Fprintf(stderr, "allocviz: --step %s is out of range (allowed: 0 and up)\n", step.text)
+		return exitError
+	}
+	if promptSteps.set && (promptSteps.n < 1 || promptSteps.n > scripts.MaxStepsLimit) {
+		fmt.Fprintf(stderr, "allocviz: --prompt-steps %s is out of range (allowed: 1 to %d)\n", promptSteps.text, int64(scripts.MaxStepsLimit))
 		return exitError
 	}
 	if len(pos) > 1 {
@@ -61,14 +73,18 @@ func tuiCmd(args []string, stdout, stderr io.Writer) int {
 	out, ok := stdout.(*os.File)
 	if !ok || !isTerminal(out) {
 		fmt.Fprintf(stderr, "allocviz: standard output is not a terminal, so %s runs headless (allocviz run %s)\n", ref, ref)
-		runArgs := dropFlag(args, "palette")
+		runArgs := args
+		for _, f := range []string{"palette", "step", "prompt-steps", "presenter"} {
+			runArgs = dropFlag(runArgs, f)
+		}
 		if len(pos) == 0 {
 			runArgs = append([]string{ref}, runArgs...)
 		}
 		return runCmd(runArgs, stdout, stderr)
 	}
 	defer limitHeap(&opts)()
-	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal, Quiz: *quiz}, out, stderr)
+	return runTUI(ui.Options{Scenario: ref, Script: opts, Palette: pal, Quiz: *quiz, Step: step.n, Presenter: *presenter,
+		PromptSteps: promptSteps.n, Flags: configKeys(fs)}, out, stderr)
 }
 
 // runTUI runs the interface until the user quits. Nothing else writes to
@@ -184,7 +200,7 @@ func (w ctrlCWatcher) Read(p []byte) (int, error) {
 }
 
 // dropFlag removes flag name and its value (--name v, --name=v, -name v)
-// from args.
+// from args; --presenter takes no value.
 func dropFlag(args []string, name string) []string {
 	var out []string
 	for i := 0; i < len(args); i++ {
@@ -193,7 +209,9 @@ func dropFlag(args []string, name string) []string {
 		case a == "--":
 			return append(out, args[i:]...)
 		case a == "-"+name || a == "--"+name:
-			i++
+			if name != "presenter" {
+				i++
+			}
 		case strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"="):
 		default:
 			out = append(out, a)

@@ -86,6 +86,7 @@ func TestInterfaceSurvivesRunawayInputs(t *testing.T) {
 	s.waitFor("step 0 of")
 	s.keys("G", ":")
 	s.waitFor(">>>")
+	prev := ""
 	for _, tc := range []struct{ stmt, want string }{
 		{"x = list(range(1 << 40))", "list: 1099511627776 elements would take 16 TiB"},
 		{"x = sorted(range(1 << 40))", "sorted: 1099511627776 elements"},
@@ -124,7 +125,15 @@ func TestInterfaceSurvivesRunawayInputs(t *testing.T) {
 		{"vfree(0)", "kvfree"},
 		{"p = kmalloc(64)", "p = kmalloc(64)"},
 	} {
-		s.keys("C-u")
+		// A statement that failed comes back on the line: the screen
+		// shows the next one typed only once C-u has cleared it, or a
+		// repeated statement would be taken for typed too early and its
+		// Enter sent while the one before still ran.
+		if prev != "" {
+			s.keys("C-u")
+			s.waitUntil("the line cleared", func(scr string) bool { return !strings.Contains(scr, ">>> "+prev) })
+		}
+		prev = tc.stmt
 		s.typeText(tc.stmt)
 		typed := s.waitFor(">>> " + tc.stmt)
 		s.keys("Enter")

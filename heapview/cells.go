@@ -53,10 +53,12 @@ type Mark uint8
 // Marks.
 const (
 	MarkTouched  Mark = 1 << iota // changed by the step under the cursor
-	MarkSelected                  // under the cursor, or part of the selection
+	MarkSelected                  // part of the selection: a cache's slab pages, an area's frames, a table row
 	MarkMixed                     // a scaled cell that stands for frames of more than one kind
 	MarkCPU                       // a CPU slab
 	MarkPartial                   // a slab on a partial list
+	MarkCursor                    // under the inspector's cursor
+	MarkDiff                      // differs from the diff base step
 )
 
 // Span is a run of cells that share one style: Text holds one rune per
@@ -100,8 +102,9 @@ func CacheClass(id int) uint8 { return uint8(id) }
 type rowBuilder struct {
 	buf   []byte
 	marks []spanStart
-	width int // cells so far
-	max   int // cells allowed
+	width int  // cells so far
+	max   int  // cells allowed
+	ended bool // a group did not fit: the row ends with "…" and takes nothing more
 }
 
 type spanStart struct {
@@ -114,7 +117,44 @@ type spanStart struct {
 func newRow(max int) *rowBuilder { return &rowBuilder{max: max} }
 
 // room returns the cells still free.
-func (b *rowBuilder) room() int { return b.max - b.width }
+func (b *rowBuilder) room() int {
+	if b.ended {
+		return 0
+	}
+	return b.max - b.width
+}
+
+// fits reports whether a group of n cells that belong together (a label
+// and its value, written by several puts) fits, keeping two cells for
+// " …" when more groups follow.
+func (b *rowBuilder) fits(n int, more bool) bool {
+	if more {
+		n += 2
+	}
+	return n <= b.room()
+}
+
+// end ends the row with " …" after a whole group (apart from it, so the
+// group does not read as cut), or "…" right after a label that stands
+// for its group: the row takes nothing more.
+func (b *rowBuilder) end(afterLabel bool) {
+	if afterLabel || b.room() < 2 {
+		b.put(CellMuted, 0, 0, "…")
+	} else {
+		b.put(CellMuted, 0, 0, " …")
+	}
+	b.ended = true
+}
+
+// group is fits, ending the row when the group does not fit, so a group
+// shows whole or not at all.
+func (b *rowBuilder) group(n int, more bool) bool {
+	if b.fits(n, more) {
+		return true
+	}
+	b.end(false)
+	return false
+}
 
 func (b *rowBuilder) style(k CellKind, c uint8, mk Mark) {
 	if n := len(b.marks); n > 0 && b.marks[n-1].at == len(b.buf) {
@@ -180,6 +220,7 @@ func (b *rowBuilder) pad(col int) { b.fill(CellBlank, 0, 0, ' ', col-b.width) }
 
 // row returns the row, padded with blank cells to its full width.
 func (b *rowBuilder) row() Row {
+	b.ended = false
 	b.pad(b.max)
 	s := string(b.buf)
 	r := make(Row, len(b.marks))
@@ -212,39 +253,8 @@ func cut(s string, n int) string {
 	return s[:i] + "…"
 }
 
-// wrap breaks s into lines of at most n cells at spaces where it can.
-func wrap(s string, n int) []string {
-	if n <= 0 {
-		return nil
-	}
-	if strings.Contains(s, "\n") {
-		// Each line of a multi-line text (a SLUB report) wraps apart.
-		var out []string
-		for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-			out = append(out, wrap(line, n)...)
-		}
-		return out
-	}
-	var out []string
-	for utf8.RuneCountInString(s) > n {
-		r := []rune(s)
-		at := -1
-		for i := n; i > n/2; i-- {
-			if r[i] == ' ' {
-				at = i
-				break
-			}
-		}
-		if at < 0 {
-			out = append(out, string(r[:n]))
-			s = string(r[n:])
-			continue
-		}
-		out = append(out, string(r[:at]))
-		s = strings.TrimLeft(string(r[at:]), " ")
-	}
-	return append(out, s)
-}
+// wrap is Wrap, for the renderers.
+func wrap(s string, n int) []string { return Wrap(s, n) }
 
 // view collects rows up to a height and pads it with blank rows.
 type view struct {

@@ -18,6 +18,19 @@ const kindCodes = ".thlmfrpskvgoue!yxbcnz"
 
 const markCodes = ".123456789abcdefghijklmnopqrstuv"
 
+// markCode is the letter of a set of marks: markCodes for the first five
+// marks, then Cyrillic and Latin Extended letters for sets with
+// MarkCursor or MarkDiff.
+func markCode(m Mark) string {
+	switch {
+	case int(m) < len(markCodes):
+		return markCodes[m : m+1]
+	case m < 96:
+		return string(rune(0x410 + int(m) - 32))
+	}
+	return string(rune(0x100 + int(m)))
+}
+
 // show renders rows for a golden file: the text, then the kind of every
 // cell as a letter (kindCodes), then its marks as a digit (markCodes, '.'
 // for none). It fails the test unless the rows fill w x h exactly and
@@ -45,7 +58,7 @@ func show(t *testing.T, rows []Row, w, h int) string {
 			n := len([]rune(s.Text))
 			text.WriteString(s.Text)
 			kinds.WriteString(strings.Repeat(string(kindCodes[s.Kind]), n))
-			marks.WriteString(strings.Repeat(string(markCodes[s.Mark]), n))
+			marks.WriteString(strings.Repeat(markCode(s.Mark), n))
 		}
 		text.WriteByte('\n')
 		kinds.WriteByte('\n')

@@ -3,6 +3,7 @@ package heapview
 import (
 	"fmt"
 	"math/bits"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 )
@@ -12,10 +13,11 @@ type PageMapOptions struct {
 	Width, Height int         // cells
 	Scale         uint64      // page frames per cell; 0: the smallest power of two that fits all of RAM
 	First         uint64      // with Scale set: the first page frame shown (rounded down to a map row)
-	Cursor        uint64      // the page frame under the cursor, when ShowCursor
+	Cursor        uint64      // the page frame to mark MarkCursor, when ShowCursor
 	ShowCursor    bool        //
 	Highlight     []PageRange // page frames to mark selected, such as the pages behind a vmap area
 	Layer         PageLayer   // what the cells' colour says: who holds the pages (the default), their zone, or their pageblock's migrate type
+	Diff          []PageRange // page frames to mark MarkDiff: those that differ from a diff base
 }
 
 // PageLayer is what the page map colours by. The glyphs stay the owners'
@@ -42,6 +44,12 @@ func (l PageLayer) String() string {
 
 // PageMap is the rendered physical page map: a title row, the map rows
 // (a pfn label, then a cell per Scale page frames) and a legend.
+//
+// A map row holds a power of two of cells (the largest that fits, from
+// 16), so every row starts on a boundary of the largest buddy blocks it
+// can hold and blocks line up from row to row; the legend takes a number
+// of rows that depends on the height alone, so the scale a height and
+// width give never changes while stepping.
 //
 // Each cell shows the kind of its page frames by style and by glyph: a
 // free page is '.', and the first page of a free block shows its order
@@ -200,11 +208,11 @@ func (m *Model) PageMap(o PageMapOptions) PageMap {
 	avail := o.Width - pm.Label
 	pm.Cols = avail
 	if avail >= 16 {
-		pm.Cols = avail - avail%16
+		pm.Cols = 1 << (bits.Len(uint(avail)) - 1)
 	}
 	legend := 0
 	switch {
-	case o.Height >= 16 && m.cur.num[cSlabs] > 0:
+	case o.Height >= 16:
 		legend = 3
 	case o.Height >= 8:
 		legend = 2
@@ -233,15 +241,7 @@ func (m *Model) PageMap(o PageMapOptions) PageMap {
 	pm.Lines = int(min(uint64(grid), (n-pm.First+span-1)/span))
 
 	touched := m.touched()
-	var hl []uint64
-	if len(o.Highlight) > 0 {
-		hl = make([]uint64, (n+63)/64)
-		for _, r := range o.Highlight {
-			for p := r.PFN; p < min(r.PFN+r.N, n); p++ {
-				hl[p/64] |= 1 << (p % 64)
-			}
-		}
-	}
+	hl, diff := pageBits(o.Highlight, n), pageBits(o.Diff, n)
 	ps := newPageScan(m, m.cur, pm.First)
 	for line := range pm.Lines {
 		b := newRow(o.Width)
@@ -261,8 +261,14 @@ func (m *Model) PageMap(o PageMapOptions) PageMap {
 			if touched.anyPage(p, end-p) {
 				mk |= MarkTouched
 			}
-			if o.ShowCursor && o.Cursor >= p && o.Cursor < end || hl != nil && anyBit(hl, p, end) {
+			if hl != nil && anyBit(hl, p, end) {
 				mk |= MarkSelected
+			}
+			if diff != nil && anyBit(diff, p, end) {
+				mk |= MarkDiff
+			}
+			if o.ShowCursor && o.Cursor >= p && o.Cursor < end {
+				mk |= MarkCursor
 			}
 			var ch byte
 			switch {
@@ -342,6 +348,21 @@ var cellPriority = [...][]CellKind{
 	{CellFree, CellReserved, CellNoRAM},
 }
 
+// pageBits returns the page frames of rs as a bit set over n frames; nil
+// for none.
+func pageBits(rs []PageRange, n uint64) []uint64 {
+	if len(rs) == 0 {
+		return nil
+	}
+	b := make([]uint64, (n+63)/64)
+	for _, r := range rs {
+		for p := r.PFN; p < min(r.PFN+r.N, n); p++ {
+			b[p/64] |= 1 << (p % 64)
+		}
+	}
+	return b
+}
+
 func anyBit(b []uint64, p, end uint64) bool {
 	for q := p; q < end; q++ {
 		if b[q/64]&(1<<(q%64)) != 0 {
@@ -366,13 +387,6 @@ func (m *Model) pageMapLegend(v *view, rows int, layer PageLayer) {
 		return
 	}
 	b := newRow(v.width)
-	item := func(k CellKind, mk Mark, glyph, text string) {
-		if b.width > 0 {
-			b.put(CellBlank, 0, 0, "  ")
-		}
-		b.put(k, 0, mk, glyph)
-		b.put(CellMuted, 0, 0, " "+text)
-	}
 	switch layer {
 	case LayerZone:
 		b.put(CellLabel, 0, 0, "zones")
@@ -394,36 +408,77 @@ func (m *Model) pageMapLegend(v *view, rows int, layer PageLayer) {
 		v.add(b.row())
 		return
 	}
-	item(CellFree, 0, "0-A", "free")
-	item(CellReserved, 0, "#", "reserved")
-	item(CellPages, 0, "P", "pages")
-	item(CellSlab, 0, "S", "slab")
-	item(CellLargeKmalloc, 0, "L", "large kmalloc")
-	item(CellVmalloc, 0, "V", "vmalloc")
-	item(CellPCP, 0, "C", "pcp list")
-	item(CellText, MarkTouched, "x", "this step")
+	items := []struct {
+		k           CellKind
+		mk          Mark
+		glyph, text string
+	}{
+		{CellFree, 0, "0-A", "free"},
+		{CellReserved, 0, "#", "reserved"},
+		{CellPages, 0, "P", "pages"},
+		{CellSlab, 0, "S", "slab"},
+		{CellLargeKmalloc, 0, "L", "large kmalloc"},
+		{CellVmalloc, 0, "V", "vmalloc"},
+		{CellPCP, 0, "C", "pcp list"},
+		{CellText, MarkTouched, "x", "this step"},
+	}
+	for i, it := range items {
+		sep := ""
+		if i > 0 {
+			sep = "  "
+		}
+		if !b.group(len(sep)+utf8.RuneCountInString(it.glyph)+1+len(it.text), i < len(items)-1) {
+			break
+		}
+		b.put(CellBlank, 0, 0, sep)
+		b.put(it.k, 0, it.mk, it.glyph)
+		b.put(CellMuted, 0, 0, " "+it.text)
+	}
 	v.add(b.row())
 	if rows < 2 {
 		return
 	}
 	b = newRow(v.width)
 	b.put(CellLabel, 0, 0, "free blocks by order")
-	for o, c := range m.FreeCounts() {
-		b.put(CellMuted, 0, 0, fmt.Sprintf("  %d:", o))
-		b.put(CellFree, uint8(o), 0, fmt.Sprint(c))
+	counts := m.FreeCounts()
+	for o, c := range counts {
+		label, n := fmt.Sprintf("  %d:", o), fmt.Sprint(c)
+		if !b.fits(len(label)+len(n), o < len(counts)-1) {
+			// The order without its count ("10:…") says what is left out.
+			withOrder := len(label)+1 <= b.room()
+			if withOrder {
+				b.put(CellMuted, 0, 0, label)
+			}
+			b.end(withOrder)
+			break
+		}
+		b.put(CellMuted, 0, 0, label)
+		b.put(CellFree, uint8(o), 0, n)
 	}
 	v.add(b.row())
 	if rows < 3 {
 		return
 	}
 	b = newRow(v.width)
+	if m.cur.num[cSlabs] == 0 {
+		v.add(b.row()) // the row the caches will take
+		return
+	}
 	b.put(CellLabel, 0, 0, "slab caches")
+	var ids []int
 	for id, c := range m.cur.caches {
 		if c.slabs > 0 {
-			b.put(CellBlank, 0, 0, "  ")
-			b.put(CellSlab, CacheClass(id), 0, "S")
-			b.put(CellMuted, 0, 0, " "+m.caches[id].name)
+			ids = append(ids, id)
 		}
+	}
+	for i, id := range ids {
+		name := m.caches[id].name
+		if !b.group(2+1+1+utf8.RuneCountInString(name), i < len(ids)-1) {
+			break
+		}
+		b.put(CellBlank, 0, 0, "  ")
+		b.put(CellSlab, CacheClass(id), 0, "S")
+		b.put(CellMuted, 0, 0, " "+name)
 	}
 	v.add(b.row())
 }

@@ -43,9 +43,10 @@ func TestPageMapGolden(t *testing.T) {
 func TestPageMapCells(t *testing.T) {
 	hv := buddyScene(t)
 	pm := hv.PageMap(PageMapOptions{Width: 120, Height: 40, Scale: 1, First: 300})
-	// 112 cells a row after a 7-cell label: pfn 300 is on the row from 224.
-	if pm.Scale != 1 || pm.Cols != 112 || pm.First != 224 {
-		t.Fatalf("scale %d, %d columns from pfn %#x; want 1, 112 from 0xe0", pm.Scale, pm.Cols, pm.First)
+	// 113 cells after a 7-cell label hold 64, the largest power of two:
+	// pfn 300 is on the row from 256.
+	if pm.Scale != 1 || pm.Cols != 64 || pm.First != 256 {
+		t.Fatalf("scale %d, %d columns from pfn %#x; want 1, 64 from 0x100", pm.Scale, pm.Cols, pm.First)
 	}
 	si, _ := hv.StepInfo(hv.Step())
 	touched := map[uint64]bool{}
@@ -144,7 +145,7 @@ func TestPageMapScalesToFit(t *testing.T) {
 	for _, tc := range []struct {
 		w, h  int
 		scale uint64
-	}{{80, 24, 16}, {120, 40, 4}, {200, 60, 2}, {40, 10, 128}} {
+	}{{80, 24, 16}, {120, 40, 8}, {200, 60, 4}, {40, 10, 128}} {
 		pm := hv.PageMap(PageMapOptions{Width: tc.w, Height: tc.h})
 		if pm.Scale != tc.scale {
 			t.Errorf("%dx%d: scale %d, want %d", tc.w, tc.h, pm.Scale, tc.scale)
@@ -204,4 +205,39 @@ func BenchmarkPageMap(b *testing.B) {
 		}
 		_ = n
 	})
+}
+
+// TestPageMapIsSteady: the scale and the row length depend on the size
+// alone, not on what the machine holds (a slab cache appearing adds a
+// legend line, which used to halve the map), and every row holds a power
+// of two of cells, so buddy blocks line up from row to row.
+func TestPageMapIsSteady(t *testing.T) {
+	s := newSession(t, allocator.Config{})
+	s.begin("alloc_pages(0)")
+	if _, err := s.m.AllocPages(0, allocator.GFPKernel); err != nil {
+		t.Fatal(err)
+	}
+	s.begin("kmalloc(64)")
+	if _, err := s.m.Kmalloc(64, allocator.GFPKernel); err != nil {
+		t.Fatal(err)
+	}
+	hv, err := New(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sz := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {160, 45}, {220, 60}, {63, 17}, {71, 19}} {
+		var scale uint64
+		var cols int
+		for step := 0; step <= hv.Steps(); step++ {
+			hv.Seek(step)
+			pm := hv.PageMap(PageMapOptions{Width: sz[0], Height: sz[1]})
+			if pm.Cols&(pm.Cols-1) != 0 {
+				t.Errorf("%v: %d cells a row is not a power of two", sz, pm.Cols)
+			}
+			if step > 0 && (pm.Scale != scale || pm.Cols != cols) {
+				t.Errorf("%v: step %d draws %d pages a cell, %d a row; step 0 drew %d, %d", sz, step, pm.Scale, pm.Cols, scale, cols)
+			}
+			scale, cols = pm.Scale, pm.Cols
+		}
+	}
 }

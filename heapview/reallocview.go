@@ -160,10 +160,16 @@ func (m *Model) ReallocPanel(o ReallocOptions) []Row {
 			bucketW = max(bucketW, len(bucketName(h.Bucket))+1)
 		}
 	}
+	// Below 64 cells the function's name (the heading's) gives way, so
+	// the decision is not cut.
+	withFunc := o.Width >= 64
 	for i, h := range hist {
 		b := newRow(o.Width)
 		b.put(CellMuted, 0, 0, fmt.Sprintf("step %-4d ", h.Step))
-		b.put(CellText, 0, 0, fmt.Sprintf("%-9s %9s -> %-9s ", h.Func, allocator.FormatBytes(olds[i]), allocator.FormatBytes(h.NewSize)))
+		if withFunc {
+			b.put(CellText, 0, 0, fmt.Sprintf("%-9s ", h.Func))
+		}
+		b.put(CellText, 0, 0, fmt.Sprintf("%9s -> %-9s ", allocator.FormatBytes(olds[i]), allocator.FormatBytes(h.NewSize)))
 		b.put(decisionKind(h.Decision), 0, 0, fmt.Sprintf("%-16s ", h.Decision))
 		if bucketW > 0 {
 			bucket := ""

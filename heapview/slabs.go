@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 )
@@ -12,7 +13,7 @@ import (
 // SlabColumn is a column of the slab cache table.
 type SlabColumn uint8
 
-// Slab table columns, in display order.
+// Slab table columns; the table shows them in slabDisplay's order.
 const (
 	ColObjects      SlabColumn = iota // OBJS: objects in all slabs
 	ColActive                         // ACTIVE: slabinfo's active objects
@@ -29,10 +30,19 @@ const (
 
 var slabColumns = [NumSlabColumns]struct {
 	head  string
-	width int // cells; the name takes what is left
+	width int // cells, the space before it included; the name's fits the longest name
 }{
 	{"OBJS", 7}, {"ACTIVE", 7}, {"INUSE", 6}, {"USE", 5}, {"OBJ SIZE", 9}, {"SLABS", 7}, {"OBJ/SLAB", 9}, {"PG/SLAB", 8}, {"LOST", 10}, {"NAME", 0},
 }
+
+// slabDisplay is the order the table shows its columns in: the name
+// first, so that it is never the column cut.
+var slabDisplay = [NumSlabColumns]SlabColumn{ColName, ColObjects, ColActive, ColInUse, ColUse, ColObjSize, ColSlabs, ColObjPerSlab, ColPagesPerSlab, ColLost}
+
+// slabDrop is the order columns are left out in when the table is too
+// narrow for all of them, least telling first. NAME and the sort column
+// are never left out.
+var slabDrop = [...]SlabColumn{ColLost, ColPagesPerSlab, ColObjPerSlab, ColActive, ColUse, ColSlabs, ColObjects, ColInUse, ColObjSize}
 
 func (c SlabColumn) String() string {
 	if c < NumSlabColumns {
@@ -103,12 +113,18 @@ func (m *Model) SortedCaches(by SlabColumn, desc, all bool) []Cache {
 }
 
 // SlabTable renders the caches as slabtop does: totals, then a row per
-// cache with OBJS, ACTIVE, INUSE, USE, OBJ SIZE, SLABS, OBJ/SLAB, PG/SLAB,
-// LOST and NAME. ACTIVE and USE follow /proc/slabinfo, where the free
+// cache with NAME, OBJS, ACTIVE, INUSE, USE, OBJ SIZE, SLABS, OBJ/SLAB,
+// PG/SLAB and LOST. ACTIVE and USE follow /proc/slabinfo, where the free
 // objects of CPU slabs and per-CPU partial slabs count as active; INUSE is
-// the objects actually handed out. LOST is the bytes lost to rounding requests up to the
-// object size plus the tails of slabs no object fits. The sort column's
-// heading is marked selected.
+// the objects actually handed out. LOST is the bytes lost to rounding
+// requests up to the object size plus the tails of slabs no object fits.
+// NAME comes first and is as wide as the longest name listed, so it is
+// never cut while the width holds it; when the width does not hold every
+// column, columns are left out in slabDrop's order (LOST, PG/SLAB,
+// OBJ/SLAB, ACTIVE, USE, SLABS, OBJS, INUSE, OBJ SIZE), never the sort
+// column, and the heading row says how many. The sort column's heading is
+// marked selected. When not every cache listed fits, the title says which
+// rows are shown ("rows 1-14 of 52").
 func (m *Model) SlabTable(o SlabTableOptions) []Row {
 	v := newView(o.Width, o.Height)
 	if m.head == nil || o.Width <= 0 || o.Height <= 0 {
@@ -131,7 +147,16 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 		pages += uint64(c.Slabs * c.PagesPerSlab)
 		used += uint64(c.Active) * c.Size
 	}
-	v.line(CellTitle, fmt.Sprintf("Slab caches: %d of %d in use; step %d/%d", caches, live, m.step, m.Steps()))
+	title := fmt.Sprintf("Slab caches: %d of %d in use; step %d/%d", caches, live, m.step, m.Steps())
+	// When the rows do not all fit, the title says which are shown.
+	fit := o.Height - 2 // the title and the headings
+	if o.Height >= 10 {
+		fit -= 4 // the totals
+	}
+	if first, last := max(o.Scroll, 0), min(len(cs), max(o.Scroll, 0)+max(fit, 0)); last > first && (first > 0 || last < len(cs)) {
+		title += fmt.Sprintf(" · rows %d-%d of %d", first+1, last, len(cs))
+	}
+	v.line(CellTitle, title)
 	if o.Height >= 10 {
 		total := pages * m.geo.pageSize
 		v.line(CellText, fmt.Sprintf(" Active / Total Objects (%% used)    : %d / %d (%s)", active, objs, percent(uint64(active), uint64(objs))))
@@ -139,19 +164,33 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 		v.line(CellText, fmt.Sprintf(" Active / Total Size (%% used)       : %s (%s)", sizePair(used, total), percent(used, total)))
 		v.add(newRow(o.Width).row())
 	}
+	nameW := len("NAME")
+	for _, c := range cs {
+		n := utf8.RuneCountInString(c.Name)
+		if !c.Alive {
+			n += len(" (destroyed)")
+		}
+		nameW = max(nameW, n)
+	}
+	show, dropped := slabTableColumns(o.Width-nameW, o.Sort)
 	b := newRow(o.Width)
-	for c := range NumSlabColumns {
+	for _, c := range slabDisplay {
+		if !show[c] {
+			continue
+		}
 		var mk Mark
 		if c == o.Sort {
 			mk = MarkSelected
 		}
-		w := slabColumns[c].width
 		if c == ColName {
 			b.put(CellLabel, 0, mk, c.String())
+			b.pad(nameW)
 		} else {
-			b.put(CellLabel, 0, mk, fmt.Sprintf("%*s", w-1, c.String()))
-			b.put(CellBlank, 0, 0, " ")
+			b.put(CellLabel, 0, mk, fmt.Sprintf("%*s", slabColumns[c].width, c.String()))
 		}
+	}
+	if dropped > 0 {
+		b.put(CellMuted, 0, 0, fmt.Sprintf("  +%d", dropped))
 	}
 	v.add(b.row())
 	if len(cs) == 0 {
@@ -170,21 +209,50 @@ func (m *Model) SlabTable(o SlabTableOptions) []Row {
 		cells := [NumSlabColumns]string{fmt.Sprint(c.Objects), fmt.Sprint(c.Active), fmt.Sprint(c.InUse), fmt.Sprintf("%d%%", c.Use()),
 			fmt.Sprint(c.Size), fmt.Sprint(c.Slabs), fmt.Sprint(c.ObjPerSlab), fmt.Sprint(c.PagesPerSlab), allocator.FormatBytes(c.Lost()), c.Name}
 		b := newRow(o.Width)
-		for col, s := range cells {
-			w := slabColumns[col].width
-			if SlabColumn(col) == ColName {
+		for _, col := range slabDisplay {
+			if !show[col] {
+				continue
+			}
+			if col == ColName {
 				id := m.cacheAt(c.Name, m.cur.pos+1)
-				b.put(CellSlab, CacheClass(int(id)), mk, s)
+				b.put(CellSlab, CacheClass(int(id)), mk, c.Name)
 				if !c.Alive {
 					b.put(CellMuted, 0, mk, " (destroyed)")
 				}
+				b.fill(CellBlank, 0, mk, ' ', nameW-b.width)
 				continue
 			}
-			b.put(kind, 0, mk, fmt.Sprintf("%*s ", w-1, s))
+			b.put(kind, 0, mk, fmt.Sprintf("%*s", slabColumns[col].width, cells[col]))
 		}
 		v.add(b.row())
 	}
 	return v.done()
+}
+
+// slabTableColumns chooses the columns that fit in room cells beside the
+// name, leaving them out in slabDrop's order but never sort's; it returns
+// which are shown and how many were left out.
+func slabTableColumns(room int, sort SlabColumn) (show [NumSlabColumns]bool, dropped int) {
+	need := 0
+	for c := range NumSlabColumns {
+		show[c] = true
+		need += slabColumns[c].width
+	}
+	if need > room {
+		room -= len("  +9") // the heading says how many were left out
+	}
+	for _, c := range slabDrop {
+		if need <= room {
+			break
+		}
+		if c == sort {
+			continue
+		}
+		show[c] = false
+		need -= slabColumns[c].width
+		dropped++
+	}
+	return show, dropped
 }
 
 // sizePair prints two byte counts in the unit that suits the larger, as
@@ -217,7 +285,7 @@ type SlabViewOptions struct {
 	Width, Height int
 	Cache         string
 	Freelist      bool           // under each slab, its free objects in the order they will be handed out
-	Selected      allocator.Addr // an object to mark selected
+	Selected      allocator.Addr // the object under the inspector's cursor, marked MarkCursor
 	Scroll        int            // rows scrolled past
 }
 
@@ -277,7 +345,7 @@ func (m *Model) SlabView(o SlabViewOptions) []Row {
 					omk |= MarkTouched
 				}
 				if o.Selected != 0 && o.Selected >= a && o.Selected < a+allocator.Addr(sl.ObjSize) {
-					omk |= MarkSelected
+					omk |= MarkCursor
 				}
 				if r, used := m.cur.allocs.get(uint64(a)); used && r.lost {
 					anyLost = true

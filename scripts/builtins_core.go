@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/allocviz/allocviz/allocator"
 	"go.starlark.net/starlark"
@@ -11,7 +12,7 @@ import (
 )
 
 // coreGroup is the machine and the script's own voice: config, cpu, say,
-// check, machine.
+// check, bookmark, machine.
 func coreGroup() Group {
 	return Group{
 		Name: "core",
@@ -24,6 +25,8 @@ func coreGroup() Group {
 				Doc: "say(text): narrate; the text is a step of its own"},
 			{Name: "check", Step: true, Fn: builtinCheck,
 				Doc: "check(cond, message=None): record whether cond holds; a failure does not stop the script but fails the run"},
+			{Name: "bookmark", Fn: builtinBookmark,
+				Doc: "bookmark(name): mark the next step for the interface, where ' and b cycle through bookmarks; not a step"},
 			{Name: "machine", Fn: builtinMachine,
 				Doc: "machine(): the configuration: ram, page_size, cpus, possible_cpus, profile, mobility_grouping, pageblock_order, nr_pages, reserved_pages, cpu, max_steps"},
 		},
@@ -139,6 +142,36 @@ func builtinConfig(c *Call) (starlark.Value, error) {
 	if err := s.reconfigure(set); err != nil {
 		return nil, err // allocator errors already begin "config: "
 	}
+	for _, kw := range c.Kwargs {
+		if name := string(kw[0].(starlark.String)); !slices.Contains(s.config, name) {
+			s.config = append(s.config, name)
+		}
+	}
+	return starlark.None, nil
+}
+
+// Bounds of bookmark(): a loop cannot make them without end.
+const (
+	maxBookmarks    = 10000
+	maxBookmarkName = 80
+)
+
+// builtinBookmark marks the step that comes next, under a name.
+func builtinBookmark(c *Call) (starlark.Value, error) {
+	var name string
+	if err := c.Unpack("name", &name); err != nil {
+		return nil, err
+	}
+	s := c.Session
+	switch {
+	case strings.TrimSpace(name) == "":
+		return nil, c.Errorf("the name is empty")
+	case utf8.RuneCountInString(name) > maxBookmarkName:
+		return nil, c.Errorf("the name is %d characters long (at most %d)", utf8.RuneCountInString(name), maxBookmarkName)
+	case len(s.marks) >= maxBookmarks:
+		return nil, c.Errorf("too many bookmarks (at most %d)", maxBookmarks)
+	}
+	s.marks = append(s.marks, Bookmark{Name: name, Step: s.NumSteps() + 1, Pos: s.site(c.Thread, "bookmark").pos})
 	return starlark.None, nil
 }
 

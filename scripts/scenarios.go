@@ -174,7 +174,8 @@ func Open(ref string) (Script, error) {
 	if ref == "" {
 		return Script{}, errors.New("no script named: give a .star file or a bundled scenario name")
 	}
-	if fi, err := os.Stat(ref); err == nil && fi.Mode().IsRegular() {
+	fi, statErr := os.Stat(ref)
+	if statErr == nil && fi.Mode().IsRegular() {
 		src, err := os.ReadFile(ref)
 		if err != nil {
 			return Script{}, err
@@ -183,6 +184,9 @@ func Open(ref string) (Script, error) {
 	}
 	if sc, ok := LookupScenario(ref); ok {
 		return Script{Name: sc.File, Src: sc.Src, Trace: sc.Trace}, nil
+	}
+	if statErr == nil && fi.IsDir() {
+		return Script{}, fmt.Errorf("%s is a directory: name a .star file in it, or a bundled scenario (allocviz scenarios lists them)", ref)
 	}
 	return Script{}, fmt.Errorf("%s: no such file, and no bundled scenario of that name (allocviz scenarios lists them)", ref)
 }

@@ -108,8 +108,13 @@ type Step struct {
 	Op     string // the call with its argument values: alloc_pages(3, GFP_KERNEL)
 	Result string // what it returned as Starlark prints it ("NULL" for a failed allocation); "" for None
 	Err    string // the error that ended the script in this step, if any
-	First  int    // index in the event log of the step's EvStep event
-	Last   int    // index of its last event, >= First
+	// Stmt is file:line:col of the top-level statement of its input that
+	// made the step: consecutive steps with the same Stmt come from one
+	// statement (a loop, a call of a function), which an interface can
+	// run to its end.
+	Stmt  string
+	First int // index in the event log of the step's EvStep event
+	Last  int // index of its last event, >= First
 }
 
 // Input is one piece of source the session executed: a script file or a
@@ -131,6 +136,14 @@ type Failure struct {
 	Step int    // the check's step
 	Pos  string // file:line:col of the check
 	Msg  string // its message
+}
+
+// Bookmark is a place a script marks for an interface (bookmark(name)):
+// the step that comes after the call.
+type Bookmark struct {
+	Name string
+	Step int    // the step after the call: len(steps)+1 when it was made
+	Pos  string // file:line:col of the call
 }
 
 // Printed is one line of print() output.
@@ -164,7 +177,10 @@ type Session struct {
 	inputs   []Input
 	failures []Failure
 	printed  []Printed
+	marks    []Bookmark
+	config   []string             // the settings config() set, in order
 	sites    map[siteKey]callSite // call sites by the position of '('
+	stmts    []stmtSpan           // the current input's top-level statements
 	ext      map[string]any       // state of builtin groups (Ext)
 
 	promptLines int    // lines typed at the prompt so far
@@ -276,7 +292,7 @@ func (s *Session) boot() error {
 	s.threadRef.Store(s.thread)
 	s.globals = starlark.StringDict{}
 	s.steps, s.stepErrs = allocator.Blocks[stepRec]{}, nil
-	s.inputs, s.failures, s.printed = nil, nil, nil
+	s.inputs, s.failures, s.printed, s.marks, s.config = nil, nil, nil, nil, nil
 	s.ext = map[string]any{}
 	s.broken = nil
 	s.setProgress(false, 0, 0)
@@ -315,13 +331,18 @@ func (s *Session) Step(n int) Step {
 	}
 	ev := s.log.At(first)
 	return Step{N: n, Pos: ev.Src(), Label: ev.Label(), Call: ev.Op(), Op: s.log.String(r.op), Result: s.log.String(r.result),
-		Err: s.stepErrs[n], First: first, Last: last}
+		Err: s.stepErrs[n], Stmt: s.log.String(r.stmt), First: first, Last: last}
 }
+
+// StepStmt returns Step(n).Stmt without the rest of the step, for an
+// interface that looks along a run of steps.
+func (s *Session) StepStmt(n int) string { return s.log.String(s.steps.At(n - 1).stmt) }
 
 // stepRec is a step as the session keeps it; the rest of a Step is its
 // EvStep in the log. Its strings are in the log's string table.
 type stepRec struct {
 	op, result allocator.StrID
+	stmt       allocator.StrID // Step.Stmt
 }
 
 // Inputs returns what the session executed, in order. The slice must not
@@ -333,6 +354,14 @@ func (s *Session) Failures() []Failure { return s.failures }
 
 // Printed returns the output of print().
 func (s *Session) Printed() []Printed { return s.printed }
+
+// Bookmarks returns the bookmarks the script made (bookmark(name)), in
+// order.
+func (s *Session) Bookmarks() []Bookmark { return s.marks }
+
+// Configured returns the settings config() set, by keyword ("ram",
+// "page_size"), in the order set.
+func (s *Session) Configured() []string { return s.config }
 
 // Settings returns the machine configuration and step limit in force.
 func (s *Session) Settings() Settings { return s.settings }
@@ -538,6 +567,7 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 		return nil, s.positioned(err)
 	}
 	s.indexCalls(f, in.Src, in.line)
+	s.stmts = stmtSpans(f)
 	guard(f)
 
 	env := make(starlark.StringDict, len(s.predeclared)+len(s.globals))
@@ -837,6 +867,41 @@ func (s *Session) indexedSite(th *starlark.Thread) (callSite, bool) {
 	return callSite{pos: "<unknown>:0:0"}, false
 }
 
+// stmtSpan is where a top-level statement of an input begins and ends.
+type stmtSpan struct {
+	start, end syntax.Position
+}
+
+// stmtSpans returns the spans of f's top-level statements.
+func stmtSpans(f *syntax.File) []stmtSpan {
+	out := make([]stmtSpan, 0, len(f.Stmts))
+	for _, st := range f.Stmts {
+		start, end := st.Span()
+		out = append(out, stmtSpan{start: start, end: end})
+	}
+	return out
+}
+
+// before reports whether a comes before b.
+func before(a, b syntax.Position) bool {
+	return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+}
+
+// stmtOf returns the position of the top-level statement th is running:
+// the one around the outermost frame's position.
+func (s *Session) stmtOf(th *starlark.Thread) string {
+	if th == nil || th.CallStackDepth() == 0 {
+		return ""
+	}
+	p := th.CallFrame(th.CallStackDepth() - 1).Pos
+	for _, st := range s.stmts {
+		if !before(p, st.start) && before(p, st.end) {
+			return posString(st.start)
+		}
+	}
+	return posString(p)
+}
+
 // callPos maps the position Starlark gives a call to the call's start.
 func (s *Session) callPos(p syntax.Position) string {
 	if cs, ok := s.sites[siteKey{file: p.Filename(), line: p.Line, col: p.Col}]; ok {
@@ -876,7 +941,7 @@ func (s *Session) beginStep(c *Call) error {
 		cs.call = c.defaultOp()
 	}
 	s.m.BeginStep(n, cs.pos, cs.call)
-	s.steps.Push(stepRec{})
+	s.steps.Push(stepRec{stmt: s.log.Intern(s.stmtOf(c.Thread))})
 	c.step = n
 	s.setProgress(!s.replaying, n, n-s.inputStart)
 	return nil

@@ -37,27 +37,54 @@ func loadCmd(ctx context.Context, id int, name string, opts scripts.Options) tea
 }
 
 // continueCmd rebuilds a session up to an earlier step on a fresh machine
-// and runs stmt there. The rebuild only reads the session shown (see
-// rebuilder). A statement that fails before taking a step (a typo) gives
+// and runs stmt there, with at most maxSteps allocator steps, under ctx;
+// r's step counter follows it once the rebuild is done.
+// The rebuild only reads the session shown (see rebuilder). A statement
+// that fails before taking a step (a typo), or that is cancelled, gives
 // the rebuilt session up, so nothing is discarded for it.
-func continueCmd(id int, rb rebuilder, name, stmt, notice string) tea.Cmd {
+func continueCmd(ctx context.Context, id int, r *running, rb rebuilder, name, stmt, notice string, maxSteps int) tea.Cmd {
 	return func() tea.Msg {
 		src, err := rb.rebuild()
 		if err != nil {
 			return errMsg{id: id, err: err}
 		}
-		result, stmtErr := src.exec(stmt)
-		if stmtErr != nil && src.steps() == rb.step {
+		if ctx.Err() != nil {
+			// Cancelled during the rebuild: the session shown stays.
+			src.close()
+			return stmtFailedMsg{id: id, stmt: stmt, err: context.Cause(ctx)}
+		}
+		r.on.Store(src) // the step counter reads it from now on
+		result, stmtErr := src.exec(ctx, stmt, maxSteps)
+		if stmtErr == nil && ctx.Err() != nil {
+			stmtErr = context.Cause(ctx) // cancelled as it ended: it did not happen
+		}
+		if stmtErr != nil && (src.steps() == rb.step || ctx.Err() != nil) {
 			src.close()
 			return stmtFailedMsg{id: id, stmt: stmt, err: stmtErr}
 		}
-		notice += "; ran " + stmt
-		if result != "" {
-			notice += " = " + result
-		}
-		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, stmtErr: stmtErr, from: rb.step}
+		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, result: result, stmtErr: stmtErr, from: rb.step}
 	}
 }
+
+// runCmd runs stmt on src off the event loop (source.run), with at most
+// maxSteps allocator steps, under ctx, and says when it is done; r.done
+// is closed once it has let go of the session.
+func runCmd(ctx context.Context, r *running, src *source, stmt string, maxSteps int) tea.Cmd {
+	return func() tea.Msg {
+		defer close(r.done)
+		result, err := src.run(ctx, stmt, maxSteps)
+		return stmtDoneMsg{id: r.id, stmt: stmt, result: result, err: err}
+	}
+}
+
+// progressCmd asks, after progressEvery, for the step counter of the
+// statement r.id to be read again.
+func progressCmd(id int) tea.Cmd {
+	return tea.Tick(progressEvery, func(time.Time) tea.Msg { return progressMsg{id: id} })
+}
+
+// progressEvery is how often the counter of a running statement moves.
+const progressEvery = 100 * time.Millisecond
 
 // closeCmd releases a session nobody shows any more.
 func closeCmd(src *source) tea.Cmd {

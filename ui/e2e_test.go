@@ -53,6 +53,9 @@ func TestProgram(t *testing.T) {
 	waitFor(t, tm, "1 scenario")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	// The statement typed at the prompt would be dropped: it asks first.
+	waitFor(t, tm, "drops the 1 statement typed at the prompt")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	waitFor(t, tm, "vrealloc-6.12  step 0 of")
 
 	tm.Type("q")

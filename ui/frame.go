@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -21,20 +22,23 @@ func codeOf(st lipgloss.Style) spanCode {
 // wrap returns s inside the escape sequences.
 func (c spanCode) wrap(s string) string { return c.pre + s + c.post }
 
-// framer draws pane frames: a rounded border with the title in its top
-// edge and the padding of Styles.Pane. It builds each line by
-// concatenation, since every pane already renders lines of exactly its
-// inner width; lipgloss would measure every line again.
+// framer draws pane frames: the border of Styles.Pane with the title in
+// its top edge (Styles.PaneFocused's border for the focused pane, which
+// shows without colour too), the padding of Styles.Pane, and in the
+// bottom edge what is out of view. It builds each line by concatenation,
+// since every pane already renders lines of exactly its inner width;
+// lipgloss would measure every line again.
 type framer struct {
-	border      lipgloss.Border
+	border      [2]lipgloss.Border // [0] normal, [1] focused
 	padL, padR  int
 	padT, padB  int
 	edge, title [2]spanCode // [0] normal, [1] focused
+	note        spanCode    // what is out of view, in the bottom edge
 }
 
 func newFramer(st Styles) framer {
 	f := framer{
-		border: st.Pane.GetBorderStyle(),
+		border: [2]lipgloss.Border{st.Pane.GetBorderStyle(), st.PaneFocused.GetBorderStyle()},
 		padL:   st.Pane.GetPaddingLeft(), padR: st.Pane.GetPaddingRight(),
 		padT: st.Pane.GetPaddingTop(), padB: st.Pane.GetPaddingBottom(),
 	}
@@ -42,6 +46,7 @@ func newFramer(st Styles) framer {
 	f.edge[1] = codeOf(lipgloss.NewStyle().Foreground(st.PaneFocused.GetBorderTopForeground()))
 	f.title[0] = codeOf(st.Title)
 	f.title[1] = codeOf(st.TitleActive)
+	f.note = codeOf(st.Muted)
 	return f
 }
 
@@ -52,8 +57,10 @@ func (f framer) inner(b box) (int, int) {
 
 // lines draws content in a frame of outer size b: exactly b.h lines of
 // exactly b.w cells. Content lines must be exactly the inner width wide
-// (textPane keeps them so); missing lines are blank.
-func (f framer) lines(title string, content []string, b box, focused bool) []string {
+// (textPane keeps them so); missing lines are blank. above and below are
+// the lines of content out of view, which the bottom edge counts ("… ↑ 2
+// above · ↓ 14 more").
+func (f framer) lines(title string, content []string, b box, focused bool, above, below int) []string {
 	if b.w < 4 || b.h < 2 {
 		return nil
 	}
@@ -61,7 +68,7 @@ func (f framer) lines(title string, content []string, b box, focused bool) []str
 	if focused {
 		i = 1
 	}
-	edge, tc := f.edge[i], f.title[i]
+	bd, edge, tc := f.border[i], f.edge[i], f.title[i]
 	iw, ih := f.inner(b)
 	out := make([]string, 0, b.h)
 
@@ -70,11 +77,11 @@ func (f framer) lines(title string, content []string, b box, focused bool) []str
 		t = " " + truncate(title, b.w-6) + " "
 	}
 	rest := b.w - 3 - lipgloss.Width(t)
-	out = append(out, edge.wrap(f.border.TopLeft+f.border.Top)+tc.wrap(t)+
-		edge.wrap(strings.Repeat(f.border.Top, max(0, rest))+f.border.TopRight))
+	out = append(out, edge.wrap(bd.TopLeft+bd.Top)+tc.wrap(t)+
+		edge.wrap(strings.Repeat(bd.Top, max(0, rest))+bd.TopRight))
 
-	left := edge.wrap(f.border.Left) + strings.Repeat(" ", f.padL)
-	right := strings.Repeat(" ", f.padR) + edge.wrap(f.border.Right)
+	left := edge.wrap(bd.Left) + strings.Repeat(" ", f.padL)
+	right := strings.Repeat(" ", f.padR) + edge.wrap(bd.Right)
 	blank := left + strings.Repeat(" ", iw) + right
 	for range f.padT {
 		out = append(out, blank)
@@ -89,6 +96,35 @@ func (f framer) lines(title string, content []string, b box, focused bool) []str
 	for range f.padB {
 		out = append(out, blank)
 	}
-	out = append(out, edge.wrap(f.border.BottomLeft+strings.Repeat(f.border.Bottom, b.w-2)+f.border.BottomRight))
+	note := overflowNote(above, below)
+	if note != "" {
+		note = " " + truncate(note, max(0, b.w-6)) + " "
+	}
+	fill := max(0, b.w-3-lipgloss.Width(note))
+	out = append(out, edge.wrap(bd.BottomLeft+strings.Repeat(bd.Bottom, fill))+f.note.wrap(note)+
+		edge.wrap(strings.Repeat(bd.Bottom, b.w-2-fill-lipgloss.Width(note))+bd.BottomRight))
 	return out
+}
+
+// overflowNote says what a pane leaves out: "… ↓ 14 more", "… ↑ 2 above",
+// or both; "" when everything is in view. A negative count means some
+// lines, not counted.
+func overflowNote(above, below int) string {
+	var parts []string
+	switch {
+	case above > 0:
+		parts = append(parts, fmt.Sprintf("↑ %d above", above))
+	case above < 0:
+		parts = append(parts, "↑ more above")
+	}
+	switch {
+	case below > 0:
+		parts = append(parts, fmt.Sprintf("↓ %d more", below))
+	case below < 0:
+		parts = append(parts, "↓ more")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "… " + strings.Join(parts, " · ")
 }

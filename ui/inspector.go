@@ -66,8 +66,8 @@ func (m *Model) refreshInspector(in heapview.Inspection, ok bool) {
 	}
 	if !ok {
 		hint := "press tab to the page map or the slabs, then i, and move the cursor with the arrow keys"
-		m.inspector.set(title, wrap(hint, w))
+		m.inspector.set(title, heapview.Wrap(hint, w))
 		return
 	}
-	m.inspector.setExact(title, m.cells.rows(in.Rows(w, h), w))
+	m.inspector.setExact(title, m.cells.rows(allRows(func(h int) []heapview.Row { return in.Rows(w, h) }, h), w))
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/allocviz/allocviz/heapview"
@@ -15,9 +16,11 @@ type legendItem struct {
 }
 
 // legendItems are the glyphs heapview draws, in the order a reader meets
-// them. Upper case marks the first page of a block.
-func legendItems() []legendItem {
-	return []legendItem{
+// them (upper case marks the first page of a block), then the marks that
+// are on screen now: what the step changed, and the diff, the selection
+// and the cursor while they are shown.
+func (m *Model) legendItems() []legendItem {
+	items := []legendItem{
 		{heapview.CellFree, 0, "0-A", "free block of that order"},
 		{heapview.CellFree, 0, ".", "free"},
 		{heapview.CellReserved, 0, "#", "reserved"},
@@ -28,8 +31,17 @@ func legendItems() []legendItem {
 		{heapview.CellPCP, 0, "C", "pcp list"},
 		{heapview.CellGuard, 0, "g", "guard page"},
 		{heapview.CellText, heapview.MarkTouched, "x", "changed by this step"},
-		{heapview.CellText, heapview.MarkSelected, "x", "cursor, selection"},
 	}
+	if m.diff >= 0 {
+		items = append(items, legendItem{heapview.CellText, heapview.MarkDiff, "x", fmt.Sprintf("differs from step %d", m.diff)})
+	}
+	if m.focus == paneSlabs || m.focus == paneVmalloc {
+		items = append(items, legendItem{heapview.CellText, heapview.MarkSelected, "x", "selection"})
+	}
+	if m.mode == modeInspect {
+		items = append(items, legendItem{heapview.CellText, heapview.MarkCursor, "x", "cursor"})
+	}
+	return items
 }
 
 // legendLines is the most lines the legend takes.
@@ -42,7 +54,7 @@ func (m *Model) buildLegend() string {
 	var lines []string
 	var b strings.Builder
 	w := 0
-	for _, it := range legendItems() {
+	for _, it := range m.legendItems() {
 		n := 2 + len([]rune(it.glyph)) + 1 + len([]rune(it.text))
 		if w > 0 && w+n > m.width {
 			lines = append(lines, b.String())

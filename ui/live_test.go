@@ -117,7 +117,7 @@ func TestStatementAfterAShortScriptDoesNotYield(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.close()
-	if _, err := src.exec("for i in range(500):\n    kfree(kmalloc(64))\n"); err != nil {
+	if _, err := src.exec(context.Background(), "for i in range(500):\n    kfree(kmalloc(64))\n", 0); err != nil {
 		t.Fatal(err)
 	}
 	if n := src.sess.NumSteps(); n != 1001 {

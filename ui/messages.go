@@ -23,6 +23,7 @@ type loadedMsg struct {
 	name    string  // scenario name or script path
 	notice  string  // what to tell the user, "" for nothing
 	stmt    string  // the statement run after the rebuild, "" for none
+	result  string  // with stmt: its value, as the prompt shows it
 	from    int     // with stmt: the step the session was rebuilt to
 	stmtErr error   // the statement's error, shown in the prompt
 }
@@ -44,3 +45,18 @@ type errMsg struct {
 
 func (e errMsg) Error() string { return e.err.Error() }
 func (e errMsg) Unwrap() error { return e.err }
+
+// stmtDoneMsg says the statement run id, typed at the prompt, ended: with
+// its value as the prompt shows it, or its error. The session holds its
+// steps (or, if it was cancelled, is back where it was).
+type stmtDoneMsg struct {
+	id     int
+	stmt   string
+	result string
+	err    error
+}
+
+// progressMsg asks for the step counter of statement run id to be read.
+type progressMsg struct {
+	id int
+}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -19,6 +20,17 @@ type Options struct {
 	Palette  Palette         // colours
 	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
 	Quiz     bool            // stop at each ask() for an answer (quiz.go)
+	// Step is the step to show when the scenario has opened (--step);
+	// past the last step, the last.
+	Step int
+	// Presenter starts in the presenter layout (--presenter).
+	Presenter bool
+	// PromptSteps caps the allocator steps of one statement typed at the
+	// prompt; 0 means scripts.DefaultPromptSteps.
+	PromptSteps int
+	// Flags are the config() settings the command line gave ("ram",
+	// "cpus"), so the interface can say when the script overrides one.
+	Flags []string
 	// Context ends when the program is to stop (ctrl+c, a signal): a
 	// script loading or a statement running then stops within moments.
 	// nil means it never ends.
@@ -48,11 +60,12 @@ const (
 	modeStep    mode = iota // keys step, play and move between panes
 	modeInspect             // arrows move the inspector cursor
 	modePrompt              // the statement prompt has the keyboard
-	modeJump                // the jump-to-step input has the keyboard
+	modeJump                // the go-to input has the keyboard
+	modeSearch              // the search input has the keyboard
 	modePicker              // the scenario picker has the keyboard
 )
 
-var modeNames = [...]string{"step", "inspect", "prompt", "jump", "picker"}
+var modeNames = [...]string{"step", "inspect", "prompt", "jump", "search", "picker"}
 
 func (m mode) String() string {
 	if int(m) < len(modeNames) {
@@ -61,7 +74,9 @@ func (m mode) String() string {
 	return "unknown"
 }
 
-// paneID names the focusable panes, in tab order.
+// paneID names the boxes of the layout: the focusable panes in tab
+// order (numPanes of them), then the inspector and the Why strip, which
+// are not in the tab order.
 type paneID uint8
 
 // Panes.
@@ -71,17 +86,18 @@ const (
 	paneVmalloc
 	paneRealloc
 	paneEvents
-	numPanes
+	paneInspector
+	paneWhy
+	numSlots
 )
 
-// paneInspector places the inspector in a layout row; it is not in the
-// tab order.
-const paneInspector = numPanes
+// numPanes is how many panes tab goes through.
+const numPanes = paneInspector
 
-var paneNames = [numPanes]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events"}
+var paneNames = [numSlots]string{"Pages", "Slabs", "vmalloc", "Realloc", "Events", "Inspector", "Why"}
 
 func (p paneID) String() string {
-	if p < numPanes {
+	if p < numSlots {
 		return paneNames[p]
 	}
 	return "unknown"
@@ -98,24 +114,26 @@ const defaultSpeed = 2
 
 // Model is the root of the interface. All its state changes in Update.
 type Model struct {
-	opts   Options
-	styles Styles
-	keys   keyMap
-	help   help.Model
+	opts    Options
+	styles  Styles
+	keys    keyMap
+	help    help.Model
+	helpTop int // lines of the full help scrolled past
 
 	width, height int  // terminal size in cells
 	ready         bool // a size has arrived
 
-	src     *source // the session shown; nil until the first load
-	name    string  // the scenario's name or path
-	step    int     // the step shown, 0..src.steps()
-	marks   []int   // bookmarked steps, ascending
-	diff    int     // the step changes are counted from (d); -1: the step before, as usual
-	diffSum string  // what changed since diff, for the status bar
-	loadID  int     // the latest load request; older answers are dropped
-	loading string  // what is being loaded, "" when idle
-	loadErr error   // the last load's failure, shown until the next load
-	live    bool    // the script shown is still running (source.live)
+	src     *source    // the session shown; nil until the first load
+	name    string     // the scenario's name or path
+	step    int        // the step shown, 0..src.steps()
+	marks   []bookmark // bookmarked steps, ascending
+	diff    int        // the step changes are counted from (d); -1: the step before, as usual
+	diffSum string     // what changed since diff, for the status bar
+	loadID  int        // the latest load request; older answers are dropped
+	loading string     // what is being loaded, "" when idle
+	loadErr error      // the last load's failure, shown until the next load
+	started bool       // the first scenario has opened (at Options.Step)
+	live    bool       // the script shown is still running (source.live)
 
 	// A continuation rebuilds from the session shown, reading it off the
 	// event loop; that session is not closed until the rebuild answers.
@@ -123,23 +141,34 @@ type Model struct {
 	rebuildID   int     // the load request of that rebuild
 	orphan      bool    // rebuildFrom is no longer shown: close it when the rebuild answers
 
+	running *running // the statement running off the event loop; nil when none
+	runID   int      // the last statement run
+	stepCap int      // the step cap %steps set; 0: Options.PromptSteps or the default
+
 	playing bool
 	speed   int // index into speeds
 	playGen int // generation of the armed tick; see playTickMsg
 
-	mode  mode
-	focus paneID
+	mode      mode
+	focus     paneID
+	presenter bool // the presenter layout: the page map, the pane the step is about, a tall Why strip
+	whyOpen   bool // the Why strip is expanded (w)
 
-	prompt  promptModel
-	jump    textinput.Model
-	jumpErr string
-	picker  list.Model
+	prompt      promptModel
+	jump        textinput.Model
+	jumpErr     string
+	search      textinput.Model
+	found       string // what the search found, or why it found nothing
+	picker      list.Model
+	pickConfirm string // the question before opening drops typed statements; "" when none is asked
 
 	notice    string // one line under the panes: what just happened
 	noticeErr bool   // the notice reports an error
 
-	lay    layout // pane sizes, computed in Update
-	legend string // the legend at this width, built in Update
+	lay     layout    // pane sizes, computed in Update
+	stale   bool      // the panes hold what they showed before a statement began running (refresh)
+	machine [2]string // the machine and its free memory, long and short, for the status bar
+	legend  string    // the legend at this width, built in Update
 
 	cells     *spanStyler // styles heapview's spans; shared by copies of the model, used only on the event loop
 	frames    framer      // draws pane frames
@@ -149,8 +178,28 @@ type Model struct {
 	realloc   reallocPane
 	events    eventsPane
 	inspector inspectorPane
+	why       textPane // the Why strip: the step, its narration and why it did what it did
 
 	quiz quizState // quiz.go
+}
+
+// pane returns the box p's pane.
+func (m *Model) pane(p paneID) *textPane {
+	switch p {
+	case panePages:
+		return &m.pages.textPane
+	case paneSlabs:
+		return &m.slabs.textPane
+	case paneVmalloc:
+		return &m.vm.textPane
+	case paneRealloc:
+		return &m.realloc.textPane
+	case paneEvents:
+		return &m.events.textPane
+	case paneInspector:
+		return &m.inspector.textPane
+	}
+	return &m.why
 }
 
 // New returns the interface for opts. It does no I/O: the scenario is
@@ -164,15 +213,17 @@ func New(opts Options) Model {
 	opts.Script.Print = nil
 	st := StylesFor(opts.Palette)
 	m := Model{
-		opts:   opts,
-		styles: st,
-		keys:   DefaultKeyMap(),
-		help:   newHelp(st),
-		speed:  defaultSpeed,
-		diff:   -1,
-		prompt: newPrompt(st),
-		jump:   newJumpInput(st),
-		picker: newPicker(st),
+		opts:      opts,
+		styles:    st,
+		keys:      DefaultKeyMap(),
+		help:      newHelp(st),
+		speed:     defaultSpeed,
+		diff:      -1,
+		presenter: opts.Presenter,
+		prompt:    newPrompt(st),
+		jump:      newJumpInput(st),
+		search:    newSearchInput(st),
+		picker:    newPicker(st),
 	}
 	m.cells = newSpanStyler(st)
 	m.frames = newFramer(st)
@@ -199,18 +250,33 @@ func newHelp(st Styles) help.Model {
 	return h
 }
 
-func newJumpInput(st Styles) textinput.Model {
+// newInput returns a text input of the interface's style.
+func newInput(st Styles, prompt, placeholder string, limit int) textinput.Model {
 	t := textinput.New()
-	t.Prompt = "jump to step: "
+	t.Prompt = prompt
 	t.PromptStyle = st.Prompt
 	t.TextStyle = st.Text
-	t.CharLimit = 12
-	t.Validate = nil
+	t.Placeholder = placeholder
+	t.PlaceholderStyle = st.Subtle
+	t.CharLimit = limit
 	return t
 }
 
-// Close releases the machine of the session shown. Call it after the
-// program has finished with the model Run returned.
+func newSearchInput(st Styles) textinput.Model {
+	return newInput(st, "search: ", "text of an event, a call or a cache name", 80)
+}
+
+func newJumpInput(st Styles) textinput.Model {
+	return newInput(st, "go to: ", "a step number, an address (0xffff888000102000) or a pfn (pfn 0x102)", 40)
+}
+
+// Close releases the machine of the session shown, once a statement
+// still running on it has stopped. Call it after the program has finished
+// with the model Run returned.
 func (m Model) Close() {
+	if r := m.running; r != nil {
+		r.cancel(errors.New("the interface closed"))
+		<-r.done
+	}
 	m.src.close()
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -75,6 +76,14 @@ func keyMsg(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyHome}
 	case "end":
 		return tea.KeyMsg{Type: tea.KeyEnd}
+	case "pgup":
+		return tea.KeyMsg{Type: tea.KeyPgUp}
+	case "pgdown":
+		return tea.KeyMsg{Type: tea.KeyPgDown}
+	case "ctrl+u":
+		return tea.KeyMsg{Type: tea.KeyCtrlU}
+	case "ctrl+d":
+		return tea.KeyMsg{Type: tea.KeyCtrlD}
 	case " ":
 		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
 	}
@@ -136,6 +145,61 @@ func finishLive(t testing.TB, m Model) Model {
 	return m
 }
 
+// awaitMsg runs cmd and the commands it batches, each on its own
+// goroutine (a cursor blink sleeps, a tick waits), and returns the first
+// message match accepts, or nil after ten seconds.
+func awaitMsg(cmd tea.Cmd, match func(tea.Msg) bool) tea.Msg {
+	found := make(chan tea.Msg, 16)
+	var run func(tea.Cmd)
+	run = func(c tea.Cmd) {
+		if c == nil {
+			return
+		}
+		go func() {
+			switch msg := c().(type) {
+			case tea.BatchMsg:
+				for _, sub := range msg {
+					run(sub)
+				}
+			default:
+				if match(msg) {
+					found <- msg
+				}
+			}
+		}()
+	}
+	run(cmd)
+	select {
+	case msg := <-found:
+		return msg
+	case <-time.After(10 * time.Second):
+		return nil
+	}
+}
+
+// statementMsg runs the commands of a statement's enter (the run and its
+// progress tick, batched) and returns the message that ends it.
+func statementMsg(cmd tea.Cmd) tea.Msg {
+	return awaitMsg(cmd, func(msg tea.Msg) bool {
+		switch msg.(type) {
+		case stmtDoneMsg, loadedMsg, stmtFailedMsg, errMsg:
+			return true
+		}
+		return false
+	})
+}
+
+// finishStatement runs a statement's commands and hands the model the
+// message that ends it.
+func finishStatement(t *testing.T, m Model, cmd tea.Cmd) Model {
+	t.Helper()
+	if cmd == nil {
+		t.Fatal("enter gave no command")
+	}
+	m, _ = update(t, m, statementMsg(cmd))
+	return m
+}
+
 // open returns a model of size w x h showing scenario ref.
 func open(t *testing.T, ref string, w, h int) Model {
 	t.Helper()
@@ -180,6 +244,31 @@ func TestHeldKeysArriveTogether(t *testing.T) {
 	m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("nn")})
 	if m.step != 2 {
 		t.Fatalf("two n keys in one message moved to step %d, want 2", m.step)
+	}
+}
+
+// esc and a key read together arrive as alt and the key: outside a text
+// input that is esc, then the key; inside the prompt alt keeps its
+// meaning for the text input.
+func TestEscAndAKeyArriveTogether(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "i")
+	if m.mode != modeInspect {
+		t.Fatalf("i: mode %v", m.mode)
+	}
+	m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n"), Alt: true})
+	if m.mode != modeStep || m.step != 1 {
+		t.Fatalf("esc n from the inspector: mode %v, step %d; want step mode at step 1", m.mode, m.step)
+	}
+	m, _ = press(t, m, "i")
+	_, cmd := update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q"), Alt: true})
+	if msg := awaitMsg(cmd, func(msg tea.Msg) bool { _, ok := msg.(tea.QuitMsg); return ok }); msg == nil {
+		t.Fatal("esc q from the inspector should quit")
+	}
+	m, _ = press(t, m, ":")
+	m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("b"), Alt: true})
+	if m.mode != modePrompt {
+		t.Fatalf("alt+b at the prompt left it: mode %v", m.mode)
 	}
 }
 
@@ -245,7 +334,7 @@ func TestSpeedLimits(t *testing.T) {
 func TestBookmarks(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	m, _ = press(t, m, "n", "m", "n", "n", "m")
-	if len(m.marks) != 2 || m.marks[0] != 1 || m.marks[1] != 3 {
+	if len(m.marks) != 2 || m.marks[0].step != 1 || m.marks[1].step != 3 {
 		t.Fatalf("marks %v, want [1 3]", m.marks)
 	}
 	m, _ = press(t, m, "g", "'")
@@ -261,7 +350,7 @@ func TestBookmarks(t *testing.T) {
 		t.Fatalf("next bookmark wraps around: went to %d, want 1", m.step)
 	}
 	m, _ = press(t, m, "m")
-	if len(m.marks) != 1 || m.marks[0] != 3 {
+	if len(m.marks) != 1 || m.marks[0].step != 3 {
 		t.Fatalf("m on a bookmarked step should remove it: marks %v", m.marks)
 	}
 }
@@ -301,9 +390,13 @@ func TestPromptRunsAStep(t *testing.T) {
 		t.Fatalf("typing moved the step to %d", m.step)
 	}
 	m, cmd := press(t, m, "enter")
-	if cmd != nil {
-		t.Fatal("a statement at the last step runs in place, without a command")
+	if cmd == nil || m.running == nil || m.lastStep() != 3 {
+		t.Fatal("a statement runs off the event loop, in a command")
 	}
+	if !strings.Contains(m.View(), "esc cancels") {
+		t.Errorf("while it runs the prompt should say esc cancels it:\n%s", m.View())
+	}
+	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 4 || m.step != 4 {
 		t.Fatalf("after the statement: step %d of %d, want 4 of 4", m.step, m.lastStep())
 	}
@@ -333,7 +426,8 @@ func TestPromptErrorStaysInline(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	m, _ = press(t, m, "G", ":")
 	m = typeText(t, m, "free_pages(nope, 0)")
-	m, _ = press(t, m, "enter")
+	m, cmd := press(t, m, "enter")
+	m = finishStatement(t, m, cmd)
 	if m.mode != modePrompt {
 		t.Fatalf("an error left the prompt (mode %v)", m.mode)
 	}
@@ -362,7 +456,7 @@ func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	if cmd == nil || m.loading == "" {
 		t.Fatal("a statement at an earlier step should rebuild the session off the event loop")
 	}
-	m = load(t, m, cmd)
+	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 2 || m.step != 2 {
 		t.Fatalf("after continuing from step 1: step %d of %d, want 2 of 2", m.step, m.lastStep())
 	}
@@ -376,7 +470,7 @@ func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	if m.mode != modePrompt {
 		t.Fatalf("the prompt should stay open, mode %v", m.mode)
 	}
-	if len(m.marks) != 1 || m.marks[0] != 1 || m.diff != 1 {
+	if len(m.marks) != 1 || m.marks[0].step != 1 || m.diff != 1 {
 		t.Fatalf("the bookmark and diff base at step 1 should survive and the one at the discarded step 3 go: marks %v, diff %d", m.marks, m.diff)
 	}
 }
@@ -397,23 +491,42 @@ func TestFocusCycles(t *testing.T) {
 	}
 }
 
-func TestHelpShowsOnlyLiveKeys(t *testing.T) {
+// The footer shows the keys that work now, the focused pane's own among
+// them; ? lists every binding, each under the context it works in.
+func TestHelpAndFooterFromTheKeyMap(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 120, 40)
 	short := m.footerView()
-	for _, want := range []string{"next step", "play", "quit"} {
+	for _, want := range []string{"next step", "zoom", "inspect", "help", "quit"} {
 		if !strings.Contains(short, want) {
-			t.Errorf("short help lacks %q: %s", want, short)
+			t.Errorf("the footer with the page map focused lacks %q: %s", want, short)
 		}
+	}
+	m, _ = press(t, m, "tab")
+	short = m.footerView()
+	for _, want := range []string{"cache", "sort", "freelists"} {
+		if !strings.Contains(short, want) {
+			t.Errorf("the footer with the slabs focused lacks %q: %s", want, short)
+		}
+	}
+	if strings.Contains(short, "zoom") {
+		t.Errorf("the slabs footer shows the page map's keys: %s", short)
 	}
 	m, _ = press(t, m, "?")
 	full := m.View()
-	for _, want := range []string{"Stepping", "jump to step", "open scenario", "close help"} {
-		if !strings.Contains(full, want) {
-			t.Errorf("? should show the full help with %q:\n%s", want, full)
+	for _, g := range m.keys.helpGroups() {
+		if !strings.Contains(full, g.title) {
+			t.Errorf("the full help lacks the group %q", g.title)
+		}
+		for _, b := range g.keys {
+			if h := b.Help(); !strings.Contains(full, h.Key+" ") {
+				t.Errorf("the full help lacks %q (%s)", h.Key, h.Desc)
+			}
 		}
 	}
-	if strings.Contains(full, "Inspector cursor") {
-		t.Errorf("the cursor keys do nothing until i is pressed, so the help should not list them:\n%s", full)
+	for _, want := range []string{"g/home", "G/end", "i/enter", "q/ctrl+c", "close help"} {
+		if !strings.Contains(full, want) {
+			t.Errorf("? should list %q:\n%s", want, full)
+		}
 	}
 	if lines := strings.Count(full, "\n") + 1; lines != 40 {
 		t.Fatalf("with full help the screen is %d lines, want 40", lines)
@@ -425,7 +538,7 @@ func TestHelpShowsOnlyLiveKeys(t *testing.T) {
 	m, _ = press(t, m, ":")
 	typing := m.footerView()
 	if strings.Contains(typing, "next step") || !strings.Contains(typing, "run") {
-		t.Fatalf("while typing, the help should show prompt keys only: %s", typing)
+		t.Fatalf("while typing, the footer should show prompt keys only: %s", typing)
 	}
 	m, _ = press(t, m, "q")
 	if m.mode != modePrompt || m.prompt.value() != "q" {
@@ -434,6 +547,27 @@ func TestHelpShowsOnlyLiveKeys(t *testing.T) {
 	_, cmd := press(t, m, "ctrl+c")
 	if cmd == nil || cmd() != tea.Quit() {
 		t.Fatal("ctrl+c should quit from the prompt")
+	}
+}
+
+// At 80x24 the full help does not fit: it scrolls, and says so.
+func TestFullHelpScrolls(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 80, 24)
+	m, _ = press(t, m, "?")
+	if v := m.View(); !strings.Contains(v, "more lines") || strings.Contains(v, "ctrl+c") && strings.Contains(v, "Typing") {
+		t.Fatalf("at 80x24 the help should say what is below:\n%s", v)
+	}
+	seen := m.View()
+	for range 40 {
+		m, _ = press(t, m, "pgdown")
+		seen += m.View()
+	}
+	for _, g := range m.keys.helpGroups() {
+		for _, b := range g.keys {
+			if !strings.Contains(seen, b.Help().Key+" ") {
+				t.Errorf("scrolling the help never shows %q", b.Help().Key)
+			}
+		}
 	}
 }
 
@@ -550,43 +684,129 @@ func TestDiffFromAStep(t *testing.T) {
 	}
 }
 
-func TestSessionUnderRebuildIsClosedOnlyAfterIt(t *testing.T) {
+// esc while a statement typed at an earlier step runs (the rebuild, then
+// the statement) cancels it: nothing is discarded, and the session the
+// rebuild read stays shown and usable.
+func TestEscCancelsAContinuation(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	old := m.src
 	m, _ = press(t, m, "n", ":")
 	m = typeText(t, m, "c = alloc_pages(1)")
 	m, rebuild := press(t, m, "enter")
-	if rebuild == nil {
+	if rebuild == nil || m.running == nil {
 		t.Fatal("no rebuild command")
 	}
-	// Open another scenario before the rebuild answers.
-	m, _ = press(t, m, "esc", "o")
-	m, pick := press(t, m, "enter")
-	msg := pick()
-	m, closeOld := update(t, m, msg)
-	if closeOld != nil {
-		closeOld()
+	m, _ = press(t, m, "esc")
+	if m.mode != modePrompt {
+		t.Fatalf("esc while it runs cancels it, and leaves the prompt open: mode %v", m.mode)
+	}
+	m, _ = update(t, m, statementMsg(rebuild))
+	if m.running != nil || m.loading != "" {
+		t.Fatalf("the cancelled continuation still runs: %v %q", m.running, m.loading)
+	}
+	if m.src != old || m.lastStep() != 3 || m.step != 1 {
+		t.Fatalf("after cancelling: step %d of %d, source replaced %v", m.step, m.lastStep(), m.src != old)
+	}
+	if !strings.Contains(m.prompt.err, "cancelled (esc)") {
+		t.Fatalf("the prompt should say it was cancelled: %q", m.prompt.err)
 	}
 	if _, err := old.sess.Exec("1"); err != nil {
-		t.Fatalf("the session the rebuild reads was closed while it ran: %v", err)
+		t.Fatalf("the session shown is not usable: %v", err)
 	}
-	m, done := update(t, m, rebuild())
-	if done == nil {
-		t.Fatal("the rebuild's answer should close the session it read and the one it built")
+}
+
+// A statement at the last step runs off the event loop: the panes can be
+// drawn meanwhile, the counter moves, and esc cancels it; the session is
+// then back where it was, and its steps are gone.
+func TestEscCancelsARunningStatement(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "G", ":")
+	m = typeText(t, m, "%steps 100000000")
+	m, _ = press(t, m, "enter")
+	if m.promptCap() != 100000000 {
+		t.Fatalf("%%steps did not change the cap: %d", m.promptCap())
 	}
-	// done batches the closes; run them all.
-	if batch, ok := done().(tea.BatchMsg); ok {
-		for _, c := range batch {
-			if c != nil {
-				c()
-			}
+	m = typeText(t, m, "while True: kmalloc(8)")
+	m, cmd := press(t, m, "enter")
+	done := make(chan tea.Msg, 1)
+	r := m.running
+	go func() { done <- statementMsg(cmd) }()
+	// Wait for it to take steps, drawing and resizing meanwhile.
+	for i := 0; m.running.steps < 1000; i++ {
+		m, _ = update(t, m, progressMsg{id: r.id})
+		m, _ = update(t, m, tea.WindowSizeMsg{Width: 100 + i%2*60, Height: 30 + i%2*15})
+		_ = m.View()
+	}
+	// The next statement can be typed meanwhile; enter waits.
+	m = typeText(t, m, "x = 1")
+	m, _ = press(t, m, "enter")
+	if m.running == nil || !strings.Contains(m.notice, "a statement is running") {
+		t.Fatalf("enter while a statement runs: %q", m.notice)
+	}
+	m, _ = press(t, m, "esc")
+	m, _ = update(t, m, <-done)
+	if m.prompt.value() != "x = 1" {
+		t.Fatalf("what was typed meanwhile is lost: %q", m.prompt.value())
+	}
+	if m.running != nil || m.lastStep() != 3 || m.src.sess.Progress().Steps != 3 {
+		t.Fatalf("after esc: %d steps shown, %d in the session; want 3", m.lastStep(), m.src.sess.Progress().Steps)
+	}
+	if !strings.Contains(m.prompt.err, "cancelled (esc)") || !strings.Contains(m.notice, "back at step 3") {
+		t.Fatalf("prompt %q, notice %q", m.prompt.err, m.notice)
+	}
+}
+
+// runawayFromStep1 types a loop that never ends at step 1 of the
+// three-step script, with a step cap of stepCap, and returns the command
+// that rebuilds the session to step 1 and runs it.
+func runawayFromStep1(t *testing.T, stepCap int) (Model, tea.Cmd) {
+	t.Helper()
+	m := open(t, writeScript(t, threeStepScript), 100, 30)
+	m, _ = press(t, m, "n", ":")
+	m = typeText(t, m, fmt.Sprintf("%%steps %d", stepCap))
+	m, _ = press(t, m, "enter")
+	m = typeText(t, m, "while True: kmalloc(8)")
+	return press(t, m, "enter")
+}
+
+// A statement typed at an earlier step runs on the rebuilt session: the
+// counter follows it there, and esc cancels it, discarding nothing.
+func TestContinuationCountsItsSteps(t *testing.T) {
+	m, cmd := runawayFromStep1(t, 100000000)
+	done := make(chan tea.Msg, 1)
+	r := m.running
+	go func() { done <- statementMsg(cmd) }()
+	for m.running.steps < 1000 {
+		m, _ = update(t, m, progressMsg{id: r.id})
+	}
+	if v := m.View(); !strings.Contains(v, "running: ") || !strings.Contains(v, "running a statement from step 1") {
+		t.Fatalf("no step counter while a continued statement runs:\n%s", v)
+	}
+	m, _ = press(t, m, "esc")
+	m, _ = update(t, m, <-done)
+	if m.running != nil || m.loading != "" || m.lastStep() != 3 || m.step != 1 {
+		t.Fatalf("after esc: step %d of %d, running %v, loading %q", m.step, m.lastStep(), m.running != nil, m.loading)
+	}
+	if !strings.Contains(m.prompt.err, "cancelled (esc)") {
+		t.Fatalf("the prompt should say it was cancelled: %q", m.prompt.err)
+	}
+}
+
+// A continued statement that reaches the step cap says so, as one at the
+// last step does, after saying what was discarded.
+func TestContinuationAtTheStepCap(t *testing.T) {
+	m, cmd := runawayFromStep1(t, 50)
+	m = finishStatement(t, m, cmd)
+	if m.lastStep() != 51 {
+		t.Fatalf("the capped statement's steps should stand: %d steps", m.lastStep())
+	}
+	for _, want := range []string{"steps 2 to 3 were discarded", "the most steps a statement may, 50", "%steps 500"} {
+		if !strings.Contains(m.notice, want) {
+			t.Errorf("notice %q does not say %q", m.notice, want)
 		}
 	}
-	if _, err := old.sess.Exec("1"); err == nil || !strings.Contains(err.Error(), "closed") {
-		t.Fatalf("the old session should be closed once the rebuild answered, Exec gave %v", err)
-	}
-	if m.src == old || m.name != m.picker.Items()[0].(scenarioItem).name {
-		t.Fatalf("the scenario opened later should stay on screen, showing %q", m.name)
+	if !strings.Contains(m.prompt.err, "step limit reached") {
+		t.Errorf("prompt error %q", m.prompt.err)
 	}
 }
 
@@ -634,7 +854,7 @@ func TestZoomShowsAPagePerCell(t *testing.T) {
 		t.Fatal("64 MiB does not fit 80x24 at a page per cell")
 	}
 	m, _ = press(t, m, "z")
-	if m.pages.pm.Scale != 1 || !strings.Contains(m.View(), "1 cell = 1 page") {
+	if m.pages.pm.Scale != 1 || !strings.Contains(m.View(), "zoomed to a page per cell") {
 		t.Fatalf("z should zoom to a page per cell:\n%s", m.View())
 	}
 	// Step 1 took pfn 0x1000 (DMA32): the zoomed window shows it.
@@ -656,7 +876,7 @@ func TestFailedStatementAtEarlierStepDiscardsNothing(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("a statement at an earlier step should go to a rebuild")
 	}
-	m, _ = update(t, m, cmd())
+	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 3 || m.step != 1 {
 		t.Fatalf("a statement that does not parse discarded steps: step %d of %d", m.step, m.lastStep())
 	}
@@ -667,6 +887,9 @@ func TestFailedStatementAtEarlierStepDiscardsNothing(t *testing.T) {
 		t.Fatalf("still loading %q", m.loading)
 	}
 }
+
+// windowSize is the message of a terminal of sz.
+func windowSize(sz [2]int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: sz[0], Height: sz[1]} }
 
 // allSteps returns every step of s.
 func allSteps(s *scripts.Session) []scripts.Step {

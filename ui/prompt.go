@@ -19,14 +19,7 @@ type promptModel struct {
 }
 
 func newPrompt(st Styles) promptModel {
-	t := textinput.New()
-	t.Prompt = ">>> "
-	t.PromptStyle = st.Prompt
-	t.TextStyle = st.Text
-	t.Placeholder = "p = alloc_pages(0)"
-	t.PlaceholderStyle = st.Subtle
-	t.CharLimit = 400
-	return promptModel{input: t, styles: st}
+	return promptModel{input: newInput(st, ">>> ", "p = alloc_pages(0)", 400), styles: st}
 }
 
 // focus gives the prompt the keyboard.
@@ -44,20 +37,24 @@ func (p *promptModel) blur() {
 // value is the statement typed, trimmed.
 func (p promptModel) value() string { return strings.TrimSpace(p.input.Value()) }
 
-// entered records stmt in the history; on success the line is cleared,
-// on failure it stays for editing and the error is shown.
+// entered records stmt, which ended, in the history. The line was
+// cleared when it began to run, so the next one could be typed; a failed
+// statement comes back on it for editing, unless something was typed
+// meanwhile. The error is shown.
 func (p *promptModel) entered(stmt string, err error) {
 	if stmt != "" && (len(p.history) == 0 || p.history[len(p.history)-1] != stmt) {
 		p.history = append(p.history, stmt)
 	}
 	p.pos = len(p.history)
 	p.draft = ""
+	p.err = ""
 	if err != nil {
 		p.err = err.Error()
-		return
+		if p.input.Value() == "" {
+			p.input.SetValue(stmt)
+			p.input.CursorEnd()
+		}
 	}
-	p.err = ""
-	p.input.SetValue("")
 }
 
 // older shows the previous history entry.

@@ -14,6 +14,8 @@ func (m *Model) refreshRealloc(lineage uint64) {
 	if w <= 0 || h <= 0 {
 		return
 	}
-	rows := m.src.hv.ReallocPanel(heapview.ReallocOptions{Width: w, Height: h, Lineage: lineage})
+	rows := allRows(func(h int) []heapview.Row {
+		return m.src.hv.ReallocPanel(heapview.ReallocOptions{Width: w, Height: h, Lineage: lineage})
+	}, h)
 	m.realloc.setExact("Realloc decisions", m.cells.rows(rows, w))
 }

@@ -4,16 +4,26 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/heapview"
 )
 
 // refresh re-renders every visible pane from the model at the current
 // step, selection and size. It runs in Update, after anything that
-// changes what the panes show; View only assembles the result.
+// changes what the panes show; View only assembles the result. While a
+// statement runs on the session off the event loop nothing is read from
+// it: the panes keep what they showed (fitted to their boxes by View,
+// should the terminal be resized meanwhile) until it is done.
 func (m *Model) refresh() {
 	if m.src == nil || !m.ready || m.tooSmall() {
 		return
 	}
+	if m.running != nil && m.loading == "" {
+		m.stale = true
+		return
+	}
+	m.stale = false
+	m.machine = [2]string{m.src.machineSummary(false), m.src.machineSummary(true)}
 	inspecting := m.mode == modeInspect
 	in, ok := m.inspection()
 	var lineage uint64
@@ -25,14 +35,12 @@ func (m *Model) refresh() {
 	}
 	m.refreshSlabs(inspecting && m.focus == paneSlabs)
 	m.refreshVmalloc()
-	hl := m.highlight(in, ok)
+	var diff []heapview.PageRange
 	m.diffSum = ""
 	if m.diff >= 0 && m.diff <= m.lastStep() {
-		var sum string
-		hl, sum = m.diffPages()
-		m.diffSum = sum
+		diff, m.diffSum = m.diffPages()
 	}
-	m.refreshPages(inspecting && m.focus == panePages, hl)
+	m.refreshPages(inspecting && m.focus == panePages, m.highlight(in, ok), diff)
 	m.refreshRealloc(lineage)
 	m.refreshEvents()
 	m.refreshInspector(in, ok)
@@ -76,9 +84,9 @@ func (m *Model) diffPages() ([]heapview.PageRange, string) {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{int(pages), "pages"}, {len(d.Allocs), "allocations"}, {len(d.Slabs), "slabs"}, {len(d.Areas), "areas"}} {
+	}{{int(pages), "page"}, {len(d.Allocs), "allocation"}, {len(d.Slabs), "slab"}, {len(d.Areas), "area"}} {
 		if c.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+			parts = append(parts, allocator.Count(uint64(c.n), c.what))
 		}
 	}
 	if len(parts) == 0 {

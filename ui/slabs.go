@@ -13,6 +13,8 @@ import (
 type slabsPane struct {
 	textPane
 	sel      string              // the selected cache, by name, so it survives re-sorting
+	pinned   bool                // the user chose sel; else it follows the cache each step uses
+	vscroll  int                 // rows of the selected cache's slabs scrolled past
 	sortCol  heapview.SlabColumn // the column sorted by
 	asc      bool                // smallest first; slabtop sorts largest first
 	obj      allocator.Addr      // the object under the inspector cursor; 0: none yet
@@ -21,7 +23,9 @@ type slabsPane struct {
 	caches   []string            // the table's caches in order, for moving the selection
 }
 
-func (p *slabsPane) reset() { p.sel, p.obj, p.top, p.caches = "", 0, 0, nil }
+func (p *slabsPane) reset() {
+	p.sel, p.pinned, p.obj, p.top, p.vscroll, p.caches = "", false, 0, 0, 0, nil
+}
 
 // cycleSort sorts by the next column, as slabtop's single-key sorts do.
 func (p *slabsPane) cycleSort() {
@@ -35,7 +39,7 @@ func (p *slabsPane) selectDelta(d int) {
 	}
 	i := max(0, slices.Index(p.caches, p.sel))
 	p.sel = p.caches[max(0, min(i+d, len(p.caches)-1))]
-	p.obj = 0
+	p.obj, p.pinned, p.vscroll = 0, true, 0
 }
 
 // locate returns the slab (index into slabs) and object index of addr.
@@ -75,14 +79,40 @@ func (m *Model) moveObject(dx, dy int) {
 }
 
 // slabTableHeight splits the pane: the table gets the rows its caches
-// need (with slabtop's totals when there is room), at most half.
-func slabTableHeight(caches, h int) int {
+// need (with slabtop's totals when there is room), at most half, or all
+// that the selected cache's slabs leave over when they need fewer rows
+// (view) than the other half.
+func slabTableHeight(caches, h, view int) int {
 	need := 2 + caches // title, headings, a row per cache
-	if need+4 >= 10 && need+4 <= h/2 {
+	limit := max(h/2, h-view)
+	if need+4 >= 10 && need+4 <= limit {
 		return need + 4 // and the totals block
 	}
-	return max(min(need, h/2), min(3, h))
+	return max(min(need, limit), min(3, h))
 }
+
+// slabViewNeed is how many rows heapview's slab view of cache takes at
+// width w: its title, a row per objectsPerRow objects of each slab (and
+// its freelist line), or the line saying it has none, and the key.
+func slabViewNeed(hv *heapview.Model, cache string, w int, freelist bool) int {
+	slabs := hv.ListedSlabs(cache)
+	if len(slabs) == 0 {
+		return 3
+	}
+	per := max(w-slabViewLabel(hv.NrPages()), 1)
+	n := 2
+	for _, sl := range slabs {
+		n += (sl.Objects + per - 1) / per
+		if freelist {
+			n++
+		}
+	}
+	return n
+}
+
+// slabViewKeyRows is the height from which heapview's slab view ends
+// with a key line.
+const slabViewKeyRows = 6
 
 // slabViewLabel is the width of the label heapview's slab view puts before
 // each slab's objects (pfn, list, in use): objects per row = width - it.
@@ -90,7 +120,9 @@ func slabViewLabel(nrPages uint64) int {
 	return len(fmt.Sprintf("%x", max(nrPages, 1)-1)) + 2 + 1 + 13 + 1 + 11
 }
 
-// refreshSlabs renders the table and the selected cache's slabs.
+// refreshSlabs renders the table and the selected cache's slabs. Unless
+// the user chose a cache, the selection follows the cache the step shown
+// used.
 func (m *Model) refreshSlabs(inspecting bool) {
 	w, h := m.slabs.Size()
 	if w <= 0 || h <= 0 {
@@ -109,22 +141,19 @@ func (m *Model) refreshSlabs(inspecting bool) {
 	for _, c := range cs {
 		p.caches = append(p.caches, c.Name)
 	}
-	if !slices.Contains(p.caches, p.sel) {
-		p.sel = ""
-		// Prefer the cache the step shown touched.
-		if si, err := hv.StepInfo(m.step); err == nil {
-			for _, a := range si.Objects {
-				if al, ok := hv.Alloc(a); ok && slices.Contains(p.caches, al.Cache) {
-					p.sel = al.Cache
-					break
-				}
-			}
+	if !p.pinned {
+		if _, cache := hv.StepTopic(m.step); cache != "" && slices.Contains(p.caches, cache) && cache != p.sel {
+			p.sel, p.obj, p.vscroll = cache, 0, 0
 		}
-		if p.sel == "" && len(p.caches) > 0 {
+	}
+	if !slices.Contains(p.caches, p.sel) && (!p.pinned || !hv.HasCache(p.sel)) {
+		// A chosen cache stays chosen at steps where it has no slabs.
+		p.sel, p.pinned = "", false
+		if len(p.caches) > 0 {
 			p.sel = p.caches[0]
 		}
 	}
-	th := slabTableHeight(len(cs), h)
+	th := slabTableHeight(len(cs), h, slabViewNeed(hv, p.sel, w, p.freelist))
 	visible := th - 2
 	if th >= 10 {
 		visible -= 4
@@ -135,10 +164,10 @@ func (m *Model) refreshSlabs(inspecting bool) {
 	}
 	rows := hv.SlabTable(heapview.SlabTableOptions{Width: w, Height: th, Sort: p.sortCol, Desc: !p.asc,
 		Selected: p.sel, Scroll: scroll, All: all})
+	above, below := 0, 0
 	vh := h - th
 	if p.sel != "" && vh > 0 {
 		var sel allocator.Addr
-		vscroll := 0
 		if inspecting {
 			slabs := hv.ListedSlabs(p.sel)
 			if _, _, ok := locate(slabs, p.obj); !ok && len(slabs) > 0 {
@@ -158,12 +187,39 @@ func (m *Model) refreshSlabs(inspecting bool) {
 			}
 			row += oi / per
 			if avail := vh - 2; row > avail {
-				vscroll = row - avail
+				p.vscroll = row - avail
+			} else if row <= p.vscroll {
+				p.vscroll = max(0, row-1)
 			}
 		}
-		rows = append(rows, hv.SlabView(heapview.SlabViewOptions{Width: w, Height: vh, Cache: p.sel,
-			Selected: sel, Scroll: vscroll, Freelist: p.freelist})...)
+		// One row more than fits tells whether the slabs go on below;
+		// with a key on the last line (slabViewKeyRows), the row before it.
+		view := hv.SlabView(heapview.SlabViewOptions{Width: w, Height: vh + 1, Cache: p.sel,
+			Selected: sel, Scroll: p.vscroll, Freelist: p.freelist})
+		switch {
+		case len(view) <= vh:
+		case vh+1 >= slabViewKeyRows:
+			if !blankRow(view[vh-1]) {
+				below = -1
+			}
+			view = append(view[:vh-1:vh-1], view[vh])
+		default:
+			if !blankRow(view[vh]) {
+				below = -1
+			}
+			view = view[:vh]
+		}
+		if p.vscroll > 0 {
+			above = p.vscroll
+		}
+		rows = append(rows, view...)
+	}
+	if scroll > 0 && above == 0 {
+		above = scroll
 	}
 	title := fmt.Sprintf("Slab caches · sorted by %s %s", p.sortCol, map[bool]string{true: "↑", false: "↓"}[p.asc])
-	p.setExact(title, m.cells.rows(rows, w))
+	if p.pinned {
+		title += " · chosen (c follows the step)"
+	}
+	p.setWindow(title, m.cells.rows(rows, w), above, below)
 }

@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -120,5 +122,23 @@ func TestSlabSortKeys(t *testing.T) {
 	m, _ = press(t, m, "tab", "s")
 	if m.slabs.sortCol != col+1 {
 		t.Error("s is a slabs key: in another pane it does nothing")
+	}
+}
+
+// When the cache followed has few slabs, the table takes the rows its
+// slabs leave: at the tour's boot, with every cache listed and none with a
+// slab, most caches show, and the title says which.
+func TestSlabTableTakesTheRoomTheSlabsLeave(t *testing.T) {
+	m := open(t, "tour", 200, 60)
+	v := m.View()
+	got := regexp.MustCompile(`rows 1-(\d+) of (\d+)`).FindStringSubmatch(v)
+	if got == nil {
+		t.Fatalf("the slab table does not say which rows it shows:\n%s", v)
+	}
+	if n, _ := strconv.Atoi(got[1]); n < 12 {
+		t.Errorf("the table shows %s of %s caches, with the room below empty:\n%s", got[1], got[2], v)
+	}
+	if !strings.Contains(v, "no slabs: the cache makes one on its first allocation") {
+		t.Errorf("the selected cache's slabs are gone:\n%s", v)
 	}
 }

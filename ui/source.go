@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +20,10 @@ import (
 // source is what the interface shows: a scripting session (the machine
 // and the steps it took) and the heapview model rebuilt from its events,
 // with the cursor on the step shown. It belongs to the event loop; the
-// exceptions are the rebuilder, see there, and a script still running:
-// see live.
+// exceptions are the rebuilder, see there, a script still running (see
+// live), and a statement typed at the prompt, which runs on the session
+// off the event loop (run): meanwhile the event loop touches neither the
+// session nor hv, and sync brings hv up to date when it is done.
 type source struct {
 	sess   *scripts.Session
 	hv     *heapview.Model
@@ -204,19 +208,58 @@ func (s *source) seek(n int) {
 	_ = s.hv.Seek(n)
 }
 
-// exec runs stmt as new steps at the end of the session and hands the new
-// events to the model.
+// step returns step n (1 and up) as the session recorded it.
+func (s *source) step(n int) (scripts.Step, bool) {
+	if n < 1 || n > s.sess.NumSteps() {
+		return scripts.Step{}, false
+	}
+	return s.sess.Step(n), true
+}
+
+// exec runs stmt as new steps at the end of the session, with at most
+// maxSteps allocator steps (0: the default), and brings the model up to
+// date (sync).
 //
-// A statement that is interrupted or meets a bug is undone by the
-// session, which then holds exactly the events it had before.
-func (s *source) exec(stmt string) (string, error) {
-	v, err := s.sess.ExecContext(s.ctx, stmt, scripts.ExecOptions{})
-	_ = s.hv.Sync() // anomalies are shown, not fatal
+// A statement that is interrupted (ctx ended) or meets a bug is undone by
+// the session, which then holds exactly the events it had before.
+func (s *source) exec(ctx context.Context, stmt string, maxSteps int) (string, error) {
+	result, err := s.run(ctx, stmt, maxSteps)
+	s.sync()
+	return result, err
+}
+
+// run runs stmt on the session and returns its value as the prompt shows
+// it. It does not touch hv, so it may run off the event loop while the
+// event loop leaves the session alone; sync then brings hv up to date.
+func (s *source) run(ctx context.Context, stmt string, maxSteps int) (string, error) {
+	v, err := s.sess.ExecContext(ctx, stmt, scripts.ExecOptions{MaxSteps: maxSteps})
 	result := ""
 	if v != nil && v != starlark.None {
 		result = scripts.Display(v, maxResult)
 	}
 	return result, err
+}
+
+// sync hands the model the events the session recorded since the last
+// sync. A statement undone leaves the log as it was (replayed anew),
+// which hv already holds.
+func (s *source) sync() {
+	_ = s.hv.Sync() // anomalies are shown, not fatal
+}
+
+// typed returns how many statements typed at the prompt the session
+// holds.
+func (s *source) typed() int {
+	if s == nil {
+		return 0
+	}
+	n := 0
+	for _, in := range s.sess.Inputs() {
+		if in.Prompt {
+			n++
+		}
+	}
+	return n
 }
 
 // maxResult bounds a statement's value as the prompt shows it.
@@ -292,4 +335,19 @@ func bundledScenarios() []scenarioItem {
 		out = append(out, scenarioItem{name: sc.Name, desc: sc.Description})
 	}
 	return out
+}
+
+// overridden says which settings the command line gave that the script's
+// config() set anew, "" when none.
+func overridden(configured, flags []string) string {
+	var both []string
+	for _, c := range configured {
+		if slices.Contains(flags, c) {
+			both = append(both, c)
+		}
+	}
+	if len(both) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the script's config() sets %s, overriding the command line", strings.Join(both, ", "))
 }

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
 
@@ -47,15 +49,20 @@ func ParsePalette(s string) (Palette, error) {
 	return 0, fmt.Errorf("palette: %q is not a palette (allowed: default, cb, mono)", s)
 }
 
-// colours is one palette's semantic colours. A nil colour (noColour)
-// means the terminal's default.
+// colours is one palette's semantic colours. A nil colour (NoColor)
+// means the terminal's default. Every colour is drawn as text on the
+// terminal's background (or, reversed, as the background of text in the
+// terminal's background colour), except Border, which draws frames, and
+// BarBg and CursorBg, the backgrounds of BarFg and CursorFg; contrast_test
+// holds every pair to 4.5:1.
 type colours struct {
-	text, muted, subtle, accent, border  lipgloss.TerminalColor
-	free, reserved, pages, slab, large   lipgloss.TerminalColor
-	vmalloc, guard, changed, ok, bad     lipgloss.TerminalColor
-	barFg, barBg, cursorFg, cursorBg     lipgloss.TerminalColor
-	identity                             []lipgloss.TerminalColor
-	inPlace, moved, fresh, freed, failed lipgloss.TerminalColor
+	Text, Muted, Subtle, Accent, Border  lipgloss.TerminalColor
+	Free, Reserved, Pages, Slab, Large   lipgloss.TerminalColor
+	Vmalloc, Guard, Notice, OK, Bad      lipgloss.TerminalColor
+	Selection, Diff                      lipgloss.TerminalColor
+	BarFg, BarBg, CursorFg, CursorBg     lipgloss.TerminalColor
+	Identity                             []lipgloss.TerminalColor
+	InPlace, Moved, Fresh, Freed, Failed lipgloss.TerminalColor
 }
 
 func adaptive(light, dark string) lipgloss.AdaptiveColor {
@@ -66,38 +73,37 @@ func paletteColours(p Palette) colours {
 	none := lipgloss.NoColor{}
 	switch p {
 	case PaletteMono:
-		c := colours{identity: []lipgloss.TerminalColor{none}}
-		for _, f := range []*lipgloss.TerminalColor{
-			&c.text, &c.muted, &c.subtle, &c.accent, &c.border,
-			&c.free, &c.reserved, &c.pages, &c.slab, &c.large,
-			&c.vmalloc, &c.guard, &c.changed, &c.ok, &c.bad,
-			&c.barFg, &c.barBg, &c.cursorFg, &c.cursorBg,
-			&c.inPlace, &c.moved, &c.fresh, &c.freed, &c.failed,
-		} {
-			*f = none
+		c := colours{Identity: []lipgloss.TerminalColor{none}}
+		v := reflect.ValueOf(&c).Elem()
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Type() == reflect.TypeFor[lipgloss.TerminalColor]() {
+				f.Set(reflect.ValueOf(lipgloss.TerminalColor(none)))
+			}
 		}
 		return c
 	case PaletteCB:
 		// Okabe-Ito: orange, sky blue, bluish green, yellow, blue,
 		// vermillion, reddish purple; darker variants on light
-		// backgrounds where the originals lack contrast.
-		orange := adaptive("#B36B00", "#E69F00")
+		// backgrounds and lighter ones on dark where the originals lack
+		// contrast.
+		orange := adaptive("#9A5C00", "#E69F00")
 		sky := adaptive("#0072B2", "#56B4E9")
 		green := adaptive("#00795A", "#009E73")
-		yellow := adaptive("#8A7A00", "#F0E442")
-		blue := adaptive("#0072B2", "#0072B2")
-		vermillion := adaptive("#B34700", "#D55E00")
+		yellow := adaptive("#746600", "#F0E442")
+		blue := adaptive("#0072B2", "#4A9FE0")
+		vermillion := adaptive("#B34700", "#E0701E")
 		purple := adaptive("#A2557F", "#CC79A7")
+		grey := adaptive("#707070", "#8C8C8C")
 		return colours{
-			text: adaptive("#1A1A1A", "#E6E6E6"), muted: adaptive("#6E6E6E", "#9A9A9A"),
-			subtle: adaptive("#A0A0A0", "#5A5A5A"), accent: sky, border: adaptive("#B0B0B0", "#4A4A4A"),
-			free: adaptive("#A8A8A8", "#5C5C5C"), reserved: adaptive("#505050", "#B0B0B0"),
-			pages: orange, slab: green, large: purple, vmalloc: sky, guard: vermillion,
-			changed: yellow, ok: green, bad: vermillion,
-			barFg: adaptive("#FFFFFF", "#000000"), barBg: blue,
-			cursorFg: adaptive("#FFFFFF", "#000000"), cursorBg: adaptive("#000000", "#F0E442"),
-			identity: []lipgloss.TerminalColor{green, sky, orange, purple, blue, yellow},
-			inPlace:  green, moved: orange, fresh: sky, freed: purple, failed: vermillion,
+			Text: adaptive("#1A1A1A", "#E6E6E6"), Muted: adaptive("#5E5E5E", "#A6A6A6"),
+			Subtle: grey, Accent: sky, Border: adaptive("#B0B0B0", "#4A4A4A"),
+			Free: grey, Reserved: adaptive("#505050", "#B0B0B0"),
+			Pages: orange, Slab: green, Large: purple, Vmalloc: sky, Guard: vermillion,
+			Notice: yellow, OK: green, Bad: vermillion, Selection: sky, Diff: yellow,
+			BarFg: adaptive("#FFFFFF", "#000000"), BarBg: adaptive("#0072B2", "#56B4E9"),
+			CursorFg: adaptive("#FFFFFF", "#000000"), CursorBg: adaptive("#000000", "#F0E442"),
+			Identity: []lipgloss.TerminalColor{green, sky, orange, purple, blue, yellow},
+			InPlace:  green, Moved: orange, Fresh: sky, Freed: purple, Failed: vermillion,
 		}
 	}
 	green := adaptive("#1A7F37", "#7EE787")
@@ -106,16 +112,18 @@ func paletteColours(p Palette) colours {
 	magenta := adaptive("#8250DF", "#D2A8FF")
 	red := adaptive("#CF222E", "#FF7B72")
 	cyan := adaptive("#1B7C83", "#56D4DD")
+	pink := adaptive("#BF3989", "#FF80C8")
+	grey := adaptive("#6E7781", "#7D8590")
 	return colours{
-		text: adaptive("#1F2328", "#E6EDF3"), muted: adaptive("#656D76", "#8D96A0"),
-		subtle: adaptive("#AFB8C1", "#484F58"), accent: blue, border: adaptive("#D0D7DE", "#30363D"),
-		free: adaptive("#AFB8C1", "#484F58"), reserved: adaptive("#57606A", "#8D96A0"),
-		pages: yellow, slab: green, large: magenta, vmalloc: blue, guard: red,
-		changed: adaptive("#BF3989", "#FF80C8"), ok: green, bad: red,
-		barFg: adaptive("#FFFFFF", "#0D1117"), barBg: adaptive("#0969DA", "#58A6FF"),
-		cursorFg: adaptive("#FFFFFF", "#0D1117"), cursorBg: adaptive("#1F2328", "#F0F6FC"),
-		identity: []lipgloss.TerminalColor{green, cyan, yellow, magenta, blue, adaptive("#953800", "#FFA657")},
-		inPlace:  green, moved: yellow, fresh: blue, freed: magenta, failed: red,
+		Text: adaptive("#1F2328", "#E6EDF3"), Muted: adaptive("#59636E", "#9198A1"),
+		Subtle: grey, Accent: blue, Border: adaptive("#D0D7DE", "#30363D"),
+		Free: grey, Reserved: adaptive("#57606A", "#8D96A0"),
+		Pages: yellow, Slab: green, Large: magenta, Vmalloc: blue, Guard: red,
+		Notice: pink, OK: green, Bad: red, Selection: cyan, Diff: pink,
+		BarFg: adaptive("#FFFFFF", "#0D1117"), BarBg: adaptive("#0969DA", "#58A6FF"),
+		CursorFg: adaptive("#FFFFFF", "#0D1117"), CursorBg: adaptive("#1F2328", "#F0F6FC"),
+		Identity: []lipgloss.TerminalColor{green, cyan, yellow, magenta, blue, adaptive("#953800", "#FFA657")},
+		InPlace:  green, Moved: yellow, Fresh: blue, Freed: magenta, Failed: red,
 	}
 }
 
@@ -124,16 +132,18 @@ func paletteColours(p Palette) colours {
 type Styles struct {
 	Palette Palette
 
-	Text      lipgloss.Style
-	Muted     lipgloss.Style
-	Subtle    lipgloss.Style
-	Emph      lipgloss.Style
-	Accent    lipgloss.Style
-	Selected  lipgloss.Style // the selected row of a table or list
-	Cursor    lipgloss.Style // the inspector cursor's cell
-	Changed   lipgloss.Style // what the current step changed
-	StatusOK  lipgloss.Style
-	StatusErr lipgloss.Style
+	Text          lipgloss.Style
+	Muted         lipgloss.Style
+	Subtle        lipgloss.Style
+	Emph          lipgloss.Style
+	Accent        lipgloss.Style
+	Selected      lipgloss.Style // the selected row of a table or list
+	Cursor        lipgloss.Style // the inspector cursor's cell
+	Changed       lipgloss.Style // a cell the current step changed: reverse video over its kind's colour
+	DiffMark      lipgloss.Style // a cell that differs from the diff base: underlined
+	SelectionMark lipgloss.Style // a cell of the selection (a cache's slabs, an area's frames): bold
+	StatusOK      lipgloss.Style
+	StatusErr     lipgloss.Style
 
 	// Pane frames.
 	Pane        lipgloss.Style
@@ -183,49 +193,51 @@ func StylesFor(p Palette) Styles {
 	var s Styles
 	s.Palette = p
 
-	s.Text = base.Foreground(c.text)
-	s.Muted = base.Foreground(c.muted)
-	s.Subtle = base.Foreground(c.subtle)
+	s.Text = base.Foreground(c.Text)
+	s.Muted = base.Foreground(c.Muted)
+	s.Subtle = base.Foreground(c.Subtle)
 	s.Emph = s.Text.Bold(true)
-	s.Accent = bold.Foreground(c.accent)
+	s.Accent = bold.Foreground(c.Accent)
 	s.Selected = s.Emph.Reverse(true)
-	s.Cursor = base.Foreground(c.cursorFg).Background(c.cursorBg).Bold(true).Underline(p == PaletteMono)
-	s.Changed = base.Foreground(c.changed).Bold(true).Underline(p == PaletteMono)
-	s.StatusOK = base.Foreground(c.ok)
-	s.StatusErr = bold.Foreground(c.bad)
+	s.Cursor = base.Foreground(c.CursorFg).Background(c.CursorBg).Bold(true).Underline(true).Reverse(p == PaletteMono)
+	s.Changed = base.Reverse(true).Bold(true)
+	s.DiffMark = base.Foreground(c.Diff).Underline(true)
+	s.SelectionMark = base.Foreground(c.Selection).Bold(true)
+	s.StatusOK = base.Foreground(c.OK)
+	s.StatusErr = bold.Foreground(c.Bad)
 
-	s.Pane = base.Border(lipgloss.RoundedBorder()).BorderForeground(c.border).Padding(0, 1)
-	s.PaneFocused = s.Pane.BorderForeground(c.accent)
+	s.Pane = base.Border(lipgloss.RoundedBorder()).BorderForeground(c.Border).Padding(0, 1)
+	s.PaneFocused = s.Pane.Border(lipgloss.ThickBorder()).BorderForeground(c.Accent)
 	s.Title = s.Muted.Bold(true)
 	s.TitleActive = s.Accent
 
-	s.Bar = base.Foreground(c.barFg).Background(c.barBg).Reverse(p == PaletteMono)
+	s.Bar = base.Foreground(c.BarFg).Background(c.BarBg).Reverse(p == PaletteMono)
 	s.BarKey = s.Bar.Bold(true)
 	s.Tab = s.Muted.Padding(0, 1)
 	s.TabActive = s.Accent.Padding(0, 1).Underline(true)
 	s.Legend = s.Muted
 	s.Prompt = s.Accent
-	s.Notice = base.Foreground(c.changed)
+	s.Notice = base.Foreground(c.Notice)
 
-	s.PageFree = base.Foreground(c.free)
-	s.PageReserved = base.Foreground(c.reserved)
-	s.PagePages = base.Foreground(c.pages)
-	s.PageSlab = base.Foreground(c.slab)
-	s.PageLarge = base.Foreground(c.large)
-	s.PageVmalloc = base.Foreground(c.vmalloc)
+	s.PageFree = base.Foreground(c.Free)
+	s.PageReserved = base.Foreground(c.Reserved)
+	s.PagePages = base.Foreground(c.Pages)
+	s.PageSlab = base.Foreground(c.Slab)
+	s.PageLarge = base.Foreground(c.Large)
+	s.PageVmalloc = base.Foreground(c.Vmalloc)
 	s.PagePCP = s.PageFree.Bold(true).Underline(p == PaletteMono)
-	s.Guard = bold.Foreground(c.guard)
+	s.Guard = bold.Foreground(c.Guard)
 	s.ObjUsed = s.PageSlab
 	s.ObjFree = s.PageFree
-	for _, col := range c.identity {
+	for _, col := range c.Identity {
 		s.Identity = append(s.Identity, base.Foreground(col))
 	}
 
-	s.InPlace = bold.Foreground(c.inPlace)
-	s.Moved = bold.Foreground(c.moved)
-	s.Fresh = bold.Foreground(c.fresh)
-	s.Freed = bold.Foreground(c.freed)
-	s.Failed = bold.Foreground(c.failed)
+	s.InPlace = bold.Foreground(c.InPlace)
+	s.Moved = bold.Foreground(c.Moved)
+	s.Fresh = bold.Foreground(c.Fresh)
+	s.Freed = bold.Foreground(c.Freed)
+	s.Failed = bold.Foreground(c.Failed)
 	return s
 }
 
@@ -276,7 +288,11 @@ func (s *spanStyler) row(b *strings.Builder, r heapview.Row) {
 	for _, sp := range r {
 		c := s.code(spanKey{sp.Kind, sp.Class, sp.Mark})
 		b.WriteString(c.pre)
-		b.WriteString(sp.Text)
+		if sp.Mark&heapview.MarkCursor != 0 && s.st.Palette == PaletteMono {
+			b.WriteString(strings.Repeat(cursorGlyph, utf8.RuneCountInString(sp.Text)))
+		} else {
+			b.WriteString(sp.Text)
+		}
 		b.WriteString(c.post)
 	}
 }
@@ -301,13 +317,13 @@ func (s *spanStyler) rows(rs []heapview.Row, width int) []string {
 	return out
 }
 
-// cutRow returns the first width cells of r.
+// cutRow returns the first width cells of r, the last of them "…".
 func cutRow(r heapview.Row, width int) heapview.Row {
 	var out heapview.Row
 	for _, sp := range r {
 		rs := []rune(sp.Text)
 		if len(rs) >= width {
-			sp.Text = string(rs[:width])
+			sp.Text = string(rs[:max(width-1, 0)]) + "…"
 			return append(out, sp)
 		}
 		out = append(out, sp)
@@ -361,19 +377,42 @@ func (s Styles) kind(k heapview.CellKind, c uint8) lipgloss.Style {
 	return lipgloss.NewStyle()
 }
 
-// span returns the style of a span: its kind's, then its marks. A change
-// made by the step shown is reverse video, which keeps the kind's colour;
-// the cursor is its own colour, and both show without colour too.
+// span returns the style of a span: its kind's, then its marks, each
+// with an attribute of its own so that they stay apart without colour:
+// the selection is bold (and the selection colour), what differs from the
+// diff base underlined (and the diff colour), what the step shown changed
+// reverse video over the kind's colour, and the cursor its own colours
+// (in mono, reverse video and underline, and spanStyler draws it as
+// cursorGlyph).
 func (s Styles) span(k spanKey) lipgloss.Style {
 	st := s.kind(k.kind, k.class)
 	if k.mark&heapview.MarkMixed != 0 {
 		st = st.Faint(true)
 	}
-	if k.mark&heapview.MarkTouched != 0 {
-		st = st.Reverse(true).Bold(true)
-	}
 	if k.mark&heapview.MarkSelected != 0 {
-		st = s.Cursor.Underline(true)
+		st = withForeground(st.Bold(true), s.SelectionMark)
+	}
+	if k.mark&heapview.MarkDiff != 0 {
+		st = withForeground(st.Underline(true), s.DiffMark)
+	}
+	if k.mark&heapview.MarkTouched != 0 {
+		// Bold, with colour; in mono bold is the selection's alone.
+		st = st.Reverse(true).Bold(s.Palette != PaletteMono || k.mark&heapview.MarkSelected != 0)
+	}
+	if k.mark&heapview.MarkCursor != 0 {
+		st = s.Cursor
 	}
 	return st
 }
+
+// withForeground gives st the foreground of mark, if mark has one.
+func withForeground(st, mark lipgloss.Style) lipgloss.Style {
+	if fg := mark.GetForeground(); fg != (lipgloss.NoColor{}) {
+		return st.Foreground(fg)
+	}
+	return st
+}
+
+// cursorGlyph is the inspector cursor's cell in the mono palette, where
+// attributes alone could be taken for a change on a diff.
+const cursorGlyph = "◆"

@@ -4,7 +4,11 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 )
+
+// Every cut the interface makes goes through truncate or cutStyled, so
+// text that does not fit ends with "…" wherever it is drawn.
 
 // truncate cuts plain (unstyled) text to width cells, ending with "…"
 // when it had to cut; only the first line is kept.
@@ -18,57 +22,19 @@ func truncate(s string, width int) string {
 	if lipgloss.Width(s) <= width {
 		return s
 	}
-	var b strings.Builder
-	w := 0
-	for _, r := range s {
-		rw := lipgloss.Width(string(r))
-		if w+rw > width-1 {
-			break
-		}
-		b.WriteRune(r)
-		w += rw
-	}
-	b.WriteString("…")
-	return b.String()
+	return ansi.Truncate(s, width, "…")
 }
 
-// wrap breaks plain text into lines of at most width cells at spaces,
-// hard-breaking words longer than a line.
-func wrap(s string, width int) []string {
+// cutStyled cuts a styled line to width cells, ANSI-aware, ending with
+// "…" when it had to cut.
+func cutStyled(l string, width int) string {
 	if width <= 0 {
-		return nil
+		return ""
 	}
-	var lines []string
-	for _, para := range strings.Split(s, "\n") {
-		line := ""
-		for _, word := range strings.Fields(para) {
-			for lipgloss.Width(word) > width {
-				if line != "" {
-					lines = append(lines, line)
-					line = ""
-				}
-				cut := []rune(word)
-				n := 0
-				for n < len(cut) && lipgloss.Width(string(cut[:n+1])) <= width {
-					n++
-				}
-				lines = append(lines, string(cut[:n]))
-				word = string(cut[n:])
-			}
-			switch {
-			case word == "":
-			case line == "":
-				line = word
-			case lipgloss.Width(line)+1+lipgloss.Width(word) <= width:
-				line += " " + word
-			default:
-				lines = append(lines, line)
-				line = word
-			}
-		}
-		lines = append(lines, line)
+	if lipgloss.Width(l) <= width {
+		return l
 	}
-	return lines
+	return ansi.Truncate(l, width, "…")
 }
 
 // padRight pads a rendered (possibly styled) line with spaces to width
@@ -80,34 +46,24 @@ func padRight(s string, width int) string {
 	return s
 }
 
-// fitLine cuts (ANSI-aware) or pads a styled line to exactly width cells.
+// fitLine cuts (with "…") or pads a styled line to exactly width cells.
 func fitLine(l string, width int) string {
-	w := lipgloss.Width(l)
-	if w > width {
-		l = lipgloss.NewStyle().MaxWidth(width).Render(l)
-		w = lipgloss.Width(l)
-	}
-	return l + strings.Repeat(" ", max(0, width-w))
+	return padRight(cutStyled(l, width), width)
 }
 
-// fitLines makes a block exactly height lines of at most width cells:
-// longer lines are cut (ANSI-aware), missing lines are blank.
+// fitLines makes a block exactly height lines of exactly width cells:
+// longer lines are cut with "…", missing lines are blank.
 func fitLines(lines []string, width, height int) string {
 	if height <= 0 {
 		return ""
 	}
-	cut := lipgloss.NewStyle().MaxWidth(width)
 	var b strings.Builder
 	for i := 0; i < height; i++ {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
 		if i < len(lines) {
-			l := lines[i]
-			if lipgloss.Width(l) > width {
-				l = cut.Render(l)
-			}
-			b.WriteString(padRight(l, width))
+			b.WriteString(fitLine(lines[i], width))
 		} else {
 			b.WriteString(strings.Repeat(" ", width))
 		}

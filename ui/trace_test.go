@@ -30,7 +30,8 @@ func TestOpenATrace(t *testing.T) {
 	m := open(t, "trace-ls", 120, 40)
 	m, _ = press(t, m, "G", ":")
 	m = typeText(t, m, "p = kmalloc(100)")
-	m, _ = press(t, m, "enter")
+	m, cmd := press(t, m, "enter")
+	m = finishStatement(t, m, cmd)
 	if m.lastStep() != 3073 || !strings.Contains(m.View(), "kmalloc(100)") {
 		t.Errorf("after the trace: %d steps\n%s", m.lastStep(), m.View())
 	}

@@ -3,10 +3,10 @@ package ui
 import (
 	"fmt"
 	"log"
-	"strconv"
-	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/allocviz/allocviz/allocator"
 	"github.com/charmbracelet/bubbles/list"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -25,9 +25,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyMsg:
 		return m.updateKey(msg)
+	case tea.MouseMsg:
+		m.updateMouse(msg)
+		return m, nil
 	case playTickMsg:
 		return m.updateTick(msg)
 	case loadedMsg:
+		if msg.stmt != "" && msg.id == m.loadID {
+			m.endRun()
+		}
 		return m.updateLoaded(msg)
 	case liveTickMsg:
 		return m.updateLive(msg)
@@ -35,15 +41,21 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		done := m.finishRebuild(msg.id)
 		if msg.id == m.loadID {
 			m.loading = ""
+			m.endRun()
 			m.prompt.entered(msg.stmt, msg.err)
 		}
 		return m, done
+	case stmtDoneMsg:
+		return m.updateStmtDone(msg)
+	case progressMsg:
+		return m.updateProgress(msg)
 	case errMsg:
 		done := m.finishRebuild(msg.id)
 		if msg.id != m.loadID {
 			return m, done
 		}
 		m.loading = ""
+		m.endRun()
 		m.loadErr = msg.err
 		m.setNotice("cannot open: "+msg.err.Error(), true)
 		if m.mode == modePrompt {
@@ -59,8 +71,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.prompt.input, cmd = m.prompt.input.Update(msg)
 	case modeJump:
 		m.jump, cmd = m.jump.Update(msg)
+	case modeSearch:
+		m.search, cmd = m.search.Update(msg)
 	case modePicker:
+		if f, ok := msg.(pickerFilterMsg); ok {
+			if f.filter != m.picker.FilterValue() {
+				return m, nil // an answer for text typed before the last key
+			}
+			msg = f.msg
+		}
 		m.picker, cmd = m.picker.Update(msg)
+		cmd = tagFilter(cmd, m.picker.FilterValue())
 	default:
 		if m.opts.Debug {
 			log.Printf("unhandled msg %T", msg)
@@ -73,12 +94,21 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	// Keys typed faster than the terminal is read (a held key, a script
 	// driving tmux) arrive as one message with several runes; outside a
 	// text input each is a key of its own.
-	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && m.mode != modePrompt && m.mode != modeJump && m.mode != modePicker {
+	// Likewise esc followed at once by a key reads as alt and that key; no
+	// binding uses alt, so outside a text input it is esc, then the key
+	// (esc q quits from the inspector, as typed).
+	if msg.Alt && msg.Type == tea.KeyRunes && !msg.Paste && (m.mode == modeStep || m.mode == modeInspect) {
+		next, esc := m.updateKey(tea.KeyMsg{Type: tea.KeyEsc})
+		msg.Alt = false
+		next, cmd := next.(Model).updateKey(msg)
+		return next, tea.Batch(esc, cmd)
+	}
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.typing() && m.mode != modePicker {
 		var cmds []tea.Cmd
 		var next tea.Model = m
 		for _, r := range msg.Runes {
 			var cmd tea.Cmd
-			next, cmd = next.(Model).updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+			next, cmd = next.(Model).updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 			cmds = append(cmds, cmd)
 		}
 		return next, tea.Batch(cmds...)
@@ -92,6 +122,8 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.updatePromptKey(msg)
 	case modeJump:
 		return m.updateJumpKey(msg)
+	case modeSearch:
+		return m.updateSearchKey(msg)
 	case modePicker:
 		return m.updatePickerKey(msg)
 	}
@@ -104,9 +136,27 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	k := m.keys
+	if m.help.ShowAll {
+		// The full help scrolls with the scrolling keys.
+		switch {
+		case key.Matches(msg, k.Down):
+			m.scrollHelp(1)
+			return m, nil
+		case key.Matches(msg, k.Up):
+			m.scrollHelp(-1)
+			return m, nil
+		case key.Matches(msg, k.PageDown), key.Matches(msg, k.HalfDown):
+			m.scrollHelp(max(1, m.lay.bodyH-2))
+			return m, nil
+		case key.Matches(msg, k.PageUp), key.Matches(msg, k.HalfUp):
+			m.scrollHelp(-max(1, m.lay.bodyH-2))
+			return m, nil
+		}
+	}
 	switch {
 	case key.Matches(msg, k.Help):
 		m.help.ShowAll = !m.help.ShowAll
+		m.helpTop = 0
 		m.syncKeys()
 		m.relayout()
 	case key.Matches(msg, k.Cancel):
@@ -134,6 +184,12 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.seekTo(0)
 	case key.Matches(msg, k.Last):
 		m.seekTo(m.lastStep())
+	case key.Matches(msg, k.NextChapter):
+		m.chapter(false)
+	case key.Matches(msg, k.PrevChapter):
+		m.chapter(true)
+	case key.Matches(msg, k.EndLoop):
+		m.endOfStatement()
 	case key.Matches(msg, k.Play):
 		return m, m.togglePlay()
 	case key.Matches(msg, k.Faster):
@@ -143,7 +199,9 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Mark):
 		m.toggleMark()
 	case key.Matches(msg, k.NextMark):
-		m.nextMark()
+		m.cycleMark(false)
+	case key.Matches(msg, k.PrevMark):
+		m.cycleMark(true)
 	case key.Matches(msg, k.Diff):
 		m.toggleDiff()
 	case key.Matches(msg, k.FocusNext):
@@ -154,8 +212,34 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.selectDelta(-1)
 	case key.Matches(msg, k.Down):
 		m.selectDelta(1)
+	case key.Matches(msg, k.PageUp):
+		m.scrollPane(m.focus, -m.pageOf(m.focus))
+	case key.Matches(msg, k.PageDown):
+		m.scrollPane(m.focus, m.pageOf(m.focus))
+	case key.Matches(msg, k.HalfUp):
+		m.scrollPane(m.focus, -max(1, m.pageOf(m.focus)/2))
+	case key.Matches(msg, k.HalfDown):
+		m.scrollPane(m.focus, max(1, m.pageOf(m.focus)/2))
+	case key.Matches(msg, k.WhyMore):
+		m.whyOpen = !m.whyOpen
+		m.why.top = 0
+		m.relayout()
+	case key.Matches(msg, k.Presenter):
+		m.presenter = !m.presenter
+		m.followTopic()
+		m.syncKeys()
+		m.relayout()
+		if m.presenter {
+			m.setNotice("presenter layout: the page map, the pane each step is about, and a tall Why strip; P again leaves", false)
+		} else {
+			m.setNotice(fmt.Sprintf("%s layout", m.lay.kind), false)
+		}
 	case key.Matches(msg, k.Zoom):
 		m.pages.zoom = !m.pages.zoom
+		m.pages.first = noWindow
+		m.refresh()
+	case key.Matches(msg, k.Magnify):
+		m.pages.noStrip = !m.pages.noStrip
 		m.refresh()
 	case key.Matches(msg, k.Layer):
 		m.pages.nextLayer()
@@ -172,16 +256,26 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.AllCaches):
 		m.slabs.all = !m.slabs.all
 		m.refresh()
+	case key.Matches(msg, k.Follow):
+		m.slabs.pinned = false
+		m.syncKeys()
+		m.refresh()
+		m.setNotice("the slab pane follows the cache each step uses", false)
 	case key.Matches(msg, k.Inspect):
 		if m.src != nil && inspectable(m.focus) {
 			m.startCursor()
 			m.setMode(modeInspect)
 		}
-	case key.Matches(msg, k.Jump):
+	case key.Matches(msg, k.Goto):
 		m.jump.SetValue("")
 		m.jumpErr = ""
 		m.setMode(modeJump)
 		return m, m.jump.Focus()
+	case key.Matches(msg, k.Search):
+		m.search.SetValue("")
+		m.found = ""
+		m.setMode(modeSearch)
+		return m, m.search.Focus()
 	case key.Matches(msg, k.Prompt):
 		m.setMode(modePrompt)
 		return m, m.prompt.focus()
@@ -194,70 +288,7 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// updatePromptKey handles keys while the statement prompt is open.
-func (m Model) updatePromptKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case key.Matches(msg, m.keys.Cancel):
-		m.prompt.blur()
-		m.setMode(modeStep)
-		return m, nil
-	case key.Matches(msg, m.keys.HistoryPrev):
-		m.prompt.older()
-		return m, nil
-	case key.Matches(msg, m.keys.HistoryNext):
-		m.prompt.newer()
-		return m, nil
-	case key.Matches(msg, m.keys.Run):
-		return m, m.runStatement()
-	}
-	var cmd tea.Cmd
-	m.prompt.input, cmd = m.prompt.input.Update(msg)
-	return m, cmd
-}
-
-// runStatement runs the prompt's statement as new steps. At the last step
-// it runs in place; at an earlier step the session is rebuilt up to the
-// step shown on a fresh machine (off the event loop) and continues from
-// there, discarding the later steps.
-func (m *Model) runStatement() tea.Cmd {
-	stmt := m.prompt.value()
-	if stmt == "" || m.src == nil || m.loading != "" || m.live {
-		return nil
-	}
-	m.stopPlay()
-	if m.step < m.lastStep() {
-		from, last := m.step, m.lastStep()
-		notice := fmt.Sprintf("continued from step %d: steps %d to %d were discarded", from, from+1, last)
-		if from+1 == last {
-			notice = fmt.Sprintf("continued from step %d: step %d was discarded", from, last)
-		}
-		m.loadID++
-		m.loading = fmt.Sprintf("rebuilding up to step %d", from)
-		m.rebuildFrom, m.rebuildID, m.orphan = m.src, m.loadID, false
-		return continueCmd(m.loadID, m.src.rebuilder(from), m.name, stmt, notice)
-	}
-	before := m.lastStep()
-	result, err := m.src.exec(stmt)
-	m.prompt.entered(stmt, err)
-	m.seekTo(m.lastStep())
-	if err == nil {
-		what := stmt
-		if result != "" {
-			what += " = " + result
-		}
-		switch n := m.lastStep() - before; n {
-		case 0:
-			m.setNotice(what+" (no allocator call, so no new step)", false)
-		case 1:
-			m.setNotice(fmt.Sprintf("step %d: %s", m.step, what), false)
-		default:
-			m.setNotice(fmt.Sprintf("steps %d to %d: %s", before+1, m.step, what), false)
-		}
-	}
-	return nil
-}
-
-// updateJumpKey handles keys while the jump-to-step input is open.
+// updateJumpKey handles keys while the go-to input is open.
 func (m Model) updateJumpKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Cancel):
@@ -265,20 +296,39 @@ func (m Model) updateJumpKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.setMode(modeStep)
 		return m, nil
 	case key.Matches(msg, m.keys.Run):
-		s := strings.TrimSpace(m.jump.Value())
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > m.lastStep() {
-			m.jumpErr = fmt.Sprintf("%q is not a step: type a number from 0 to %d", s, m.lastStep())
+		if err := m.goTo(m.jump.Value()); err != nil {
+			m.jumpErr = err.Error()
 			return m, nil
 		}
 		m.jump.Blur()
-		m.setMode(modeStep)
-		m.seekTo(n)
+		if m.mode == modeJump {
+			m.setMode(modeStep)
+		}
 		return m, nil
 	}
 	var cmd tea.Cmd
 	m.jump, cmd = m.jump.Update(msg)
 	m.jumpErr = ""
+	return m, cmd
+}
+
+// updateSearchKey handles keys while the search input is open: enter and
+// ↓ go to the next match, ↑ to the previous one.
+func (m Model) updateSearchKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(msg, m.keys.Cancel):
+		m.search.Blur()
+		m.setMode(modeStep)
+		return m, nil
+	case key.Matches(msg, m.keys.Run), key.Matches(msg, m.keys.HistoryNext):
+		m.searchNext(false)
+		return m, nil
+	case key.Matches(msg, m.keys.HistoryPrev):
+		m.searchNext(true)
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.search, cmd = m.search.Update(msg)
 	return m, cmd
 }
 
@@ -288,6 +338,7 @@ func (m Model) updatePickerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.picker.FilterState() != list.Filtering {
 		switch {
 		case key.Matches(msg, m.keys.Cancel) && m.picker.FilterState() == list.Unfiltered:
+			m.pickConfirm = ""
 			m.setMode(modeStep)
 			return m, nil
 		case key.Matches(msg, m.keys.Run):
@@ -295,13 +346,20 @@ func (m Model) updatePickerKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			if !ok {
 				return m, nil
 			}
+			if n := m.src.typed(); n > 0 && m.pickConfirm == "" {
+				m.pickConfirm = fmt.Sprintf("opening %s drops the %s typed at the prompt: enter again to open it, esc to stay",
+					it.name, allocator.Count(uint64(n), "statement"))
+				return m, nil
+			}
+			m.pickConfirm = ""
 			m.setMode(modeStep)
 			return m, m.startLoad(it.name)
 		}
 	}
+	m.pickConfirm = ""
 	var cmd tea.Cmd
 	m.picker, cmd = m.picker.Update(msg)
-	return m, cmd
+	return m, tagFilter(cmd, m.picker.FilterValue())
 }
 
 // updateTick advances the replay, dropping stale ticks.
@@ -347,9 +405,9 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		// diff base up to the step it continued from, and the panes'
 		// selections.
 		kept := m.marks[:0]
-		for _, s := range m.marks {
-			if s <= msg.from {
-				kept = append(kept, s)
+		for _, b := range m.marks {
+			if b.step <= msg.from {
+				kept = append(kept, b)
 			}
 		}
 		m.marks = kept
@@ -364,21 +422,40 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		m.events.reset()
 		m.pages.reset()
 	}
-	if msg.stmt != "" {
+	m.scriptMarks()
+	m.step = -1 // nothing shown yet: every pane starts at its top
+	switch {
+	case msg.stmt != "":
 		m.prompt.entered(msg.stmt, msg.stmtErr)
 		m.seekTo(m.lastStep())
-	} else {
+	case !m.started:
+		m.seekTo(m.opts.Step)
+	default:
 		m.seekTo(0)
 	}
-	m.setNotice(msg.notice, false)
+	if msg.stmt != "" {
+		m.noticeStatement(msg.from, msg.stmt, msg.result, msg.stmtErr, msg.notice+"; ")
+	} else {
+		m.setNotice(msg.notice, false)
+	}
 	var tick tea.Cmd
 	switch {
 	case m.live:
 		m.setNotice(fmt.Sprintf("the %s is still running: its steps appear as it takes them", msg.src.inputNoun()), false)
 		tick = liveTickCmd(msg.src)
 	case msg.stmt == "":
-		m.noticeScriptEnd()
+		switch {
+		case msg.src.runErr != nil || len(msg.src.sess.Failures()) > 0:
+			m.noticeScriptEnd()
+		case !m.started && m.opts.Step > m.lastStep():
+			m.setNotice(fmt.Sprintf("--step %d: the scenario has %d steps, so this is the last", m.opts.Step, m.lastStep()), false)
+		default:
+			if o := overridden(msg.src.sess.Configured(), m.opts.Flags); o != "" {
+				m.setNotice(o, false)
+			}
+		}
 	}
+	m.started = true
 	m.relayout()
 	switch {
 	case old == nil || old == msg.src:
@@ -397,7 +474,7 @@ func (m *Model) noticeScriptEnd() {
 	if err := m.src.runErr; err != nil {
 		m.setNotice(fmt.Sprintf("the %s stopped after step %d: %v", m.src.inputNoun(), m.lastStep(), err), true)
 	} else if f := m.src.sess.Failures(); len(f) > 0 {
-		m.setNotice(fmt.Sprintf("%d check(s) failed; the first, at step %d: %s", len(f), f[0].Step, f[0].Msg), true)
+		m.setNotice(fmt.Sprintf("%s failed; the first, at step %d: %s", allocator.Count(uint64(len(f)), "check"), f[0].Step, f[0].Msg), true)
 	}
 }
 
@@ -411,6 +488,7 @@ func (m Model) updateLive(msg liveTickMsg) (tea.Model, tea.Cmd) {
 	// Sync moves the model's cursor along when it was on the last step;
 	// the step shown stays where the user put it.
 	m.src.seek(m.step)
+	m.scriptMarks() // bookmarks the script made meanwhile
 	if ended {
 		m.live = false
 		m.setNotice(fmt.Sprintf("the %s ended after %d steps", m.src.inputNoun(), m.lastStep()), false)
@@ -445,180 +523,6 @@ func (m *Model) startLoad(name string) tea.Cmd {
 	return loadCmd(m.opts.context(), m.loadID, name, m.opts.Script)
 }
 
-// lastStep is the number of the last step, 0 with nothing loaded.
-func (m Model) lastStep() int {
-	if m.src == nil {
-		return 0
-	}
-	return m.src.steps()
-}
-
-// seekTo shows step n, clamped to the steps that exist.
-func (m *Model) seekTo(n int) {
-	if m.src == nil {
-		return
-	}
-	n = max(0, min(m.quizClamp(n), m.lastStep()))
-	m.step = n
-	m.events.back = 0
-	m.src.seek(n)
-	m.refresh()
-}
-
-// togglePlay starts or pauses the replay. Starting at the last step
-// replays from the first.
-func (m *Model) togglePlay() tea.Cmd {
-	if m.playing {
-		m.stopPlay()
-		return nil
-	}
-	if m.src == nil || m.lastStep() == 0 {
-		return nil
-	}
-	if m.step >= m.lastStep() {
-		m.seekTo(0)
-	}
-	m.playing = true
-	m.playGen++
-	m.syncKeys()
-	return tickCmd(m.playGen, speeds[m.speed])
-}
-
-// stopPlay pauses; a tick already armed is now stale.
-func (m *Model) stopPlay() {
-	m.playing = false
-	m.playGen++
-	m.syncKeys()
-}
-
-// changeSpeed moves d places along speeds; a running replay is re-armed
-// at the new speed (the old tick goes stale).
-func (m *Model) changeSpeed(d int) tea.Cmd {
-	m.speed = max(0, min(m.speed+d, len(speeds)-1))
-	if !m.playing {
-		return nil
-	}
-	m.playGen++
-	return tickCmd(m.playGen, speeds[m.speed])
-}
-
-// toggleMark bookmarks the step shown, or removes its bookmark.
-func (m *Model) toggleMark() {
-	for i, s := range m.marks {
-		if s == m.step {
-			m.marks = append(m.marks[:i], m.marks[i+1:]...)
-			m.setNotice(fmt.Sprintf("bookmark at step %d removed", m.step), false)
-			return
-		}
-		if s > m.step {
-			m.marks = append(m.marks[:i], append([]int{m.step}, m.marks[i:]...)...)
-			m.setNotice(fmt.Sprintf("bookmarked step %d", m.step), false)
-			return
-		}
-	}
-	m.marks = append(m.marks, m.step)
-	m.setNotice(fmt.Sprintf("bookmarked step %d", m.step), false)
-}
-
-// toggleDiff makes the step shown the base that changes are counted
-// from, or, pressed on the base, goes back to showing each step's own
-// changes.
-func (m *Model) toggleDiff() {
-	if m.src == nil {
-		return
-	}
-	if m.diff == m.step {
-		m.diff = -1
-		m.setNotice("diff off: each step marks its own changes", false)
-	} else {
-		m.diff = m.step
-		m.setNotice(fmt.Sprintf("diff from step %d: step anywhere and the page map marks everything that differs", m.step), false)
-	}
-	m.refresh()
-}
-
-// nextMark goes to the first bookmark after the step shown, wrapping
-// around to the first bookmark.
-func (m *Model) nextMark() {
-	if len(m.marks) == 0 {
-		m.setNotice("no bookmarks: press m to bookmark a step", false)
-		return
-	}
-	target := m.marks[0]
-	for _, s := range m.marks {
-		if s > m.step {
-			target = s
-			break
-		}
-	}
-	m.seekTo(target)
-}
-
-// setFocus moves the focus to pane p; the inspector cursor follows only
-// into panes that have one.
-func (m *Model) setFocus(p paneID) {
-	m.focus = p
-	if m.mode == modeInspect && !inspectable(p) {
-		m.mode = modeStep
-	}
-	m.syncKeys()
-	// The smaller layouts show the focused pane, so sizes change.
-	m.relayout()
-}
-
-// startCursor puts the inspector cursor on what the step shown changed:
-// its first page, or its first object in the selected cache.
-func (m *Model) startCursor() {
-	si, err := m.src.hv.StepInfo(m.step)
-	if err != nil {
-		return
-	}
-	switch m.focus {
-	case panePages:
-		if len(si.Pages) > 0 {
-			m.pages.cursor = si.Pages[0].PFN
-		}
-	case paneSlabs:
-		for _, a := range si.Objects {
-			if in, err := m.src.hv.InspectAddr(a); err == nil && in.Slab != nil && in.Slab.Cache == m.slabs.sel {
-				m.slabs.obj = a
-				return
-			}
-		}
-	}
-}
-
-// inspectable reports whether pane p has an inspector cursor.
-func inspectable(p paneID) bool { return p == panePages || p == paneSlabs }
-
-// selectDelta moves the focused pane's selection.
-func (m *Model) selectDelta(d int) {
-	switch m.focus {
-	case paneSlabs:
-		m.slabs.selectDelta(d)
-	case paneVmalloc:
-		m.vm.selectDelta(d)
-	case paneEvents:
-		m.events.scrollBack(-d)
-	case panePages:
-		m.pages.scroll(d)
-	case paneRealloc:
-		m.realloc.scroll(d)
-	}
-	m.refresh()
-}
-
-// moveCursor moves the inspector cursor in the focused pane.
-func (m *Model) moveCursor(dx, dy int) {
-	switch m.focus {
-	case panePages:
-		m.pages.moveCursor(dx, dy)
-	case paneSlabs:
-		m.moveObject(dx, dy)
-	}
-	m.refresh()
-}
-
 // setMode switches who has the keyboard and updates the key map and the
 // layout (the footer's height depends on it).
 func (m *Model) setMode(md mode) {
@@ -639,30 +543,46 @@ func (m *Model) setNotice(s string, isErr bool) {
 	m.noticeErr = isErr
 }
 
+// typing reports whether a text input has the keyboard.
+func (m Model) typing() bool {
+	return m.mode == modePrompt || m.mode == modeJump || m.mode == modeSearch
+}
+
 // syncKeys enables exactly the bindings that act in the current mode and
-// focus, so the help shows only keys that work.
+// focus, so the footer shows only keys that work.
 func (m *Model) syncKeys() {
 	k := &m.keys
-	typing := m.mode == modePrompt || m.mode == modeJump
+	typing := m.typing()
 	stepping := m.mode == modeStep || m.mode == modeInspect
-	for _, b := range k.stepBindings() {
-		b.SetEnabled(stepping)
+	for _, g := range k.helpGroups() {
+		for _, b := range g.keys {
+			b.SetEnabled(stepping && !g.context)
+		}
 	}
-	for _, b := range k.contextBindings() {
-		b.SetEnabled(false)
-	}
+	k.Quit.SetEnabled(true)
 	picking := m.mode == modePicker
 	k.Run.SetEnabled(typing || picking)
 	k.Cancel.SetEnabled(typing || picking || m.mode == modeInspect || (stepping && m.help.ShowAll))
-	k.HistoryPrev.SetEnabled(m.mode == modePrompt)
-	k.HistoryNext.SetEnabled(m.mode == modePrompt)
+	k.HistoryPrev.SetEnabled(m.mode == modePrompt || m.mode == modeSearch)
+	k.HistoryNext.SetEnabled(m.mode == modePrompt || m.mode == modeSearch)
+	switch m.mode {
+	case modeSearch:
+		k.Run.SetHelp("enter", "next match")
+		k.HistoryPrev.SetHelp("↑", "previous match")
+		k.HistoryNext.SetHelp("↓", "next match")
+	case modeJump:
+		k.Run.SetHelp("enter", "go")
+	default:
+		k.Run.SetHelp("enter", "run")
+		k.HistoryPrev.SetHelp("↑", "older")
+		k.HistoryNext.SetHelp("↓", "newer")
+	}
 	if m.mode == modeInspect {
 		for _, b := range []*key.Binding{&k.CursorLeft, &k.CursorRight, &k.CursorUp, &k.CursorDown} {
 			b.SetEnabled(true)
 		}
 		k.Up.SetEnabled(false)
 		k.Down.SetEnabled(false)
-		k.Inspect.SetEnabled(false)
 		k.Next.SetKeys("n")
 		k.Next.SetHelp("n", "next step")
 		k.Prev.SetKeys("p")
@@ -674,6 +594,16 @@ func (m *Model) syncKeys() {
 		k.Prev.SetHelp("p/←", "prev step")
 		k.Inspect.SetEnabled(stepping && inspectable(m.focus))
 	}
+	switch m.focus {
+	case paneSlabs:
+		k.Up.SetHelp("↑/↓", "cache")
+	case paneVmalloc:
+		k.Up.SetHelp("↑/↓", "area")
+	case paneEvents:
+		k.Up.SetHelp("↑/↓", "scroll")
+	default:
+		k.Up.SetHelp("↑/k", "up")
+	}
 	if m.help.ShowAll {
 		k.Help.SetHelp("?", "close help")
 	} else {
@@ -684,15 +614,27 @@ func (m *Model) syncKeys() {
 	} else {
 		k.Play.SetHelp("space", "play")
 	}
-	k.Sort.SetEnabled(stepping && m.focus == paneSlabs)
-	k.Reverse.SetEnabled(stepping && m.focus == paneSlabs)
-	k.Freelist.SetEnabled(stepping && m.focus == paneSlabs)
-	k.AllCaches.SetEnabled(stepping && m.focus == paneSlabs)
+	if m.whyOpen {
+		k.WhyMore.SetHelp("w", "less Why")
+	} else {
+		k.WhyMore.SetHelp("w", "more Why")
+	}
+	if m.presenter {
+		k.Presenter.SetHelp("P", "leave presenter")
+	} else {
+		k.Presenter.SetHelp("P", "presenter")
+	}
+	slabs := stepping && m.focus == paneSlabs
+	k.Sort.SetEnabled(slabs)
+	k.Reverse.SetEnabled(slabs)
+	k.Freelist.SetEnabled(slabs)
+	k.AllCaches.SetEnabled(slabs)
+	k.Follow.SetEnabled(slabs && m.slabs.pinned)
 	if typing || m.mode == modePicker {
 		k.Quit.SetKeys("ctrl+c")
 		k.Quit.SetHelp("ctrl+c", "quit")
 	} else {
 		k.Quit.SetKeys("q", "ctrl+c")
-		k.Quit.SetHelp("q", "quit")
+		k.Quit.SetHelp("q/ctrl+c", "quit")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/allocviz/allocviz/allocator"
 )
 
 // View draws the screen from the model; it changes nothing.
@@ -20,7 +22,7 @@ func (m Model) View() string {
 	b.WriteString(m.statusView())
 	b.WriteByte('\n')
 	if m.mode == modePicker {
-		b.WriteString(m.picker.View())
+		b.WriteString(m.pickerView(m.height - lipgloss.Height(m.statusView())))
 		return b.String()
 	}
 	if m.lay.tabbed() {
@@ -57,6 +59,8 @@ func (m Model) statusView() string {
 	}
 	var mid string
 	switch {
+	case m.loading != "" && m.running != nil && m.running.on.Load() != nil:
+		mid = fmt.Sprintf("running a statement from step %d…", m.step)
 	case m.loading != "":
 		mid = m.loading + "…"
 	case m.src == nil:
@@ -68,8 +72,11 @@ func (m Model) statusView() string {
 		} else {
 			mid += " ⏸"
 		}
-		if m.isMarked(m.step) {
+		if b, ok := m.markAt(m.step); ok {
 			mid += " ★"
+			if b.name != "" {
+				mid += " " + b.name
+			}
 		}
 		if m.live {
 			mid += " · running…"
@@ -84,7 +91,7 @@ func (m Model) statusView() string {
 	lefts := []string{left, left, name, name}
 	var rights []string
 	if m.src != nil {
-		rights = []string{m.src.machineSummary(false) + " ", m.src.machineSummary(true) + " ", m.src.machineSummary(true) + " ", ""}
+		rights = []string{m.machine[0] + " ", m.machine[1] + " ", m.machine[1] + " ", ""}
 	} else {
 		rights = []string{"", "", "", ""}
 	}
@@ -106,15 +113,6 @@ func speedName(i int) string {
 		return "max"
 	}
 	return fmt.Sprintf("%.4g/s", 1/d.Seconds())
-}
-
-func (m Model) isMarked(step int) bool {
-	for _, s := range m.marks {
-		if s == step {
-			return true
-		}
-	}
-	return false
 }
 
 // tabsView lists the panes, the focused one marked (the layouts that do
@@ -158,25 +156,23 @@ func (m Model) commandView() string {
 // promptHint tells the user what running a statement here will do.
 func (m Model) promptHint() string {
 	switch {
+	case m.running != nil && (m.loading == "" || m.running.on.Load() != nil):
+		return fmt.Sprintf("running: %s so far (at most %d) · esc cancels and undoes it",
+			allocator.Count(uint64(m.running.steps), "step"), m.promptCap())
+	case m.loading != "" && m.running != nil:
+		return m.loading + "… · esc cancels"
 	case m.loading != "":
 		return m.loading + "…"
 	case m.live:
-		return "the script is still running: a statement can run once it has ended"
+		return fmt.Sprintf("the %s is still running: a statement can run once it has ended", m.src.inputNoun()) // a live source's noun reads no session
 	case m.src != nil && m.step < m.lastStep():
 		return fmt.Sprintf("viewing step %d of %d: a statement continues from here and discards steps %d to %d",
 			m.step, m.lastStep(), m.step+1, m.lastStep())
 	case m.notice != "":
 		return m.notice
 	}
-	return "a Starlark statement runs as the next step, e.g. p = kmalloc(100) or kfree(p)"
-}
-
-// footerView is the short help; the full help takes the panes' place.
-func (m Model) footerView() string {
-	if m.mode == modePicker {
-		return ""
-	}
-	return m.help.ShortHelpView(m.keys.ShortHelp())
+	return fmt.Sprintf("a Starlark statement runs as the next steps, e.g. p = kmalloc(100) or kfree(p); at most %d steps each (%s N changes it)",
+		m.promptCap(), stepsCommand)
 }
 
 // bodyView lays out the panes. Every pane draws exactly its box, so the
@@ -184,67 +180,46 @@ func (m Model) footerView() string {
 func (m Model) bodyView() string {
 	l := m.lay
 	var b strings.Builder
-	writeRow := func(blocks [][]string, h int) {
-		for i := 0; i < h; i++ {
+	for i, row := range l.rows {
+		blocks := make([][]string, 0, len(row))
+		for _, p := range row {
+			blocks = append(blocks, m.paneLines(p))
+		}
+		for k := 0; k < l.rowH[i]; k++ {
 			if b.Len() > 0 {
 				b.WriteByte('\n')
 			}
 			for _, bl := range blocks {
-				if i < len(bl) {
-					b.WriteString(bl[i])
+				if k < len(bl) {
+					b.WriteString(bl[k])
 				}
 			}
 		}
 	}
-	for i, row := range l.rows {
-		blocks := make([][]string, 0, len(row))
-		for _, p := range row {
-			switch p {
-			case paneInspector:
-				blocks = append(blocks, m.inspectorLines())
-			case paneWhy:
-				blocks = append(blocks, m.whyLines())
-			default:
-				blocks = append(blocks, m.paneLines(p))
-			}
-		}
-		writeRow(blocks, l.rowH[i])
-	}
 	return b.String()
 }
 
-// paneLines draws pane p in its box.
+// paneLines draws box p's pane in its frame, saying what is out of view.
 func (m Model) paneLines(p paneID) []string {
-	b := m.lay.panes[p]
+	b := m.lay.boxes[p]
 	if !b.visible() {
 		return nil
 	}
-	var pane *textPane
-	switch p {
-	case panePages:
-		pane = &m.pages.textPane
-	case paneSlabs:
-		pane = &m.slabs.textPane
-	case paneVmalloc:
-		pane = &m.vm.textPane
-	case paneRealloc:
-		pane = &m.realloc.textPane
-	case paneEvents:
-		pane = &m.events.textPane
+	pane := m.pane(p)
+	above, below := pane.overflow()
+	lines := pane.Lines()
+	if m.stale {
+		// Rendered for other boxes before a resize: fit them.
+		iw, _ := m.frames.inner(b)
+		fitted := make([]string, len(lines))
+		for i, l := range lines {
+			fitted[i] = fitLine(l, iw)
+		}
+		lines = fitted
 	}
-	return m.frames.lines(pane.Title(), pane.Lines(), b, p == m.focus)
-}
-
-// inspectorLines draws the inspector in its box.
-func (m Model) inspectorLines() []string {
-	if !m.lay.inspector.visible() {
-		return nil
+	title := pane.Title()
+	if p == paneWhy && below > 0 && !m.whyOpen {
+		title += " · w: more"
 	}
-	return m.frames.lines(m.inspector.Title(), m.inspector.Lines(), m.lay.inspector, m.mode == modeInspect)
-}
-
-// whyLines draws the narration strip: the current step
-// and why it did what it did.
-func (m Model) whyLines() []string {
-	return m.frames.lines(m.events.WhyTitle(), m.events.why, m.lay.why, false)
+	return m.frames.lines(title, lines, b, m.lay.focus[p], above, below)
 }
