@@ -483,11 +483,11 @@ func TestCLIHygiene(t *testing.T) {
 		want string
 	}{
 		{[]string{"run", "buddy", "--cpus", "0"}, "allocviz: --cpus 0 is out of range (allowed: 1 to 256)\n"},
-		{[]string{"run", "buddy", "--ram", "1K"}, "allocviz: --ram 1K is out of range (allowed: 2 MiB to 4 GiB)\n"},
-		{[]string{"run", "buddy", "--ram", "0"}, "allocviz: --ram 0 is out of range (allowed: 2 MiB to 4 GiB)\n"},
+		{[]string{"run", "buddy", "--ram", "1K"}, "allocviz: --ram 1K is out of range (allowed: 2 MiB to 16 GiB)\n"},
+		{[]string{"run", "buddy", "--ram", "0"}, "allocviz: --ram 0 is out of range (allowed: 2 MiB to 16 GiB)\n"},
 		{[]string{"run", "buddy", "--max-steps", "0"}, "allocviz: --max-steps 0 is out of range (allowed: 1 to 1099511627776)\n"},
 		{[]string{"proc", "buddyinfo", "--cpus", "257"}, "allocviz: --cpus 257 is out of range (allowed: 1 to 256)\n"},
-		{[]string{"buddy", "--ram", "8G"}, "allocviz: --ram 8G is out of range (allowed: 2 MiB to 4 GiB)\n"},
+		{[]string{"buddy", "--ram", "32G"}, "allocviz: --ram 32G is out of range (allowed: 2 MiB to 16 GiB)\n"},
 		{[]string{"buddy", "--step", "-3"}, "allocviz: --step -3 is out of range (allowed: 0 and up)\n"},
 		{[]string{"run", "buddy", "--frobnicate"}, "allocviz: unknown flag --frobnicate (allocviz --help lists the flags)\n"},
 		{[]string{"--bogus=1"}, "allocviz: unknown flag --bogus (allocviz --help lists the flags)\n"},
