@@ -32,14 +32,18 @@ const usageText = `usage:
                                         headless, as allocviz run, when output is not a terminal
   allocviz run SCRIPT|NAME [flags]      run a script or a bundled scenario, one line per step
   allocviz proc FILE [--after SCRIPT|NAME] [machine flags]
-                                        print a /proc file (buddyinfo, pagetypeinfo, zoneinfo,
-                                        slabinfo, vmallocinfo) of a fresh machine, or of the
-                                        machine after a script
+                                        print a file of a fresh machine, or of the machine after a
+                                        script: %s
   allocviz scenarios                    list the bundled scenarios, by topic
   allocviz quiz [--topic T] [--seed N] [--n N] [machine flags]
                                         random practice: N questions (default 10) about seeded
                                         random operations; T is kmalloc, krealloc, buddy, slub,
                                         vmalloc, kvec or all; answers are read one per line
+  allocviz export SCRIPT|TRACE|NAME [--svg FILE [--step N]] [--cast FILE [--pace D]] [--html FILE]
+                [--size COLSxROWS] [--palette P] [machine flags]
+                                        pictures to keep: the interface's screen at a step as SVG,
+                                        an asciicast v2 recording of it stepping through the session,
+                                        a self-contained HTML page that steps through it in a browser
   allocviz trace stats FILE|NAME [machine flags]
                                         what a kernel trace holds and what replaying it does
   allocviz capture [-o FILE] [--seconds N] [--buffer-kb N] [-- COMMAND ARGS...]
@@ -97,7 +101,7 @@ exit status: 0 ok, 1 a check failed or a quiz answer was wrong, 2 a script error
 
 // usage prints the usage text to w.
 func usage(w io.Writer) {
-	fmt.Fprintf(w, usageText, scripts.DefaultScenario, int64(scripts.MaxStepsLimit), scripts.DefaultPromptSteps, scripts.DefaultMaxSteps)
+	fmt.Fprintf(w, usageText, scripts.DefaultScenario, procNames(), int64(scripts.MaxStepsLimit), scripts.DefaultPromptSteps, scripts.DefaultMaxSteps)
 }
 
 // cli runs allocviz with args (without the program name) and returns the
@@ -121,6 +125,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return captureCmd(args[1:], stdout, stderr)
 	case "host":
 		return hostCmd(args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
@@ -598,6 +604,7 @@ func procFiles() []procFile {
 		{name: "zoneinfo", doc: "each zone's free pages, watermarks, sizes, protection and per-CPU lists (mm/vmstat.c)", render: (*allocator.Machine).Zoneinfo},
 		{name: "slabinfo", doc: "slab caches, format 2.1 (mm/slab_common.c)", render: (*allocator.Machine).Slabinfo},
 		{name: "vmallocinfo", doc: "vmap areas (mm/vmalloc.c)", render: (*allocator.Machine).Vmallocinfo},
+		{name: "extfrag", doc: "debugfs extfrag/unusable_index and extfrag_index (mm/vmstat.c)", render: (*allocator.Machine).Extfrag},
 	}
 }
 

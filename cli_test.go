@@ -226,7 +226,7 @@ func TestProcBuddyinfo(t *testing.T) {
 		t.Errorf("after a broken script: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, "proc", "slabinfo2")
-	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmallocinfo)`) {
+	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmallocinfo, extfrag)`) {
 		t.Errorf("unknown proc file: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "proc"); code != exitError {
@@ -363,6 +363,28 @@ func TestScenariosCommand(t *testing.T) {
 	code, out, _ := runCLI(t, "scenarios")
 	if code != exitOK || !regexp.MustCompile(`(?m)^pages:\n  buddy +Buddy split and merge: .+$`).MatchString(out) {
 		t.Errorf("exit %d, output %q", code, out)
+	}
+}
+
+// TestProcExtfrag prints both debugfs extfrag files after a script that
+// holds one page, a line per populated zone. DMA is as boot left it: free
+// blocks of orders 8, 9 and 10 (256 + 512 + 3072 pages), so the unusable
+// share is 256/3840 (0.066, truncated) at order 9 and 768/3840 (0.200) at
+// order 10. In DMA32 the page came with its pcp refill out of an order-10
+// block, leaving one free block of order 0 and of each order 2 to 9, so
+// the share grows with the order; a block of every order is still free
+// in both zones (-1.000 throughout).
+func TestProcExtfrag(t *testing.T) {
+	held := writeScript(t, "held.star", "p = alloc_pages(0)\n")
+	code, out, errOut := runCLI(t, "proc", "extfrag", "--after", held)
+	want := "==> /sys/kernel/debug/extfrag/unusable_index <==\n" +
+		"Node 0, zone      DMA 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.066 0.200 \n" +
+		"Node 0, zone    DMA32 0.000 0.000 0.000 0.000 0.001 0.002 0.004 0.010 0.020 0.041 0.083 \n" +
+		"\n==> /sys/kernel/debug/extfrag/extfrag_index <==\n" +
+		"Node 0, zone      DMA -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n" +
+		"Node 0, zone    DMA32 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n"
+	if code != exitOK || out != want {
+		t.Errorf("exit %d, stderr %q\n%s\nwant\n%s", code, errOut, out, want)
 	}
 }
 

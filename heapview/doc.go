@@ -64,6 +64,13 @@
 // model holds about 37 MiB beside the log's 23 MiB: the journal 11 MiB and
 // its marks 2.4 MiB, 8 checkpoints 12.5 MiB, the head 2.8 MiB.
 //
+// Series(key) is a quantity at the end of every step: free memory, the
+// kernel's unusable free space and fragmentation indexes for an order
+// (allocator.UnusableFreeIndex, FragmentationIndex), slab memory in all and
+// by cache (TopCaches), vmalloc pages. The model samples what they need
+// once per step as it takes the events in, and makes a series once, until
+// events arrive; BiggestChange and Crossing find the steps to jump to.
+//
 // StepInfo(step) gives a step's source position, operation, events,
 // narration (EvSay), failures and reports, and what it touched: the page
 // frames whose state it changed (for a split or merge, only the heads of
@@ -92,6 +99,8 @@
 //	VmallocView(VmallocOptions)   vmap areas in address order with guard pages; an area's frames
 //	ReallocPanel(ReallocOptions)  the latest realloc decision and an allocation's history
 //	EventLog(EventLogOptions)     the steps up to the cursor with explanations and script lines
+//	Timeline(TimelineOptions)     a series over the whole session, the cursor's step marked
+//	Sparkline(key, width)         the same in one row
 //	InspectPage(pfn), InspectAddr(addr) -> Inspection; Inspection.Rows(w, h)
 //
 // An inspection says what a page frame or an address is, who owns it,

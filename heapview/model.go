@@ -50,6 +50,7 @@ type Model struct {
 	bootZones int      // position+1 of the last EvZone of the boot phase; zones described later are refused
 	bootDone  bool     // the boot phase (EvBoot, EvReserve, blocks freed at boot and their merges) is over
 	touch     touchCache
+	series    seriesState // the series' samples, one per step (series.go)
 }
 
 // geometry is the machine's shape, from EvBoot.
@@ -207,6 +208,7 @@ func (m *Model) ingest(follow bool) error {
 			m.bootZones = pos + 1
 		}
 		if k == allocator.EvStep {
+			m.takeSample(m.nsteps)
 			m.nsteps++
 			// A realloc's lineage passes through a free in the same
 			// call, so in the same step: what earlier steps freed is
@@ -234,6 +236,7 @@ func (m *Model) ingest(follow bool) error {
 			case allocator.EvSlabNew, allocator.EvSlabList, allocator.EvObjAlloc, allocator.EvObjFree, allocator.EvSlabDiscard, allocator.EvPageFree:
 				m.followSlab(e)
 			}
+			m.noteSeriesEvent(e)
 		}
 		m.jr.commit()
 		m.head.pos = pos + 1
@@ -250,6 +253,7 @@ func (m *Model) ingest(follow bool) error {
 	if nerr > len(errs) {
 		errs = append(errs, fmt.Errorf("and %d more", nerr-len(errs)))
 	}
+	m.takeSample(m.nsteps)
 	if follow {
 		m.cur = m.head.fork(m.newEpoch)
 		m.step = m.nsteps

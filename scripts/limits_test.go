@@ -291,7 +291,9 @@ func TestCancelledStatementIsUndoneExactly(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the statement did not stop")
 			}
-			if d := time.Since(cancelled); d > 500*time.Millisecond {
+			// The interface promises esc within a second; alone, this
+			// takes a few milliseconds (more with the 64 MiB list to drop).
+			if d := time.Since(cancelled); d > time.Second {
 				t.Errorf("the statement took %v to stop and be undone", d)
 			}
 			var se *Error

@@ -40,6 +40,10 @@ type keyMap struct {
 	WhyMore   key.Binding
 	Presenter key.Binding
 
+	// The timeline.
+	Timeline     key.Binding
+	TimelineJump key.Binding
+
 	// The page map.
 	Zoom    key.Binding
 	Magnify key.Binding
@@ -106,6 +110,9 @@ func DefaultKeyMap() keyMap {
 		WhyMore:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "more Why")),
 		Presenter: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "presenter")),
 
+		Timeline:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "timeline: next series")),
+		TimelineJump: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "go to its biggest change")),
+
 		Zoom:    key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom")),
 		Magnify: key.NewBinding(key.WithKeys("Z"), key.WithHelp("Z", "strip")),
 		Layer:   key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "layer")),
@@ -158,6 +165,7 @@ func (k *keyMap) helpGroups() []helpGroup {
 		{title: "Replay, bookmarks, diff", keys: []*key.Binding{&k.Play, &k.Faster, &k.Slower, &k.Mark, &k.NextMark, &k.PrevMark, &k.Diff}},
 		{title: "Panes", keys: []*key.Binding{&k.FocusNext, &k.FocusPrev, &k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.HalfUp, &k.HalfDown, &k.WhyMore, &k.Presenter}},
 		{title: "Page map, slabs: cursor", keys: []*key.Binding{&k.Inspect}, context: true},
+		{title: "Timeline", keys: []*key.Binding{&k.Timeline, &k.TimelineJump}},
 		{title: "Page map", keys: []*key.Binding{&k.Zoom, &k.Magnify, &k.Layer}},
 		{title: "Slabs pane", keys: []*key.Binding{&k.Sort, &k.Reverse, &k.Freelist, &k.AllCaches, &k.Follow}, context: true},
 		{title: "Inspector cursor", keys: []*key.Binding{&k.CursorLeft, &k.CursorRight, &k.CursorUp, &k.CursorDown}, context: true},

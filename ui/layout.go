@@ -112,7 +112,7 @@ func (m *Model) relayout() {
 	}
 	var l layout
 	l.kind = m.chooseLayout()
-	l.top = lipgloss.Height(m.statusView())
+	l.top = lipgloss.Height(m.statusView()) + m.timelineHeight()
 	if l.tabbed() {
 		l.top += lipgloss.Height(m.tabsView())
 	}

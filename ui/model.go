@@ -180,7 +180,8 @@ type Model struct {
 	inspector inspectorPane
 	why       textPane // the Why strip: the step, its narration and why it did what it did
 
-	quiz quizState // quiz.go
+	quiz quizState     // quiz.go
+	tl   timelineState // timeline.go
 }
 
 // pane returns the box p's pane.

@@ -44,6 +44,7 @@ func (m *Model) refresh() {
 	m.refreshRealloc(lineage)
 	m.refreshEvents()
 	m.refreshInspector(in, ok)
+	m.refreshTimeline()
 }
 
 // highlight returns the page frames to mark in the page map: those of

@@ -43,6 +43,9 @@ func (m *Model) updateMouse(msg tea.MouseMsg) {
 	if !m.ready || m.tooSmall() || m.src == nil || m.help.ShowAll || m.mode == modePicker {
 		return
 	}
+	if m.clickTimeline(msg) {
+		return
+	}
 	p, ok := m.lay.slotAt(msg.X, msg.Y-m.lay.top)
 	if !ok || msg.Action != tea.MouseActionPress {
 		return

@@ -234,6 +234,10 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		} else {
 			m.setNotice(fmt.Sprintf("%s layout", m.lay.kind), false)
 		}
+	case key.Matches(msg, k.Timeline):
+		m.cycleTimeline()
+	case key.Matches(msg, k.TimelineJump):
+		m.jumpToChange()
 	case key.Matches(msg, k.Zoom):
 		m.pages.zoom = !m.pages.zoom
 		m.pages.first = noWindow

@@ -21,6 +21,10 @@ func (m Model) View() string {
 	var b strings.Builder
 	b.WriteString(m.statusView())
 	b.WriteByte('\n')
+	if m.mode != modePicker && m.timelineHeight() > 0 {
+		b.WriteString(fitLines(strings.Split(m.tl.view, "\n"), m.width, m.timelineHeight()))
+		b.WriteByte('\n')
+	}
 	if m.mode == modePicker {
 		b.WriteString(m.pickerView(m.height - lipgloss.Height(m.statusView())))
 		return b.String()

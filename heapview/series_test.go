@@ -1,0 +1,318 @@
+package heapview_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/heapview"
+	"github.com/allocviz/allocviz/scripts"
+	"github.com/charmbracelet/x/exp/golden"
+)
+
+// seriesAt is what the model says, with the cursor on a step, for a
+// series' value: what each series must agree with at every step.
+func seriesAt(t *testing.T, hv *heapview.Model, k heapview.SeriesKey) int64 {
+	t.Helper()
+	free := hv.FreeCounts()
+	tot := hv.Totals()
+	switch k.Kind {
+	case heapview.SeriesFree:
+		return int64(tot.PagesByOwner[allocator.OwnerFree] * hv.PageSize())
+	case heapview.SeriesUnusable:
+		return int64(allocator.UnusableFreeIndex(&free, k.Order))
+	case heapview.SeriesFragmentation:
+		return int64(allocator.FragmentationIndex(&free, k.Order))
+	case heapview.SeriesSlab:
+		return int64(tot.PagesByOwner[allocator.OwnerSlab] * hv.PageSize())
+	case heapview.SeriesVmalloc:
+		return int64(tot.PagesByOwner[allocator.OwnerVmalloc])
+	case heapview.SeriesCache:
+		var b int64
+		for _, c := range hv.Caches() {
+			if c.Name == k.Cache {
+				b += int64(c.Slabs*c.PagesPerSlab) * int64(hv.PageSize())
+			}
+		}
+		return b
+	}
+	t.Fatalf("no series kind %d", k.Kind)
+	return 0
+}
+
+func seriesScenario(t *testing.T, name string) (*scripts.Session, *heapview.Model) {
+	t.Helper()
+	s, err := scripts.Run(name, scripts.Options{})
+	if s != nil {
+		t.Cleanup(func() { s.Close() })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv, err := heapview.New(s.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, hv
+}
+
+// TestSeriesMatchTheModelAtEveryStep checks every series of every bundled
+// scenario (orders 0, 3 and 9; the top caches) against the model's own
+// counters with the cursor on each step.
+func TestSeriesMatchTheModelAtEveryStep(t *testing.T) {
+	scs, err := scripts.Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range scs {
+		t.Run(sc.Name, func(t *testing.T) {
+			_, hv := seriesScenario(t, sc.Name)
+			keys := hv.SeriesKeys(3, 4)
+			keys = append(keys, heapview.SeriesKey{Kind: heapview.SeriesUnusable, Order: 0},
+				heapview.SeriesKey{Kind: heapview.SeriesFragmentation, Order: 9})
+			series := make([]heapview.Series, len(keys))
+			for i, k := range keys {
+				if series[i], err = hv.Series(k); err != nil {
+					t.Fatal(err)
+				}
+				if len(series[i].Values) != hv.Steps()+1 {
+					t.Fatalf("%s: %d values for steps 0..%d", series[i].Name, len(series[i].Values), hv.Steps())
+				}
+			}
+			stride := max(1, hv.Steps()/400) // trace-ls has thousands of steps
+			for st := 0; st <= hv.Steps(); st += stride {
+				if err := hv.Seek(st); err != nil {
+					t.Fatal(err)
+				}
+				for i, k := range keys {
+					if got, want := series[i].Values[st], seriesAt(t, hv, k); got != want {
+						t.Fatalf("step %d, %s: %d, the model says %d", st, series[i].Name, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSeriesFollowALiveSession takes the events in step by step, as the
+// interface does, and gets the series New makes from the whole log.
+func TestSeriesFollowALiveSession(t *testing.T) {
+	s, err := scripts.New(scripts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	live, err := heapview.New(s.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cache heapview.SeriesKey
+	for i, line := range []string{
+		"c = kmem_cache_create('blob', 700)",
+		"a = [kmem_cache_alloc(c) for i in range(40)]",
+		"p = [alloc_pages(0) for i in range(9)]",
+		"free_pages(p[3], 0)",
+		"v = vmalloc(5 * 4096)",
+		"[kmem_cache_free(c, x) for x in a[:30]]",
+		"vfree(v)",
+	} {
+		if _, err := s.Exec(line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if err := live.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			// A series made before later events must not be kept.
+			if _, err := live.Series(heapview.SeriesKey{Kind: heapview.SeriesFree}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	whole, err := heapview.New(s.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache = heapview.SeriesKey{Kind: heapview.SeriesCache, Cache: "blob"}
+	for _, k := range append(whole.SeriesKeys(2, 3), cache) {
+		a, err := live.Series(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := whole.Series(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Values, b.Values) {
+			t.Errorf("%s: live %v, whole log %v", a.Name, a.Values, b.Values)
+		}
+	}
+	blob, _ := whole.Series(cache)
+	if blob.Values[0] != 0 || blob.Values[2] == 0 {
+		t.Errorf("the blob cache's slab memory: %v", blob.Values)
+	}
+}
+
+// TestSeriesJumps checks the steps the timeline jumps to.
+func TestSeriesJumps(t *testing.T) {
+	s := heapview.Series{Values: []int64{5, 5, 9, 2, 2, 7}}
+	if st, d := s.BiggestChange(); st != 3 || d != -7 {
+		t.Errorf("biggest change at %d by %d, want step 3 by -7", st, d)
+	}
+	for _, tc := range []struct {
+		threshold  int64
+		from, want int
+		found      bool
+	}{{8, 0, 2, true}, {8, 2, 3, true}, {8, 3, 0, false}, {5, 0, 3, true}, {3, 3, 5, true}, {100, 0, 0, false}} {
+		if st, ok := s.Crossing(tc.threshold, tc.from); st != tc.want || ok != tc.found {
+			t.Errorf("crossing %d after step %d: %d %v, want %d %v", tc.threshold, tc.from, st, ok, tc.want, tc.found)
+		}
+	}
+	if st, d := (heapview.Series{Values: []int64{4, 4}}).BiggestChange(); st != 0 || d != 0 {
+		t.Errorf("a flat series: %d %d", st, d)
+	}
+	idx := heapview.Series{Unit: heapview.UnitThousandths}
+	if got := []string{idx.Format(-1000), idx.Format(-500), idx.Format(782), idx.Format(1000)}; !slices.Equal(got, []string{"-1.000", "-0.500", "0.782", "1.000"}) {
+		t.Errorf("index values read %q", got)
+	}
+}
+
+// TestSeriesGolden keeps every series of the fragmentation lesson, a
+// column per series and a line per step, with the step each series
+// changed most at.
+func TestSeriesGolden(t *testing.T) {
+	_, hv := seriesScenario(t, "kvmalloc-fragmentation")
+	var series []heapview.Series
+	var b strings.Builder
+	for i, k := range hv.SeriesKeys(9, 3) {
+		s, err := hv.Series(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		series = append(series, s)
+		st, d := s.BiggestChange()
+		fmt.Fprintf(&b, "column %d: %s, biggest change at step %d (%s)\n", i+1, s.Name, st, s.Format(d))
+	}
+	for st := 0; st <= hv.Steps(); st++ {
+		fmt.Fprintf(&b, "%4d", st)
+		for _, s := range series {
+			fmt.Fprintf(&b, " %9d", s.Values[st])
+		}
+		b.WriteByte('\n')
+	}
+	golden.RequireEqual(t, b.String())
+}
+
+// TestSeriesRefuseBadKeys: a key naming nothing is an error, not a panic.
+func TestSeriesRefuseBadKeys(t *testing.T) {
+	_, hv := seriesScenario(t, "buddy")
+	for _, k := range []heapview.SeriesKey{{Kind: heapview.SeriesUnusable, Order: 11}, {Kind: heapview.SeriesFragmentation, Order: -1},
+		{Kind: heapview.SeriesCache, Cache: "no-such-cache"}, {Kind: 200}} {
+		if _, err := hv.Series(k); err == nil {
+			t.Errorf("%+v: no error", k)
+		}
+	}
+}
+
+// TestTimelineGolden draws each series of the fragmentation lesson at the
+// three sizes with the cursor mid-way, and the status bar's sparkline.
+func TestTimelineGolden(t *testing.T) {
+	_, hv := seriesScenario(t, "kvmalloc-fragmentation")
+	if err := hv.Seek(hv.Steps() / 2); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range hv.SeriesKeys(3, 2) {
+		for _, sz := range [][2]int{{80, 6}, {120, 8}, {200, 12}} {
+			t.Run(fmt.Sprintf("series%d/%dx%d", i, sz[0], sz[1]), func(t *testing.T) {
+				rows := hv.Timeline(heapview.TimelineOptions{Width: sz[0], Height: sz[1], Key: k})
+				spark := hv.Sparkline(k, 30)
+				golden.RequireEqual(t, showRows(t, rows, sz[0], sz[1])+"--- sparkline\n"+showRows(t, []heapview.Row{spark}, 30, 1))
+			})
+		}
+	}
+}
+
+// TestTimelineColumnsMapToSteps: a click on a column goes to a step that
+// column stands for, the cursor's column is the one marked, and every
+// step has a column.
+func TestTimelineColumnsMapToSteps(t *testing.T) {
+	_, hv := seriesScenario(t, "tour")
+	k := heapview.SeriesKey{Kind: heapview.SeriesFree}
+	for _, w := range []int{10, 37, 80, 200} {
+		for st := 0; st <= hv.Steps(); st += 7 {
+			if err := hv.Seek(st); err != nil {
+				t.Fatal(err)
+			}
+			rows := hv.Timeline(heapview.TimelineOptions{Width: w, Height: 5, Key: k})
+			col, n := -1, 0
+			for _, r := range rows[1 : len(rows)-1] {
+				x := 0
+				for _, s := range r {
+					if s.Mark&heapview.MarkSelected != 0 {
+						col = x
+						n++
+					}
+					x += len([]rune(s.Text))
+				}
+			}
+			if n != 3 {
+				t.Fatalf("width %d, step %d: %d rows mark a column, want 3", w, st, n)
+			}
+			from := hv.TimelineStep(w, col)
+			next := hv.TimelineStep(w, col+1)
+			if from > st || (col+1 < min(w, hv.Steps()+1) && next <= st) {
+				t.Fatalf("width %d, step %d: marked column %d stands for steps %d to %d", w, st, col, from, next)
+			}
+		}
+	}
+}
+
+// BenchmarkTimeline measures what the timeline costs the interface: a
+// series made once after events arrive (15,000 steps), and the chart and
+// sparkline drawn each frame from it; the page map of the same session,
+// drawn each frame already, is the baseline.
+func BenchmarkTimeline(b *testing.B) {
+	s, err := scripts.New(scripts.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, stmt := range []string{"p = []", "for i in range(5000):\n    p.append(alloc_pages(i % 3))",
+		"for i in range(5000, 10000):\n    p.append(alloc_pages(i % 3))",
+		"for i in range(0, 10000, 2):\n    free_pages(p[i], i % 3)"} {
+		if _, err := s.Exec(stmt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hv, err := heapview.New(s.Log())
+	if err != nil {
+		b.Fatal(err)
+	}
+	frag := heapview.SeriesKey{Kind: heapview.SeriesFragmentation, Order: 3}
+	b.Logf("%d steps", hv.Steps())
+	b.Run("series-once", func(b *testing.B) {
+		for b.Loop() {
+			heapview.ResetSeriesForTest(hv)
+			if _, err := hv.Series(frag); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("timeline-200x10", func(b *testing.B) {
+		for b.Loop() {
+			hv.Timeline(heapview.TimelineOptions{Width: 200, Height: 10, Key: frag})
+		}
+	})
+	b.Run("sparkline-40", func(b *testing.B) {
+		for b.Loop() {
+			hv.Sparkline(frag, 40)
+		}
+	})
+	b.Run("baseline-pagemap-200x60", func(b *testing.B) {
+		for b.Loop() {
+			hv.PageMap(heapview.PageMapOptions{Width: 200, Height: 60})
+		}
+	})
+}
