@@ -50,6 +50,10 @@ const usageText = `usage:
                                         record the running kernel's memory events (root, Linux)
   allocviz host [--slabinfo FILE] [--buddyinfo FILE] [--cpus N] [--page-size N] [--all]
                                         compare the host's slab caches with allocviz's
+  allocviz serve [--listen ADDR] [--lesson NAME] [--room CODE] [--instructor-key FILE] [limits]
+                                        serve the interface over SSH to a room, one machine per
+                                        connection (ssh -p 2222 localhost); students follow the
+                                        instructor (ssh instructor@...); see serve flags
   allocviz --version                    print the version
 
 A SCRIPT may also be a kernel trace (tracing/trace, trace_pipe or trace-cmd report
@@ -95,6 +99,19 @@ machine flags (a script's config() overrides them):
                     boot option fail_page_alloc=: the same for the page allocator (min-order 1,
                     ignore-gfp-wait and ignore-gfp-highmem Y)
 
+serve flags:
+  --listen ADDR          address to listen on (default 127.0.0.1:2222, loopback only)
+  --host-key FILE        host key, created on first start and kept (default in the user's config folder)
+  --lesson NAME          bundled lesson every connection opens on (default %[1]s)
+  --room CODE            students connect as ssh CODE@host; others are refused
+  --instructor-key FILE  authorized_keys of the instructor (default: a code printed at start)
+  --quiz                 stop at each question; the instructor sees the room's answers
+  --session-ram SIZE     RAM of each machine at most (default 64M)
+  --session-steps N      allocator steps per connection (default 100000)
+  --statement-time D     wall time of one statement or lesson run (default 10s)
+  --idle D               close a connection with no traffic for D (default 30m)
+  --max-sessions N       connections at once (default 100)
+
 exit status: 0 ok, 1 a check failed or a quiz answer was wrong, 2 a script error (printed as file:line:col: message),
 128+n ended by signal n (SIGINT, SIGTERM or SIGHUP; the steps so far are printed)
 `
@@ -125,6 +142,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return captureCmd(args[1:], stdout, stderr)
 	case "host":
 		return hostCmd(args[1:], stdout, stderr)
+	case "serve":
+		return serveCmd(args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

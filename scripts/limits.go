@@ -10,7 +10,10 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/allocviz/allocviz/allocator"
 )
 
 // What keeps a script from taking allocviz down. Every input (a script
@@ -258,7 +261,16 @@ const recordAllowance = 1 << 10
 // heapAllowed is the Go heap allowed now: the budget, and the allowance
 // for the events recorded. Safe from any goroutine.
 func (s *Session) heapAllowed() uint64 {
-	return satAdd(uint64(s.memBudget), uint64(s.events.Load())*recordAllowance)
+	return satAdd(s.heapBudget(), uint64(s.events.Load())*recordAllowance)
+}
+
+// heapBudget is the Go heap the watchdog allows before the allowance for
+// events: Options.ProcessHeap when set, else the memory budget.
+func (s *Session) heapBudget() uint64 {
+	if s.opts.ProcessHeap > 0 {
+		return uint64(s.opts.ProcessHeap)
+	}
+	return uint64(s.memBudget)
 }
 
 // guardInput bounds an input being run (not a rebuild's replay of it)
@@ -305,8 +317,8 @@ func (s *Session) watch(ctx context.Context) (stop func()) {
 					debug.SetMemoryLimit(int64(min(softLimit(limit), math.MaxInt64)))
 				}
 				if heap, over := h.over(allowed); over {
-					msg := fmt.Sprintf("memory budget exceeded: the Go heap reached %s, over the budget of %s", approxBytes(heap), approxBytes(uint64(s.memBudget)))
-					if extra := allowed - uint64(s.memBudget); extra > uint64(s.memBudget)/16 {
+					msg := fmt.Sprintf("memory budget exceeded: the Go heap reached %s, over the budget of %s", approxBytes(heap), approxBytes(s.heapBudget()))
+					if extra := allowed - s.heapBudget(); extra > s.heapBudget()/16 {
 						msg += fmt.Sprintf(" and the %s allowed for the %d events recorded", approxBytes(extra), s.events.Load())
 					}
 					s.interrupt(stopCause{
@@ -380,4 +392,43 @@ func approxBytes(n uint64) string {
 // internalError is the error of a builtin that panicked.
 func internalError(what string, r any) error {
 	return fmt.Errorf("%w in %s: %v (a bug in allocviz, not in the script; the session goes on without it)", ErrInternal, what, r)
+}
+
+// StepBudget is a count of allocator steps that several inputs, and
+// several sessions, draw from (Options.Steps). It is safe for concurrent
+// use.
+type StepBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// NewStepBudget returns a budget of n allocator steps.
+func NewStepBudget(n int64) *StepBudget { return &StepBudget{limit: n} }
+
+// Used returns the steps taken from the budget.
+func (b *StepBudget) Used() int64 { return min(b.used.Load(), b.limit) }
+
+// Limit returns the budget's size.
+func (b *StepBudget) Limit() int64 { return b.limit }
+
+// take charges one step, failing once the budget is spent.
+func (b *StepBudget) take() error {
+	if b.used.Add(1) > b.limit {
+		return fmt.Errorf("step limit reached: this session has taken all of its %d allocator steps", b.limit)
+	}
+	return nil
+}
+
+// checkRAM fails when cfg asks for more RAM than maxRAM (0: no cap); a
+// RAM of 0 is the machine's default.
+func checkRAM(cfg allocator.Config, maxRAM int64) error {
+	ram := cfg.RAM
+	if ram == 0 {
+		ram = allocator.DefaultRAM
+	}
+	if maxRAM > 0 && ram > maxRAM {
+		return fmt.Errorf("ram %s is more than this session may have (%s)",
+			allocator.FormatBytes(uint64(ram)), allocator.FormatBytes(uint64(maxRAM)))
+	}
+	return nil
 }

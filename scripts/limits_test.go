@@ -588,3 +588,44 @@ func jsonLines(log *allocator.EventLog) []string {
 	}
 	return strings.Split(b.String(), "\n")
 }
+
+// A session's step budget is shared by its inputs and the sessions
+// rebuilt from it, is not charged for replayed steps, and ends an input
+// with a clear error when spent; MaxRAM refuses a bigger machine.
+func TestStepBudgetAndMaxRAM(t *testing.T) {
+	b := NewStepBudget(5)
+	s, err := New(Options{Steps: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Exec("p = kmalloc(8)\nq = kmalloc(8)\nr = kmalloc(8)"); err != nil {
+		t.Fatal(err)
+	}
+	if b.Used() != 3 {
+		t.Fatalf("used %d, want 3", b.Used())
+	}
+	ns, err := s.Rebuild(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if b.Used() != 3 {
+		t.Fatalf("a rebuild charged replayed steps: used %d", b.Used())
+	}
+	_, err = ns.Exec("for i in range(10): kmalloc(8)")
+	if err == nil || !strings.Contains(err.Error(), "all of its 5 allocator steps") {
+		t.Fatalf("want the session's step limit, got %v", err)
+	}
+	if _, err := New(Options{MaxRAM: 32 << 20}); err == nil || !strings.Contains(err.Error(), "more than this session may have") {
+		t.Fatalf("default 64 MiB under a 32 MiB cap: %v", err)
+	}
+	s2, err := New(Options{MaxRAM: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.RunFile("big.star", []byte("config(ram=\"128M\")\n")); err == nil || !strings.Contains(err.Error(), "more than this session may have (64 MiB)") {
+		t.Fatalf("config(ram=128M) under a 64 MiB cap: %v", err)
+	}
+}

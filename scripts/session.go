@@ -80,6 +80,21 @@ type Options struct {
 	// there, as a script error. It is not called while Rebuild replays,
 	// and a rebuilt session has none.
 	Yield func(step int) error
+	// MaxRAM, when above 0, caps the machine's RAM in bytes: a
+	// Config.RAM or a config(ram=) above it is refused (a server's
+	// --session-ram).
+	MaxRAM int64
+	// Steps, when set, is a budget of allocator steps shared by every
+	// input of the session and of the sessions rebuilt from it (a
+	// server's per-connection cap). Steps replayed by a rebuild are not
+	// charged again.
+	Steps *StepBudget
+	// ProcessHeap, when above 0, is the Go heap the memory watchdog
+	// allows the whole process instead of MaxMemory. The watchdog reads
+	// the process's heap, which cannot be told apart by session, so a
+	// server running many sessions gives each a MaxMemory (the bound of
+	// any one value a script makes) and this, its bound for all of them.
+	ProcessHeap int64
 }
 
 // ExecOptions configure one statement run by ExecContext.
@@ -240,6 +255,9 @@ func New(opts Options) (*Session, error) {
 	}
 	if opts.MaxMemory < 0 {
 		return nil, fmt.Errorf("memory budget %d is negative", opts.MaxMemory)
+	}
+	if err := checkRAM(opts.Config, opts.MaxRAM); err != nil {
+		return nil, err
 	}
 	s := &Session{
 		opts:      opts,
@@ -931,6 +949,11 @@ func (s *Session) beginStep(c *Call) error {
 		return fmt.Errorf("step limit reached: %d allocator steps in one run (a runaway loop?); raise it with config(max_steps=) or --max-steps",
 			limit)
 	}
+	if s.opts.Steps != nil && !s.replaying {
+		if err := s.opts.Steps.take(); err != nil {
+			return err
+		}
+	}
 	if s.opts.Yield != nil && !s.replaying {
 		if err := s.opts.Yield(n); err != nil {
 			return err
@@ -986,6 +1009,9 @@ func (s *Session) print(th *starlark.Thread, msg string) {
 // before the first step; the event log is emptied and refilled with the
 // new machine's boot.
 func (s *Session) reconfigure(set Settings) error {
+	if err := checkRAM(set.Config, s.opts.MaxRAM); err != nil {
+		return err
+	}
 	m, err := allocator.NewMachine(set.Config)
 	if err != nil {
 		return err

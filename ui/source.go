@@ -170,7 +170,11 @@ func newSource(ctx context.Context, sess *scripts.Session) (*source, error) {
 		return nil, err
 	}
 	// Anomalies (events heapview could not apply) are shown, not fatal.
-	return &source{sess: sess, hv: hv, cfg: sess.Settings().Config, ctx: ctx}, nil
+	s := &source{sess: sess, hv: hv, cfg: sess.Settings().Config, ctx: ctx}
+	if err := trackSource(s); err != nil { // room.go
+		return nil, err
+	}
+	return s, nil
 }
 
 // hold takes the session from a running script's goroutine until the
@@ -296,9 +300,14 @@ func (rb rebuilder) rebuild() (*source, error) {
 
 // close releases the machine.
 func (s *source) close() {
-	if s == nil {
+	if s == nil || !untrackSource(s) { // room.go
 		return
 	}
+	s.release()
+}
+
+// release stops the script running, if any, and releases the machine.
+func (s *source) release() {
 	if s.live != nil {
 		// Not called with s held. The running script fails at its next
 		// step, and the session is ours once the runner is done.

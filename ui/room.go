@@ -1,0 +1,478 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// A room (allocviz serve): many interfaces, one per SSH connection, each
+// on its own machine. The instructor's interface publishes what it shows
+// (the lesson, the step, the focused pane); a student's follows it until
+// the student presses E to explore alone, and R rejoins. The instructor
+// sees how many are connected and, in quiz mode, how the room answered
+// the question at the step shown.
+//
+// Everything is in this file. RoomModel wraps Model, so the interface
+// itself has two hooks only, for the server: newSource and source.close
+// keep the set of machines a connection holds (WithSources), so the
+// server releases every one of them however the connection ends.
+
+// Sources is the set of sources (machines) made under one context: the
+// server closes them all when a connection ends, the ones still being
+// loaded included.
+type Sources struct {
+	mu     sync.Mutex
+	open   map[*source]struct{}
+	closed bool
+}
+
+type sourcesKey struct{}
+
+// WithSources returns ctx carrying a new set: every source opened under
+// the returned context joins it until it is closed.
+func WithSources(ctx context.Context) (context.Context, *Sources) {
+	s := &Sources{open: map[*source]struct{}{}}
+	return context.WithValue(ctx, sourcesKey{}, s), s
+}
+
+// errGone is why a source cannot open once its connection has ended.
+var errGone = errors.New("the connection has ended")
+
+// trackSource adds src to the set of its context. Once the set is
+// closed it fails: the caller then releases the session itself.
+func trackSource(src *source) error {
+	s, _ := src.ctx.Value(sourcesKey{}).(*Sources)
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errGone
+	}
+	s.open[src] = struct{}{}
+	return nil
+}
+
+// untrackSource removes src from its set and reports whether the caller
+// is the one to close it: false when the set's Close has taken it.
+func untrackSource(src *source) bool {
+	s, _ := src.ctx.Value(sourcesKey{}).(*Sources)
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.open[src]; !ok {
+		return false
+	}
+	delete(s.open, src)
+	return true
+}
+
+// Close closes every source of the set, and any opened from now on.
+func (s *Sources) Close() {
+	s.mu.Lock()
+	s.closed = true
+	open := s.open
+	s.open = map[*source]struct{}{}
+	s.mu.Unlock()
+	for src := range open {
+		src.release()
+	}
+}
+
+// Len returns how many sources are open.
+func (s *Sources) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
+
+// roomState is what the instructor shows.
+type roomState struct {
+	seq   uint64
+	name  string
+	step  int
+	last  int // the instructor's last step
+	focus paneID
+}
+
+// Room is the shared state of a served room. Its methods are safe for
+// concurrent use.
+type Room struct {
+	mu         sync.Mutex
+	seq        uint64
+	state      roomState
+	instructed bool // an instructor has shown something
+	members    map[*roomMember]struct{}
+	answers    map[int]map[*roomMember]string // question number -> student -> answer
+}
+
+// roomMember is one connection in the room.
+type roomMember struct {
+	instructor bool
+	following  bool // under Room.mu
+	send       func(tea.Msg)
+}
+
+// NewRoom returns an empty room.
+func NewRoom() *Room {
+	return &Room{members: map[*roomMember]struct{}{}, answers: map[int]map[*roomMember]string{}}
+}
+
+// RoomStats is what the instructor's bar shows of the room.
+type RoomStats struct {
+	Students, Following int
+	answers             map[int]map[string]int // question -> answer -> students
+}
+
+// Stats counts the room.
+func (r *Room) Stats() RoomStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := RoomStats{answers: map[int]map[string]int{}}
+	for mem := range r.members {
+		if !mem.instructor {
+			st.Students++
+			if mem.following {
+				st.Following++
+			}
+		}
+	}
+	for q, by := range r.answers {
+		st.answers[q] = map[string]int{}
+		for _, a := range by {
+			st.answers[q][a]++
+		}
+	}
+	return st
+}
+
+// tell sends msg to every member but from (under r.mu).
+func (r *Room) tell(from *roomMember, msg func(*roomMember) tea.Msg) {
+	for mem := range r.members {
+		if mem != from && mem.send != nil {
+			go mem.send(msg(mem))
+		}
+	}
+}
+
+// changed tells the instructors the room's counts changed (under r.mu).
+func (r *Room) changed() {
+	for mem := range r.members {
+		if mem.instructor && mem.send != nil {
+			go mem.send(roomChangedMsg{})
+		}
+	}
+}
+
+// publish makes st what the room follows.
+func (r *Room) publish(from *roomMember, st roomState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	st.seq = r.seq
+	r.state, r.instructed = st, true
+	r.tell(from, func(*roomMember) tea.Msg { return roomStateMsg{st} })
+}
+
+// answer records a student's answer to question n.
+func (r *Room) answer(mem *roomMember, n int, a string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.answers[n] == nil {
+		r.answers[n] = map[*roomMember]string{}
+	}
+	r.answers[n][mem] = a
+	r.changed()
+}
+
+// setFollowing records whether mem follows the instructor.
+func (r *Room) setFollowing(mem *roomMember, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mem.following = on
+	r.changed()
+}
+
+// RoomModel is the interface of one connection in a room.
+type RoomModel struct {
+	Model
+	room      *Room
+	me        *roomMember
+	following bool      // a student following the instructor
+	want      roomState // the latest state the instructor published
+	tried     string    // a lesson being opened to follow, so a failure is not retried in a loop
+	reload    bool      // rejoining: open the lesson again on a fresh machine
+	published roomState // what this instructor last published
+	reported  map[int]string
+	stats     RoomStats
+	barTop    bool // the bar has a line of its own above the interface
+}
+
+// Join adds an interface to the room: the instructor's or a student's,
+// who follows from the start. Call Attach with the program's Send once it
+// exists, and Leave when the connection ends.
+func (r *Room) Join(m Model, instructor bool) *RoomModel {
+	mem := &roomMember{instructor: instructor, following: !instructor}
+	rm := &RoomModel{Model: m, room: r, me: mem, following: !instructor, reported: map[int]string{}}
+	r.mu.Lock()
+	r.members[mem] = struct{}{}
+	if r.instructed {
+		rm.want = r.state
+	}
+	r.changed()
+	rm.stats = RoomStats{}
+	r.mu.Unlock()
+	rm.stats = r.Stats()
+	return rm
+}
+
+// Attach gives the room the way to reach this interface's program.
+func (rm *RoomModel) Attach(send func(tea.Msg)) {
+	rm.room.mu.Lock()
+	rm.me.send = send
+	rm.room.mu.Unlock()
+}
+
+// Leave takes the interface out of the room.
+func (rm *RoomModel) Leave() {
+	r := rm.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.members, rm.me)
+	for _, by := range r.answers {
+		delete(by, rm.me)
+	}
+	r.changed()
+}
+
+// roomStateMsg carries what the instructor shows.
+type roomStateMsg struct{ st roomState }
+
+// roomChangedMsg says the room's counts or answers changed.
+type roomChangedMsg struct{}
+
+// Explore and Rejoin are a student's keys.
+var (
+	roomExplore = key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "explore alone"))
+	roomRejoin  = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "rejoin the instructor"))
+)
+
+// Init starts the interface.
+func (rm RoomModel) Init() tea.Cmd { return rm.Model.Init() }
+
+// Update routes the room's messages and keys, then lets the interface
+// update and brings it in line with the room.
+func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		// The bar takes a line of its own when the interface still fits
+		// below it; at 80x24 it takes the place of the key hints.
+		rm.barTop = msg.Height > MinHeight
+		if rm.barTop {
+			msg.Height--
+		}
+		next, cmd := rm.Model.Update(msg)
+		rm.Model = next.(Model)
+		return rm, cmd
+	case tea.MouseMsg:
+		if rm.barTop { // the interface starts a line down
+			msg.Y--
+		}
+		next, cmd := rm.Model.Update(msg)
+		rm.Model = next.(Model)
+		return rm, tea.Batch(cmd, rm.sync())
+	case roomStateMsg:
+		if msg.st.seq > rm.want.seq {
+			rm.want = msg.st
+		}
+		return rm, rm.sync()
+	case roomChangedMsg:
+		rm.stats = rm.room.Stats()
+		return rm, nil
+	case tea.KeyMsg:
+		if !rm.me.instructor && !rm.typing() && rm.mode != modePicker {
+			switch {
+			case rm.following && key.Matches(msg, roomExplore):
+				rm.following = false
+				rm.room.setFollowing(rm.me, false)
+				rm.setNotice("exploring on your own machine; R rejoins the instructor", false)
+				return rm, nil
+			case !rm.following && key.Matches(msg, roomRejoin):
+				rm.following, rm.reload, rm.tried = true, true, ""
+				rm.room.setFollowing(rm.me, true)
+				rm.setNotice("following the instructor again", false)
+				return rm, rm.sync()
+			case rm.following && rm.want.seq != 0 && rm.leads(msg):
+				rm.setNotice("you are following the instructor: E explores on your own", false)
+				return rm, nil
+			}
+		}
+	}
+	next, cmd := rm.Model.Update(msg)
+	rm.Model = next.(Model)
+	cmds = append(cmds, cmd, rm.sync())
+	return rm, tea.Batch(cmds...)
+}
+
+// leads reports whether msg is a key that would take a follower away from
+// the instructor's step, lesson or pane.
+func (rm *RoomModel) leads(msg tea.KeyMsg) bool {
+	k := rm.keys
+	for _, b := range []key.Binding{k.Next, k.Prev, k.First, k.Last, k.Goto, k.NextChapter, k.PrevChapter, k.EndLoop, k.Play,
+		k.NextMark, k.PrevMark, k.Search, k.TimelineJump, k.Open, k.Prompt, k.FocusNext, k.FocusPrev} {
+		if key.Matches(msg, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// sync publishes an instructor's state, reports a student's answers, and
+// brings a follower to the instructor's lesson, step and pane.
+func (rm *RoomModel) sync() tea.Cmd {
+	m := &rm.Model
+	if rm.me.instructor {
+		if m.src != nil && m.loading == "" {
+			st := roomState{name: m.name, step: m.step, last: m.lastStep(), focus: m.focus}
+			if cur := rm.published; st.name != cur.name || st.step != cur.step || st.focus != cur.focus || st.last != cur.last {
+				rm.published = st
+				rm.room.publish(rm.me, st)
+			}
+		}
+		return nil
+	}
+	for n, a := range m.quiz.given {
+		if rm.reported[n] != a {
+			rm.reported[n] = a
+			rm.room.answer(rm.me, n, a)
+		}
+	}
+	w := rm.want
+	if !rm.following || w.seq == 0 || m.loading != "" {
+		return nil
+	}
+	if m.name != w.name || m.src == nil || rm.reload {
+		if rm.tried == w.name && !rm.reload {
+			return nil // opening it failed; wait for the instructor to move on
+		}
+		rm.tried, rm.reload = w.name, false
+		m.stopPlay()
+		return m.startLoad(w.name)
+	}
+	rm.tried = ""
+	if m.playing {
+		m.stopPlay()
+	}
+	if step := min(w.step, m.lastStep()); m.step != step {
+		m.seekTo(step)
+	}
+	if m.focus != w.focus {
+		m.setFocus(w.focus)
+	}
+	return nil
+}
+
+// View draws the room's bar above the interface, or over its last line
+// (the key hints) when there is no line to spare.
+func (rm RoomModel) View() string {
+	v := rm.Model.View()
+	if rm.barTop {
+		return rm.barView() + "\n" + v
+	}
+	if i := strings.LastIndexByte(v, '\n'); i >= 0 && rm.height >= MinHeight {
+		return v[:i+1] + rm.barView()
+	}
+	return v
+}
+
+// barView is one line: the instructor's count of the room and the answers
+// to the question shown, or a student's following or exploring.
+func (rm RoomModel) barView() string {
+	st := rm.styles
+	w := max(1, rm.width)
+	var s string
+	switch {
+	case rm.me.instructor:
+		s = fmt.Sprintf(" instructor · %d connected, %d following", rm.stats.Students, rm.stats.Following)
+		if q := rm.question(); q != "" {
+			s += " · " + q
+		}
+	case rm.following && rm.want.seq == 0:
+		s = " following the instructor, who has not connected yet · E explore alone"
+	case rm.following:
+		s = fmt.Sprintf(" following the instructor · step %d", rm.want.step)
+		if rm.want.step > rm.lastStep() && rm.src != nil && rm.name == rm.want.name {
+			s += fmt.Sprintf(" (past this lesson's %d: the instructor's own statements)", rm.lastStep())
+		}
+		s += " · E explore alone"
+	default:
+		s = fmt.Sprintf(" exploring on your own · the instructor is at step %d · R rejoin", rm.want.step)
+	}
+	return st.Accent.Render(truncateCells(s, w))
+}
+
+// question is the room's answers to the question asked at the
+// instructor's step, as a bar per choice: "Q2 1:███ 3 2:█ 1".
+func (rm RoomModel) question() string {
+	m := rm.Model
+	for _, q := range m.quiz.qs {
+		if q.AskStep != m.step {
+			continue
+		}
+		counts := rm.stats.answers[q.N]
+		choices := q.Choices
+		if choices == nil {
+			for a := range counts {
+				choices = append(choices, a)
+			}
+			sort.Strings(choices)
+		}
+		total := 0
+		for _, c := range counts {
+			total += c
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "Q%d (%d answered)", q.N, total)
+		for i, c := range choices {
+			n := counts[c]
+			bar := 0
+			if total > 0 {
+				bar = (n*10 + total - 1) / total
+			}
+			label := c
+			if q.Choices != nil {
+				label = fmt.Sprint(i + 1)
+			}
+			fmt.Fprintf(&b, " %s:%s %d", label, strings.Repeat("█", bar), n)
+		}
+		return b.String()
+	}
+	return ""
+}
+
+// truncateCells cuts s to w cells.
+func truncateCells(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+// Close releases the machine shown.
+func (rm RoomModel) Close() { rm.Model.Close() }
