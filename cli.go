@@ -74,9 +74,12 @@ run flags:
                   a choice's number, yes or no; exit 1 if one was wrong
   --answers LIST  answer the questions from a list, in order: --answers 2,1,yes
 machine flags (a script's config() overrides them):
-  --ram SIZE        RAM, e.g. 64M, 256MiB, 1G (default 64M)
+  --ram SIZE        RAM, e.g. 64M, 256MiB, 8G (default 64M; 2M to 16G; above 3G
+                    the rest lies above the PCI hole, from 4G)
   --page-size SIZE  4K, 16K or 64K (default 4K)
   --cpus N          CPUs, 1 to 256 (default 4)
+  --possible-cpus N nr_cpu_ids, up to 8192 (at least --cpus); with --cpus 1
+                    SLUB sizes its slabs by it, as calculate_order() does
   --profile P       kernel profile: 6.18 (latest) or 6.12
   --max-steps N     allocator steps allowed per run (default %d)
   --max-memory SIZE Go heap a script may use beside the machine's RAM (default 1G)
@@ -190,6 +193,7 @@ func version() string {
 type machineFlags struct {
 	ram, pageSize    sizeFlag
 	cpus             countFlag
+	possibleCPUs     countFlag
 	profile          string
 	maxSteps         countFlag
 	maxMemory        sizeFlag
@@ -206,6 +210,7 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.ram, "ram", "RAM size, e.g. 64M")
 	fs.Var(&f.pageSize, "page-size", "page size: 4K, 16K or 64K")
 	fs.Var(&f.cpus, "cpus", "number of CPUs")
+	fs.Var(&f.possibleCPUs, "possible-cpus", "nr_cpu_ids: CPUs that could come online (default --cpus)")
 	fs.StringVar(&f.profile, "profile", "", "kernel profile: 6.18 or 6.12")
 	fs.Var(&f.maxSteps, "max-steps", "allocator steps allowed per run")
 	fs.Var(&f.maxMemory, "max-memory", "Go heap a script may use, e.g. 1G")
@@ -264,7 +269,7 @@ func (f *machineFlags) options() (scripts.Options, error) {
 		return scripts.Options{}, fmt.Errorf("--slab-debug %q: %w", f.slabDebug, err)
 	}
 	return scripts.Options{
-		Config: allocator.Config{RAM: f.ram.n, PageSize: int(f.pageSize.n), CPUs: f.cpus.n, Profile: p,
+		Config: allocator.Config{RAM: f.ram.n, PageSize: int(f.pageSize.n), CPUs: f.cpus.n, PossibleCPUs: f.possibleCPUs.n, Profile: p,
 			SlabDebug: debug, FreelistRandom: f.freelistRandom, FreelistHardened: f.freelistHardened, Seed: f.seed,
 			FailSlab: f.failslab, FailPageAlloc: f.failPageAlloc},
 		MaxSteps:  f.maxSteps.n,
@@ -613,7 +618,9 @@ type procFile struct {
 // procFiles lists the /proc files allocviz renders.
 func procFiles() []procFile {
 	return []procFile{
-		{name: "buddyinfo", doc: "free blocks per order (mm/vmstat.c)", render: (*allocator.Machine).Buddyinfo},
+		{name: "buddyinfo", doc: "free blocks per zone and order (mm/vmstat.c)", render: (*allocator.Machine).Buddyinfo},
+		{name: "pagetypeinfo", doc: "free blocks per zone, migrate type and order; pageblocks per type (mm/vmstat.c)", render: (*allocator.Machine).Pagetypeinfo},
+		{name: "zoneinfo", doc: "each zone's free pages, watermarks, sizes, protection and per-CPU lists (mm/vmstat.c)", render: (*allocator.Machine).Zoneinfo},
 		{name: "slabinfo", doc: "slab caches, format 2.1 (mm/slab_common.c)", render: (*allocator.Machine).Slabinfo},
 		{name: "vmallocinfo", doc: "vmap areas (mm/vmalloc.c)", render: (*allocator.Machine).Vmallocinfo},
 		{name: "extfrag", doc: "debugfs extfrag/unusable_index and extfrag_index (mm/vmstat.c)", render: (*allocator.Machine).Extfrag},

@@ -68,13 +68,13 @@ func TestRunBuddyScenario(t *testing.T) {
 	}
 	var alloc string
 	for _, l := range lines {
-		if strings.Contains(l, "alloc_pages(0, GFP_KERNEL) ") {
+		if strings.Contains(l, "alloc_pages(4, GFP_HIGHUSER_MOVABLE) ") {
 			alloc = l
 			break
 		}
 	}
 	m := stepLine.FindStringSubmatch(alloc)
-	if m == nil || m[4] != "0xffff888000100000" || m[5] != "no free block of order 0; split the order-8 block at pfn 0x100: upper halves to orders 7, 6, 5, 4, 3, 2, 1 and 0" {
+	if m == nil || m[4] != "0xffff888001000000" || m[5] != "no free block of order 4; split the order-10 block at pfn 0x1000: upper halves to orders 9, 8, 7, 6, 5 and 4" {
 		t.Errorf("the first allocation's line: %q", alloc)
 	}
 }
@@ -168,7 +168,7 @@ func TestRunJSON(t *testing.T) {
 		kinds = append(kinds, e["kind"].(string))
 		if e["kind"] == "page_alloc" && firstAlloc {
 			firstAlloc = false
-			if e["addr"] != "0xffff888000100000" || e["order"] != float64(0) || e["gfp"] != "GFP_KERNEL" || e["owner"] != "pages" {
+			if e["addr"] != "0xffff888001000000" || e["order"] != float64(4) || e["gfp"] != "GFP_HIGHUSER_MOVABLE" || e["owner"] != "pages" {
 				t.Errorf("first page_alloc: %v", e)
 			}
 		}
@@ -185,13 +185,27 @@ func TestRunJSON(t *testing.T) {
 
 func TestProcBuddyinfo(t *testing.T) {
 	code, out, _ := runCLI(t, "proc", "buddyinfo")
-	want := "Node 0, zone   Normal      0      0      0      0      0      0      0      0      1      1     15 \n"
+	// 64 MiB: DMA below 16 MiB (the first MiB reserved), DMA32 above.
+	want := "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
+		"Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     12 \n"
 	if code != exitOK || out != want {
 		t.Errorf("fresh machine: exit %d\n%q\nwant\n%q", code, out, want)
 	}
 	code, out, _ = runCLI(t, "proc", "buddyinfo", "--ram", "1G", "--page-size", "64K")
-	if want := "Node 0, zone   Normal      0      0      0      0      1      1      1      1      1      1     15 \n"; code != exitOK || out != want {
+	if want := "Node 0, zone      DMA      0      0      0      0      1      1      1      1      0      0      0 \n" +
+		"Node 0, zone    DMA32      0      0      0      0      0      0      0      0      1      1     15 \n"; code != exitOK || out != want {
 		t.Errorf("1G of 64K pages: %q", out)
+	}
+	// 2 GiB has DMA and DMA32; 8 GiB adds Normal above the PCI hole.
+	for _, c := range []struct{ ram, zones string }{{"2G", "DMA DMA32"}, {"8G", "DMA DMA32 Normal"}} {
+		code, out, _ = runCLI(t, "proc", "buddyinfo", "--ram", c.ram)
+		var zones []string
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			zones = append(zones, strings.Fields(l)[3])
+		}
+		if code != exitOK || strings.Join(zones, " ") != c.zones {
+			t.Errorf("--ram %s: zones %q, want %s", c.ram, zones, c.zones)
+		}
 	}
 	// After the buddy scenario everything is merged back.
 	code, out, _ = runCLI(t, "proc", "buddyinfo", "--after", "buddy")
@@ -200,7 +214,10 @@ func TestProcBuddyinfo(t *testing.T) {
 	}
 	held := writeScript(t, "held.star", "p = alloc_pages(0)\n")
 	code, out, _ = runCLI(t, "proc", "--after", held, "buddyinfo")
-	if want := "Node 0, zone   Normal      1      1      1      1      1      1      1      1      0      1     15 \n"; code != exitOK || out != want {
+	// The page came from cpu 0's per-CPU list, refilled with a batch of 3
+	// split off an order-10 block the allocation claimed in DMA32.
+	if want := "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
+		"Node 0, zone    DMA32      1      0      1      1      1      1      1      1      1      1     11 \n"; code != exitOK || out != want {
 		t.Errorf("after an allocation: exit %d, %q", code, out)
 	}
 	broken := writeScript(t, "broken.star", "x = (\n")
@@ -209,7 +226,7 @@ func TestProcBuddyinfo(t *testing.T) {
 		t.Errorf("after a broken script: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, "proc", "slabinfo2")
-	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, slabinfo, vmallocinfo, extfrag)`) {
+	if code != exitError || !strings.Contains(errOut, `no file "slabinfo2" (known: buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmallocinfo, extfrag)`) {
 		t.Errorf("unknown proc file: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "proc"); code != exitError {
@@ -350,17 +367,22 @@ func TestScenariosCommand(t *testing.T) {
 }
 
 // TestProcExtfrag prints both debugfs extfrag files after a script that
-// holds one page: the order-0 page split off an order-8 block leaves one
-// free block of each order 0 to 7, so the unusable share grows with the
-// order (255 pages below order 8 of 16127 free: 0.015), while a block of
-// every order is still free (-1.000 throughout).
+// holds one page, a line per populated zone. DMA is as boot left it: free
+// blocks of orders 8, 9 and 10 (256 + 512 + 3072 pages), so the unusable
+// share is 256/3840 (0.066, truncated) at order 9 and 768/3840 (0.200) at
+// order 10. In DMA32 the page came with its pcp refill out of an order-10
+// block, leaving one free block of order 0 and of each order 2 to 9, so
+// the share grows with the order; a block of every order is still free
+// in both zones (-1.000 throughout).
 func TestProcExtfrag(t *testing.T) {
 	held := writeScript(t, "held.star", "p = alloc_pages(0)\n")
 	code, out, errOut := runCLI(t, "proc", "extfrag", "--after", held)
 	want := "==> /sys/kernel/debug/extfrag/unusable_index <==\n" +
-		"Node 0, zone   Normal 0.000 0.000 0.000 0.000 0.000 0.001 0.003 0.007 0.015 0.015 0.047 \n" +
+		"Node 0, zone      DMA 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.066 0.200 \n" +
+		"Node 0, zone    DMA32 0.000 0.000 0.000 0.000 0.001 0.002 0.004 0.010 0.020 0.041 0.083 \n" +
 		"\n==> /sys/kernel/debug/extfrag/extfrag_index <==\n" +
-		"Node 0, zone   Normal -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n"
+		"Node 0, zone      DMA -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n" +
+		"Node 0, zone    DMA32 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n"
 	if code != exitOK || out != want {
 		t.Errorf("exit %d, stderr %q\n%s\nwant\n%s", code, errOut, out, want)
 	}
@@ -369,25 +391,25 @@ func TestProcExtfrag(t *testing.T) {
 func TestHelp(t *testing.T) {
 	code, out, _ := runCLI(t, "help")
 	if code != exitOK || !strings.Contains(out, "allocviz run SCRIPT|NAME") || !strings.Contains(out, "(default: "+scripts.DefaultScenario+")") || !strings.Contains(out, "default 1048576") ||
-		!strings.Contains(out, "--slab-debug FZPU") || !strings.Contains(out, "--freelist-random") || !strings.Contains(out, "buddyinfo, slabinfo, vmallocinfo") {
+		!strings.Contains(out, "--slab-debug FZPU") || !strings.Contains(out, "--freelist-random") || !strings.Contains(out, "buddyinfo, pagetypeinfo, zoneinfo") {
 		t.Errorf("exit %d, %q", code, out)
 	}
 }
 
 func TestPrintOutputInterleavesWithSteps(t *testing.T) {
-	path := writeScript(t, "p.star", "print('before')\nalloc_pages(0)\nprint('after')\n")
+	path := writeScript(t, "p.star", "print('printed-before')\nalloc_pages(0)\nprint('printed-after')\n")
 	code, out, _ := runCLI(t, "run", path)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	printLine := func(line, text string) bool {
 		return regexp.MustCompile(`^ +` + regexp.QuoteMeta(path) + `:\d+ +print +` + text + `$`).MatchString(line)
 	}
-	if code != exitOK || len(lines) != 3 || !printLine(lines[0], "before") ||
-		!strings.HasPrefix(lines[1], "1 ") || !printLine(lines[2], "after") {
+	if code != exitOK || len(lines) != 3 || !printLine(lines[0], "printed-before") ||
+		!strings.HasPrefix(lines[1], "1 ") || !printLine(lines[2], "printed-after") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 	// With --json stdout stays JSON; print goes to stderr.
 	code, out, errOut := runCLI(t, "run", "--json", path)
-	if code != exitOK || strings.Contains(out, "before") || errOut != path+":1:1: before\n"+path+":3:1: after\n" {
+	if code != exitOK || strings.Contains(out, "printed-") || errOut != path+":1:1: printed-before\n"+path+":3:1: printed-after\n" {
 		t.Errorf("--json: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -483,11 +505,11 @@ func TestCLIHygiene(t *testing.T) {
 		want string
 	}{
 		{[]string{"run", "buddy", "--cpus", "0"}, "allocviz: --cpus 0 is out of range (allowed: 1 to 256)\n"},
-		{[]string{"run", "buddy", "--ram", "1K"}, "allocviz: --ram 1K is out of range (allowed: 2 MiB to 4 GiB)\n"},
-		{[]string{"run", "buddy", "--ram", "0"}, "allocviz: --ram 0 is out of range (allowed: 2 MiB to 4 GiB)\n"},
+		{[]string{"run", "buddy", "--ram", "1K"}, "allocviz: --ram 1K is out of range (allowed: 2 MiB to 16 GiB)\n"},
+		{[]string{"run", "buddy", "--ram", "0"}, "allocviz: --ram 0 is out of range (allowed: 2 MiB to 16 GiB)\n"},
 		{[]string{"run", "buddy", "--max-steps", "0"}, "allocviz: --max-steps 0 is out of range (allowed: 1 to 1099511627776)\n"},
 		{[]string{"proc", "buddyinfo", "--cpus", "257"}, "allocviz: --cpus 257 is out of range (allowed: 1 to 256)\n"},
-		{[]string{"buddy", "--ram", "8G"}, "allocviz: --ram 8G is out of range (allowed: 2 MiB to 4 GiB)\n"},
+		{[]string{"buddy", "--ram", "32G"}, "allocviz: --ram 32G is out of range (allowed: 2 MiB to 16 GiB)\n"},
 		{[]string{"buddy", "--step", "-3"}, "allocviz: --step -3 is out of range (allowed: 0 and up)\n"},
 		{[]string{"run", "buddy", "--frobnicate"}, "allocviz: unknown flag --frobnicate (allocviz --help lists the flags)\n"},
 		{[]string{"--bogus=1"}, "allocviz: unknown flag --bogus (allocviz --help lists the flags)\n"},
@@ -565,5 +587,27 @@ func TestJSONRebuildsTheModel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProcPagetypeinfoAndZoneinfo: the two files exist, in the kernel's
+// layout (the allocator tests compare the bytes with a real 6.18 kernel's),
+// and follow a script.
+func TestProcPagetypeinfoAndZoneinfo(t *testing.T) {
+	code, out, _ := runCLI(t, "proc", "pagetypeinfo", "--ram", "2G")
+	if code != exitOK || !strings.HasPrefix(out, "Page block order: 9\nPages per block:  512\n") ||
+		!strings.Contains(out, "Node 0, zone      DMA            0            8            0            0            0 \n") {
+		t.Errorf("pagetypeinfo: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "proc", "pagetypeinfo", "--after", "migratetypes")
+	if code != exitOK || !regexp.MustCompile(`Node 0, zone    DMA32 +[1-9]`).MatchString(out) {
+		t.Errorf("after migratetypes, DMA32 has no Unmovable pageblock:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "proc", "zoneinfo", "--ram", "8G")
+	for _, want := range []string{"Node 0, zone      DMA\n  per-node stats\n", "Node 0, zone   Normal\n  pages free", "  pagesets\n    cpu: 0\n", "\n    cpu: 3\n",
+		"Node 0, zone  Movable\n  pages free     0\n", "Node 0, zone   Device\n"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("zoneinfo: exit %d, no %q in\n%s", code, want, out)
+		}
 	}
 }

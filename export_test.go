@@ -15,7 +15,7 @@ import (
 // as XML, shows what the interface shows there and matches its golden.
 func TestExportSVG(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "tour.svg")
-	code, _, errOut := runCLI(t, "export", "tour", "--svg", out, "--step", "30", "--size", "120x40")
+	code, _, errOut := runCLI(t, "export", "tour", "--svg", out, "--step", "31", "--size", "120x40")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -27,7 +27,7 @@ func TestExportSVG(t *testing.T) {
 	if n["text"] < 40 || n["rect"] < 5 {
 		t.Errorf("a screen with %d texts and %d rectangles", n["text"], n["rect"])
 	}
-	for _, want := range []string{"step 30 of 91", "kmalloc-512", "Physical pages", "<title>allocviz: tour, step 30 of 91</title>"} {
+	for _, want := range []string{"step 31 of 92", "kmalloc-512", "Physical pages", "<title>allocviz: tour, step 31 of 92</title>"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the SVG lacks %q", want)
 		}
@@ -70,7 +70,7 @@ func TestExportErrors(t *testing.T) {
 		{[]string{"tour"}, "usage: allocviz export"},
 		{[]string{"tour", "--svg", svg, "--size", "40x10"}, "from 80x24"},
 		{[]string{"tour", "--svg", svg, "--size", "wide"}, "want COLSxROWS"},
-		{[]string{"tour", "--svg", svg, "--step", "9999"}, "has steps 0 to 91"},
+		{[]string{"tour", "--svg", svg, "--step", "9999"}, "has steps 0 to 92"},
 		{[]string{"no-such-scenario", "--svg", svg}, "no-such-scenario"},
 		{[]string{"tour", "--cast", svg, "--pace", "0s"}, "--pace"},
 		{[]string{"tour", "--svg", filepath.Join(dir, "missing", "x.svg")}, "missing"},
@@ -92,7 +92,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 var readmePicture = struct {
 	args []string
 	file string
-}{[]string{"export", "tour", "--step", "30", "--size", "160x45"}, "docs/allocviz-tour.svg"}
+}{[]string{"export", "tour", "--step", "31", "--size", "160x45"}, "docs/allocviz-tour.svg"}
 
 // TestReadmePictureIsCurrent makes the README's picture again and
 // compares it with the committed file, so the README never shows an old

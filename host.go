@@ -218,11 +218,14 @@ func (hc *hostCheck) write(w io.Writer) (int, error) {
 		fmt.Fprintf(w, "  kmalloc caches of the host allocviz does not build: %s\n", strings.Join(extra, ", "))
 	}
 	if hc.buddyinfo != "" {
-		fmt.Fprintf(w, "\nbuddyinfo, free blocks of order 0 to %d (the host's zones; allocviz has one zone, Normal):\n", allocator.MaxPageOrder)
+		fmt.Fprintf(w, "\nbuddyinfo, free blocks of order 0 to %d (the host's zones, and those of a fresh allocviz machine of %s):\n",
+			allocator.MaxPageOrder, allocator.HumanBytes(uint64(m.Config().RAM)))
 		for line := range strings.Lines(hc.buddyinfo) {
 			fmt.Fprintf(w, "  host      %s", line)
 		}
-		fmt.Fprintf(w, "  allocviz  %s", m.Buddyinfo())
+		for line := range strings.Lines(m.Buddyinfo()) {
+			fmt.Fprintf(w, "  allocviz  %s", line)
+		}
 	}
 	return differ + odiffer, nil
 }

@@ -21,7 +21,7 @@ func TestHostOnRealFiles(t *testing.T) {
 		code, out, errOut := runCLI(t, "host", "--slabinfo", "testdata/slabinfo-"+tc.name+".txt",
 			"--buddyinfo", "testdata/buddyinfo-"+tc.name+".txt", "--cpus", tc.cpus, "--page-size", "4096")
 		if code != exitOK || errOut != "" || !strings.Contains(out, tc.kmalloc) || !strings.Contains(out, tc.rest) ||
-			!strings.Contains(out, "  host      Node 0, zone   Normal") || !strings.Contains(out, "  allocviz  Node 0, zone   Normal") {
+			!strings.Contains(out, "  host      Node 0, zone   Normal") || !strings.Contains(out, "  allocviz  Node 0, zone      DMA ") || !strings.Contains(out, "  allocviz  Node 0, zone    DMA32 ") {
 			t.Errorf("%s: exit %d, stderr %q\n%s", tc.name, code, errOut, out)
 		}
 	}

@@ -259,10 +259,10 @@ func sessionsEnd(t testing.TB, s *server) {
 func TestServeSession(t *testing.T) {
 	s, addr, logs := testServer(t, serveConfig{statusEvery: 20 * time.Millisecond})
 	c := dial(t, addr, "student", "", 100, 30)
-	c.wait("step 0 of 91")
+	c.wait("step 0 of 92")
 	waitUntil(t, 10*time.Second, "a status line", func() bool { return strings.Contains(logs.String(), "status sessions=1 memory=") })
 	c.send("n")
-	c.wait("step 1 of 91")
+	c.wait("step 1 of 92")
 	if err := c.sess.WindowChange(5, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -271,13 +271,13 @@ func TestServeSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.send("n")
-	c.wait("step 2 of 91")
+	c.wait("step 2 of 92")
 	c.send("q")
 	if err := c.sess.Wait(); err != nil {
 		t.Errorf("the session ended with %v after q", err)
 	}
 	sessionsEnd(t, s)
-	for _, want := range []string{"connect user=student", "disconnect user=student", "steps=91"} {
+	for _, want := range []string{"connect user=student", "disconnect user=student", "steps=92"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log has no %q:\n%s", want, logs)
 		}
@@ -289,8 +289,8 @@ func twoStudents(t *testing.T, addr string) (a, b *client) {
 	t.Helper()
 	a = dial(t, addr, "a", "", 100, 30)
 	b = dial(t, addr, "b", "", 100, 30)
-	a.wait("step 0 of 91")
-	b.wait("step 0 of 91")
+	a.wait("step 0 of 92")
+	b.wait("step 0 of 92")
 	return a, b
 }
 
@@ -299,15 +299,15 @@ func TestServeIndependentMachines(t *testing.T) {
 	s, addr, _ := testServer(t, serveConfig{})
 	a, b := twoStudents(t, addr)
 	a.send("G")
-	a.wait("step 91 of 91")
+	a.wait("step 92 of 92")
 	a.send(":")
 	a.send("p = kmalloc(4096)\r")
-	a.wait("of 92")
+	a.wait("of 93")
 	b.send("G")
-	b.wait("step 91 of 91")
+	b.wait("step 92 of 92")
 	b.send("n")
 	b.send("p")
-	b.wait("step 90 of 91")
+	b.wait("step 91 of 92")
 	s.mu.Lock()
 	n := len(s.conns)
 	var budgets []int64
@@ -326,21 +326,21 @@ func TestServeFollow(t *testing.T) {
 	st.wait("who has not connected yet")
 	in := dial(t, addr, instructorUser, s.code, 120, 40)
 	in.wait("1 connected, 1 following")
-	in.wait("step 0 of 91")
+	in.wait("step 0 of 92")
 	in.send("nn")
-	in.wait("step 2 of 91")
+	in.wait("step 2 of 92")
 	st.wait("following the instructor · step 2")
-	st.wait("step 2 of 91")
+	st.wait("step 2 of 92")
 	st.send("n") // a follower's step keys do not move it
 	st.wait("E explores on your own")
 	st.send("E")
 	in.wait("1 connected, 0 following")
 	st.send("G")
-	st.wait("step 91 of 91")
+	st.wait("step 92 of 92")
 	in.send("n")
 	st.wait("the instructor is at step 3")
 	st.send("R")
-	st.wait("step 3 of 91")
+	st.wait("step 3 of 92")
 	in.wait("1 connected, 1 following")
 
 	// A wrong code is refused at the door.
@@ -369,7 +369,7 @@ func TestServeFaults(t *testing.T) {
 
 	// Dropped in the middle of a statement.
 	c := dial(t, addr, "lab1", "", 100, 30)
-	c.wait("step 0 of 91")
+	c.wait("step 0 of 92")
 	c.send(":")
 	c.send("for i in range(5000): kfree(kmalloc(64))\r")
 	c.conn.Close()
@@ -388,7 +388,7 @@ func TestServeFaults(t *testing.T) {
 	var in []*client
 	for range 3 {
 		k := dial(t, addr, "lab1", "", 80, 24)
-		k.wait("step 0 of 91")
+		k.wait("step 0 of 92")
 		in = append(in, k)
 	}
 	dial(t, addr, "lab1", "", 80, 24).refused("the room is full (3 connections)")
@@ -467,7 +467,7 @@ func TestServeLoad(t *testing.T) {
 	for i, c := range clients {
 		wg.Go(func() {
 			defer c.conn.Close()
-			if !c.waitFor("step 0 of 91", 60*time.Second) {
+			if !c.waitFor("step 0 of 92", 60*time.Second) {
 				t.Errorf("session %d never showed the tour", i)
 				return
 			}
@@ -530,7 +530,7 @@ func TestServePanicEndsOneSession(t *testing.T) {
 	a.send("!")
 	a.refused("internal error and ended")
 	b.send("n")
-	b.wait("step 1 of 91")
+	b.wait("step 1 of 92")
 	b.send("q")
 	_ = b.sess.Wait()
 	b.conn.Close()
@@ -553,9 +553,9 @@ func TestServeOpenSSH(t *testing.T) {
 	tm := startTmuxCommand(t, 100, 30, []string{"env", "TERM=xterm-256color", "ssh", "-tt",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
 		"-o", "PreferredAuthentications=keyboard-interactive,none", "-p", port, "student@127.0.0.1"})
-	tm.waitFor("step 0 of 91")
+	tm.waitFor("step 0 of 92")
 	tm.keys("n")
-	tm.waitFor("step 1 of 91")
+	tm.waitFor("step 1 of 92")
 	if out, err := tm.tmux("resize-window", "-t", tm.name, "-x", "160", "-y", "40"); err != nil {
 		t.Fatalf("resize-window: %v\n%s", err, out)
 	}
@@ -594,7 +594,7 @@ func TestServeSignal(t *testing.T) {
 	}
 	addr, _, _ := strings.Cut(strings.TrimPrefix(first, "allocviz serve: listening on "), ",")
 	c := dial(t, addr, "student", "", 100, 30)
-	c.wait("step 0 of 91")
+	c.wait("step 0 of 92")
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -254,14 +254,14 @@ func TestKBoxHugeFailsKVBoxSucceeds(t *testing.T) {
 	if m.KmallocMaxSize()+1 != uint64(len(hugeBox{})) {
 		t.Fatalf("KMALLOC_MAX_SIZE is %d", m.KmallocMaxSize())
 	}
-	free := m.FreePageCount()
+	free := m.IdlePages()
 	_, err := NewBoxUninit[hugeBox](m, Kmalloc{M: m}, GFPKernel|GFPNoWarn)
 	var ae *AllocError
 	if !errors.As(err, &ae) {
 		t.Fatalf("KBox::<Huge>::new_uninit: %v, want AllocError", err)
 	}
-	if m.FreePageCount() != free {
-		t.Errorf("a failed KBox took %d pages", free-m.FreePageCount())
+	if m.IdlePages() != free {
+		t.Errorf("a failed KBox took %d pages", free-m.IdlePages())
 	}
 	if ev := lastVecOp(m); ev.Op() != "box_new_uninit" || !strings.Contains(ev.Text(), "KBox<hugeBox>::new_uninit returned AllocError: 4194305 bytes") {
 		t.Errorf("event %q", ev.Text())

@@ -50,8 +50,8 @@ func FuzzAllocFree(f *testing.F) {
 				t.Fatalf("freeing live block %v: %v", b.a, err)
 			}
 		}
-		if m.FreePageCount() != m.NrPages()-m.ReservedPages() {
-			t.Fatalf("%d pages free after freeing everything", m.FreePageCount())
+		if m.IdlePages() != m.RAMPages()-m.ReservedPages() {
+			t.Fatalf("%d pages free after freeing everything", m.IdlePages())
 		}
 	})
 }

@@ -30,7 +30,7 @@ func TestConfigErrorsNameFieldAndRange(t *testing.T) {
 		want string
 	}{
 		{Config{PageSize: 8192}, "page_size 8192 is not supported (allowed: 4096, 16384, 65536)"},
-		{Config{RAM: 1 * MiB}, "ram 1048576 is out of range (allowed: 2 MiB to 4 GiB)"},
+		{Config{RAM: 1 * MiB}, "ram 1048576 is out of range (allowed: 2 MiB to 16 GiB)"},
 		{Config{RAM: 3*MiB + 100}, "ram 3145828 is not a multiple of the page size 4096"},
 		{Config{CPUs: 300}, "cpus 300 is out of range (allowed: 1 to 256)"},
 		{Config{Profile: 7}, "profile 7 is not a kernel profile"},
@@ -61,8 +61,10 @@ func TestBootState(t *testing.T) {
 	if m.NrPages() != 16384 || m.ReservedPages() != 256 {
 		t.Fatalf("64 MiB of 4 KiB pages: %d pages, %d reserved; want 16384 and 256", m.NrPages(), m.ReservedPages())
 	}
-	// pfn 256..1023 is an order-8 and an order-9 block, the rest order 10.
-	want := "Node 0, zone   Normal      0      0      0      0      0      0      0      0      1      1     15 \n"
+	// DMA (below 16 MiB): pfn 256..1023 is an order-8 and an order-9
+	// block, 1024..4095 three of order 10; DMA32 the other 48 MiB.
+	want := "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
+		"Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     12 \n"
 	if got := m.Buddyinfo(); got != want {
 		t.Errorf("Buddyinfo:\n got %q\nwant %q", got, want)
 	}
@@ -77,10 +79,13 @@ func TestBootState(t *testing.T) {
 func TestBuddyinfoFormatMatchesKernel(t *testing.T) {
 	files := testdataFiles(t, "buddyinfo-*.txt")
 	shape := regexp.MustCompile(`^Node 0, zone +(DMA|DMA32|Normal) ( {0,5}\d{1,6} ){11}$`)
-	m := newTestMachine(t, Config{})
-	ours := strings.TrimSuffix(m.Buddyinfo(), "\n")
-	if !shape.MatchString(ours) {
-		t.Fatalf("our line %q does not have the kernel's shape", ours)
+	m := newTestMachine(t, Config{RAM: 8 * GiB})
+	var ours string
+	for _, line := range strings.Split(strings.TrimSuffix(m.Buddyinfo(), "\n"), "\n") {
+		if !shape.MatchString(line) {
+			t.Fatalf("our line %q does not have the kernel's shape", line)
+		}
+		ours = line
 	}
 	for _, f := range files {
 		data := readTestdata(t, f)
@@ -103,17 +108,19 @@ func TestSplitAndMergeExplained(t *testing.T) {
 	m := newTestMachine(t, Config{})
 	log := &EventLog{}
 	m.SetLog(log)
-	// The first order-10 block is at pfn 0x400; an order-0 request splits
-	// the order-8 block at 0x100 down.
-	a, err := m.AllocPages(0, GFPKernel)
+	boot := m.Buddyinfo()
+	// Order 4 is above what the pcp lists hold, so it comes straight from
+	// the buddy free lists: a movable allocation prefers DMA32, whose first
+	// Movable block is the order-10 block at pfn 0x1000.
+	a, err := m.AllocPages(4, GFPHighUserMovable)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pfn, _ := m.AddrPFN(a); pfn != 0x100 {
-		t.Fatalf("first order-0 page at pfn %#x, want 0x100", pfn)
+	if pfn, _ := m.AddrPFN(a); pfn != 0x1000 {
+		t.Fatalf("first order-4 block at pfn %#x, want 0x1000", pfn)
 	}
 	last := log.At(log.Len() - 1)
-	want := "no free block of order 0; split the order-8 block at pfn 0x100: upper halves to orders 7, 6, 5, 4, 3, 2, 1 and 0"
+	want := "no free block of order 4; split the order-10 block at pfn 0x1000: upper halves to orders 9, 8, 7, 6, 5 and 4"
 	if last.Kind() != EvPageAlloc || last.Text() != want {
 		t.Fatalf("alloc event %v %q, want %q", last.Kind(), last.Text(), want)
 	}
@@ -123,21 +130,21 @@ func TestSplitAndMergeExplained(t *testing.T) {
 			splits++
 		}
 	}
-	if splits != 8 {
-		t.Errorf("%d split events, want 8", splits)
+	if splits != 6 {
+		t.Errorf("%d split events, want 6", splits)
 	}
-	b, _ := m.AllocPages(0, GFPKernel) // pfn 0x101, the order-0 upper half
-	if pfn, _ := m.AddrPFN(b); pfn != 0x101 {
-		t.Fatalf("second page at pfn %#x, want 0x101", pfn)
+	b, _ := m.AllocPages(4, GFPHighUserMovable) // pfn 0x1010, the order-4 upper half
+	if pfn, _ := m.AddrPFN(b); pfn != 0x1010 {
+		t.Fatalf("second block at pfn %#x, want 0x1010", pfn)
 	}
-	if err := m.FreePages(a, 0); err != nil {
+	if err := m.FreePages(a, 4); err != nil {
 		t.Fatal(err)
 	}
-	if got := log.At(log.Len() - 1).Text(); !strings.Contains(got, "stays order 0") {
+	if got := log.At(log.Len() - 1).Text(); !strings.Contains(got, "stays order 4") {
 		t.Errorf("free with a busy buddy: %q", got)
 	}
 	n := log.Len()
-	if err := m.FreePages(b, 0); err != nil {
+	if err := m.FreePages(b, 4); err != nil {
 		t.Fatal(err)
 	}
 	merges := 0
@@ -146,11 +153,48 @@ func TestSplitAndMergeExplained(t *testing.T) {
 			merges++
 		}
 	}
-	if merges != 8 {
-		t.Errorf("%d merges after freeing both, want 8 (back to order 8)", merges)
+	if merges != 6 {
+		t.Errorf("%d merges after freeing both, want 6 (back to order 10)", merges)
 	}
-	if want := "Node 0, zone   Normal      0      0      0      0      0      0      0      0      1      1     15 \n"; m.Buddyinfo() != want {
-		t.Errorf("after freeing everything: %q", m.Buddyinfo())
+	if got := m.Buddyinfo(); got != boot {
+		t.Errorf("after freeing everything: %q, want %q", got, boot)
+	}
+}
+
+// TestPCPReturnsTheLastFreedPage is the per-CPU list: free a, then b, and
+// the next allocation returns b, the most recently freed; neither merged
+// with its buddy, and /proc/buddyinfo does not count them.
+func TestPCPReturnsTheLastFreedPage(t *testing.T) {
+	m := newTestMachine(t, Config{})
+	log := &EventLog{}
+	m.SetLog(log)
+	a, _ := m.AllocPages(0, GFPKernel)
+	b, _ := m.AllocPages(0, GFPKernel)
+	info, free := m.Buddyinfo(), m.FreePageCount()
+	if err := m.FreePages(a, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.FreePages(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m.Buddyinfo() != info || m.FreePageCount() != free {
+		t.Errorf("freeing to the pcp list changed buddyinfo or the free count")
+	}
+	if e := log.At(log.Len() - 1); e.Kind() != EvPageFree || e.FinalOrder() != -1 || !strings.Contains(e.Text(), "cpu 0's pcp list") {
+		t.Errorf("free event %v %d %q", e.Kind(), e.FinalOrder(), e.Text())
+	}
+	if pfn, _ := m.AddrPFN(b); m.Page(pfn).Owner != OwnerPCP {
+		t.Errorf("pfn %#x on the pcp list reads as %v", pfn, m.Page(pfn).Owner)
+	}
+	c, _ := m.AllocPages(0, GFPKernel)
+	if c != b {
+		t.Errorf("free a (%v), free b (%v), alloc returned %v: want b, the last freed", a, b, c)
+	}
+	if e := log.At(log.Len() - 1); e.FromOrder() != -1 || !strings.Contains(e.Text(), "head of cpu 0's Unmovable order-0 pcp list") {
+		t.Errorf("alloc event %d %q", e.FromOrder(), e.Text())
+	}
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -199,31 +243,33 @@ func TestExhaustionFailsCleanly(t *testing.T) {
 	m := newTestMachine(t, Config{RAM: 4 * MiB})
 	log := &EventLog{}
 	m.SetLog(log)
-	// Take every page, then free every other one: only order 0 is free.
+	// Take every page (__GFP_MEMALLOC ignores the watermarks), then free
+	// every other one and drain the pcp lists: only order 0 is free.
 	var pages []Addr
 	for {
-		a, err := m.AllocPages(0, GFPKernel|GFPNoWarn)
+		a, err := m.AllocPages(0, GFPKernel|GFPMemalloc|GFPNoWarn)
 		if err != nil {
 			break
 		}
 		pages = append(pages, a)
 	}
-	if m.FreePageCount() != 0 {
-		t.Fatalf("%d pages still free after filling RAM", m.FreePageCount())
+	if m.FreePageCount() != 0 || m.PCPPageCount() != 0 {
+		t.Fatalf("%d pages still free, %d on pcp lists after filling RAM", m.FreePageCount(), m.PCPPageCount())
 	}
 	for i := 0; i < len(pages); i += 2 {
 		if err := m.FreePages(pages[i], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
+	m.DrainAllPages()
 	before := m.Buddyinfo()
 	_, err := m.AllocPages(1, GFPKernel)
 	var pe *PageAllocError
 	if !errors.As(err, &pe) || !errors.Is(err, ErrNoMemory) || pe.Order != 1 || pe.Largest != 0 {
 		t.Fatalf("order-1 alloc with only order 0 free: %v", err)
 	}
-	if !strings.Contains(err.Error(), "largest free block is order 0") {
-		t.Errorf("error %q does not name the largest free block", err)
+	if !strings.Contains(err.Error(), "none in a block of order 1 or above") || !strings.Contains(err.Error(), "no reclaim") {
+		t.Errorf("error %q does not say why", err)
 	}
 	last := log.At(log.Len() - 1)
 	if last.Kind() != EvWarn || !strings.Contains(last.Text(), "page allocation failure: order:1, mode:0xcc0(GFP_KERNEL)") {
@@ -360,8 +406,8 @@ func TestRandomAllocFree(t *testing.T) {
 			for _, b := range live {
 				m.FreePages(b.a, b.order)
 			}
-			if got := m.FreePageCount(); got != m.NrPages()-m.ReservedPages() {
-				t.Fatalf("after freeing everything %d pages free, want %d", got, m.NrPages()-m.ReservedPages())
+			if got := m.IdlePages(); got != m.RAMPages()-m.ReservedPages() {
+				t.Fatalf("after freeing everything %d pages free, want %d", got, m.RAMPages()-m.ReservedPages())
 			}
 			if err := m.CheckInvariants(); err != nil {
 				t.Fatal(err)

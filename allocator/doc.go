@@ -19,9 +19,12 @@
 //	page          struct page, one per page frame: flags (buddy, head, tail,
 //	              reserved, compound), order, Owner, head pfn, free-list
 //	              links, the slab or vmap area it belongs to, since (Seq).
-//	zone          the one zone ("Normal"): free[order] lists and a count.
-//	freeArea      zone->free_area[order]: a list of free blocks threaded
-//	              through page.next/prev, first handed out first.
+//	pageNode      the page allocator (pagealloc.go): the zones (DMA, DMA32,
+//	              Normal as x86-64 lays them out), each with a free list per
+//	              order and migrate type threaded through pfnState.next/prev,
+//	              watermarks, lowmem_reserve and per-CPU page lists; the
+//	              pageblock types; the zonelists. It emits nothing itself:
+//	              it records its steps and the Machine turns them into events.
 //	KmemCache     struct kmem_cache: object_size, size (the stride), align,
 //	              inuse, the free pointer offset, the red zone, oo (order
 //	              and objects per slab), min (the one-object order),
@@ -65,24 +68,37 @@
 //	              sentence (eventtext.go). --json (eventjson.go) writes and
 //	              reads events field by field from it.
 //
-// # Allocating pages (alloc_pages, buddy.go)
+// # Allocating pages (alloc_pages; buddy.go, pagealloc.go)
 //
-//  1. Find the smallest order >= the request with a free block
-//     (__rmqueue_smallest); none up to MAX_PAGE_ORDER (10) is a failure
-//     (EvPageFail, and a warning unless __GFP_NOWARN).
-//  2. Take the first block of that list and split it down (expand()): each
-//     split puts the upper half on the list one order below (EvSplit).
-//  3. Mark the head and tail pages with the owner (pages, slab, large
+//  1. The zone from the GFP flags (gfp_zone), its zonelist (that zone and
+//     the populated ones below it), the migrate type (gfp_migratetype).
+//  2. Walk the zonelist (get_page_from_freelist): a zone must be above the
+//     watermark the pass allows plus its lowmem_reserve. Orders up to
+//     PAGE_ALLOC_COSTLY_ORDER (and the THP order) come off the head of the CPU's pcp list,
+//     refilled by rmqueue_bulk (EvPCPRefill) when empty; larger ones from
+//     the free lists (__rmqueue_smallest: split down by expand(), the
+//     upper halves to the lists below, EvSplit), else a fallback type's
+//     block, claiming its pageblock or stealing the block (EvClaim,
+//     EvSteal, EvPageblock).
+//  3. Passes: the low watermark, then the flags' own (min, lowered for
+//     __GFP_HIGH and GFP_ATOMIC), then for a caller that may block once
+//     more after drain_all_pages (EvDrainAll). Nothing left is a failure
+//     (EvPageFail, whose rule names each zone's watermark, and warn_alloc
+//     unless __GFP_NOWARN).
+//  4. Mark the head and tail pages with the owner (pages, slab, large
 //     kmalloc, vmalloc), zero them for __GFP_ZERO, and emit EvPageAlloc.
 //
-// # Freeing pages (free_pages, buddy.go)
+// # Freeing pages (free_pages; buddy.go, pagealloc.go)
 //
 //  1. Check the address is the head of an allocated block of that order
 //     and owner; anything else is reported (EvBadFree) and refused.
-//  2. Merge with the buddy, pfn ^ (1 << order), while it is a free block of
-//     the same order (EvMerge), up to MAX_PAGE_ORDER.
-//  3. Put the result on its list: at the tail if the buddy of the block
-//     one order up is free (they will likely merge soon), else at the head.
+//  2. An order the pcp lists hold goes to the head of the CPU's list for
+//     its pageblock's type, neither free nor merged; past the list's high
+//     mark a batch leaves from the tails (EvPCPDrain) for step 3.
+//  3. Otherwise merge with the buddy, pfn ^ (1 << order), while it is a
+//     free block of the same order (EvMerge), up to MAX_PAGE_ORDER, and put
+//     the result on its list: at the tail if the buddy of the block one
+//     order up is free (they will likely merge soon), else at the head.
 //
 // # Allocating an object (kmalloc, kmem_cache_alloc; kmalloc.go, slub_alloc.go)
 //

@@ -22,9 +22,13 @@ type PageAllocError struct {
 	Order   int // the order asked for
 	Largest int // the largest order with a free block; -1 when nothing is free
 	GFP     GFP
+	Reason  string // why the page allocator found none (watermarks, no reclaim); "" for the plain cases
 }
 
 func (e *PageAllocError) Error() string {
+	if e.Reason != "" {
+		return "alloc_pages: " + e.Reason
+	}
 	if e.Order > MaxPageOrder || e.Order < 0 {
 		return fmt.Sprintf("alloc_pages: order %d is outside 0..MAX_PAGE_ORDER (%d)", e.Order, MaxPageOrder)
 	}

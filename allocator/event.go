@@ -23,10 +23,21 @@ const (
 	EvReserve   // pages reserved at boot: PFN, Pages, Owner, Text (why)
 	EvSplit     // a free block of Order at PFN is halved; the upper half (order Order-1) goes to the free list (Path "upper": the lower half does, and the upper half is kept: AllocPagesAt)
 	EvMerge     // the blocks at PFN and PFN^(1<<Order) (both order Order) merge into one of Order+1 at min(PFN, buddy)
-	EvPageAlloc // block allocated: PFN, Order, Owner, GFP, Addr (direct map), Bytes, Text (rule)
-	EvPageFree  // block freed (before merging): PFN, Order, Owner (previous; OwnerFree for the blocks boot frees), Addr, Text, Synthetic
-	EvPageFail  // no block could be had: Order, GFP, LargestOrder (-1 if nothing is free), Text
+	EvPageAlloc // block allocated: PFN, Order, Owner, GFP, Addr (direct map), Bytes, FromOrder (the free block split for it; -1: the head of this CPU's pcp list), Text (rule)
+	EvPageFree  // block freed: PFN, Order, Owner (previous; OwnerFree for the blocks boot frees), Addr, FinalOrder (the order it merges to; -1: it went to the head of this CPU's pcp list, for its pageblock's type), Text, Synthetic
+	EvPageFail  // no block could be had: Order, GFP, LargestOrder (-1 if nothing is free), Text (why: watermarks, no block, no reclaim)
 	EvBadFree   // a free that was not obeyed: Addr, PFN, Order, Text (the report)
+
+	// Zones, pageblocks and per-CPU lists (pagealloc.go). The buddy's own
+	// events above carry the migrate type of the list in Migrate: EvSplit
+	// (the list the upper half joins), EvMerge (the merged block's list).
+	EvZone      // boot: a populated zone: Zone, PFN (zone_start_pfn), Size (spanned pages), Bytes (present pages), Pages (managed), Text (watermarks, pcp sizes)
+	EvPageblock // Pageblocks pageblocks from PFN change migrate type to Migrate (a claim, a HighAtomic reserve, or a merge matching its buddy)
+	EvPCPRefill // mm_page_alloc_zone_locked with percpu_refill=1: the free order-Order block at PFN leaves the Migrate free list for the tail of CPU ListCPU's pcp list
+	EvPCPDrain  // mm_page_pcpu_drain: the order-Order block at PFN leaves CPU ListCPU's pcp list for the Migrate free lists (merges follow as EvMerge)
+	EvClaim     // fallback (mm_page_alloc_extfrag): an allocation of type Want found none of its own and took over the pageblock(s) of the free order-Order block at PFN from Migrate (EvPageblock follows)
+	EvSteal     // fallback: an allocation of type Want took the free order-Order block at PFN from a Migrate pageblock, which keeps its type
+	EvDrainAll  // drain_all_pages(): every CPU's pcp lists go back to the buddy allocator (EvPCPDrain for each block)
 
 	// SLUB. The sequences per operation, enough to rebuild every slab and
 	// every object from the events alone (see TestSlubEventsRebuildState):

@@ -42,6 +42,8 @@ type eventJSON struct {
 	Cause     uint64       `json:"cause,omitempty"` // 0: none
 	Decision  string       `json:"decision,omitempty"`
 	Synthetic string       `json:"synthetic,omitempty"`
+	Migrate   string       `json:"migratetype,omitempty"`
+	Zone      string       `json:"zone,omitempty"`
 	Choices   []string     `json:"choices,omitempty"`
 }
 
@@ -96,6 +98,12 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 	}
 	if d := e.Decision(); d != DecisionNone {
 		j.Decision = d.String()
+	}
+	if kinds[k].fields&fMigrate != 0 {
+		j.Migrate = e.Migrate().String()
+	}
+	if kinds[k].fields&fZone != 0 {
+		j.Zone = e.Zone().String()
 	}
 	if r, ok := e.Realloc(); ok {
 		j.Realloc = &reallocJSON{
@@ -237,6 +245,12 @@ func (j *eventJSON) append(b []byte) []byte {
 	if j.Synthetic != "" {
 		b = jsonString(append(b, `,"synthetic":`...), j.Synthetic)
 	}
+	if j.Migrate != "" {
+		b = jsonString(append(b, `,"migratetype":`...), j.Migrate)
+	}
+	if j.Zone != "" {
+		b = jsonString(append(b, `,"zone":`...), j.Zone)
+	}
 	if len(j.Choices) > 0 {
 		b = append(b, `,"choices":[`...)
 		for i, c := range j.Choices {
@@ -362,6 +376,16 @@ func (j *eventJSON) fields() (Fields, error) {
 	if j.Decision != "" {
 		if f.Decision, ok = parseName[Decision](j.Decision, decisionNames[:]); !ok {
 			return f, fmt.Errorf("decision %q does not exist", j.Decision)
+		}
+	}
+	if j.Migrate != "" {
+		if f.Migrate, ok = parseName[MigrateType](j.Migrate, migratetypeNames[:]); !ok {
+			return f, fmt.Errorf("migrate type %q does not exist", j.Migrate)
+		}
+	}
+	if j.Zone != "" {
+		if f.Zone, ok = parseName[ZoneType](j.Zone, zoneNames[:]); !ok {
+			return f, fmt.Errorf("zone %q does not exist", j.Zone)
 		}
 	}
 	if c := kinds[k].count; c != countNone {

@@ -45,7 +45,9 @@ const (
 	fAddr
 	fSize
 	fBytes
-	fCache // in record.s1
+	fCache   // in record.s1
+	fMigrate // in record.b
+	fZone    // in record.b
 )
 
 // loc says where a kind keeps a string, a list or a side record.
@@ -56,7 +58,7 @@ const (
 	inS1            // record.s1
 	inS2            // record.s2
 	inEnd           // EvSlabList's path: the end of the node partial list it joined, coded in record.order
-	inHalf          // EvSplit's path: "upper" when record.b is halfUpper (the half kept), else none
+	inHalf          // EvSplit's path: "upper" when record.n is halfUpper (the half kept), else none
 	inStepSrc       // EvStep's src: record.s1; a trace's line (record.size, its line, set): its file, Src adding the line
 	inStepLabel     // EvStep's label: record.pfn; a trace's line: its call site, Label adding the rest (eventlog.go, traceLabel)
 	inVmap          // the vmap side record record.s1 indexes
@@ -70,10 +72,11 @@ const (
 	endTail
 )
 
-// Halves of a split (EvSplit, record.b): which half is kept, split
-// further or handed out, while the other goes to a free list.
+// Halves of a split (EvSplit, record.n; record.b is the free list's
+// migrate type): which half is kept, split further or handed out, while
+// the other goes to a free list.
 const (
-	halfLower uint8 = iota // the buddy allocator's own expand()
+	halfLower int32 = iota // the buddy allocator's own expand()
 	halfUpper              // AllocPagesAt's, when the block asked for is in the upper half
 )
 
@@ -99,12 +102,16 @@ const (
 	countErrors
 	countAreas
 	countCapacity // 64 bits: record.n and record.pfn
+	countFromOrder
+	countFinalOrder
+	countWant
+	countPageblocks
 	countQuestion
 	numCounts
 )
 
 var countNames = [numCounts]string{"none", "prev_cpu", "page_size", "pages", "largest_order", "objects", "list_cpu",
-	"object", "errors", "areas", "capacity", "question"}
+	"object", "errors", "areas", "capacity", "from_order", "final_order", "want", "pageblocks", "question"}
 
 func (c eventCount) String() string { return countNames[c] }
 
@@ -172,11 +179,11 @@ func kindTable() [numEventKinds]kindInfo {
 		EvBoot: {name: "boot", class: ClassNarration, fields: fSize, count: countPageSize, stored: inS1},
 
 		EvReserve: {name: "reserve", class: ClassAllocation, fields: fPFN | fOwner, count: countPages, stored: inS1},
-		EvSplit:   {name: "split", class: ClassMechanism, chain: true, fields: fPFN | fOrder, path: inHalf, explain: splitSentence},
-		EvMerge:   {name: "merge", class: ClassMechanism, chain: true, fields: fPFN | fOrder, explain: mergeSentence},
+		EvSplit:   {name: "split", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, path: inHalf, explain: splitSentence},
+		EvMerge:   {name: "merge", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, explain: mergeSentence},
 		EvPageAlloc: {name: "page_alloc", class: ClassAllocation, fields: fPFN | fOrder | fOwner | fGFP | fAddr | fBytes,
-			text: pageAllocSentence, describe: pageAllocDescription},
-		EvPageFree: {name: "page_free", class: ClassFree, fields: fPFN | fOrder | fOwner | fAddr, synthetic: true,
+			count: countFromOrder, text: pageAllocSentence, describe: pageAllocDescription},
+		EvPageFree: {name: "page_free", class: ClassFree, fields: fPFN | fOrder | fOwner | fAddr, count: countFinalOrder, synthetic: true,
 			text: pageFreeSentence, describe: pageFreeDescription,
 			classOf: func(e Event) Class {
 				if e.Owner() == OwnerFree {
@@ -184,9 +191,19 @@ func kindTable() [numEventKinds]kindInfo {
 				}
 				return ClassFree
 			}},
-		EvPageFail: {name: "page_fail", class: ClassReport, fields: fOrder | fGFP, wideOrder: true, count: countLargest, text: pageFailSentence,
-			failed: func(Event) bool { return true }},
+		EvPageFail: {name: "page_fail", class: ClassReport, fields: fOrder | fGFP, wideOrder: true, count: countLargest, stored: inS1,
+			describe: pageFailSentence, failed: func(Event) bool { return true }},
 		EvBadFree: {name: "bad_free", class: ClassReport, fields: fAddr | fPFN | fOrder, wideOrder: true, stored: inS1},
+
+		EvZone:      {name: "zone", class: ClassNarration, fields: fZone | fPFN | fSize | fBytes, count: countPages, stored: inS1},
+		EvPageblock: {name: "pageblock", class: ClassMechanism, fields: fPFN | fMigrate, count: countPageblocks, text: pageblockSentence},
+		EvPCPRefill: {name: "pcp_refill", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, count: countListCPU,
+			text: pcpRefillSentence},
+		EvPCPDrain: {name: "pcp_drain", class: ClassMechanism, chain: true, fields: fPFN | fOrder | fMigrate, count: countListCPU,
+			text: pcpDrainSentence},
+		EvClaim:    {name: "claim", class: ClassDecision, fields: fPFN | fOrder | fMigrate, count: countWant, text: claimSentence},
+		EvSteal:    {name: "steal", class: ClassDecision, fields: fPFN | fOrder | fMigrate, count: countWant, text: stealSentence},
+		EvDrainAll: {name: "drain_all", class: ClassMechanism, text: drainAllSentence},
 
 		EvCacheCreate: {name: "cache_create", class: ClassAllocation, headline: 12, fields: fCache | fSize | fBytes | fOrder,
 			count: countObjects, stored: inS2, describe: cacheCreateDescription},

@@ -329,6 +329,22 @@ func (e Event) Owner() Owner {
 	return OwnerFree
 }
 
+// Migrate returns the migrate type of a free list or pageblock event.
+func (e Event) Migrate() MigrateType {
+	if e.has(fMigrate) {
+		return MigrateType(e.r.b)
+	}
+	return MigrateUnmovable
+}
+
+// Zone returns an EvZone's zone.
+func (e Event) Zone() ZoneType {
+	if e.has(fZone) {
+		return ZoneType(e.r.b)
+	}
+	return ZoneDMA
+}
+
 // List returns an EvSlabList's new list.
 func (e Event) List() SlabList {
 	if e.has(fList) {
@@ -395,7 +411,7 @@ func (e Event) str(at loc) StrID {
 			return phTail
 		}
 	case inHalf:
-		if e.r.b == halfUpper {
+		if e.r.n == halfUpper {
 			return phUpper
 		}
 	case inStepSrc:
@@ -625,6 +641,21 @@ func (e Event) Errors() int { return e.count(countErrors) }
 // Areas returns the areas an EvVmapPurge freed.
 func (e Event) Areas() int { return e.count(countAreas) }
 
+// FromOrder returns the order of the free block an EvPageAlloc split, or
+// -1 when the block came from the head of the CPU's pcp list.
+func (e Event) FromOrder() int { return e.count(countFromOrder) }
+
+// FinalOrder returns the order an EvPageFree's block merged up to, or -1
+// when it went to the CPU's pcp list.
+func (e Event) FinalOrder() int { return e.count(countFinalOrder) }
+
+// Want returns the migrate type an EvClaim's or EvSteal's allocation
+// wanted.
+func (e Event) Want() MigrateType { return MigrateType(e.count(countWant)) }
+
+// Pageblocks returns how many pageblocks an EvPageblock changes.
+func (e Event) Pageblocks() int { return e.count(countPageblocks) }
+
 // Capacity returns an EvVecOp's capacity in elements: -1 for zero-sized
 // elements (usize::MAX), 1 for a Box.
 func (e Event) Capacity() int { return e.count(countCapacity) }
@@ -779,6 +810,8 @@ type Fields struct {
 	Owner    Owner
 	List     SlabList
 	Decision Decision
+	Migrate  MigrateType
+	Zone     ZoneType
 	Addr     Addr
 	Size     uint64
 	Bytes    uint64
@@ -807,6 +840,10 @@ type Fields struct {
 	Errors       int
 	Areas        int
 	Capacity     int
+	FromOrder    int
+	FinalOrder   int
+	Want         int
+	Pageblocks   int
 	Question     int
 }
 
@@ -814,13 +851,14 @@ type Fields struct {
 func (f *Fields) counts() [numCounts]*int {
 	return [numCounts]*int{countPrevCPU: &f.PrevCPU, countPageSize: &f.PageSize, countPages: &f.Pages,
 		countLargest: &f.LargestOrder, countObjects: &f.Objects, countListCPU: &f.ListCPU, countObject: &f.Object,
-		countErrors: &f.Errors, countAreas: &f.Areas, countCapacity: &f.Capacity, countQuestion: &f.Question}
+		countErrors: &f.Errors, countAreas: &f.Areas, countCapacity: &f.Capacity, countFromOrder: &f.FromOrder,
+		countFinalOrder: &f.FinalOrder, countWant: &f.Want, countPageblocks: &f.Pageblocks, countQuestion: &f.Question}
 }
 
 // Fields returns the event field by field.
 func (e Event) Fields() Fields {
 	f := Fields{Kind: e.Kind(), Step: e.Step(), CPU: e.CPU(), GFP: e.GFP(), PFN: e.PFN(), Order: e.Order(),
-		Owner: e.Owner(), List: e.List(), Decision: e.Decision(), Addr: e.Addr(), Size: e.Size(), Bytes: e.Bytes(),
+		Owner: e.Owner(), List: e.List(), Decision: e.Decision(), Migrate: e.Migrate(), Zone: e.Zone(), Addr: e.Addr(), Size: e.Size(), Bytes: e.Bytes(),
 		Cache: e.Cache(), Path: e.Path(), Src: e.Src(), Label: e.Label(), Op: e.Op(), Text: e.Text(), PFNs: e.PFNs(), Cause: e.Cause(),
 		Synthetic: e.Synthetic(), Choices: e.Choices()}
 	if r, ok := e.Realloc(); ok {
@@ -856,6 +894,10 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 		r.b = uint8(f.List)
 	case ki.fields&fDecision != 0:
 		r.b = uint8(f.Decision)
+	case ki.fields&fMigrate != 0:
+		r.b = uint8(f.Migrate)
+	case ki.fields&fZone != 0:
+		r.b = uint8(f.Zone)
 	}
 	if f.Kind == EvStep {
 		r.n = int32(f.Step)
@@ -901,7 +943,7 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 		}
 	case inHalf:
 		if f.Path == "upper" {
-			r.b = halfUpper
+			r.n = halfUpper
 		}
 	default:
 		put(ki.path, l.Intern(f.Path))
@@ -963,7 +1005,8 @@ func (ki *kindInfo) check(f *Fields) error {
 	}{
 		{"gfp", f.GFP != 0, fGFP}, {"pfn", f.PFN != 0, fPFN}, {"order", f.Order != 0, fOrder},
 		{"owner", f.Owner != OwnerFree, fOwner}, {"list", f.List != ListNone, fList},
-		{"decision", f.Decision != DecisionNone, fDecision}, {"addr", f.Addr != 0, fAddr},
+		{"decision", f.Decision != DecisionNone, fDecision}, {"migratetype", f.Migrate != MigrateUnmovable, fMigrate},
+		{"zone", f.Zone != ZoneDMA, fZone}, {"addr", f.Addr != 0, fAddr},
 		{"size", f.Size != 0, fSize}, {"bytes", f.Bytes != 0, fBytes}, {"cache", f.Cache != "", fCache},
 	} {
 		if err := bad(c.name, c.set, c.f); err != nil {

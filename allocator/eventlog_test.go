@@ -77,6 +77,30 @@ func busyLog(t *testing.T, cfg Config) *EventLog {
 	m.FreePages(p, 3)
 	m.FreePages(p, 3)
 	m.AllocPages(MaxPageOrder+1, GFPKernel)
+	// Unmovable pages fill most of the pageblocks the first one claimed,
+	// leaving less than half of the last free; then a movable allocation
+	// with no Movable block left cannot claim it and steals; the failure
+	// at the end drains the pcp lists.
+	pb := uint64(1) << m.PageblockOrder()
+	var unmovable []Addr
+	for i := uint64(0); i < pb+pb*25/32; i++ {
+		q, err := m.AllocPages(0, GFPKernel|GFPNoWarn)
+		if err != nil {
+			break
+		}
+		unmovable = append(unmovable, q)
+	}
+	var movable []Addr
+	for {
+		q, err := m.AllocPages(0, GFPHighUserMovable|GFPNoWarn)
+		if err != nil {
+			break
+		}
+		movable = append(movable, q)
+	}
+	for _, q := range append(movable, unmovable...) {
+		m.FreePages(q, 0)
+	}
 	begin("slub")
 	c, _ := m.KmemCacheCreate("t", 100, 0, 0)
 	var objs []Addr
@@ -149,7 +173,9 @@ func busyLog(t *testing.T, cfg Config) *EventLog {
 // appended to a new log reads back the same, texts included, in every
 // configuration the sentences depend on.
 func TestAppendRebuildsTheLog(t *testing.T) {
-	for _, cfg := range []Config{{}, {SlabDebug: "FZPU"}, {FreelistRandom: true, FreelistHardened: true, Seed: 7}, {PageSize: 16384, Profile: Profile612}} {
+	for _, cfg := range []Config{{}, {SlabDebug: "FZPU"}, {FreelistRandom: true, FreelistHardened: true, Seed: 7}, {PageSize: 16384, RAM: 256 * MiB, Profile: Profile612}} {
+		// (With 16 KiB pages 64 MiB is too small for grouping by mobility,
+		// which needs a pageblock per migrate type, so nothing is ever stolen.)
 		log := busyLog(t, cfg)
 		again := &EventLog{}
 		for e := range log.Events(0, log.Len()) {

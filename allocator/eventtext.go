@@ -68,12 +68,12 @@ func splitSentence(e Event, b []byte) []byte {
 	if o < 1 || o > MaxPageOrder {
 		return fmt.Appendf(b, "split an order-%d block at pfn %#x (no such split)", o, pfn)
 	}
-	if e.r.b == halfUpper {
-		return fmt.Appendf(b, "split the order-%d block at pfn %#x: the lower half goes to the order-%d free list, the upper half at pfn %#x is kept",
-			o, pfn, o-1, pfn+1<<(o-1))
+	if e.r.n == halfUpper {
+		return fmt.Appendf(b, "split the order-%d block at pfn %#x: the lower half goes to the order-%d %v free list, the upper half at pfn %#x is kept",
+			o, pfn, o-1, e.Migrate(), pfn+1<<(o-1))
 	}
-	return fmt.Appendf(b, "split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d free list",
-		o, pfn, pfn+1<<(o-1), o-1)
+	return fmt.Appendf(b, "split the order-%d block at pfn %#x: the upper half at pfn %#x goes to the order-%d %v free list",
+		o, pfn, pfn+1<<(o-1), o-1, e.Migrate())
 }
 
 func mergeSentence(e Event, b []byte) []byte {
@@ -88,21 +88,32 @@ func mergeSentence(e Event, b []byte) []byte {
 
 // pageAllocSentence explains where an allocated block came from.
 func pageAllocSentence(e Event, b []byte) []byte {
-	order, from, pfn := e.Order(), int(e.r.n), e.PFN()
-	if order < 0 || order > 63 || from < order || from > 63 {
-		return pageAllocDescription(e, b)
-	}
-	if why := e.r.s2; why != 0 {
-		// AllocPagesAt: the block asked for, out of the free block around it.
+	order, from, pfn := e.Order(), e.FromOrder(), e.PFN()
+	if why := e.r.s2; why != 0 && order >= 0 && order <= 63 && (from == -1 || from >= order && from <= 63) {
+		// AllocPagesAt: the block asked for, off a pcp list or out of the
+		// free block around it.
 		b = appendDec(append(b, "order-"...), order)
 		b = hexTo(append(b, " block at pfn "...), pfn)
-		if from > order {
+		switch {
+		case from == -1:
+			b = append(b, ", taken off the pcp list it waited on"...)
+		case from > order:
 			b = appendDec(append(b, ", split out of the free order-"...), from)
 			b = hexTo(append(b, " block at pfn "...), pfn&^(1<<from-1))
-		} else {
+		default:
 			b = append(b, ", a free block of its own"...)
 		}
 		return append(append(b, ": "...), e.l.String(why)...)
+	}
+	if from == -1 {
+		b = appendDec(append(b, "order-"...), order)
+		b = hexTo(append(b, " block at pfn "...), pfn)
+		b = appendDec(append(b, " taken from the head of cpu "...), e.CPU())
+		b = append(append(append(b, "'s "...), gfpMigratetype(e.GFP(), false).String()...), " order-"...)
+		return append(appendDec(b, order), " pcp list: last in, first out, so a block freed there is reused before older ones"...)
+	}
+	if order < 0 || order > 63 || from < order || from > 63 {
+		return pageAllocDescription(e, b)
 	}
 	if from == order {
 		b = appendDec(append(b, "order-"...), order)
@@ -128,10 +139,16 @@ func pageAllocSentence(e Event, b []byte) []byte {
 
 // pageFreeSentence explains what freeing a block did.
 func pageFreeSentence(e Event, b []byte) []byte {
-	order, final, pfn := e.Order(), int(e.r.n), e.PFN()
+	order, final, pfn := e.Order(), e.FinalOrder(), e.PFN()
 	if e.Owner() == OwnerFree {
 		b = appendDec(append(b, "boot: order-"...), order)
 		return append(hexTo(append(b, " block at pfn "...), pfn), " to the free list"...)
+	}
+	if final == -1 {
+		b = appendDec(append(b, "order-"...), order)
+		b = hexTo(append(b, " block at pfn "...), pfn)
+		b = appendDec(append(b, " freed to the head of cpu "...), e.CPU())
+		return append(b, "'s pcp list: not merged and not counted as free; the next allocation of its order and type on that cpu takes it first"...)
 	}
 	if order < 0 || order > 63 || final < order || final > 63 {
 		return pageFreeDescription(e, b)
@@ -166,6 +183,49 @@ func syntheticSentence(b []byte, why string) []byte {
 
 func pageFailSentence(e Event, b []byte) []byte {
 	return append(b, (&PageAllocError{Order: e.Order(), Largest: e.LargestOrder()}).Error()...)
+}
+
+func pageblockSentence(e Event, b []byte) []byte {
+	n := e.Pageblocks()
+	if n == 1 {
+		b = hexTo(append(b, "the pageblock at pfn "...), e.PFN())
+		return append(append(b, " is now "...), e.Migrate().String()...)
+	}
+	b = appendDec(append(b, "the "...), n)
+	b = hexTo(append(b, " pageblocks from pfn "...), e.PFN())
+	return append(append(b, " are now "...), e.Migrate().String()...)
+}
+
+func pcpRefillSentence(e Event, b []byte) []byte {
+	b = appendDec(append(b, "order-"...), e.Order())
+	b = hexTo(append(b, " block at pfn "...), e.PFN())
+	b = append(append(append(b, " from the "...), e.Migrate().String()...), " free list to the tail of cpu "...)
+	return append(appendDec(b, e.ListCPU()), "'s pcp list (rmqueue_bulk)"...)
+}
+
+func pcpDrainSentence(e Event, b []byte) []byte {
+	b = appendDec(append(b, "order-"...), e.Order())
+	b = hexTo(append(b, " block at pfn "...), e.PFN())
+	b = appendDec(append(b, " drained from the tail of cpu "...), e.ListCPU())
+	return append(append(append(b, "'s pcp list back to the "...), e.Migrate().String()...), " free list (free_pcppages_bulk)"...)
+}
+
+func claimSentence(e Event, b []byte) []byte {
+	b = append(append(append(b, "no free "...), e.Want().String()...), " block: claimed the "...)
+	b = append(append(b, e.Migrate().String()...), " pageblock of the free order-"...)
+	b = appendDec(b, e.Order())
+	return append(hexTo(append(b, " block at pfn "...), e.PFN()), " (try_to_claim_block)"...)
+}
+
+func stealSentence(e Event, b []byte) []byte {
+	b = append(append(append(b, "no free "...), e.Want().String()...), " block, and too small to claim a pageblock: stole the free order-"...)
+	b = appendDec(b, e.Order())
+	b = hexTo(append(b, " block at pfn "...), e.PFN())
+	return append(append(append(b, " from a "...), e.Migrate().String()...), " pageblock, which keeps its type (__rmqueue_steal)"...)
+}
+
+func drainAllSentence(_ Event, b []byte) []byte {
+	return append(b, "drain_all_pages(): every cpu's pcp lists go back to the buddy allocator, where their blocks merge"...)
 }
 
 // slabNewSentence explains why a new slab was made.

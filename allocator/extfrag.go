@@ -102,9 +102,22 @@ func ExtfragIndexText(free [NrPageOrders]uint64) string {
 }
 
 // Extfrag renders both debugfs extfrag files of the machine, each under a
-// header naming it as head(1) names the files it prints.
+// header naming it as head(1) names the files it prints: a line per
+// populated zone (walk_zones_in_node() skips the empty ones), from that
+// zone's free blocks of every migrate type.
 func (m *Machine) Extfrag() string {
-	free := m.FreeCounts()
-	return "==> /sys/kernel/debug/extfrag/unusable_index <==\n" + UnusableIndexText(free) +
-		"\n==> /sys/kernel/debug/extfrag/extfrag_index <==\n" + ExtfragIndexText(free)
+	var u, f strings.Builder
+	for _, z := range m.Zones() {
+		if !z.Populated() {
+			continue
+		}
+		var free [NrPageOrders]uint64
+		for o := range free {
+			free[o] = z.nrFree(o)
+		}
+		appendExtfragLine(&u, z.Type.String(), &free, UnusableFreeIndex, "%d")
+		appendExtfragLine(&f, z.Type.String(), &free, FragmentationIndex, "%2d")
+	}
+	return "==> /sys/kernel/debug/extfrag/unusable_index <==\n" + u.String() +
+		"\n==> /sys/kernel/debug/extfrag/extfrag_index <==\n" + f.String()
 }

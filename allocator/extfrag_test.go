@@ -47,8 +47,12 @@ func TestExtfragText(t *testing.T) {
 	}
 	m := newTestMachine(t, Config{})
 	got := m.Extfrag()
-	if !strings.Contains(got, "extfrag/unusable_index <==\nNode 0, zone   Normal 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.015 0.047 \n") ||
-		!strings.Contains(got, "extfrag/extfrag_index <==\nNode 0, zone   Normal -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n") {
+	// A line per populated zone: DMA holds blocks of orders 8, 9 and 10
+	// (256 + 512 + 3072 pages: 256/3840 unusable at order 9, 768/3840 at
+	// 10), DMA32 only order-10 blocks.
+	if !strings.Contains(got, "extfrag/unusable_index <==\nNode 0, zone      DMA 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.066 0.200 \n"+
+		"Node 0, zone    DMA32 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 \n") ||
+		!strings.Contains(got, "extfrag/extfrag_index <==\nNode 0, zone      DMA -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 \n") {
 		t.Errorf("a fresh machine's extfrag:\n%s", got)
 	}
 }

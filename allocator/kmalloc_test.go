@@ -122,7 +122,7 @@ func TestKmallocLarge(t *testing.T) {
 		size  uint64
 		order int
 	}{{8193, 2}, {16384, 2}, {16385, 3}, {32768, 3}, {100000, 5}, {4 * MiB, 10}} {
-		free := m.FreePageCount()
+		free := m.IdlePages()
 		p, err := m.Kmalloc(tc.size, GFPKernel)
 		if err != nil {
 			t.Fatalf("kmalloc(%d): %v", tc.size, err)
@@ -148,14 +148,14 @@ func TestKmallocLarge(t *testing.T) {
 		if pa := lastOf(log, EvPageAlloc); pa.GFP() != GFPKernel|GFPComp || pa.Owner() != OwnerLargeKmalloc {
 			t.Errorf("kmalloc(%d): pages allocated with %v for %v, want GFP_KERNEL|__GFP_COMP for a large kmalloc", tc.size, pa.GFP(), pa.Owner())
 		}
-		if m.FreePageCount() != free-1<<tc.order {
-			t.Errorf("kmalloc(%d) took %d pages, want %d", tc.size, free-m.FreePageCount(), 1<<tc.order)
+		if m.IdlePages() != free-1<<tc.order {
+			t.Errorf("kmalloc(%d) took %d pages, want %d", tc.size, free-m.IdlePages(), 1<<tc.order)
 		}
 		if err := m.Kfree(p); err != nil {
 			t.Fatal(err)
 		}
-		if m.FreePageCount() != free {
-			t.Errorf("kfree of the large kmalloc left %d free pages, want %d", m.FreePageCount(), free)
+		if m.IdlePages() != free {
+			t.Errorf("kfree of the large kmalloc left %d free pages, want %d", m.IdlePages(), free)
 		}
 	}
 	// Above KMALLOC_MAX_SIZE the page allocator refuses, with its warning.

@@ -133,11 +133,17 @@ func (m *Machine) KreallocAlign(p Addr, size, align uint64, gfp GFP) (Addr, erro
 			return m.kreallocInPlace(p, size, gfp, old, orig, ks, info), nil
 		}
 	}
+	// 6.18 copies orig_size ?: ksize whatever the new size
+	// (krealloc_node_align_noprof(), as 6.17 made it and 6.18.0 released
+	// it): when an alignment forces a shrinking krealloc to move, the copy
+	// runs past the end of the smaller new object. A 2026 fix ("Fixes:
+	// 2cd8231796b5") copies min(new size, that) instead; it is not in
+	// 6.18.0 (docs/fidelity.md).
 	keep := orig
 	if keep == 0 {
 		keep = ks
 	}
-	return m.kreallocMove(p, size, gfp, old, min(size, keep), why, info)
+	return m.kreallocMove(p, size, gfp, old, keep, why, info)
 }
 
 // kreallocInPlace is __do_krealloc()'s in-place branch (6.18).
@@ -205,7 +211,11 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 		m.reallocEvent(info, "krealloc(%v, %d) is kmalloc(%d): a new object in %s", p, size, size, newObj.describe())
 		return q, nil
 	}
-	copy(m.dm(q, keep), m.dm(p, keep))
+	// The copy is real: bytes past the new object land in whatever follows
+	// it in RAM (a neighbouring object, a red zone), as in the kernel. Only
+	// RAM's end bounds it.
+	dst := min(keep, uint64(len(m.mem.ram))-uint64(q-DirectMapBase))
+	copy(m.dm(q, dst), m.dm(p, dst))
 	info.Copied, info.Decision = keep, DecisionMoved
 	// A debug check can refuse the kfree of the old object (its red zone
 	// was overwritten, or its slab was disabled): the kernel reports it and
@@ -213,6 +223,9 @@ func (m *Machine) kreallocMove(p Addr, size uint64, gfp GFP, old kmallocObject, 
 	ferr := m.Kfree(p)
 	if m.tracing() {
 		text := fmt.Sprintf("%s: moved from %s to %s, copied %d bytes", why, old.describe(), newObj.describe(), keep)
+		if keep > newObj.cap {
+			text += fmt.Sprintf(", %d past the end of the new object (6.18 copies the old size, not min(new, old))", keep-newObj.cap)
+		}
 		if ferr != nil {
 			text += "; the kfree of the old object was refused (see the report), so it leaks"
 		}

@@ -282,8 +282,9 @@ func (m *Machine) KVrealloc(p Addr, size uint64, gfp GFP) (Addr, error) {
 //   - Anything else (NULL and ZeroSizePtr included) goes to krealloc
 //     with kmalloc_gfp_adjust()'s flags. If that fails for want of
 //     memory, kvmalloc(size) (which may fall back to vmalloc), a copy of
-//     ksize(p) bytes (ProfileLatest, with the 2026 fix: min(size,
-//     ksize(p))), and kfree(p). If kvmalloc fails too, p is untouched.
+//     ksize(p) bytes (both profiles: the 2026 fix copying min(size,
+//     ksize(p)) is not in 6.18.0), and kfree(p). If kvmalloc fails too, p
+//     is untouched.
 //   - Size 0 frees p: ZeroSizePtr for kmalloc memory, NULL for vmalloc.
 //
 // The krealloc or vrealloc decision is recorded with Within "kvrealloc";
@@ -360,11 +361,14 @@ func (m *Machine) kvreallocNodeAlign(p Addr, size, align uint64, gfp GFP) (Addr,
 		m.reallocEvent(&info, "kvrealloc(NULL, %d) is kvmalloc: %s, so kvmalloc used %s at %v", size, kfail, path, q)
 		return q, nil
 	}
+	// Both profiles copy ksize(p) (kvrealloc_node_align_noprof() in 6.18.0,
+	// kvrealloc_noprof() in 6.12); the 2026 fix copying min(size, ksize(p))
+	// is not in 6.18.0. The fallback runs only when krealloc could not get
+	// memory, so size is above ksize(p) unless an alignment forced a
+	// shrinking move; the copy then stops at the end of the new allocation
+	// (where the kernel would write past it).
 	ks := m.Ksize(p)
-	keep, rule := ks, "ksize(p)"
-	if latest {
-		keep, rule = min(size, ks), "min(size, ksize(p))"
-	}
+	keep, rule := min(ks, info.NewCap), "ksize(p)"
 	dst, derr := m.Span(q, keep)
 	src, serr := m.Span(p, keep)
 	if derr != nil || serr != nil {
@@ -378,6 +382,9 @@ func (m *Machine) kvreallocNodeAlign(p Addr, size, align uint64, gfp GFP) (Addr,
 	}
 	if m.tracing() {
 		text := fmt.Sprintf("kvrealloc: %s, so kvmalloc(%d) used %s at %v; %d bytes (%s) copied and the old object kfree'd", kfail, size, path, q, keep, rule)
+		if ks > keep {
+			text += fmt.Sprintf("; ksize(p) is %d, more than the new allocation holds: the kernel's memcpy would run past its end, allocviz stops there", ks)
+		}
 		if p == ZeroSizePtr {
 			text = fmt.Sprintf("kvrealloc(ZERO_SIZE_PTR, %d) is kvmalloc: %s, so kvmalloc used %s at %v", size, kfail, path, q)
 		}

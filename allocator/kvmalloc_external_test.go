@@ -94,8 +94,9 @@ func TestKVmallocAllocator(t *testing.T) {
 			// With every other page free no block above order 0 is, and the
 			// vmalloc fallback is aligned too.
 			var all, held []allocator.Addr
+			m.DrainAllPages()
 			for {
-				p, err := m.AllocPages(0, allocator.GFPKernel|allocator.GFPNoWarn)
+				p, err := m.AllocPages(0, allocator.GFPKernel|allocator.GFPMemalloc|allocator.GFPNoWarn)
 				if err != nil {
 					break
 				}
@@ -108,6 +109,7 @@ func TestKVmallocAllocator(t *testing.T) {
 					m.FreePages(p, 0)
 				}
 			}
+			m.DrainAllPages()
 			m.Vmalloc(1, allocator.GFPKernel) // the next free range is not 64 KiB aligned by chance
 			b, err = a.Alloc(big, allocator.GFPKernel)
 			if err != nil || !m.IsVmallocAddr(b.Addr) || uint64(b.Addr)%(16*m.PageSize()) != 0 || len(b.Mem) != 100 {

@@ -47,10 +47,15 @@ func ParseProfile(s string) (Profile, error) {
 // Config describes the simulated machine. The zero value of every field
 // means its default.
 type Config struct {
-	RAM      int64   // bytes of physical RAM; default 64 MiB; 2 MiB..4 GiB, a multiple of PageSize
-	PageSize int     // bytes; 4096 (default), 16384 or 65536
-	CPUs     int     // present CPUs; default 4; 1..256
-	Profile  Profile // kernel behaviour; default ProfileLatest
+	RAM      int64 // bytes of physical RAM; default 64 MiB; 2 MiB..16 GiB, a multiple of PageSize; above 3 GiB the rest lies above the PCI hole, from 4 GiB
+	PageSize int   // bytes; 4096 (default), 16384 or 65536
+	CPUs     int   // present CPUs; default 4; 1..256
+	// PossibleCPUs is nr_cpu_ids, the CPUs the kernel could ever bring
+	// online (CPU hotplug); never fewer than CPUs (a smaller value is
+	// raised to CPUs), at most MaxPossibleCPUs. Only SLUB's
+	// calculate_order() reads it, on a machine with one present CPU.
+	PossibleCPUs int
+	Profile      Profile // kernel behaviour; default ProfileLatest
 
 	// SLUB options (slub.go).
 	SlabDebug        string // slab_debug= flags for every cache ("", "FZPU", any subset of F Z P U); default off
@@ -71,8 +76,9 @@ const (
 	DefaultPageSize = 4096
 	DefaultCPUs     = 4
 	MaxCPUs         = 256
+	MaxPossibleCPUs = 8192 // the largest CONFIG_NR_CPUS x86_64 allows (MAXSMP)
 	MinRAM          = 2 * MiB
-	MaxRAM          = 4 * GiB
+	MaxRAM          = 16 * GiB
 )
 
 // MaxPageOrder is MAX_PAGE_ORDER: orders 0..10 (include/linux/mmzone.h;
@@ -97,6 +103,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.CPUs == 0 {
 		c.CPUs = DefaultCPUs
 	}
+	c.PossibleCPUs = max(c.PossibleCPUs, c.CPUs)
 	switch c.PageSize {
 	case 4096, 16384, 65536:
 	default:
@@ -110,6 +117,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CPUs < 1 || c.CPUs > MaxCPUs {
 		return c, fmt.Errorf("config: cpus %d is out of range (allowed: 1 to %d)", c.CPUs, MaxCPUs)
+	}
+	if c.PossibleCPUs > MaxPossibleCPUs {
+		return c, fmt.Errorf("config: possible_cpus %d is out of range (allowed: cpus %d to %d)", c.PossibleCPUs, c.CPUs, MaxPossibleCPUs)
 	}
 	if int(c.Profile) >= len(profileNames) {
 		return c, fmt.Errorf("config: profile %d is not a kernel profile (allowed: 6.18, 6.12)", c.Profile)
@@ -132,11 +142,17 @@ type Machine struct {
 	cfg       Config // immutable after NewMachine
 	pageSize  uint64 // bytes; immutable
 	pageShift uint   // log2(pageSize); immutable
-	nrPages   uint64 // page frames of RAM; immutable
+	nrPages   uint64 // page frames from 0 to the end of RAM, the PCI hole included; immutable
+	ramPages  uint64 // page frames of RAM; immutable
 
-	mem   *physMem // RAM; nil after Close
-	pages []page   // the struct page array, one per pfn
-	zone  zone     // the single zone's free lists
+	mem   *physMem  // RAM (and the hole, never touched: the file is sparse); nil after Close
+	pages []page    // the struct page array, one per pfn
+	pn    *pageNode // the page allocator: zones, free lists, pcp lists (pagealloc.go)
+
+	// warn_alloc()'s rate limit and WARN_ON_ONCE's flag (buddy.go).
+	warnedOrder         bool
+	warnAllocShown      int
+	warnAllocSuppressed int
 
 	reserved uint64 // pages reserved at boot (pfn 0..reserved-1)
 
@@ -162,7 +178,9 @@ func NewMachine(cfg Config) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	mem, err := newPhysMem(cfg.RAM)
+	ranges := ramRanges(uint64(cfg.RAM), uint64(cfg.PageSize))
+	end := ranges[len(ranges)-1].end
+	mem, err := newPhysMem(int64(end) * int64(cfg.PageSize))
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +188,8 @@ func NewMachine(cfg Config) (*Machine, error) {
 		cfg:       cfg,
 		pageSize:  uint64(cfg.PageSize),
 		pageShift: uint(bits.TrailingZeros64(uint64(cfg.PageSize))),
-		nrPages:   uint64(cfg.RAM) / uint64(cfg.PageSize),
+		nrPages:   end,
+		ramPages:  uint64(cfg.RAM) / uint64(cfg.PageSize),
 		mem:       mem,
 	}
 	// Boot is always recorded, so that a log handed in later can begin
@@ -227,8 +246,12 @@ func (m *Machine) PageSize() uint64 { return m.pageSize }
 // PageShift returns PAGE_SHIFT.
 func (m *Machine) PageShift() uint { return m.pageShift }
 
-// NrPages returns the number of page frames of RAM.
+// NrPages returns the number of page frames from pfn 0 to the end of RAM:
+// above 3 GiB of RAM it includes the PCI hole (OwnerHole pages).
 func (m *Machine) NrPages() uint64 { return m.nrPages }
+
+// RAMPages returns the number of page frames of RAM.
+func (m *Machine) RAMPages() uint64 { return m.ramPages }
 
 // ReservedPages returns how many low pages were reserved at boot.
 func (m *Machine) ReservedPages() uint64 { return m.reserved }

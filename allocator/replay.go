@@ -16,68 +16,28 @@ import (
 // free.
 var ErrNotFree = errors.New("not free")
 
-// AllocPagesAt allocates the order-order block at pfn, which must lie in
-// a free block: that block is split down to it (each split's other half
-// goes back on its free list) and the block is handed out as AllocPages
-// hands out one. It is how a replayed trace puts a page where the traced
-// kernel had it; why says so in the event. When the block is not free
-// (the machine's own allocations took it), or pfn is not aligned to
-// order, it returns an error matching ErrNotFree and changes nothing.
-//
-// What it needs from the buddy allocator, which a rework of the page
-// allocator must keep or reimplement:
-//
-//   - the free block that contains pfn, found from the page records (the
-//     head page of a free block is marked buddy and holds its order), and
-//     taken off its free list (delFree);
-//   - the halves split off put back on the free lists at the tail
-//     (addFree with tail set), so that alloc_pages, which takes the head,
-//     reaches the replay's part of RAM last; each split recorded as
-//     EvSplit, Path "upper" when the half kept is the upper one, and the
-//     upper half's age (page.since) restarted as expand() does;
-//   - the block handed out exactly as alloc_pages hands one out
-//     (prepBlock: the head and tail page records, __GFP_COMP, __GFP_ZERO,
-//     EvPageAlloc with the order of the free block it came from and why),
-//     owned by alloc_pages, so that FreePages frees it.
-//
-// With zones and migrate types the block must come from the free lists
-// of the zone that holds pfn, whatever its migrate type, as the trace
-// had it there; with per-CPU page lists an order-0 page on one of them
-// is free too and must be taken off it.
+// AllocPagesAt allocates the order-order block at pfn, which must be
+// free: on a pcp list as a block of that order, or inside a free block of
+// the buddy lists. That block is split down to it (each split's other
+// half goes back on its free list, of the block's migrate type, at the
+// tail) and the block is handed out as AllocPages hands out one, whatever
+// its zone and pageblock type: the traced kernel already chose them, so
+// no watermark is consulted and no pageblock changes type (pageNode.takeAt).
+// It is how a replayed trace puts a page where the traced kernel had it;
+// why says so in the event. When the block is not free (the machine's own
+// allocations took it), or pfn is not aligned to order, it returns an
+// error matching ErrNotFree and changes nothing.
 func (m *Machine) AllocPagesAt(pfn uint64, order int, gfp GFP, why string) (Addr, error) {
 	if order < 0 || order > MaxPageOrder || pfn&(1<<order-1) != 0 || pfn+1<<order > m.nrPages {
 		return 0, fmt.Errorf("%w: no order-%d block at pfn %#x", ErrNotFree, order, pfn)
 	}
-	from := order
-	head := pfn
-	for ; from <= MaxPageOrder; from++ {
-		head = pfn &^ (1<<from - 1)
-		if p := &m.pages[head]; p.flags&pgBuddy != 0 && int(p.order) == from {
-			break
-		}
-	}
-	if from > MaxPageOrder || head+1<<from > m.nrPages {
+	m.pn.tracing = m.tracing()
+	from, ok := m.pn.takeAt(pfn, order)
+	if !ok {
+		m.pn.steps = m.pn.steps[:0]
 		return 0, fmt.Errorf("%w: pfn %#x is in use", ErrNotFree, pfn)
 	}
-	m.delFree(head, from)
-	// Halve the free block down to the one asked for: at each split the
-	// half without pfn goes back on its free list, at the tail, so that
-	// the machine's own allocations (which take the head) reach the
-	// replay's part of RAM last.
-	for high := from; high > order; high-- {
-		upper := head + 1<<(high-1)
-		keep, other, half := head, upper, halfLower
-		if pfn >= upper {
-			keep, other, half = upper, head, halfUpper
-		}
-		if m.tracing() {
-			m.putWords(m.head(EvSplit, int8(high), half, 0, uint32(head), 0, 0, 0), 0, 0, 0)
-		}
-		m.pages[upper].since = m.seq // the upper half is a block of its own now; the lower one keeps its record's age
-		m.pages[other].head = uint32(other)
-		m.addFree(other, high-1, true)
-		head = keep
-	}
+	m.pn.markInUse(pfn, order)
 	var whyID StrID
 	if m.tracing() {
 		whyID = m.str(why)

@@ -67,34 +67,33 @@ func TestAllocPagesAt(t *testing.T) {
 	if err := m.CheckInvariants(); err != nil {
 		t.Fatal(err)
 	}
-	// Freed, they merge back into the order-10 block.
+	// Freed, they wait on the pcp lists (orders 0 and 2 are pcp orders);
+	// drained, they merge back into the order-10 block.
 	if err := m.FreePages(m.PFNAddr(0x1005), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.FreePages(m.PFNAddr(0x1008), 2); err != nil {
 		t.Fatal(err)
 	}
+	if p := m.Page(0x1005); p.Owner != OwnerPCP {
+		t.Errorf("pfn 0x1005 freed: %+v, want on a pcp list", p)
+	}
+	// A block on a pcp list is free to be placed again: it comes off it.
+	if _, err := m.AllocPagesAt(0x1005, 0, GFPKernel, "again"); err != nil {
+		t.Fatalf("AllocPagesAt of a page on a pcp list: %v", err)
+	}
+	if e := log.At(log.Len() - 1); e.Kind() != EvPageAlloc || e.Text() != "order-0 block at pfn 0x1005, taken off the pcp list it waited on: again" {
+		t.Errorf("placing a pcp page: %v", e)
+	}
+	if err := m.FreePages(m.PFNAddr(0x1005), 0); err != nil {
+		t.Fatal(err)
+	}
+	m.DrainAllPages()
 	if p := m.Page(0x1000); p.State != PageFree || p.Order != MaxPageOrder || m.FreePageCount() != free {
 		t.Errorf("after the frees pfn 0x1000 is %+v, %d free pages", p, m.FreePageCount())
 	}
-	// Ordinary allocations take other blocks of an order first: the
-	// halves split off went to the tails of their free lists.
-	low, err := m.AllocPages(0, GFPKernel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.AllocPages(0, GFPKernel); err != nil { // low's buddy, so that low stays an order-0 block
-		t.Fatal(err)
-	}
-	if err := m.FreePages(low, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.AllocPagesAt(0x1005, 0, GFPKernel, "x"); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := m.AllocPages(0, GFPKernel); err != nil || got != low {
-		t.Errorf("alloc_pages took %v, want the free block at %v, not the half split off next to the replayed page", got, low)
-	}
+	// (That the halves split off go to their lists' tails, so that
+	// ordinary allocations reach them last, is pageNode's TestTakeAt.)
 	if err := m.CheckInvariants(); err != nil {
 		t.Fatal(err)
 	}

@@ -299,7 +299,7 @@ type slubState struct {
 	maxCacheSize  uint64                       // KMALLOC_MAX_CACHE_SIZE = 1 << (PAGE_SHIFT + 1)
 	maxSize       uint64                       // KMALLOC_MAX_SIZE = PAGE_SIZE << MAX_PAGE_ORDER
 	shiftHigh     uint                         // KMALLOC_SHIFT_HIGH = PAGE_SHIFT + 1
-	nrCPUs        int                          // num_present_cpus(), immutable
+	nrCPUs        int                          // calculate_order()'s CPU count: num_present_cpus(), or nr_cpu_ids when that is 1; immutable
 	slabPages     uint64                       // pages ever allocated for slabs (SlabPagesAllocated)
 }
 
@@ -339,7 +339,13 @@ func (m *Machine) initSlub() error {
 	ss.rng = m.cfg.Seed
 	ss.byName = make(map[string]*KmemCache)
 	ss.large = make(map[uint64]*largeKmalloc)
+	// calculate_order() (mm/slub.c, 6.8+) does not trust a present count
+	// of 1 (some architectures add present CPUs only as they come online)
+	// and uses nr_cpu_ids then.
 	ss.nrCPUs = m.cfg.CPUs
+	if ss.nrCPUs <= 1 {
+		ss.nrCPUs = m.cfg.PossibleCPUs
+	}
 	ss.shiftHigh = m.pageShift + 1
 	ss.maxCacheSize = 1 << ss.shiftHigh
 	ss.maxSize = m.pageSize << MaxPageOrder
@@ -544,6 +550,9 @@ func (m *Machine) geometryRule(s *KmemCache) string {
 	fmt.Fprintf(&b, "%s: %d-byte objects in a %d-byte stride aligned to %d", s.name, s.objectSize, s.size, s.align)
 	if s.flags&SlabKmalloc != 0 && s.align > kmallocMinalign {
 		fmt.Fprintf(&b, " (the largest power-of-two divisor of %d)", s.objectSize)
+	}
+	if nrCPUs != m.cfg.CPUs {
+		fmt.Fprintf(&b, "; 1 cpu present, so nr_cpu_ids")
 	}
 	fmt.Fprintf(&b, "; %d cpus give min_objects %d, so %d objects in order-%d slabs of %s (%d bytes left over); free pointer at offset %d",
 		nrCPUs, minObjects, s.objects, s.order, FormatBytes(m.pageSize<<s.order),

@@ -180,8 +180,8 @@ func (m *Machine) cacheSlabs(s *KmemCache) []*slab {
 			pfn += 1 << p.order
 			continue
 		}
-		if p.flags&pgBuddy != 0 {
-			pfn += 1 << p.order
+		if o, ok := m.freeOrderAt(pfn); ok {
+			pfn += 1 << o
 			continue
 		}
 		pfn++

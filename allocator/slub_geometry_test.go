@@ -57,6 +57,25 @@ func TestMinObjectsFromCPUCount(t *testing.T) {
 	}
 }
 
+// TestOnePresentCPUUsesPossibleCPUs: calculate_order() uses nr_cpu_ids
+// when only one CPU is present, and the present count otherwise.
+func TestOnePresentCPUUsesPossibleCPUs(t *testing.T) {
+	for _, tc := range []struct{ cpus, possible, order int }{
+		{1, 1, 0}, {1, 8, 1}, {1, 128, 2}, {2, 128, 0}, {8, 8, 1},
+	} {
+		m := newTestMachine(t, Config{CPUs: tc.cpus, PossibleCPUs: tc.possible, RAM: 8 * MiB})
+		if got := m.Cache("kmalloc-256").Order(); got != tc.order {
+			t.Errorf("%d present, %d possible cpus: kmalloc-256 order %d, want %d", tc.cpus, tc.possible, got, tc.order)
+		}
+	}
+	if m := newTestMachine(t, Config{CPUs: 4, PossibleCPUs: 2}); m.Config().PossibleCPUs != 4 {
+		t.Errorf("possible_cpus 2 with 4 cpus became %d, want 4", m.Config().PossibleCPUs)
+	}
+	if _, err := NewMachine(Config{PossibleCPUs: MaxPossibleCPUs + 1}); err == nil {
+		t.Error("possible_cpus above 8192 accepted")
+	}
+}
+
 func TestKmallocCacheTunables(t *testing.T) {
 	m := newTestMachine(t, Config{})
 	for _, name := range geometryCaches {

@@ -98,8 +98,9 @@ func (m *Machine) allSlabs() map[*KmemCache][]*slab {
 				out[p.slab.cache] = append(out[p.slab.cache], p.slab)
 			}
 			pfn += 1 << p.order
-		case p.flags&pgBuddy != 0:
-			pfn += 1 << p.order
+		case m.isFreeHead(pfn):
+			o, _ := m.freeOrderAt(pfn)
+			pfn += 1 << o
 		default:
 			pfn++
 		}

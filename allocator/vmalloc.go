@@ -189,7 +189,7 @@ func (m *Machine) initVmalloc() error {
 		return fmt.Errorf("vmalloc: the host page size %d does not divide the simulated page size %d, so pages cannot be mapped one by one", host, m.pageSize)
 	}
 	v := &m.vm
-	v.totalRAM = m.nrPages - m.reserved
+	v.totalRAM = m.ramPages - m.reserved
 	v.lazyMax = uint64(bits.Len(uint(m.cfg.CPUs))) * (32 * MiB / m.pageSize)
 	v.nodes = min(max(m.cfg.CPUs, 1), 128)
 	size := m.windowBytes()

@@ -59,7 +59,7 @@ func hasWarn(evs []Event, s string) bool {
 // It returns the pages still held.
 func scatter(t testing.TB, m *Machine, n int) []Addr {
 	t.Helper()
-	var held []Addr
+	var held, gone []Addr
 	for i := 0; i < n; i++ {
 		a, err := m.AllocPages(0, GFPKernel)
 		if err != nil {
@@ -69,12 +69,17 @@ func scatter(t testing.TB, m *Machine, n int) []Addr {
 			held = append(held, a)
 			continue
 		}
-		defer func(a Addr) {
-			if err := m.FreePages(a, 0); err != nil {
-				t.Fatal(err)
-			}
-		}(a)
+		gone = append(gone, a)
 	}
+	for i := len(gone) - 1; i >= 0; i-- {
+		if err := m.FreePages(gone[i], 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The freed pages sit on the pcp list, unmerged, the last freed
+	// first; drain them so the buddy lists hold them as lone order-0
+	// blocks between held ones.
+	m.DrainAllPages()
 	return held
 }
 
@@ -256,7 +261,7 @@ func TestVfreeMisuseIsReportedNotObeyed(t *testing.T) {
 	page := m.PageSize()
 	p, _ := m.Vmalloc(2*page, GFPKernel)
 	q, _ := m.Vmalloc(page, GFPKernel)
-	freeBefore := m.FreePageCount()
+	freeBefore := m.IdlePages()
 	info := m.Vmallocinfo()
 
 	n := log.Len()
@@ -282,7 +287,7 @@ func TestVfreeMisuseIsReportedNotObeyed(t *testing.T) {
 				t.Errorf("vfree(%v): no warning %q", tc.addr, w)
 			}
 		}
-		if m.FreePageCount() != freeBefore || m.Vmallocinfo() != info {
+		if m.IdlePages() != freeBefore || m.Vmallocinfo() != info {
 			t.Fatalf("vfree(%v) changed the state", tc.addr)
 		}
 		checkAll(t, m)
@@ -304,8 +309,8 @@ func TestVfreeMisuseIsReportedNotObeyed(t *testing.T) {
 	if _, ok := m.AreaOf(p); ok || len(eventsOf(logEvents(log)[n:], EvMisuse)) != 1 {
 		t.Errorf("vfree of the second page of %v: area still there or no misuse note", p)
 	}
-	if m.FreePageCount() != freeBefore+3 {
-		t.Errorf("free pages %d, want %d", m.FreePageCount(), freeBefore+3)
+	if m.IdlePages() != freeBefore+3 {
+		t.Errorf("free pages %d, want %d", m.IdlePages(), freeBefore+3)
 	}
 	checkAll(t, m)
 }
@@ -323,7 +328,7 @@ func TestVmallocZeroAndOversize(t *testing.T) {
 			t.Errorf("vmalloc(0) call %d warned %v; WARN_ON_ONCE fires on the first only", i+1, warned)
 		}
 	}
-	free := m.FreePageCount()
+	free := m.IdlePages()
 	total := (m.NrPages() - m.ReservedPages()) * m.PageSize()
 	// One page more than RAM holds.
 	size := total + m.PageSize()
@@ -340,7 +345,7 @@ func TestVmallocZeroAndOversize(t *testing.T) {
 	if _, err := m.Vmalloc(size, GFPKernel|GFPNoWarn); err == nil || hasWarn(logEvents(log)[n:], "exceeds") {
 		t.Error("__GFP_NOWARN did not silence the warning")
 	}
-	if m.FreePageCount() != free || len(m.Areas()) != 0 {
+	if m.IdlePages() != free || len(m.Areas()) != 0 {
 		t.Error("a refused vmalloc changed the state")
 	}
 	checkAll(t, m)
@@ -354,26 +359,27 @@ func TestVmallocFailureMidwayGivesEverythingBack(t *testing.T) {
 	// for it now, so that the failure below takes only vmalloc pages.
 	warm, _ := m.Vmalloc(8*page, GFPKernel)
 	m.Vfree(warm)
-	// Take all but 5 free pages.
+	// Take all but 5 free pages. __GFP_MEMALLOC lets these allocations,
+	// and the vmalloc below, past the watermarks, so every page counts.
 	var held []Addr
-	for m.FreePageCount() > 5 {
+	for m.IdlePages() > 5 {
 		order := 0
 		for o := MaxPageOrder; o > 0; o-- {
-			if m.FreePageCount()-uint64(1)<<o >= 5 && m.FreeCounts()[o] > 0 {
+			if m.IdlePages()-uint64(1)<<o >= 5 && m.FreeCounts()[o] > 0 {
 				order = o
 				break
 			}
 		}
-		a, err := m.AllocPages(order, GFPKernel)
+		a, err := m.AllocPages(order, GFPKernel|GFPMemalloc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		held = append(held, a)
 	}
-	free := m.FreePageCount()
+	free := m.IdlePages()
 	areas := fmt.Sprint(m.Areas())
 	n := log.Len()
-	p, err := m.Vmalloc(8*page, GFPKernel)
+	p, err := m.Vmalloc(8*page, GFPKernel|GFPMemalloc)
 	if p != 0 || !errors.Is(err, ErrNoMemory) {
 		t.Fatalf("vmalloc of 8 pages with 5 free = %v, %v", p, err)
 	}
@@ -391,8 +397,8 @@ func TestVmallocFailureMidwayGivesEverythingBack(t *testing.T) {
 	if len(eventsOf(evs, EvVmapAlloc)) != 0 {
 		t.Error("a failed vmalloc recorded an area")
 	}
-	if m.FreePageCount() != free || fmt.Sprint(m.Areas()) != areas {
-		t.Errorf("failure changed free pages %d -> %d or the live areas", free, m.FreePageCount())
+	if m.IdlePages() != free || fmt.Sprint(m.Areas()) != areas {
+		t.Errorf("failure changed free pages %d -> %d or the live areas", free, m.IdlePages())
 	}
 	// As in the kernel, the range was released through vfree: lazily.
 	if !strings.Contains(m.Vmallocinfo(), "unpurged vm_area") {
@@ -505,7 +511,7 @@ func TestPagesArrayIsVmallocedWhenLargerThanAPage(t *testing.T) {
 	warm, _ := m.Vmalloc(513*page, GFPKernel)
 	m.Vfree(warm)
 	m.purgeLazy("test")
-	free := m.FreePageCount()
+	free := m.IdlePages()
 	small, _ = m.Vmalloc(512*page, GFPKernel)
 	p, err := m.Vmalloc(513*page, GFPKernel)
 	if err != nil {
@@ -538,8 +544,8 @@ func TestPagesArrayIsVmallocedWhenLargerThanAPage(t *testing.T) {
 	if len(m.Areas()) != 0 || len(eventsOf(logEvents(log)[n:], EvVmapFree)) != 3 {
 		t.Errorf("vfree left %d areas", len(m.Areas()))
 	}
-	if m.FreePageCount() != free {
-		t.Errorf("free pages %d, want %d", m.FreePageCount(), free)
+	if m.IdlePages() != free {
+		t.Errorf("free pages %d, want %d", m.IdlePages(), free)
 	}
 	checkAll(t, m)
 }

@@ -92,7 +92,7 @@ func TestVreallocBothProfiles(t *testing.T) {
 						}
 					}
 				}
-				free := m.FreePageCount()
+				free := m.IdlePages()
 				n := log.Len()
 				q, err := m.Vrealloc(p, tc.size, tc.gfp)
 				if err != nil {
@@ -109,7 +109,7 @@ func TestVreallocBothProfiles(t *testing.T) {
 				}
 				switch {
 				case tc.size == 0:
-					if q != 0 || len(m.Areas()) != 0 || m.FreePageCount() != free+2 {
+					if q != 0 || len(m.Areas()) != 0 || m.IdlePages() != free+2 {
 						t.Errorf("vrealloc(p, 0) = %v with %d areas left", q, len(m.Areas()))
 					}
 					checkAll(t, m)

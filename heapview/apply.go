@@ -33,6 +33,17 @@ func (m *Model) apply(s *state, e allocator.Event, head bool) error {
 		return m.applyMerge(s, e, idx)
 	case allocator.EvPageAlloc:
 		return m.applyPageAlloc(s, e, idx)
+	case allocator.EvZone:
+		return m.applyZone(e)
+	case allocator.EvPageblock:
+		return m.applyPageblock(s, e, idx)
+	case allocator.EvPCPRefill:
+		return m.applyPCPRefill(s, e, idx)
+	case allocator.EvPCPDrain:
+		return m.applyPCPDrain(s, e, idx)
+	case allocator.EvClaim, allocator.EvSteal, allocator.EvDrainAll:
+		// Explanations: the EvPageblock, EvSplit and EvPCPDrain events
+		// that follow change the state.
 	case allocator.EvCacheCreate:
 		return m.applyCacheCreate(s, e, pos, head)
 	case allocator.EvCacheDestroy:
@@ -130,9 +141,10 @@ func (m *Model) applyReserve(s *state, e allocator.Event, idx uint32) error {
 	}
 	s.savePages(e.PFN(), n)
 	for p := e.PFN(); p < e.PFN()+n; p++ {
-		*s.mutPage(p) = pageRec{owner: allocator.OwnerReserved, flags: pfReserved, head: uint32(p), since: idx}
+		r := s.mutPage(p)
+		*r = pageRec{owner: e.Owner(), flags: pfReserved, head: uint32(p), since: idx, pbt: r.pbt}
 	}
-	s.add(cOwner+int(allocator.OwnerReserved), int64(n))
+	s.add(cOwner+int(e.Owner()), int64(n))
 	return nil
 }
 
@@ -157,24 +169,38 @@ func (m *Model) applyBootFree(s *state, e allocator.Event, idx uint32, head bool
 // setFreeBlock makes the pages of a block one free block on the list of
 // its order.
 func (m *Model) setFreeBlock(s *state, pfn uint64, order int, idx uint32) {
+	m.setIdleBlock(s, pfn, order, allocator.OwnerFree, pfFree, 0, idx)
+	s.add(cFree+order, 1)
+	s.add(cFreePages, int64(1)<<order)
+}
+
+// setIdleBlock makes the pages of a block one block nobody holds, owned by
+// owner (free, or on a pcp list) with flag on its first page and cache
+// (the pcp list's CPU) there; the pageblock types stay.
+func (m *Model) setIdleBlock(s *state, pfn uint64, order int, owner allocator.Owner, flag pageFlags, cache uint32, idx uint32) {
 	n := uint64(1) << order
 	s.savePages(pfn, n)
 	for p := pfn; p < pfn+n; p++ {
-		*s.mutPage(p) = pageRec{owner: allocator.OwnerFree, since: idx}
+		r := s.mutPage(p)
+		*r = pageRec{owner: owner, since: idx, pbt: r.pbt}
 	}
 	h := s.mutPage(pfn)
-	h.flags, h.order = pfFree, int8(order)
-	s.add(cFree+order, 1)
-	s.add(cFreePages, int64(n))
-	s.add(cOwner+int(allocator.OwnerFree), int64(n))
+	h.flags, h.order, h.cache = flag, int8(order), cache
+	s.add(cOwner+int(owner), int64(n))
 }
 
 func (m *Model) isFreeBlock(s *state, pfn uint64, order int) error {
+	return m.isIdleBlock(s, pfn, order, pfFree, "a free order-%d block")
+}
+
+// isIdleBlock checks that pfn begins a block of order whose first page has
+// flag: what says which (with the order's %d).
+func (m *Model) isIdleBlock(s *state, pfn uint64, order int, flag pageFlags, what string) error {
 	if err := m.checkBlock(pfn, order); err != nil {
 		return err
 	}
-	if r := s.page(pfn); r.flags&pfFree == 0 || int(r.order) != order {
-		return fmt.Errorf("pfn %#x does not begin a free order-%d block", pfn, order)
+	if r := s.page(pfn); r.flags&flag == 0 || int(r.order) != order {
+		return fmt.Errorf("pfn %#x does not begin "+what, pfn, order)
 	}
 	return nil
 }
@@ -192,7 +218,7 @@ func (m *Model) applySplit(s *state, e allocator.Event, idx uint32) error {
 	s.mutPage(e.PFN()).order = int8(o - 1)
 	s.savePages(upper, 1)
 	u := s.mutPage(upper)
-	*u = pageRec{owner: allocator.OwnerFree, flags: pfFree, order: int8(o - 1), since: idx}
+	*u = pageRec{owner: allocator.OwnerFree, flags: pfFree, order: int8(o - 1), since: idx, pbt: u.pbt}
 	s.add(cFree+o, -1)
 	s.add(cFree+o-1, 2)
 	return nil
@@ -214,7 +240,8 @@ func (m *Model) applyMerge(s *state, e allocator.Event, idx uint32) error {
 	n := uint64(2) << o
 	s.savePages(lo, n)
 	for p := lo; p < lo+n; p++ {
-		*s.mutPage(p) = pageRec{owner: allocator.OwnerFree, since: idx}
+		r := s.mutPage(p)
+		*r = pageRec{owner: allocator.OwnerFree, since: idx, pbt: r.pbt}
 	}
 	h := s.mutPage(lo)
 	h.flags, h.order = pfFree, int8(o+1)
@@ -224,7 +251,13 @@ func (m *Model) applyMerge(s *state, e allocator.Event, idx uint32) error {
 }
 
 func (m *Model) applyPageAlloc(s *state, e allocator.Event, idx uint32) error {
-	if err := m.isFreeBlock(s, e.PFN(), e.Order()); err != nil {
+	from := allocator.OwnerFree
+	if e.FromOrder() == -1 {
+		if err := m.isPCPBlock(s, e.PFN(), e.Order()); err != nil {
+			return err
+		}
+		from = allocator.OwnerPCP
+	} else if err := m.isFreeBlock(s, e.PFN(), e.Order()); err != nil {
 		return err
 	}
 	switch e.Owner() {
@@ -245,13 +278,16 @@ func (m *Model) applyPageAlloc(s *state, e allocator.Event, idx uint32) error {
 	}
 	s.savePages(e.PFN(), n)
 	for p := e.PFN(); p < e.PFN()+n; p++ {
-		*s.mutPage(p) = pageRec{owner: e.Owner(), flags: pfTail | comp, head: uint32(e.PFN()), since: idx}
+		r := s.mutPage(p)
+		*r = pageRec{owner: e.Owner(), flags: pfTail | comp, head: uint32(e.PFN()), since: idx, pbt: r.pbt}
 	}
 	h := s.mutPage(e.PFN())
 	h.flags, h.order = pfHead|comp, int8(e.Order())
-	s.add(cFree+e.Order(), -1)
-	s.add(cFreePages, -int64(n))
-	s.add(cOwner+int(allocator.OwnerFree), -int64(n))
+	if from == allocator.OwnerFree {
+		s.add(cFree+e.Order(), -1)
+		s.add(cFreePages, -int64(n))
+	}
+	s.add(cOwner+int(from), -int64(n))
 	s.add(cOwner+int(e.Owner()), int64(n))
 	if e.Owner() == allocator.OwnerPages {
 		m.newAlloc(s, addr, allocRec{size: n << m.geo.shift, bytes: n << m.geo.shift, since: idx, lineage: idx,
@@ -284,6 +320,74 @@ func (m *Model) applyPageFree(s *state, e allocator.Event, idx uint32, head bool
 	}
 	n := uint64(1) << e.Order()
 	s.add(cOwner+int(e.Owner()), -int64(n))
+	if e.FinalOrder() == -1 {
+		m.setPCPBlock(s, e.PFN(), e.Order(), e.CPU(), idx)
+		return nil
+	}
+	m.setFreeBlock(s, e.PFN(), e.Order(), idx)
+	return nil
+}
+
+// setPCPBlock makes the pages of a block one block on cpu's pcp list: not
+// free, not held by anyone.
+func (m *Model) setPCPBlock(s *state, pfn uint64, order int, cpu int, idx uint32) {
+	m.setIdleBlock(s, pfn, order, allocator.OwnerPCP, pfPCP, uint32(cpu), idx)
+}
+
+func (m *Model) isPCPBlock(s *state, pfn uint64, order int) error {
+	return m.isIdleBlock(s, pfn, order, pfPCP, "an order-%d block on a pcp list")
+}
+
+// applyZone records where a zone lies.
+func (m *Model) applyZone(e allocator.Event) error {
+	z := e.Zone()
+	if e.Pos() >= m.bootZones {
+		return fmt.Errorf("zone %v is described after boot", z)
+	}
+	if z >= allocator.MaxNrZones {
+		return fmt.Errorf("zone %d does not exist", z)
+	}
+	g := &m.geo.zones[z]
+	if e.PFN() != g.start || e.Size() != g.spanned || e.Bytes() != g.present || uint64(e.Pages()) > g.present {
+		return fmt.Errorf("zone %v at pfn %#x, %d pages spanned, %d present is not where %s of RAM puts it", z, e.PFN(), e.Size(), e.Bytes(), allocator.FormatBytes(m.geo.ram))
+	}
+	g.managed = uint64(e.Pages())
+	return nil
+}
+
+// applyPageblock sets the migrate type of whole pageblocks.
+func (m *Model) applyPageblock(s *state, e allocator.Event, idx uint32) error {
+	nb := uint64(e.Pageblocks())
+	per := uint64(1) << m.geo.pbOrder
+	if e.PFN()%per != 0 || nb == 0 || e.PFN() >= m.geo.nrPages || nb*per > m.geo.nrPages-e.PFN() || e.Migrate() >= allocator.MigrateTypes {
+		return fmt.Errorf("%d pageblocks at pfn %#x becoming %v do not fit", nb, e.PFN(), e.Migrate())
+	}
+	s.savePages(e.PFN(), nb*per)
+	for p := e.PFN(); p < e.PFN()+nb*per; p++ {
+		s.mutPage(p).pbt = uint8(e.Migrate() ^ allocator.MigrateMovable)
+	}
+	return nil
+}
+
+// applyPCPRefill moves a free block to a pcp list.
+func (m *Model) applyPCPRefill(s *state, e allocator.Event, idx uint32) error {
+	if err := m.isFreeBlock(s, e.PFN(), e.Order()); err != nil {
+		return err
+	}
+	n := int64(1) << e.Order()
+	s.add(cFree+e.Order(), -1)
+	s.add(cFreePages, -n)
+	s.add(cOwner+int(allocator.OwnerFree), -n)
+	m.setPCPBlock(s, e.PFN(), e.Order(), e.ListCPU(), idx)
+	return nil
+}
+
+// applyPCPDrain moves a pcp block back to the free lists.
+func (m *Model) applyPCPDrain(s *state, e allocator.Event, idx uint32) error {
+	if err := m.isPCPBlock(s, e.PFN(), e.Order()); err != nil {
+		return err
+	}
+	s.add(cOwner+int(allocator.OwnerPCP), -(int64(1) << e.Order()))
 	m.setFreeBlock(s, e.PFN(), e.Order(), idx)
 	return nil
 }

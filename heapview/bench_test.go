@@ -116,16 +116,19 @@ func ExampleModel_Seek() {
 	defer m.Close()
 	log := &allocator.EventLog{}
 	m.SetLog(log)
-	m.BeginStep(1, "demo.star:1:1", "alloc_pages(2)")
-	a, _ := m.AllocPages(2, allocator.GFPKernel)
-	m.BeginStep(2, "demo.star:2:1", "free_pages(a, 2)")
-	m.FreePages(a, 2)
+	// Order 4 is above what the per-CPU lists hold, so the block comes
+	// from the buddy lists and goes back to them.
+	m.BeginStep(1, "demo.star:1:1", "alloc_pages(4, GFP_HIGHUSER_MOVABLE)")
+	a, _ := m.AllocPages(4, allocator.GFPHighUserMovable)
+	m.BeginStep(2, "demo.star:2:1", "free_pages(a, 4)")
+	m.FreePages(a, 4)
 
+	pfn, _ := m.AddrPFN(a)
 	hv, _ := New(log)
 	hv.Seek(1)
-	fmt.Println(hv.Page(256).State == allocator.PageAllocated, hv.FreeCounts()[2])
+	fmt.Println(hv.Page(pfn).State == allocator.PageAllocated, hv.FreeCounts()[4])
 	hv.Seek(2)
-	fmt.Println(hv.Page(256).State == allocator.PageAllocated, hv.FreeCounts()[2])
+	fmt.Println(hv.Page(pfn).State == allocator.PageAllocated, hv.FreeCounts()[4])
 	// Output:
 	// true 1
 	// false 0

@@ -31,11 +31,14 @@ const (
 	CellGood                         // a passed check, a realloc done in place
 	CellMoved                        // a realloc that moved the allocation
 	CellBar                          // the bar of a chart
+	CellPCP                          // a page frame on a CPU's pcp list: freed but not free; Class: the order of its block
+	CellNoRAM                        // a page frame number with no RAM behind it: the PCI hole
+	CellLayer                        // a page frame coloured by a page map layer; Class: its zone or its pageblock's migrate type
 	NumCellKinds
 )
 
 var cellKindNames = [NumCellKinds]string{"blank", "text", "title", "label", "muted", "free", "reserved", "pages", "slab",
-	"large-kmalloc", "vmalloc", "guard", "hole", "obj-used", "obj-free", "warn", "good", "moved", "bar"}
+	"large-kmalloc", "vmalloc", "guard", "hole", "obj-used", "obj-free", "warn", "good", "moved", "bar", "pcp", "no-ram", "layer"}
 
 func (k CellKind) String() string {
 	if k < NumCellKinds {

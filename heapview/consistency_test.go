@@ -20,10 +20,12 @@ type machineState struct {
 	objects map[allocator.Addr]allocator.ObjectInfo // every slab object and every large kmalloc, by address
 	large   int                                     // large kmallocs
 	pageAll int                                     // alloc_pages blocks
+	ptinfo  string                                  // /proc/pagetypeinfo: free blocks by zone, migrate type and order; pageblocks by type
 }
 
 func snapshotAll(m *allocator.Machine) machineState {
-	ms := machineState{machineVmalloc: snapshotVmalloc(m), caches: m.Caches(), info: m.SlabinfoRows(), objects: map[allocator.Addr]allocator.ObjectInfo{}}
+	ms := machineState{machineVmalloc: snapshotVmalloc(m), caches: m.Caches(), info: m.SlabinfoRows(), objects: map[allocator.Addr]allocator.ObjectInfo{},
+		ptinfo: m.Pagetypeinfo()}
 	for _, c := range ms.caches {
 		for _, sl := range c.Slabs {
 			for i := range sl.Objects {
@@ -70,6 +72,11 @@ func requireSameAll(t *testing.T, what string, hv *Model, want machineState, chk
 	fail := func(format string, args ...any) {
 		t.Helper()
 		t.Fatalf("%s: %s", what, fmt.Sprintf(format, args...))
+	}
+	// Zones: free blocks per migrate type and order, pageblocks per type
+	// (the pages themselves, pcp ones included, were compared above).
+	if got := allocator.FormatPagetypeinfo(hv.Zones(), hv.geo.pbOrder); got != want.ptinfo {
+		fail("pagetypeinfo:\n%s\nmachine:\n%s", got, want.ptinfo)
 	}
 	// Slabs, pfn for pfn.
 	got := map[uint64]Slab{}
@@ -193,7 +200,7 @@ func requireSameAll(t *testing.T, what string, hv *Model, want machineState, chk
 		fail("the model has %d live allocations (totals %d), the machine %d objects, %d large kmallocs, %d page blocks, %d areas",
 			len(hv.Allocs()), tot.Allocs, allocated, want.large, want.pageAll, len(want.areas))
 	}
-	var byOwner [6]uint64
+	var byOwner [allocator.NumOwners]uint64
 	for _, p := range want.pages {
 		byOwner[p.Owner]++
 	}
@@ -213,6 +220,9 @@ var consistencyConfigs = []allocator.Config{
 	{RAM: 16 * allocator.MiB, PageSize: 16384, CPUs: 1, SlabDebug: "FZPU", FreelistHardened: true, Seed: 4},
 	{RAM: 8 * allocator.MiB, CPUs: 4, FreelistRandom: true, FreelistHardened: true, Seed: 7},
 	{RAM: 8 * allocator.MiB, CPUs: 1, SlabDebug: "ZU", Profile: allocator.Profile612},
+	// Two zones (DMA and DMA32) with mobility grouping on: pageblocks
+	// are claimed and stolen, GFP_DMA and GFP_DMA32 pick their zones.
+	{RAM: 48 * allocator.MiB, CPUs: 3},
 }
 
 func configName(c allocator.Config) string {
@@ -297,6 +307,15 @@ func TestModelEqualsMachine(t *testing.T) {
 			}
 			for _, k := range []allocator.EventKind{allocator.EvSlabNew, allocator.EvSlabDiscard, allocator.EvSlabList, allocator.EvRealloc,
 				allocator.EvVmapAlloc, allocator.EvVmapFree, allocator.EvCacheDestroy, allocator.EvSlubReport, allocator.EvBadFree, allocator.EvVecOp, allocator.EvKvmalloc} {
+				if seen[k] == 0 {
+					t.Errorf("the mix never produced a %v event", k)
+				}
+			}
+			pageKinds := []allocator.EventKind{allocator.EvPCPRefill, allocator.EvPCPDrain, allocator.EvDrainAll}
+			if s.m.MobilityGrouping() {
+				pageKinds = append(pageKinds, allocator.EvClaim, allocator.EvPageblock)
+			}
+			for _, k := range pageKinds {
 				if seen[k] == 0 {
 					t.Errorf("the mix never produced a %v event", k)
 				}

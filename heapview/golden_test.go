@@ -14,7 +14,7 @@ import (
 // sizes are the terminal sizes every renderer is checked at.
 var sizes = [...][2]int{{80, 24}, {120, 40}, {200, 60}}
 
-const kindCodes = ".thlmfrpskvgoue!yxb"
+const kindCodes = ".thlmfrpskvgoue!yxbcnz"
 
 const markCodes = ".123456789abcdefghijklmnopqrstuv"
 

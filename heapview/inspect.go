@@ -104,15 +104,26 @@ func (m *Model) InspectPage(pfn uint64) (Inspection, error) {
 	blockEnd := p.Head + 1<<p.Order - 1
 	block := fmt.Sprintf("order %d at pfn %#x-%#x (%s)", p.Order, p.Head, blockEnd, allocator.FormatBytes(m.geo.pageSize<<p.Order))
 	owner := r.since
-	switch p.State {
-	case allocator.PageReserved:
+	if p.Zone < allocator.MaxNrZones {
+		z := m.geo.zones[p.Zone]
+		in.add("zone", CellLayer, uint8(p.Zone), "%v (pfn %#x-%#x)", p.Zone, z.start, z.start+z.spanned-1)
+		in.add("pageblock", CellLayer, uint8(p.Migrate), "%v, pfn %#x-%#x", p.Migrate, p.Pageblock, p.Pageblock+1<<m.geo.pbOrder-1)
+	}
+	switch {
+	case p.Owner == allocator.OwnerHole:
+		in.add("state", CellNoRAM, 0, "no RAM: the PCI hole below 4 GiB, where devices are mapped")
+	case p.State == allocator.PageReserved:
 		in.add("state", CellReserved, 0, "reserved at boot: the page allocator never hands it out")
-	case allocator.PageFree:
+	case p.Owner == allocator.OwnerPCP:
+		in.add("state", CellPCP, uint8(p.Order), "on cpu %d's per-CPU list, page %d of an order-%d block: freed, but neither free nor merged; the next order-%d %v allocation on cpu %d takes the list's head",
+			p.PCPCPU, pfn-p.Head, p.Order, p.Order, p.Migrate, p.PCPCPU)
+		in.add("block", CellText, 0, "%s", block)
+	case p.State == allocator.PageFree:
 		if r.since == 0 {
 			in.add("state", CellMuted, 0, "not yet described by the boot")
 			break
 		}
-		in.add("state", CellFree, uint8(p.Order), "free, page %d of a free block on the order-%d free list", pfn-p.Head, p.Order)
+		in.add("state", CellFree, uint8(p.Order), "free, page %d of a free block on the order-%d %v free list", pfn-p.Head, p.Order, p.Migrate)
 		in.add("block", CellText, 0, "%s", block)
 	default:
 		k, class := ownerKind(p.Owner), uint8(0)

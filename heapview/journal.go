@@ -250,16 +250,16 @@ func readKey(b []byte) (uint64, []byte) {
 }
 
 func appendPage(b []byte, r *pageRec) []byte {
-	b = append(b, byte(r.owner), byte(r.flags), byte(r.order))
+	b = append(b, byte(r.owner), byte(r.flags), byte(r.order), r.pbt)
 	b = binary.AppendUvarint(b, uint64(r.head))
 	b = binary.AppendUvarint(b, uint64(r.since))
 	return binary.AppendUvarint(b, uint64(r.cache))
 }
 
 func readPage(b []byte, r *pageRec) []byte {
-	r.owner, r.flags, r.order = allocator.Owner(b[0]), pageFlags(b[1]), int8(b[2])
+	r.owner, r.flags, r.order, r.pbt = allocator.Owner(b[0]), pageFlags(b[1]), int8(b[2]), b[3]
 	var v uint64
-	v, b = uvarint(b[3:])
+	v, b = uvarint(b[4:])
 	r.head = uint32(v)
 	v, b = uvarint(b)
 	r.since = uint32(v)

@@ -68,13 +68,16 @@ func TestKvmallocModelEqualsMachine(t *testing.T) {
 						live[i] = alloc{q, size}
 					}
 				case op < 9 && len(pages) == 0:
-					// Fragment: every free page taken, then every other one
-					// (the even pfns) given back, so no block above order 0
+					// Fragment: every free page taken (__GFP_MEMALLOC passes
+					// the watermarks; the pcp lists go back first), then
+					// every other one (the even pfns) given back and
+					// drained from the pcp lists, so no block above order 0
 					// is free.
 					s.begin("fragment")
+					s.m.DrainAllPages()
 					var all []allocator.Addr
 					for {
-						p, err := s.m.AllocPages(0, allocator.GFPKernel|allocator.GFPNoWarn)
+						p, err := s.m.AllocPages(0, allocator.GFPKernel|allocator.GFPMemalloc|allocator.GFPNoWarn)
 						if err != nil {
 							break
 						}
@@ -87,6 +90,7 @@ func TestKvmallocModelEqualsMachine(t *testing.T) {
 							pages = append(pages, p)
 						}
 					}
+					s.m.DrainAllPages()
 				case op == 9:
 					s.begin("free_pages(p, 0) for each")
 					for _, p := range pages {

@@ -36,20 +36,21 @@ type Model struct {
 	bad       []uint64  // bit set of event positions not applied (anomalies)
 	anomalies []Anomaly // why
 
-	jr       journal  // undo records, and each event's marks and replay cost
-	head     *state   // after every event, recording the journal
-	cur      *state   // under the cursor
-	ckpts    []*state // snapshots of head at increasing positions; ckpts[0] at 0
-	ckWork   uint64   // work since the last checkpoint
-	ckEvents uint64   // events since the last checkpoint
-	ckEvery  uint64   // work between checkpoints (ckptWork; tests make it small)
-	epoch    uint64   // the last epoch handed out
-	step     int      // the step under the cursor
-	version  uint64   // changes whenever the cursor moves or events arrive
-	bootEnd  uint32   // position+1 of the last block freed in the boot phase
-	bootDone bool     // the boot phase (EvBoot, EvReserve, blocks freed at boot) is over
-	touch    touchCache
-	series   seriesState // the series' samples, one per step (series.go)
+	jr        journal  // undo records, and each event's marks and replay cost
+	head      *state   // after every event, recording the journal
+	cur       *state   // under the cursor
+	ckpts     []*state // snapshots of head at increasing positions; ckpts[0] at 0
+	ckWork    uint64   // work since the last checkpoint
+	ckEvents  uint64   // events since the last checkpoint
+	ckEvery   uint64   // work between checkpoints (ckptWork; tests make it small)
+	epoch     uint64   // the last epoch handed out
+	step      int      // the step under the cursor
+	version   uint64   // changes whenever the cursor moves or events arrive
+	bootEnd   uint32   // position+1 of the last block freed or merged in the boot phase
+	bootZones int      // position+1 of the last EvZone of the boot phase; zones described later are refused
+	bootDone  bool     // the boot phase (EvBoot, EvReserve, blocks freed at boot and their merges) is over
+	touch     touchCache
+	series    seriesState // the series' samples, one per step (series.go)
 }
 
 // geometry is the machine's shape, from EvBoot.
@@ -57,7 +58,25 @@ type geometry struct {
 	ram      uint64 // bytes
 	pageSize uint64 // bytes
 	shift    uint   // log2(pageSize)
-	nrPages  uint64 // page frames
+	nrPages  uint64 // page frames: to the end of RAM, the PCI hole included
+	pbOrder  int    // pageblock_order
+	zones    [allocator.MaxNrZones]zoneGeo
+}
+
+// zoneGeo is where a zone lies (EvZone); spanned 0: not populated.
+type zoneGeo struct {
+	start, spanned, present, managed uint64
+}
+
+// zoneOf returns the zone whose span holds pfn, or MaxNrZones (the hole,
+// or before the zones are known).
+func (g *geometry) zoneOf(pfn uint64) allocator.ZoneType {
+	for t := range g.zones {
+		if z := &g.zones[t]; z.spanned > 0 && pfn >= z.start && pfn < z.start+z.spanned {
+			return allocator.ZoneType(t)
+		}
+	}
+	return allocator.MaxNrZones
 }
 
 func (g geometry) pfnAddr(pfn uint64) allocator.Addr {
@@ -178,9 +197,15 @@ func (m *Model) ingest(follow bool) error {
 	for pos := m.n; pos < end; pos++ {
 		e := m.log.At(pos)
 		k := e.Kind()
-		if !m.bootDone && k != allocator.EvBoot && k != allocator.EvReserve &&
+		if !m.bootDone && k != allocator.EvBoot && k != allocator.EvReserve && k != allocator.EvMerge && k != allocator.EvZone &&
 			(k != allocator.EvPageFree || e.Owner() != allocator.OwnerFree) {
 			m.bootDone = true
+		}
+		if !m.bootDone && k == allocator.EvMerge {
+			m.bootEnd = uint32(pos + 1)
+		}
+		if !m.bootDone && k == allocator.EvZone {
+			m.bootZones = pos + 1
 		}
 		if k == allocator.EvStep {
 			m.takeSample(m.nsteps)
@@ -246,7 +271,13 @@ func (m *Model) boot(e allocator.Event) error {
 	if ps < 512 || ps&(ps-1) != 0 || ram == 0 || ram%ps != 0 || ram/ps > 1<<31 {
 		return fmt.Errorf("heapview: boot event describes %d bytes of RAM in pages of %d bytes, which is not a machine", ram, ps)
 	}
-	m.geo = geometry{ram: ram, pageSize: ps, shift: uint(bits.TrailingZeros64(ps)), nrPages: ram / ps}
+	m.geo = geometry{ram: ram, pageSize: ps, shift: uint(bits.TrailingZeros64(ps)), nrPages: allocator.EndPFN(ram, ps),
+		pbOrder: allocator.PageblockOrder(ps)}
+	// The zones follow from the RAM size (EvZone repeats them, with the
+	// managed pages and watermarks).
+	for t, z := range allocator.ZoneLayout(ram, ps) {
+		m.geo.zones[t] = zoneGeo{start: z.Start, spanned: z.Spanned, present: z.Present}
+	}
 	m.nsteps = 0
 	m.head = &state{epoch: m.newEpoch(), pages: newVec[pageRec](m.geo.nrPages), inuse: newVec[int32](m.geo.nrPages), jr: &m.jr}
 	m.jr.marks = newMarkLog()

@@ -16,7 +16,30 @@ type PageMapOptions struct {
 	Cursor        uint64      // the page frame to mark MarkCursor, when ShowCursor
 	ShowCursor    bool        //
 	Highlight     []PageRange // page frames to mark selected, such as the pages behind a vmap area
+	Layer         PageLayer   // what the cells' colour says: who holds the pages (the default), their zone, or their pageblock's migrate type
 	Diff          []PageRange // page frames to mark MarkDiff: those that differ from a diff base
+}
+
+// PageLayer is what the page map colours by. The glyphs stay the owners'
+// (block starts and orders stay visible); only the cells' kind and class
+// change, to CellLayer with the zone or migrate type as the class.
+type PageLayer uint8
+
+// Page map layers.
+const (
+	LayerOwner   PageLayer = iota // who holds each page: free, pcp, pages, slab, ...
+	LayerZone                     // its zone: DMA, DMA32, Normal
+	LayerMigrate                  // its pageblock's migrate type
+	NumLayers
+)
+
+var layerNames = [NumLayers]string{"owners", "zones", "migrate types"}
+
+func (l PageLayer) String() string {
+	if l < NumLayers {
+		return layerNames[l]
+	}
+	return "unknown"
 }
 
 // PageMap is the rendered physical page map: a title row, the map rows
@@ -76,6 +99,10 @@ func pageGlyphs(k CellKind) (byte, byte) {
 		return 'L', 'l'
 	case CellVmalloc:
 		return 'V', 'v'
+	case CellPCP:
+		return 'C', 'c'
+	case CellNoRAM:
+		return '~', '~'
 	}
 	return ' ', ' '
 }
@@ -92,6 +119,10 @@ func ownerKind(o allocator.Owner) CellKind {
 		return CellLargeKmalloc
 	case allocator.OwnerVmalloc:
 		return CellVmalloc
+	case allocator.OwnerPCP:
+		return CellPCP
+	case allocator.OwnerHole:
+		return CellNoRAM
 	}
 	return CellFree
 }
@@ -102,13 +133,18 @@ type pageScan struct {
 	s         *state
 	freeEnd   uint64
 	freeOrder uint8
+	pcpEnd    uint64
 }
 
 func newPageScan(m *Model, s *state, first uint64) *pageScan {
 	ps := &pageScan{s: s}
 	if first < m.geo.nrPages {
 		if h, o, ok := m.freeBlockOf(s, first); ok && h < first {
-			ps.freeEnd, ps.freeOrder = h+1<<o, uint8(o)
+			if s.page(h).flags&pfPCP != 0 {
+				ps.pcpEnd = h + 1<<o
+			} else {
+				ps.freeEnd, ps.freeOrder = h+1<<o, uint8(o)
+			}
 		}
 	}
 	return ps
@@ -122,6 +158,9 @@ func (ps *pageScan) at(p uint64) (CellKind, uint8, bool) {
 	case r.flags&pfFree != 0:
 		ps.freeEnd, ps.freeOrder = p+1<<r.order, uint8(r.order)
 		return CellFree, uint8(r.order), true
+	case r.flags&pfPCP != 0:
+		ps.pcpEnd = p + 1<<r.order
+		return CellPCP, uint8(r.order), true
 	case r.flags&pfHead != 0:
 		k := ownerKind(r.owner)
 		if k == CellSlab && r.cache != 0 {
@@ -137,11 +176,22 @@ func (ps *pageScan) at(p uint64) (CellKind, uint8, bool) {
 		}
 		return k, 0, false
 	case r.flags&pfReserved != 0:
-		return CellReserved, 0, true
+		return ownerKind(r.owner), 0, true
+	case p < ps.pcpEnd:
+		return CellPCP, 0, false
 	case p < ps.freeEnd:
 		return CellFree, ps.freeOrder, false
 	}
 	return CellBlank, 0, false
+}
+
+// layerClass is the class of pfn's cell in a layer: its zone, or its
+// pageblock's migrate type.
+func (m *Model) layerClass(l PageLayer, pfn uint64) uint8 {
+	if l == LayerZone {
+		return uint8(m.geo.zoneOf(pfn))
+	}
+	return uint8(m.cur.page(pfn).migrate())
 }
 
 // PageMap renders the physical page map of the state under the cursor.
@@ -231,6 +281,9 @@ func (m *Model) PageMap(o PageMapOptions) PageMap {
 			default:
 				_, ch = pageGlyphs(kind)
 			}
+			if o.Layer != LayerOwner && kind != CellNoRAM && kind != CellBlank {
+				kind, class = CellLayer, m.layerClass(o.Layer, p)
+			}
 			b.cell(kind, class, mk, ch)
 		}
 		v.add(b.row())
@@ -238,7 +291,7 @@ func (m *Model) PageMap(o PageMapOptions) PageMap {
 	for !v.full() && len(v.rows) < o.Height-legend {
 		v.add(newRow(o.Width).row())
 	}
-	m.pageMapLegend(v, legend)
+	m.pageMapLegend(v, legend, o.Layer)
 	pm.Rows = v.done()
 	return pm
 }
@@ -270,12 +323,12 @@ func (m *Model) pageCell(ps *pageScan, p, end uint64) (CellKind, uint8, bool, bo
 		}
 		head[k] = head[k] || h
 	}
-	// Allocated frames win over free and reserved ones, so that one slab
-	// page among fifteen free ones still shows as slab: the most common
-	// allocated kind, else the most common of free and reserved.
+	// Allocated frames win over pcp frames, and those over free and
+	// reserved ones, so that one slab page among fifteen free ones still
+	// shows as slab: the most common kind of the first group present.
 	best := CellBlank
-	for _, r := range [2][2]CellKind{{CellPages, CellVmalloc}, {CellFree, CellReserved}} {
-		for k := r[0]; k <= r[1]; k++ {
+	for _, group := range cellPriority {
+		for _, k := range group {
 			if count[k] > count[best] || count[k] == count[best] && count[k] > 0 && k > best {
 				best = k
 			}
@@ -285,6 +338,14 @@ func (m *Model) pageCell(ps *pageScan, p, end uint64) (CellKind, uint8, bool, bo
 		}
 	}
 	return best, class[best], head[best], kinds > 1
+}
+
+// cellPriority groups the kinds of page frames, the group that wins a
+// cell first.
+var cellPriority = [...][]CellKind{
+	{CellPages, CellSlab, CellLargeKmalloc, CellVmalloc},
+	{CellPCP},
+	{CellFree, CellReserved, CellNoRAM},
 }
 
 // pageBits returns the page frames of rs as a bit set over n frames; nil
@@ -321,11 +382,32 @@ func (m *Model) pageMapTitle(pm PageMap) string {
 }
 
 // pageMapLegend adds the key and, with a second row, the buddyinfo counts.
-func (m *Model) pageMapLegend(v *view, rows int) {
+func (m *Model) pageMapLegend(v *view, rows int, layer PageLayer) {
 	if rows == 0 {
 		return
 	}
 	b := newRow(v.width)
+	switch layer {
+	case LayerZone:
+		b.put(CellLabel, 0, 0, "zones")
+		for t, z := range m.geo.zones {
+			if z.spanned > 0 {
+				b.put(CellBlank, 0, 0, "  ")
+				b.put(CellLayer, uint8(t), 0, allocator.ZoneType(t).String())
+				b.put(CellMuted, 0, 0, fmt.Sprintf(" %#x-%#x", z.start, z.start+z.spanned-1))
+			}
+		}
+		v.add(b.row())
+		return
+	case LayerMigrate:
+		b.put(CellLabel, 0, 0, "pageblocks")
+		for mt := allocator.MigrateType(0); mt < allocator.MigrateTypes; mt++ {
+			b.put(CellBlank, 0, 0, "  ")
+			b.put(CellLayer, uint8(mt), 0, mt.String())
+		}
+		v.add(b.row())
+		return
+	}
 	items := []struct {
 		k           CellKind
 		mk          Mark
@@ -337,6 +419,7 @@ func (m *Model) pageMapLegend(v *view, rows int) {
 		{CellSlab, 0, "S", "slab"},
 		{CellLargeKmalloc, 0, "L", "large kmalloc"},
 		{CellVmalloc, 0, "V", "vmalloc"},
+		{CellPCP, 0, "C", "pcp list"},
 		{CellText, MarkTouched, "x", "this step"},
 	}
 	for i, it := range items {

@@ -66,6 +66,10 @@ func TestPageMapCells(t *testing.T) {
 			p := hv.Page(pfn)
 			var want byte
 			switch {
+			case p.Owner == allocator.OwnerPCP && p.Head == pfn:
+				want = 'C'
+			case p.Owner == allocator.OwnerPCP:
+				want = 'c'
 			case p.State == allocator.PageFree && p.Head == pfn:
 				want = freeGlyph[p.Order]
 			case p.State == allocator.PageFree:

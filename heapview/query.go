@@ -2,9 +2,7 @@ package heapview
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
 )
@@ -53,7 +51,7 @@ func (m *Model) pageSince(s *state, idx uint32) uint64 {
 func (m *Model) freeBlockOf(s *state, pfn uint64) (uint64, int, bool) {
 	for o := 0; o <= allocator.MaxPageOrder; o++ {
 		h := pfn &^ (1<<o - 1)
-		if r := s.page(h); r.flags&pfFree != 0 && int(r.order) >= o && h+1<<r.order > pfn {
+		if r := s.page(h); r.flags&(pfFree|pfPCP) != 0 && int(r.order) >= o && h+1<<r.order > pfn {
 			return h, int(r.order), true
 		}
 	}
@@ -63,7 +61,8 @@ func (m *Model) freeBlockOf(s *state, pfn uint64) (uint64, int, bool) {
 // pageInfo describes pfn in s as allocator.Machine.Page does.
 func (m *Model) pageInfo(s *state, pfn uint64) allocator.PageInfo {
 	r := s.page(pfn)
-	info := allocator.PageInfo{PFN: pfn, Owner: r.owner, Since: m.pageSince(s, r.since), Compound: r.flags&pfCompound != 0}
+	info := allocator.PageInfo{PFN: pfn, Owner: r.owner, Since: m.pageSince(s, r.since), Compound: r.flags&pfCompound != 0,
+		Zone: m.geo.zoneOf(pfn), Pageblock: pfn &^ (1<<m.geo.pbOrder - 1), Migrate: r.migrate()}
 	switch {
 	case r.flags&pfReserved != 0:
 		info.State, info.Head = allocator.PageReserved, pfn
@@ -77,6 +76,9 @@ func (m *Model) pageInfo(s *state, pfn uint64) allocator.PageInfo {
 		info.State, info.Head = allocator.PageFree, pfn
 		if h, o, ok := m.freeBlockOf(s, pfn); ok {
 			info.Head, info.Order = h, o
+			if hr := s.page(h); hr.flags&pfPCP != 0 {
+				info.PCPCPU = int(hr.cache)
+			}
 		}
 	}
 	return info
@@ -95,21 +97,47 @@ func (m *Model) FreeCounts() [allocator.NrPageOrders]uint64 {
 	return c
 }
 
-// Buddyinfo renders /proc/buddyinfo as the machine does.
-func (m *Model) Buddyinfo() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Node %d, zone %8s ", 0, "Normal")
-	for _, n := range m.FreeCounts() {
-		fmt.Fprintf(&b, "%6d ", n)
+// Buddyinfo renders /proc/buddyinfo as the machine does: a line per
+// populated zone.
+func (m *Model) Buddyinfo() string { return allocator.FormatBuddyinfo(m.Zones()) }
+
+// Zones counts the free blocks of every zone by order and migrate type,
+// and the pageblocks by migrate type, from the pages (the zones' sizes
+// from boot); what /proc/buddyinfo and /proc/pagetypeinfo show.
+func (m *Model) Zones() []allocator.ZoneStats {
+	out := make([]allocator.ZoneStats, allocator.MaxNrZones)
+	for t := range out {
+		g := &m.geo.zones[t]
+		z := &out[t]
+		z.Type, z.StartPFN, z.Spanned, z.Present, z.Managed = allocator.ZoneType(t), g.start, g.spanned, g.present, g.managed
+		if g.spanned == 0 {
+			continue
+		}
+		// Every pageblock by its first page (a free block above
+		// pageblock_order spans several, each with its own type).
+		for p := g.start; p < g.start+g.spanned; p += 1 << m.geo.pbOrder {
+			if r := m.cur.page(p); r.owner != allocator.OwnerHole {
+				z.Pageblocks[r.migrate()]++
+			}
+		}
+		for p := g.start; p < g.start+g.spanned; {
+			r := m.cur.page(p)
+			if r.flags&pfFree != 0 {
+				z.NrFree[r.order][r.migrate()]++
+				z.Free += 1 << r.order
+				p += 1 << r.order
+				continue
+			}
+			p++
+		}
 	}
-	b.WriteByte('\n')
-	return b.String()
+	return out
 }
 
 // Totals are the machine-wide counters.
 type Totals struct {
 	Pages        uint64                         // page frames of RAM
-	PagesByOwner [6]uint64                      // page frames by allocator.Owner (OwnerFree: free)
+	PagesByOwner [allocator.NumOwners]uint64    // page frames by allocator.Owner (OwnerFree: free; OwnerPCP: on pcp lists)
 	FreeBlocks   [allocator.NrPageOrders]uint64 // free blocks by order
 	Allocs       int                            // live allocations
 	Requested    uint64                         // bytes requested by live allocations

@@ -17,7 +17,7 @@ import (
 // fails unless the rows fill w x h exactly.
 func showRows(t *testing.T, rows []heapview.Row, w, h int) string {
 	t.Helper()
-	const kinds = ".thlmfrpskvgoue!yxb"
+	const kinds = ".thlmfrpskvgoue!yxbcnz"
 	const marks = ".123456789abcdefghijklmnopqrstuv"
 	if len(rows) != h {
 		t.Fatalf("%d rows, want %d", len(rows), h)

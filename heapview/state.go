@@ -18,16 +18,23 @@ const (
 	pfTail                           // a later page of an allocated block headed by .head
 	pfReserved                       // reserved at boot
 	pfCompound                       // part of a block allocated with __GFP_COMP
+	pfPCP                            // first page of a block of order .order on a CPU's pcp list
 )
 
 // pageRec is the model of one page frame (16 bytes).
 type pageRec struct {
 	owner allocator.Owner // who holds the page; OwnerFree when free
 	flags pageFlags
-	order int8   // pfFree and pfHead pages: the block's order
+	order int8   // pfFree, pfPCP and pfHead pages: the block's order
+	pbt   uint8  // the migrate type of the page's pageblock, XOR MigrateMovable (so the zero value is Movable, as at boot)
 	head  uint32 // pfn of the first page of the allocated block (pfHead, pfTail)
 	since uint32 // position+1 of the event that last changed the page; 0: untouched
-	cache uint32 // pfHead pages of a slab: the cache id + 1; else 0
+	cache uint32 // pfHead pages of a slab: the cache id + 1; pfPCP pages: the CPU whose list; else 0
+}
+
+// migrate returns the migrate type of the page's pageblock.
+func (r *pageRec) migrate() allocator.MigrateType {
+	return allocator.MigrateType(r.pbt) ^ allocator.MigrateMovable
 }
 
 // slabRec is one slab, keyed by its first pfn.
@@ -106,7 +113,7 @@ const (
 	cFree       = 0                              // + order: free blocks of that order
 	cFreePages  = cFree + allocator.NrPageOrders // free page frames
 	cOwner      = cFreePages + 1                 // + owner: page frames held by that owner
-	cAllocs     = cOwner + 6                     // live allocations
+	cAllocs     = cOwner + allocator.NumOwners   // live allocations
 	cAllocReq   = cAllocs + 1                    // bytes requested by live allocations
 	cAllocBytes = cAllocReq + 1                  // bytes taken by live allocations
 	cSlabs      = cAllocBytes + 1                // slabs

@@ -63,17 +63,17 @@ func TestWhyStripSaysTheStep(t *testing.T) {
 	if got := text(1, 200, 4); !strings.HasPrefix(got[0], "Welcome.") || strings.Contains(strings.Join(got, "\n"), "say") {
 		t.Errorf("a say() step is its narration: %q", got)
 	}
-	if got := text(30, 200, 4); !strings.HasPrefix(got[0], "krealloc(0x") || !strings.HasPrefix(got[1], "▸ 300 > ksize 128: moved") {
-		t.Errorf("step 30: the call, then the decision and its rule: %q", got)
+	if got := text(31, 200, 4); !strings.HasPrefix(got[0], "krealloc(0x") || !strings.HasPrefix(got[1], "▸ 300 > ksize 128: moved") {
+		t.Errorf("step 31: the call, then the decision and its rule: %q", got)
 	}
 	if got := text(0, 200, 4); !strings.HasPrefix(got[0], "▸ boot: 64 MiB of RAM") {
 		t.Errorf("boot: %q", got)
 	}
-	got := text(30, 60, 3)
+	got := text(31, 60, 3)
 	if last := got[len(got)-1]; !strings.HasPrefix(last, "… ") || !strings.HasSuffix(last, " more lines") {
 		t.Errorf("a cut strip should count what it left out: %q", got)
 	}
-	full := text(30, 60, 100)
+	full := text(31, 60, 100)
 	n := 0
 	for _, l := range full {
 		if l != "" {
@@ -97,7 +97,7 @@ func TestWhyStripSaysTheStep(t *testing.T) {
 // each decision whole: the function's name gives way first.
 func TestReallocHistoryNarrow(t *testing.T) {
 	hv, _ := tourModel(t)
-	hv.Seek(83)
+	hv.Seek(84) // the push that moves the KVec
 	for _, w := range []int{50, 58, 63} {
 		rows := hv.ReallocPanel(heapview.ReallocOptions{Width: w, Height: 20})
 		n := 0

@@ -13,7 +13,7 @@ import (
 // operations, each one script step, as a script would: alloc_pages and
 // free_pages, kmalloc, kfree and krealloc, kmem_cache_create, _alloc,
 // _free and _destroy, vmalloc, vfree and vrealloc, kvmalloc, kvrealloc and
-// kvfree, KVec, VVec and KBox,
+// kvfree, KVec, VVec and KBox, drain_all_pages,
 // CPU switches and
 // validation, with misuse the machine reports and refuses. It keeps what
 // a script would hold so that every free is of something live, except the
@@ -99,6 +99,15 @@ func (w *workload) kmallocSize() uint64 {
 	return 1 << 40 // fails: beyond KMALLOC_MAX_SIZE
 }
 
+// pageGFPs are the flags alloc_pages is called with: each migrate type
+// (so pageblocks are claimed and stolen), each zone modifier, and the
+// atomic flags that may dip below the min watermark.
+var pageGFPs = []allocator.GFP{
+	allocator.GFPKernel, allocator.GFPKernel, allocator.GFPHighUserMovable, allocator.GFPHighUserMovable,
+	allocator.GFPKernel | allocator.GFPReclaimable, allocator.GFPAtomic, allocator.GFPKernel | allocator.GFPDMA,
+	allocator.GFPKernel | allocator.GFPDMA32,
+}
+
 func (w *workload) gfp() allocator.GFP {
 	g := allocator.GFPKernel
 	switch w.rng.IntN(12) {
@@ -120,8 +129,9 @@ func (w *workload) step() {
 		switch r := rng.IntN(106); {
 		case r < 8:
 			order := []int{0, 0, 0, 1, 2, 3, 5}[rng.IntN(7)]
-			w.s.begin(fmt.Sprintf("alloc_pages(GFP_KERNEL, %d)", order))
-			a, err := m.AllocPages(order, allocator.GFPKernel|allocator.GFPNoWarn)
+			gfp := pageGFPs[rng.IntN(len(pageGFPs))]
+			w.s.begin(fmt.Sprintf("alloc_pages(%v, %d)", gfp, order))
+			a, err := m.AllocPages(order, gfp|allocator.GFPNoWarn)
 			w.fail("alloc_pages", err)
 			if err == nil {
 				w.pages = append(w.pages, pageBlock{a, order})
@@ -419,6 +429,9 @@ func (w *workload) step() {
 				b.Drop()
 				remove(&w.boxes, i)
 			}
+		case r == 105:
+			w.s.begin("drain_all_pages()")
+			m.DrainAllPages()
 		default:
 			cpu := rng.IntN(m.Config().CPUs)
 			w.s.begin(fmt.Sprintf("set_cpu(%d)", cpu))

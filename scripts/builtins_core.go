@@ -18,7 +18,7 @@ func coreGroup() Group {
 		Name: "core",
 		Builtins: []Builtin{
 			{Name: "config", Fn: builtinConfig,
-				Doc: "config(ram=, cpus=, page_size=, profile=, max_steps=): configure the machine; only before the first step"},
+				Doc: "config(ram=, cpus=, possible_cpus=, page_size=, profile=, max_steps=): configure the machine; only before the first step"},
 			{Name: "cpu", Step: true, Fn: builtinCPU,
 				Doc: "cpu(n): run the following steps on CPU n"},
 			{Name: "say", Step: true, Fn: builtinSay,
@@ -28,10 +28,10 @@ func coreGroup() Group {
 			{Name: "bookmark", Fn: builtinBookmark,
 				Doc: "bookmark(name): mark the next step for the interface, where ' and b cycle through bookmarks; not a step"},
 			{Name: "machine", Fn: builtinMachine,
-				Doc: "machine(): the configuration: ram, page_size, cpus, profile, nr_pages, reserved_pages, cpu, max_steps"},
+				Doc: "machine(): the configuration: ram, page_size, cpus, possible_cpus, profile, mobility_grouping, pageblock_order, nr_pages, reserved_pages, cpu, max_steps"},
 		},
 		ConfigKeys: []ConfigKey{
-			{Name: "ram", Doc: "bytes of RAM: an int or a size such as \"64M\" (2 MiB to 4 GiB)",
+			{Name: "ram", Doc: "bytes of RAM: an int or a size such as \"64M\" (2 MiB to 16 GiB)",
 				Set: func(s *Settings, v starlark.Value) error {
 					n, err := sizeValue(v)
 					if err == nil && n <= 0 {
@@ -57,6 +57,16 @@ func coreGroup() Group {
 					}
 					if s.Config.CPUs < 1 {
 						return fmt.Errorf("%d is out of range (allowed: 1 to %d)", s.Config.CPUs, allocator.MaxCPUs)
+					}
+					return nil
+				}},
+			{Name: "possible_cpus", Doc: "nr_cpu_ids, up to 8192 (at least cpus); with one present CPU SLUB's calculate_order() uses it",
+				Set: func(s *Settings, v starlark.Value) error {
+					if err := starlark.AsInt(v, &s.Config.PossibleCPUs); err != nil {
+						return err
+					}
+					if s.Config.PossibleCPUs < 1 {
+						return fmt.Errorf("%d is out of range (allowed: 1 to %d)", s.Config.PossibleCPUs, allocator.MaxPossibleCPUs)
 					}
 					return nil
 				}},
@@ -228,14 +238,17 @@ func builtinMachine(c *Call) (starlark.Value, error) {
 	m := c.Machine()
 	cfg := m.Config()
 	return starlarkstruct.FromStringDict(starlark.String("machine"), starlark.StringDict{
-		"ram":            starlark.MakeInt64(cfg.RAM),
-		"page_size":      starlark.MakeUint64(m.PageSize()),
-		"cpus":           starlark.MakeInt(cfg.CPUs),
-		"profile":        starlark.String(cfg.Profile.String()),
-		"nr_pages":       starlark.MakeUint64(m.NrPages()),
-		"reserved_pages": starlark.MakeUint64(m.ReservedPages()),
-		"cpu":            starlark.MakeInt(m.CPU()),
-		"max_steps":      starlark.MakeInt(c.Session.settings.MaxSteps),
+		"ram":               starlark.MakeInt64(cfg.RAM),
+		"page_size":         starlark.MakeUint64(m.PageSize()),
+		"cpus":              starlark.MakeInt(cfg.CPUs),
+		"possible_cpus":     starlark.MakeInt(cfg.PossibleCPUs),
+		"mobility_grouping": starlark.Bool(m.MobilityGrouping()),
+		"pageblock_order":   starlark.MakeInt(m.PageblockOrder()),
+		"profile":           starlark.String(cfg.Profile.String()),
+		"nr_pages":          starlark.MakeUint64(m.NrPages()),
+		"reserved_pages":    starlark.MakeUint64(m.ReservedPages()),
+		"cpu":               starlark.MakeInt(m.CPU()),
+		"max_steps":         starlark.MakeInt(c.Session.settings.MaxSteps),
 	}), nil
 }
 

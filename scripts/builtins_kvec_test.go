@@ -586,7 +586,7 @@ check(drop(c) == False, "and a second drop is misuse")
 	all := strings.Join(texts, "\n")
 	for _, want := range []string{
 		"BUG: KASAN: use-after-free in VVec<u8>::push: its buffer at 0xffffc90000000000 was freed in step 3 behind the vector's back; ignored",
-		"BUG: KASAN: use-after-free in KVec<u64>::push: its buffer at 0xffff888000100000 was freed behind the vector's back; ignored",
+		"BUG: KASAN: use-after-free in KVec<u64>::push: its buffer at 0xffff888001000000 was freed behind the vector's back; ignored",
 		"has been handed out again (object 0 of kmalloc-8, 8 bytes)",
 		"drop of a KBox<[u8; 24]> whose memory was freed behind its back and handed out again; ignored",
 	} {

@@ -16,11 +16,11 @@ func kvmallocGroup() Group {
 		Name: "kvmalloc",
 		Builtins: []Builtin{
 			{Name: "kvmalloc", Step: true, Fn: builtinKvmalloc,
-				Doc: "kvmalloc(size, flags=GFP_KERNEL): kmalloc, and above a page vmalloc when kmalloc fails and the flags may block; None (NULL) on failure"},
+				Doc: "kvmalloc(size, flags=GFP_KERNEL): kmalloc, and above a page vmalloc when kmalloc fails and the flags may block; ZERO_SIZE_PTR (0x10) for 0; None (NULL) on failure"},
 			{Name: "kvfree", Step: true, Fn: builtinKvfree,
 				Doc: "kvfree(p): vfree for a vmalloc address, kfree otherwise; True if freed, False if the free was reported and refused"},
 			{Name: "kvrealloc", Step: true, Fn: builtinKvrealloc,
-				Doc: "kvrealloc(p, size, flags=GFP_KERNEL): vrealloc for vmalloc memory, else krealloc and on failure kvmalloc, copy and kfree; the new pointer, or None for size 0 and on failure (p is then still live)"},
+				Doc: "kvrealloc(p, size, flags=GFP_KERNEL): vrealloc for vmalloc memory, else krealloc and on failure kvmalloc, copy and kfree; the new pointer; for size 0 ZERO_SIZE_PTR (kmalloc memory) or None (vmalloc memory); None on failure (p is then still live)"},
 		},
 	}
 }
@@ -58,8 +58,8 @@ func builtinKvmalloc(c *Call) (starlark.Value, error) {
 		// The allocator recorded why (EvKvmalloc, and any warning).
 		return allocFailed(c, err)
 	case addr == allocator.ZeroSizePtr:
-		c.SetResult("ZERO_SIZE_PTR")
-		return starlark.None, nil
+		// kvmalloc(0) is kmalloc(0): ZERO_SIZE_PTR, as krealloc's size 0.
+		return slabPointer(c, addr, 0, gfp)
 	}
 	return kvPointer(c, addr, size, gfp)
 }
@@ -74,8 +74,9 @@ func builtinKvfree(c *Call) (starlark.Value, error) {
 // builtinKvrealloc is kvrealloc. In place it returns p itself with its
 // size updated; after a move (within kmalloc, within vmalloc, or from
 // kmalloc to vmalloc) it marks p freed and returns a new Pointer. Size 0
-// frees p and returns None. A failure returns None with p still live, and
-// the allocator records why.
+// frees p and returns what the kernel returns: ZERO_SIZE_PTR for kmalloc
+// memory (krealloc's answer), None (NULL) for vmalloc memory (vrealloc's).
+// A failure returns None with p still live, and the allocator records why.
 func builtinKvrealloc(c *Call) (starlark.Value, error) {
 	a, err := unpackRealloc(c, kvStale)
 	if err != nil {
@@ -93,10 +94,9 @@ func builtinKvrealloc(c *Call) (starlark.Value, error) {
 	case a.size == 0:
 		a.freeOld(c)
 		if addr == allocator.ZeroSizePtr {
-			c.SetResult("ZERO_SIZE_PTR")
-		} else {
-			c.SetResult("NULL")
+			return slabPointer(c, addr, 0, a.gfp)
 		}
+		c.SetResult("NULL")
 		return starlark.None, nil
 	case a.p != nil && addr == a.old:
 		if m.IsVmallocAddr(addr) {

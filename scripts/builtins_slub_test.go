@@ -13,9 +13,9 @@ import (
 func TestKmallocReturnsPointerWithCacheAndKsize(t *testing.T) {
 	s := runScript(t, `
 p = kmalloc(100)
-check(type(p) == "pointer" and str(p) == "0xffff888000100000", "a direct-map pointer")
+check(type(p) == "pointer" and str(p) == "0xffff888001000000", "a direct-map pointer")
 check(p.size == 100 and p.ksize == 128 and p.cache == "kmalloc-128" and p.owner == "kmalloc-128", "size, ksize, cache")
-check(p.order == -1 and p.pfn == 0x100 and p.gfp == GFP_KERNEL and p.step == 1 and p.live, "fields")
+check(p.order == -1 and p.pfn == 0x1000 and p.gfp == GFP_KERNEL and p.step == 1 and p.live, "fields")
 for n in [1, 8, 9, 16, 17, 32, 33, 64, 65, 96, 97, 128, 129, 192, 193, 256, 257, 512, 1000, 2048, 4096, 8192]:
     q = kmalloc(n)
     c = kmalloc_cache(n)
@@ -35,7 +35,7 @@ check(read(z, 0, 64) == bytes([0] * 64), "__GFP_ZERO")
 `)
 	noFailures(t, s)
 	st := s.Step(1)
-	if st.Op != "kmalloc(100, GFP_KERNEL)" || st.Result != "0xffff888000100000" || st.Call != "kmalloc(100)" {
+	if st.Op != "kmalloc(100, GFP_KERNEL)" || st.Result != "0xffff888001000000" || st.Call != "kmalloc(100)" {
 		t.Errorf("step 1 = %+v", st)
 	}
 	e, ok := findEvent(stepEvents(s, 1), allocator.EvKmalloc)
@@ -99,7 +99,7 @@ check(kfree(z) == True and kfree(z) == True, "kfree(ZERO_SIZE_PTR) does nothing,
 			if got := kinds(events); got != "step kfree" {
 				t.Errorf("kfree(None) events: %s", got)
 			}
-		case "kfree(0xffff888000108000)":
+		case "kfree(0xffff888001008000)":
 			seen++
 			if e, ok := findEvent(events, allocator.EvPageFree); !ok || e.Owner() != allocator.OwnerLargeKmalloc || e.Order() != 3 {
 				t.Errorf("large kfree: %+v", e)
@@ -133,9 +133,9 @@ check(kfree(q.addr + 8) == False and q.live, "an address inside an object is ref
 check(kfree(q.addr), "an address of an object frees it")
 `)
 	noFailures(t, s)
-	wantLogEvent(t, s, allocator.EvSlubReport, "double free of 0xffff888000100000: object 0 of kmalloc-64 is already free")
-	wantLogEvent(t, s, allocator.EvMisuse, "kfree: 0xffff888000100000 was freed in step 3 and has been handed out again (object 0 of kmalloc-64, 64 bytes)")
-	wantLogEvent(t, s, allocator.EvMisuse, "krealloc: 0xffff888000100000 was freed in step 3")
+	wantLogEvent(t, s, allocator.EvSlubReport, "double free of 0xffff888001000000: object 0 of kmalloc-64 is already free")
+	wantLogEvent(t, s, allocator.EvMisuse, "kfree: 0xffff888001000000 was freed in step 3 and has been handed out again (object 0 of kmalloc-64, 64 bytes)")
+	wantLogEvent(t, s, allocator.EvMisuse, "krealloc: 0xffff888001000000 was freed in step 3")
 	wantLogEvent(t, s, allocator.EvBadFree, "Not a kmalloc allocation")
 	wantLogEvent(t, s, allocator.EvBadFree, "not a direct-map address of RAM")
 	wantLogEvent(t, s, allocator.EvSlubReport, "not the start of an object of kmalloc-64")
@@ -174,7 +174,7 @@ check(ksize(p) == 0, "a freed object: KASAN reports, ksize gives 0")
 `)
 	noFailures(t, s)
 	for _, st := range allSteps(s) {
-		if strings.HasPrefix(st.Op, "ksize(0xffff888000100000)") && st.Result != "128" && st.Result != "0" {
+		if strings.HasPrefix(st.Op, "ksize(0xffff888001000000)") && st.Result != "128" && st.Result != "0" {
 			t.Errorf("ksize step %+v", st)
 		}
 	}
@@ -196,9 +196,9 @@ kfree(p)
 check(read(p, 0, 1) == None, "use after free")
 `)
 	noFailures(t, s)
-	wantLogEvent(t, s, allocator.EvMisuse, "BUG: KASAN: slab-out-of-bounds in write: Write of size 4 at addr ffff888000100062: located 98 bytes inside of allocated 100-byte region [ffff888000100000, ffff888000100064); bytes 100..127 of the kmalloc-128 object (ksize 128) are beyond the request")
+	wantLogEvent(t, s, allocator.EvMisuse, "BUG: KASAN: slab-out-of-bounds in write: Write of size 4 at addr ffff888001000062: located 98 bytes inside of allocated 100-byte region [ffff888001000000, ffff888001000064); bytes 100..127 of the kmalloc-128 object (ksize 128) are beyond the request")
 	wantLogEvent(t, s, allocator.EvMisuse, "located 27 bytes to the right of allocated 100-byte region")
-	wantLogEvent(t, s, allocator.EvMisuse, "BUG: KASAN: slab-out-of-bounds in write: Write of size 1 at addr ffff888000100080 runs 29 bytes past the end")
+	wantLogEvent(t, s, allocator.EvMisuse, "BUG: KASAN: slab-out-of-bounds in write: Write of size 1 at addr ffff888001000080 runs 29 bytes past the end")
 	wantLogEvent(t, s, allocator.EvMisuse, "bytes 9000..16383 of the large kmalloc object (ksize 16384)")
 	wantLogEvent(t, s, allocator.EvMisuse, "BUG: KASAN: slab-use-after-free in read")
 }
@@ -280,8 +280,8 @@ check(kmem_cache_destroy(None) == None, "NULL")
 `)
 	noFailures(t, s)
 	for _, text := range []string{
-		"allocviz: kmem_cache_free(kmalloc-64, 0xffff888000100000): the object is from thing",
-		"allocviz: double free of 0xffff888000100000: object 0 of thing is already free",
+		"allocviz: kmem_cache_free(kmalloc-64, 0xffff888001000000): the object is from thing",
+		"allocviz: double free of 0xffff888001000000: object 0 of thing is already free",
 		"kmem_cache_alloc(thing): the cache was destroyed in step ",
 		"; the kernel would use its freed struct kmem_cache; not destroyed again",
 		"busy removed from the cache list with 1 objects in 1 slabs still allocated",

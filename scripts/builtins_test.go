@@ -15,20 +15,23 @@ func TestAllocPagesReturnsPointerAndStep(t *testing.T) {
 	s := runScript(t, `
 p = alloc_pages(2)
 check(type(p) == "pointer", "type")
-check(str(p) == "0xffff888000100000", "prints as the kernel address")
-check(p.addr == 0xffff888000100000, "addr")
+check(str(p) == "0xffff888001000000", "prints as the kernel address")
+check(p.addr == 0xffff888001000000, "addr")
 check(p.size == 4 * 4096, "size is the block's bytes")
-check(p.order == 2 and p.pfn == 0x100 and p.owner == "pages", "order, pfn, owner")
+check(p.order == 2 and p.pfn == 0x1000 and p.owner == "pages", "order, pfn, owner")
 check(p.gfp == GFP_KERNEL, "default flags are GFP_KERNEL")
 check(p.live and p.step == 1, "live, allocated in step 1")
 `)
 	noFailures(t, s)
 	st := s.Step(1)
-	if st.N != 1 || st.Pos != "test.star:2:5" || st.Call != "alloc_pages(2)" || st.Op != "alloc_pages(2, GFP_KERNEL)" || st.Result != "0xffff888000100000" {
+	if st.N != 1 || st.Pos != "test.star:2:5" || st.Call != "alloc_pages(2)" || st.Op != "alloc_pages(2, GFP_KERNEL)" || st.Result != "0xffff888001000000" {
 		t.Errorf("step 1 = %+v", st)
 	}
 	ev := stepEvents(s, 1)
-	if got := kinds(ev); got != "step split split split split split split page_alloc" {
+	// GFP_KERNEL wants Unmovable; every pageblock is Movable at boot, so the
+	// first claims an order-10 block (two pageblocks), splits it and
+	// refills cpu 0's order-2 pcp list with a batch.
+	if got := kinds(ev); got != "step claim pageblock split split split split split split split split pcp_refill pcp_refill page_alloc" {
 		t.Errorf("step 1 events: %s", got)
 	}
 	if ev[0].Src() != "test.star:2:5" || ev[0].Op() != "alloc_pages(2)" {
@@ -64,10 +67,10 @@ func TestAllocPagesExhaustsRAMPageByPage(t *testing.T) {
 	s := runScript(t, `
 config(ram="2M")
 n = 0
-while alloc_pages(0, GFP_KERNEL | __GFP_NOWARN) != None:
+while alloc_pages(0, GFP_KERNEL | __GFP_MEMALLOC | __GFP_NOWARN) != None:
     n += 1
-check(n == machine().nr_pages - machine().reserved_pages, "every free page was handed out once")
-check(buddyinfo() == [0] * (MAX_PAGE_ORDER + 1), "nothing is free")
+check(n == machine().nr_pages - machine().reserved_pages, "every free page was handed out once (__GFP_MEMALLOC passes the watermarks)")
+check(buddyinfo() == [0] * (MAX_PAGE_ORDER + 1) and idle_pages() == 0, "nothing is free, nothing on a per-CPU list")
 `)
 	noFailures(t, s)
 	last := allSteps(s)[s.NumSteps()-3]
@@ -106,8 +109,8 @@ check(not p.live, "the pointer knows it was freed")
 check(free_pages(None, 3) == None, "free_pages(NULL) does nothing")
 `)
 	noFailures(t, s)
-	if got := kinds(stepEvents(s, 2)); !strings.HasPrefix(got, "step page_free merge") {
-		t.Errorf("free events: %s", got)
+	if got := kinds(stepEvents(s, 2)); got != "step page_free" {
+		t.Errorf("free events: %s, want the free to the per-CPU list alone", got)
 	}
 	if got := kinds(stepEvents(s, 5)); got != "step" {
 		t.Errorf("free_pages(None) events: %s, want none", got)
@@ -161,10 +164,10 @@ check(read(p, 0, 0) == b"", "an empty read")
 	noFailures(t, s)
 	// The bytes are in the machine's RAM, through the direct map.
 	buf := make([]byte, 1)
-	if err := s.Machine().ReadAt(allocator.DirectMapBase+0x100000+100, buf); err != nil || buf[0] != 7 {
+	if err := s.Machine().ReadAt(allocator.DirectMapBase+0x1000000+100, buf); err != nil || buf[0] != 7 {
 		t.Errorf("RAM holds %v (%v), want 7", buf, err)
 	}
-	if st := s.Step(10); st.Op != `read(0xffff888000100000, 0, 8)` || st.Result != `b"\x01\x02hi\x03\x04\xff\t"` {
+	if st := s.Step(10); st.Op != `read(0xffff888001000000, 0, 8)` || st.Result != `b"\x01\x02hi\x03\x04\xff\t"` {
 		t.Errorf("read step = %+v", st)
 	}
 }
@@ -174,9 +177,9 @@ func TestMemoryMisuseIsReported(t *testing.T) {
 		name, src, want string
 	}{
 		{"write past the end", `check(write(p, 4090, "0123456789") == False)`,
-			"BUG: KASAN: out-of-bounds in write: Write of size 10 at addr ffff888000100ffa runs 4 bytes past the end of the 4096-byte block at ffff888000100000"},
+			"BUG: KASAN: out-of-bounds in write: Write of size 10 at addr ffff888001000ffa runs 4 bytes past the end of the 4096-byte block at ffff888001000000"},
 		{"read past the end", `check(read(p, 4096, 1) == None)`,
-			"BUG: KASAN: out-of-bounds in read: Read of size 1 at addr ffff888000101000 runs 1 byte past the end"},
+			"BUG: KASAN: out-of-bounds in read: Read of size 1 at addr ffff888001001000 runs 1 byte past the end"},
 		{"negative offset", `check(read(p, -8, 4) == None)`,
 			"starts 8 bytes before the 4096-byte block"},
 		{"fill past the end", `check(fill(p, 1, 4097) == False)`,
@@ -185,7 +188,7 @@ func TestMemoryMisuseIsReported(t *testing.T) {
 			"out-of-bounds in read"},
 		{"use after free", `free_pages(p, 0)
 check(write(p, 0, "x") == False)`,
-			"BUG: KASAN: use-after-free in write: Write of size 1 at addr ffff888000100000: the block at ffff888000100000 was freed in step 3"},
+			"BUG: KASAN: use-after-free in write: Write of size 1 at addr ffff888001000000: the block at ffff888001000000 was freed in step 3"},
 		{"NULL", `q = alloc_pages(11, __GFP_NOWARN)
 check(read(q, 0, 8) == None)`,
 			"BUG: kernel NULL pointer dereference, address: 0000000000000000"},
@@ -332,13 +335,13 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"alloc_pages(0)\nconfig(ram=\"128M\")", "test.star:2:1: config: must come before the first step, at the top of the script (step 1, alloc_pages(0) at test.star:1:1, already ran)"},
 		{"say(\"hi\")\nconfig(cpus=2)", "test.star:2:1: config: must come before the first step"},
-		{"config(rma=1)", `test.star:1:1: config: unknown setting "rma" (known: cpus, debug, freelist_hardened, freelist_random, max_steps, page_size, profile, ram, seed)`},
+		{"config(rma=1)", `test.star:1:1: config: unknown setting "rma" (known: cpus, debug, freelist_hardened, freelist_random, max_steps, page_size, possible_cpus, profile, ram, seed)`},
 		{"config(64)", "test.star:1:1: config: takes keyword arguments only"},
-		{"config(ram=\"1M\")", "test.star:1:1: config: ram 1048576 is out of range (allowed: 2 MiB to 4 GiB)"},
+		{"config(ram=\"1M\")", "test.star:1:1: config: ram 1048576 is out of range (allowed: 2 MiB to 16 GiB)"},
 		{"config(page_size=8192)", "test.star:1:1: config: page_size 8192 is not supported (allowed: 4096, 16384, 65536)"},
 		{"config(cpus=0)", "test.star:1:1: config: cpus: 0 is out of range (allowed: 1 to 256)"},
 		{"config(cpus=300)", "test.star:1:1: config: cpus 300 is out of range (allowed: 1 to 256)"},
-		{"config(ram=0)", "test.star:1:1: config: ram: 0 is out of range (allowed: 2 MiB to 4 GiB)"},
+		{"config(ram=0)", "test.star:1:1: config: ram: 0 is out of range (allowed: 2 MiB to 16 GiB)"},
 		{"config(profile=\"5.10\")", `test.star:1:1: config: profile: "5.10" is not a kernel profile (allowed: 6.18, 6.12)`},
 		{"config(ram=\"64Q\")", `test.star:1:1: config: ram: size "64Q": unknown unit "Q"`},
 		{"config(max_steps=0)", "test.star:1:1: config: max_steps: 0 is out of range (allowed: 1 to 1099511627776)"},
@@ -370,16 +373,16 @@ func TestBuddyinfoAndMachineAreNotSteps(t *testing.T) {
 	s := runScript(t, `
 b = buddyinfo()
 m = machine()
-check(b == [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 15], "buddyinfo of a fresh 64 MiB machine")
+check(b == [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 15], "buddyinfo of a fresh 64 MiB machine: DMA's blocks and DMA32's added up")
 check(m.ram == 64 << 20 and m.page_size == 4096 and m.cpus == 4 and m.profile == "6.18", "defaults")
-p = alloc_pages(3)
-check(buddyinfo() == [0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 15], "after an order-3 split")
+p = alloc_pages(4, GFP_HIGHUSER_MOVABLE)
+check(buddyinfo() == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 14], "after an order-4 split of one of DMA32's order-10 blocks")
 `)
 	noFailures(t, s)
 	if n := s.NumSteps(); n != 4 {
 		t.Errorf("%d steps, want 4 (two checks, alloc_pages, check)", n)
 	}
-	if got, want := s.Machine().FreeCounts(), [11]uint64{0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 15}; got != want {
+	if got, want := s.Machine().FreeCounts(), [11]uint64{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 14}; got != want {
 		t.Errorf("FreeCounts %v, want %v", got, want)
 	}
 }
@@ -428,7 +431,7 @@ check(p < q and q > p and p != q, "ordered by address")
 d = {p: "first"}
 check(d[p] == "first", "hashable")
 check([p] == [p], "in lists")
-check(str([p]) == "[0xffff888000100000]", "prints in lists as an address")
+check(str([p]) == "[0xffff888001000000]", "prints in lists as an address")
 check(p, "a pointer is true; NULL is None")
 check(sorted(dir(p)) == ["addr", "area", "cache", "gfp", "ksize", "live", "order", "owner", "pfn", "size", "step"], "attributes")
 `)

@@ -246,7 +246,7 @@ func TestTraceLsLesson(t *testing.T) {
 		t.Errorf("%d compile steps, directory entries %v, %d freed", compile, dirents, freed)
 	}
 	has(317, "getname_kernel", "kmem_cache_alloc(names_cache")
-	if len(names) != 2 || names[0xffff8880120c8000] != 539 || names[0xffff8880120c9000] != 1 || len(getxattr) != 1 || getxattr[0xffff8880133ef000] != 136 || kfreeNull == 0 {
+	if len(names) != 2 || names[0xffff888001090000] != 539 || names[0xffff888001091000] != 1 || len(getxattr) != 1 || getxattr[0xffff8880010b4000] != 136 || kfreeNull == 0 {
 		t.Errorf("names_cache objects %v, do_getxattr objects %v, %d kfree(NULL)", names, getxattr, kfreeNull)
 	}
 	at, err := s.Rebuild(1153)

@@ -48,6 +48,7 @@ type keyMap struct {
 	// The page map.
 	Zoom    key.Binding
 	Magnify key.Binding
+	Layer   key.Binding
 
 	// The slab caches.
 	Sort      key.Binding
@@ -116,6 +117,7 @@ func DefaultKeyMap() keyMap {
 
 		Zoom:    key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "zoom")),
 		Magnify: key.NewBinding(key.WithKeys("Z"), key.WithHelp("Z", "strip")),
+		Layer:   key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "layer")),
 
 		Sort:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
 		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse")),
@@ -166,7 +168,7 @@ func (k *keyMap) helpGroups() []helpGroup {
 		{title: "Panes", keys: []*key.Binding{&k.FocusNext, &k.FocusPrev, &k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.HalfUp, &k.HalfDown, &k.WhyMore, &k.Presenter}},
 		{title: "Page map, slabs: cursor", keys: []*key.Binding{&k.Inspect}, context: true},
 		{title: "Timeline", keys: []*key.Binding{&k.Timeline, &k.TimelineJump, &k.TimelineCross}},
-		{title: "Page map", keys: []*key.Binding{&k.Zoom, &k.Magnify}},
+		{title: "Page map", keys: []*key.Binding{&k.Zoom, &k.Magnify, &k.Layer}},
 		{title: "Slabs pane", keys: []*key.Binding{&k.Sort, &k.Reverse, &k.Freelist, &k.AllCaches, &k.Follow}, context: true},
 		{title: "Inspector cursor", keys: []*key.Binding{&k.CursorLeft, &k.CursorRight, &k.CursorUp, &k.CursorDown}, context: true},
 		{title: "Commands", keys: []*key.Binding{&k.Prompt, &k.Search, &k.Open, &k.Help, &k.Quit}},
@@ -194,7 +196,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) paneKeys(p paneID) []key.Binding {
 	switch p {
 	case panePages:
-		return []key.Binding{k.Zoom, k.Magnify, k.Inspect}
+		return []key.Binding{k.Zoom, k.Magnify, k.Layer, k.Inspect}
 	case paneSlabs:
 		keys := []key.Binding{k.Up, k.Sort, k.Freelist, k.Inspect}
 		if k.Follow.Enabled() {

@@ -28,6 +28,7 @@ func (m *Model) legendItems() []legendItem {
 		{heapview.CellSlab, 0, "S", "slab"},
 		{heapview.CellLargeKmalloc, 0, "L", "large kmalloc"},
 		{heapview.CellVmalloc, 0, "V", "vmalloc"},
+		{heapview.CellPCP, 0, "C", "pcp list"},
 		{heapview.CellGuard, 0, "g", "guard page"},
 		{heapview.CellText, heapview.MarkTouched, "x", "changed by this step"},
 	}

@@ -857,9 +857,9 @@ func TestZoomShowsAPagePerCell(t *testing.T) {
 	if m.pages.pm.Scale != 1 || !strings.Contains(m.View(), "zoomed to a page per cell") {
 		t.Fatalf("z should zoom to a page per cell:\n%s", m.View())
 	}
-	// Step 1 took pfn 0x100: the zoomed window shows it.
+	// Step 1 took pfn 0x1000 (DMA32): the zoomed window shows it.
 	first, span := m.pages.pm.First, uint64(m.pages.pm.Cols*m.pages.pm.Lines)
-	if 0x100 < first || 0x100 >= first+span {
+	if 0x1000 < first || 0x1000 >= first+span {
 		t.Fatalf("the zoomed map shows pfns %#x..%#x, not the page the step took", first, first+span)
 	}
 	m, _ = press(t, m, "z")

@@ -16,12 +16,13 @@ import (
 // zoomed (z), the map is a page a cell, around what the step changed.
 type pagesPane struct {
 	textPane
-	cursor  uint64           // the page frame under the inspector cursor
-	pm      heapview.PageMap // the last map rendered: its scale and geometry
-	nr      uint64           // page frames of RAM
-	zoom    bool             // a cell per page frame, scrolled to what matters, instead of all of RAM
-	first   uint64           // zoomed: the first page frame shown; noWindow before the first zoomed map
-	noStrip bool             // the magnified strip is off (Z)
+	cursor  uint64             // the page frame under the inspector cursor
+	pm      heapview.PageMap   // the last map rendered: its scale and geometry
+	nr      uint64             // page frames of RAM
+	zoom    bool               // a cell per page frame, scrolled to what matters, instead of all of RAM
+	layer   heapview.PageLayer // what the colours say: owners, zones or migrate types (L cycles)
+	first   uint64             // zoomed: the first page frame shown; noWindow before the first zoomed map
+	noStrip bool               // the magnified strip is off (Z)
 }
 
 // noWindow is pagesPane.first before a zoomed map has placed its window.
@@ -40,6 +41,9 @@ func stripRows(h int) int {
 	}
 	return 0
 }
+
+// nextLayer cycles what the page map's colours say.
+func (p *pagesPane) nextLayer() { p.layer = (p.layer + 1) % heapview.NumLayers }
 
 // zoomWindow returns the first page frame the zoomed map shows so that
 // focus is in view, keeping the window where it was when it already is,
@@ -137,8 +141,11 @@ func (m *Model) refreshPages(inspecting bool, highlight, diff []heapview.PageRan
 	m.pages.nr = hv.NrPages()
 	m.pages.cursor = min(m.pages.cursor, m.pages.nr-1)
 	opts := heapview.PageMapOptions{Width: w, Cursor: m.pages.cursor, ShowCursor: inspecting,
-		Highlight: highlight, Diff: diff}
+		Highlight: highlight, Diff: diff, Layer: m.pages.layer}
 	title := "Physical pages"
+	if m.pages.layer != heapview.LayerOwner {
+		title += " · by " + m.pages.layer.String() + " (L)"
+	}
 	if m.pages.zoom {
 		m.refreshZoomed(opts, h, inspecting)
 		return

@@ -167,6 +167,7 @@ type Styles struct {
 	PageSlab     lipgloss.Style
 	PageLarge    lipgloss.Style // large kmalloc
 	PageVmalloc  lipgloss.Style
+	PagePCP      lipgloss.Style // on a per-CPU list: freed, not free
 	Guard        lipgloss.Style
 	ObjUsed      lipgloss.Style
 	ObjFree      lipgloss.Style
@@ -224,6 +225,7 @@ func StylesFor(p Palette) Styles {
 	s.PageSlab = base.Foreground(c.Slab)
 	s.PageLarge = base.Foreground(c.Large)
 	s.PageVmalloc = base.Foreground(c.Vmalloc)
+	s.PagePCP = s.PageFree.Bold(true).Underline(p == PaletteMono)
 	s.Guard = bold.Foreground(c.Guard)
 	s.ObjUsed = s.PageSlab
 	s.ObjFree = s.PageFree
@@ -343,6 +345,12 @@ func (s Styles) kind(k heapview.CellKind, c uint8) lipgloss.Style {
 		return s.Subtle
 	case heapview.CellFree, heapview.CellHole:
 		return s.PageFree
+	case heapview.CellPCP:
+		return s.PagePCP
+	case heapview.CellNoRAM:
+		return s.Subtle
+	case heapview.CellLayer:
+		return s.Identity[int(c)%len(s.Identity)]
 	case heapview.CellReserved:
 		return s.PageReserved
 	case heapview.CellPages:

@@ -252,6 +252,9 @@ func (m Model) updateStepKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Magnify):
 		m.pages.noStrip = !m.pages.noStrip
 		m.refresh()
+	case key.Matches(msg, k.Layer):
+		m.pages.nextLayer()
+		m.refresh()
 	case key.Matches(msg, k.Sort):
 		m.slabs.cycleSort()
 		m.refresh()

@@ -249,7 +249,7 @@ func freeReturns(t *testing.T, newAlloc Factory) {
 		t.Fatal(err)
 	}
 	a.Free(b.Addr, l)
-	base := m.FreePageCount()
+	base := m.IdlePages()
 	for i := 0; i < 50; i++ {
 		b, err := a.Alloc(l, allocator.GFPKernel)
 		if err != nil {
@@ -257,7 +257,7 @@ func freeReturns(t *testing.T, newAlloc Factory) {
 		}
 		a.Free(b.Addr, l)
 	}
-	if got := m.FreePageCount(); got != base {
+	if got := m.IdlePages(); got != base {
 		t.Errorf("%s: 50 alloc/free rounds changed free pages from %d to %d", a.Name(), base, got)
 	}
 	check(t, m)

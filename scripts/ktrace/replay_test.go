@@ -161,7 +161,7 @@ func TestReplayPagesWhereTheTraceHadThem(t *testing.T) {
 	if pg := m.Page(b); pg.Owner != allocator.OwnerPages || pg.Head != b || pg.Order != 3 {
 		t.Errorf("pfn %#x: %+v", b, pg)
 	}
-	if pg := m.Page(a); pg.Owner != allocator.OwnerFree {
+	if pg := m.Page(a); pg.Owner != allocator.OwnerPCP { // an order-0 page freed waits on the CPU's pcp list
 		t.Errorf("freed pfn %#x: %+v", a, pg)
 	}
 	if rp.Stats.Misplaced != 0 {
