@@ -172,6 +172,14 @@ func (m *Model) setFreeBlock(s *state, pfn uint64, order int, idx uint32) {
 	m.setIdleBlock(s, pfn, order, allocator.OwnerFree, pfFree, 0, idx)
 	s.add(cFree+order, 1)
 	s.add(cFreePages, int64(1)<<order)
+	countFreeMT(s, pfn, order, 1)
+}
+
+// countFreeMT counts a free block of order at pfn in (sign 1) or out of
+// (sign -1) the free pages of its migrate type: its first pageblock's, the
+// free list the kernel keeps it on (account_freepages in mm/page_alloc.c).
+func countFreeMT(s *state, pfn uint64, order int, sign int64) {
+	s.add(cFreeMT+int(s.page(pfn).migrate()), sign<<order)
 }
 
 // setIdleBlock makes the pages of a block one block nobody holds, owned by
@@ -214,6 +222,9 @@ func (m *Model) applySplit(s *state, e allocator.Event, idx uint32) error {
 	}
 	o := e.Order()
 	upper := e.PFN() + 1<<(o-1)
+	countFreeMT(s, e.PFN(), o, -1)
+	countFreeMT(s, e.PFN(), o-1, 1)
+	countFreeMT(s, upper, o-1, 1)
 	s.savePages(e.PFN(), 1)
 	s.mutPage(e.PFN()).order = int8(o - 1)
 	s.savePages(upper, 1)
@@ -238,6 +249,9 @@ func (m *Model) applyMerge(s *state, e allocator.Event, idx uint32) error {
 	}
 	lo := min(e.PFN(), buddy)
 	n := uint64(2) << o
+	countFreeMT(s, e.PFN(), o, -1)
+	countFreeMT(s, buddy, o, -1)
+	countFreeMT(s, lo, o+1, 1)
 	s.savePages(lo, n)
 	for p := lo; p < lo+n; p++ {
 		r := s.mutPage(p)
@@ -272,6 +286,9 @@ func (m *Model) applyPageAlloc(s *state, e allocator.Event, idx uint32) error {
 		}
 	}
 	n := uint64(1) << e.Order()
+	if from == allocator.OwnerFree {
+		countFreeMT(s, e.PFN(), e.Order(), -1)
+	}
 	var comp pageFlags
 	if e.GFP()&allocator.GFPComp != 0 {
 		comp = pfCompound
@@ -364,7 +381,13 @@ func (m *Model) applyPageblock(s *state, e allocator.Event, idx uint32) error {
 	}
 	s.savePages(e.PFN(), nb*per)
 	for p := e.PFN(); p < e.PFN()+nb*per; p++ {
-		s.mutPage(p).pbt = uint8(e.Migrate() ^ allocator.MigrateMovable)
+		r := s.mutPage(p)
+		if r.flags&pfFree != 0 {
+			// A free block's pages move to the list of its new type.
+			s.add(cFreeMT+int(r.migrate()), -1<<r.order)
+			s.add(cFreeMT+int(e.Migrate()), 1<<r.order)
+		}
+		r.pbt = uint8(e.Migrate() ^ allocator.MigrateMovable)
 	}
 	return nil
 }
@@ -375,6 +398,7 @@ func (m *Model) applyPCPRefill(s *state, e allocator.Event, idx uint32) error {
 		return err
 	}
 	n := int64(1) << e.Order()
+	countFreeMT(s, e.PFN(), e.Order(), -1)
 	s.add(cFree+e.Order(), -1)
 	s.add(cFreePages, -n)
 	s.add(cOwner+int(allocator.OwnerFree), -n)

@@ -28,6 +28,7 @@ const (
 	SeriesSlab                            // memory in slabs, bytes
 	SeriesCache                           // one cache's slabs, bytes
 	SeriesVmalloc                         // page frames mapped behind vmap areas
+	SeriesMigrate                         // free page frames of one migrate type
 	nSeriesKinds
 )
 
@@ -46,38 +47,43 @@ const (
 var seriesKinds = [nSeriesKinds]struct {
 	name  string
 	unit  Unit
-	value func(m *Model, s *sample, order int) int64
+	value func(m *Model, s *sample, k SeriesKey) int64
 }{
-	SeriesFree: {"free memory", UnitBytes, func(m *Model, s *sample, _ int) int64 {
+	SeriesFree: {"free memory", UnitBytes, func(m *Model, s *sample, _ SeriesKey) int64 {
 		var pages uint64
 		for o, n := range s.free {
 			pages += uint64(n) << o
 		}
 		return int64(pages * m.geo.pageSize)
 	}},
-	SeriesUnusable: {"unusable free space index", UnitThousandths, func(m *Model, s *sample, order int) int64 {
+	SeriesUnusable: {"unusable free space index", UnitThousandths, func(m *Model, s *sample, k SeriesKey) int64 {
 		free := s.freeCounts()
-		return int64(allocator.UnusableFreeIndex(&free, order))
+		return int64(allocator.UnusableFreeIndex(&free, k.Order))
 	}},
-	SeriesFragmentation: {"fragmentation index", UnitThousandths, func(m *Model, s *sample, order int) int64 {
+	SeriesFragmentation: {"fragmentation index", UnitThousandths, func(m *Model, s *sample, k SeriesKey) int64 {
 		free := s.freeCounts()
-		return int64(allocator.FragmentationIndex(&free, order))
+		return int64(allocator.FragmentationIndex(&free, k.Order))
 	}},
-	SeriesSlab: {"slab memory", UnitBytes, func(m *Model, s *sample, _ int) int64 {
+	SeriesSlab: {"slab memory", UnitBytes, func(m *Model, s *sample, _ SeriesKey) int64 {
 		return int64(uint64(s.slabPages) * m.geo.pageSize)
 	}},
 	SeriesCache: {"slab memory of a cache", UnitBytes, nil},
-	SeriesVmalloc: {"vmalloc pages mapped", UnitPages, func(m *Model, s *sample, _ int) int64 {
+	SeriesVmalloc: {"vmalloc pages mapped", UnitPages, func(m *Model, s *sample, _ SeriesKey) int64 {
 		return int64(s.vmallocPages)
+	}},
+	SeriesMigrate: {"free pages", UnitPages, func(m *Model, s *sample, k SeriesKey) int64 {
+		return int64(s.freeMT[k.Migrate])
 	}},
 }
 
 // SeriesKey names one series: a kind, and the order (SeriesUnusable,
-// SeriesFragmentation) or the cache (SeriesCache) it is about.
+// SeriesFragmentation), the cache (SeriesCache) or the migrate type
+// (SeriesMigrate) it is about.
 type SeriesKey struct {
-	Kind  SeriesKind
-	Order int
-	Cache string
+	Kind    SeriesKind
+	Order   int
+	Cache   string
+	Migrate allocator.MigrateType
 }
 
 // Series is one quantity at the end of every step: Values[step], step 0
@@ -94,6 +100,7 @@ type sample struct {
 	free         [allocator.NrPageOrders]uint32 // free blocks by order
 	slabPages    uint32
 	vmallocPages uint32
+	freeMT       [allocator.MigrateTypes]uint32 // free page frames by migrate type
 }
 
 func (s *sample) freeCounts() [allocator.NrPageOrders]uint64 {
@@ -116,6 +123,7 @@ type seriesState struct {
 	samples []sample             // by step
 	caches  []cacheTrack         // by cache id
 	dirty   bool                 // a cache's slabs may have changed since the last sample
+	mtSeen  uint32               // bit t: some step had free pages of migrate type t
 	built   map[SeriesKey]Series // series made since events last arrived
 	tops    map[colsKey][]int64  // the timeline's columns made since then (columnTops)
 	sums    map[SeriesKey]seriesSum
@@ -194,6 +202,11 @@ func (m *Model) takeSample(step int) {
 	for o := range s.free {
 		s.free[o] = uint32(m.head.num[cFree+o])
 	}
+	for t := range s.freeMT {
+		if s.freeMT[t] = uint32(m.head.num[cFreeMT+t]); s.freeMT[t] > 0 {
+			ss.mtSeen |= 1 << t
+		}
+	}
 	ss.samples = append(ss.samples[:min(step, len(ss.samples))], s)
 	if !ss.dirty {
 		return
@@ -221,14 +234,21 @@ func (m *Model) takeSample(step int) {
 // SeriesKeys returns the series the timeline offers, in the order a key
 // cycles through them: free memory, the two fragmentation indexes for
 // order, slab memory, the top caches by their largest slab memory (at
-// most topCaches), vmalloc pages.
+// most topCaches), vmalloc pages, and the free pages of each migrate
+// type that had some at any step.
 func (m *Model) SeriesKeys(order, topCaches int) []SeriesKey {
 	keys := []SeriesKey{{Kind: SeriesFree}, {Kind: SeriesUnusable, Order: order},
 		{Kind: SeriesFragmentation, Order: order}, {Kind: SeriesSlab}}
 	for _, name := range m.TopCaches(topCaches) {
 		keys = append(keys, SeriesKey{Kind: SeriesCache, Cache: name})
 	}
-	return append(keys, SeriesKey{Kind: SeriesVmalloc})
+	keys = append(keys, SeriesKey{Kind: SeriesVmalloc})
+	for t := range allocator.MigrateTypes {
+		if m.series.mtSeen&(1<<t) != 0 {
+			keys = append(keys, SeriesKey{Kind: SeriesMigrate, Migrate: t})
+		}
+	}
+	return keys
 }
 
 // TopCaches returns the names of at most n caches with the most memory in
@@ -265,6 +285,9 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 	if (k.Kind == SeriesUnusable || k.Kind == SeriesFragmentation) && (k.Order < 0 || k.Order > allocator.MaxPageOrder) {
 		return Series{}, fmt.Errorf("heapview: order %d is not an order of the page allocator (0 to %d)", k.Order, allocator.MaxPageOrder)
 	}
+	if k.Kind == SeriesMigrate && k.Migrate >= allocator.MigrateTypes {
+		return Series{}, fmt.Errorf("heapview: no migrate type %d", k.Migrate)
+	}
 	if k.Kind == SeriesCache && len(m.cacheNames[k.Cache]) == 0 {
 		return Series{}, fmt.Errorf("heapview: no cache %q", k.Cache)
 	}
@@ -280,6 +303,8 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 		s.Name = fmt.Sprintf("%s, order %d", d.name, k.Order)
 	case SeriesCache:
 		s.Name = "slab memory: " + k.Cache
+	case SeriesMigrate:
+		s.Name = "free pages: " + k.Migrate.String()
 	}
 	if k.Kind == SeriesCache {
 		for _, id := range m.cacheNames[k.Cache] {
@@ -289,7 +314,7 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 		}
 	} else {
 		for i := range ss.samples {
-			s.Values[i] = d.value(m, &ss.samples[i], k.Order)
+			s.Values[i] = d.value(m, &ss.samples[i], k)
 		}
 	}
 	ss.built[k] = s

@@ -37,6 +37,16 @@ func seriesAt(t *testing.T, hv *heapview.Model, k heapview.SeriesKey) int64 {
 			}
 		}
 		return b
+	case heapview.SeriesMigrate:
+		// What /proc/pagetypeinfo counts: the free lists of the type
+		// in every zone, a block counted by its order.
+		var pages int64
+		for _, z := range hv.Zones() {
+			for o := range z.NrFree {
+				pages += int64(z.NrFree[o][k.Migrate]) << o
+			}
+		}
+		return pages
 	}
 	t.Fatalf("no series kind %d", k.Kind)
 	return 0
@@ -241,7 +251,7 @@ func TestSeriesGolden(t *testing.T) {
 func TestSeriesRefuseBadKeys(t *testing.T) {
 	_, hv := seriesScenario(t, "buddy")
 	for _, k := range []heapview.SeriesKey{{Kind: heapview.SeriesUnusable, Order: 11}, {Kind: heapview.SeriesFragmentation, Order: -1},
-		{Kind: heapview.SeriesCache, Cache: "no-such-cache"}, {Kind: 200}} {
+		{Kind: heapview.SeriesCache, Cache: "no-such-cache"}, {Kind: heapview.SeriesMigrate, Migrate: 200}, {Kind: 200}} {
 		if _, err := hv.Series(k); err == nil {
 			t.Errorf("%+v: no error", k)
 		}

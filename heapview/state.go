@@ -124,7 +124,8 @@ const (
 	cReallocs   = cUnpurgedB + 1                 // realloc decisions
 	cFailures   = cReallocs + 1                  // failed allocations
 	cReports    = cFailures + 1                  // reports: bad frees, warnings, SLUB reports, faults, misuse, failed checks
-	nCounters   = cReports + 1
+	cFreeMT     = cReports + 1                   // + migrate type: free page frames in blocks whose first pageblock has that type
+	nCounters   = cFreeMT + int(allocator.MigrateTypes)
 )
 
 // state is the machine as the events describe it after pos events.
