@@ -67,9 +67,11 @@
 // Series(key) is a quantity at the end of every step: free memory, the
 // kernel's unusable free space and fragmentation indexes for an order
 // (allocator.UnusableFreeIndex, FragmentationIndex), slab memory in all and
-// by cache (TopCaches), vmalloc pages. The model samples what they need
-// once per step as it takes the events in, and makes a series once, until
-// events arrive; BiggestChange and Crossing find the steps to jump to.
+// by cache (TopCaches), vmalloc pages, free pages by migrate type. The
+// model samples what they need once per step as it takes the events in,
+// and makes a series once, until events arrive, with its range, biggest
+// change and the timeline's columns; BiggestChange and Crossing find the
+// steps to jump to, Parse reads a value typed as Format writes it.
 //
 // StepInfo(step) gives a step's source position, operation, events,
 // narration (EvSay), failures and reports, and what it touched: the page
