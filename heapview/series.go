@@ -71,9 +71,7 @@ var seriesKinds = [nSeriesKinds]struct {
 	SeriesVmalloc: {"vmalloc pages mapped", UnitPages, func(m *Model, s *sample, _ SeriesKey) int64 {
 		return int64(s.vmallocPages)
 	}},
-	SeriesMigrate: {"free pages", UnitPages, func(m *Model, s *sample, k SeriesKey) int64 {
-		return int64(s.freeMT[k.Migrate])
-	}},
+	SeriesMigrate: {"free pages", UnitPages, nil},
 }
 
 // SeriesKey names one series: a kind, and the order (SeriesUnusable,
@@ -95,12 +93,13 @@ type Series struct {
 	Values []int64
 }
 
-// sample is the state at the end of a step, as the series need it.
+// sample is the state at the end of a step, as the series need it (the
+// free pages by migrate type, which change at few steps, are kept apart
+// where they change: migrateTrack).
 type sample struct {
 	free         [allocator.NrPageOrders]uint32 // free blocks by order
 	slabPages    uint32
 	vmallocPages uint32
-	freeMT       [allocator.MigrateTypes]uint32 // free page frames by migrate type
 }
 
 func (s *sample) freeCounts() [allocator.NrPageOrders]uint64 {
@@ -118,11 +117,36 @@ type cacheTrack struct {
 	pages []uint32
 }
 
+// migrateTrack is the free pages by migrate type where they changed: from
+// the end of step steps[i] on, free[i].
+type migrateTrack struct {
+	steps []int32
+	free  [][allocator.MigrateTypes]uint32
+}
+
+// note records the free pages by migrate type at the end of step.
+func (t *migrateTrack) note(step int, free [allocator.MigrateTypes]uint32) {
+	n := len(t.steps)
+	for n > 0 && int(t.steps[n-1]) > step {
+		n-- // steps taken again (a step that was still open)
+	}
+	t.steps, t.free = t.steps[:n], t.free[:n]
+	switch {
+	case n > 0 && int(t.steps[n-1]) == step:
+		t.free[n-1] = free
+	case n > 0 && t.free[n-1] == free:
+	default:
+		t.steps = append(t.steps, int32(step))
+		t.free = append(t.free, free)
+	}
+}
+
 // seriesState is what the model keeps for the series.
 type seriesState struct {
 	samples []sample             // by step
 	caches  []cacheTrack         // by cache id
 	dirty   bool                 // a cache's slabs may have changed since the last sample
+	migrate migrateTrack         // free pages by migrate type where they changed
 	mtSeen  uint32               // bit t: some step had free pages of migrate type t
 	built   map[SeriesKey]Series // series made since events last arrived
 	tops    map[colsKey][]int64  // the timeline's columns made since then (columnTops)
@@ -202,11 +226,13 @@ func (m *Model) takeSample(step int) {
 	for o := range s.free {
 		s.free[o] = uint32(m.head.num[cFree+o])
 	}
-	for t := range s.freeMT {
-		if s.freeMT[t] = uint32(m.head.num[cFreeMT+t]); s.freeMT[t] > 0 {
+	var mt [allocator.MigrateTypes]uint32
+	for t := range mt {
+		if mt[t] = uint32(m.head.num[cFreeMT+t]); mt[t] > 0 {
 			ss.mtSeen |= 1 << t
 		}
 	}
+	ss.migrate.note(step, mt)
 	ss.samples = append(ss.samples[:min(step, len(ss.samples))], s)
 	if !ss.dirty {
 		return
@@ -310,6 +336,17 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 		for _, id := range m.cacheNames[k.Cache] {
 			if int(id) < len(ss.caches) {
 				m.addCacheTrack(s.Values, &ss.caches[id])
+			}
+		}
+	} else if k.Kind == SeriesMigrate {
+		t := &ss.migrate
+		for i, from := range t.steps {
+			to := len(s.Values)
+			if i+1 < len(t.steps) {
+				to = min(int(t.steps[i+1]), to)
+			}
+			for st := int(from); st < to; st++ {
+				s.Values[st] = int64(t.free[i][k.Migrate])
 			}
 		}
 	} else {
