@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -91,20 +92,20 @@ func TestFaultIntervalSpaceNth(t *testing.T) {
 	fs := DefaultFailSlab
 	fs.Probability, fs.Times, fs.Interval = 100, -1, 3
 	m.SetFailSlab(fs)
-	if got := fails(m, 9, 64); !equalInts(got, []int{3, 6, 9}) {
+	if got := fails(m, 9, 64); !slices.Equal(got, []int{3, 6, 9}) {
 		t.Errorf("interval 3: failed calls %v, want [3 6 9]", got)
 	}
 	fs.Interval, fs.Space, fs.Times = 1, 200, 1
 	m.SetFailSlab(fs)
 	// 200 bytes of space: 64, 64, 64 pass (space 200 -> 8); 8 > 64 is
 	// false, so the 4th fails.
-	if got := fails(m, 6, 64); !equalInts(got, []int{4}) {
+	if got := fails(m, 6, 64); !slices.Equal(got, []int{4}) {
 		t.Errorf("space 200 with 64-byte objects: failed calls %v, want [4]", got)
 	}
 	fs.Probability = 0
 	m.SetFailSlab(fs)
 	m.SetFailNth(3)
-	if got := fails(m, 6, 64); !equalInts(got, []int{3}) {
+	if got := fails(m, 6, 64); !slices.Equal(got, []int{3}) {
 		t.Errorf("fail-nth 3: failed calls %v, want [3]", got)
 	}
 }
@@ -123,10 +124,10 @@ func TestFaultSeeded(t *testing.T) {
 		return out
 	}
 	a, b, c := run(1), run(1), run(2)
-	if !equalInts(a, b) {
+	if !slices.Equal(a, b) {
 		t.Errorf("seed 1 twice: %v and %v", a, b)
 	}
-	if equalInts(a, c) {
+	if slices.Equal(a, c) {
 		t.Errorf("seeds 1 and 2 failed the same calls %v", a)
 	}
 	if len(a) < 16 || len(a) > 48 {
@@ -147,18 +148,6 @@ func TestParseFaultAttr(t *testing.T) {
 			t.Errorf("ParseFaultAttr(%q) accepted", bad)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // BenchmarkFaultInjectKmalloc measures what fault injection adds to a

@@ -3,6 +3,7 @@ package heapview_test
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestChapters(t *testing.T) {
 	for st, ok := hv.NextChapter(0); ok; st, ok = hv.NextChapter(st) {
 		got = append(got, st)
 	}
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("forward: %v, want %v", got, want)
 	}
 	got = got[:0]
@@ -65,21 +66,9 @@ func TestChapters(t *testing.T) {
 	if last == hv.Steps() {
 		want = want[:len(want)-1] // the last step is not before itself
 	}
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("backward: %v, want %v", got, want)
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // StepOfSeq finds every event's step.
