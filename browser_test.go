@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -64,11 +65,21 @@ func startBrowser(t *testing.T, w, h int) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The profile is the browser's scratch, not the test's: its helper
+	// processes may still be leaving it as the test ends, so it is
+	// removed best effort rather than by t.TempDir, whose cleanup fails
+	// the test when something writes into it meanwhile.
+	profile, err := os.MkdirTemp("", "allocviz-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(path, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
 		"--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--disable-extensions",
-		fmt.Sprintf("--window-size=%d,%d", w, h), "--user-data-dir="+t.TempDir(), "about:blank")
+		fmt.Sprintf("--window-size=%d,%d", w, h), "--user-data-dir="+profile, "about:blank")
 	cmd.ExtraFiles = []*os.File{toBrowser, fromBrowser}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its helpers end with it
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(profile)
 		t.Skipf("Chromium (%s) does not start here: %v", path, err)
 	}
 	toBrowser.Close()
@@ -77,10 +88,20 @@ func startBrowser(t *testing.T, w, h int) *browser {
 		events: make(chan cdpMsg, 1024), done: make(chan struct{})}
 	go b.read()
 	t.Cleanup(func() {
+		// Close the browser as a user would, so that it and its helper
+		// processes stop; then end whatever is left of its process group.
+		b.call("", "Browser.close", nil, nil)
 		b.in.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
 		ourOut.Close()
+		os.RemoveAll(profile)
 	})
 	var target struct{ TargetID string }
 	if err := b.call("", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
