@@ -16,10 +16,12 @@ import (
 func scenarioModel(t *testing.T, name string) (*heapview.Model, *scripts.Session) {
 	t.Helper()
 	s, err := scripts.Run(name, scripts.Options{})
+	if s != nil {
+		t.Cleanup(func() { s.Close() }) // a failed scenario still holds its machine
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	hv, err := heapview.New(s.Log())
 	if err != nil {
 		t.Fatal(err)

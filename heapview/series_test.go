@@ -52,22 +52,6 @@ func seriesAt(t *testing.T, hv *heapview.Model, k heapview.SeriesKey) int64 {
 	return 0
 }
 
-func seriesScenario(t *testing.T, name string) (*scripts.Session, *heapview.Model) {
-	t.Helper()
-	s, err := scripts.Run(name, scripts.Options{})
-	if s != nil {
-		t.Cleanup(func() { s.Close() })
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	hv, err := heapview.New(s.Log())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, hv
-}
-
 // TestSeriesMatchTheModelAtEveryStep checks every series of every bundled
 // scenario (orders 0, 3 and 9; the top caches) against the model's own
 // counters with the cursor on each step.
@@ -78,7 +62,7 @@ func TestSeriesMatchTheModelAtEveryStep(t *testing.T) {
 	}
 	for _, sc := range scs {
 		t.Run(sc.Name, func(t *testing.T) {
-			_, hv := seriesScenario(t, sc.Name)
+			hv, _ := scenarioModel(t, sc.Name)
 			keys := hv.SeriesKeys(3, 4)
 			keys = append(keys, heapview.SeriesKey{Kind: heapview.SeriesUnusable, Order: 0},
 				heapview.SeriesKey{Kind: heapview.SeriesFragmentation, Order: 9})
@@ -225,7 +209,7 @@ func TestSeriesParse(t *testing.T) {
 // column per series and a line per step, with the step each series
 // changed most at.
 func TestSeriesGolden(t *testing.T) {
-	_, hv := seriesScenario(t, "kvmalloc-fragmentation")
+	hv, _ := scenarioModel(t, "kvmalloc-fragmentation")
 	var series []heapview.Series
 	var b strings.Builder
 	for i, k := range hv.SeriesKeys(9, 3) {
@@ -249,7 +233,7 @@ func TestSeriesGolden(t *testing.T) {
 
 // TestSeriesRefuseBadKeys: a key naming nothing is an error, not a panic.
 func TestSeriesRefuseBadKeys(t *testing.T) {
-	_, hv := seriesScenario(t, "buddy")
+	hv, _ := scenarioModel(t, "buddy")
 	for _, k := range []heapview.SeriesKey{{Kind: heapview.SeriesUnusable, Order: 11}, {Kind: heapview.SeriesFragmentation, Order: -1},
 		{Kind: heapview.SeriesCache, Cache: "no-such-cache"}, {Kind: heapview.SeriesMigrate, Migrate: 200}, {Kind: 200}} {
 		if _, err := hv.Series(k); err == nil {
@@ -261,7 +245,7 @@ func TestSeriesRefuseBadKeys(t *testing.T) {
 // TestTimelineGolden draws each series of the fragmentation lesson at the
 // three sizes with the cursor mid-way, and the status bar's sparkline.
 func TestTimelineGolden(t *testing.T) {
-	_, hv := seriesScenario(t, "kvmalloc-fragmentation")
+	hv, _ := scenarioModel(t, "kvmalloc-fragmentation")
 	if err := hv.Seek(hv.Steps() / 2); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +264,7 @@ func TestTimelineGolden(t *testing.T) {
 // column stands for, the cursor's column is the one marked, and every
 // step has a column.
 func TestTimelineColumnsMapToSteps(t *testing.T) {
-	_, hv := seriesScenario(t, "tour")
+	hv, _ := scenarioModel(t, "tour")
 	k := heapview.SeriesKey{Kind: heapview.SeriesFree}
 	for _, w := range []int{10, 37, 80, 200} {
 		for st := 0; st <= hv.Steps(); st += 7 {
