@@ -631,25 +631,22 @@ func (m *Model) syncKeys() {
 	default:
 		k.Up.SetHelp("↑/k", "up")
 	}
-	if m.help.ShowAll {
-		k.Help.SetHelp("?", "close help")
-	} else {
-		k.Help.SetHelp("?", "help")
-	}
-	if m.playing {
-		k.Play.SetHelp("space", "pause")
-	} else {
-		k.Play.SetHelp("space", "play")
-	}
-	if m.whyOpen {
-		k.WhyMore.SetHelp("w", "less Why")
-	} else {
-		k.WhyMore.SetHelp("w", "more Why")
-	}
-	if m.presenter {
-		k.Presenter.SetHelp("P", "leave presenter")
-	} else {
-		k.Presenter.SetHelp("P", "presenter")
+	// Toggles say what pressing them does now.
+	for _, t := range []struct {
+		b           *key.Binding
+		on          bool
+		ifOn, ifOff string
+	}{
+		{&k.Help, m.help.ShowAll, "close help", "help"},
+		{&k.Play, m.playing, "pause", "play"},
+		{&k.WhyMore, m.whyOpen, "less Why", "more Why"},
+		{&k.Presenter, m.presenter, "leave presenter", "presenter"},
+	} {
+		desc := t.ifOff
+		if t.on {
+			desc = t.ifOn
+		}
+		t.b.SetHelp(t.b.Help().Key, desc)
 	}
 	slabs := stepping && m.focus == paneSlabs
 	k.Sort.SetEnabled(slabs)
