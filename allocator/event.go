@@ -97,7 +97,7 @@ const (
 	EvRealloc // a realloc decision: Realloc, Addr (new), Size (new size), Text (the rule)
 
 	// vmalloc.
-	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Pages, PFNs, Src (caller), Path (its /proc/vmallocinfo flag words), GFP, Text
+	EvVmapAlloc // a vmap area: Addr (start), Bytes (size with guard page), Size (requested), Pages, PFNs, Src (vm->caller in %pS shape), Op (the entry point called), Path (its /proc/vmallocinfo flag words), GFP, Text
 	EvVmapFree  // a vmap area is unmapped and its pages freed; its range [Addr, Addr+Bytes) stays taken ("unpurged") until EvVmapPurge: Addr, Bytes, Size (requested), Pages, PFNs, Text, Synthetic
 	EvVmapPurge // every unpurged range is free again (lazy purge): Areas, Bytes (address space), Text
 	EvGuardHit  // an access faulted on a guard page or unmapped vmalloc address: Addr, Text

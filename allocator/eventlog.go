@@ -48,9 +48,9 @@ type reallocRec struct {
 
 // vmapRec is what an EvVmapAlloc holds beyond its record.
 type vmapRec struct {
-	pfns          uint32 // pfn list id
-	caller, flags StrID
-	text          StrID
+	pfns              uint32 // pfn list id
+	caller, fn, flags StrID
+	text              StrID
 }
 
 // vecRec is what an EvVecOp holds beyond its record.
@@ -512,9 +512,18 @@ func (e Event) SyntheticID() StrID {
 func (e Event) Synthetic() string { return e.l.String(e.SyntheticID()) }
 
 // OpID returns the id of Op.
-func (e Event) OpID() StrID { return e.str(kinds[e.r.kind].op) }
+func (e Event) OpID() StrID {
+	if at := kinds[e.r.kind].op; at == inVmap {
+		if v := e.vmap(); v != nil {
+			return v.fn
+		}
+		return 0
+	}
+	return e.str(kinds[e.r.kind].op)
+}
 
-// Op returns an EvStep's call as written, or an EvVecOp's method.
+// Op returns an EvStep's call as written, an EvVecOp's method, or the
+// entry point that made an EvVmapAlloc's area.
 func (e Event) Op() string { return e.l.String(e.OpID()) }
 
 // pfnListID returns the id of the event's pfn list.
@@ -966,7 +975,7 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 	}
 	switch ki.stored {
 	case inVmap:
-		l.vmaps.Push(vmapRec{pfns: uint32(l.pfnList(f.PFNs)), caller: l.Intern(f.Src), flags: l.Intern(f.Path), text: l.Intern(text)})
+		l.vmaps.Push(vmapRec{pfns: uint32(l.pfnList(f.PFNs)), caller: l.Intern(f.Src), fn: l.Intern(f.Op), flags: l.Intern(f.Path), text: l.Intern(text)})
 		r.s1 = StrID(l.vmaps.Len())
 	case inVec:
 		l.vecs.Push(vecRec{cause: f.Cause, realloc: realloc, text: l.Intern(text)})

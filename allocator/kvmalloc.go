@@ -43,12 +43,6 @@ import (
 // intMax is INT_MAX, the largest size kvmalloc lets through to vmalloc.
 const intMax = 1<<31 - 1
 
-// Caller names recorded for areas kvmalloc and kvrealloc make.
-const (
-	callerKvmalloc  = "kvmalloc"
-	callerKvrealloc = "kvrealloc"
-)
-
 // kvState is the kvmalloc part of the machine, owned by its goroutine.
 type kvState struct {
 	warnedIntMax bool // WARN_ON_ONCE(!(flags & __GFP_NOWARN)) for a size above INT_MAX has fired
@@ -192,7 +186,7 @@ func (m *Machine) KVmallocAlign(size, align uint64, gfp GFP) (Addr, error) {
 
 // kvmallocNode is __kvmalloc_node_noprof: align is 1 for plain kvmalloc
 // and in Profile612.
-func (m *Machine) kvmallocNode(size, align uint64, gfp GFP, caller string) (Addr, error) {
+func (m *Machine) kvmallocNode(size, align uint64, gfp GFP, caller vmCaller) (Addr, error) {
 	op := func() string {
 		if align > 1 {
 			return fmt.Sprintf("kvmalloc_node_align(%d, %d, %v)", size, align, gfp)

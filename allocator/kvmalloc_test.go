@@ -523,8 +523,8 @@ func TestKvreallocFallsBackToVmalloc(t *testing.T) {
 			if kv := lastKind(t, evs, EvKvmalloc); kv.Addr() != q || kv.Path() != "vmalloc fallback" {
 				t.Errorf("kvmalloc decision %+v", kv)
 			}
-			if a, _ := m.AreaOf(q); a.Caller != "kvrealloc" {
-				t.Errorf("area caller %q", a.Caller)
+			if a, _ := m.AreaOf(q); a.Caller != "kvrealloc_node_align_noprof" || a.Func != "kvrealloc" {
+				t.Errorf("area caller %q, func %q", a.Caller, a.Func)
 			}
 			// Order: kvmalloc, then the kfree of the old object, then the decision.
 			var order []EventKind

@@ -162,6 +162,14 @@ type Machine struct {
 	step int       // current script step; 0 before the first
 	cpu  int       // current CPU, 0..CPUs-1
 
+	// Where the current step comes from, for the callers of the vmap
+	// areas it makes (vmcaller.go): a script's file:line:col, or a
+	// trace's file and line.
+	stepSrc  string
+	stepFile string
+	stepLine int
+	srcLines map[string]int // SetSourceLines
+
 	slub slubState    // SLUB caches and kmalloc (slub.go)
 	vm   vmallocState // the vmalloc window and its areas (vmalloc.go)
 	kv   kvState      // kvmalloc's once-only warning and kvrealloc's nesting (kvmalloc.go)
@@ -409,6 +417,7 @@ func (m *Machine) cat(a StrID, b string) StrID {
 // belongs to that step.
 func (m *Machine) BeginStep(step int, src, op string) {
 	m.step = step
+	m.stepSrc, m.stepFile, m.stepLine = src, "", 0
 	if m.log != nil {
 		m.emit(record{kind: EvStep, n: int32(step), s1: m.str(src), s2: m.str(op)})
 	}
@@ -421,6 +430,7 @@ func (m *Machine) BeginStep(step int, src, op string) {
 // million lines adds no string per line to the log.
 func (m *Machine) BeginTraceStep(step int, t *TraceLine, op string) {
 	m.step = step
+	m.stepSrc, m.stepFile, m.stepLine = "", t.File, t.Line
 	if m.log != nil {
 		m.emit(record{kind: EvStep, n: int32(step), s1: m.str(t.File), s2: m.str(op),
 			size: uint64(max(t.Line, 1)), bytes: uint64(t.TS), gfp: GFP(m.str(t.Task)),

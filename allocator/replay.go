@@ -91,10 +91,10 @@ func AppendTraceLabel(b []byte, ts int64, task string, pid int32, cpu int, callS
 var phPlaced = phrase("placed by AllocPagesAt")
 
 // VmallocCaller is __vmalloc_node_range(size, align, gfp) with caller as
-// the area's caller in /proc/vmallocinfo: what a replayed
-// alloc_vmap_area makes.
+// the area's caller in /proc/vmallocinfo (a trace's line as
+// SourceCaller prints it): what a replayed alloc_vmap_area makes.
 func (m *Machine) VmallocCaller(size, align uint64, gfp GFP, caller string) (Addr, error) {
-	return m.vmallocNodeRange(size, align, gfp, 0, caller)
+	return m.vmallocNodeRange(size, align, gfp, 0, vmCaller{fn: "vmalloc", ret: caller})
 }
 
 // PurgeVmapAreaLazy is purge_vmap_area_lazy(): every lazily freed area's

@@ -105,13 +105,6 @@ const (
 const nestedGFPMask = GFPReclaim | GFPHigh | GFPIO | GFPFS | GFPNoWarn | GFPRetryMayfail | GFPNoFail |
 	GFPNoRetry | GFPMemalloc | GFPNoMemalloc
 
-// Caller names recorded for areas made through allocviz's entry points
-// (the kernel records __builtin_return_address(0) and prints it with %pS).
-const (
-	callerVmalloc  = "vmalloc"
-	callerVrealloc = "vrealloc"
-)
-
 // vaRange is a free range of the window: byte offsets from VmallocStart,
 // end exclusive.
 type vaRange struct {
@@ -146,7 +139,7 @@ type vmArea struct {
 	flags     VMFlags  // VM_ALLOC and friends
 	pfns      []uint64 // the page frames mapped, in address order (vm->pages); nil once freed
 	pages     Addr     // the pages[] array: a kmalloc object when it fits in a page, else a vmalloc area ("vpages"); 0 until allocated
-	caller    string   // who asked (vm->caller)
+	caller    vmCaller // who asked: vm->caller, and the entry point called
 	gfp       GFP      // flags of the allocation
 	node      int      // vmap node whose lazy list takes the area when freed
 	freed     bool     // on the lazy list
@@ -161,7 +154,8 @@ type AreaInfo struct {
 	NrPages    int      // pages mapped
 	PFNs       []uint64 // the page frames behind the area, in address order
 	Flags      VMFlags  // VM_ALLOC and friends
-	Caller     string   // who asked
+	Caller     string   // vm->caller as /proc/vmallocinfo prints it (%pS shape: "lab+0x1a/0x5c" for line 26 of a 92-line lab.star)
+	Func       string   // the entry point that made it: "vmalloc", "vrealloc", "kvmalloc", "kvrealloc", ...
 	PagesArea  Addr     // the vmalloc'ed pages[] array ("vpages"), or 0
 	PagesArray Addr     // the pages[] array wherever it is: a kmalloc object (direct map) or PagesArea
 }
@@ -226,7 +220,7 @@ func (m *Machine) Vmalloc(size uint64, gfp GFP) (Addr, error) {
 // window: size bytes at align (a power of two; PAGE_SIZE at least in
 // effect), vmFlags added to VM_ALLOC, caller recorded for
 // /proc/vmallocinfo.
-func (m *Machine) vmallocNodeRange(size, align uint64, gfp GFP, vmFlags VMFlags, caller string) (Addr, error) {
+func (m *Machine) vmallocNodeRange(size, align uint64, gfp GFP, vmFlags VMFlags, caller vmCaller) (Addr, error) {
 	v := &m.vm
 	if size == 0 {
 		if !v.warned0 {
@@ -252,7 +246,7 @@ func (m *Machine) vmallocNodeRange(size, align uint64, gfp GFP, vmFlags VMFlags,
 	}
 	a.flags &^= VMUninitialized
 	if m.tracing() {
-		m.log.vmaps.Push(vmapRec{pfns: uint32(m.log.pfnList(a.pfns)), caller: m.str(a.caller), flags: m.str(m.vmFlagWords(a)),
+		m.log.vmaps.Push(vmapRec{pfns: uint32(m.log.pfnList(a.pfns)), caller: m.str(a.caller.ret), fn: m.str(a.caller.fn), flags: m.str(m.vmFlagWords(a)),
 			text: m.str(m.allocRule(a))})
 		m.emit(record{kind: EvVmapAlloc, addr: a.start, bytes: a.size, size: a.requested, n: int32(len(a.pfns)), gfp: gfp,
 			s1: StrID(m.log.vmaps.Len())})
@@ -280,7 +274,7 @@ func (m *Machine) warnAlloc(gfp GFP, text string) {
 // getVMArea is __get_vm_area_node plus alloc_vmap_area: it takes address
 // space for size bytes and the guard page and records a busy area with no
 // pages yet.
-func (m *Machine) getVMArea(size, align uint64, flags VMFlags, gfp GFP, caller string) (*vmArea, error) {
+func (m *Machine) getVMArea(size, align uint64, flags VMFlags, gfp GFP, caller vmCaller) (*vmArea, error) {
 	v := &m.vm
 	usable := alignUp(size, m.pageSize)
 	total := usable
@@ -303,7 +297,7 @@ func (m *Machine) getVMArea(size, align uint64, flags VMFlags, gfp GFP, caller s
 		return nil, fmt.Errorf("%w: %s: no %s of free vmalloc space at alignment %s", ErrNoMemory, text, FormatBytes(total), FormatBytes(align))
 	}
 	a := &vmArea{start: VmallocStart + Addr(off), size: total, usable: usable, requested: size, flags: flags,
-		caller: caller, gfp: gfp, node: m.cpu % v.nodes}
+		caller: m.resolve(caller), gfp: gfp, node: m.cpu % v.nodes}
 	v.busy = insertArea(v.busy, a)
 	return a, nil
 }
@@ -608,7 +602,7 @@ func (m *Machine) AreaOf(a Addr) (AreaInfo, bool) {
 
 func (a *vmArea) info() AreaInfo {
 	info := AreaInfo{Start: a.start, Size: a.size, Requested: a.requested, NrPages: len(a.pfns),
-		PFNs: slices.Clone(a.pfns), Flags: a.flags, Caller: a.caller, PagesArray: a.pages}
+		PFNs: slices.Clone(a.pfns), Flags: a.flags, Caller: a.caller.ret, Func: a.caller.fn, PagesArray: a.pages}
 	if a.vpages() {
 		info.PagesArea = a.pages
 	}

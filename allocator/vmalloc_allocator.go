@@ -9,9 +9,6 @@ import "fmt"
 // (6.17+) it is passed to vrealloc_node_align and honoured.
 type Vmalloc struct{ M *Machine }
 
-// callerRustVmalloc is the caller recorded for areas the Rust allocator makes.
-const callerRustVmalloc = "<Vmalloc as Allocator>::realloc"
-
 // Name returns "Vmalloc".
 func (Vmalloc) Name() string { return "Vmalloc" }
 

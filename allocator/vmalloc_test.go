@@ -160,7 +160,7 @@ func TestVmallocPlacesAreasLowestFirstWithGuards(t *testing.T) {
 	page := m.PageSize()
 	a1, _ := m.Vmalloc(1, GFPKernel)
 	a2, _ := m.Vmalloc(page+1, GFPKernel)
-	a3, err := m.vmallocNodeRange(page, 1, GFPKernel, VMNoGuard, "test")
+	a3, err := m.vmallocNodeRange(page, 1, GFPKernel, VMNoGuard, vmCaller{fn: "vmalloc", ret: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestVmallocPlacesAreasLowestFirstWithGuards(t *testing.T) {
 		t.Errorf("after vfree(%v) the next area is at %v, want %v: a lazily freed range is not reused before the purge", a1, a5, VmallocStart+Addr(8*page))
 	}
 	// Alignment above PAGE_SIZE is honoured by __vmalloc_node.
-	a6, err := m.vmallocNodeRange(page, 64*page, GFPKernel, 0, "test")
+	a6, err := m.vmallocNodeRange(page, 64*page, GFPKernel, 0, vmCaller{fn: "vmalloc", ret: "test"})
 	if err != nil || uint64(a6)%(64*page) != 0 {
 		t.Errorf("64-page aligned area at %v (%v)", a6, err)
 	}
@@ -467,7 +467,7 @@ func TestPurgeWhenNoRangeFits(t *testing.T) {
 	if _, err := m.Vmalloc(page, GFPKernel); err != nil { // takes slot 0
 		t.Fatal(err)
 	}
-	b, err := m.vmallocNodeRange(page, align, GFPKernel, 0, "test")
+	b, err := m.vmallocNodeRange(page, align, GFPKernel, 0, vmCaller{fn: "vmalloc", ret: "test"})
 	if err != nil || b != VmallocStart+Addr(align) {
 		t.Fatalf("aligned area at %v (%v)", b, err)
 	}
@@ -475,7 +475,7 @@ func TestPurgeWhenNoRangeFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := log.Len()
-	c, err := m.vmallocNodeRange(page, align, GFPKernel, 0, "test")
+	c, err := m.vmallocNodeRange(page, align, GFPKernel, 0, vmCaller{fn: "vmalloc", ret: "test"})
 	if err != nil || c != b {
 		t.Fatalf("second aligned area at %v (%v), want %v after a purge", c, err, b)
 	}
@@ -484,7 +484,7 @@ func TestPurgeWhenNoRangeFits(t *testing.T) {
 	}
 	// Nothing left at that alignment, even after purging.
 	n = log.Len()
-	if _, err := m.vmallocNodeRange(page, align, GFPKernel, 0, "test"); !errors.Is(err, ErrNoMemory) {
+	if _, err := m.vmallocNodeRange(page, align, GFPKernel, 0, vmCaller{fn: "vmalloc", ret: "test"}); !errors.Is(err, ErrNoMemory) {
 		t.Fatalf("third aligned area: %v", err)
 	}
 	if !hasWarn(logEvents(log)[n:], "vmalloc_node_range for size 8192 failed: Address range restricted to 0xffffc90000000000 - ") ||

@@ -28,8 +28,8 @@ func (m *Machine) Vmallocinfo() string {
 				continue
 			}
 			fmt.Fprintf(&b, "0x%016x-0x%016x %7d", uint64(a.start), uint64(a.start)+a.size, a.size)
-			if a.caller != "" {
-				b.WriteString(" " + a.caller)
+			if a.caller.ret != "" {
+				b.WriteString(" " + a.caller.ret)
 			}
 			if n := len(a.pfns); n > 0 {
 				fmt.Fprintf(&b, " pages=%d", n)

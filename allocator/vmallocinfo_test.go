@@ -172,3 +172,124 @@ func TestVmallocinfoGroupsByVmapNode(t *testing.T) {
 		t.Error("40 areas did not reach more than one vmap node; the test shows nothing")
 	}
 }
+
+// psCaller is the shape %pS gives a caller in kernel text:
+// "function+0xoffset/0xsize", one token (" [module]" follows it for a
+// module's text).
+// An address in no symbol prints as the address.
+var (
+	psCaller  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+/0x[0-9a-f]+$`)
+	rawCaller = regexp.MustCompile(`^0x[0-9a-f]{16}$`)
+)
+
+// TestVmallocinfoCallerShape: the caller field of every vmalloc line of
+// the real captures has %pS's shape, and so does allocviz's for an area a
+// script's line or a trace's line made: the file as the function, the
+// line as the offset, the file's last line as the size. Callers inside
+// allocviz's own kernel code are the kernel function that makes the call.
+func TestVmallocinfoCallerShape(t *testing.T) {
+	for _, f := range testdataFiles(t, "vmallocinfo-*.txt") {
+		n := 0
+		for _, line := range strings.Split(string(readTestdata(t, f)), "\n") {
+			if m := vmallocLine.FindStringSubmatch(line); m != nil {
+				n++
+				caller, _, _ := strings.Cut(m[4], " [") // " [module]"
+				if !psCaller.MatchString(caller) && !rawCaller.MatchString(caller) {
+					t.Errorf("%s: caller %q of %q does not have the shape the test expects", f, m[4], line)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no vmalloc lines", f)
+		}
+	}
+
+	m, log := newVmTestMachine(t, Config{RAM: 64 << 20})
+	m.SetSourceLines("scenarios/kvec-growth.star", 92)
+	must := func(a Addr, err error) Addr {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	m.BeginStep(1, "scenarios/kvec-growth.star:26:5", "vmalloc(10000)")
+	script := must(m.Vmalloc(10000, GFPKernel))
+	m.SetSourceLines("<prompt>", 3)
+	m.BeginStep(2, "<prompt>:3:1", "kvmalloc(8 << 20)")
+	prompt := must(m.KVmalloc(8<<20, GFPKernel)) // above KMALLOC_MAX_SIZE: vmalloc
+	m.SetSourceLines("ls.trace.gz", 1_000_000)
+	m.BeginTraceStep(3, &TraceLine{File: "ls.trace.gz", Line: 654_321}, "vmalloc")
+	trace := must(m.Vrealloc(0, 5000, GFPKernel))
+	m.BeginStep(4, "scenarios/kvec-growth.star:30:1", "kvrealloc(p, 1 << 20)")
+	kv := must(m.KVrealloc(script, 1<<20, GFPKernel)) // outgrows its pages: moves
+	m.BeginStep(5, "scenarios/kvec-growth.star:31:1", "v.push(x)")
+	rust, err := Vmalloc{M: m}.Alloc(Layout{Size: 100, Align: 8}, GFPKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		a          Addr
+		caller, fn string
+	}{
+		{prompt, "prompt+0x3/0x3", "kvmalloc"},
+		{trace, "ls+0x9fbf1/0xf4240", "vrealloc"},
+		{kv, "kvrealloc_node_align_noprof", "kvrealloc"},
+		{rust.Addr, "rust_helper_vrealloc_node_align", "<Vmalloc as Allocator>::realloc"},
+	} {
+		a, ok := m.AreaOf(c.a)
+		if !ok || a.Caller != c.caller || a.Func != c.fn {
+			t.Errorf("area %v: caller %q func %q, want %q %q", c.a, a.Caller, a.Func, c.caller, c.fn)
+		}
+		var ev Event
+		for i := log.Len() - 1; i >= 0; i-- {
+			if e := log.At(i); e.Kind() == EvVmapAlloc && e.Addr() == c.a {
+				ev = e
+				break
+			}
+		}
+		if ev.Src() != c.caller || ev.Op() != c.fn {
+			t.Errorf("area %v: event src %q op %q, want %q %q", c.a, ev.Src(), ev.Op(), c.caller, c.fn)
+		}
+	}
+	// The area the script's line made, before kvrealloc moved it.
+	var first Event
+	for i := 0; i < log.Len(); i++ {
+		if e := log.At(i); e.Kind() == EvVmapAlloc && e.Addr() == script {
+			first = e
+			break
+		}
+	}
+	if first.Src() != "kvec_growth+0x1a/0x5c" || first.Op() != "vmalloc" {
+		t.Errorf("the script's area: src %q op %q, want kvec_growth+0x1a/0x5c (line 26 of 92) and vmalloc", first.Src(), first.Op())
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(m.Vmallocinfo(), "\n"), "\n") {
+		if strings.HasSuffix(line, "unpurged vm_area") {
+			continue
+		}
+		f := vmallocLine.FindStringSubmatch(line)
+		if f == nil || !psCaller.MatchString(f[4]) && !regexp.MustCompile(`^[a-z_]+$`).MatchString(f[4]) {
+			t.Errorf("ours: %q: the caller is not one %%pS-shaped token", line)
+		}
+	}
+}
+
+func TestSourceCaller(t *testing.T) {
+	for _, c := range []struct {
+		file        string
+		line, lines int
+		want        string
+	}{
+		{"tour.star", 26, 92, "tour+0x1a/0x5c"},
+		{"/home/me/labs/kvec-growth.star", 1, 0, "kvec_growth+0x1/0x1"},
+		{"<prompt>", 7, 7, "prompt+0x7/0x7"},
+		{"trace.txt.gz", 10, 5, "trace+0xa/0xa"},
+		{"1st try.star", 2, 3, "script_1st_try+0x2/0x3"},
+		{".hidden.star", 4, 4, "_hidden+0x4/0x4"},
+		{"vrealloc-6.12.star", 64, 74, "vrealloc_6_12+0x40/0x4a"},
+	} {
+		if got := SourceCaller(c.file, c.line, c.lines); got != c.want || !psCaller.MatchString(got) {
+			t.Errorf("SourceCaller(%q, %d, %d) = %q, want %q", c.file, c.line, c.lines, got, c.want)
+		}
+	}
+}

@@ -43,7 +43,7 @@ func (m *Machine) VreallocAlign(p Addr, size, align uint64, gfp GFP) (Addr, erro
 
 // vreallocNodeAlign is vrealloc_node_align_noprof (ProfileLatest) or
 // vrealloc_noprof (Profile612, where align is 1).
-func (m *Machine) vreallocNodeAlign(p Addr, size, align uint64, gfp GFP, caller string) (Addr, error) {
+func (m *Machine) vreallocNodeAlign(p Addr, size, align uint64, gfp GFP, caller vmCaller) (Addr, error) {
 	info := ReallocInfo{Func: "vrealloc", Old: p, NewSize: size, Bucket: "vmalloc"}
 	latest := m.cfg.Profile != Profile612
 	var a *vmArea

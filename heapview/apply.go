@@ -1,6 +1,7 @@
 package heapview
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sort"
@@ -805,10 +806,7 @@ func (m *Model) applyVmapAlloc(s *state, e allocator.Event, idx uint32) error {
 	if _, ok := s.allocs.get(uint64(e.Addr())); ok {
 		return fmt.Errorf("%v is already a live allocation", e.Addr())
 	}
-	fn := "vmalloc"
-	if e.Src() != "" {
-		fn = e.Src()
-	}
+	fn := cmp.Or(e.Op(), "vmalloc")
 	s.putArea(e.Addr(), areaRec{bytes: e.Bytes(), size: e.Size(), since: idx, caller: m.intern(e.Src()), flags: m.intern(e.Path()),
 		pfns: e.PFNList()})
 	s.add(cAreas, 1)

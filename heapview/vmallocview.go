@@ -76,7 +76,7 @@ func (m *Model) VmallocView(o VmallocOptions) []Row {
 		if a.Flags != "" {
 			line += " " + a.Flags
 		}
-		if a.Func != "" && a.Func != a.Caller {
+		if a.Func != "" && a.Func != "vmalloc" { // the entry point, when the flag word does not say it
 			line += " (" + a.Func + ")"
 		}
 		b.put(CellText, 0, mk, line+" ")

@@ -198,18 +198,19 @@ type Session struct {
 	stmts    []stmtSpan           // the current input's top-level statements
 	ext      map[string]any       // state of builtin groups (Ext)
 
-	promptLines int    // lines typed at the prompt so far
-	inputStart  int    // steps taken before the current input began
-	inputCap    int    // the current input's step limit; 0: Settings.MaxSteps
-	execMax     uint64 // the thread's step count at which the current input's Starlark budget is spent
-	fixedBudget bool   // execMax is a replayed input's recorded budget, which config() leaves alone
-	memBudget   int64  // bytes of Go heap allowed; immutable after New
-	stopAfter   int    // while replaying: the last step to run; -1 otherwise
-	replaying   bool   // Rebuild is replaying: Print is not called
-	execLimit   bool   // the current input ran out of Starlark steps
-	reachedStop bool   // the current input reached stopAfter
-	crash       *crash // a builtin of the current input panicked
-	answering   bool   // an ask()'s answer function is running: it may take no step
+	promptLines int         // lines typed at the prompt so far
+	source      sourceLines // the input running: the size of its callers in /proc/vmallocinfo (Machine.SetSourceLines)
+	inputStart  int         // steps taken before the current input began
+	inputCap    int         // the current input's step limit; 0: Settings.MaxSteps
+	execMax     uint64      // the thread's step count at which the current input's Starlark budget is spent
+	fixedBudget bool        // execMax is a replayed input's recorded budget, which config() leaves alone
+	memBudget   int64       // bytes of Go heap allowed; immutable after New
+	stopAfter   int         // while replaying: the last step to run; -1 otherwise
+	replaying   bool        // Rebuild is replaying: Print is not called
+	execLimit   bool        // the current input ran out of Starlark steps
+	reachedStop bool        // the current input reached stopAfter
+	crash       *crash      // a builtin of the current input panicked
+	answering   bool        // an ask()'s answer function is running: it may take no step
 	broken      error
 	closed      bool
 
@@ -239,6 +240,12 @@ type siteKey struct {
 type callSite struct {
 	pos  string // file:line:col of the call's first character
 	call string // its source text, whitespace collapsed, at most maxCallText bytes
+}
+
+// sourceLines is a script input's name and last line.
+type sourceLines struct {
+	name  string
+	lines int
 }
 
 // maxCallText bounds Step.Call, so write(p, 0, "...4096 bytes...") stays
@@ -587,6 +594,8 @@ func (s *Session) exec(ctx context.Context, in Input) (starlark.Value, error) {
 	s.indexCalls(f, in.Src, in.line)
 	s.stmts = stmtSpans(f)
 	guard(f)
+	s.source = sourceLines{in.Name, in.line + lineCount(in.Src)}
+	s.m.SetSourceLines(s.source.name, s.source.lines)
 
 	env := make(starlark.StringDict, len(s.predeclared)+len(s.globals))
 	for k, v := range s.predeclared {
@@ -1021,6 +1030,7 @@ func (s *Session) reconfigure(set Settings) error {
 		return err
 	}
 	s.m = m
+	m.SetSourceLines(s.source.name, s.source.lines)
 	set.Config = m.Config()
 	s.settings = set
 	*s.log = allocator.EventLog{}

@@ -190,7 +190,7 @@ func (rp *Replayer) Step(i int) StepResult {
 		res.Err = rp.failed(m.FreePages(s.addr, int(s.order)))
 	case OpVmalloc:
 		size, align := rp.vmallocSize(r)
-		a, err := m.VmallocCaller(size, align, allocator.GFPKernel, fmt.Sprintf("%s:%d", t.Name, r.Line))
+		a, err := m.VmallocCaller(size, align, allocator.GFPKernel, allocator.SourceCaller(t.Name, int(r.Line), t.Stats.Lines))
 		res = rp.allocated(res, op, r, a, err, slotArea)
 		if err == nil {
 			rp.count("vmalloc", size)
