@@ -56,3 +56,52 @@ func (n *pageNode) takeAt(pfn uint64, order int) (int, bool) {
 	n.lastFrom = from
 	return from, true
 }
+
+// refillAt puts the free order-order block at pfn at the tail of cpu's
+// pcp list for mt, as rmqueue_bulk() does with each block it takes: what
+// a replayed mm_page_alloc_zone_locked with percpu_refill=1 did in the
+// traced kernel. It returns false, changing nothing, for an order or type
+// the pcp lists do not hold, or when no free block holds the block.
+func (n *pageNode) refillAt(pfn uint64, order int, mt MigrateType, cpu int) bool {
+	if !pcpAllowedOrder(order, n.pageSize) || mt >= MigratePCPTypes || cpu < 0 || cpu >= n.cpus ||
+		order < 0 || pfn+1<<order > n.endPFN || pfn&(1<<order-1) != 0 || n.pfns[pfn].kind == pfnPCP {
+		return false
+	}
+	if _, ok := n.takeAt(pfn, order); !ok {
+		return false
+	}
+	z := n.zoneOf(pfn)
+	p := &z.pcp[cpu]
+	pindex := orderToPindex(mt, order)
+	st := &n.pfns[pfn]
+	st.kind, st.order, st.list, st.cpu = pfnPCP, int8(order), uint8(pindex), uint8(cpu)
+	n.listAdd(&p.lists[pindex], pfn, true)
+	p.Count += 1 << order
+	n.step(pageStep{Kind: stepPCPAdd, Zone: z.t, MT: n.blockType(pfn), Order: int8(order), CPU: cpu, PFN: pfn})
+	return true
+}
+
+// drainAt sends the order-order block at pfn from the pcp list holding it
+// to the buddy allocator, as free_pcppages_bulk() does with each block it
+// drains (with the merges __free_one_page() makes): what a replayed
+// mm_page_pcpu_drain did. It returns false, changing nothing, when the
+// block is not on a pcp list.
+func (n *pageNode) drainAt(pfn uint64, order int) bool {
+	if order < 0 || pfn >= n.endPFN {
+		return false
+	}
+	st := &n.pfns[pfn]
+	if st.kind != pfnPCP || int(st.order) != order {
+		return false
+	}
+	z := n.zoneOf(pfn)
+	cpu := int(st.cpu)
+	p := &z.pcp[cpu]
+	mt := n.blockType(pfn)
+	n.listDel(&p.lists[st.list], pfn)
+	st.kind = pfnNone
+	p.Count -= 1 << order
+	n.step(pageStep{Kind: stepPCPDrain, Zone: z.t, MT: mt, Order: int8(order), CPU: cpu, PFN: pfn})
+	n.freeOneBuddy(z, pfn, order, mt, false)
+	return true
+}

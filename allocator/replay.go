@@ -49,6 +49,51 @@ func (m *Machine) AllocPagesAt(pfn uint64, order int, gfp GFP, why string) (Addr
 	return m.PFNAddr(pfn), nil
 }
 
+// PCPRefillAt is a replayed mm_page_alloc_zone_locked with
+// percpu_refill=1: the free order-order block at pfn leaves the buddy free
+// lists (split down to it as AllocPagesAt splits) for the tail of CPU
+// cpu's pcp list of migrate type mt, as rmqueue_bulk() puts each block it
+// takes; an EvPCPRefill records it. The allocation that takes the block
+// later (AllocPagesAt) takes it off that list. The error matches
+// ErrNotFree, with nothing changed, when no free block holds the block
+// (allocviz's own allocations took it) or it is on a pcp list already,
+// and ErrBadSize for an order or type the pcp lists do not hold.
+func (m *Machine) PCPRefillAt(pfn uint64, order int, mt MigrateType, cpu int) error {
+	if order < 0 || order > MaxPageOrder || !pcpAllowedOrder(order, m.pageSize) || mt >= MigratePCPTypes {
+		return fmt.Errorf("%w: the pcp lists hold no order-%d %v blocks", ErrBadSize, order, mt)
+	}
+	if cpu < 0 || cpu >= m.cfg.CPUs {
+		return fmt.Errorf("%w: no CPU %d", ErrBadSize, cpu)
+	}
+	m.pn.tracing = m.tracing()
+	if !m.pn.refillAt(pfn, order, mt, cpu) {
+		m.pn.steps = m.pn.steps[:0]
+		return fmt.Errorf("%w: no free order-%d block at pfn %#x", ErrNotFree, order, pfn)
+	}
+	if m.pn.tracing {
+		m.emitSteps(OwnerFree, 0, -1)
+	}
+	return nil
+}
+
+// PCPDrainAt is a replayed mm_page_pcpu_drain: the order-order block at
+// pfn leaves the pcp list that holds it for the buddy allocator, merging
+// as free_pcppages_bulk() frees each block; an EvPCPDrain and its
+// EvMerges record it. The error matches ErrNotFree, with nothing
+// changed, when the block is on no pcp list (allocviz's own drains, by
+// its high and batch, sent it back already).
+func (m *Machine) PCPDrainAt(pfn uint64, order int) error {
+	m.pn.tracing = m.tracing()
+	if !m.pn.drainAt(pfn, order) {
+		m.pn.steps = m.pn.steps[:0]
+		return fmt.Errorf("%w: no order-%d block at pfn %#x on a pcp list", ErrNotFree, order, pfn)
+	}
+	if m.pn.tracing {
+		m.emitSteps(OwnerFree, pfn, order)
+	}
+	return nil
+}
+
 // TraceLine is where a replayed trace's line came from: its step's Src
 // (File:Line) and Label (TS, Task-PID, CPU and CallSite), as
 // Machine.BeginTraceStep records them.

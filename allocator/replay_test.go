@@ -191,3 +191,75 @@ func TestFreeSynthetic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPCPRefillAndDrainAt: a replayed refill puts a free page on the
+// named CPU's pcp list (not free, not merged), the allocation that follows
+// takes it from there, its free goes back to a pcp list, and a replayed
+// drain returns it to the buddy allocator with its merges; a block that
+// is not where the trace says is refused with nothing changed.
+func TestPCPRefillAndDrainAt(t *testing.T) {
+	m := newTestMachine(t, Config{CPUs: 2, RAM: 64 << 20})
+	log := &EventLog{}
+	m.SetLog(log)
+	free0, pcp0 := m.FreePageCount(), m.PCPPageCount()
+	blocks := m.FreeBlocks(MaxPageOrder)
+	if len(blocks) == 0 {
+		t.Fatal("no free order-10 block")
+	}
+	pfn := blocks[len(blocks)-1] + 5 // inside a free block: the refill splits down to it
+	if err := m.PCPRefillAt(pfn, 0, MigrateUnmovable, 1); err != nil {
+		t.Fatal(err)
+	}
+	e := log.At(log.Len() - 1)
+	if e.Kind() != EvPCPRefill || e.PFN() != pfn || e.ListCPU() != 1 || e.Order() != 0 {
+		t.Errorf("refill event %v (pfn %#x cpu %d)", e, e.PFN(), e.ListCPU())
+	}
+	if m.FreePageCount() != free0-1 || m.PCPPageCount() != pcp0+1 {
+		t.Errorf("after the refill: free %d (was %d), pcp %d (was %d)", m.FreePageCount(), free0, m.PCPPageCount(), pcp0)
+	}
+	if err := m.PCPRefillAt(pfn, 0, MigrateUnmovable, 0); !errors.Is(err, ErrNotFree) {
+		t.Errorf("a second refill of the same page: %v", err)
+	}
+	if err := m.PCPRefillAt(blocks[0], 4, MigrateMovable, 0); !errors.Is(err, ErrBadSize) {
+		t.Errorf("an order-4 refill: %v", err)
+	}
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.AllocPagesAt(pfn, 0, GFPKernel, "")
+	if err != nil || m.PCPPageCount() != pcp0 {
+		t.Fatalf("AllocPagesAt of the refilled page: %v, %v; pcp %d", a, err, m.PCPPageCount())
+	}
+	if err := m.PCPDrainAt(pfn, 0); !errors.Is(err, ErrNotFree) {
+		t.Errorf("drain of an allocated page: %v", err)
+	}
+	if err := m.FreePages(a, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m.PCPPageCount() != pcp0+1 {
+		t.Fatalf("the free went to a pcp list: pcp %d", m.PCPPageCount())
+	}
+	n := log.Len()
+	if err := m.PCPDrainAt(pfn, 0); err != nil {
+		t.Fatal(err)
+	}
+	if e := log.At(n); e.Kind() != EvPCPDrain || e.PFN() != pfn {
+		t.Errorf("drain event %v", e)
+	}
+	merges := 0
+	for i := n + 1; i < log.Len(); i++ {
+		if log.At(i).Kind() == EvMerge {
+			merges++
+		}
+	}
+	if m.FreePageCount() != free0 || m.PCPPageCount() != pcp0 || merges != MaxPageOrder {
+		t.Errorf("after the drain: free %d (want %d), pcp %d (want %d), %d merges (want %d, back to the order-10 block)",
+			m.FreePageCount(), free0, m.PCPPageCount(), pcp0, merges, MaxPageOrder)
+	}
+	if err := m.PCPDrainAt(pfn, 0); !errors.Is(err, ErrNotFree) {
+		t.Errorf("a second drain: %v", err)
+	}
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

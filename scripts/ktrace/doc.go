@@ -57,8 +57,15 @@
 //     the smallest alignment that makes the stride bytes_alloc, or the
 //     stride as the object when none does (a constructor or
 //     SLAB_TYPESAFE_BY_RCU keeps the free pointer after the object).
-//   - mm_page_alloc_zone_locked and mm_page_pcpu_drain are counted, not
-//     replayed: allocviz's page allocator has no per-CPU lists yet.
+//   - mm_page_alloc_zone_locked with percpu_refill=1 (rmqueue_bulk) puts
+//     the block on the traced CPU's pcp list (Machine.PCPRefillAt), where
+//     the mm_page_alloc that follows takes it; with percpu_refill=0 the
+//     allocation traced next takes the block itself (a "buddy take" skip).
+//     A refill whose block becomes a slab, vmalloc or large kmalloc page
+//     is skipped with that page. mm_page_pcpu_drain sends the block back
+//     to the buddy allocator (Machine.PCPDrainAt) when its free or refill
+//     was replayed; the replay counts the drains allocviz could match
+//     (its own pcp lists drain by their own high and batch too).
 //   - The trace's page frames are renumbered into the machine's RAM
 //     (Renumbering): aligned 2^Order-page chunks, side by side at the top
 //     of RAM, each page keeping its offset in its chunk, so blocks keep

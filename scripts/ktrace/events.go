@@ -61,7 +61,6 @@ type eventInfo struct {
 	system   string // the tracepoint's group under tracing/events: kmem or vmalloc
 	name     string
 	required field
-	counted  bool // counted only: the page allocator's per-CPU lists, which allocviz does not model yet
 }
 
 // events is the table of memory events. Required fields are those every
@@ -75,8 +74,8 @@ var events = [NumEvents]eventInfo{
 	MmPageAlloc:           {system: "kmem", name: "mm_page_alloc", required: fPage | fPFN | fOrder | fGFP},
 	MmPageFree:            {system: "kmem", name: "mm_page_free", required: fPage | fPFN | fOrder},
 	MmPageFreeBatched:     {system: "kmem", name: "mm_page_free_batched", required: fPage | fPFN},
-	MmPageAllocZoneLocked: {system: "kmem", name: "mm_page_alloc_zone_locked", required: fPage | fPFN | fOrder, counted: true},
-	MmPagePcpuDrain:       {system: "kmem", name: "mm_page_pcpu_drain", required: fPage | fPFN | fOrder, counted: true},
+	MmPageAllocZoneLocked: {system: "kmem", name: "mm_page_alloc_zone_locked", required: fPage | fPFN | fOrder},
+	MmPagePcpuDrain:       {system: "kmem", name: "mm_page_pcpu_drain", required: fPage | fPFN | fOrder},
 	AllocVmapArea:         {system: "vmalloc", name: "alloc_vmap_area", required: fVAStart | fSize | fAlign},
 	FreeVmapAreaNoflush:   {system: "vmalloc", name: "free_vmap_area_noflush", required: fVAStart},
 	PurgeVmapAreaLazy:     {system: "vmalloc", name: "purge_vmap_area_lazy", required: fStart | fEnd},
@@ -90,12 +89,6 @@ func (e Event) String() string {
 	}
 	return "none"
 }
-
-// Counted reports whether the event is only counted, never replayed:
-// mm_page_alloc_zone_locked and mm_page_pcpu_drain are the page
-// allocator's per-CPU list refills and drains, which allocviz's buddy
-// allocator does not have.
-func (e Event) Counted() bool { return e < NumEvents && events[e].counted }
 
 // Tracepoint is a tracepoint's place under tracing/events.
 type Tracepoint struct {

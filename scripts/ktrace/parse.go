@@ -454,6 +454,10 @@ func (p *parser) record(n int, ev Event, el eventLine) error {
 			var v int64
 			v, err = strconv.ParseInt(string(val), 10, 8)
 			r.Migrate = int8(v)
+		case fPercpuRefill:
+			var v uint64
+			v, err = parseUint(val)
+			r.Refill = v != 0
 		case fFailed:
 			var v uint64
 			v, err = parseUint(val)

@@ -315,7 +315,13 @@ func TestParseLineLayouts(t *testing.T) {
 				return tr.Vmap[r.Vmap].NumPurged == 3 && tr.Vmap[r.Vmap].End == 0xffffc90000100000
 			}},
 		{"a-1 [000] 1.5: mm_page_pcpu_drain: page=0000000012345678 pfn=0x1000 order=0 migratetype=1",
-			func(_ *Trace, r Record) bool { return r.Event == MmPagePcpuDrain && r.Event.Counted() }},
+			func(_ *Trace, r Record) bool { return r.Event == MmPagePcpuDrain && r.Migrate == 1 && r.PFN == 0x1000 }},
+		{"a-1 [000] 1.5: mm_page_alloc_zone_locked: page=0000000012345678 pfn=0x1004 order=2 migratetype=2 percpu_refill=1",
+			func(_ *Trace, r Record) bool {
+				return r.Event == MmPageAllocZoneLocked && r.Refill && r.Order == 2 && r.Migrate == 2
+			}},
+		{"a-1 [000] 1.5: mm_page_alloc_zone_locked: page=0000000012345678 pfn=0x1200 order=9 migratetype=1 percpu_refill=0",
+			func(_ *Trace, r Record) bool { return r.Event == MmPageAllocZoneLocked && !r.Refill && r.Order == 9 }},
 	} {
 		tr, err := Parse("l", []byte(tc.line))
 		if err != nil || len(tr.Records) != 1 {

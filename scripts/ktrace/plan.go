@@ -22,10 +22,12 @@ const (
 	OpVmalloc                  // __vmalloc_node_range(size - guard page, align)
 	OpVfree                    // vfree(the slot's area)
 	OpPurge                    // purge_vmap_area_lazy
+	OpPCPRefill                // rmqueue_bulk: the block at Op.PFN to the tail of the CPU's pcp list (mm_page_alloc_zone_locked, percpu_refill=1)
+	OpPCPDrain                 // free_pcppages_bulk: the block at Op.PFN from its pcp list to the buddy allocator (mm_page_pcpu_drain)
 )
 
 var opNames = [...]string{"skip", "kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free", "alloc_pages",
-	"free_pages", "vmalloc", "vfree", "purge_vmap_area_lazy"}
+	"free_pages", "vmalloc", "vfree", "purge_vmap_area_lazy", "pcp_refill", "pcp_drain"}
 
 func (k OpKind) String() string {
 	if int(k) < len(opNames) {
@@ -49,6 +51,7 @@ const (
 	SkipFailed            // an allocation that failed in the traced kernel
 	SkipPartial           // a page free that does not match the block the trace allocated there
 	SkipVmallocArray      // the pages[] array of a vmalloc area: allocviz's vmalloc allocates its own
+	SkipBuddyTake         // mm_page_alloc_zone_locked with percpu_refill=0: the block the allocation traced next takes, replayed with it
 	NumSkips
 )
 
@@ -62,11 +65,12 @@ var skipNames = [NumSkips]string{
 	SkipFailed:       "failed in the trace",
 	SkipPartial:      "part of a block",
 	SkipVmallocArray: "vmalloc pages[] array",
+	SkipBuddyTake:    "buddy take",
 }
 
 var skipDocs = [NumSkips]string{
 	SkipNone:         "",
-	SkipBeforeTrace:  "frees of something allocated before the trace began",
+	SkipBeforeTrace:  "frees (and pcp drains) of something allocated before the trace began",
 	SkipDuplicate:    "mm_page_free_batched of a page mm_page_free already freed: the kernel traces both",
 	SkipSlabPage:     "pages SLUB took or gave back for slabs (the slab GFP signature): allocviz's SLUB makes its own",
 	SkipLargePages:   "the pages of a large kmalloc: allocviz's kmalloc takes and frees them itself",
@@ -74,6 +78,7 @@ var skipDocs = [NumSkips]string{
 	SkipFailed:       "allocations that failed in the traced kernel",
 	SkipPartial:      "page frees that do not match the block the trace allocated there (a split block)",
 	SkipVmallocArray: "the pages[] array of a vmalloc area (kmalloc'ed by __vmalloc_area_node): allocviz's vmalloc allocates its own",
+	SkipBuddyTake:    "mm_page_alloc_zone_locked with percpu_refill=0: the block the allocation traced next takes straight from the buddy allocator, which replaying that allocation does",
 }
 
 // String names the reason, as stats list it.
@@ -101,8 +106,8 @@ type Op struct {
 	Slot  int32  // the allocation this op makes or frees (an index in the replay's table); -1 none
 	Synth int32  // an allocation to free first, with no traced free (kfree_rcu, sheaves); -1 none
 	Cache int32  // OpCacheAlloc: an index in Plan.Caches
-	Order int8   // OpPageAlloc, OpPageFree: the block's order
-	PFN   uint64 // OpPageAlloc: the machine's pfn for the trace's (NoPFN: wherever the buddy allocator finds one)
+	Order int8   // OpPageAlloc, OpPageFree, OpPCPRefill, OpPCPDrain: the block's order
+	PFN   uint64 // OpPageAlloc, OpPCPRefill, OpPCPDrain: the machine's pfn for the trace's (NoPFN: it has no place; a page allocation goes wherever the buddy allocator finds room)
 }
 
 // NoPFN is Op.PFN when a page has no place in the renumbering.
@@ -137,7 +142,6 @@ type Plan struct {
 type PlanStats struct {
 	Replayed      [NumEvents]int // lines replayed as an allocator call, by event
 	Skipped       [NumSkips]int  // lines replayed as a step that changes nothing, by reason
-	Counted       [NumEvents]int // lines counted and not replayed (per-CPU page lists)
 	Synthetic     int            // synthetic frees
 	SynthByCache  map[string]int // ... by cache ("kmalloc" for kmalloc objects, "pages", "vmalloc")
 	SlabPages     int            // pages the traced kernel's SLUB allocated for slabs
@@ -177,9 +181,18 @@ type liveObj struct {
 }
 
 type livePage struct {
-	slot  int32 // livePages only
-	order int8
-	kind  liveKind
+	slot   int32 // livePages only
+	refill int32 // the OpPCPRefill that put it on a pcp list before it was allocated; -1 none
+	order  int8
+	kind   liveKind
+}
+
+// pcpBlock is a block on one of the traced kernel's pcp lists: put there
+// by a refill (op, the OpPCPRefill) or a free (op -1), and whether that
+// was replayed (skip SkipNone) or skipped, and why.
+type pcpBlock struct {
+	op   int32
+	skip Skip
 }
 
 // planner holds the trace-level state of the rules.
@@ -195,6 +208,7 @@ type planner struct {
 	anon     map[[2]uint64]int32 //
 	lastOp   map[int16]int32     // the last op on each CPU
 	vfreeing map[int16]bool      // a free_vmap_area_noflush was the last event on the CPU: order-0 frees that follow are its pages
+	pcp      map[uint64]pcpBlock // blocks on the traced kernel's pcp lists, by pfn
 	pageSize uint64
 	maxCache uint64 // KMALLOC_MAX_CACHE_SIZE: two pages
 	live     uint64 // bytes live now, and at most
@@ -212,13 +226,9 @@ func Build(t *Trace, o PlanOptions) *Plan {
 	p.Stats.CallSites = map[Str]Bytes{}
 	pl := &planner{p: p, t: t, objs: map[uint64]liveObj{}, pages: map[uint64]livePage{}, cover: map[uint64]uint64{},
 		freedBy: map[uint64]Event{}, areas: map[uint64]int32{}, caches: map[Str]int32{}, anon: map[[2]uint64]int32{},
-		lastOp: map[int16]int32{}, vfreeing: map[int16]bool{}, pageSize: ps, maxCache: 2 * ps}
+		lastOp: map[int16]int32{}, vfreeing: map[int16]bool{}, pcp: map[uint64]pcpBlock{}, pageSize: ps, maxCache: 2 * ps}
 	for i := range t.Records {
 		r := &t.Records[i]
-		if r.Event.Counted() {
-			p.Stats.Counted[r.Event]++
-			continue
-		}
 		op := pl.op(int32(i), r)
 		if op.Kind == OpSkip {
 			p.Stats.Skipped[op.Skip]++
@@ -279,6 +289,26 @@ func (pl *planner) op(i int32, r *Record) Op {
 		return op
 	case PurgeVmapAreaLazy, VmUnmapAliases:
 		op.Kind = OpPurge
+		return op
+	case MmPageAllocZoneLocked:
+		if !r.Refill {
+			op.Skip = SkipBuddyTake
+			return op
+		}
+		op.Kind, op.Order = OpPCPRefill, r.Order
+		pl.pcp[r.PFN] = pcpBlock{op: int32(len(pl.p.Ops))}
+		return op
+	case MmPagePcpuDrain:
+		b, ok := pl.pcp[r.PFN]
+		delete(pl.pcp, r.PFN)
+		switch {
+		case !ok:
+			op.Skip = SkipBeforeTrace
+		case b.skip != SkipNone:
+			op.Skip = b.skip
+		default:
+			op.Kind, op.Order = OpPCPDrain, r.Order
+		}
 		return op
 	}
 	panic(fmt.Sprintf("ktrace: no rule for %v", r.Event))
@@ -354,6 +384,7 @@ func (pl *planner) claimLargePages(r *Record) uint64 {
 	lp := pl.pages[pr.PFN]
 	lp.kind, lp.slot = liveLarge, -1
 	pl.pages[pr.PFN] = lp
+	pl.skipRefill(lp.refill, SkipLargePages)
 	pl.shrink(pl.pageSize << uint(pr.Order))
 	return pr.PFN
 }
@@ -499,7 +530,12 @@ func (pl *planner) pageAlloc(op Op, r *Record) Op {
 		pl.dropPages(head, lp)
 	}
 	delete(pl.freedBy, r.PFN)
-	lp := livePage{order: r.Order, slot: -1}
+	lp := livePage{order: r.Order, slot: -1, refill: -1}
+	if b, ok := pl.pcp[r.PFN]; ok {
+		// The block leaves the pcp list it was on.
+		delete(pl.pcp, r.PFN)
+		lp.refill = b.op
+	}
 	switch {
 	case isSlabGFP(r.GFP):
 		lp.kind = liveSlab
@@ -520,7 +556,22 @@ func (pl *planner) pageAlloc(op Op, r *Record) Op {
 	for pfn := r.PFN + 1; pfn < r.PFN+n; pfn++ {
 		pl.cover[pfn] = r.PFN
 	}
+	if op.Skip != SkipNone {
+		pl.skipRefill(lp.refill, op.Skip)
+	}
 	return op
+}
+
+// skipRefill turns the refill op i (-1: none) into a skip: the block it
+// put on a pcp list went to an allocation that is not replayed (a slab
+// page, a vmalloc page, a large kmalloc), which allocviz makes itself.
+func (pl *planner) skipRefill(i int32, why Skip) {
+	if i < 0 || pl.p.Ops[i].Kind != OpPCPRefill {
+		return
+	}
+	pl.p.Stats.Replayed[MmPageAllocZoneLocked]--
+	pl.p.Stats.Skipped[why]++
+	pl.p.Ops[i].Kind, pl.p.Ops[i].Skip = OpSkip, why
 }
 
 // dropPages forgets a live block.
@@ -549,10 +600,12 @@ func (pl *planner) pageFree(op Op, r *Record) Op {
 	case !ok && pl.freedBy[r.PFN] == Kfree:
 		op.Skip = SkipLargePages
 		delete(pl.freedBy, r.PFN)
+		pl.freedToPCP(r, op.Skip)
 		return op
 	case !ok:
 		if _, inside := pl.cover[r.PFN]; inside {
 			op.Skip = SkipPartial
+			pl.freedToPCP(r, op.Skip)
 			return op
 		}
 		op.Skip = SkipBeforeTrace
@@ -560,9 +613,11 @@ func (pl *planner) pageFree(op Op, r *Record) Op {
 			op.Skip = SkipVmallocPage
 		}
 		pl.freedBy[r.PFN] = r.Event
+		pl.freedToPCP(r, op.Skip)
 		return op
 	case r.Event == MmPageFree && lp.order != r.Order:
 		op.Skip = SkipPartial
+		pl.freedToPCP(r, op.Skip)
 		return op
 	}
 	pl.dropPages(r.PFN, lp)
@@ -577,7 +632,17 @@ func (pl *planner) pageFree(op Op, r *Record) Op {
 	default:
 		op.Kind, op.Slot, op.Order = OpPageFree, lp.slot, lp.order
 	}
+	pl.freedToPCP(r, op.Skip)
 	return op
+}
+
+// freedToPCP notes a freed block of an order the pcp lists take: it is on
+// the freeing CPU's list until an allocation or a drain takes it, and a
+// drain of it is replayed only if its free was (why is SkipNone).
+func (pl *planner) freedToPCP(r *Record, why Skip) {
+	if allocator.PCPAllowedOrder(int(r.Order), pl.pageSize) {
+		pl.pcp[r.PFN] = pcpBlock{op: -1, skip: why}
+	}
 }
 
 func (pl *planner) synthetic(what string) {
@@ -604,7 +669,7 @@ func (pl *planner) configure(c allocator.Config) {
 	}
 	var heads []Block
 	for i := range p.Ops {
-		if op := &p.Ops[i]; op.Kind == OpPageAlloc {
+		if op := &p.Ops[i]; op.Kind == OpPageAlloc || op.Kind == OpPCPRefill {
 			heads = append(heads, Block{PFN: pl.t.Records[op.Rec].PFN, Order: op.Order})
 		}
 	}
@@ -618,7 +683,7 @@ func (pl *planner) configure(c allocator.Config) {
 		c.RAM = int64(p.Renumber.Pages * pl.pageSize)
 	}
 	for i := range p.Ops {
-		if op := &p.Ops[i]; op.Kind == OpPageAlloc {
+		if op := &p.Ops[i]; op.Kind == OpPageAlloc || op.Kind == OpPCPRefill || op.Kind == OpPCPDrain {
 			op.PFN = p.Renumber.PFN(pl.t.Records[op.Rec].PFN)
 		}
 	}

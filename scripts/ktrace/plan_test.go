@@ -47,6 +47,14 @@ func pageFreeLine(cpu int, pfn uint64, order int) string {
 	return fmt.Sprintf("%d mm_page_free: page=000000001234abcd pfn=%#x order=%d", cpu, pfn, order)
 }
 
+func refillLine(cpu int, pfn uint64, order, mt, refill int) string {
+	return fmt.Sprintf("%d mm_page_alloc_zone_locked: page=000000001234abcd pfn=%#x order=%d migratetype=%d percpu_refill=%d", cpu, pfn, order, mt, refill)
+}
+
+func drainLine(cpu int, pfn uint64, order int) string {
+	return fmt.Sprintf("%d mm_page_pcpu_drain: page=000000001234abcd pfn=%#x order=%d migratetype=1", cpu, pfn, order)
+}
+
 func batchedLine(cpu int, pfn uint64) string {
 	return fmt.Sprintf("%d mm_page_free_batched: page=000000001234abcd pfn=%#x order=0", cpu, pfn)
 }
@@ -82,6 +90,36 @@ func TestPlanRules(t *testing.T) {
 		lines []string
 		want  string
 	}{
+		{"a pcp refill and the allocation that takes the block from the list", []string{
+			refillLine(0, 0x5000, 0, 1, 1),
+			refillLine(0, 0x5001, 0, 1, 1),
+			pageAllocLine(0, 0x5000, 0, "GFP_HIGHUSER_MOVABLE"),
+		}, "pcp_refill pcp_refill alloc_pages"},
+		{"a refill for a slab page, a vmalloc page or a large kmalloc is theirs: skipped with them", []string{
+			refillLine(0, 0x5000, 2, 2, 1),
+			refillLine(0, 0x6000, 0, 0, 1),
+			refillLine(0, 0x7000, 2, 0, 1),
+			pageAllocLine(0, 0x5000, 2, "__GFP_RECLAIMABLE|__GFP_IO|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP|__GFP_NOMEMALLOC"),
+			pageAllocLine(0, 0x6000, 0, "GFP_KERNEL|__GFP_HIGHMEM|__GFP_NOWARN"),
+			pageAllocLine(0, 0x7000, 2, "GFP_KERNEL|__GFP_COMP"),
+			kmallocLine(0, "00000000aaaaaaaa", 16384, 16384, "GFP_KERNEL"),
+		}, "skip:slab page skip:vmalloc page skip:large kmalloc pages skip:slab page skip:vmalloc page skip:large kmalloc pages kmalloc"},
+		{"percpu_refill=0: the allocation that follows takes the block", []string{
+			refillLine(0, 0x5000, 4, 1, 0),
+			pageAllocLine(0, 0x5000, 4, "GFP_HIGHUSER_MOVABLE"),
+		}, "skip:buddy take alloc_pages"},
+		{"a pcp drain of a block whose free was replayed, skipped, or before the trace", []string{
+			pageAllocLine(0, 0x5000, 0, "GFP_HIGHUSER_MOVABLE"),
+			pageFreeLine(0, 0x5000, 0),
+			drainLine(0, 0x5000, 0),
+			pageAllocLine(0, 0x6000, 1, "__GFP_IO|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP"),
+			pageFreeLine(0, 0x6000, 1),
+			drainLine(0, 0x6000, 1),
+			drainLine(0, 0x7000, 0),
+			refillLine(1, 0x8000, 0, 1, 1),
+			drainLine(1, 0x8000, 0),
+			drainLine(1, 0x5000, 0),
+		}, "alloc_pages free_pages pcp_drain skip:slab page skip:slab page skip:slab page skip:before the trace pcp_refill pcp_drain skip:before the trace"},
 		{"a free of something allocated before the trace", []string{
 			"0 kfree: call_site=f ptr=00000000aaaaaaaa",
 			"0 kmem_cache_free: call_site=f ptr=00000000aaaaaaaa name=filp",
@@ -167,7 +205,7 @@ func TestPlanRules(t *testing.T) {
 }
 
 // TestPlanCountsAndCaches checks the plan's statistics, the per-CPU list
-// events it only counts, and the caches it infers.
+// list events, and the caches it infers.
 func TestPlanCountsAndCaches(t *testing.T) {
 	p, ops := opsOf(t,
 		cacheAllocLine(0, "0000000000000001", "bio-184", 184, 192),
@@ -177,8 +215,9 @@ func TestPlanCountsAndCaches(t *testing.T) {
 		"0 mm_page_alloc_zone_locked: page=000000001234abcd pfn=0x15d514 order=2 migratetype=2 percpu_refill=1",
 		"1 mm_page_pcpu_drain: page=000000001234abcd pfn=0x15d514 order=0 migratetype=1",
 	)
-	if len(ops) != 4 || p.Stats.Counted[MmPageAllocZoneLocked] != 1 || p.Stats.Counted[MmPagePcpuDrain] != 1 {
-		t.Errorf("%d ops, counted %v", len(ops), p.Stats.Counted)
+	if len(ops) != 6 || p.Stats.Replayed[MmPageAllocZoneLocked] != 1 || p.Stats.Replayed[MmPagePcpuDrain] != 1 ||
+		ops[4].Kind != OpPCPRefill || ops[5].Kind != OpPCPDrain || ops[4].PFN == NoPFN || ops[5].PFN != ops[4].PFN {
+		t.Errorf("%d ops %+v, replayed %v", len(ops), ops, p.Stats.Replayed)
 	}
 	if p.Stats.Replayed[KmemCacheAlloc] != 4 || p.Stats.Synthetic != 1 || p.Stats.SynthByCache["bio-184"] != 1 {
 		t.Errorf("stats %+v", p.Stats)

@@ -48,6 +48,8 @@ type ReplayStats struct {
 	Disagreements []Disagreement // the first MaxErrors ksize and cache disagreements
 	Failed        int            // calls the machine refused (no memory, a bad cache)
 	Misplaced     int            // pages not put at their renumbered pfn (taken by the machine's own allocations)
+	PCPElsewhere  int            // pcp refills whose block was not free at its renumbered pfn, or had none
+	PCPUnmatched  int            // pcp drains of a block that was on none of the machine's pcp lists
 	ByCache       map[string]Bytes
 	SlabPages     uint64 // pages allocviz's SLUB allocated for slabs during the replay
 }
@@ -117,6 +119,10 @@ func (rp *Replayer) OpText(i int) string {
 		return fmt.Sprintf("vfree(%v)", addr())
 	case OpPurge:
 		return "purge_vmap_area_lazy()"
+	case OpPCPRefill:
+		return fmt.Sprintf("rmqueue_bulk: pfn %#x (order %d, %v) to CPU %d's pcp list", op.PFN, op.Order, allocator.MigrateType(r.Migrate), rp.cpu(r))
+	case OpPCPDrain:
+		return fmt.Sprintf("free_pcppages_bulk: pfn %#x (order %d) from a pcp list to the buddy allocator", op.PFN, op.Order)
 	}
 	return op.Kind.String()
 }
@@ -140,7 +146,7 @@ func (rp *Replayer) Step(i int) StepResult {
 	m := rp.M
 	rp.Stats.Steps++
 	defer func() { rp.Stats.SlabPages = m.SlabPagesAllocated() - rp.slabStart }()
-	_ = m.SetCPU(int(r.CPU) % m.Config().CPUs)
+	_ = m.SetCPU(rp.cpu(r))
 	if op.Synth >= 0 {
 		rp.synthFree(op.Synth, r)
 	}
@@ -201,9 +207,39 @@ func (rp *Replayer) Step(i int) StepResult {
 		res.Err = rp.failed(m.Vfree(a))
 	case OpPurge:
 		m.PurgeVmapAreaLazy(fmt.Sprintf("%s in the trace", r.Event))
+	case OpPCPRefill:
+		err := allocator.ErrNotFree
+		if op.PFN != NoPFN {
+			err = m.PCPRefillAt(op.PFN, int(op.Order), allocator.MigrateType(r.Migrate), rp.cpu(r))
+		}
+		if errors.Is(err, allocator.ErrNotFree) {
+			rp.Stats.PCPElsewhere++
+			if rp.Narrate {
+				m.Say(fmt.Sprintf("the trace's pfn %#x is not free here (allocviz's own allocations took it, or it has no place in this machine): no refill", r.PFN))
+			}
+			break
+		}
+		res.Err = rp.failed(err)
+	case OpPCPDrain:
+		err := allocator.ErrNotFree
+		if op.PFN != NoPFN {
+			err = m.PCPDrainAt(op.PFN, int(op.Order))
+		}
+		if errors.Is(err, allocator.ErrNotFree) {
+			rp.Stats.PCPUnmatched++
+			if rp.Narrate {
+				m.Say(fmt.Sprintf("the trace's pfn %#x is on none of allocviz's pcp lists: allocviz's own high and batch sent it back already, or it never went there", r.PFN))
+			}
+			break
+		}
+		res.Err = rp.failed(err)
 	}
 	return res
 }
+
+// cpu is the machine's CPU for r's: the traced CPU, modulo the machine's
+// CPUs when it has fewer.
+func (rp *Replayer) cpu(r *Record) int { return int(r.CPU) % rp.M.Config().CPUs }
 
 // allocated records an allocation's address in its slot.
 func (rp *Replayer) allocated(res StepResult, op *Op, r *Record, a allocator.Addr, err error, kind slotKind) StepResult {
@@ -364,6 +400,9 @@ func (rp *Replayer) skipText(op *Op, r *Record) string {
 	what := rp.P.Trace.What(r)
 	switch op.Skip {
 	case SkipBeforeTrace:
+		if r.Event == MmPagePcpuDrain {
+			return what + ": freed to a pcp list before the trace began, so it is on none here; nothing to drain"
+		}
 		return what + ": allocated before the trace began, so it was never allocated here; nothing to free"
 	case SkipDuplicate:
 		return what + ": the same free as the mm_page_free or mm_page_free_batched just traced for this pfn (free_unref_folios traces both)"
@@ -379,6 +418,8 @@ func (rp *Replayer) skipText(op *Op, r *Record) string {
 		return what + ": part of a block the trace allocated as one (split_page); allocviz frees blocks whole"
 	case SkipVmallocArray:
 		return what + ": the pages[] array of the vmalloc area just made; allocviz's vmalloc allocates its own"
+	case SkipBuddyTake:
+		return what + ": percpu_refill=0, the block the allocation traced next takes straight from the buddy allocator; replaying that allocation takes it"
 	}
 	return what
 }

@@ -71,7 +71,7 @@ func (r *Report) Write(w io.Writer) error {
 	row("unparsed", st.Unparsed, "memory event lines that could not be parsed; listed below")
 	tw.WriteString("\n")
 
-	replayed, skipped, counted := sum(p.Stats.Replayed[:]), sum(p.Stats.Skipped[:]), sum(p.Stats.Counted[:])
+	replayed, skipped := sum(p.Stats.Replayed[:]), sum(p.Stats.Skipped[:])
 	row("replayed", replayed, fmt.Sprintf("lines replayed as allocator calls, on %s of RAM with %s",
 		allocator.FormatBytes(uint64(p.Config.RAM)), allocator.Count(uint64(p.Config.CPUs), "CPU")))
 	for e := Kmalloc; e < NumEvents; e++ {
@@ -89,16 +89,6 @@ func (r *Report) Write(w io.Writer) error {
 			row("  "+s.String(), n, s.Doc())
 		}
 	}
-	if counted > 0 {
-		row("counted only", counted, "not replayed until allocviz's page allocator has per-CPU page lists:")
-	} else {
-		row("counted only", counted, "per-CPU page list events, which allocviz does not replay yet")
-	}
-	for e := Kmalloc; e < NumEvents; e++ {
-		if n := p.Stats.Counted[e]; n > 0 {
-			row("  "+e.String(), n, "")
-		}
-	}
 	tw.WriteString("\n")
 	row("synthetic frees", p.Stats.Synthetic, "allocated again with no free traced (kfree_rcu, sheaves, or frees not recorded): "+topMap(p.Stats.SynthByCache))
 	row("ksize agree", rs.KsizeAgree, "kmallocs whose ksize and cache type allocviz reproduces")
@@ -110,6 +100,10 @@ func (r *Report) Write(w io.Writer) error {
 	row("pages placed", p.Stats.Replayed[MmPageAlloc]-rs.Misplaced, fmt.Sprintf("where the trace had them: %s touched, renumbered in chunks of %s",
 		allocator.Count(uint64(rn.Chunks), "chunk"), allocator.FormatBytes(uint64(p.Config.PageSize)<<uint(rn.Order))))
 	row("pages elsewhere", rs.Misplaced, "their place was taken by allocviz's own allocations, or did not fit")
+	row("pcp refills placed", p.Stats.Replayed[MmPageAllocZoneLocked]-rs.PCPElsewhere, "blocks put on the traced CPU's per-CPU list, where the trace had them")
+	row("pcp refills elsewhere", rs.PCPElsewhere, "their block was not free here (allocviz's own allocations took it), or did not fit")
+	row("pcp drains matched", p.Stats.Replayed[MmPagePcpuDrain]-rs.PCPUnmatched, "blocks allocviz also had on a per-CPU list, sent back to the buddy allocator")
+	row("pcp drains unmatched", rs.PCPUnmatched, "allocviz had sent the block back already (its own high and batch), or never had it there")
 	row("refused", rs.Failed, "calls allocviz's allocators refused")
 	if _, err := io.WriteString(w, tw.String()); err != nil {
 		return err

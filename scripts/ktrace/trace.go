@@ -60,6 +60,7 @@ type Record struct {
 	Migrate    int8 // migratetype=
 	Accounted  int8 // accounted=: 1 true, 0 false, -1 not printed
 	Failed     bool // mm_page_alloc of page=(null): the allocation failed
+	Refill     bool // mm_page_alloc_zone_locked: percpu_refill=1, a block taken for a per-CPU list
 }
 
 // VmapFields are the fields of the vmalloc events.
