@@ -91,7 +91,9 @@ func pcpAllowedOrder(order int, pageSize uint64) bool {
 
 // PCPAllowedOrder reports whether blocks of order go through the per-CPU
 // page lists on a machine of pageSize pages (pcp_allowed_order()).
-func PCPAllowedOrder(order int, pageSize uint64) bool { return order >= 0 && pcpAllowedOrder(order, pageSize) }
+func PCPAllowedOrder(order int, pageSize uint64) bool {
+	return order >= 0 && pcpAllowedOrder(order, pageSize)
+}
 
 // NR_LOWORDER_PCP_LISTS and NR_PCP_LISTS: one list per pcp migrate type
 // per order up to PAGE_ALLOC_COSTLY_ORDER, then two for the THP order

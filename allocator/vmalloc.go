@@ -154,7 +154,7 @@ type AreaInfo struct {
 	NrPages    int      // pages mapped
 	PFNs       []uint64 // the page frames behind the area, in address order
 	Flags      VMFlags  // VM_ALLOC and friends
-	Caller     string   // vm->caller as /proc/vmallocinfo prints it (%pS shape: "lab+0x1a/0x5c" for line 26 of a 92-line lab.star)
+	Caller     string   // vm->caller as /proc/vmallocinfo prints it (%pS shape: "lab_star+0x1a/0x5c" for line 26 of a 92-line lab.star)
 	Func       string   // the entry point that made it: "vmalloc", "vrealloc", "kvmalloc", "kvrealloc", ...
 	PagesArea  Addr     // the vmalloc'ed pages[] array ("vpages"), or 0
 	PagesArray Addr     // the pages[] array wherever it is: a kmalloc object (direct map) or PagesArea

@@ -233,7 +233,7 @@ func TestVmallocinfoCallerShape(t *testing.T) {
 		caller, fn string
 	}{
 		{prompt, "prompt+0x3/0x3", "kvmalloc"},
-		{trace, "ls+0x9fbf1/0xf4240", "vrealloc"},
+		{trace, "ls_trace_gz+0x9fbf1/0xf4240", "vrealloc"},
 		{kv, "kvrealloc_node_align_noprof", "kvrealloc"},
 		{rust.Addr, "rust_helper_vrealloc_node_align", "<Vmalloc as Allocator>::realloc"},
 	} {
@@ -260,8 +260,8 @@ func TestVmallocinfoCallerShape(t *testing.T) {
 			break
 		}
 	}
-	if first.Src() != "kvec_growth+0x1a/0x5c" || first.Op() != "vmalloc" {
-		t.Errorf("the script's area: src %q op %q, want kvec_growth+0x1a/0x5c (line 26 of 92) and vmalloc", first.Src(), first.Op())
+	if first.Src() != "kvec_growth_star+0x1a/0x5c" || first.Op() != "vmalloc" {
+		t.Errorf("the script's area: src %q op %q, want kvec_growth_star+0x1a/0x5c (line 26 of 92) and vmalloc", first.Src(), first.Op())
 	}
 	for _, line := range strings.Split(strings.TrimSuffix(m.Vmallocinfo(), "\n"), "\n") {
 		if strings.HasSuffix(line, "unpurged vm_area") {
@@ -280,13 +280,13 @@ func TestSourceCaller(t *testing.T) {
 		line, lines int
 		want        string
 	}{
-		{"tour.star", 26, 92, "tour+0x1a/0x5c"},
-		{"/home/me/labs/kvec-growth.star", 1, 0, "kvec_growth+0x1/0x1"},
+		{"tour.star", 26, 92, "tour_star+0x1a/0x5c"},
+		{"/home/me/labs/kvec-growth.star", 1, 0, "kvec_growth_star+0x1/0x1"},
 		{"<prompt>", 7, 7, "prompt+0x7/0x7"},
-		{"trace.txt.gz", 10, 5, "trace+0xa/0xa"},
-		{"1st try.star", 2, 3, "script_1st_try+0x2/0x3"},
-		{".hidden.star", 4, 4, "_hidden+0x4/0x4"},
-		{"vrealloc-6.12.star", 64, 74, "vrealloc_6_12+0x40/0x4a"},
+		{"trace.txt.gz", 10, 5, "trace_txt_gz+0xa/0xa"},
+		{"1st try.star", 2, 3, "script_1st_try_star+0x2/0x3"},
+		{".hidden.star", 4, 4, "_hidden_star+0x4/0x4"},
+		{"vrealloc-6.12.star", 64, 74, "vrealloc_6_12_star+0x40/0x4a"},
 	} {
 		if got := SourceCaller(c.file, c.line, c.lines); got != c.want || !psCaller.MatchString(got) {
 			t.Errorf("SourceCaller(%q, %d, %d) = %q, want %q", c.file, c.line, c.lines, got, c.want)

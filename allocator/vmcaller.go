@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
 // vmCaller is who asked for a vmap area. The kernel records one thing,
@@ -88,22 +87,16 @@ func splitSrc(src string) (string, int) {
 // SourceCaller is how allocviz prints, in the shape of the kernel's %pS
 // ("alloc_large_system_hash+0x19b/0x25e": one token, no spaces), a
 // caller that is a line of a script or trace rather than kernel text: the
-// file's name as a C identifier (its base name without extensions such as
-// .star, .txt or .gz, other characters made '_': "kvec-growth.star" is
-// kvec_growth, "vrealloc-6.12.star" vrealloc_6_12, "<prompt>" prompt) for
-// the function, the line for the offset and the file's last
+// file's base name as a C identifier for the function (every character
+// but letters, digits and '_' made '_', so that a script is never taken
+// for the kernel function it is named after: "vmalloc.star" is
+// vmalloc_star, "kvec-growth.star" kvec_growth_star; "<prompt>" is
+// prompt), the line for the offset and the file's last
 // line (lines; line itself when unknown or smaller) for the size, both in
 // hex as %pS prints them. Offsets count lines, not bytes of machine code:
 // a script has none.
 func SourceCaller(file string, line, lines int) string {
 	base := filepath.Base(file)
-	for {
-		ext := filepath.Ext(base)
-		if len(ext) < 2 || len(ext) == len(base) || !unicode.IsLetter(rune(ext[1])) {
-			break
-		}
-		base = base[:len(base)-len(ext)]
-	}
 	sym := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':

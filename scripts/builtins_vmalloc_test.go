@@ -331,7 +331,7 @@ func TestVmallocLookBuiltinsAreNotSteps(t *testing.T) {
 	s := runScript(t, `
 p = vmalloc(4096)
 info = vmallocinfo()
-check(info == "0xffffc90000000000-0xffffc90000002000    8192 test+0x2/0xa pages=1 vmalloc N0=1\n", "vmallocinfo: the caller is line 2 of the 10 of test.star")
+check(info == "0xffffc90000000000-0xffffc90000002000    8192 test_star+0x2/0xa pages=1 vmalloc N0=1\n", "vmallocinfo: the caller is line 2 of the 10 of test.star")
 check(is_vmalloc_addr(p) and is_vmalloc_addr(VMALLOC_START) and not is_vmalloc_addr(VMALLOC_END), "is_vmalloc_addr")
 check(not is_vmalloc_addr(alloc_pages(0)) and not is_vmalloc_addr(None), "direct map and NULL")
 k = pfn_to_kaddr(p.area.pfns[0])
