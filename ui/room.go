@@ -328,8 +328,11 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // leads reports whether msg is a key that would take a follower away from
 // the instructor's step, lesson or pane: one of the key map's
-// sessionKeys.
+// sessionKeys, unless it is typing the answer to the question shown.
 func (rm *RoomModel) leads(msg tea.KeyMsg) bool {
+	if rm.quizAnswerKey(msg) {
+		return false
+	}
 	for _, b := range rm.keys.sessionKeys() {
 		if key.Matches(msg, *b) {
 			return true

@@ -18,25 +18,23 @@ func roomUpdate(t *testing.T, rm RoomModel, msg tea.Msg) RoomModel {
 	return next.(RoomModel)
 }
 
-// follower returns a student following an instructor who shows step 2
-// of the script at path with the slab pane focused, and the student's
-// interface brought there.
-func follower(t *testing.T, path string) RoomModel {
+// follower returns a student following an instructor who opened opts
+// and pressed keys, the student's interface (opened with opts too)
+// brought to the instructor's step and pane.
+func follower(t *testing.T, opts Options, keys ...string) RoomModel {
 	t.Helper()
 	room := NewRoom()
-	in := *room.Join(open(t, path, 100, 30), true)
-	for _, k := range []string{"n", "n", "tab"} {
+	in := *room.Join(openWith(t, opts, 100, 30), true)
+	for _, k := range keys {
 		in = roomUpdate(t, in, keyMsg(k))
 	}
-	if in.step != 2 || in.focus != paneSlabs {
-		t.Fatalf("the instructor is at step %d with pane %v focused, want step 2 and the slabs", in.step, in.focus)
-	}
-	st := room.Join(open(t, path, 100, 30), false)
+	st := room.Join(openWith(t, opts, 100, 30), false)
 	if cmd := st.sync(); cmd != nil {
 		t.Fatal("following the instructor into the lesson the student has open should not load it again")
 	}
-	if st.step != 2 || st.focus != paneSlabs || !st.following {
-		t.Fatalf("the student is at step %d with pane %v focused (following %v), want the instructor's step 2 and the slabs", st.step, st.focus, st.following)
+	if st.step != in.step || st.focus != in.focus || !st.following {
+		t.Fatalf("the student is at step %d with pane %v focused (following %v), want the instructor's step %d and pane %v",
+			st.step, st.focus, st.following, in.step, in.focus)
 	}
 	return *st
 }
@@ -47,7 +45,10 @@ func follower(t *testing.T, path string) RoomModel {
 // that only change how the step is shown (help, zoom, a bookmark...) are
 // the student's own.
 func TestRoomFollowerRefusesSessionKeys(t *testing.T) {
-	base := follower(t, writeScript(t, threeStepScript))
+	base := follower(t, Options{Scenario: writeScript(t, threeStepScript)}, "n", "n", "tab")
+	if base.step != 2 || base.focus != paneSlabs {
+		t.Fatalf("the follower is at step %d with pane %v focused, want step 2 and the slabs", base.step, base.focus)
+	}
 	session := map[string]bool{}
 	for _, b := range base.keys.sessionKeys() {
 		for _, k := range b.Keys() {
@@ -177,5 +178,34 @@ func TestSessionKeysAreTheOnesThatMove(t *testing.T) {
 		if !seen[i] {
 			t.Errorf("%q (%s) is marked as moving the session but never worked here", b.Keys()[0], b.Help().Desc)
 		}
+	}
+}
+
+// A follower types the answer to the question the instructor shows,
+// though its hex digits b and e are also keys that move the session:
+// the question takes them first.
+func TestRoomFollowerTypesAnAnswer(t *testing.T) {
+	const script = `
+ask("How many bytes does kmalloc(300) give?", answer=lambda p: 0xbe0)
+p = kmalloc(300)
+`
+	rm := follower(t, Options{Scenario: writeScript(t, script), Quiz: true}, "G")
+	if rm.quizPending() == nil {
+		t.Fatalf("the follower at step %d has no question to answer", rm.step)
+	}
+	for _, k := range []string{"0", "x", "b", "e", "0"} {
+		if rm = roomUpdate(t, rm, keyMsg(k)); strings.Contains(rm.notice, refusedNotice) {
+			t.Fatalf("typing %q of the answer was refused", k)
+		}
+	}
+	rm = roomUpdate(t, rm, keyMsg("enter"))
+	if got := rm.quiz.given[1]; got != "0xbe0" {
+		t.Fatalf("the follower's answer is %q, want 0xbe0", got)
+	}
+	if got := rm.room.Stats().answers[1]["0xbe0"]; got != 1 {
+		t.Errorf("the room counts %d answers 0xbe0, want 1", got)
+	}
+	if !rm.quiz.qs[0].Right("0xbe0") {
+		t.Error("0xbe0 is not the right answer")
 	}
 }
