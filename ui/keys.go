@@ -176,6 +176,24 @@ func (k *keyMap) helpGroups() []helpGroup {
 	}
 }
 
+// sessionKeys is every binding that moves the session: it changes the
+// step shown (or plays), the lesson, or the focused pane, or opens the
+// input (go to, search, crossing, statement, picker) whose enter does. In
+// a room the instructor moves the session, so a student following may
+// not press these (RoomModel.leads). Every other binding changes how the
+// step is shown (layout, zoom, sort, scroll, the timeline's series, the
+// inspector), marks it (a bookmark, the diff base) or sets the replay's
+// speed, and stays the student's own.
+func (k *keyMap) sessionKeys() []*key.Binding {
+	return []*key.Binding{
+		&k.Next, &k.Prev, &k.First, &k.Last, &k.Goto, &k.NextChapter, &k.PrevChapter, &k.EndLoop,
+		&k.Play, &k.NextMark, &k.PrevMark,
+		&k.FocusNext, &k.FocusPrev,
+		&k.TimelineJump, &k.TimelineCross,
+		&k.Prompt, &k.Search, &k.Open,
+	}
+}
+
 // ShortHelp returns the footer's bindings while something is typed or
 // inspected; stepping, the footer also shows the focused pane's own keys
 // (Model.footerKeys).

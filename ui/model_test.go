@@ -203,11 +203,17 @@ func finishStatement(t *testing.T, m Model, cmd tea.Cmd) Model {
 // open returns a model of size w x h showing scenario ref.
 func open(t *testing.T, ref string, w, h int) Model {
 	t.Helper()
-	m := New(Options{Scenario: ref})
+	return openWith(t, Options{Scenario: ref}, w, h)
+}
+
+// openWith is open with options.
+func openWith(t *testing.T, opts Options, w, h int) Model {
+	t.Helper()
+	m := New(opts)
 	m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	m = load(t, m, m.Init())
 	if m.src == nil {
-		t.Fatalf("scenario %s did not open: %v", ref, m.loadErr)
+		t.Fatalf("scenario %s did not open: %v", opts.Scenario, m.loadErr)
 	}
 	t.Cleanup(func() { m.src.close() })
 	return m

@@ -19,9 +19,9 @@ import (
 // the score and every question's verdict. Without Options.Quiz nothing
 // here runs, and questions are narration like say().
 //
-// Everything is in this file; the rest of the interface calls three
-// hooks: quizClamp (seekTo), quizKey (updateStepKey) and quizOverlay
-// (View).
+// Everything is in this file; the rest of the interface calls four
+// hooks: quizClamp (seekTo), quizKey (updateStepKey), quizOverlay (View)
+// and, in a room, quizAnswerKey (RoomModel.leads).
 
 // quizState is the student's progress. The questions are read from the
 // session in Update (quizSync), never in View.
@@ -93,37 +93,49 @@ func (m *Model) quizKey(msg tea.KeyMsg) (handled bool) {
 	if q == nil {
 		return false
 	}
+	if !m.quizAnswerKey(msg) {
+		if k := m.keys; key.Matches(msg, k.Next, k.Play, k.Last) {
+			m.setNotice(fmt.Sprintf("question %d: answer first", q.N), true)
+			return true
+		}
+		return false
+	}
 	s := msg.String()
 	switch {
-	case q.Choices != nil && len(s) == 1 && s[0] >= '1' && s[0] <= '9':
+	case q.Choices != nil:
 		k := int(s[0] - '0')
 		if k > len(q.Choices) {
 			m.setNotice(fmt.Sprintf("press 1 to %d", len(q.Choices)), true)
 			return true
 		}
 		m.quizAnswer(q, q.Choices[k-1])
-		return true
-	case q.Choices == nil && len(s) == 1 && strings.ContainsAny(s, "0123456789abcdefx"):
-		if len(m.quiz.typed) < 24 {
-			m.quiz.typed += s
-		}
-		return true
-	case q.Choices == nil && msg.Type == tea.KeyBackspace:
+	case msg.Type == tea.KeyBackspace:
 		if t := m.quiz.typed; t != "" {
 			m.quiz.typed = t[:len(t)-1]
 		}
-		return true
-	case q.Choices == nil && msg.Type == tea.KeyEnter && m.quiz.typed != "":
+	case msg.Type == tea.KeyEnter:
 		a, _ := q.ParseAnswer(m.quiz.typed)
 		m.quiz.typed = ""
 		m.quizAnswer(q, a)
-		return true
+	case len(m.quiz.typed) < 24:
+		m.quiz.typed += s
 	}
-	if k := m.keys; key.Matches(msg, k.Next, k.Play, k.Last) {
-		m.setNotice(fmt.Sprintf("question %d: answer first", q.N), true)
-		return true
+	return true
+}
+
+// quizAnswerKey reports whether msg is a key of the answer to the
+// question pending (quizKey takes it before any other binding).
+func (m *Model) quizAnswerKey(msg tea.KeyMsg) bool {
+	q := m.quizPending()
+	if q == nil {
+		return false
 	}
-	return false
+	s := msg.String()
+	if q.Choices != nil {
+		return len(s) == 1 && s[0] >= '1' && s[0] <= '9'
+	}
+	return len(s) == 1 && strings.ContainsAny(s, "0123456789abcdefx") ||
+		msg.Type == tea.KeyBackspace || msg.Type == tea.KeyEnter && m.quiz.typed != ""
 }
 
 // quizAnswer records the answer and shows the step that answers q.

@@ -327,12 +327,14 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // leads reports whether msg is a key that would take a follower away from
-// the instructor's step, lesson or pane.
+// the instructor's step, lesson or pane: one of the key map's
+// sessionKeys, unless it is typing the answer to the question shown.
 func (rm *RoomModel) leads(msg tea.KeyMsg) bool {
-	k := rm.keys
-	for _, b := range []key.Binding{k.Next, k.Prev, k.First, k.Last, k.Goto, k.NextChapter, k.PrevChapter, k.EndLoop, k.Play,
-		k.NextMark, k.PrevMark, k.Search, k.TimelineJump, k.TimelineCross, k.Open, k.Prompt, k.FocusNext, k.FocusPrev} {
-		if key.Matches(msg, b) {
+	if rm.quizAnswerKey(msg) {
+		return false
+	}
+	for _, b := range rm.keys.sessionKeys() {
+		if key.Matches(msg, *b) {
 			return true
 		}
 	}
