@@ -146,6 +146,30 @@ type Input struct {
 	budget   uint64 // an input that was interrupted: the Starlark steps it ran, where its replay stops; 0: it was not
 }
 
+// Same reports whether in and o are one input as their sessions recorded
+// it: the same source, at the same prompt line, under the same step cap,
+// stopped at the same step. Sessions on one configuration that recorded
+// the same inputs in order are in the same state: the same steps, events
+// and machine (allocviz is deterministic), so a session can follow
+// another's inputs with ExecInput.
+func (in Input) Same(o Input) bool {
+	return in.Name == o.Name && in.Src == o.Src && in.Prompt == o.Prompt && (in.Trace == nil) == (o.Trace == nil) &&
+		in.line == o.line && in.stop == o.stop && in.maxSteps == o.maxSteps && in.budget == o.budget
+}
+
+// CutFrom reports whether in is o cut short: the same input, whose replay
+// stops when step k+1 would begin because its session was rebuilt to
+// step k (Rebuild) and went on from there. A session that recorded o
+// comes to in by Rebuild(k).
+func (in Input) CutFrom(o Input) (k int, ok bool) {
+	whole := in
+	whole.stop = o.stop
+	if in.stop < 0 || !whole.Same(o) || (o.stop >= 0 && o.stop <= in.stop) {
+		return 0, false
+	}
+	return in.stop, true
+}
+
 // Failure is a check() whose condition was false.
 type Failure struct {
 	Step int    // the check's step
@@ -476,6 +500,29 @@ func (s *Session) ExecContext(ctx context.Context, src string, o ExecOptions) (s
 		return nil, fmt.Errorf("statement step limit %w", err)
 	}
 	return s.exec(ctx, Input{Name: PromptFile, Src: src, Prompt: true, line: s.promptLines, stop: -1, maxSteps: limit})
+}
+
+// ExecInput runs in, a statement typed at another session's prompt as
+// that session recorded it (Inputs), as that session ran it: at the same
+// prompt lines, under the same step cap, and, if it was cut short by a
+// Rebuild, stopping at the same step. After the same inputs before it,
+// on the same configuration, it takes the same steps, with the same
+// events, or fails the same way. Otherwise it is ExecContext: the
+// session's limits (Options.Timeout, Steps, the memory budget) apply, and
+// a statement interrupted is undone.
+func (s *Session) ExecInput(ctx context.Context, in Input) (starlark.Value, error) {
+	if !in.Prompt || in.Trace != nil {
+		return nil, fmt.Errorf("%s: only a statement typed at the prompt can be run again", in.Name)
+	}
+	if in.maxSteps != 0 {
+		if err := checkMaxSteps(in.maxSteps); err != nil {
+			return nil, fmt.Errorf("statement step limit %w", err)
+		}
+	}
+	in.budget = 0
+	s.stopAfter = in.stop
+	defer func() { s.stopAfter = -1 }()
+	return s.exec(ctx, in)
 }
 
 // Rebuild returns a new session in the state this one had right after

@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -603,5 +604,65 @@ func TestSessionsRunInParallel(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// A session that runs another's recorded prompt inputs with ExecInput
+// ends in the same state: the same steps, events and inputs, though the
+// other's prompt also had a line that did not compile (which moved its
+// line numbers), a statement that failed part-way, one with a step cap of
+// its own, and one cut short when it continued from an earlier step.
+func TestExecInputFollowsAnotherSession(t *testing.T) {
+	const script = "a = alloc_pages(0)\nb = kmalloc(100)\n"
+	lead := runScript(t, script)
+	lead.Exec("x = (")                                            // does not compile: not recorded, but its line counts
+	lead.Exec("q = [kmalloc(64) for i in range(4)]\nkfree(q[0])") // steps 3 to 7
+	lead.Exec("r = kmalloc(32)\ncpu(77)")                         // fails after step 8
+	lead.ExecContext(context.Background(), "for i in range(50): kmalloc(8)", ExecOptions{MaxSteps: 10})
+	if n := lead.NumSteps(); n != 18 {
+		t.Fatalf("the leading session has %d steps, want 18", n)
+	}
+	// Continue from step 5, inside the list comprehension.
+	cont, err := lead.Rebuild(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cont.Close()
+	if _, err := cont.Exec("z = vmalloc(8192)"); err != nil {
+		t.Fatal(err)
+	}
+	cut, ok := cont.Inputs()[1].CutFrom(lead.Inputs()[1])
+	if !ok || cut != 5 {
+		t.Fatalf("the statement the rebuild stopped in is cut at %d (%v), want 5", cut, ok)
+	}
+	if _, ok := lead.Inputs()[1].CutFrom(cont.Inputs()[1]); ok {
+		t.Error("a whole input is called a cut of its cut")
+	}
+	if _, ok := cont.Inputs()[2].CutFrom(lead.Inputs()[2]); ok {
+		t.Error("another statement is called a cut of this one")
+	}
+
+	for _, leader := range []*Session{lead, cont} {
+		s := runScript(t, script)
+		for _, in := range leader.Inputs()[1:] {
+			s.ExecInput(context.Background(), in)
+		}
+		if len(s.Inputs()) != len(leader.Inputs()) {
+			t.Fatalf("%d inputs, want the leader's %d", len(s.Inputs()), len(leader.Inputs()))
+		}
+		for i, in := range s.Inputs() {
+			if !in.Same(leader.Inputs()[i]) {
+				t.Errorf("input %d: %+v, want the leader's %+v", i, in, leader.Inputs()[i])
+			}
+		}
+		if !reflect.DeepEqual(allSteps(s), allSteps(leader)) {
+			t.Errorf("the steps differ from the leader's:\n%+v\nwant\n%+v", allSteps(s), allSteps(leader))
+		}
+		if !reflect.DeepEqual(allocatortest.Fields(s.Log()), allocatortest.Fields(leader.Log())) {
+			t.Error("the events differ from the leader's")
+		}
+	}
+	if _, err := runScript(t, script).ExecInput(context.Background(), lead.Inputs()[0]); err == nil {
+		t.Error("ExecInput ran a script file's input")
 	}
 }
