@@ -37,12 +37,13 @@ func loadCmd(ctx context.Context, id int, name string, opts scripts.Options) tea
 }
 
 // continueCmd rebuilds a session up to an earlier step on a fresh machine
-// and runs stmt there, with at most maxSteps allocator steps, under ctx;
+// and runs r's statement there (running.run), with at most maxSteps allocator steps, under ctx;
 // r's step counter follows it once the rebuild is done.
 // The rebuild only reads the session shown (see rebuilder). A statement
 // that fails before taking a step (a typo), or that is cancelled, gives
 // the rebuilt session up, so nothing is discarded for it.
-func continueCmd(ctx context.Context, id int, r *running, rb rebuilder, name, stmt, notice string, maxSteps int) tea.Cmd {
+func continueCmd(ctx context.Context, id int, r *running, rb rebuilder, name, notice string, maxSteps int) tea.Cmd {
+	stmt := r.stmt
 	return func() tea.Msg {
 		src, err := rb.rebuild()
 		if err != nil {
@@ -51,29 +52,30 @@ func continueCmd(ctx context.Context, id int, r *running, rb rebuilder, name, st
 		if ctx.Err() != nil {
 			// Cancelled during the rebuild: the session shown stays.
 			src.close()
-			return stmtFailedMsg{id: id, stmt: stmt, err: context.Cause(ctx)}
+			return stmtFailedMsg{id: id, stmt: stmt, err: context.Cause(ctx), quiet: !r.echo()}
 		}
 		r.on.Store(src) // the step counter reads it from now on
-		result, stmtErr := src.exec(ctx, stmt, maxSteps)
+		result, stmtErr := r.run(ctx, src, maxSteps)
+		src.sync()
 		if stmtErr == nil && ctx.Err() != nil {
 			stmtErr = context.Cause(ctx) // cancelled as it ended: it did not happen
 		}
 		if stmtErr != nil && (src.steps() == rb.step || ctx.Err() != nil) {
 			src.close()
-			return stmtFailedMsg{id: id, stmt: stmt, err: stmtErr}
+			return stmtFailedMsg{id: id, stmt: stmt, err: stmtErr, quiet: !r.echo()}
 		}
-		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, result: result, stmtErr: stmtErr, from: rb.step}
+		return loadedMsg{id: id, src: src, name: name, notice: notice, stmt: stmt, result: result, stmtErr: stmtErr, from: rb.step, quiet: !r.echo()}
 	}
 }
 
-// runCmd runs stmt on src off the event loop (source.run), with at most
-// maxSteps allocator steps, under ctx, and says when it is done; r.done
-// is closed once it has let go of the session.
-func runCmd(ctx context.Context, r *running, src *source, stmt string, maxSteps int) tea.Cmd {
+// runCmd runs r's statement on src off the event loop (running.run), with
+// at most maxSteps allocator steps, under ctx, and says when it is done;
+// r.done is closed once it has let go of the session.
+func runCmd(ctx context.Context, r *running, src *source, maxSteps int) tea.Cmd {
 	return func() tea.Msg {
 		defer close(r.done)
-		result, err := src.run(ctx, stmt, maxSteps)
-		return stmtDoneMsg{id: r.id, stmt: stmt, result: result, err: err}
+		result, err := r.run(ctx, src, maxSteps)
+		return stmtDoneMsg{id: r.id, stmt: r.stmt, result: result, err: err}
 	}
 }
 

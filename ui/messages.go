@@ -26,15 +26,17 @@ type loadedMsg struct {
 	result  string  // with stmt: its value, as the prompt shows it
 	from    int     // with stmt: the step the session was rebuilt to
 	stmtErr error   // the statement's error, shown in the prompt
+	quiet   bool    // with stmt: one a room mirrors (running.echo), which the prompt does not show
 }
 
 // stmtFailedMsg says a statement typed at an earlier step failed without
 // taking a step: the rebuilt session was dropped, and the one shown, with
 // all its steps, stays.
 type stmtFailedMsg struct {
-	id   int    // the load request this answers
-	stmt string // the statement
-	err  error  // why it failed
+	id    int    // the load request this answers
+	stmt  string // the statement
+	err   error  // why it failed
+	quiet bool   // one a room mirrors, which the prompt does not show
 }
 
 // errMsg is an error from a command: a scenario that failed to load.

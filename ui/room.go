@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +12,9 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/allocviz/allocviz/allocator"
+	"github.com/allocviz/allocviz/scripts"
 )
 
 // A room (allocviz serve): many interfaces, one per SSH connection, each
@@ -104,6 +108,53 @@ type roomState struct {
 	step  int
 	last  int // the instructor's last step
 	focus paneID
+
+	// inputs are what the instructor's session ran, as it recorded them
+	// (Session.Inputs): the lesson, cut short if the instructor went on
+	// from a step inside it, then the statements typed since, in order.
+	// A statement cancelled, or undone by the session, is not among them.
+	// Followers run them on their own machines (catchUp); gen changes
+	// whenever they do. nil until the instructor's lesson has run.
+	inputs []scripts.Input
+	gen    uint64
+}
+
+// The room mirrors at most maxMirrored statements typed since the lesson
+// was opened, and maxMirroredBytes of their text: every follower runs
+// them all again when it joins, rejoins, or follows the instructor back
+// to an earlier step. Past either, the instructor's statement is refused
+// (mirrorable).
+const (
+	maxMirrored      = 200
+	maxMirroredBytes = 32 << 10
+)
+
+// mirrorable fails when inputs, and extra typed after them, hold more
+// statements or text than the room mirrors.
+func mirrorable(inputs []scripts.Input, extra ...string) error {
+	n, size := len(extra), 0
+	for _, e := range extra {
+		size += len(e)
+	}
+	for _, in := range inputs {
+		if in.Prompt {
+			n++
+			size += len(in.Src)
+		}
+	}
+	switch {
+	case n > maxMirrored:
+		return fmt.Errorf("the room mirrors at most %d statements typed since the lesson was opened", maxMirrored)
+	case size > maxMirroredBytes:
+		return fmt.Errorf("the room mirrors at most %s of statements typed since the lesson was opened",
+			allocator.FormatBytes(maxMirroredBytes))
+	}
+	return nil
+}
+
+// sameInputs reports whether a and b are the same inputs in order.
+func sameInputs(a, b []scripts.Input) bool {
+	return slices.EqualFunc(a, b, scripts.Input.Same)
 }
 
 // Room is the shared state of a served room. Its methods are safe for
@@ -111,6 +162,7 @@ type roomState struct {
 type Room struct {
 	mu         sync.Mutex
 	seq        uint64
+	gen        uint64 // of the inputs published
 	state      roomState
 	instructed bool // an instructor has shown something
 	members    map[*roomMember]struct{}
@@ -175,14 +227,19 @@ func (r *Room) changed() {
 	}
 }
 
-// publish makes st what the room follows.
-func (r *Room) publish(from *roomMember, st roomState) {
+// publish makes st what the room follows; changed says its inputs are
+// new.
+func (r *Room) publish(from *roomMember, st roomState, changed bool) roomState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
-	st.seq = r.seq
+	if changed {
+		r.gen++
+	}
+	st.seq, st.gen = r.seq, r.gen
 	r.state, r.instructed = st, true
 	r.tell(from, func(*roomMember) tea.Msg { return roomStateMsg{st} })
+	return st
 }
 
 // answer records a student's answer to question n.
@@ -212,8 +269,10 @@ type RoomModel struct {
 	following bool      // a student following the instructor
 	want      roomState // the latest state the instructor published
 	tried     string    // a lesson being opened to follow, so a failure is not retried in a loop
-	reload    bool      // rejoining: open the lesson again on a fresh machine
+	catching  *catching // the step of catching up under way
+	lastTry   catchTry  // the last step of catching up begun, so one that failed is not retried in a loop
 	published roomState // what this instructor last published
+	refused   string    // why the instructor's statements are not mirrored, "" when they are
 	reported  map[int]string
 	stats     RoomStats
 	barTop    bool // the bar has a line of its own above the interface
@@ -256,6 +315,33 @@ func (rm *RoomModel) Leave() {
 	r.changed()
 }
 
+// catchTry is one step of catching up with the instructor's inputs
+// (gen): run input at, go on from the step where input at was cut
+// (continuing with the one after it), or open the lesson afresh.
+type catchTry struct {
+	gen  uint64
+	kind catchKind
+	at   int
+}
+
+type catchKind uint8
+
+const (
+	catchNone catchKind = iota
+	catchRun
+	catchContinue
+	catchReopen
+)
+
+// catching is a step of catching up under way: the statement running
+// (runID) or, when loadID is not 0, the session being rebuilt or opened.
+type catching struct {
+	runID, loadID int
+	label         string // "the instructor's statement 2 of 3"
+	bar           string // what the bar says meanwhile
+	before        int    // the last step before it
+}
+
 // roomStateMsg carries what the instructor shows.
 type roomStateMsg struct{ st roomState }
 
@@ -287,6 +373,9 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		rm.Model = next.(Model)
 		return rm, cmd
 	case tea.MouseMsg:
+		if rm.catching != nil {
+			return rm, nil // the machine is the catching up's
+		}
 		if rm.barTop { // the interface starts a line down
 			msg.Y--
 		}
@@ -301,7 +390,37 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case roomChangedMsg:
 		rm.stats = rm.room.Stats()
 		return rm, nil
+	case stmtDoneMsg, loadedMsg, stmtFailedMsg, errMsg:
+		if c := rm.catching; c != nil && rm.endsCatching(msg) {
+			rm.catching = nil
+			next, cmd := rm.Model.Update(msg)
+			rm.Model = next.(Model)
+			rm.caughtUp(c, msg)
+			return rm, tea.Batch(cmd, rm.sync())
+		}
 	case tea.KeyMsg:
+		if rm.me.instructor && rm.mode == modePrompt && key.Matches(msg, rm.keys.Run) {
+			if err := rm.takes(rm.prompt.value()); err != nil {
+				rm.refused = "not run: " + err.Error() + "; o opens the lesson afresh"
+				rm.prompt.err = rm.refused
+				return rm, nil
+			}
+		}
+		if !rm.me.instructor && rm.catching != nil && !key.Matches(msg, rm.keys.Quit) {
+			// The machine is the catching up's until it is done.
+			if rm.following && key.Matches(msg, roomExplore) {
+				rm.following = false
+				rm.room.setFollowing(rm.me, false)
+				if rm.running != nil {
+					rm.running.cancel(errCancelled)
+				}
+			}
+			rm.setNotice("catching up with the instructor: a moment", false)
+			if !rm.following {
+				rm.setNotice("stopping the catching up, then exploring on your own machine; R rejoins the instructor", false)
+			}
+			return rm, nil
+		}
 		if !rm.me.instructor && !rm.typing() && rm.mode != modePicker {
 			switch {
 			case rm.following && key.Matches(msg, roomExplore):
@@ -310,7 +429,7 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				rm.setNotice("exploring on your own machine; R rejoins the instructor", false)
 				return rm, nil
 			case !rm.following && key.Matches(msg, roomRejoin):
-				rm.following, rm.reload, rm.tried = true, true, ""
+				rm.following, rm.tried, rm.lastTry = true, "", catchTry{}
 				rm.room.setFollowing(rm.me, true)
 				rm.setNotice("following the instructor again", false)
 				return rm, rm.sync()
@@ -346,13 +465,7 @@ func (rm *RoomModel) leads(msg tea.KeyMsg) bool {
 func (rm *RoomModel) sync() tea.Cmd {
 	m := &rm.Model
 	if rm.me.instructor {
-		if m.src != nil && m.loading == "" {
-			st := roomState{name: m.name, step: m.step, last: m.lastStep(), focus: m.focus}
-			if cur := rm.published; st.name != cur.name || st.step != cur.step || st.focus != cur.focus || st.last != cur.last {
-				rm.published = st
-				rm.room.publish(rm.me, st)
-			}
-		}
+		rm.publish()
 		return nil
 	}
 	for n, a := range m.quiz.given {
@@ -362,18 +475,23 @@ func (rm *RoomModel) sync() tea.Cmd {
 		}
 	}
 	w := rm.want
-	if !rm.following || w.seq == 0 || m.loading != "" {
+	if !rm.following || w.seq == 0 || m.loading != "" || m.running != nil || rm.catching != nil {
 		return nil
 	}
-	if m.name != w.name || m.src == nil || rm.reload {
-		if rm.tried == w.name && !rm.reload {
+	if m.name != w.name || m.src == nil {
+		if rm.tried == w.name {
 			return nil // opening it failed; wait for the instructor to move on
 		}
-		rm.tried, rm.reload = w.name, false
+		rm.tried = w.name
 		m.stopPlay()
 		return m.startLoad(w.name)
 	}
 	rm.tried = ""
+	if !m.live { // a lesson still running has recorded no input yet
+		if cmd := rm.catchUp(); cmd != nil {
+			return cmd
+		}
+	}
 	if m.playing {
 		m.stopPlay()
 	}
@@ -384,6 +502,174 @@ func (rm *RoomModel) sync() tea.Cmd {
 		m.setFocus(w.focus)
 	}
 	return nil
+}
+
+// publish publishes what the instructor shows, when it changed: the
+// lesson, step and pane, and the session's inputs once no statement runs
+// on it (while one runs, the inputs published before stand).
+func (rm *RoomModel) publish() {
+	m := &rm.Model
+	if m.src == nil || m.loading != "" {
+		return
+	}
+	cur := rm.published
+	st := roomState{name: m.name, step: m.step, last: m.lastStep(), focus: m.focus, inputs: cur.inputs}
+	changed := false
+	if m.running == nil && !m.live {
+		if in := m.src.sess.Inputs(); !sameInputs(in, cur.inputs) {
+			// Past the room's limits only by going on from an earlier
+			// step, which takes kept at the prompt cannot foresee.
+			if err := mirrorable(in); err != nil {
+				rm.refused = "the room does not follow your last statement: " + err.Error() + "; o opens the lesson afresh"
+			} else {
+				st.inputs, changed, rm.refused = slices.Clone(in), true, ""
+			}
+		}
+	}
+	if changed || st.name != cur.name || st.step != cur.step || st.focus != cur.focus || st.last != cur.last {
+		rm.published = rm.room.publish(rm.me, st, changed)
+	}
+}
+
+// takes fails when the room cannot mirror stmt, about to run at the
+// instructor's last step: it would pass the room's limits. A statement
+// that goes on from an earlier step discards some, which publish checks.
+func (rm *RoomModel) takes(stmt string) error {
+	m := &rm.Model
+	if stmt == "" || strings.HasPrefix(stmt, stepsCommand) || m.src == nil || m.loading != "" || m.running != nil || m.live ||
+		m.step < m.lastStep() {
+		return nil
+	}
+	return mirrorable(m.src.sess.Inputs(), stmt)
+}
+
+// catchUp takes a follower's machine one step towards the instructor's
+// inputs, and returns the command that does it; nil when the machine has
+// them all, or when the step it would take failed last time (until the
+// instructor's inputs change, or R). Each step is what the instructor
+// did: the next statement run (the prompt's path, under this session's
+// limits), or, where the instructor went on from an earlier step, the
+// same rebuild and the statement after it. A machine that went its own
+// way (a student who explored and typed) opens the lesson afresh.
+func (rm *RoomModel) catchUp() tea.Cmd {
+	m := &rm.Model
+	w := rm.want
+	if w.inputs == nil {
+		return nil
+	}
+	own := m.src.sess.Inputs()
+	p := 0
+	for p < len(own) && p < len(w.inputs) && own[p].Same(w.inputs[p]) {
+		p++
+	}
+	try := catchTry{gen: w.gen, kind: catchReopen}
+	k, cut := 0, false
+	if p < len(own) && p+1 < len(w.inputs) {
+		k, cut = w.inputs[p].CutFrom(own[p])
+	}
+	switch {
+	case p == len(own) && p == len(w.inputs):
+		return nil
+	case p == len(own):
+		try.kind, try.at = catchRun, p
+	case cut && k <= m.lastStep():
+		try.kind, try.at = catchContinue, p
+	}
+	if try == rm.lastTry {
+		return nil // it failed: the notice says why
+	}
+	rm.lastTry = try
+	c := &catching{before: m.lastStep()}
+	switch try.kind {
+	case catchReopen:
+		c.bar = "opening the lesson afresh"
+		m.stopPlay()
+		cmd := m.startLoad(w.name)
+		c.loadID = m.loadID
+		rm.catching = c
+		return cmd
+	case catchContinue:
+		try.at++ // the statement after the cut
+	}
+	in := w.inputs[try.at]
+	c.label = rm.statementLabel(try.at)
+	c.bar = strings.TrimPrefix(c.label, "the instructor's ")
+	from := m.lastStep()
+	if try.kind == catchContinue {
+		from = k
+		c.bar = fmt.Sprintf("back to step %d, then %s", k, c.bar)
+	}
+	cmd := m.startRun(in.Src, &in, from)
+	c.runID, c.before = m.runID, from
+	if try.kind == catchContinue {
+		c.loadID = m.loadID // it answers as a load (continueCmd)
+	}
+	rm.catching = c
+	return cmd
+}
+
+// statementLabel names the instructor's input i among the statements
+// typed since the lesson was opened: "the instructor's statement 2 of 3".
+func (rm *RoomModel) statementLabel(i int) string {
+	n, at := 0, 0
+	for j, in := range rm.want.inputs {
+		if in.Prompt {
+			n++
+			if j <= i {
+				at = n
+			}
+		}
+	}
+	return fmt.Sprintf("the instructor's statement %d of %d", at, n)
+}
+
+// endsCatching reports whether msg answers the step of catching up under
+// way.
+func (rm *RoomModel) endsCatching(msg tea.Msg) bool {
+	c := rm.catching
+	switch msg := msg.(type) {
+	case stmtDoneMsg:
+		return c.loadID == 0 && msg.id == c.runID
+	case loadedMsg:
+		return c.loadID != 0 && msg.id == c.loadID
+	case stmtFailedMsg:
+		return c.loadID != 0 && msg.id == c.loadID
+	case errMsg:
+		return c.loadID != 0 && msg.id == c.loadID
+	}
+	return false
+}
+
+// caughtUp says how the step of catching up c ended, as msg tells.
+func (rm *RoomModel) caughtUp(c *catching, msg tea.Msg) {
+	var stmt, result string
+	var err error
+	switch msg := msg.(type) {
+	case stmtDoneMsg:
+		stmt, result, err = msg.stmt, msg.result, msg.err
+	case loadedMsg:
+		if msg.stmt == "" {
+			return // the lesson, opened afresh: its own notice stands
+		}
+		stmt, result, err = msg.stmt, msg.result, msg.stmtErr
+	case stmtFailedMsg:
+		err = msg.err
+	case errMsg:
+		err = msg.err
+	}
+	switch {
+	case !rm.following:
+		rm.setNotice("exploring on your own machine; R rejoins the instructor", false)
+		return
+	case err != nil:
+		what := c.label
+		if what == "" {
+			what = "opening the lesson afresh"
+		}
+		rm.setNotice(fmt.Sprintf("%s failed here: %v", what, err), true)
+		return
+	}
+	rm.noticeStatement(c.before, stmt, result, nil, c.label+" · ")
 }
 
 // View draws the room's bar above the interface, or over its last line
@@ -411,12 +697,21 @@ func (rm RoomModel) barView() string {
 		if q := rm.question(); q != "" {
 			s += " · " + q
 		}
+		if rm.refused != "" {
+			s += " · " + rm.refused
+		}
 	case rm.following && rm.want.seq == 0:
 		s = " following the instructor, who has not connected yet · E explore alone"
+	case rm.catching != nil && rm.following:
+		s = " catching up with the instructor: " + rm.catching.bar
+		if r := rm.running; r != nil && r.steps > 0 {
+			s += fmt.Sprintf(" (%s so far)", allocator.Count(uint64(r.steps), "step"))
+		}
+		s += " · E explore alone"
 	case rm.following:
 		s = fmt.Sprintf(" following the instructor · step %d", rm.want.step)
 		if rm.want.step > rm.lastStep() && rm.src != nil && rm.name == rm.want.name {
-			s += fmt.Sprintf(" (past this lesson's %d: the instructor's own statements)", rm.lastStep())
+			s += fmt.Sprintf(" (this machine stops at step %d)", rm.lastStep())
 		}
 		s += " · E explore alone"
 	default:

@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
 // refusedNotice is what a follower is told when a key is refused.
@@ -208,4 +212,253 @@ p = kmalloc(300)
 	if !rm.quiz.qs[0].Right("0xbe0") {
 		t.Error("0xbe0 is not the right answer")
 	}
+}
+
+// roomDo sends msg to rm and returns the new room model and its command.
+func roomDo(t *testing.T, rm RoomModel, msg tea.Msg) (RoomModel, tea.Cmd) {
+	t.Helper()
+	next, cmd := rm.Update(msg)
+	return next.(RoomModel), cmd
+}
+
+// roomType opens the prompt, runs stmt at it and hands rm the message
+// that ends it; esc closes the prompt again. It returns the error the
+// prompt showed.
+func roomType(t *testing.T, rm RoomModel, stmt string) (RoomModel, string) {
+	t.Helper()
+	rm = roomUpdate(t, rm, keyMsg(":"))
+	rm.prompt.input.SetValue("") // a statement that failed comes back on the line
+	rm, cmd := roomDo(t, typeRoom(t, rm, stmt), keyMsg("enter"))
+	if cmd == nil || rm.running == nil {
+		t.Fatalf("%q did not start running: %q", stmt, rm.prompt.err)
+	}
+	rm, _ = roomDo(t, rm, statementMsg(cmd))
+	err := rm.prompt.err
+	return roomUpdate(t, rm, keyMsg("esc")), err
+}
+
+// latest hands st the room's latest state, as the room's message does,
+// and returns what st does about it.
+func latest(t *testing.T, st RoomModel) (RoomModel, tea.Cmd) {
+	t.Helper()
+	st.room.mu.Lock()
+	s := st.room.state
+	st.room.mu.Unlock()
+	return roomDo(t, st, roomStateMsg{s})
+}
+
+// catchUpAll hands a follower the message that ends each step of
+// catching up, starting with cmd's, until it has caught up, and returns
+// the bars it showed meanwhile.
+func catchUpAll(t *testing.T, st RoomModel, cmd tea.Cmd) (RoomModel, []string) {
+	t.Helper()
+	var bars []string
+	for i := 0; st.catching != nil; i++ {
+		if i > 50 {
+			t.Fatal("catching up did not end after 50 steps")
+		}
+		bars = append(bars, st.barView())
+		msg := statementMsg(cmd)
+		if msg == nil {
+			t.Fatalf("the step of catching up %q never ended", st.catching.bar)
+		}
+		st, cmd = roomDo(t, st, msg)
+	}
+	return st, bars
+}
+
+// sameMachine fails unless the follower is on the instructor's step,
+// with the same inputs and the same events.
+func sameMachine(t *testing.T, st, in RoomModel) {
+	t.Helper()
+	if st.step != in.step || st.lastStep() != in.lastStep() {
+		t.Fatalf("the follower is at step %d of %d, the instructor at %d of %d (notice %q)",
+			st.step, st.lastStep(), in.step, in.lastStep(), st.notice)
+	}
+	if !sameInputs(st.src.sess.Inputs(), in.src.sess.Inputs()) {
+		t.Errorf("the follower ran %d inputs, not the instructor's %d", len(st.src.sess.Inputs()), len(in.src.sess.Inputs()))
+	}
+	if a, b := st.src.sess.Step(st.step), in.src.sess.Step(in.step); a.Op != b.Op || a.Result != b.Result {
+		t.Errorf("step %d: the follower's %s = %s, the instructor's %s = %s", st.step, a.Op, a.Result, b.Op, b.Result)
+	}
+	if !reflect.DeepEqual(allocatortest.Fields(st.src.sess.Log()), allocatortest.Fields(in.src.sess.Log())) {
+		t.Error("the follower's events differ from the instructor's")
+	}
+}
+
+// roomPair is an instructor and a student following, both on script.
+func roomPair(t *testing.T, script string) (in, st RoomModel) {
+	t.Helper()
+	opts := Options{Scenario: writeScript(t, script)}
+	room := NewRoom()
+	in = *room.Join(openWith(t, opts, 120, 40), true)
+	in = roomUpdate(t, in, keyMsg("G"))
+	st = *room.Join(openWith(t, opts, 120, 40), false)
+	t.Cleanup(func() {
+		in.Close()
+		st.Close()
+	})
+	return in, st
+}
+
+// The instructor types statements; a follower runs them on its own
+// machine, one at a time with the bar saying so, and ends on the
+// instructor's step with the same addresses and events. One that fails
+// fails the same way there, and is told.
+func TestRoomFollowerRunsTheInstructorsStatements(t *testing.T) {
+	in, st := roomPair(t, threeStepScript)
+	in, _ = roomType(t, in, "p = kmalloc(100)")
+	in, _ = roomType(t, in, "v = vmalloc(3 * 4096)")
+	in, err := roomType(t, in, "r = kmalloc(32); cpu(77)")
+	if in.lastStep() != 6 || !strings.Contains(err, "cpu 77") {
+		t.Fatalf("the instructor is at step %d of %d, error %q: want 6 steps and cpu 77's error", in.step, in.lastStep(), err)
+	}
+	st, cmd := latest(t, st)
+	st, bars := catchUpAll(t, st, cmd)
+	want := []string{"statement 1 of 3", "statement 2 of 3", "statement 3 of 3"}
+	if len(bars) != len(want) {
+		t.Fatalf("the bar said %q while catching up, want one bar per statement", bars)
+	}
+	for i, w := range want {
+		if !strings.Contains(bars[i], "catching up with the instructor: "+w) {
+			t.Errorf("bar %d is %q, want it to say %q", i, bars[i], w)
+		}
+	}
+	sameMachine(t, st, in)
+	if !st.noticeErr || !strings.Contains(st.notice, "statement 3 of 3 failed here") || !strings.Contains(st.notice, "cpu 77 does not exist") {
+		t.Errorf("the failed statement is not told: %q", st.notice)
+	}
+	if st.prompt.err != "" || len(st.prompt.history) != 0 {
+		t.Errorf("the instructor's statements went to the follower's prompt: %q, %q", st.prompt.err, st.prompt.history)
+	}
+
+	// The follower keeps following: the instructor's next step.
+	in = roomUpdate(t, in, keyMsg("p"))
+	st, cmd = latest(t, st)
+	if cmd != nil || st.catching != nil {
+		t.Fatal("stepping back made the follower run something")
+	}
+	sameMachine(t, st, in)
+	if !strings.Contains(st.barView(), "following the instructor · step 5") {
+		t.Errorf("the bar: %q", st.barView())
+	}
+}
+
+// A statement the instructor cancels is never mirrored; one the
+// instructor undoes, by going back a step and typing another there, is
+// undone on the follower's machine too.
+func TestRoomFollowerRollsBackWithTheInstructor(t *testing.T) {
+	in, st := roomPair(t, threeStepScript)
+	in, _ = roomType(t, in, "p = kmalloc(100)")
+	st, cmd := latest(t, st)
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, in)
+	gen := st.want.gen
+
+	// Cancelled with esc: undone on the instructor's machine, and the
+	// room's statements stay as they were.
+	in = roomUpdate(t, in, keyMsg(":"))
+	for _, s := range []string{"%steps 100000000", "while True: kmalloc(8)"} {
+		in, cmd = roomDo(t, typeRoom(t, in, s), keyMsg("enter"))
+	}
+	r := in.running
+	done := make(chan tea.Msg, 1)
+	go func() { done <- statementMsg(cmd) }()
+	for in.running.steps < 100 {
+		in = roomUpdate(t, in, progressMsg{id: r.id})
+	}
+	in = roomUpdate(t, in, keyMsg("esc"))
+	in = roomUpdate(t, in, <-done)
+	in = roomUpdate(t, in, keyMsg("esc"))
+	if in.lastStep() != 4 || !strings.Contains(in.notice, "cancelled") {
+		t.Fatalf("after esc the instructor has %d steps (notice %q), want 4", in.lastStep(), in.notice)
+	}
+	st, cmd = latest(t, st)
+	if cmd != nil || st.catching != nil || st.want.gen != gen {
+		t.Fatal("a cancelled statement reached the follower")
+	}
+	sameMachine(t, st, in)
+
+	// Undone: back to step 3, and another statement there.
+	in = roomUpdate(t, in, keyMsg("p"))
+	if in.step != 3 {
+		t.Fatalf("the instructor went back to step %d", in.step)
+	}
+	in, _ = roomType(t, in, "q = kmalloc(2000)")
+	if in.lastStep() != 4 || in.src.sess.Step(4).Call != "kmalloc(2000)" {
+		t.Fatalf("the instructor's step 4 is %q (%d steps; notice %q, prompt %q)", in.src.sess.Step(4).Call, in.lastStep(), in.notice, in.prompt.err)
+	}
+	st, cmd = latest(t, st)
+	st, bars := catchUpAll(t, st, cmd)
+	if len(bars) != 1 || !strings.Contains(bars[0], "back to step 3, then statement 2 of 2") {
+		t.Errorf("the bar said %q while catching up", bars)
+	}
+	sameMachine(t, st, in)
+	if _, ok := st.src.sess.Globals()["p"]; ok {
+		t.Error("the undone statement's p is still on the follower's machine")
+	}
+}
+
+// A student who explored and typed a statement of its own rejoins with
+// R: the lesson opens afresh and the instructor's statements run there,
+// not the student's.
+func TestRoomRejoinRunsTheInstructorsStatements(t *testing.T) {
+	in, st := roomPair(t, threeStepScript)
+	in, _ = roomType(t, in, "p = kmalloc(100)")
+	st = roomUpdate(t, st, keyMsg("E"))
+	st, cmd := latest(t, st)
+	if cmd != nil || st.catching != nil || st.lastStep() != 3 {
+		t.Fatal("an exploring student was made to follow")
+	}
+	st = roomUpdate(t, st, keyMsg("G"))
+	st, _ = roomType(t, st, "mine = kmalloc(4000)")
+	if st.lastStep() != 4 || st.src.sess.Step(4).Call != "kmalloc(4000)" {
+		t.Fatalf("the student's own statement did not run: %q", st.prompt.err)
+	}
+	st, cmd = roomDo(t, st, keyMsg("R"))
+	st, bars := catchUpAll(t, st, cmd)
+	if len(bars) != 2 || !strings.Contains(bars[0], "opening the lesson afresh") || !strings.Contains(bars[1], "statement 1 of 1") {
+		t.Errorf("the bar said %q while rejoining", bars)
+	}
+	sameMachine(t, st, in)
+	if _, ok := st.src.sess.Globals()["mine"]; ok {
+		t.Error("the student's own statement is still on the machine after rejoining")
+	}
+}
+
+// Past the room's limits the instructor's statement is refused, on the
+// bar and at the prompt, and nothing runs.
+func TestRoomRefusesStatementsPastItsLimits(t *testing.T) {
+	in, _ := roomPair(t, threeStepScript)
+	for i := range maxMirrored {
+		if _, err := in.src.sess.Exec(fmt.Sprintf("x%d = %d", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in = roomUpdate(t, in, keyMsg("n")) // publishes
+	if n := len(in.published.inputs); n != maxMirrored+1 {
+		t.Fatalf("the room holds %d inputs, want the lesson and %d statements", n, maxMirrored)
+	}
+	in = roomUpdate(t, in, keyMsg(":"))
+	in = typeRoom(t, in, "y = kmalloc(8)")
+	in, cmd := roomDo(t, in, keyMsg("enter"))
+	if cmd != nil || in.running != nil || in.lastStep() != 3 {
+		t.Fatal("a statement past the room's limit ran")
+	}
+	want := fmt.Sprintf("not run: the room mirrors at most %d statements", maxMirrored)
+	if !strings.Contains(in.prompt.err, want) || !strings.Contains(in.barView(), want) {
+		t.Errorf("the refusal is not told: prompt %q, bar %q", in.prompt.err, in.barView())
+	}
+	if err := mirrorable(nil, strings.Repeat("x", maxMirroredBytes+1)); err == nil || !strings.Contains(err.Error(), "32 KiB") {
+		t.Errorf("a statement of more than %d bytes: %v", maxMirroredBytes, err)
+	}
+}
+
+// typeRoom types s into whatever has rm's keyboard.
+func typeRoom(t *testing.T, rm RoomModel, s string) RoomModel {
+	t.Helper()
+	for _, r := range s {
+		rm = roomUpdate(t, rm, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	return rm
 }

@@ -236,7 +236,17 @@ func (s *source) exec(ctx context.Context, stmt string, maxSteps int) (string, e
 // it. It does not touch hv, so it may run off the event loop while the
 // event loop leaves the session alone; sync then brings hv up to date.
 func (s *source) run(ctx context.Context, stmt string, maxSteps int) (string, error) {
-	v, err := s.sess.ExecContext(ctx, stmt, scripts.ExecOptions{MaxSteps: maxSteps})
+	return shown(s.sess.ExecContext(ctx, stmt, scripts.ExecOptions{MaxSteps: maxSteps}))
+}
+
+// runInput is run for in, a statement another session recorded, run as
+// it ran there (Session.ExecInput).
+func (s *source) runInput(ctx context.Context, in scripts.Input) (string, error) {
+	return shown(s.sess.ExecInput(ctx, in))
+}
+
+// shown is a statement's value as the prompt shows it, and its error.
+func shown(v starlark.Value, err error) (string, error) {
 	result := ""
 	if v != nil && v != starlark.None {
 		result = scripts.Display(v, maxResult)

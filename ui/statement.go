@@ -27,6 +27,11 @@ type running struct {
 	from   int           // the last step before it
 	steps  int           // its steps so far, read by the progress tick
 
+	// in, when set, is a statement another session recorded (a room's
+	// instructor's, room.go), run as it ran there (Session.ExecInput);
+	// stmt is then its text, and the prompt is left alone.
+	in *scripts.Input
+
 	// on is the session the statement runs on: the one shown, or, for a
 	// statement typed at an earlier step, the rebuilt one once the
 	// rebuild is done (nil until then). Only its Progress is read.
@@ -99,15 +104,23 @@ func (m *Model) runStatement() tea.Cmd {
 		m.setStepCap(stmt, strings.TrimSpace(arg))
 		return nil
 	}
-	m.stopPlay()
 	m.prompt.err = "" // the last statement's error is old news
 	m.prompt.input.SetValue("")
+	return m.startRun(stmt, nil, m.step)
+}
+
+// startRun runs stmt (or in, a statement another session recorded) as
+// new steps after step from, off the event loop: at the last step on the
+// session shown; at an earlier one on the session rebuilt up to it, which
+// discards the later steps.
+func (m *Model) startRun(stmt string, in *scripts.Input, from int) tea.Cmd {
+	m.stopPlay()
 	ctx, cancel := context.WithCancelCause(m.opts.context())
 	m.runID++
-	r := &running{id: m.runID, stmt: stmt, cancel: cancel, done: make(chan struct{}), from: m.lastStep()}
+	r := &running{id: m.runID, stmt: stmt, in: in, cancel: cancel, done: make(chan struct{}), from: m.lastStep()}
 	m.running = r
-	if m.step < m.lastStep() {
-		from, last := m.step, m.lastStep()
+	if from < m.lastStep() {
+		last := m.lastStep()
 		notice := fmt.Sprintf("continued from step %d: steps %d to %d were discarded", from, from+1, last)
 		if from+1 == last {
 			notice = fmt.Sprintf("continued from step %d: step %d was discarded", from, last)
@@ -116,11 +129,24 @@ func (m *Model) runStatement() tea.Cmd {
 		m.loading = fmt.Sprintf("rebuilding up to step %d", from)
 		m.rebuildFrom, m.rebuildID, m.orphan = m.src, m.loadID, false
 		close(r.done) // the rebuild reads the session shown, and closes nothing
-		return tea.Batch(continueCmd(ctx, m.loadID, r, m.src.rebuilder(from), m.name, stmt, notice, m.promptCap()), progressCmd(r.id))
+		return tea.Batch(continueCmd(ctx, m.loadID, r, m.src.rebuilder(from), m.name, notice, m.promptCap()), progressCmd(r.id))
 	}
 	r.on.Store(m.src)
-	return tea.Batch(runCmd(ctx, r, m.src, stmt, m.promptCap()), progressCmd(r.id))
+	return tea.Batch(runCmd(ctx, r, m.src, m.promptCap()), progressCmd(r.id))
 }
+
+// run runs r's statement on src (source.run), or the input it carries as
+// it was recorded.
+func (r *running) run(ctx context.Context, src *source, maxSteps int) (string, error) {
+	if r.in != nil {
+		return src.runInput(ctx, *r.in)
+	}
+	return src.run(ctx, r.stmt, maxSteps)
+}
+
+// echo reports whether the prompt shows r's statement when it ends: one
+// typed here, not one a room mirrors.
+func (r *running) echo() bool { return r != nil && r.in == nil }
 
 // setStepCap takes "%steps N": the step cap of the statements typed next.
 func (m *Model) setStepCap(stmt, arg string) {
@@ -162,10 +188,12 @@ func (m Model) updateStmtDone(msg stmtDoneMsg) (tea.Model, tea.Cmd) {
 	if m.running == nil || msg.id != m.running.id {
 		return m, nil
 	}
-	before := m.running.from
+	before, echo := m.running.from, m.running.echo()
 	m.endRun()
 	m.src.sync()
-	m.prompt.entered(msg.stmt, msg.err)
+	if echo {
+		m.prompt.entered(msg.stmt, msg.err)
+	}
 	m.seekTo(m.lastStep())
 	m.noticeStatement(before, msg.stmt, msg.result, msg.err, "")
 	return m, nil

@@ -43,7 +43,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.id == m.loadID {
 			m.loading = ""
 			m.endRun()
-			m.prompt.entered(msg.stmt, msg.err)
+			if !msg.quiet {
+				m.prompt.entered(msg.stmt, msg.err)
+			}
 		}
 		return m, done
 	case stmtDoneMsg:
@@ -449,7 +451,9 @@ func (m Model) updateLoaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	m.step = -1 // nothing shown yet: every pane starts at its top
 	switch {
 	case msg.stmt != "":
-		m.prompt.entered(msg.stmt, msg.stmtErr)
+		if !msg.quiet {
+			m.prompt.entered(msg.stmt, msg.stmtErr)
+		}
 		m.seekTo(m.lastStep())
 	case !m.started:
 		m.seekTo(m.opts.Step)
