@@ -349,6 +349,33 @@ func TestServeFollow(t *testing.T) {
 	}
 }
 
+// A statement the instructor types runs on the follower's machine too:
+// the student's screen shows the step it made, with the same address.
+func TestServeFollowStatements(t *testing.T) {
+	s, addr, _ := testServer(t, serveConfig{})
+	in := dial(t, addr, instructorUser, s.code, 120, 40)
+	st := dial(t, addr, "student", "", 100, 30)
+	in.wait("1 connected, 1 following")
+	st.wait("step 0 of 92")
+	in.send("G")
+	in.wait("step 92 of 92")
+	st.wait("step 92 of 92")
+	in.send(":")
+	in.send("kmalloc(4096)\r")
+	in.wait("step 93: kmalloc(4096) = ")
+	addrOf := regexp.MustCompile(`^0x[0-9a-f]+`)
+	in.mu.Lock()
+	got := addrOf.FindString(in.text()[in.mark:])
+	in.mu.Unlock()
+	if got == "" {
+		t.Fatal("the instructor's notice shows no address")
+	}
+	// One frame, from the top: the room's bar, the status bar, the notice.
+	st.wait("following the instructor · step 93")
+	st.wait("step 93 of 93")
+	st.wait("step 93: kmalloc(4096) = " + got)
+}
+
 // The room's answers to a question, as the instructor sees them.
 func TestServeQuizAnswers(t *testing.T) {
 	s, addr, _ := testServer(t, serveConfig{lesson: "kmalloc-null", quiz: true})

@@ -19,8 +19,10 @@ import (
 
 // A room (allocviz serve): many interfaces, one per SSH connection, each
 // on its own machine. The instructor's interface publishes what it shows
-// (the lesson, the step, the focused pane); a student's follows it until
-// the student presses E to explore alone, and R rejoins. The instructor
+// (the lesson, the step, the focused pane, and the inputs its session
+// ran: the statements typed at the prompt); a student's follows it,
+// running those statements on its own machine (catchUp), until the
+// student presses E to explore alone, and R rejoins. The instructor
 // sees how many are connected and, in quiz mode, how the room answered
 // the question at the step shown.
 //

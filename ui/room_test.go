@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/allocator/allocatortest"
 )
 
@@ -449,8 +451,19 @@ func TestRoomRefusesStatementsPastItsLimits(t *testing.T) {
 	if !strings.Contains(in.prompt.err, want) || !strings.Contains(in.barView(), want) {
 		t.Errorf("the refusal is not told: prompt %q, bar %q", in.prompt.err, in.barView())
 	}
-	if err := mirrorable(nil, strings.Repeat("x", maxMirroredBytes+1)); err == nil || !strings.Contains(err.Error(), "32 KiB") {
+	size := allocator.FormatBytes(maxMirroredBytes)
+	if err := mirrorable(nil, strings.Repeat("x", maxMirroredBytes+1)); err == nil || !strings.Contains(err.Error(), size) {
 		t.Errorf("a statement of more than %d bytes: %v", maxMirroredBytes, err)
+	}
+	// The README states the limits.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{fmt.Sprintf("at most %d statements", maxMirrored), size + " of their text"} {
+		if !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
+			t.Errorf("the README does not say %q", want)
+		}
 	}
 }
 
