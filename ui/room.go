@@ -339,9 +339,11 @@ const (
 // (runID) or, when loadID is not 0, the session being rebuilt or opened.
 type catching struct {
 	runID, loadID int
-	label         string // "the instructor's statement 2 of 3"
-	bar           string // what the bar says meanwhile
-	before        int    // the last step before it
+	in            *scripts.Input // the instructor's input running
+	at            int            // its index among the instructor's inputs
+	label         string         // "the instructor's statement 2 of 3"
+	bar           string         // what the bar says meanwhile
+	before        int            // the last step before it
 }
 
 // roomStateMsg carries what the instructor shows.
@@ -387,6 +389,7 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case roomStateMsg:
 		if msg.st.seq > rm.want.seq {
 			rm.want = msg.st
+			rm.dropStale()
 		}
 		return rm, rm.sync()
 	case roomChangedMsg:
@@ -602,12 +605,29 @@ func (rm *RoomModel) catchUp() tea.Cmd {
 		c.bar = fmt.Sprintf("back to step %d, then %s", k, c.bar)
 	}
 	cmd := m.startRun(in.Src, &in, from)
-	c.runID, c.before = m.runID, from
+	c.runID, c.before, c.in, c.at = m.runID, from, &in, try.at
 	if try.kind == catchContinue {
 		c.loadID = m.loadID // it answers as a load (continueCmd)
 	}
 	rm.catching = c
 	return cmd
+}
+
+// errStale stops a statement of catching up that the instructor's inputs
+// no longer hold (they went back before it, or opened another lesson).
+var errStale = errors.New("the instructor moved on")
+
+// dropStale cancels the statement of catching up running when the
+// instructor's inputs no longer hold it: the session undoes it, and
+// catching up goes on from there.
+func (rm *RoomModel) dropStale() {
+	c, w := rm.catching, rm.want
+	if c == nil || c.in == nil || rm.running == nil {
+		return
+	}
+	if w.name != rm.name || c.at >= len(w.inputs) || !w.inputs[c.at].Same(*c.in) {
+		rm.running.cancel(errStale)
+	}
 }
 
 // statementLabel names the instructor's input i among the statements
@@ -662,6 +682,9 @@ func (rm *RoomModel) caughtUp(c *catching, msg tea.Msg) {
 	switch {
 	case !rm.following:
 		rm.setNotice("exploring on your own machine; R rejoins the instructor", false)
+		return
+	case errors.Is(err, errStale):
+		rm.setNotice("the instructor moved on: catching up from there", false)
 		return
 	case err != nil:
 		what := c.label

@@ -475,3 +475,46 @@ func typeRoom(t *testing.T, rm RoomModel, s string) RoomModel {
 	}
 	return rm
 }
+
+// A statement a follower is running to catch up, which the instructor
+// then undoes, is stopped at once (the session undoes it there too), and
+// catching up goes on from the instructor's new inputs.
+func TestRoomFollowerDropsAStatementTheInstructorUndid(t *testing.T) {
+	in, st := roomPair(t, threeStepScript)
+	in = typeRoom(t, roomUpdate(t, in, keyMsg(":")), "%steps 1000000")
+	in = roomUpdate(t, in, keyMsg("enter"))
+	in, _ = roomType(t, in, "for i in range(100000): kfree(kmalloc(8))")
+	if in.lastStep() != 200003 {
+		t.Fatalf("the instructor has %d steps, want 200003", in.lastStep())
+	}
+	room := in.room
+	room.mu.Lock()
+	typed := room.state
+	room.mu.Unlock()
+	// The instructor goes back to step 3 and types there.
+	in = roomUpdate(t, in, keyMsg("g"))
+	in = roomUpdate(t, roomUpdate(t, roomUpdate(t, in, keyMsg("n")), keyMsg("n")), keyMsg("n"))
+	in, _ = roomType(t, in, "q = kmalloc(16)")
+	if in.lastStep() != 4 {
+		t.Fatalf("after going back the instructor has %d steps, want 4", in.lastStep())
+	}
+
+	// The follower had begun on the loop when the instructor went back.
+	st, cmd := roomDo(t, st, roomStateMsg{typed})
+	r := st.running
+	if r == nil || st.catching == nil {
+		t.Fatal("the follower is not catching up")
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- statementMsg(cmd) }()
+	for st.running.steps == 0 {
+		st = roomUpdate(t, st, progressMsg{id: r.id})
+	}
+	st, _ = latest(t, st)
+	st, cmd = roomDo(t, st, <-done)
+	if !strings.Contains(st.notice, "the instructor moved on") || st.lastStep() != 3 {
+		t.Fatalf("the dropped statement: notice %q, %d steps", st.notice, st.lastStep())
+	}
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, in)
+}
