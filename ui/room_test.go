@@ -288,6 +288,27 @@ func sameMachine(t *testing.T, st, in RoomModel) {
 	}
 }
 
+// caughtUpWith catches st up, starting with cmd's step, and checks what
+// its bar said at each step, in order; that it ends on the instructor's
+// machine; and that global gone, undone, is not on it.
+func caughtUpWith(t *testing.T, st, in RoomModel, cmd tea.Cmd, gone string, bars ...string) RoomModel {
+	t.Helper()
+	st, got := catchUpAll(t, st, cmd)
+	if len(got) != len(bars) {
+		t.Fatalf("the bar said %q while catching up, want %q", got, bars)
+	}
+	for i, w := range bars {
+		if !strings.Contains(got[i], "catching up with the instructor: "+w) {
+			t.Errorf("bar %d is %q, want it to say %q", i, got[i], w)
+		}
+	}
+	sameMachine(t, st, in)
+	if _, ok := st.src.sess.Globals()[gone]; ok {
+		t.Errorf("%s, undone, is still on the follower's machine", gone)
+	}
+	return st
+}
+
 // roomPair is an instructor and a student following, both on script.
 func roomPair(t *testing.T, script string) (in, st RoomModel) {
 	t.Helper()
@@ -316,17 +337,7 @@ func TestRoomFollowerRunsTheInstructorsStatements(t *testing.T) {
 		t.Fatalf("the instructor is at step %d of %d, error %q: want 6 steps and cpu 77's error", in.step, in.lastStep(), err)
 	}
 	st, cmd := latest(t, st)
-	st, bars := catchUpAll(t, st, cmd)
-	want := []string{"statement 1 of 3", "statement 2 of 3", "statement 3 of 3"}
-	if len(bars) != len(want) {
-		t.Fatalf("the bar said %q while catching up, want one bar per statement", bars)
-	}
-	for i, w := range want {
-		if !strings.Contains(bars[i], "catching up with the instructor: "+w) {
-			t.Errorf("bar %d is %q, want it to say %q", i, bars[i], w)
-		}
-	}
-	sameMachine(t, st, in)
+	st = caughtUpWith(t, st, in, cmd, "", "statement 1 of 3", "statement 2 of 3", "statement 3 of 3")
 	if !st.noticeErr || !strings.Contains(st.notice, "statement 3 of 3 failed here") || !strings.Contains(st.notice, "cpu 77 does not exist") {
 		t.Errorf("the failed statement is not told: %q", st.notice)
 	}
@@ -391,14 +402,7 @@ func TestRoomFollowerRollsBackWithTheInstructor(t *testing.T) {
 		t.Fatalf("the instructor's step 4 is %q (%d steps; notice %q, prompt %q)", in.src.sess.Step(4).Call, in.lastStep(), in.notice, in.prompt.err)
 	}
 	st, cmd = latest(t, st)
-	st, bars := catchUpAll(t, st, cmd)
-	if len(bars) != 1 || !strings.Contains(bars[0], "back to step 3, then statement 2 of 2") {
-		t.Errorf("the bar said %q while catching up", bars)
-	}
-	sameMachine(t, st, in)
-	if _, ok := st.src.sess.Globals()["p"]; ok {
-		t.Error("the undone statement's p is still on the follower's machine")
-	}
+	caughtUpWith(t, st, in, cmd, "p", "back to step 3, then statement 2 of 2")
 }
 
 // A student who explored and typed a statement of its own rejoins with
@@ -418,14 +422,7 @@ func TestRoomRejoinRunsTheInstructorsStatements(t *testing.T) {
 		t.Fatalf("the student's own statement did not run: %q", st.prompt.err)
 	}
 	st, cmd = roomDo(t, st, keyMsg("R"))
-	st, bars := catchUpAll(t, st, cmd)
-	if len(bars) != 2 || !strings.Contains(bars[0], "opening the lesson afresh") || !strings.Contains(bars[1], "statement 1 of 1") {
-		t.Errorf("the bar said %q while rejoining", bars)
-	}
-	sameMachine(t, st, in)
-	if _, ok := st.src.sess.Globals()["mine"]; ok {
-		t.Error("the student's own statement is still on the machine after rejoining")
-	}
+	caughtUpWith(t, st, in, cmd, "mine", "opening the lesson afresh", "statement 1 of 1")
 }
 
 // Past the room's limits the instructor's statement is refused, on the
