@@ -151,6 +151,7 @@ type conn struct {
 	sources *ui.Sources
 	program atomic.Pointer[tea.Program]
 	leave   func()                 // takes the interface out of the room
+	look    look                   // its palette and background
 	panic   atomic.Pointer[string] // what the interface panicked with, if it did
 }
 
@@ -243,7 +244,9 @@ func newServer(c serveConfig, logger *log.Logger) (*server, error) {
 		wish.WithPasswordAuth(s.passwordAuth),
 		wish.WithKeyboardInteractiveAuth(s.interactiveAuth),
 		wish.WithMiddleware(
-			bm.MiddlewareWithProgramHandler(s.program, termenv.ANSI256),
+			// Ascii: no colour profile is forced on a client; each gets
+			// its own terminal's (look.renderer).
+			bm.MiddlewareWithProgramHandler(s.program, termenv.Ascii),
 			s.admit,
 		),
 	)
@@ -251,11 +254,10 @@ func newServer(c serveConfig, logger *log.Logger) (*server, error) {
 		return nil, fmt.Errorf("--host-key %s: %w", c.hostKey, err)
 	}
 	s.srv = srv
-	// Every connection is drawn with 256 colours on a dark background:
-	// the interface's styles are the process's, not a connection's. A
-	// client with NO_COLOR set gets the mono palette.
-	lipgloss.SetColorProfile(termenv.ANSI256)
-	lipgloss.SetHasDarkBackground(true)
+	// Each connection draws with a renderer of its own (look.renderer);
+	// anything left on the process's default renderer draws no colour,
+	// whatever terminal the server itself runs in.
+	lipgloss.SetColorProfile(termenv.Ascii)
 	return s, nil
 }
 
@@ -365,12 +367,17 @@ func (s *server) admit(next ssh.Handler) ssh.Handler {
 			refuse("wrong room code", "wrong room code: connect as ssh -p PORT CODE@HOST with the code your instructor gave")
 			return
 		}
+		lk, err := lookOf(s.palette, sess.Environ(), sess.Command())
+		if err != nil {
+			refuse("bad command", err.Error())
+			return
+		}
 		if n := s.active.Add(1); n > int64(s.cfg.maxSessions) {
 			s.active.Add(-1)
 			refuse("full", fmt.Sprintf("the room is full (%d connections); try again in a while", s.cfg.maxSessions))
 			return
 		}
-		c := &conn{id: connIDs.Add(1), steps: scripts.NewStepBudget(s.cfg.sessionSteps)}
+		c := &conn{id: connIDs.Add(1), steps: scripts.NewStepBudget(s.cfg.sessionSteps), look: lk}
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
@@ -413,15 +420,10 @@ func (s *server) program(sess ssh.Session) *tea.Program {
 	}
 	ctx, sources := ui.WithSources(sess.Context())
 	c.sources = sources
-	pal := s.palette
-	for _, e := range sess.Environ() {
-		if v, ok := strings.CutPrefix(e, "NO_COLOR="); ok && v != "" {
-			pal = ui.PaletteMono
-		}
-	}
 	m := ui.New(ui.Options{
 		Scenario: s.cfg.lesson,
-		Palette:  pal,
+		Palette:  c.look.palette,
+		Renderer: c.look.renderer(sess),
 		Quiz:     s.cfg.quiz,
 		Context:  ctx,
 		Script: scripts.Options{

@@ -112,6 +112,13 @@ type client struct {
 // asks for a w x h terminal (0x0: a client that never gives a size).
 func dial(t testing.TB, addr, user, pw string, w, h int) *client {
 	t.Helper()
+	return dialTerm(t, addr, user, pw, "xterm-256color", "", w, h)
+}
+
+// dialTerm is dial with the terminal's TERM and an ssh command ("" for
+// none: a shell).
+func dialTerm(t testing.TB, addr, user, pw, term, command string, w, h int) *client {
+	t.Helper()
 	auth := []gossh.AuthMethod{gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return nil, nil })}
 	if pw != "" {
 		auth = []gossh.AuthMethod{gossh.Password(pw)}
@@ -127,7 +134,7 @@ func dial(t testing.TB, addr, user, pw string, w, h int) *client {
 	c := &client{t: t, conn: conn, sess: sess}
 	c.changed = sync.NewCond(&c.mu)
 	if w >= 0 {
-		if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
+		if err := sess.RequestPty(term, h, w, gossh.TerminalModes{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,7 +146,11 @@ func dial(t testing.TB, addr, user, pw string, w, h int) *client {
 		t.Fatal(err)
 	}
 	sess.Stderr = c
-	if err := sess.Shell(); err != nil {
+	start := sess.Shell
+	if command != "" {
+		start = func() error { return sess.Start(command) }
+	}
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {

@@ -40,6 +40,7 @@ type eventJSON struct {
 	PFNs      []uint64     `json:"pfns,omitempty"`
 	Realloc   *reallocJSON `json:"realloc,omitempty"`
 	Cause     uint64       `json:"cause,omitempty"` // 0: none
+	Array     string       `json:"array,omitempty"` // a vmap area's pages[] array
 	Decision  string       `json:"decision,omitempty"`
 	Synthetic string       `json:"synthetic,omitempty"`
 	Migrate   string       `json:"migratetype,omitempty"`
@@ -92,6 +93,9 @@ func (e Event) toJSON(step int, j *eventJSON, sc *jsonScratch) {
 	}
 	if g := e.GFP(); g != 0 {
 		j.GFP = sc.gfp(g)
+	}
+	if a := e.Array(); a != 0 {
+		j.Array = a.String()
 	}
 	if l := e.List(); l != ListNone {
 		j.List = l.String()
@@ -239,6 +243,9 @@ func (j *eventJSON) append(b []byte) []byte {
 		b = append(b, `,"cause":`...)
 		b = strconv.AppendUint(b, j.Cause, 10)
 	}
+	if j.Array != "" {
+		b = jsonString(append(b, `,"array":`...), j.Array)
+	}
 	if j.Decision != "" {
 		b = jsonString(append(b, `,"decision":`...), j.Decision)
 	}
@@ -359,6 +366,11 @@ func (j *eventJSON) fields() (Fields, error) {
 	var err error
 	if f.Addr, err = parseAddr(j.Addr); err != nil {
 		return f, err
+	}
+	if j.Array != "" {
+		if f.Array, err = parseAddr(j.Array); err != nil {
+			return f, err
+		}
 	}
 	if j.GFP != "" {
 		if f.GFP, err = ParseGFP(j.GFP); err != nil {

@@ -231,7 +231,7 @@ func kindTable() [numEventKinds]kindInfo {
 			explain: reallocExplanation, failed: func(e Event) bool { return e.ReallocDecision() == DecisionFailed }},
 
 		EvVmapAlloc: {name: "vmap_alloc", class: ClassAllocation, headline: 4, fields: fAddr | fBytes | fSize | fGFP, count: countPages,
-			pfns: inVmap, src: inVmap, op: inVmap, path: inVmap, stored: inVmap, describe: vmapAllocDescription},
+			pfns: inVmap, src: inVmap, op: inVmap, path: inVmap, text: vmapAllocText, describe: vmapAllocDescription},
 		EvVmapFree: {name: "vmap_free", class: ClassFree, headline: 5, fields: fAddr | fBytes | fSize, count: countPages,
 			pfns: inS1, stored: inS2, synthetic: true, describe: vmapFreeDescription},
 		EvVmapPurge: {name: "vmap_purge", class: ClassMechanism, fields: fBytes, count: countAreas, stored: inS1},

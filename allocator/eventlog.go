@@ -50,7 +50,7 @@ type reallocRec struct {
 type vmapRec struct {
 	pfns              uint32 // pfn list id
 	caller, fn, flags StrID
-	text              StrID
+	array             Addr // the area's pages[] array: a kmalloc object, or a vmalloc area ("vpages")
 }
 
 // vecRec is what an EvVecOp holds beyond its record.
@@ -599,6 +599,18 @@ func (e Event) Nested() bool {
 	return false
 }
 
+// Array returns where an EvVmapAlloc's pages[] array is: a kmalloc
+// object, or a vmalloc area when the flag words say vpages; 0 for other
+// kinds.
+func (e Event) Array() Addr {
+	if kinds[e.r.kind].pfns == inVmap {
+		if v := e.vmap(); v != nil {
+			return v.array
+		}
+	}
+	return 0
+}
+
 // Cause returns, for an EvVecOp, the Seq of the EvRealloc the operation
 // caused; 0 if none.
 func (e Event) Cause() uint64 {
@@ -752,11 +764,6 @@ func (e Event) HasText() bool {
 // storedText returns the id of the text of a kind that keeps it.
 func (e Event) storedText() StrID {
 	switch at := kinds[e.r.kind].stored; at {
-	case inVmap:
-		if v := e.vmap(); v != nil {
-			return v.text
-		}
-		return 0
 	case inVec:
 		if v := e.vec(); v != nil {
 			return v.text
@@ -833,6 +840,7 @@ type Fields struct {
 	PFNs     []uint64
 	Realloc  *ReallocInfo
 	Cause    uint64
+	Array    Addr // EvVmapAlloc: where its pages[] array is
 	Choices  []string
 	// Synthetic marks a free made by FreeSynthetic, with why; Text then
 	// ends with it, as the machine words it.
@@ -959,6 +967,9 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 	}
 	if ki.pfns != inVmap {
 		put(ki.pfns, l.pfnList(f.PFNs))
+	} else {
+		l.vmaps.Push(vmapRec{pfns: uint32(l.pfnList(f.PFNs)), caller: l.Intern(f.Src), fn: l.Intern(f.Op), flags: l.Intern(f.Path), array: f.Array})
+		r.s1 = StrID(l.vmaps.Len())
 	}
 	var realloc uint32
 	if f.Realloc != nil {
@@ -975,8 +986,6 @@ func (l *EventLog) Append(f Fields) (Event, error) {
 	}
 	switch ki.stored {
 	case inVmap:
-		l.vmaps.Push(vmapRec{pfns: uint32(l.pfnList(f.PFNs)), caller: l.Intern(f.Src), fn: l.Intern(f.Op), flags: l.Intern(f.Path), text: l.Intern(text)})
-		r.s1 = StrID(l.vmaps.Len())
 	case inVec:
 		l.vecs.Push(vecRec{cause: f.Cause, realloc: realloc, text: l.Intern(text)})
 		r.s2 = StrID(l.vecs.Len())

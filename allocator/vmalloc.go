@@ -247,7 +247,7 @@ func (m *Machine) vmallocNodeRange(size, align uint64, gfp GFP, vmFlags VMFlags,
 	a.flags &^= VMUninitialized
 	if m.tracing() {
 		m.log.vmaps.Push(vmapRec{pfns: uint32(m.log.pfnList(a.pfns)), caller: m.str(a.caller.ret), fn: m.str(a.caller.fn), flags: m.str(m.vmFlagWords(a)),
-			text: m.str(m.allocRule(a))})
+			array: a.pages})
 		m.emit(record{kind: EvVmapAlloc, addr: a.start, bytes: a.size, size: a.requested, n: int32(len(a.pfns)), gfp: gfp,
 			s1: StrID(m.log.vmaps.Len())})
 	}
@@ -686,20 +686,26 @@ func (m *Machine) vmFlagWords(a *vmArea) string {
 	return strings.Join(w, " ")
 }
 
-// allocRule explains where a new area's pages and addresses came from.
-func (m *Machine) allocRule(a *vmArea) string {
-	guard := fmt.Sprintf("guard page at %v", a.start+Addr(a.usable))
-	if a.flags&VMNoGuard != 0 {
-		guard = "no guard page (VM_NO_GUARD)"
+// vmapAllocText is an EvVmapAlloc's sentence: where the new area's pages
+// and addresses came from, built from its fields. Every area vmalloc
+// makes has a guard page (no allocviz caller passes VM_NO_GUARD), so its
+// Bytes are its Pages and one page more.
+func vmapAllocText(e Event, b []byte) []byte {
+	pfns := e.PFNs()
+	if len(pfns) == 0 {
+		return vmapAllocDescription(e, b)
 	}
-	arr := ""
-	if a.vpages() {
-		arr = fmt.Sprintf("; its pages[] array of %d bytes is larger than a page, so it was vmalloc'ed at %v", len(a.pfns)*sizeofPointer, a.pages)
-	} else if a.pages != 0 {
-		arr = fmt.Sprintf("; its pages[] array of %d bytes fits in a page, so it was kmalloc'ed at %v", len(a.pfns)*sizeofPointer, a.pages)
+	usable := Addr(e.Bytes() / uint64(len(pfns)+1) * uint64(len(pfns)))
+	b = fmt.Appendf(b, "vmalloc(%d): %s, each taken on its own from the buddy allocator, mapped at %v-%v, the lowest free range; guard page at %v",
+		e.Size(), describePFNs(pfns), e.Addr(), e.Addr()+usable, e.Addr()+usable)
+	switch arr := len(pfns) * sizeofPointer; {
+	case e.Array() == 0:
+	case strings.Contains(e.Path(), "vpages"):
+		b = fmt.Appendf(b, "; its pages[] array of %d bytes is larger than a page, so it was vmalloc'ed at %v", arr, e.Array())
+	default:
+		b = fmt.Appendf(b, "; its pages[] array of %d bytes fits in a page, so it was kmalloc'ed at %v", arr, e.Array())
 	}
-	return fmt.Sprintf("vmalloc(%d): %s, each taken on its own from the buddy allocator, mapped at %v-%v, the lowest free range; %s%s",
-		a.requested, describePFNs(a.pfns), a.start, a.start+Addr(a.usable), guard, arr)
+	return b
 }
 
 // describePFNs says how scattered a set of pages is.

@@ -42,8 +42,8 @@ func newFramer(st Styles) framer {
 		padL:   st.Pane.GetPaddingLeft(), padR: st.Pane.GetPaddingRight(),
 		padT: st.Pane.GetPaddingTop(), padB: st.Pane.GetPaddingBottom(),
 	}
-	f.edge[0] = codeOf(lipgloss.NewStyle().Foreground(st.Pane.GetBorderTopForeground()))
-	f.edge[1] = codeOf(lipgloss.NewStyle().Foreground(st.PaneFocused.GetBorderTopForeground()))
+	f.edge[0] = codeOf(st.plain().Foreground(st.Pane.GetBorderTopForeground()))
+	f.edge[1] = codeOf(st.plain().Foreground(st.PaneFocused.GetBorderTopForeground()))
 	f.title[0] = codeOf(st.Title)
 	f.title[1] = codeOf(st.TitleActive)
 	f.note = codeOf(st.Muted)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -9,17 +10,19 @@ import (
 	"github.com/charmbracelet/bubbles/list"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/allocviz/allocviz/scripts"
 )
 
 // Options configure the interface.
 type Options struct {
-	Scenario string          // scenario name or script path to open; "" opens scripts.DefaultScenario
-	Script   scripts.Options // machine flags and step limit; a script's config() overrides them
-	Palette  Palette         // colours
-	Debug    bool            // log unhandled messages (to tea.LogToFile's file)
-	Quiz     bool            // stop at each ask() for an answer (quiz.go)
+	Scenario string             // scenario name or script path to open; "" opens scripts.DefaultScenario
+	Script   scripts.Options    // machine flags and step limit; a script's config() overrides them
+	Palette  Palette            // colours
+	Renderer *lipgloss.Renderer // the output's renderer (its colour profile and background); nil: lipgloss's default, the process's terminal
+	Debug    bool               // log unhandled messages (to tea.LogToFile's file)
+	Quiz     bool               // stop at each ask() for an answer (quiz.go)
 	// Step is the step to show when the scenario has opened (--step);
 	// past the last step, the last.
 	Step int
@@ -218,7 +221,7 @@ func New(opts Options) Model {
 	// print() output is recorded by the session and shown with its step;
 	// nothing may write to the terminal while the program runs.
 	opts.Script.Print = nil
-	st := StylesFor(opts.Palette)
+	st := StylesOn(cmp.Or(opts.Renderer, lipgloss.DefaultRenderer()), opts.Palette)
 	m := Model{
 		opts:      opts,
 		styles:    st,

@@ -15,20 +15,22 @@ import (
 
 // scenarioItem is one bundled scenario in the picker.
 type scenarioItem struct {
-	name string // what `allocviz NAME` opens
-	desc string // its one-line description
+	topic string // what it teaches: the group it is listed in (allocviz scenarios)
+	name  string // what `allocviz NAME` opens
+	desc  string // its one-line description
 }
 
 func (i scenarioItem) Title() string       { return i.name }
 func (i scenarioItem) Description() string { return i.desc }
-func (i scenarioItem) FilterValue() string { return i.name + " " + i.desc }
+func (i scenarioItem) FilterValue() string { return i.topic + " " + i.name + " " + i.desc }
 
-// pickerDelegate draws a scenario on one line: its name in a column as
-// wide as the longest, then its description, cut with "…" to the width
-// (the picker shows the selected one's in full under the list).
+// pickerDelegate draws a scenario on one line: its topic where a topic's
+// group begins, its name in a column as wide as the longest, then its
+// description, cut with "…" to the width (the picker shows the selected
+// one's in full under the list).
 type pickerDelegate struct {
-	st    Styles
-	nameW int
+	st            Styles
+	topicW, nameW int
 }
 
 func (d pickerDelegate) Height() int                         { return 1 }
@@ -44,9 +46,17 @@ func (d pickerDelegate) Render(w io.Writer, m list.Model, index int, item list.I
 	if index == m.Index() {
 		mark, name, desc = "▸ ", d.st.Accent, d.st.Text
 	}
+	// The topic heads its group, and the page when a group goes on
+	// from the page before.
+	topic := ""
+	vis := m.VisibleItems()
+	if first, _ := m.Paginator.GetSliceBounds(len(vis)); index <= first || index > len(vis) || vis[index-1].(scenarioItem).topic != it.topic {
+		topic = it.topic
+	}
+	topic = fmt.Sprintf("%-*s", d.topicW, topic) + "  "
 	line := mark + fmt.Sprintf("%-*s", d.nameW, it.name) + "  "
-	rest := max(0, m.Width()-lipgloss.Width(line))
-	fmt.Fprint(w, name.Render(line)+desc.Render(truncate(it.desc, rest)))
+	rest := max(0, m.Width()-lipgloss.Width(topic)-lipgloss.Width(line))
+	fmt.Fprint(w, d.st.Title.Render(topic)+name.Render(line)+desc.Render(truncate(it.desc, rest)))
 }
 
 // newPicker builds the scenario picker over the bundled scenarios: a
@@ -55,7 +65,8 @@ func newPicker(st Styles) list.Model {
 	var items []list.Item
 	d := pickerDelegate{st: st}
 	for _, s := range bundledScenarios() {
-		items = append(items, scenarioItem{name: s.name, desc: s.desc})
+		items = append(items, s)
+		d.topicW = max(d.topicW, len(s.topic))
 		d.nameW = max(d.nameW, len(s.name))
 	}
 	l := list.New(items, d, 0, 0)

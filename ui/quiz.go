@@ -161,7 +161,7 @@ func (m Model) quizLines(w int) []string {
 	add := func(style lipgloss.Style, s string) {
 		out = append(out, strings.Split(style.Width(w).Render(s), "\n")...)
 	}
-	plain := lipgloss.NewStyle()
+	plain := m.styles.plain()
 	for i := range m.quiz.qs {
 		q := &m.quiz.qs[i]
 		given, done := m.quiz.given[q.N]
@@ -231,7 +231,7 @@ func (m Model) quizOverlay(body string) string {
 	if len(lines) > limit {
 		lines = append(lines[:limit-1], "…")
 	}
-	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(m.styles.StatusOK.GetForeground()).
+	box := m.styles.plain().Border(lipgloss.RoundedBorder()).BorderForeground(m.styles.StatusOK.GetForeground()).
 		Width(m.width - 2).Render(strings.Join(lines, "\n"))
 	boxRows := strings.Split(box, "\n")
 	if len(boxRows) > len(rows) {

@@ -343,15 +343,18 @@ func (s *source) machineSummary(short bool) string {
 		cfg.CPUs, cfg.Profile, allocator.HumanBytes(free))
 }
 
-// bundledScenarios lists the scenarios the picker offers.
+// bundledScenarios lists the scenarios the picker offers, grouped by topic
+// in the order allocviz scenarios lists them.
 func bundledScenarios() []scenarioItem {
 	all, err := scripts.Scenarios()
 	if err != nil {
 		return nil
 	}
 	out := make([]scenarioItem, 0, len(all))
-	for _, sc := range all {
-		out = append(out, scenarioItem{name: sc.Name, desc: sc.Description})
+	for _, group := range scripts.ByTopic(all) {
+		for _, sc := range group {
+			out = append(out, scenarioItem{topic: sc.Topic, name: sc.Name, desc: sc.Description})
+		}
 	}
 	return out
 }

@@ -128,9 +128,10 @@ func paletteColours(p Palette) colours {
 }
 
 // Styles holds every style of the interface, by meaning. It is built once
-// by DefaultStyles or StylesFor; no other code creates colours.
+// by DefaultStyles, StylesFor or StylesOn; no other code creates colours.
 type Styles struct {
 	Palette Palette
+	r       *lipgloss.Renderer // the output's: its colour profile and background
 
 	Text          lipgloss.Style
 	Muted         lipgloss.Style
@@ -184,14 +185,19 @@ type Styles struct {
 // DefaultStyles returns the styles of the default, adaptive palette.
 func DefaultStyles() Styles { return StylesFor(PaletteDefault) }
 
-// StylesFor returns the styles of palette p. Base styles come first and
+// StylesFor returns the styles of palette p for the process's terminal.
+func StylesFor(p Palette) Styles { return StylesOn(lipgloss.DefaultRenderer(), p) }
+
+// StylesOn returns the styles of palette p drawn by r: r's colour profile
+// and background decide the escape codes and the adaptive colours (each
+// connection of allocviz serve has its own). Base styles come first and
 // every variant is derived from one already built.
-func StylesFor(p Palette) Styles {
+func StylesOn(r *lipgloss.Renderer, p Palette) Styles {
 	c := paletteColours(p)
-	base := lipgloss.NewStyle()
+	base := r.NewStyle()
 	bold := base.Bold(true)
 	var s Styles
-	s.Palette = p
+	s.Palette, s.r = p, r
 
 	s.Text = base.Foreground(c.Text)
 	s.Muted = base.Foreground(c.Muted)
@@ -374,7 +380,15 @@ func (s Styles) kind(k heapview.CellKind, c uint8) lipgloss.Style {
 	case heapview.CellBar:
 		return s.Accent
 	}
-	return lipgloss.NewStyle()
+	return s.plain()
+}
+
+// plain is a style with nothing set, on the styles' renderer.
+func (s Styles) plain() lipgloss.Style {
+	if s.r == nil {
+		return lipgloss.NewStyle()
+	}
+	return s.r.NewStyle()
 }
 
 // span returns the style of a span: its kind's, then its marks, each

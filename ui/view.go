@@ -107,7 +107,7 @@ func (m Model) statusView() string {
 	gap := m.width - lipgloss.Width(left) - lipgloss.Width(mid) - lipgloss.Width(right) - 4
 	line := st.BarKey.Render(left) + st.Bar.Render("  "+mid+"  ")
 	line += st.Bar.Render(strings.Repeat(" ", max(0, gap)) + right)
-	return lipgloss.NewStyle().MaxWidth(m.width).Render(line)
+	return m.styles.plain().MaxWidth(m.width).Render(line)
 }
 
 // speedName says how fast replay goes.
@@ -131,7 +131,7 @@ func (m Model) tabsView() string {
 		}
 	}
 	hint := m.styles.Subtle.Render("  tab ⇥")
-	return lipgloss.NewStyle().MaxWidth(m.width).Render(strings.Join(parts, "") + hint)
+	return m.styles.plain().MaxWidth(m.width).Render(strings.Join(parts, "") + hint)
 }
 
 // commandView is the two-line command area: the prompt or jump input

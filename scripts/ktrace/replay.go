@@ -208,33 +208,34 @@ func (rp *Replayer) Step(i int) StepResult {
 	case OpPurge:
 		m.PurgeVmapAreaLazy(fmt.Sprintf("%s in the trace", r.Event))
 	case OpPCPRefill:
-		err := allocator.ErrNotFree
-		if op.PFN != NoPFN {
-			err = m.PCPRefillAt(op.PFN, int(op.Order), allocator.MigrateType(r.Migrate), rp.cpu(r))
-		}
-		if errors.Is(err, allocator.ErrNotFree) {
-			rp.Stats.PCPElsewhere++
-			if rp.Narrate {
-				m.Say(fmt.Sprintf("the trace's pfn %#x is not free here (allocviz's own allocations took it, or it has no place in this machine): no refill", r.PFN))
-			}
-			break
-		}
-		res.Err = rp.failed(err)
+		res.Err = rp.pcpMove(op, r, &rp.Stats.PCPElsewhere, func(pfn uint64) error {
+			return m.PCPRefillAt(pfn, int(op.Order), allocator.MigrateType(r.Migrate), rp.cpu(r))
+		}, "is not free here (allocviz's own allocations took it, or it has no place in this machine): no refill")
 	case OpPCPDrain:
-		err := allocator.ErrNotFree
-		if op.PFN != NoPFN {
-			err = m.PCPDrainAt(op.PFN, int(op.Order))
-		}
-		if errors.Is(err, allocator.ErrNotFree) {
-			rp.Stats.PCPUnmatched++
-			if rp.Narrate {
-				m.Say(fmt.Sprintf("the trace's pfn %#x is on none of allocviz's pcp lists: allocviz's own high and batch sent it back already, or it never went there", r.PFN))
-			}
-			break
-		}
-		res.Err = rp.failed(err)
+		res.Err = rp.pcpMove(op, r, &rp.Stats.PCPUnmatched, func(pfn uint64) error {
+			return m.PCPDrainAt(pfn, int(op.Order))
+		}, "is on none of allocviz's pcp lists: allocviz's own high and batch sent it back already, or it never went there")
 	}
 	return res
+}
+
+// pcpMove carries out a pcp refill or drain, move, at op's pfn. A block
+// that is not where the trace has it (allocator.ErrNotFree, or no place
+// in this machine) is counted in missed and narrated, saying it is, not
+// refused.
+func (rp *Replayer) pcpMove(op *Op, r *Record, missed *int, move func(pfn uint64) error, it string) error {
+	err := allocator.ErrNotFree
+	if op.PFN != NoPFN {
+		err = move(op.PFN)
+	}
+	if !errors.Is(err, allocator.ErrNotFree) {
+		return rp.failed(err)
+	}
+	*missed++
+	if rp.Narrate {
+		rp.M.Say(fmt.Sprintf("the trace's pfn %#x %s", r.PFN, it))
+	}
+	return nil
 }
 
 // cpu is the machine's CPU for r's: the traced CPU, modulo the machine's

@@ -106,6 +106,52 @@ func TestReplayPCPLists(t *testing.T) {
 	}
 }
 
+// TestReplayPCPMisses: a refill of a block that is on a pcp list already
+// is counted elsewhere, and a drain of a block that is on none unmatched,
+// each said in its step, neither refused.
+func TestReplayPCPMisses(t *testing.T) {
+	tr := traceOf(t,
+		refillLine(0, 0x5000, 0, 1, 1),
+		refillLine(0, 0x5000, 0, 1, 1), // traced twice: the second finds it on a list
+		pageAllocLine(0, 0x6000, 0, "GFP_HIGHUSER_MOVABLE"),
+		pageFreeLine(0, 0x6000, 0),
+		drainLine(0, 0x6000, 0),
+	)
+	p := Build(tr, PlanOptions{})
+	m, err := allocator.NewMachine(p.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	log := &allocator.EventLog{}
+	m.SetLog(log)
+	rp := NewReplayer(m, p)
+	rp.Narrate = true
+	for i := range p.Ops {
+		if p.Ops[i].Kind == OpPCPDrain {
+			// allocviz's own drain got there first.
+			if err := m.PCPDrainAt(p.Ops[i].PFN, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if res := rp.Step(i); res.Err != nil {
+			t.Fatalf("op %d refused: %v", i, res.Err)
+		}
+	}
+	if s := rp.Stats; s.PCPElsewhere != 1 || s.PCPUnmatched != 1 || s.Failed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	said := strings.Join(texts(log), "\n")
+	for _, want := range []string{"the trace's pfn 0x5000 is not free here", "the trace's pfn 0x6000 is on none of allocviz's pcp lists"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("no %q in the narration:\n%s", want, said)
+		}
+	}
+	if err := m.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestReplayEveryFixture replays every trace in testdata: nothing the
 // machine refuses, its invariants hold, and the published ones agree on
 // every ksize too.
