@@ -3,13 +3,14 @@ package ui
 import (
 	"fmt"
 	"log"
+	"slices"
 
 	"github.com/charmbracelet/bubbles/key"
-
-	"github.com/allocviz/allocviz/allocator"
 	"github.com/charmbracelet/bubbles/list"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/allocviz/allocviz/allocator"
 )
 
 // Update is the only place the model changes. It routes keys by mode,
@@ -25,6 +26,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.relayout()
 		return m, nil
 	case tea.KeyMsg:
+		// The text inputs clean what is typed in place (bubbles'
+		// runeutil), and Bubble Tea hands every program one shared slice
+		// for the space key: copied, two sessions of allocviz serve
+		// typing a space at once do not write the same memory.
+		msg.Runes = slices.Clone(msg.Runes)
 		return m.updateKey(msg)
 	case tea.MouseMsg:
 		m.updateMouse(msg)
