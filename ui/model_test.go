@@ -451,6 +451,32 @@ func TestPromptErrorStaysInline(t *testing.T) {
 	}
 }
 
+// At 80x24 an error longer than the line is read whole: while the prompt
+// is open, the legend's lines go to it; closed, the notice wraps over the
+// command area's two lines.
+func TestPromptErrorIsReadWhole(t *testing.T) {
+	m := open(t, writeScript(t, threeStepScript), 80, 24)
+	m, _ = press(t, m, "G", ":")
+	msg := "a message long enough that at eighty columns it needs more than one line to be read whole"
+	m = typeText(t, m, `fail("`+msg+`")`)
+	m, cmd := press(t, m, "enter")
+	m = finishStatement(t, m, cmd)
+	if !strings.Contains(m.prompt.err, msg) {
+		t.Fatalf("error %q", m.prompt.err)
+	}
+	v := m.View()
+	if got := strings.Join(strings.Fields(v), " "); !strings.Contains(got, msg) || strings.Contains(v, "…\n") {
+		t.Errorf("the error is not shown whole:\n%s", v)
+	}
+	if lines := strings.Split(v, "\n"); len(lines) != 24 {
+		t.Errorf("the view has %d lines at 80x24", len(lines))
+	}
+	m, _ = press(t, m, "esc")
+	if strings.Contains(m.View(), msg[:30]) || !strings.Contains(m.View(), "free block of that order") {
+		t.Errorf("closed, the prompt's error should be gone and the legend back:\n%s", m.View())
+	}
+}
+
 func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	m, _ = press(t, m, "n", "m", "d", "G", "m", "g", "n", ":")

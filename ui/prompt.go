@@ -5,6 +5,9 @@ import (
 
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/allocviz/allocviz/heapview"
 )
 
 // promptModel is the statement prompt: a text input, the statements
@@ -94,19 +97,34 @@ func (p *promptModel) setWidth(width int) {
 }
 
 // Render draws the prompt line, with the error below it when there is
-// one, and hint (what entering a statement will do) otherwise.
-func (p promptModel) Render(width int, hint string) string {
-	var b strings.Builder
-	b.WriteString(p.input.View())
-	switch {
-	case p.err != "":
-		b.WriteString("\n")
-		b.WriteString(p.styles.StatusErr.Render(truncate(p.err, width)))
-	case hint != "":
-		b.WriteString("\n")
-		b.WriteString(p.styles.Notice.Render(truncate(hint, width)))
+// one, and hint (what entering a statement will do) otherwise, wrapped
+// into at most lines lines.
+func (p promptModel) Render(width, lines int, hint string) string {
+	if p.err != "" {
+		return p.input.View() + "\n" + messageLines(p.err, p.styles.StatusErr, width, lines)
 	}
-	return b.String()
+	return p.input.View() + "\n" + messageLines(hint, p.styles.Notice, width, lines)
+}
+
+// messageLines is msg wrapped to width in at most lines lines, the last
+// cut with "…" when it does not all fit, each drawn in style; "" for
+// none.
+func messageLines(msg string, style lipgloss.Style, width, lines int) string {
+	if msg == "" || lines <= 0 {
+		return ""
+	}
+	ls := heapview.Wrap(msg, width)
+	if len(ls) > lines {
+		ls = ls[:lines]
+		ls[lines-1] = truncate(ls[lines-1]+" …", width)
+		if !strings.HasSuffix(ls[lines-1], "…") {
+			ls[lines-1] = truncate(ls[lines-1], width-1) + "…"
+		}
+	}
+	for i, l := range ls {
+		ls[i] = style.Render(l)
+	}
+	return strings.Join(ls, "\n")
 }
 
 // examplePlaceholder suggests a statement with the richest allocator the

@@ -39,13 +39,20 @@ func (m Model) View() string {
 		b.WriteString(m.quizOverlay(m.bodyView()))
 	}
 	b.WriteByte('\n')
-	b.WriteString(m.legend)
-	b.WriteByte('\n')
-	b.WriteString(m.commandView())
+	if m.typing() {
+		// While something is typed, the legend's lines go to what it
+		// says back: a statement's error or what it will do, whole.
+		b.WriteString(m.commandView(lipgloss.Height(m.legend)))
+	} else {
+		b.WriteString(m.legend)
+		b.WriteByte('\n')
+		b.WriteString(m.commandView(0))
+	}
 	b.WriteByte('\n')
 	b.WriteString(m.footerView())
 	return b.String()
 }
+
 
 // tooSmallView says what size is needed, centred.
 func (m Model) tooSmallView() string {
@@ -134,37 +141,29 @@ func (m Model) tabsView() string {
 	return m.styles.plain().MaxWidth(m.width).Render(strings.Join(parts, "") + hint)
 }
 
-// commandView is the two-line command area: the prompt or jump input
-// with its error or hint, else the latest notice.
-func (m Model) commandView() string {
+// commandView is the command area, commandLines and extra lines: the
+// prompt, jump, search or crossing input with its error or hint below it
+// in the lines left, else the latest notice in all of them.
+func (m Model) commandView(extra int) string {
+	h := commandLines + extra
 	var s string
 	switch m.mode {
 	case modePrompt:
-		s = m.prompt.Render(m.width, m.promptHint())
+		s = m.prompt.Render(m.width, h-1, m.promptHint())
 	case modeJump:
-		s = m.jump.View()
-		if m.jumpErr != "" {
-			s += "\n" + m.styles.StatusErr.Render(truncate(m.jumpErr, m.width))
-		}
+		s = m.jump.View() + "\n" + messageLines(m.jumpErr, m.styles.StatusErr, m.width, h-1)
 	case modeSearch:
-		s = m.search.View()
-		if m.found != "" {
-			s += "\n" + m.styles.Notice.Render(truncate(m.found, m.width))
-		}
+		s = m.search.View() + "\n" + messageLines(m.found, m.styles.Notice, m.width, h-1)
 	case modeCross:
-		s = m.cross.View()
-		if m.crossed != "" {
-			s += "\n" + m.styles.Notice.Render(truncate(m.crossed, m.width))
-		}
+		s = m.cross.View() + "\n" + messageLines(m.crossed, m.styles.Notice, m.width, h-1)
 	default:
-		switch {
-		case m.notice != "" && m.noticeErr:
-			s = m.styles.StatusErr.Render(truncate(m.notice, m.width))
-		case m.notice != "":
-			s = m.styles.Notice.Render(truncate(m.notice, m.width))
+		style := m.styles.Notice
+		if m.noticeErr {
+			style = m.styles.StatusErr
 		}
+		s = messageLines(m.notice, style, m.width, h)
 	}
-	return fitLines(strings.Split(s, "\n"), m.width, commandLines)
+	return fitLines(strings.Split(s, "\n"), m.width, h)
 }
 
 // promptHint tells the user what running a statement here will do.
