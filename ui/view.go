@@ -53,7 +53,6 @@ func (m Model) View() string {
 	return b.String()
 }
 
-
 // tooSmallView says what size is needed, centred.
 func (m Model) tooSmallView() string {
 	msg := fmt.Sprintf("terminal too small (need %dx%d)\nthis one is %dx%d", MinWidth, MinHeight, m.width, m.height)
