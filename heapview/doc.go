@@ -68,7 +68,9 @@
 // kernel's unusable free space and fragmentation indexes for an order
 // (allocator.UnusableFreeIndex, FragmentationIndex), slab memory in all and
 // by cache (TopCaches), vmalloc pages, free pages by migrate type. The
-// model samples what they need once per step as it takes the events in,
+// model samples what they need at the end of every step as it takes the
+// events in, keeping a sample only where it changes (a million-step loop
+// that leaves the page allocator as it was keeps a few),
 // and makes a series once, until events arrive, with its range, biggest
 // change and the timeline's columns; BiggestChange and Crossing find the
 // steps to jump to, Parse reads a value typed as Format writes it.

@@ -50,7 +50,7 @@ type Model struct {
 	bootZones int      // position+1 of the last EvZone of the boot phase; zones described later are refused
 	bootDone  bool     // the boot phase (EvBoot, EvReserve, blocks freed at boot and their merges) is over
 	touch     touchCache
-	series    seriesState // the series' samples, one per step (series.go)
+	series    seriesState // the series' samples, kept where they change (series.go)
 }
 
 // geometry is the machine's shape, from EvBoot.

@@ -110,46 +110,57 @@ func (s *sample) freeCounts() [allocator.NrPageOrders]uint64 {
 	return c
 }
 
-// cacheTrack is one cache's slab pages where they changed: at the end of
-// step steps[i] the cache had pages[i] pages in slabs.
-type cacheTrack struct {
+// track is a value a step, kept where it changes: from the end of step
+// steps[i] on, vals[i]. Most steps change little (a kmalloc loop's free
+// blocks and slabs stay as they are), so a session of a million steps
+// keeps a few runs, not a million samples.
+type track[T comparable] struct {
 	steps []int32
-	pages []uint32
+	vals  []T
 }
 
-// migrateTrack is the free pages by migrate type where they changed: from
-// the end of step steps[i] on, free[i].
-type migrateTrack struct {
-	steps []int32
-	free  [][allocator.MigrateTypes]uint32
-}
-
-// note records the free pages by migrate type at the end of step.
-func (t *migrateTrack) note(step int, free [allocator.MigrateTypes]uint32) {
+// note records v at the end of step, forgetting what was noted for later
+// steps (steps taken again: a step that was still open).
+func (t *track[T]) note(step int, v T) {
 	n := len(t.steps)
 	for n > 0 && int(t.steps[n-1]) > step {
-		n-- // steps taken again (a step that was still open)
+		n--
 	}
-	t.steps, t.free = t.steps[:n], t.free[:n]
+	t.steps, t.vals = t.steps[:n], t.vals[:n]
 	switch {
 	case n > 0 && int(t.steps[n-1]) == step:
-		t.free[n-1] = free
-	case n > 0 && t.free[n-1] == free:
+		t.vals[n-1] = v
+	case n > 0 && t.vals[n-1] == v:
 	default:
 		t.steps = append(t.steps, int32(step))
-		t.free = append(t.free, free)
+		t.vals = append(t.vals, v)
+	}
+}
+
+// runs calls f for each run of steps from..to-1 below steps that had one
+// value.
+func (t *track[T]) runs(steps int, f func(from, to int, v *T)) {
+	for i, from := range t.steps {
+		to := steps
+		if i+1 < len(t.steps) {
+			to = min(int(t.steps[i+1]), steps)
+		}
+		if int(from) < to {
+			f(int(from), to, &t.vals[i])
+		}
 	}
 }
 
 // seriesState is what the model keeps for the series.
 type seriesState struct {
-	samples []sample             // by step
-	caches  []cacheTrack         // by cache id
-	dirty   bool                 // a cache's slabs may have changed since the last sample
-	migrate migrateTrack         // free pages by migrate type where they changed
-	mtSeen  uint32               // bit t: some step had free pages of migrate type t
-	built   map[SeriesKey]Series // series made since events last arrived
-	tops    map[colsKey][]int64  // the timeline's columns made since then (columnTops)
+	samples track[sample]                         // the state the series read, where it changed
+	steps   int                                   // steps sampled: 0..steps-1
+	caches  []track[uint32]                       // by cache id: its pages in slabs, sampled while dirty
+	dirty   bool                                  // a cache's slabs may have changed since the last sample
+	migrate track[[allocator.MigrateTypes]uint32] // free pages by migrate type
+	mtSeen  uint32                                // bit t: some step had free pages of migrate type t
+	built   map[SeriesKey]Series                  // series made since events last arrived
+	tops    map[colsKey][]int64                   // the timeline's columns made since then (columnTops)
 	sums    map[SeriesKey]seriesSum
 	builtAt int // the log length they were made at
 }
@@ -233,26 +244,19 @@ func (m *Model) takeSample(step int) {
 		}
 	}
 	ss.migrate.note(step, mt)
-	ss.samples = append(ss.samples[:min(step, len(ss.samples))], s)
+	ss.samples.note(step, s)
+	ss.steps = step + 1
 	if !ss.dirty {
 		return
 	}
 	ss.dirty = false
 	for id := range m.head.caches {
 		if id == len(ss.caches) {
-			ss.caches = append(ss.caches, cacheTrack{})
+			ss.caches = append(ss.caches, track[uint32]{})
 		}
 		pages := uint32(m.head.caches[id].slabs) << m.caches[id].order
-		t := &ss.caches[id]
-		n := len(t.steps)
-		switch {
-		case n > 0 && t.steps[n-1] == int32(step):
-			t.pages[n-1] = pages
-		case n == 0 && pages == 0:
-		case n > 0 && t.pages[n-1] == pages:
-		default:
-			t.steps = append(t.steps, int32(step))
-			t.pages = append(t.pages, pages)
+		if t := &ss.caches[id]; len(t.steps) > 0 || pages > 0 {
+			t.note(step, pages)
 		}
 	}
 }
@@ -283,7 +287,7 @@ func (m *Model) TopCaches(n int) []string {
 	peak := map[string]int64{}
 	for id, t := range m.series.caches {
 		name := m.caches[id].name
-		for _, p := range t.pages {
+		for _, p := range t.vals {
 			peak[name] = max(peak[name], int64(p))
 		}
 	}
@@ -323,7 +327,7 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 		return s, nil
 	}
 	d := seriesKinds[k.Kind]
-	s := Series{Key: k, Name: d.name, Unit: d.unit, Values: make([]int64, len(ss.samples))}
+	s := Series{Key: k, Name: d.name, Unit: d.unit, Values: make([]int64, ss.steps)}
 	switch k.Kind {
 	case SeriesUnusable, SeriesFragmentation:
 		s.Name = fmt.Sprintf("%s, order %d", d.name, k.Order)
@@ -339,36 +343,32 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 			}
 		}
 	} else if k.Kind == SeriesMigrate {
-		t := &ss.migrate
-		for i, from := range t.steps {
-			to := len(s.Values)
-			if i+1 < len(t.steps) {
-				to = min(int(t.steps[i+1]), to)
-			}
-			for st := int(from); st < to; st++ {
-				s.Values[st] = int64(t.free[i][k.Migrate])
-			}
-		}
+		ss.migrate.runs(ss.steps, func(from, to int, free *[allocator.MigrateTypes]uint32) {
+			fill(s.Values[from:to], int64(free[k.Migrate]))
+		})
 	} else {
-		for i := range ss.samples {
-			s.Values[i] = d.value(m, &ss.samples[i], k)
-		}
+		ss.samples.runs(ss.steps, func(from, to int, smp *sample) {
+			fill(s.Values[from:to], d.value(m, smp, k))
+		})
 	}
 	ss.built[k] = s
 	return s, nil
 }
 
 // addCacheTrack adds a cache's slab memory to values, step by step.
-func (m *Model) addCacheTrack(values []int64, t *cacheTrack) {
-	for i, from := range t.steps {
-		to := len(values)
-		if i+1 < len(t.steps) {
-			to = int(t.steps[i+1])
-		}
-		v := int64(uint64(t.pages[i]) * m.geo.pageSize)
-		for st := int(from); st < min(to, len(values)); st++ {
+func (m *Model) addCacheTrack(values []int64, t *track[uint32]) {
+	t.runs(len(values), func(from, to int, pages *uint32) {
+		v := int64(uint64(*pages) * m.geo.pageSize)
+		for st := from; st < to; st++ {
 			values[st] += v
 		}
+	})
+}
+
+// fill sets every value of vs to v.
+func fill(vs []int64, v int64) {
+	for i := range vs {
+		vs[i] = v
 	}
 }
 
