@@ -60,11 +60,12 @@ func (n *pageNode) takeAt(pfn uint64, order int) (int, bool) {
 // refillAt puts the free order-order block at pfn at the tail of cpu's
 // pcp list for mt, as rmqueue_bulk() does with each block it takes: what
 // a replayed mm_page_alloc_zone_locked with percpu_refill=1 did in the
-// traced kernel. It returns false, changing nothing, for an order or type
-// the pcp lists do not hold, or when no free block holds the block.
+// traced kernel. The caller has checked that the lists hold order and
+// mt and that cpu exists (Machine.PCPRefillAt). It returns false, changing
+// nothing, when no free block holds the block (takeAt: one on a pcp list
+// already is not free).
 func (n *pageNode) refillAt(pfn uint64, order int, mt MigrateType, cpu int) bool {
-	if !pcpAllowedOrder(order, n.pageSize) || mt >= MigratePCPTypes || cpu < 0 || cpu >= n.cpus ||
-		order < 0 || pfn+1<<order > n.endPFN || pfn&(1<<order-1) != 0 || n.pfns[pfn].kind == pfnPCP {
+	if pfn >= n.endPFN || n.pfns[pfn].kind == pfnPCP {
 		return false
 	}
 	if _, ok := n.takeAt(pfn, order); !ok {

@@ -477,6 +477,19 @@ func TestPromptErrorIsReadWhole(t *testing.T) {
 	}
 }
 
+// A message longer than its lines keeps every line full and ends the last
+// with "…".
+func TestMessageLinesCutsTheLast(t *testing.T) {
+	got := messageLines("one two three four five six seven eight nine ten", lipgloss.NewStyle(), 10, 2)
+	lines := strings.Split(got, "\n")
+	if len(lines) != 2 || lines[0] != "one two" || !strings.HasSuffix(lines[1], "…") || lipgloss.Width(lines[1]) != 10 {
+		t.Errorf("messageLines = %q", lines)
+	}
+	if got := messageLines("", lipgloss.NewStyle(), 10, 2); got != "" {
+		t.Errorf("no message: %q", got)
+	}
+}
+
 func TestPromptContinuesFromEarlierStep(t *testing.T) {
 	m := open(t, writeScript(t, threeStepScript), 100, 30)
 	m, _ = press(t, m, "n", "m", "d", "G", "m", "g", "n", ":")

@@ -50,7 +50,7 @@ func (d pickerDelegate) Render(w io.Writer, m list.Model, index int, item list.I
 	// from the page before.
 	topic := ""
 	vis := m.VisibleItems()
-	if first, _ := m.Paginator.GetSliceBounds(len(vis)); index <= first || index > len(vis) || vis[index-1].(scenarioItem).topic != it.topic {
+	if first, _ := m.Paginator.GetSliceBounds(len(vis)); index <= first || vis[index-1].(scenarioItem).topic != it.topic {
 		topic = it.topic
 	}
 	topic = fmt.Sprintf("%-*s", d.topicW, topic) + "  "

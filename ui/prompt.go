@@ -5,9 +5,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-
-	"github.com/allocviz/allocviz/heapview"
 )
 
 // promptModel is the statement prompt: a text input, the statements
@@ -104,27 +101,6 @@ func (p promptModel) Render(width, lines int, hint string) string {
 		return p.input.View() + "\n" + messageLines(p.err, p.styles.StatusErr, width, lines)
 	}
 	return p.input.View() + "\n" + messageLines(hint, p.styles.Notice, width, lines)
-}
-
-// messageLines is msg wrapped to width in at most lines lines, the last
-// cut with "…" when it does not all fit, each drawn in style; "" for
-// none.
-func messageLines(msg string, style lipgloss.Style, width, lines int) string {
-	if msg == "" || lines <= 0 {
-		return ""
-	}
-	ls := heapview.Wrap(msg, width)
-	if len(ls) > lines {
-		ls = ls[:lines]
-		ls[lines-1] = truncate(ls[lines-1]+" …", width)
-		if !strings.HasSuffix(ls[lines-1], "…") {
-			ls[lines-1] = truncate(ls[lines-1], width-1) + "…"
-		}
-	}
-	for i, l := range ls {
-		ls[i] = style.Render(l)
-	}
-	return strings.Join(ls, "\n")
 }
 
 // examplePlaceholder suggests a statement with the richest allocator the

@@ -5,6 +5,8 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/allocviz/allocviz/heapview"
 )
 
 // Every cut the interface makes goes through truncate or cutStyled, so
@@ -49,6 +51,23 @@ func padRight(s string, width int) string {
 // fitLine cuts (with "…") or pads a styled line to exactly width cells.
 func fitLine(l string, width int) string {
 	return padRight(cutStyled(l, width), width)
+}
+
+// messageLines is msg wrapped to width in at most lines lines, each drawn
+// in style; when it does not all fit, the last line takes the rest and is
+// cut with "…". "" for no message.
+func messageLines(msg string, style lipgloss.Style, width, lines int) string {
+	if msg == "" || lines <= 0 {
+		return ""
+	}
+	ls := heapview.Wrap(msg, width)
+	if len(ls) > lines {
+		ls = append(ls[:lines-1], truncate(strings.Join(ls[lines-1:], " "), width))
+	}
+	for i, l := range ls {
+		ls[i] = style.Render(l)
+	}
+	return strings.Join(ls, "\n")
 }
 
 // fitLines makes a block exactly height lines of exactly width cells:

@@ -261,7 +261,11 @@ func (pl *planner) op(i int32, r *Record) Op {
 	case MmPageAlloc:
 		return pl.pageAlloc(op, r)
 	case MmPageFree, MmPageFreeBatched:
-		return pl.pageFree(op, r)
+		op = pl.pageFree(op, r)
+		if op.Skip != SkipDuplicate { // the one free traced twice adds nothing
+			pl.freedToPCP(r, op.Skip)
+		}
+		return op
 	case AllocVmapArea:
 		vm := &pl.t.Vmap[r.Vmap]
 		if vm.Failed {
@@ -600,12 +604,10 @@ func (pl *planner) pageFree(op Op, r *Record) Op {
 	case !ok && pl.freedBy[r.PFN] == Kfree:
 		op.Skip = SkipLargePages
 		delete(pl.freedBy, r.PFN)
-		pl.freedToPCP(r, op.Skip)
 		return op
 	case !ok:
 		if _, inside := pl.cover[r.PFN]; inside {
 			op.Skip = SkipPartial
-			pl.freedToPCP(r, op.Skip)
 			return op
 		}
 		op.Skip = SkipBeforeTrace
@@ -613,11 +615,9 @@ func (pl *planner) pageFree(op Op, r *Record) Op {
 			op.Skip = SkipVmallocPage
 		}
 		pl.freedBy[r.PFN] = r.Event
-		pl.freedToPCP(r, op.Skip)
 		return op
 	case r.Event == MmPageFree && lp.order != r.Order:
 		op.Skip = SkipPartial
-		pl.freedToPCP(r, op.Skip)
 		return op
 	}
 	pl.dropPages(r.PFN, lp)
@@ -632,7 +632,6 @@ func (pl *planner) pageFree(op Op, r *Record) Op {
 	default:
 		op.Kind, op.Slot, op.Order = OpPageFree, lp.slot, lp.order
 	}
-	pl.freedToPCP(r, op.Skip)
 	return op
 }
 
