@@ -420,8 +420,9 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 					rm.running.cancel(errCancelled)
 				}
 			}
-			rm.setNotice("catching up with the instructor: a moment", false)
-			if !rm.following {
+			if rm.following {
+				rm.setNotice("catching up with the instructor: a moment", false)
+			} else {
 				rm.setNotice("stopping the catching up, then exploring on your own machine; R rejoins the instructor", false)
 			}
 			return rm, nil
