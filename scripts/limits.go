@@ -162,9 +162,13 @@ func (e timeoutError) Error() string { return fmt.Sprintf("timed out after %v (-
 func (e timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // stopErr returns the error of an interruption, nil while the input may
-// go on.
+// go on. It cancels the thread itself: interrupt records the stop before
+// it cancels the thread from its own goroutine, and a builtin that sees
+// the stop in between and ends quietly (a lazy sequence stops yielding)
+// must not let the input finish as if it had not been stopped.
 func (s *Session) stopErr() error {
 	if c := s.stop.Load(); c != nil {
+		s.thread.Cancel(c.msg)
 		return errors.New(c.msg)
 	}
 	return nil
