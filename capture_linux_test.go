@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ func TestCaptureRealTracefs(t *testing.T) {
 	}
 	// Whether allocviz agrees with this kernel depends on the kernel (the
 	// fixtures pin 6.18's); the capture is what is tested here.
-	rep, err := ktrace.Analyze(out, data, allocator.Config{})
+	rep, err := ktrace.Analyze(out, bytes.NewReader(data), allocator.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,13 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "allocviz trace stats: %s is not a trace (the text of tracing/trace, trace_pipe or trace-cmd report, maybe gzipped)\n", sc.Name)
 		return exitError
 	}
-	rep, err := ktrace.Analyze(sc.Name, sc.Src, opts.Config)
+	text, err := sc.Text()
+	if err != nil {
+		fmt.Fprintln(stderr, "allocviz:", err)
+		return exitError
+	}
+	defer text.Close()
+	rep, err := ktrace.Analyze(sc.Name, text, opts.Config)
 	if err != nil {
 		fmt.Fprintln(stderr, "allocviz:", err)
 		return exitError

@@ -1,10 +1,12 @@
 package scripts
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -164,23 +166,27 @@ func firstLine(s string) string {
 // Starlark script, or a kernel trace to replay (trace.go).
 type Script struct {
 	Name  string // "buddy.star" for a bundled scenario, the path as given for a file
-	Src   []byte
-	Trace bool // Src is a trace (tracing/trace, trace_pipe or trace-cmd report text, maybe gzipped), told by its content
+	Src   []byte // the script, or the trace; nil for a trace file longer than Open's head, read from the file as a stream when it runs (Text)
+	Trace bool   // a trace (tracing/trace, trace_pipe or trace-cmd report text, maybe gzipped), told by its content
+	path  string // the trace file Src leaves unread
 }
 
+// sniffBytes is how much of a file Open reads to tell a trace from a
+// script.
+const sniffBytes = 64 << 10
+
 // Open finds the script ref names: a file on disk if one exists at that
-// path, else a bundled scenario ("buddy" or "buddy.star").
+// path, else a bundled scenario ("buddy" or "buddy.star"). A file is
+// told a trace or a script by its first lines (ktrace.Sniff); a script
+// is read whole, a trace only as far as its head, the rest as it is
+// replayed.
 func Open(ref string) (Script, error) {
 	if ref == "" {
 		return Script{}, errors.New("no script named: give a .star file or a bundled scenario name")
 	}
 	fi, statErr := os.Stat(ref)
 	if statErr == nil && fi.Mode().IsRegular() {
-		src, err := os.ReadFile(ref)
-		if err != nil {
-			return Script{}, err
-		}
-		return Script{Name: ref, Src: src, Trace: ktrace.Sniff(src)}, nil
+		return openFile(ref)
 	}
 	if sc, ok := LookupScenario(ref); ok {
 		return Script{Name: sc.File, Src: sc.Src, Trace: sc.Trace}, nil
@@ -190,6 +196,47 @@ func Open(ref string) (Script, error) {
 	}
 	return Script{}, fmt.Errorf("%s: no such file, and no bundled scenario of that name (allocviz scenarios lists them)", ref)
 }
+
+// openFile reads a script, or the head of a trace, from the file at path.
+func openFile(path string) (Script, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Script{}, err
+	}
+	defer f.Close()
+	src := make([]byte, sniffBytes)
+	n, err := io.ReadFull(f, src)
+	src = src[:n]
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF): // the whole file
+		return Script{Name: path, Src: src, Trace: ktrace.Sniff(src)}, nil
+	case err != nil:
+		return Script{}, err
+	case ktrace.SniffHead(src):
+		return Script{Name: path, Trace: true, path: path}, nil
+	}
+	buf := bytes.NewBuffer(src)
+	if _, err := buf.ReadFrom(f); err != nil {
+		return Script{}, err
+	}
+	src = buf.Bytes()
+	return Script{Name: path, Src: src, Trace: ktrace.Sniff(src)}, nil
+}
+
+// Text returns the script's or trace's bytes as a stream: Src, or the
+// trace's file, opened again. The caller closes it.
+func (sc Script) Text() (io.ReadCloser, error) {
+	if sc.path == "" {
+		return memText{bytes.NewReader(sc.Src)}, nil
+	}
+	return os.Open(sc.path)
+}
+
+// memText is bytes in memory as a ReadCloser that still tells its length
+// (ktrace sizes what it reads by it).
+type memText struct{ *bytes.Reader }
+
+func (memText) Close() error { return nil }
 
 // Run opens ref, starts a session with opts and runs the script in it:
 // the headless run the CLI does, and the UI's starting point. The session
@@ -210,5 +257,5 @@ func RunContext(ctx context.Context, ref string, opts Options) (*Session, error)
 	if err != nil {
 		return nil, err
 	}
-	return s, s.RunFileContext(ctx, sc.Name, sc.Src)
+	return s, s.RunScriptContext(ctx, sc)
 }

@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -459,10 +460,24 @@ func (s *Session) RunFile(name string, src []byte) error {
 // (RunTraceContext).
 func (s *Session) RunFileContext(ctx context.Context, name string, src []byte) error {
 	if ktrace.Sniff(src) {
-		return s.runTraceFile(ctx, name, src)
+		return s.runTraceFile(ctx, name, bytes.NewReader(src))
 	}
 	_, err := s.exec(ctx, Input{Name: name, Src: string(src), stop: -1})
 	return err
+}
+
+// RunScriptContext runs what Open found, as RunFileContext does; a
+// trace Open left in its file is read from it as a stream, never whole.
+func (s *Session) RunScriptContext(ctx context.Context, sc Script) error {
+	if sc.path == "" {
+		return s.RunFileContext(ctx, sc.Name, sc.Src)
+	}
+	f, err := sc.Text()
+	if err != nil {
+		return &Error{Pos: sc.Name + ":1", Msg: err.Error(), err: err}
+	}
+	defer f.Close()
+	return s.runTraceFile(ctx, sc.Name, f)
 }
 
 // Exec runs one statement typed at the prompt: ExecContext without a

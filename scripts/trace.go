@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/scripts/ktrace"
@@ -19,21 +20,22 @@ import (
 // script is: in steps, by the memory budget (the trace's text too), by
 // its context and Options.Timeout, and Interrupt stops it.
 
-// ParseTrace parses a trace and plans its replay for opts: the machine is
-// chosen from the trace (its CPUs, RAM for its page frames) where
-// opts.Config leaves a field zero. The trace's text may take at most the
-// memory budget (opts.MaxMemory, DefaultMaxMemory), and ktrace.MaxBytes.
-func ParseTrace(name string, data []byte, opts Options) (*ktrace.Plan, error) {
-	return parseTrace(context.Background(), name, data, opts.Config, opts.MaxMemory)
+// ParseTrace parses the trace r holds, read as a stream, and plans its
+// replay for opts: the machine is chosen from the trace (its CPUs, RAM
+// for its page frames) where opts.Config leaves a field zero. The trace's
+// text may be at most the memory budget (opts.MaxMemory,
+// DefaultMaxMemory) long, and ktrace.MaxBytes.
+func ParseTrace(name string, r io.Reader, opts Options) (*ktrace.Plan, error) {
+	return parseTrace(context.Background(), name, r, opts.Config, opts.MaxMemory)
 }
 
 // parseTrace is ParseTrace bounded by ctx, with a machine configuration
 // and a memory budget (0: the default).
-func parseTrace(ctx context.Context, name string, data []byte, cfg allocator.Config, budget int64) (*ktrace.Plan, error) {
+func parseTrace(ctx context.Context, name string, r io.Reader, cfg allocator.Config, budget int64) (*ktrace.Plan, error) {
 	if budget <= 0 {
 		budget = DefaultMaxMemory
 	}
-	tr, err := ktrace.ParseContext(ctx, name, data, int(min(budget, ktrace.MaxBytes)))
+	tr, err := ktrace.ParseContext(ctx, name, r, int(min(budget, ktrace.MaxBytes)))
 	if err != nil {
 		if errors.Is(err, ktrace.ErrTooLarge) && budget < ktrace.MaxBytes {
 			err = fmt.Errorf("%w (the memory budget; raise it with --max-memory)", err)
@@ -43,11 +45,11 @@ func parseTrace(ctx context.Context, name string, data []byte, cfg allocator.Con
 	return ktrace.Build(tr, ktrace.PlanOptions{Config: cfg}), nil
 }
 
-// runTraceFile replays the trace in src as the session's next input. On a
-// session that has taken no step yet the machine is chosen from the
+// runTraceFile replays the trace r holds as the session's next input. On
+// a session that has taken no step yet the machine is chosen from the
 // trace where the session's options leave a field zero, as a script's
 // config() would; later, the trace is replayed on the machine as it is.
-func (s *Session) runTraceFile(ctx context.Context, name string, src []byte) error {
+func (s *Session) runTraceFile(ctx context.Context, name string, r io.Reader) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
@@ -55,7 +57,7 @@ func (s *Session) runTraceFile(ctx context.Context, name string, src []byte) err
 	if s.NumSteps() == 0 {
 		cfg = s.opts.Config
 	}
-	plan, err := parseTrace(ctx, name, src, cfg, s.memBudget)
+	plan, err := parseTrace(ctx, name, r, cfg, s.memBudget)
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
 			return &Error{Pos: name + ":1", Msg: stopMessage(c) + " while reading the trace", err: fmt.Errorf("%w: %w", ErrInterrupted, c)}

@@ -1,8 +1,14 @@
 package scripts
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -37,7 +43,12 @@ func TestTraceSteps(t *testing.T) {
 	if err != nil || !sc.Trace {
 		t.Fatalf("Open: %v, trace %v", err, sc.Trace)
 	}
-	plan, err := ParseTrace(sc.Name, sc.Src, Options{})
+	text, err := sc.Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer text.Close()
+	plan, err := ParseTrace(sc.Name, text, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +271,7 @@ func TestTraceLsLesson(t *testing.T) {
 		}
 	}
 	sc, _ := LookupScenario("trace-ls")
-	rep, err := ktrace.Analyze(sc.File, sc.Src, allocator.Config{})
+	rep, err := ktrace.Analyze(sc.File, bytes.NewReader(sc.Src), allocator.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,5 +283,115 @@ func TestTraceLsLesson(t *testing.T) {
 		if name != "names_cache" && b.Bytes >= nc.Bytes {
 			t.Errorf("%s has %d bytes, names_cache %d: the lesson says names_cache comes first", name, b.Bytes, nc.Bytes)
 		}
+	}
+}
+
+// lengthenedTrace writes the bundled trace lengthened to n lines into a
+// file of its own, plain, and returns its path and text.
+func lengthenedTrace(t *testing.T, n int) (string, []byte) {
+	t.Helper()
+	sc, ok := LookupScenario("trace-ls")
+	if !ok {
+		t.Fatal("no trace-ls")
+	}
+	text, err := ktrace.Decode(sc.Src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = ktrace.Lengthen(text, n)
+	path := filepath.Join(t.TempDir(), "long.txt")
+	if err := os.WriteFile(path, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, text
+}
+
+// TestOpenLeavesATraceInItsFile: Open reads a trace file only as far as
+// its head, and the replay read from the file as a stream is the replay
+// of the same bytes in memory, step for step.
+func TestOpenLeavesATraceInItsFile(t *testing.T) {
+	path, text := lengthenedTrace(t, 20_000)
+	sc, err := Open(path)
+	if err != nil || !sc.Trace || sc.Src != nil || sc.Name != path {
+		t.Fatalf("Open: trace %v, %d bytes read, %v", sc.Trace, len(sc.Src), err)
+	}
+	streamed := runTraceFile(t, path, Options{})
+	whole := newSession(t, Options{})
+	if err := whole.RunFile(path, text); err != nil {
+		t.Fatal(err)
+	}
+	a, b := allSteps(streamed), allSteps(whole)
+	if len(a) < 15_000 || !reflect.DeepEqual(a, b) || streamed.Log().Len() != whole.Log().Len() {
+		t.Fatalf("%d steps and %d events streamed, %d and %d in memory", len(a), streamed.Log().Len(), len(b), whole.Log().Len())
+	}
+	again, err := streamed.Rebuild(12_345)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.NumSteps() != 12_345 || again.Log().Len() != a[12_344].Last+1 {
+		t.Errorf("rebuilt to %d steps, %d events", again.NumSteps(), again.Log().Len())
+	}
+}
+
+// TestOpenTellsByTheWholeFirstLines: a file is a trace or a script by
+// its first lines, however long: a trace whose first line is longer than
+// Open's head is still a trace, a script longer than the head is read
+// whole.
+func TestOpenTellsByTheWholeFirstLines(t *testing.T) {
+	dir := t.TempDir()
+	event := "  ls-1 [000] 1.0: kmalloc: call_site=a ptr=0xffff888000000000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL\n"
+	pasted := filepath.Join(dir, "pasted.txt")
+	if err := writeFile(pasted, "$ "+strings.Repeat("x", 2*sniffBytes)+"\n"+event); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := Open(pasted); err != nil || !sc.Trace {
+		t.Errorf("a trace after a long line: trace %v, %v", sc.Trace, err)
+	}
+	s := runTraceFile(t, pasted, Options{})
+	if st := allSteps(s); len(st) != 1 || st[0].Pos != pasted+":2" {
+		t.Errorf("steps %+v", st)
+	}
+	script := "# " + strings.Repeat("a long comment ", sniffBytes/8) + "\nsay('[001] 12.5: kmalloc: ok')\n"
+	long := filepath.Join(dir, "long.star")
+	if err := writeFile(long, script); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := Open(long); err != nil || sc.Trace || string(sc.Src) != script {
+		t.Errorf("a long script: trace %v, %d of %d bytes, %v", sc.Trace, len(sc.Src), len(script), err)
+	}
+}
+
+// TestTraceStreamErrors: a trace file that cannot be read to its end
+// (a gzip stream cut short), and a replay cancelled while the trace is
+// read, end with an error at the file and take no step.
+func TestTraceStreamErrors(t *testing.T) {
+	path, text := lengthenedTrace(t, 40_000)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(text)
+	zw.Close()
+	cut := path + ".gz"
+	if err := os.WriteFile(cut, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Run(cut, Options{})
+	if s == nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var se *Error
+	if !errors.As(err, &se) || se.Pos != cut+":1" || !strings.Contains(se.Msg, ": gunzip: unexpected EOF") || s.NumSteps() != 0 {
+		t.Errorf("a gzip stream cut short: %v, %d steps", err, s.NumSteps())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, err := RunContext(ctx, path, Options{})
+	if c == nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !errors.As(err, &se) || !errors.Is(err, ErrInterrupted) || se.Msg != "cancelled while reading the trace" || c.NumSteps() != 0 {
+		t.Errorf("cancelled: %v, %d steps", err, c.NumSteps())
 	}
 }

@@ -116,7 +116,7 @@ func openSource(ctx context.Context, ref string, opts scripts.Options) (*source,
 	}
 	l.mu.Lock()
 	go func() {
-		err := sess.RunFileContext(ctx, sc.Name, sc.Src)
+		err := sess.RunScriptContext(ctx, sc)
 		l.ended.Store(true)
 		l.running, l.err = false, err
 		l.mu.Unlock()

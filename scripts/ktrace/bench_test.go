@@ -54,7 +54,7 @@ func BenchmarkAnalyze(b *testing.B) {
 		text := benchTrace(b, n)
 		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := Analyze("bench", text, allocator.Config{}); err != nil {
+				if _, err := Analyze("bench", bytes.NewReader(text), allocator.Config{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -2,7 +2,6 @@ package ktrace
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -12,49 +11,9 @@ import (
 	"github.com/allocviz/allocviz/allocator"
 )
 
-// MaxBytes bounds a trace's text after decompression: 1 GiB, about six
-// million lines. A larger file, or a gzip stream that expands beyond it,
-// is refused.
-const MaxBytes = 1 << 30
-
-// ErrTooLarge matches the error for a trace whose text is longer than
-// allowed.
-var ErrTooLarge = errors.New("trace too large")
-
-// gzipMagic starts every gzip stream (RFC 1952).
-var gzipMagic = []byte{0x1f, 0x8b}
-
-// Decode returns the text of a trace file: data itself, or its gzip
-// stream decompressed (at most MaxBytes).
-func Decode(data []byte) ([]byte, error) { return decode(data, MaxBytes) }
-
-// decode is Decode with the limit as a parameter, for tests.
-func decode(data []byte, limit int) ([]byte, error) {
-	if !bytes.HasPrefix(data, gzipMagic) {
-		if len(data) > limit {
-			return nil, fmt.Errorf("%w: the trace is %d bytes, more than the %d allowed", ErrTooLarge, len(data), limit)
-		}
-		return data, nil
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("gunzip: %w", err)
-	}
-	var out bytes.Buffer
-	out.Grow(min(len(data)*8, limit))
-	n, err := io.Copy(&out, io.LimitReader(zr, int64(limit)+1))
-	if err != nil {
-		return nil, fmt.Errorf("gunzip: %w", err)
-	}
-	if n > int64(limit) {
-		return nil, fmt.Errorf("%w: the trace expands to more than the %d bytes allowed", ErrTooLarge, limit)
-	}
-	return out.Bytes(), nil
-}
-
-// Sniff reports whether data (the start of a file is enough) looks like a
-// trace rather than a script: a gzip stream, a "# tracer:" or trace-cmd
-// header, or an event line among the first lines.
+// Sniff reports whether data (a whole file, or its start: see SniffHead)
+// looks like a trace rather than a script: a gzip stream, a "# tracer:" or
+// trace-cmd header, or an event line among the first lines.
 func Sniff(data []byte) bool {
 	if bytes.HasPrefix(data, gzipMagic) {
 		return true
@@ -78,6 +37,14 @@ func Sniff(data []byte) bool {
 	return false
 }
 
+// SniffHead is Sniff of the first bytes of a longer file. It looks only
+// at the lines the head holds whole, so that it says "trace" only where
+// Sniff of the whole file would; a head that says "script" may still
+// begin a trace whose first lines are longer than the head.
+func SniffHead(head []byte) bool {
+	return bytes.HasPrefix(head, gzipMagic) || Sniff(head[:bytes.LastIndexByte(head, '\n')+1])
+}
+
 // Parse reads a trace: the text of tracing/trace or trace_pipe, or
 // trace-cmd report's output, plain or gzipped. name is used in errors.
 // Lines of other events, comments and text pasted around the trace are
@@ -85,30 +52,45 @@ func Sniff(data []byte) bool {
 // as a *LineError (the first MaxErrors of them). The error is only for a
 // file that cannot be read as text at all.
 func Parse(name string, data []byte) (*Trace, error) {
-	return ParseContext(context.Background(), name, data, MaxBytes)
+	return ParseContext(context.Background(), name, bytes.NewReader(data), MaxBytes)
 }
 
-// ParseContext is Parse bounded by ctx, which it checks every few
-// thousand lines, and with limit bytes of text (at most MaxBytes).
-func ParseContext(ctx context.Context, name string, data []byte, limit int) (*Trace, error) {
-	text, err := decode(data, min(limit, MaxBytes))
+// ParseContext is Parse of the trace r holds (from its start), read as a
+// stream: one line at a time, so that only the parsed records stay in
+// memory, never the whole text. It checks ctx every few thousand lines,
+// and reads at most limit bytes of text (at most MaxBytes): a file or
+// bytes in memory whose size says it is longer are refused before they
+// are read, a gzip stream where it passes the limit. An error met part
+// of the way (cancellation, the limit, a broken gzip stream, a read
+// error) names the line it was at.
+func ParseContext(ctx context.Context, name string, r io.Reader, limit int) (*Trace, error) {
+	limit = min(limit, MaxBytes)
+	size, sized := knownSize(r)
+	txt, err := openText(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	t := &Trace{Name: name, Format: FormatPipe, strs: []string{""}, index: map[string]Str{}}
 	t.Stats.tasks = map[[2]int32]bool{}
-	// A line is about 170 bytes in a 6.x trace.
-	t.Records = make([]Record, 0, len(text)/160+16)
-	p := parser{t: t, gfp: map[string]gfpEntry{}}
+	if sized && !txt.gzip {
+		if size > int64(limit) {
+			return nil, fmt.Errorf("%s: %w", name, tooLarge(size, false, limit))
+		}
+		// A line is about 170 bytes in a 6.x trace.
+		t.Records = make([]Record, 0, size/160+16)
+	}
+	p := parser{t: t, gfp: map[string]gfpEntry{}, names: map[string]string{}}
+	lines := lineReader{text: txt, limit: int64(limit)}
 	lineNo := 0
-	for len(text) > 0 {
-		line := text
-		if j := bytes.IndexByte(text, '\n'); j >= 0 {
-			line, text = text[:j], text[j+1:]
-		} else {
-			text = nil
+	for {
+		line, err := lines.next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		lineNo++
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
+		}
 		if lineNo&(1<<14-1) == 0 && ctx.Err() != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, context.Cause(ctx))
 		}
@@ -136,6 +118,7 @@ type gfpEntry struct {
 type parser struct {
 	t      *Trace
 	gfp    map[string]gfpEntry
+	names  map[string]string // the names of other events seen
 	maxCPU int
 }
 
@@ -289,7 +272,12 @@ func (p *parser) line(n int, raw []byte) {
 		if t.Stats.OtherByEv == nil {
 			t.Stats.OtherByEv = map[string]int{}
 		}
-		t.Stats.OtherByEv[string(el.event)]++
+		name, ok := p.names[string(el.event)]
+		if !ok {
+			name = string(el.event)
+			p.names[name] = name
+		}
+		t.Stats.OtherByEv[name]++ // counted without a string a line
 		return
 	}
 	if err := p.record(n, ev, el); err != nil {
@@ -342,24 +330,6 @@ func Comment(text []byte) string {
 		}
 	}
 	return ""
-}
-
-// Head returns up to n bytes of a trace's text, decompressing only that
-// much of a gzipped file.
-func Head(data []byte, n int) ([]byte, error) {
-	if !bytes.HasPrefix(data, gzipMagic) {
-		return data[:min(n, len(data))], nil
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, n)
-	k, err := io.ReadFull(zr, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return buf[:k], nil
 }
 
 // record parses the fields of a memory event line into a Record.

@@ -2,6 +2,7 @@ package ktrace
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -19,10 +20,11 @@ type Report struct {
 	Replay ReplayStats
 }
 
-// Analyze parses a trace and replays it, with recording off, on the
-// machine its plan chooses (cfg's non-zero fields win).
-func Analyze(name string, data []byte, cfg allocator.Config) (*Report, error) {
-	t, err := Parse(name, data)
+// Analyze parses the trace r holds (read as a stream, at most MaxBytes
+// of text) and replays it, with recording off, on the machine its plan
+// chooses (cfg's non-zero fields win).
+func Analyze(name string, r io.Reader, cfg allocator.Config) (*Report, error) {
+	t, err := ParseContext(context.Background(), name, r, MaxBytes)
 	if err != nil {
 		return nil, err
 	}
