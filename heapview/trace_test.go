@@ -37,7 +37,7 @@ func TestModelEqualsMachineOnTraces(t *testing.T) {
 			every := max(len(p.Ops)/5, 1)
 			want := map[int]machineState{}
 			for i := range p.Ops {
-				origin := tr.Origin(&tr.Records[p.Ops[i].Rec])
+				origin := tr.Origin(&tr.Records[i])
 				m.BeginTraceStep(i+1, &origin, rp.OpText(i))
 				rp.Step(i)
 				if (i+1)%every == 0 || i+1 == len(p.Ops) {

@@ -143,7 +143,7 @@ func (s *Session) traceSteps(in Input, rp *ktrace.Replayer) error {
 	plan := rp.P
 	t := plan.Trace
 	for i := range plan.Ops {
-		r := &t.Records[plan.Ops[i].Rec]
+		r := &t.Records[i]
 		n := s.NumSteps() + 1
 		fail := func(err error) error { return &Error{Pos: t.Pos(r), Msg: err.Error(), err: err} }
 		if s.stopAfter >= 0 && n > s.stopAfter {

@@ -60,7 +60,7 @@ func TestTraceSteps(t *testing.T) {
 	log := s.Log()
 	skips := 0
 	for i, st := range allSteps(s) {
-		r := &tr.Records[plan.Ops[i].Rec]
+		r := &tr.Records[i]
 		if st.N != i+1 || st.Pos != fmt.Sprintf("%s:%d", traceCmdFixture, r.Line) || st.Label != tr.Label(r) || st.Op == "" || st.Call != st.Op {
 			t.Fatalf("step %d: %+v", i+1, st)
 		}

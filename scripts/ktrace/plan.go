@@ -98,15 +98,14 @@ func (s Skip) Doc() string {
 }
 
 // Op is one replay step: a memory event line turned into an allocator
-// call (or a skip).
+// call (or a skip). Plan.Ops[i] is the op of the line Trace.Records[i].
 type Op struct {
-	Rec   int32 // the line: an index in Trace.Records
 	Kind  OpKind
 	Skip  Skip   // OpSkip: why
+	Order int8   // OpPageAlloc, OpPageFree, OpPCPRefill, OpPCPDrain: the block's order
 	Slot  int32  // the allocation this op makes or frees (an index in the replay's table); -1 none
 	Synth int32  // an allocation to free first, with no traced free (kfree_rcu, sheaves); -1 none
 	Cache int32  // OpCacheAlloc: an index in Plan.Caches
-	Order int8   // OpPageAlloc, OpPageFree, OpPCPRefill, OpPCPDrain: the block's order
 	PFN   uint64 // OpPageAlloc, OpPCPRefill, OpPCPDrain: the machine's pfn for the trace's (NoPFN: it has no place; a page allocation goes wherever the buddy allocator finds room)
 }
 
@@ -130,7 +129,7 @@ type CachePlan struct {
 // Plan is a trace turned into replay steps, by the rules in doc.go.
 type Plan struct {
 	Trace    *Trace
-	Ops      []Op
+	Ops      []Op // one for each of Trace.Records, in order
 	Caches   []CachePlan
 	Slots    int         // allocations made; the replay keeps a table this long
 	Renumber Renumbering // the trace's page frames in the machine
@@ -229,7 +228,7 @@ func Build(t *Trace, o PlanOptions) *Plan {
 		lastOp: map[int16]int32{}, vfreeing: map[int16]bool{}, pcp: map[uint64]pcpBlock{}, pageSize: ps, maxCache: 2 * ps}
 	for i := range t.Records {
 		r := &t.Records[i]
-		op := pl.op(int32(i), r)
+		op := pl.op(r)
 		if op.Kind == OpSkip {
 			p.Stats.Skipped[op.Skip]++
 		} else {
@@ -251,8 +250,8 @@ func (pl *planner) newSlot() int32 {
 	return int32(pl.p.Slots - 1)
 }
 
-func (pl *planner) op(i int32, r *Record) Op {
-	op := Op{Rec: i, Slot: -1, Synth: -1, Cache: -1}
+func (pl *planner) op(r *Record) Op {
+	op := Op{Slot: -1, Synth: -1, Cache: -1}
 	switch r.Event {
 	case Kmalloc, KmemCacheAlloc:
 		return pl.objAlloc(op, r)
@@ -378,13 +377,13 @@ func (pl *planner) claimLargePages(r *Record) uint64 {
 		return NoPFN
 	}
 	prev := &pl.p.Ops[i]
-	pr := &pl.t.Records[prev.Rec]
+	pr := &pl.t.Records[i]
 	if prev.Kind != OpPageAlloc || pr.Event != MmPageAlloc || pl.pageSize<<uint(pr.Order) != r.BytesAlloc {
 		return NoPFN
 	}
 	pl.p.Stats.Replayed[MmPageAlloc]--
 	pl.p.Stats.Skipped[SkipLargePages]++
-	*prev = Op{Rec: prev.Rec, Kind: OpSkip, Skip: SkipLargePages, Slot: -1, Synth: prev.Synth, Cache: -1}
+	*prev = Op{Kind: OpSkip, Skip: SkipLargePages, Slot: -1, Synth: prev.Synth, Cache: -1}
 	lp := pl.pages[pr.PFN]
 	lp.kind, lp.slot = liveLarge, -1
 	pl.pages[pr.PFN] = lp
@@ -669,7 +668,7 @@ func (pl *planner) configure(c allocator.Config) {
 	var heads []Block
 	for i := range p.Ops {
 		if op := &p.Ops[i]; op.Kind == OpPageAlloc || op.Kind == OpPCPRefill {
-			heads = append(heads, Block{PFN: pl.t.Records[op.Rec].PFN, Order: op.Order})
+			heads = append(heads, Block{PFN: pl.t.Records[i].PFN, Order: op.Order})
 		}
 	}
 	// allocviz's own allocations (slabs, large kmallocs, vmalloc pages)
@@ -683,7 +682,7 @@ func (pl *planner) configure(c allocator.Config) {
 	}
 	for i := range p.Ops {
 		if op := &p.Ops[i]; op.Kind == OpPageAlloc || op.Kind == OpPCPRefill || op.Kind == OpPCPDrain {
-			op.PFN = p.Renumber.PFN(pl.t.Records[op.Rec].PFN)
+			op.PFN = p.Renumber.PFN(pl.t.Records[i].PFN)
 		}
 	}
 	p.Config = c

@@ -84,7 +84,7 @@ func (rp *Replayer) Run() {
 // "mm_page_free (skipped)". Call it before Step.
 func (rp *Replayer) OpText(i int) string {
 	op := &rp.P.Ops[i]
-	r := &rp.P.Trace.Records[op.Rec]
+	r := &rp.P.Trace.Records[i]
 	addr := func() allocator.Addr {
 		if op.Slot < 0 {
 			return 0
@@ -142,7 +142,7 @@ func (rp *Replayer) vmallocSize(r *Record) (size, align uint64) {
 func (rp *Replayer) Step(i int) StepResult {
 	op := &rp.P.Ops[i]
 	t := rp.P.Trace
-	r := &t.Records[op.Rec]
+	r := &t.Records[i]
 	m := rp.M
 	rp.Stats.Steps++
 	defer func() { rp.Stats.SlabPages = m.SlabPagesAllocated() - rp.slabStart }()

@@ -37,7 +37,7 @@ func replayTraceWith(t *testing.T, tr *Trace, narrate bool, before func(rp *Repl
 			before(rp, i)
 		}
 		if narrate {
-			m.BeginStep(i+1, tr.Label(&tr.Records[p.Ops[i].Rec]), rp.OpText(i))
+			m.BeginStep(i+1, tr.Label(&tr.Records[i]), rp.OpText(i))
 		}
 		rp.Step(i)
 	}
