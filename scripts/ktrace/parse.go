@@ -72,12 +72,12 @@ func ParseContext(ctx context.Context, name string, r io.Reader, limit int) (*Tr
 	}
 	t := &Trace{Name: name, Format: FormatPipe, strs: []string{""}, index: map[string]Str{}}
 	t.Stats.tasks = map[[2]int32]bool{}
-	if sized && !txt.gzip {
-		if size > int64(limit) {
-			return nil, fmt.Errorf("%s: %w", name, tooLarge(size, false, limit))
-		}
+	if sized && !txt.gzip && size > int64(limit) {
+		return nil, fmt.Errorf("%s: %w", name, tooLarge(size, false, limit))
+	}
+	if n := textSize(r, size, sized, txt.gzip); n >= 0 {
 		// A line is about 170 bytes in a 6.x trace.
-		t.Records = make([]Record, 0, size/160+16)
+		t.Records = make([]Record, 0, min(n, int64(limit))/160+16)
 	}
 	p := parser{t: t, gfp: map[string]gfpEntry{}, names: map[string]string{}}
 	lines := lineReader{text: txt, limit: int64(limit)}

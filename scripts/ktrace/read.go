@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,33 @@ func knownSize(r io.Reader) (int64, bool) {
 	}
 	return 0, false
 }
+
+// textSize returns about how long the text of r (of size bytes, when
+// sized) is, or -1: a plain file's size; for a gzip stream the length its
+// trailer gives (ISIZE, RFC 1952: of its last member, mod 4 GiB), when r
+// can read it there, believed up to a trace's usual compression ratio
+// several times over. Only a hint, to reserve room by.
+func textSize(r io.Reader, size int64, sized, gzipped bool) int64 {
+	if !sized {
+		return -1
+	}
+	if !gzipped {
+		return size
+	}
+	ra, ok := r.(io.ReaderAt)
+	if !ok || size < 18 { // a gzip header and trailer take 18 bytes
+		return -1
+	}
+	var isize [4]byte
+	if _, err := ra.ReadAt(isize[:], size-4); err != nil {
+		return -1
+	}
+	return min(int64(binary.LittleEndian.Uint32(isize[:])), size*maxRatio)
+}
+
+// maxRatio bounds how much a gzip stream's trailer is believed: traces
+// compress about 20 to 1.
+const maxRatio = 64
 
 // tooLarge is the error for a trace of size bytes (when known) or a
 // stream longer than limit.

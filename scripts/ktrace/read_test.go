@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -230,5 +231,35 @@ func TestStreamHoldsALineAtATime(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
 		t.Errorf("parsing %d MiB of text allocated %d KiB", n*len(line)>>20, alloc>>10)
+	}
+}
+
+// TestGzipTrailerSizesTheRecords: a gzip file's trailer says how long
+// its text is, and the records are sized by it as a plain file's are by
+// its size; a trailer that claims more than a trace compresses to is
+// believed only that far.
+func TestGzipTrailerSizesTheRecords(t *testing.T) {
+	text, err := Decode(readTestdata(t, traceCmd618))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzipped(t, text)
+	plain, err := Parse("t", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromGzip, err := Parse("t", gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(fromGzip.Records); c != cap(plain.Records) || c != len(text)/160+16 {
+		t.Errorf("records sized for %d lines from the gzip trailer, %d from the plain size", c, cap(plain.Records))
+	}
+	binary.LittleEndian.PutUint32(gz[len(gz)-4:], 1<<32-1)
+	if _, err := Parse("t", gz); err == nil || !strings.Contains(err.Error(), "gunzip: gzip: invalid checksum") {
+		t.Fatalf("a trailer that lies: %v", err)
+	}
+	if n := textSize(bytes.NewReader(gz), int64(len(gz)), true, true); n != int64(len(gz))*maxRatio {
+		t.Errorf("a trailer of 4 GiB on %d bytes is believed to %d bytes", len(gz), n)
 	}
 }
