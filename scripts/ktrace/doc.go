@@ -1,13 +1,14 @@
 // Package ktrace reads traces of a real kernel's memory events and turns
 // them into allocator calls on an allocviz machine.
 //
-// # Reading (parse.go, events.go, gfp.go)
+// # Reading (read.go, parse.go, events.go, gfp.go)
 //
 // Parse takes the text of tracing/trace (with its "# tracer:" header and
 // irqs-off columns), of trace_pipe (no header, maybe no flags column, maybe
 // a tgid column), or of trace-cmd report (a "cpus=N" header, lines
 // prefixed by the instance name, "(call_site)" before the fields), plain
-// or gzipped, up to MaxBytes. Field sets of kernels 3.x to 6.18 are read:
+// or gzipped, up to MaxBytes; ParseContext reads it from a file as a
+// stream, a line at a time (read.go), so that only the records stay. Field sets of kernels 3.x to 6.18 are read:
 // kmem_cache_alloc's name= (6.x), node= and accounted= (6.0+), pfn in
 // decimal (old) or hex, page=(null) for a failed mm_page_alloc, hashed
 // (%p, 4.15+) or real pointers, gfp_flags as names (old and new
