@@ -209,6 +209,7 @@ func openFile(path string) (Script, error) {
 	src = src[:n]
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF): // the whole file
+		src = bytes.Clone(src) // not the head's whole buffer
 		return Script{Name: path, Src: src, Trace: ktrace.Sniff(src)}, nil
 	case err != nil:
 		return Script{}, err
