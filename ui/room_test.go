@@ -515,3 +515,235 @@ func TestRoomFollowerDropsAStatementTheInstructorUndid(t *testing.T) {
 	st, _ = catchUpAll(t, st, cmd)
 	sameMachine(t, st, in)
 }
+
+// roomNow returns what the room follows.
+func roomNow(r *Room) roomState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+// joinRoom joins an interface on opts to room, closed when the test ends,
+// and for an instructor hands it its first message, so it publishes
+// when it leads.
+func joinRoom(t *testing.T, room *Room, opts Options, instructor bool) RoomModel {
+	t.Helper()
+	rm := *room.Join(openWith(t, opts, 120, 40), instructor)
+	if instructor {
+		rm = roomUpdate(t, rm, roomChangedMsg{})
+	}
+	t.Cleanup(func() { rm.Close() })
+	return rm
+}
+
+// mirrors fails unless the room follows in: its lesson, step, pane and
+// inputs.
+func mirrors(t *testing.T, room *Room, in RoomModel, who string) {
+	t.Helper()
+	st := roomNow(room)
+	if st.name != in.name || st.step != in.step || st.focus != in.focus || !sameInputs(st.inputs, in.src.sess.Inputs()) {
+		t.Fatalf("the room is at step %d with pane %v and %d inputs, not %s's step %d, pane %v and %d inputs",
+			st.step, st.focus, len(st.inputs), who, in.step, in.focus, len(in.src.sess.Inputs()))
+	}
+}
+
+// The room's keys are no keys of the interface's: pressing one never
+// does something else as well.
+func TestRoomKeysAreTheirOwn(t *testing.T) {
+	k := DefaultKeyMap()
+	taken := map[string]string{}
+	for _, g := range k.helpGroups() {
+		for _, b := range g.keys {
+			for _, key := range b.Keys() {
+				taken[key] = b.Help().Desc
+			}
+		}
+	}
+	for _, b := range roomKeys() {
+		for _, key := range b.Keys() {
+			if d, ok := taken[key]; ok {
+				t.Errorf("the room's %q (%s) is also the interface's %q (%s)", key, b.Help().Desc, key, d)
+			}
+		}
+	}
+}
+
+// Two instructor connections: the first leads, and only its moves and
+// statements reach the room; the second works on its own machine, its
+// bar saying who leads and the key that takes the lead. Neither counts
+// as a student.
+func TestRoomOneInstructorLeads(t *testing.T) {
+	opts := Options{Scenario: writeScript(t, threeStepScript)}
+	room := NewRoom()
+	a := joinRoom(t, room, opts, true)
+	a = roomUpdate(t, a, keyMsg("G"))
+	a, _ = roomType(t, a, "p = kmalloc(100)")
+	b := joinRoom(t, room, opts, true)
+	st := joinRoom(t, room, opts, false)
+	mirrors(t, room, a, "the first instructor")
+	before := roomNow(room)
+
+	// The second moves, types and changes pane: the room does not see it.
+	b = roomUpdate(t, b, keyMsg("G"))
+	b = roomUpdate(t, b, keyMsg("tab"))
+	b, _ = roomType(t, b, "q = vmalloc(8192)")
+	if b.lastStep() != 4 || b.src.sess.Step(4).Call != "vmalloc(8192)" {
+		t.Fatalf("the second instructor's statement did not run on its machine: %q", b.prompt.err)
+	}
+	if now := roomNow(room); now.seq != before.seq || now.gen != before.gen {
+		t.Fatalf("the second instructor connection published: the room is at step %d with %d inputs", now.step, len(now.inputs))
+	}
+	mirrors(t, room, a, "the first instructor")
+	if bar := b.barView(); !strings.Contains(bar, "instructor (not leading) · I take the lead · another instructor connection leads") {
+		t.Errorf("the second instructor's bar: %q", bar)
+	}
+
+	// The student follows the first: its step and its statement.
+	st, cmd := latest(t, st)
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, a)
+	a = roomUpdate(t, a, keyMsg("p"))
+	st, _ = latest(t, st)
+	sameMachine(t, st, a)
+	if st.step != 3 {
+		t.Fatalf("the student is at step %d, want the first instructor's 3", st.step)
+	}
+
+	// The counts: one student, following; two instructor connections.
+	a = roomUpdate(t, a, roomChangedMsg{})
+	b, _ = latest(t, roomUpdate(t, b, roomChangedMsg{}))
+	if s := room.Stats(); s.Students != 1 || s.Following != 1 || s.Instructors != 2 {
+		t.Errorf("the room counts %d students, %d following, %d instructor connections; want 1, 1, 2", s.Students, s.Following, s.Instructors)
+	}
+	if bar := a.barView(); !strings.Contains(bar, "instructor · 1 connected, 1 following") || !strings.Contains(bar, "leading (2 instructor connections)") {
+		t.Errorf("the leading instructor's bar: %q", bar)
+	}
+	if bar := b.barView(); !strings.Contains(bar, "1 connected, 1 following") || !strings.Contains(bar, "at step 3") {
+		t.Errorf("the second instructor's bar: %q", bar)
+	}
+}
+
+// The second instructor connection takes the lead with I: the room
+// follows it from its lesson, step, pane and statements, the student
+// catching up on its own machine; the first is told it no longer leads,
+// and what it does from then on is its own.
+func TestRoomSecondInstructorTakesTheLead(t *testing.T) {
+	opts := Options{Scenario: writeScript(t, threeStepScript)}
+	room := NewRoom()
+	a := joinRoom(t, room, opts, true)
+	a = roomUpdate(t, a, keyMsg("G"))
+	a, _ = roomType(t, a, "p = kmalloc(100)")
+	b := joinRoom(t, room, opts, true)
+	st := joinRoom(t, room, opts, false)
+	st, cmd := latest(t, st)
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, a)
+
+	// b goes back to step 2 and types there, discarding step 3, and
+	// shows another pane.
+	b = roomUpdate(t, roomUpdate(t, b, keyMsg("n")), keyMsg("n"))
+	b, _ = roomType(t, b, "q = kmalloc(2000)")
+	b = roomUpdate(t, b, keyMsg("tab"))
+	if b.lastStep() != 3 || b.src.sess.Step(3).Call != "kmalloc(2000)" {
+		t.Fatalf("the second instructor's step 3 is %q", b.src.sess.Step(3).Call)
+	}
+	b = roomUpdate(t, b, keyMsg("I"))
+	if !strings.Contains(b.notice, "you lead the room") {
+		t.Errorf("taking the lead, the notice says %q", b.notice)
+	}
+	mirrors(t, room, b, "the second instructor")
+	st, cmd = latest(t, st)
+	st = caughtUpWith(t, st, b, cmd, "p", "back to step 2, then statement 1 of 1")
+	if st.focus != b.focus {
+		t.Errorf("the student shows pane %v, the new leader %v", st.focus, b.focus)
+	}
+
+	// The first is told, and no longer publishes.
+	a = roomUpdate(t, a, roomChangedMsg{})
+	if !strings.Contains(a.notice, "another instructor connection took the lead; I take the lead back") {
+		t.Errorf("the first instructor's notice: %q", a.notice)
+	}
+	if bar := a.barView(); !strings.Contains(bar, "instructor (not leading)") {
+		t.Errorf("the first instructor's bar: %q", bar)
+	}
+	seq := roomNow(room).seq
+	a = roomUpdate(t, a, keyMsg("g"))
+	a, _ = roomType(t, a, "r = kmalloc(64)")
+	if roomNow(room).seq != seq {
+		t.Fatal("the instructor connection that lost the lead still publishes")
+	}
+	st, cmd = latest(t, st)
+	if cmd != nil || st.catching != nil {
+		t.Fatal("the student ran something the connection that lost the lead did")
+	}
+	sameMachine(t, st, b)
+
+	// The new leader's moves reach the student.
+	b = roomUpdate(t, b, keyMsg("p"))
+	st, _ = latest(t, st)
+	sameMachine(t, st, b)
+	if st.step != 2 {
+		t.Errorf("the student is at step %d, want the new leader's 2", st.step)
+	}
+
+	// A connection whose statements the room could not mirror does not
+	// take the lead: the room stays with the leader.
+	for i := range maxMirrored {
+		if _, err := a.src.sess.Exec(fmt.Sprintf("x%d = %d", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a = roomUpdate(t, a, keyMsg("I"))
+	if !strings.Contains(a.notice, "not taking the lead: the room mirrors at most") || a.leading {
+		t.Errorf("taking the lead past the room's limits: notice %q", a.notice)
+	}
+	mirrors(t, room, b, "the second instructor")
+}
+
+// When the leading connection ends, the lead passes to the oldest other
+// instructor connection, and the room follows it from where it is; when
+// the last ends, the room keeps what it showed, and the next instructor
+// to connect leads.
+func TestRoomLeadPassesOn(t *testing.T) {
+	opts := Options{Scenario: writeScript(t, threeStepScript)}
+	room := NewRoom()
+	a := joinRoom(t, room, opts, true)
+	b := joinRoom(t, room, opts, true)
+	c := joinRoom(t, room, opts, true)
+	st := joinRoom(t, room, opts, false)
+	a = roomUpdate(t, a, keyMsg("n"))
+	b = roomUpdate(t, b, keyMsg("n"))
+	b, _ = roomType(t, b, "q = kmalloc(2000)")
+	c = roomUpdate(t, c, keyMsg("G"))
+	st, cmd := latest(t, st)
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, a)
+
+	a.Leave()
+	b = roomUpdate(t, b, roomChangedMsg{})
+	c = roomUpdate(t, c, roomChangedMsg{})
+	if !strings.Contains(b.notice, "you lead the room") || strings.Contains(c.barView(), "leading (") {
+		t.Fatalf("after the leader left: the second's notice %q, the third's bar %q", b.notice, c.barView())
+	}
+	mirrors(t, room, b, "the second instructor")
+	st, cmd = latest(t, st)
+	st = caughtUpWith(t, st, b, cmd, "", "back to step 1, then statement 1 of 1")
+
+	b.Leave()
+	c = roomUpdate(t, c, roomChangedMsg{})
+	mirrors(t, room, c, "the third instructor")
+	st, cmd = latest(t, st)
+	st = caughtUpWith(t, st, c, cmd, "q", "opening the lesson afresh")
+
+	c.Leave()
+	last := roomNow(room)
+	st, _ = latest(t, st)
+	if st.step != last.step || !st.following || !strings.Contains(st.barView(), fmt.Sprintf("following the instructor · step %d", last.step)) {
+		t.Errorf("with no instructor left the student is at step %d (bar %q), want the last published %d", st.step, st.barView(), last.step)
+	}
+	d := joinRoom(t, room, opts, true)
+	if !d.leading {
+		t.Fatal("an instructor joining an empty room does not lead")
+	}
+	mirrors(t, room, d, "the new instructor")
+}
