@@ -666,6 +666,19 @@ func TestRoomSecondInstructorTakesTheLead(t *testing.T) {
 	if bar := a.barView(); !strings.Contains(bar, "instructor (not leading)") {
 		t.Errorf("the first instructor's bar: %q", bar)
 	}
+
+	// The lead goes back and forth, neither having moved since it last
+	// led: the room follows each in turn.
+	a = roomUpdate(t, a, keyMsg("I"))
+	mirrors(t, room, a, "the first instructor, taking the lead back")
+	b = roomUpdate(t, b, roomChangedMsg{})
+	if !strings.Contains(b.barView(), "instructor (not leading)") {
+		t.Errorf("the second instructor's bar after the first took the lead back: %q", b.barView())
+	}
+	b = roomUpdate(t, b, keyMsg("I"))
+	mirrors(t, room, b, "the second instructor, taking the lead again")
+	a = roomUpdate(t, a, roomChangedMsg{})
+
 	seq := roomNow(room).seq
 	a = roomUpdate(t, a, keyMsg("g"))
 	a, _ = roomType(t, a, "r = kmalloc(64)")
