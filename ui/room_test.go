@@ -566,6 +566,14 @@ func TestRoomKeysAreTheirOwn(t *testing.T) {
 			}
 		}
 	}
+	// The README names the key that takes the lead.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "`" + roomLead.Help().Key + "` takes the lead"; !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
+		t.Errorf("the README does not say %q", want)
+	}
 }
 
 // Two instructor connections: the first leads, and only its moves and
