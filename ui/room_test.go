@@ -719,6 +719,15 @@ func TestRoomSecondInstructorTakesTheLead(t *testing.T) {
 		t.Errorf("taking the lead past the room's limits: notice %q", a.notice)
 	}
 	mirrors(t, room, b, "the second instructor")
+
+	// Given the lead when the leader leaves, such a connection publishes
+	// nothing, and its bar says why: the room stays where it was.
+	b.Leave()
+	a = roomUpdate(t, a, roomChangedMsg{})
+	if bar := a.barView(); !a.leading || !strings.Contains(bar, "the room does not follow your last statement: the room mirrors at most") {
+		t.Errorf("the connection given the lead past the room's limits: bar %q", bar)
+	}
+	mirrors(t, room, b, "the instructor who left")
 }
 
 // When the leading connection ends, the lead passes to the oldest other
@@ -733,22 +742,33 @@ func TestRoomLeadPassesOn(t *testing.T) {
 	c := joinRoom(t, room, opts, true)
 	st := joinRoom(t, room, opts, false)
 	a = roomUpdate(t, a, keyMsg("n"))
-	b = roomUpdate(t, b, keyMsg("n"))
-	b, _ = roomType(t, b, "q = kmalloc(2000)")
 	c = roomUpdate(t, c, keyMsg("G"))
 	st, cmd := latest(t, st)
 	st, _ = catchUpAll(t, st, cmd)
 	sameMachine(t, st, a)
 
+	// The leader leaves while the second runs a statement: the second
+	// leads, and the room follows it once the statement has run.
+	b = roomUpdate(t, b, keyMsg("G"))
+	b = typeRoom(t, roomUpdate(t, b, keyMsg(":")), "q = kmalloc(2000)")
+	b, run := roomDo(t, b, keyMsg("enter"))
+	if b.running == nil {
+		t.Fatal("the second instructor's statement is not running")
+	}
+	before := roomNow(room)
 	a.Leave()
 	b = roomUpdate(t, b, roomChangedMsg{})
 	c = roomUpdate(t, c, roomChangedMsg{})
-	if !strings.Contains(b.notice, "you lead the room") || strings.Contains(c.barView(), "leading (") {
-		t.Fatalf("after the leader left: the second's notice %q, the third's bar %q", b.notice, c.barView())
+	if !strings.Contains(b.barView(), "leading (2 instructor connections)") || strings.Contains(c.barView(), "leading (") {
+		t.Fatalf("after the leader left: the second's bar %q, the third's %q", b.barView(), c.barView())
 	}
+	if now := roomNow(room); now.seq != before.seq {
+		t.Fatalf("the new leader published its lesson with a statement running: step %d, %d inputs", now.step, len(now.inputs))
+	}
+	b = roomUpdate(t, roomUpdate(t, b, statementMsg(run)), keyMsg("esc"))
 	mirrors(t, room, b, "the second instructor")
 	st, cmd = latest(t, st)
-	st = caughtUpWith(t, st, b, cmd, "", "back to step 1, then statement 1 of 1")
+	st = caughtUpWith(t, st, b, cmd, "", "statement 1 of 1")
 
 	b.Leave()
 	c = roomUpdate(t, c, roomChangedMsg{})
