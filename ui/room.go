@@ -843,10 +843,10 @@ func (rm RoomModel) barView() string {
 		}
 	case rm.me.instructor:
 		s = " instructor (not leading) · " + hint(roomLead) + " · another instructor connection leads"
-		if w := rm.want; w.seq != 0 {
-			s += fmt.Sprintf(", at step %d", w.step)
-			if w.name != rm.name {
-				s += " of " + w.name
+		if lead := rm.want; lead.seq != 0 {
+			s += fmt.Sprintf(", at step %d", lead.step)
+			if lead.name != rm.name {
+				s += " of " + lead.name
 			}
 		}
 		s += " · " + counts
