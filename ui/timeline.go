@@ -11,7 +11,7 @@ import (
 )
 
 // The timeline: one of heapview's series (free memory, the unusable free
-// space and fragmentation indexes, slab memory and the top caches, vmalloc
+// space and fragmentation indexes of each zone, slab memory and the top caches, vmalloc
 // pages, free pages by migrate type) over the whole session, the current step marked. It is a pane
 // (always on screen in the wide layout, a tab in the others) and, while t
 // has chosen a series and the pane is not on screen, a strip under the
