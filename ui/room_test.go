@@ -453,15 +453,7 @@ func TestRoomRefusesStatementsPastItsLimits(t *testing.T) {
 		t.Errorf("a statement of more than %d bytes: %v", maxMirroredBytes, err)
 	}
 	// The README states the limits.
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{fmt.Sprintf("at most %d statements", maxMirrored), size + " of their text"} {
-		if !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
-			t.Errorf("the README does not say %q", want)
-		}
-	}
+	readmeSays(t, fmt.Sprintf("at most %d statements", maxMirrored), size+" of their text")
 }
 
 // typeRoom types s into whatever has rm's keyboard.
@@ -567,13 +559,51 @@ func TestRoomKeysAreTheirOwn(t *testing.T) {
 		}
 	}
 	// The README names the key that takes the lead.
+	readmeSays(t, "`"+roomLead.Help().Key+"` takes the lead")
+}
+
+// readmeSays fails unless the README says each of want, its lines
+// joined.
+func readmeSays(t *testing.T, want ...string) {
+	t.Helper()
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "`" + roomLead.Help().Key + "` takes the lead"; !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
-		t.Errorf("the README does not say %q", want)
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("the README does not say %q", w)
+		}
 	}
+}
+
+// twoInstructors is a room with two instructor connections and a
+// student, all on threeStepScript: the first instructor joined first,
+// went to the last step and typed a statement there.
+func twoInstructors(t *testing.T) (room *Room, a, b, st RoomModel) {
+	t.Helper()
+	opts := Options{Scenario: writeScript(t, threeStepScript)}
+	room = NewRoom()
+	a = joinRoom(t, room, opts, true)
+	a = roomUpdate(t, a, keyMsg("G"))
+	a, _ = roomType(t, a, "p = kmalloc(100)")
+	b = joinRoom(t, room, opts, true)
+	st = joinRoom(t, room, opts, false)
+	return room, a, b, st
+}
+
+// leaderMoves has the leading instructor in press k, and checks the
+// student st follows it to step want.
+func leaderMoves(t *testing.T, in, st RoomModel, k string, want int) (RoomModel, RoomModel) {
+	t.Helper()
+	in = roomUpdate(t, in, keyMsg(k))
+	st, _ = latest(t, st)
+	sameMachine(t, st, in)
+	if st.step != want {
+		t.Fatalf("the student is at step %d, want the leader's %d", st.step, want)
+	}
+	return in, st
 }
 
 // Two instructor connections: the first leads, and only its moves and
@@ -581,13 +611,7 @@ func TestRoomKeysAreTheirOwn(t *testing.T) {
 // bar saying who leads and the key that takes the lead. Neither counts
 // as a student.
 func TestRoomOneInstructorLeads(t *testing.T) {
-	opts := Options{Scenario: writeScript(t, threeStepScript)}
-	room := NewRoom()
-	a := joinRoom(t, room, opts, true)
-	a = roomUpdate(t, a, keyMsg("G"))
-	a, _ = roomType(t, a, "p = kmalloc(100)")
-	b := joinRoom(t, room, opts, true)
-	st := joinRoom(t, room, opts, false)
+	room, a, b, st := twoInstructors(t)
 	mirrors(t, room, a, "the first instructor")
 	before := roomNow(room)
 
@@ -610,12 +634,7 @@ func TestRoomOneInstructorLeads(t *testing.T) {
 	st, cmd := latest(t, st)
 	st, _ = catchUpAll(t, st, cmd)
 	sameMachine(t, st, a)
-	a = roomUpdate(t, a, keyMsg("p"))
-	st, _ = latest(t, st)
-	sameMachine(t, st, a)
-	if st.step != 3 {
-		t.Fatalf("the student is at step %d, want the first instructor's 3", st.step)
-	}
+	a, _ = leaderMoves(t, a, st, "p", 3)
 
 	// The counts: one student, following; two instructor connections.
 	a = roomUpdate(t, a, roomChangedMsg{})
@@ -636,13 +655,7 @@ func TestRoomOneInstructorLeads(t *testing.T) {
 // catching up on its own machine; the first is told it no longer leads,
 // and what it does from then on is its own.
 func TestRoomSecondInstructorTakesTheLead(t *testing.T) {
-	opts := Options{Scenario: writeScript(t, threeStepScript)}
-	room := NewRoom()
-	a := joinRoom(t, room, opts, true)
-	a = roomUpdate(t, a, keyMsg("G"))
-	a, _ = roomType(t, a, "p = kmalloc(100)")
-	b := joinRoom(t, room, opts, true)
-	st := joinRoom(t, room, opts, false)
+	room, a, b, st := twoInstructors(t)
 	st, cmd := latest(t, st)
 	st, _ = catchUpAll(t, st, cmd)
 	sameMachine(t, st, a)
@@ -700,12 +713,7 @@ func TestRoomSecondInstructorTakesTheLead(t *testing.T) {
 	sameMachine(t, st, b)
 
 	// The new leader's moves reach the student.
-	b = roomUpdate(t, b, keyMsg("p"))
-	st, _ = latest(t, st)
-	sameMachine(t, st, b)
-	if st.step != 2 {
-		t.Errorf("the student is at step %d, want the new leader's 2", st.step)
-	}
+	b, st = leaderMoves(t, b, st, "p", 2)
 
 	// A connection whose statements the room could not mirror does not
 	// take the lead: the room stays with the leader.
