@@ -333,6 +333,10 @@ func (r *Room) Join(m Model, instructor bool) *RoomModel {
 		r.leader = mem
 	}
 	rm.leading = r.leader == mem
+	rm.moreHelp = []helpGroup{{title: "Room", keys: []*key.Binding{&roomExplore, &roomRejoin}}}
+	if instructor {
+		rm.moreHelp[0].keys = []*key.Binding{&roomLead}
+	}
 	if r.instructed {
 		rm.want = r.state
 	}

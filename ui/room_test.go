@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/allocator/allocatortest"
@@ -560,6 +562,41 @@ func TestRoomKeysAreTheirOwn(t *testing.T) {
 	}
 	// The README names the key that takes the lead.
 	readmeSays(t, "`"+roomLead.Help().Key+"` takes the lead")
+}
+
+// TestRoomHelpNamesTheRoomsKeys: ? lists the room's keys a connection
+// can press (a student's E and R, an instructor's I) under "Room", and
+// an interface outside a room lists none.
+func TestRoomHelpNamesTheRoomsKeys(t *testing.T) {
+	room := NewRoom()
+	in := joinRoom(t, room, Options{}, true)
+	st := joinRoom(t, room, Options{}, false)
+	alone := openWith(t, Options{}, 120, 40)
+	help := func(m Model) string { return strings.Join(strings.Fields(ansi.Strip(m.fullHelpView(120, 38))), " ") }
+	for _, tc := range []struct {
+		who      string
+		m        Model
+		has, not []key.Binding
+	}{
+		{"the instructor", in.Model, []key.Binding{roomLead}, []key.Binding{roomExplore, roomRejoin}},
+		{"a student", st.Model, []key.Binding{roomExplore, roomRejoin}, []key.Binding{roomLead}},
+		{"an interface outside a room", alone, nil, roomKeys()},
+	} {
+		h := help(tc.m)
+		if strings.Contains(h, "Room") != (len(tc.has) > 0) {
+			t.Errorf("%s: the help's Room group is %v:\n%s", tc.who, strings.Contains(h, "Room"), h)
+		}
+		for _, b := range tc.has {
+			if w := b.Help().Key + " " + b.Help().Desc; !strings.Contains(h, w) {
+				t.Errorf("%s: the help lacks %q:\n%s", tc.who, w, h)
+			}
+		}
+		for _, b := range tc.not {
+			if strings.Contains(h, b.Help().Desc) {
+				t.Errorf("%s: the help lists %q, not its key", tc.who, b.Help().Desc)
+			}
+		}
+	}
 }
 
 // readmeSays fails unless the README says each of want, its lines
