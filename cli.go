@@ -53,7 +53,8 @@ const usageText = `usage:
   allocviz serve [--listen ADDR] [--lesson NAME] [--room CODE] [--instructor-key FILE] [limits]
                                         serve the interface over SSH to a room, one machine per
                                         connection (ssh -p 2222 localhost); students follow the
-                                        instructor (ssh instructor@...); see serve flags
+                                        instructor (ssh instructor@...), the first instructor
+                                        connection leading (I takes the lead); see serve flags
   allocviz --version                    print the version
 
 A SCRIPT may also be a kernel trace (tracing/trace, trace_pipe or trace-cmd report

@@ -360,6 +360,84 @@ func TestServeFollow(t *testing.T) {
 	}
 }
 
+// waitPast is wait that returns what arrived before want since the last
+// wait: the screens drawn meanwhile.
+func (c *client) waitPast(want string) string {
+	c.t.Helper()
+	c.mu.Lock()
+	from := c.mark
+	c.mu.Unlock()
+	c.wait(want)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.text()
+	return s[min(from, len(s)):max(from, c.mark-len(want))]
+}
+
+// never fails if the screens drawn hold any of what.
+func never(t *testing.T, who, drawn string, what ...string) {
+	t.Helper()
+	for _, w := range what {
+		if strings.Contains(drawn, w) {
+			t.Errorf("%s was shown %q:\n%s", who, w, tail(drawn, 3000))
+		}
+	}
+}
+
+// Two instructor connections, as when the instructor opens a second
+// terminal: the first leads, and only its moves and statements reach the
+// student; the second works on its own machine, its bar saying who leads.
+// I takes the lead, and the student follows the second from where it is;
+// the first is told, and its moves no longer reach the room; when the
+// second disconnects, the lead passes back to the first. Neither
+// instructor connection is counted as a student.
+func TestServeTwoInstructors(t *testing.T) {
+	s, addr, _ := testServer(t, serveConfig{})
+	a := dial(t, addr, instructorUser, s.code, 120, 40)
+	a.wait("step 0 of 92")
+	b := dial(t, addr, instructorUser, s.code, 120, 40)
+	b.wait("instructor (not leading) · I take the lead · another instructor connection leads")
+	st := dial(t, addr, "student", "", 100, 30)
+	a.wait("instructor · 1 connected, 1 following · leading (2 instructor connections)")
+	st.wait("step 0 of 92")
+	a.send("nn")
+	st.wait("following the instructor · step 2")
+
+	// The second steps to the end and types: its own machine only.
+	b.send("G")
+	b.wait("step 92 of 92")
+	b.send(":kmalloc(4096)\r")
+	b.wait("step 93: kmalloc(4096) = ")
+	b.send("\x1b")
+	b.wait("next step") // the prompt has closed
+	a.send("n")
+	never(t, "the student", st.waitPast("following the instructor · step 3"), "step 92 of 92", "of 93", "kmalloc(4096)")
+
+	// The second takes the lead: the student runs its statement.
+	b.send("I")
+	b.wait("you lead the room")
+	st.wait("step 93 of 93")
+	st.wait("step 93: kmalloc(4096) = ")
+	// One frame, from the top: the bar, then the notice.
+	a.wait("instructor (not leading)")
+	a.wait("another instructor connection took the lead; I take the lead back")
+
+	// The first's moves and statements stay on its machine.
+	a.send("G:vmalloc(8192)\r")
+	a.wait("step 93: vmalloc(8192) = ")
+	a.send("\x1b")
+	a.wait("next step") // the prompt has closed
+	b.send("p")
+	never(t, "the student", st.waitPast("following the instructor · step 92"), "vmalloc(8192)")
+
+	// The second disconnects: the first leads, from where it is.
+	b.conn.Close()
+	a.wait("instructor · 1 connected, 1 following")
+	a.wait("you lead the room")
+	st.wait("following the instructor · step 93")
+	st.wait("step 93: vmalloc(8192) = ")
+}
+
 // A statement the instructor types runs on the follower's machine too:
 // the student's screen shows the step it made, with the same address.
 func TestServeFollowStatements(t *testing.T) {

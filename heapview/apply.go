@@ -155,6 +155,9 @@ func (m *Model) applyBootFree(s *state, e allocator.Event, idx uint32, head bool
 		return err
 	}
 	n := uint64(1) << e.Order()
+	if z := m.geo.zoneOf(e.PFN()); z == allocator.MaxNrZones || m.geo.zoneOf(e.PFN()+n-1) != z {
+		return fmt.Errorf("boot frees the order-%d block at pfn %#x, which does not lie in one zone", e.Order(), e.PFN())
+	}
 	for p := e.PFN(); p < e.PFN()+n; p++ {
 		if s.page(p).since != 0 {
 			return fmt.Errorf("boot frees pfn %#x, which is already described", p)
@@ -171,9 +174,15 @@ func (m *Model) applyBootFree(s *state, e allocator.Event, idx uint32, head bool
 // its order.
 func (m *Model) setFreeBlock(s *state, pfn uint64, order int, idx uint32) {
 	m.setIdleBlock(s, pfn, order, allocator.OwnerFree, pfFree, 0, idx)
-	s.add(cFree+order, 1)
+	m.addFree(s, pfn, order, 1)
 	s.add(cFreePages, int64(1)<<order)
 	countFreeMT(s, pfn, order, 1)
+}
+
+// addFree counts delta free blocks of order in the zone of pfn, a block
+// the zones hold (applyBootFree checks each lies in one).
+func (m *Model) addFree(s *state, pfn uint64, order int, delta int64) {
+	s.add(freeCounter(m.geo.zoneOf(pfn), order), delta)
 }
 
 // countFreeMT counts a free block of order at pfn in (sign 1) or out of
@@ -231,8 +240,8 @@ func (m *Model) applySplit(s *state, e allocator.Event, idx uint32) error {
 	s.savePages(upper, 1)
 	u := s.mutPage(upper)
 	*u = pageRec{owner: allocator.OwnerFree, flags: pfFree, order: int8(o - 1), since: idx, pbt: u.pbt}
-	s.add(cFree+o, -1)
-	s.add(cFree+o-1, 2)
+	m.addFree(s, e.PFN(), o, -1)
+	m.addFree(s, e.PFN(), o-1, 2)
 	return nil
 }
 
@@ -260,8 +269,8 @@ func (m *Model) applyMerge(s *state, e allocator.Event, idx uint32) error {
 	}
 	h := s.mutPage(lo)
 	h.flags, h.order = pfFree, int8(o+1)
-	s.add(cFree+o, -2)
-	s.add(cFree+o+1, 1)
+	m.addFree(s, lo, o, -2)
+	m.addFree(s, lo, o+1, 1)
 	return nil
 }
 
@@ -302,7 +311,7 @@ func (m *Model) applyPageAlloc(s *state, e allocator.Event, idx uint32) error {
 	h := s.mutPage(e.PFN())
 	h.flags, h.order = pfHead|comp, int8(e.Order())
 	if from == allocator.OwnerFree {
-		s.add(cFree+e.Order(), -1)
+		m.addFree(s, e.PFN(), e.Order(), -1)
 		s.add(cFreePages, -int64(n))
 	}
 	s.add(cOwner+int(from), -int64(n))
@@ -400,7 +409,7 @@ func (m *Model) applyPCPRefill(s *state, e allocator.Event, idx uint32) error {
 	}
 	n := int64(1) << e.Order()
 	countFreeMT(s, e.PFN(), e.Order(), -1)
-	s.add(cFree+e.Order(), -1)
+	m.addFree(s, e.PFN(), e.Order(), -1)
 	s.add(cFreePages, -n)
 	s.add(cOwner+int(allocator.OwnerFree), -n)
 	m.setPCPBlock(s, e.PFN(), e.Order(), e.ListCPU(), idx)

@@ -65,8 +65,9 @@
 // its marks 2.4 MiB, 8 checkpoints 12.5 MiB, the head 2.8 MiB.
 //
 // Series(key) is a quantity at the end of every step: free memory, the
-// kernel's unusable free space and fragmentation indexes for an order
-// (allocator.UnusableFreeIndex, FragmentationIndex), slab memory in all and
+// kernel's unusable free space and fragmentation indexes for an order in
+// a zone (allocator.UnusableFreeIndex, FragmentationIndex; the kernel
+// computes them zone by zone), slab memory in all and
 // by cache (TopCaches), vmalloc pages, free pages by migrate type. The
 // model samples what they need at the end of every step as it takes the
 // events in, keeping a sample only where it changes (a million-step loop

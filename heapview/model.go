@@ -3,6 +3,7 @@ package heapview
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"math/bits"
 	"slices"
@@ -77,6 +78,17 @@ func (g *geometry) zoneOf(pfn uint64) allocator.ZoneType {
 		}
 	}
 	return allocator.MaxNrZones
+}
+
+// populated returns the zones that hold memory, lowest first.
+func (g *geometry) populated() iter.Seq[allocator.ZoneType] {
+	return func(yield func(allocator.ZoneType) bool) {
+		for t := range g.zones {
+			if g.zones[t].spanned > 0 && !yield(allocator.ZoneType(t)) {
+				return
+			}
+		}
+	}
 }
 
 func (g geometry) pfnAddr(pfn uint64) allocator.Addr {

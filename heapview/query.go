@@ -88,11 +88,14 @@ func (m *Model) pageInfo(s *state, pfn uint64) allocator.PageInfo {
 // be below NrPages.
 func (m *Model) Page(pfn uint64) allocator.PageInfo { return m.pageInfo(m.cur, pfn) }
 
-// FreeCounts returns the number of free blocks per order (/proc/buddyinfo).
+// FreeCounts returns the number of free blocks per order, all zones
+// together (/proc/buddyinfo's rows added up).
 func (m *Model) FreeCounts() [allocator.NrPageOrders]uint64 {
 	var c [allocator.NrPageOrders]uint64
-	for o := range c {
-		c[o] = uint64(m.cur.num[cFree+o])
+	for z := range allocator.MaxNrZones {
+		for o := range c {
+			c[o] += uint64(m.cur.num[freeCounter(z, o)])
+		}
 	}
 	return c
 }

@@ -42,44 +42,77 @@ const (
 	UnitThousandths      // an index in thousandths, as the kernel computes it
 )
 
-// seriesKinds describes each kind: its name and unit, and its value in a
-// sample (nil for SeriesCache, whose values are kept apart).
+// seriesKinds describes each kind: its name and unit, and how its
+// values are made from what the model sampled (build fills vs, a value
+// for each step sampled).
 var seriesKinds = [nSeriesKinds]struct {
 	name  string
 	unit  Unit
-	value func(m *Model, s *sample, k SeriesKey) int64
+	build func(m *Model, k SeriesKey, vs []int64)
 }{
-	SeriesFree: {"free memory", UnitBytes, func(m *Model, s *sample, _ SeriesKey) int64 {
-		var pages uint64
-		for o, n := range s.free {
-			pages += uint64(n) << o
+	SeriesFree: {"free memory", UnitBytes, func(m *Model, _ SeriesKey, vs []int64) {
+		for z := range m.series.free {
+			m.series.free[z].runs(len(vs), func(from, to int, free *freeBlocks) {
+				var pages uint64
+				for o, n := range free {
+					pages += uint64(n) << o
+				}
+				add(vs[from:to], int64(pages*m.geo.pageSize))
+			})
 		}
-		return int64(pages * m.geo.pageSize)
 	}},
-	SeriesUnusable: {"unusable free space index", UnitThousandths, func(m *Model, s *sample, k SeriesKey) int64 {
-		free := s.freeCounts()
-		return int64(allocator.UnusableFreeIndex(&free, k.Order))
+	SeriesUnusable: {"unusable free space index", UnitThousandths, func(m *Model, k SeriesKey, vs []int64) {
+		m.zoneIndex(k, vs, allocator.UnusableFreeIndex)
 	}},
-	SeriesFragmentation: {"fragmentation index", UnitThousandths, func(m *Model, s *sample, k SeriesKey) int64 {
-		free := s.freeCounts()
-		return int64(allocator.FragmentationIndex(&free, k.Order))
+	SeriesFragmentation: {"fragmentation index", UnitThousandths, func(m *Model, k SeriesKey, vs []int64) {
+		m.zoneIndex(k, vs, allocator.FragmentationIndex)
 	}},
-	SeriesSlab: {"slab memory", UnitBytes, func(m *Model, s *sample, _ SeriesKey) int64 {
-		return int64(uint64(s.slabPages) * m.geo.pageSize)
+	SeriesSlab: {"slab memory", UnitBytes, func(m *Model, _ SeriesKey, vs []int64) {
+		m.series.samples.runs(len(vs), func(from, to int, smp *sample) {
+			add(vs[from:to], int64(uint64(smp.slabPages)*m.geo.pageSize))
+		})
 	}},
-	SeriesCache: {"slab memory of a cache", UnitBytes, nil},
-	SeriesVmalloc: {"vmalloc pages mapped", UnitPages, func(m *Model, s *sample, _ SeriesKey) int64 {
-		return int64(s.vmallocPages)
+	SeriesCache: {"slab memory of a cache", UnitBytes, func(m *Model, k SeriesKey, vs []int64) {
+		for _, id := range m.cacheNames[k.Cache] {
+			if int(id) < len(m.series.caches) {
+				m.series.caches[id].runs(len(vs), func(from, to int, pages *uint32) {
+					add(vs[from:to], int64(uint64(*pages)*m.geo.pageSize))
+				})
+			}
+		}
 	}},
-	SeriesMigrate: {"free pages", UnitPages, nil},
+	SeriesVmalloc: {"vmalloc pages mapped", UnitPages, func(m *Model, _ SeriesKey, vs []int64) {
+		m.series.samples.runs(len(vs), func(from, to int, smp *sample) {
+			add(vs[from:to], int64(smp.vmallocPages))
+		})
+	}},
+	SeriesMigrate: {"free pages", UnitPages, func(m *Model, k SeriesKey, vs []int64) {
+		m.series.migrate.runs(len(vs), func(from, to int, free *[allocator.MigrateTypes]uint32) {
+			add(vs[from:to], int64(free[k.Migrate]))
+		})
+	}},
 }
 
-// SeriesKey names one series: a kind, and the order (SeriesUnusable,
-// SeriesFragmentation), the cache (SeriesCache) or the migrate type
-// (SeriesMigrate) it is about.
+// zoneIndex fills vs with one of the kernel's fragmentation indexes
+// (mm/vmstat.c), which it computes zone by zone, for k's order in k's
+// zone.
+func (m *Model) zoneIndex(k SeriesKey, vs []int64, index func(*[allocator.NrPageOrders]uint64, int) int) {
+	m.series.free[k.Zone].runs(len(vs), func(from, to int, free *freeBlocks) {
+		var c [allocator.NrPageOrders]uint64
+		for o, n := range free {
+			c[o] = uint64(n)
+		}
+		add(vs[from:to], int64(index(&c, k.Order)))
+	})
+}
+
+// SeriesKey names one series: a kind, and the order and zone
+// (SeriesUnusable, SeriesFragmentation), the cache (SeriesCache) or the
+// migrate type (SeriesMigrate) it is about.
 type SeriesKey struct {
 	Kind    SeriesKind
 	Order   int
+	Zone    allocator.ZoneType
 	Cache   string
 	Migrate allocator.MigrateType
 }
@@ -93,22 +126,16 @@ type Series struct {
 	Values []int64
 }
 
-// sample is the state at the end of a step, as the series need it (the
-// free pages by migrate type, which change at few steps, are kept apart
-// where they change: migrateTrack).
+// sample is the state at the end of a step, as the series need it, apart
+// from what is kept apart where it changes (the free blocks of each zone,
+// the free pages by migrate type, each cache's slabs).
 type sample struct {
-	free         [allocator.NrPageOrders]uint32 // free blocks by order
 	slabPages    uint32
 	vmallocPages uint32
 }
 
-func (s *sample) freeCounts() [allocator.NrPageOrders]uint64 {
-	var c [allocator.NrPageOrders]uint64
-	for o, n := range s.free {
-		c[o] = uint64(n)
-	}
-	return c
-}
+// freeBlocks is a zone's free blocks by order.
+type freeBlocks [allocator.NrPageOrders]uint32
 
 // track is a value a step, kept where it changes: from the end of step
 // steps[i] on, vals[i]. Most steps change little (a kmalloc loop's free
@@ -153,14 +180,15 @@ func (t *track[T]) runs(steps int, f func(from, to int, v *T)) {
 
 // seriesState is what the model keeps for the series.
 type seriesState struct {
-	samples track[sample]                         // the state the series read, where it changed
-	steps   int                                   // steps sampled: 0..steps-1
-	caches  []track[uint32]                       // by cache id: its pages in slabs, sampled while dirty
-	dirty   bool                                  // a cache's slabs may have changed since the last sample
-	migrate track[[allocator.MigrateTypes]uint32] // free pages by migrate type
-	mtSeen  uint32                                // bit t: some step had free pages of migrate type t
-	built   map[SeriesKey]Series                  // series made since events last arrived
-	tops    map[colsKey][]int64                   // the timeline's columns made since then (columnTops)
+	samples track[sample]                           // the state the series read, where it changed
+	free    [allocator.MaxNrZones]track[freeBlocks] // each populated zone's free blocks
+	steps   int                                     // steps sampled: 0..steps-1
+	caches  []track[uint32]                         // by cache id: its pages in slabs, sampled while dirty
+	dirty   bool                                    // a cache's slabs may have changed since the last sample
+	migrate track[[allocator.MigrateTypes]uint32]   // free pages by migrate type
+	mtSeen  uint32                                  // bit t: some step had free pages of migrate type t
+	built   map[SeriesKey]Series                    // series made since events last arrived
+	tops    map[colsKey][]int64                     // the timeline's columns made since then (columnTops)
 	sums    map[SeriesKey]seriesSum
 	builtAt int // the log length they were made at
 }
@@ -234,8 +262,12 @@ func (m *Model) takeSample(step int) {
 	ss := &m.series
 	s := sample{slabPages: uint32(m.head.num[cOwner+int(allocator.OwnerSlab)]),
 		vmallocPages: uint32(m.head.num[cOwner+int(allocator.OwnerVmalloc)])}
-	for o := range s.free {
-		s.free[o] = uint32(m.head.num[cFree+o])
+	for z := range m.geo.populated() {
+		var free freeBlocks
+		for o := range free {
+			free[o] = uint32(m.head.num[freeCounter(z, o)])
+		}
+		ss.free[z].note(step, free)
 	}
 	var mt [allocator.MigrateTypes]uint32
 	for t := range mt {
@@ -263,12 +295,18 @@ func (m *Model) takeSample(step int) {
 
 // SeriesKeys returns the series the timeline offers, in the order a key
 // cycles through them: free memory, the two fragmentation indexes for
-// order, slab memory, the top caches by their largest slab memory (at
-// most topCaches), vmalloc pages, and the free pages of each migrate
-// type that had some at any step.
+// order in each populated zone (the kernel computes them zone by zone),
+// slab memory, the top caches by their largest slab memory (at most
+// topCaches), vmalloc pages, and the free pages of each migrate type that
+// had some at any step.
 func (m *Model) SeriesKeys(order, topCaches int) []SeriesKey {
-	keys := []SeriesKey{{Kind: SeriesFree}, {Kind: SeriesUnusable, Order: order},
-		{Kind: SeriesFragmentation, Order: order}, {Kind: SeriesSlab}}
+	keys := []SeriesKey{{Kind: SeriesFree}}
+	for _, kind := range []SeriesKind{SeriesUnusable, SeriesFragmentation} {
+		for z := range m.geo.populated() {
+			keys = append(keys, SeriesKey{Kind: kind, Order: order, Zone: z})
+		}
+	}
+	keys = append(keys, SeriesKey{Kind: SeriesSlab})
 	for _, name := range m.TopCaches(topCaches) {
 		keys = append(keys, SeriesKey{Kind: SeriesCache, Cache: name})
 	}
@@ -312,8 +350,13 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 	if k.Kind >= nSeriesKinds {
 		return Series{}, fmt.Errorf("heapview: no series kind %d", k.Kind)
 	}
-	if (k.Kind == SeriesUnusable || k.Kind == SeriesFragmentation) && (k.Order < 0 || k.Order > allocator.MaxPageOrder) {
-		return Series{}, fmt.Errorf("heapview: order %d is not an order of the page allocator (0 to %d)", k.Order, allocator.MaxPageOrder)
+	if k.Kind == SeriesUnusable || k.Kind == SeriesFragmentation {
+		if k.Order < 0 || k.Order > allocator.MaxPageOrder {
+			return Series{}, fmt.Errorf("heapview: order %d is not an order of the page allocator (0 to %d)", k.Order, allocator.MaxPageOrder)
+		}
+		if k.Zone >= allocator.MaxNrZones || m.geo.zones[k.Zone].spanned == 0 {
+			return Series{}, fmt.Errorf("heapview: zone %v holds no memory on this machine", k.Zone)
+		}
 	}
 	if k.Kind == SeriesMigrate && k.Migrate >= allocator.MigrateTypes {
 		return Series{}, fmt.Errorf("heapview: no migrate type %d", k.Migrate)
@@ -330,45 +373,21 @@ func (m *Model) Series(k SeriesKey) (Series, error) {
 	s := Series{Key: k, Name: d.name, Unit: d.unit, Values: make([]int64, ss.steps)}
 	switch k.Kind {
 	case SeriesUnusable, SeriesFragmentation:
-		s.Name = fmt.Sprintf("%s, order %d", d.name, k.Order)
+		s.Name = fmt.Sprintf("%s, order %d, %v", d.name, k.Order, k.Zone)
 	case SeriesCache:
 		s.Name = "slab memory: " + k.Cache
 	case SeriesMigrate:
 		s.Name = "free pages: " + k.Migrate.String()
 	}
-	if k.Kind == SeriesCache {
-		for _, id := range m.cacheNames[k.Cache] {
-			if int(id) < len(ss.caches) {
-				m.addCacheTrack(s.Values, &ss.caches[id])
-			}
-		}
-	} else if k.Kind == SeriesMigrate {
-		ss.migrate.runs(ss.steps, func(from, to int, free *[allocator.MigrateTypes]uint32) {
-			fill(s.Values[from:to], int64(free[k.Migrate]))
-		})
-	} else {
-		ss.samples.runs(ss.steps, func(from, to int, smp *sample) {
-			fill(s.Values[from:to], d.value(m, smp, k))
-		})
-	}
+	d.build(m, k, s.Values)
 	ss.built[k] = s
 	return s, nil
 }
 
-// addCacheTrack adds a cache's slab memory to values, step by step.
-func (m *Model) addCacheTrack(values []int64, t *track[uint32]) {
-	t.runs(len(values), func(from, to int, pages *uint32) {
-		v := int64(uint64(*pages) * m.geo.pageSize)
-		for st := from; st < to; st++ {
-			values[st] += v
-		}
-	})
-}
-
-// fill sets every value of vs to v.
-func fill(vs []int64, v int64) {
+// add adds v to every value of vs.
+func add(vs []int64, v int64) {
 	for i := range vs {
-		vs[i] = v
+		vs[i] += v
 	}
 }
 

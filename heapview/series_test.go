@@ -16,7 +16,16 @@ import (
 // series' value: what each series must agree with at every step.
 func seriesAt(t *testing.T, hv *heapview.Model, k heapview.SeriesKey) int64 {
 	t.Helper()
-	free := hv.FreeCounts()
+	// The fragmentation indexes are the kernel's for one zone: its free
+	// blocks, as /proc/pagetypeinfo counts them, of every migrate type.
+	var free [allocator.NrPageOrders]uint64
+	if int(k.Zone) < len(hv.Zones()) {
+		for o, byType := range hv.Zones()[k.Zone].NrFree {
+			for _, n := range byType {
+				free[o] += n
+			}
+		}
+	}
 	tot := hv.Totals()
 	switch k.Kind {
 	case heapview.SeriesFree:
@@ -235,6 +244,7 @@ func TestSeriesGolden(t *testing.T) {
 func TestSeriesRefuseBadKeys(t *testing.T) {
 	hv, _ := scenarioModel(t, "buddy")
 	for _, k := range []heapview.SeriesKey{{Kind: heapview.SeriesUnusable, Order: 11}, {Kind: heapview.SeriesFragmentation, Order: -1},
+		{Kind: heapview.SeriesUnusable, Order: 3, Zone: allocator.ZoneNormal}, {Kind: heapview.SeriesFragmentation, Order: 3, Zone: 200},
 		{Kind: heapview.SeriesCache, Cache: "no-such-cache"}, {Kind: heapview.SeriesMigrate, Migrate: 200}, {Kind: 200}} {
 		if _, err := hv.Series(k); err == nil {
 			t.Errorf("%+v: no error", k)
@@ -316,7 +326,7 @@ func BenchmarkTimeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	frag := heapview.SeriesKey{Kind: heapview.SeriesFragmentation, Order: 3}
+	frag := heapview.SeriesKey{Kind: heapview.SeriesFragmentation, Order: 3, Zone: allocator.ZoneDMA32}
 	b.Logf("%d steps", hv.Steps())
 	b.Run("series-once", func(b *testing.B) {
 		for b.Loop() {
@@ -353,4 +363,68 @@ func BenchmarkTimeline(b *testing.B) {
 			hv.PageMap(heapview.PageMapOptions{Width: 200, Height: 60})
 		}
 	})
+}
+
+// TestFragmentationSeriesPerZone: the kernel computes its fragmentation
+// indexes zone by zone, and so does the timeline: an 8 GiB machine offers
+// each index for DMA, DMA32 and Normal, in that order, and a series
+// follows its own zone alone (a DMA allocation moves DMA's index and
+// leaves Normal's as it was).
+func TestFragmentationSeriesPerZone(t *testing.T) {
+	s, err := scripts.New(scripts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src := "config(ram='8G')\n" +
+		"d = [alloc_pages(o, GFP_KERNEL | __GFP_DMA) for o in [3, 0, 5, 1]]\n" +
+		"n = [alloc_pages(o) for o in [2, 0, 4]]\n" +
+		"free_pages(d[1], 0)\n"
+	if err := s.RunFile("zones.star", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	hv, err := heapview.New(s.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, k := range hv.SeriesKeys(3, 0) {
+		if k.Kind == heapview.SeriesUnusable || k.Kind == heapview.SeriesFragmentation {
+			sr, err := hv.Series(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, sr.Name)
+		}
+	}
+	want := []string{"unusable free space index, order 0, DMA", "unusable free space index, order 0, DMA32",
+		"unusable free space index, order 0, Normal", "fragmentation index, order 0, DMA",
+		"fragmentation index, order 0, DMA32", "fragmentation index, order 0, Normal"}
+	for i := range want {
+		want[i] = strings.Replace(want[i], "order 0", "order 3", 1)
+	}
+	if !slices.Equal(names, want) {
+		t.Fatalf("index series %q, want %q", names, want)
+	}
+	dma, err := hv.Series(heapview.SeriesKey{Kind: heapview.SeriesUnusable, Order: 3, Zone: allocator.ZoneDMA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	normal, err := hv.Series(heapview.SeriesKey{Kind: heapview.SeriesUnusable, Order: 3, Zone: allocator.ZoneNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo, hi := dma.Range(); lo == hi {
+		t.Errorf("DMA's unusable index never changed (%d) though four DMA allocations split its blocks", lo)
+	}
+	for st := 0; st <= hv.Steps(); st++ {
+		if err := hv.Seek(st); err != nil {
+			t.Fatal(err)
+		}
+		for _, sr := range []heapview.Series{dma, normal} {
+			if got, want := sr.Values[st], seriesAt(t, hv, sr.Key); got != want {
+				t.Errorf("step %d: %s is %d, the zone's free blocks say %d", st, sr.Name, got, want)
+			}
+		}
+	}
 }

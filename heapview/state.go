@@ -110,23 +110,28 @@ type cacheState struct {
 
 // Counter indices.
 const (
-	cFree       = 0                              // + order: free blocks of that order
-	cFreePages  = cFree + allocator.NrPageOrders // free page frames
-	cOwner      = cFreePages + 1                 // + owner: page frames held by that owner
-	cAllocs     = cOwner + allocator.NumOwners   // live allocations
-	cAllocReq   = cAllocs + 1                    // bytes requested by live allocations
-	cAllocBytes = cAllocReq + 1                  // bytes taken by live allocations
-	cSlabs      = cAllocBytes + 1                // slabs
-	cAreas      = cSlabs + 1                     // vmap areas
-	cAreaBytes  = cAreas + 1                     // vmalloc address space in use, guard pages included
-	cUnpurged   = cAreaBytes + 1                 // freed areas whose ranges wait for the lazy purge
-	cUnpurgedB  = cUnpurged + 1                  // their address space
-	cReallocs   = cUnpurgedB + 1                 // realloc decisions
-	cFailures   = cReallocs + 1                  // failed allocations
-	cReports    = cFailures + 1                  // reports: bad frees, warnings, SLUB reports, faults, misuse, failed checks
-	cFreeMT     = cReports + 1                   // + migrate type: free page frames in blocks whose first pageblock has that type
+	cFree       = 0                                                        // + zone*NrPageOrders + order: free blocks of that order in that zone (freeCounter)
+	cFreePages  = cFree + int(allocator.MaxNrZones)*allocator.NrPageOrders // free page frames
+	cOwner      = cFreePages + 1                                           // + owner: page frames held by that owner
+	cAllocs     = cOwner + allocator.NumOwners                             // live allocations
+	cAllocReq   = cAllocs + 1                                              // bytes requested by live allocations
+	cAllocBytes = cAllocReq + 1                                            // bytes taken by live allocations
+	cSlabs      = cAllocBytes + 1                                          // slabs
+	cAreas      = cSlabs + 1                                               // vmap areas
+	cAreaBytes  = cAreas + 1                                               // vmalloc address space in use, guard pages included
+	cUnpurged   = cAreaBytes + 1                                           // freed areas whose ranges wait for the lazy purge
+	cUnpurgedB  = cUnpurged + 1                                            // their address space
+	cReallocs   = cUnpurgedB + 1                                           // realloc decisions
+	cFailures   = cReallocs + 1                                            // failed allocations
+	cReports    = cFailures + 1                                            // reports: bad frees, warnings, SLUB reports, faults, misuse, failed checks
+	cFreeMT     = cReports + 1                                             // + migrate type: free page frames in blocks whose first pageblock has that type
 	nCounters   = cFreeMT + int(allocator.MigrateTypes)
 )
+
+// freeCounter is the counter of free blocks of order in zone z.
+func freeCounter(z allocator.ZoneType, order int) int {
+	return cFree + int(z)*allocator.NrPageOrders + order
+}
 
 // state is the machine as the events describe it after pos events.
 type state struct {

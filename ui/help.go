@@ -45,7 +45,7 @@ func (m *Model) scrollHelp(d int) {
 func (m Model) fullHelpLines(width, height int) []string {
 	type entry struct{ key, desc string }
 	kw, dw := 0, 0
-	groups := m.keys.helpGroups()
+	groups := append(m.keys.helpGroups(), m.moreHelp...)
 	all := make([][]entry, len(groups))
 	for i, g := range groups {
 		for _, b := range g.keys {

@@ -124,6 +124,9 @@ type Model struct {
 	keys    keyMap
 	help    help.Model
 	helpTop int // lines of the full help scrolled past
+	// moreHelp is help the interface's host adds after the key map's
+	// groups: a room's own keys (RoomModel).
+	moreHelp []helpGroup
 
 	width, height int  // terminal size in cells
 	ready         bool // a size has arrived

@@ -26,6 +26,12 @@ import (
 // sees how many are connected and, in quiz mode, how the room answered
 // the question at the step shown.
 //
+// One instructor connection leads at a time: the first to join. Another
+// (the instructor again from a second terminal, or a co-instructor) is
+// on its own machine and publishes nothing until it takes the lead with
+// I; the room then follows it from where it is. When the leading
+// connection ends, the oldest other instructor connection leads.
+//
 // Everything is in this file. RoomModel wraps Model, so the interface
 // itself has two hooks only, for the server: newSource and source.close
 // keep the set of machines a connection holds (WithSources), so the
@@ -166,7 +172,9 @@ type Room struct {
 	seq        uint64
 	gen        uint64 // of the inputs published
 	state      roomState
-	instructed bool // an instructor has shown something
+	instructed bool        // an instructor has shown something
+	leader     *roomMember // the instructor connection the room follows; nil with none connected
+	joins      uint64
 	members    map[*roomMember]struct{}
 	answers    map[int]map[*roomMember]string // question number -> student -> answer
 }
@@ -174,7 +182,8 @@ type Room struct {
 // roomMember is one connection in the room.
 type roomMember struct {
 	instructor bool
-	following  bool // under Room.mu
+	joined     uint64 // its place in the order of joining
+	following  bool   // under Room.mu
 	send       func(tea.Msg)
 }
 
@@ -186,16 +195,20 @@ func NewRoom() *Room {
 // RoomStats is what the instructor's bar shows of the room.
 type RoomStats struct {
 	Students, Following int
+	Instructors         int                    // instructor connections, the leading one included
 	answers             map[int]map[string]int // question -> answer -> students
+	leader              *roomMember
 }
 
 // Stats counts the room.
 func (r *Room) Stats() RoomStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := RoomStats{answers: map[int]map[string]int{}}
+	st := RoomStats{answers: map[int]map[string]int{}, leader: r.leader}
 	for mem := range r.members {
-		if !mem.instructor {
+		if mem.instructor {
+			st.Instructors++
+		} else {
 			st.Students++
 			if mem.following {
 				st.Following++
@@ -229,11 +242,15 @@ func (r *Room) changed() {
 	}
 }
 
-// publish makes st what the room follows; changed says its inputs are
-// new.
-func (r *Room) publish(from *roomMember, st roomState, changed bool) roomState {
+// publish makes st what the room follows, when from leads; changed says
+// its inputs are new. It reports false, publishing nothing, when from
+// does not lead.
+func (r *Room) publish(from *roomMember, st roomState, changed bool) (roomState, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if from != r.leader {
+		return st, false
+	}
 	r.seq++
 	if changed {
 		r.gen++
@@ -241,7 +258,27 @@ func (r *Room) publish(from *roomMember, st roomState, changed bool) roomState {
 	st.seq, st.gen = r.seq, r.gen
 	r.state, r.instructed = st, true
 	r.tell(from, func(*roomMember) tea.Msg { return roomStateMsg{st} })
-	return st
+	return st, true
+}
+
+// takeLead makes mem, an instructor connection, the one the room follows.
+func (r *Room) takeLead(mem *roomMember) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.leader = mem
+	r.changed()
+}
+
+// oldestInstructor is the instructor connection that joined first, nil
+// with none (under r.mu).
+func (r *Room) oldestInstructor() *roomMember {
+	var old *roomMember
+	for mem := range r.members {
+		if mem.instructor && (old == nil || mem.joined < old.joined) {
+			old = mem
+		}
+	}
+	return old
 }
 
 // answer records a student's answer to question n.
@@ -273,21 +310,33 @@ type RoomModel struct {
 	tried     string    // a lesson being opened to follow, so a failure is not retried in a loop
 	catching  *catching // the step of catching up under way
 	lastTry   catchTry  // the last step of catching up begun, so one that failed is not retried in a loop
-	published roomState // what this instructor last published
+	leading   bool      // an instructor connection the room follows
+	published roomState // what this instructor last published since it took the lead
 	refused   string    // why the instructor's statements are not mirrored, "" when they are
 	reported  map[int]string
 	stats     RoomStats
 	barTop    bool // the bar has a line of its own above the interface
 }
 
-// Join adds an interface to the room: the instructor's or a student's,
-// who follows from the start. Call Attach with the program's Send once it
-// exists, and Leave when the connection ends.
+// Join adds an interface to the room: an instructor's, which leads when
+// no other instructor connection does, or a student's, who follows from
+// the start. Call Attach with the program's Send once it exists, and
+// Leave when the connection ends.
 func (r *Room) Join(m Model, instructor bool) *RoomModel {
 	mem := &roomMember{instructor: instructor, following: !instructor}
 	rm := &RoomModel{Model: m, room: r, me: mem, following: !instructor, reported: map[int]string{}}
 	r.mu.Lock()
+	r.joins++
+	mem.joined = r.joins
 	r.members[mem] = struct{}{}
+	if instructor && r.leader == nil {
+		r.leader = mem
+	}
+	rm.leading = r.leader == mem
+	rm.moreHelp = []helpGroup{{title: "Room", keys: []*key.Binding{&roomExplore, &roomRejoin}}}
+	if instructor {
+		rm.moreHelp[0].keys = []*key.Binding{&roomLead}
+	}
 	if r.instructed {
 		rm.want = r.state
 	}
@@ -305,12 +354,17 @@ func (rm *RoomModel) Attach(send func(tea.Msg)) {
 	rm.room.mu.Unlock()
 }
 
-// Leave takes the interface out of the room.
+// Leave takes the interface out of the room. The lead, when it had it,
+// passes to the oldest other instructor connection; with none, the room
+// keeps what it showed last.
 func (rm *RoomModel) Leave() {
 	r := rm.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.members, rm.me)
+	if r.leader == rm.me {
+		r.leader = r.oldestInstructor()
+	}
 	for _, by := range r.answers {
 		delete(by, rm.me)
 	}
@@ -352,11 +406,19 @@ type roomStateMsg struct{ st roomState }
 // roomChangedMsg says the room's counts or answers changed.
 type roomChangedMsg struct{}
 
-// Explore and Rejoin are a student's keys.
+// Explore and Rejoin are a student's keys; Lead is an instructor
+// connection's that does not lead. None is a key of the keyMap.
 var (
 	roomExplore = key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "explore alone"))
 	roomRejoin  = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "rejoin the instructor"))
+	roomLead    = key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "take the lead"))
 )
+
+// roomKeys is every key of the room's own.
+func roomKeys() []key.Binding { return []key.Binding{roomExplore, roomRejoin, roomLead} }
+
+// hint is how a bar names b: "I take the lead".
+func hint(b key.Binding) string { return b.Help().Key + " " + b.Help().Desc }
 
 // Init starts the interface.
 func (rm RoomModel) Init() tea.Cmd { return rm.Model.Init() }
@@ -394,7 +456,10 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return rm, rm.sync()
 	case roomChangedMsg:
 		rm.stats = rm.room.Stats()
-		return rm, nil
+		if lead := rm.stats.leader == rm.me; lead != rm.leading {
+			rm.setLeading(lead)
+		}
+		return rm, rm.sync()
 	case stmtDoneMsg, loadedMsg, stmtFailedMsg, errMsg:
 		if c := rm.catching; c != nil && rm.endsCatching(msg) {
 			rm.catching = nil
@@ -404,7 +469,10 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return rm, tea.Batch(cmd, rm.sync())
 		}
 	case tea.KeyMsg:
-		if rm.me.instructor && rm.mode == modePrompt && key.Matches(msg, rm.keys.Run) {
+		if rm.me.instructor && !rm.typing() && rm.mode != modePicker && key.Matches(msg, roomLead) {
+			return rm, rm.takeLead()
+		}
+		if rm.leading && rm.mode == modePrompt && key.Matches(msg, rm.keys.Run) {
 			if err := rm.takes(rm.prompt.value()); err != nil {
 				rm.refused = "not run: " + err.Error() + "; o opens the lesson afresh"
 				rm.prompt.err = rm.refused
@@ -449,6 +517,38 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	rm.Model = next.(Model)
 	cmds = append(cmds, cmd, rm.sync())
 	return rm, tea.Batch(cmds...)
+}
+
+// takeLead makes this instructor connection the one the room follows, from
+// the lesson, step, pane and statements it shows; it refuses when the room
+// could not mirror its statements.
+func (rm *RoomModel) takeLead() tea.Cmd {
+	m := &rm.Model
+	switch {
+	case rm.leading:
+		rm.setNotice("you lead the room already", false)
+		return nil
+	case m.src != nil && m.loading == "" && m.running == nil && !m.live:
+		if err := mirrorable(m.src.sess.Inputs()); err != nil {
+			rm.setNotice("not taking the lead: "+err.Error()+"; o opens the lesson afresh", true)
+			return nil
+		}
+	}
+	rm.room.takeLead(rm.me)
+	rm.setLeading(true)
+	return rm.sync()
+}
+
+// setLeading records that this instructor connection now leads the room,
+// or no longer does, and says so. A connection that takes the lead
+// publishes everything it shows afresh.
+func (rm *RoomModel) setLeading(on bool) {
+	rm.leading, rm.published, rm.refused = on, roomState{}, ""
+	if on {
+		rm.setNotice("you lead the room: it follows you from here", false)
+	} else {
+		rm.setNotice("another instructor connection took the lead; "+hint(roomLead)+" back", false)
+	}
 }
 
 // leads reports whether msg is a key that would take a follower away from
@@ -510,15 +610,22 @@ func (rm *RoomModel) sync() tea.Cmd {
 	return nil
 }
 
-// publish publishes what the instructor shows, when it changed: the
-// lesson, step and pane, and the session's inputs once no statement runs
-// on it (while one runs, the inputs published before stand).
+// publish publishes what the leading instructor shows, when it changed:
+// the lesson, step and pane, and the session's inputs once no statement
+// runs on it (while one runs, the inputs published before stand). A
+// connection that has just taken the lead waits for its statement to end,
+// and publishes nothing while the room could not mirror its inputs: the
+// room shows what it showed until then.
 func (rm *RoomModel) publish() {
 	m := &rm.Model
-	if m.src == nil || m.loading != "" {
+	if !rm.leading || m.src == nil || m.loading != "" {
 		return
 	}
 	cur := rm.published
+	fresh := cur.seq == 0
+	if fresh && m.running != nil {
+		return
+	}
 	st := roomState{name: m.name, step: m.step, last: m.lastStep(), focus: m.focus, inputs: cur.inputs}
 	changed := false
 	if m.running == nil && !m.live {
@@ -527,13 +634,21 @@ func (rm *RoomModel) publish() {
 			// step, which takes kept at the prompt cannot foresee.
 			if err := mirrorable(in); err != nil {
 				rm.refused = "the room does not follow your last statement: " + err.Error() + "; o opens the lesson afresh"
+				if fresh {
+					return
+				}
 			} else {
 				st.inputs, changed, rm.refused = slices.Clone(in), true, ""
 			}
 		}
 	}
-	if changed || st.name != cur.name || st.step != cur.step || st.focus != cur.focus || st.last != cur.last {
-		rm.published = rm.room.publish(rm.me, st, changed)
+	if changed || fresh || st.name != cur.name || st.step != cur.step || st.focus != cur.focus || st.last != cur.last {
+		pub, ok := rm.room.publish(rm.me, st, changed)
+		if !ok { // another connection took the lead; its message is on the way
+			rm.setLeading(false)
+			return
+		}
+		rm.published = pub
 	}
 }
 
@@ -717,31 +832,44 @@ func (rm RoomModel) barView() string {
 	st := rm.styles
 	w := max(1, rm.width)
 	var s string
+	counts := fmt.Sprintf("%d connected, %d following", rm.stats.Students, rm.stats.Following)
 	switch {
-	case rm.me.instructor:
-		s = fmt.Sprintf(" instructor · %d connected, %d following", rm.stats.Students, rm.stats.Following)
+	case rm.me.instructor && rm.leading:
+		s = " instructor · " + counts
 		if q := rm.question(); q != "" {
 			s += " · " + q
 		}
 		if rm.refused != "" {
 			s += " · " + rm.refused
 		}
+		if n := rm.stats.Instructors; n > 1 {
+			s += fmt.Sprintf(" · leading (%d instructor connections)", n)
+		}
+	case rm.me.instructor:
+		s = " instructor (not leading) · " + hint(roomLead) + " · another instructor connection leads"
+		if lead := rm.want; lead.seq != 0 {
+			s += fmt.Sprintf(", at step %d", lead.step)
+			if lead.name != rm.name {
+				s += " of " + lead.name
+			}
+		}
+		s += " · " + counts
 	case rm.following && rm.want.seq == 0:
-		s = " following the instructor, who has not connected yet · E explore alone"
+		s = " following the instructor, who has not connected yet · " + hint(roomExplore)
 	case rm.catching != nil && rm.following:
 		s = " catching up with the instructor: " + rm.catching.bar
 		if r := rm.running; r != nil && r.steps > 0 {
 			s += fmt.Sprintf(" (%s so far)", allocator.Count(uint64(r.steps), "step"))
 		}
-		s += " · E explore alone"
+		s += " · " + hint(roomExplore)
 	case rm.following:
 		s = fmt.Sprintf(" following the instructor · step %d", rm.want.step)
 		if rm.want.step > rm.lastStep() && rm.src != nil && rm.name == rm.want.name {
 			s += fmt.Sprintf(" (this machine stops at step %d)", rm.lastStep())
 		}
-		s += " · E explore alone"
+		s += " · " + hint(roomExplore)
 	default:
-		s = fmt.Sprintf(" exploring on your own · the instructor is at step %d · R rejoin", rm.want.step)
+		s = fmt.Sprintf(" exploring on your own · the instructor is at step %d · %s", rm.want.step, hint(roomRejoin))
 	}
 	return st.Accent.Render(truncateCells(s, w))
 }

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/allocator/allocatortest"
@@ -453,15 +455,7 @@ func TestRoomRefusesStatementsPastItsLimits(t *testing.T) {
 		t.Errorf("a statement of more than %d bytes: %v", maxMirroredBytes, err)
 	}
 	// The README states the limits.
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{fmt.Sprintf("at most %d statements", maxMirrored), size + " of their text"} {
-		if !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
-			t.Errorf("the README does not say %q", want)
-		}
-	}
+	readmeSays(t, fmt.Sprintf("at most %d statements", maxMirrored), size+" of their text")
 }
 
 // typeRoom types s into whatever has rm's keyboard.
@@ -514,4 +508,328 @@ func TestRoomFollowerDropsAStatementTheInstructorUndid(t *testing.T) {
 	}
 	st, _ = catchUpAll(t, st, cmd)
 	sameMachine(t, st, in)
+}
+
+// roomNow returns what the room follows.
+func roomNow(r *Room) roomState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+// joinRoom joins an interface on opts to room, closed when the test ends,
+// and for an instructor hands it its first message, so it publishes
+// when it leads.
+func joinRoom(t *testing.T, room *Room, opts Options, instructor bool) RoomModel {
+	t.Helper()
+	rm := *room.Join(openWith(t, opts, 120, 40), instructor)
+	if instructor {
+		rm = roomUpdate(t, rm, roomChangedMsg{})
+	}
+	t.Cleanup(func() { rm.Close() })
+	return rm
+}
+
+// mirrors fails unless the room follows in: its lesson, step, pane and
+// inputs.
+func mirrors(t *testing.T, room *Room, in RoomModel, who string) {
+	t.Helper()
+	st := roomNow(room)
+	if st.name != in.name || st.step != in.step || st.focus != in.focus || !sameInputs(st.inputs, in.src.sess.Inputs()) {
+		t.Fatalf("the room is at step %d with pane %v and %d inputs, not %s's step %d, pane %v and %d inputs",
+			st.step, st.focus, len(st.inputs), who, in.step, in.focus, len(in.src.sess.Inputs()))
+	}
+}
+
+// The room's keys are no keys of the interface's: pressing one never
+// does something else as well.
+func TestRoomKeysAreTheirOwn(t *testing.T) {
+	k := DefaultKeyMap()
+	taken := map[string]string{}
+	for _, g := range k.helpGroups() {
+		for _, b := range g.keys {
+			for _, key := range b.Keys() {
+				taken[key] = b.Help().Desc
+			}
+		}
+	}
+	for _, b := range roomKeys() {
+		for _, key := range b.Keys() {
+			if d, ok := taken[key]; ok {
+				t.Errorf("the room's %q (%s) is also the interface's %q (%s)", key, b.Help().Desc, key, d)
+			}
+		}
+	}
+	// The README names the key that takes the lead.
+	readmeSays(t, "`"+roomLead.Help().Key+"` takes the lead")
+}
+
+// TestRoomHelpNamesTheRoomsKeys: ? lists the room's keys a connection
+// can press (a student's E and R, an instructor's I) under "Room", and
+// an interface outside a room lists none.
+func TestRoomHelpNamesTheRoomsKeys(t *testing.T) {
+	room := NewRoom()
+	in := joinRoom(t, room, Options{}, true)
+	st := joinRoom(t, room, Options{}, false)
+	alone := openWith(t, Options{}, 120, 40)
+	help := func(m Model) string { return strings.Join(strings.Fields(ansi.Strip(m.fullHelpView(120, 38))), " ") }
+	for _, tc := range []struct {
+		who      string
+		m        Model
+		has, not []key.Binding
+	}{
+		{"the instructor", in.Model, []key.Binding{roomLead}, []key.Binding{roomExplore, roomRejoin}},
+		{"a student", st.Model, []key.Binding{roomExplore, roomRejoin}, []key.Binding{roomLead}},
+		{"an interface outside a room", alone, nil, roomKeys()},
+	} {
+		h := help(tc.m)
+		if strings.Contains(h, "Room") != (len(tc.has) > 0) {
+			t.Errorf("%s: the help's Room group is %v:\n%s", tc.who, strings.Contains(h, "Room"), h)
+		}
+		for _, b := range tc.has {
+			if w := b.Help().Key + " " + b.Help().Desc; !strings.Contains(h, w) {
+				t.Errorf("%s: the help lacks %q:\n%s", tc.who, w, h)
+			}
+		}
+		for _, b := range tc.not {
+			if strings.Contains(h, b.Help().Desc) {
+				t.Errorf("%s: the help lists %q, not its key", tc.who, b.Help().Desc)
+			}
+		}
+	}
+}
+
+// readmeSays fails unless the README says each of want, its lines
+// joined.
+func readmeSays(t *testing.T, want ...string) {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("the README does not say %q", w)
+		}
+	}
+}
+
+// twoInstructors is a room with two instructor connections and a
+// student, all on threeStepScript: the first instructor joined first,
+// went to the last step and typed a statement there.
+func twoInstructors(t *testing.T) (room *Room, a, b, st RoomModel) {
+	t.Helper()
+	opts := Options{Scenario: writeScript(t, threeStepScript)}
+	room = NewRoom()
+	a = joinRoom(t, room, opts, true)
+	a = roomUpdate(t, a, keyMsg("G"))
+	a, _ = roomType(t, a, "p = kmalloc(100)")
+	b = joinRoom(t, room, opts, true)
+	st = joinRoom(t, room, opts, false)
+	return room, a, b, st
+}
+
+// leaderMoves has the leading instructor in press k, and checks the
+// student st follows it to step want.
+func leaderMoves(t *testing.T, in, st RoomModel, k string, want int) (RoomModel, RoomModel) {
+	t.Helper()
+	in = roomUpdate(t, in, keyMsg(k))
+	st, _ = latest(t, st)
+	sameMachine(t, st, in)
+	if st.step != want {
+		t.Fatalf("the student is at step %d, want the leader's %d", st.step, want)
+	}
+	return in, st
+}
+
+// Two instructor connections: the first leads, and only its moves and
+// statements reach the room; the second works on its own machine, its
+// bar saying who leads and the key that takes the lead. Neither counts
+// as a student.
+func TestRoomOneInstructorLeads(t *testing.T) {
+	room, a, b, st := twoInstructors(t)
+	mirrors(t, room, a, "the first instructor")
+	before := roomNow(room)
+
+	// The second moves, types and changes pane: the room does not see it.
+	b = roomUpdate(t, b, keyMsg("G"))
+	b = roomUpdate(t, b, keyMsg("tab"))
+	b, _ = roomType(t, b, "q = vmalloc(8192)")
+	if b.lastStep() != 4 || b.src.sess.Step(4).Call != "vmalloc(8192)" {
+		t.Fatalf("the second instructor's statement did not run on its machine: %q", b.prompt.err)
+	}
+	if now := roomNow(room); now.seq != before.seq || now.gen != before.gen {
+		t.Fatalf("the second instructor connection published: the room is at step %d with %d inputs", now.step, len(now.inputs))
+	}
+	mirrors(t, room, a, "the first instructor")
+	if bar := b.barView(); !strings.Contains(bar, "instructor (not leading) · I take the lead · another instructor connection leads") {
+		t.Errorf("the second instructor's bar: %q", bar)
+	}
+
+	// The student follows the first: its step and its statement.
+	st, cmd := latest(t, st)
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, a)
+	a, _ = leaderMoves(t, a, st, "p", 3)
+
+	// The counts: one student, following; two instructor connections.
+	a = roomUpdate(t, a, roomChangedMsg{})
+	b, _ = latest(t, roomUpdate(t, b, roomChangedMsg{}))
+	if s := room.Stats(); s.Students != 1 || s.Following != 1 || s.Instructors != 2 {
+		t.Errorf("the room counts %d students, %d following, %d instructor connections; want 1, 1, 2", s.Students, s.Following, s.Instructors)
+	}
+	if bar := a.barView(); !strings.Contains(bar, "instructor · 1 connected, 1 following") || !strings.Contains(bar, "leading (2 instructor connections)") {
+		t.Errorf("the leading instructor's bar: %q", bar)
+	}
+	if bar := b.barView(); !strings.Contains(bar, "1 connected, 1 following") || !strings.Contains(bar, "at step 3") {
+		t.Errorf("the second instructor's bar: %q", bar)
+	}
+}
+
+// The second instructor connection takes the lead with I: the room
+// follows it from its lesson, step, pane and statements, the student
+// catching up on its own machine; the first is told it no longer leads,
+// and what it does from then on is its own.
+func TestRoomSecondInstructorTakesTheLead(t *testing.T) {
+	room, a, b, st := twoInstructors(t)
+	st, cmd := latest(t, st)
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, a)
+
+	// b goes back to step 2 and types there, discarding step 3, and
+	// shows another pane.
+	b = roomUpdate(t, roomUpdate(t, b, keyMsg("n")), keyMsg("n"))
+	b, _ = roomType(t, b, "q = kmalloc(2000)")
+	b = roomUpdate(t, b, keyMsg("tab"))
+	if b.lastStep() != 3 || b.src.sess.Step(3).Call != "kmalloc(2000)" {
+		t.Fatalf("the second instructor's step 3 is %q", b.src.sess.Step(3).Call)
+	}
+	b = roomUpdate(t, b, keyMsg("I"))
+	if !strings.Contains(b.notice, "you lead the room") {
+		t.Errorf("taking the lead, the notice says %q", b.notice)
+	}
+	mirrors(t, room, b, "the second instructor")
+	st, cmd = latest(t, st)
+	st = caughtUpWith(t, st, b, cmd, "p", "back to step 2, then statement 1 of 1")
+	if st.focus != b.focus {
+		t.Errorf("the student shows pane %v, the new leader %v", st.focus, b.focus)
+	}
+
+	// The first is told, and no longer publishes.
+	a = roomUpdate(t, a, roomChangedMsg{})
+	if !strings.Contains(a.notice, "another instructor connection took the lead; I take the lead back") {
+		t.Errorf("the first instructor's notice: %q", a.notice)
+	}
+	if bar := a.barView(); !strings.Contains(bar, "instructor (not leading)") {
+		t.Errorf("the first instructor's bar: %q", bar)
+	}
+
+	// The lead goes back and forth, neither having moved since it last
+	// led: the room follows each in turn.
+	a = roomUpdate(t, a, keyMsg("I"))
+	mirrors(t, room, a, "the first instructor, taking the lead back")
+	b = roomUpdate(t, b, roomChangedMsg{})
+	if !strings.Contains(b.barView(), "instructor (not leading)") {
+		t.Errorf("the second instructor's bar after the first took the lead back: %q", b.barView())
+	}
+	b = roomUpdate(t, b, keyMsg("I"))
+	mirrors(t, room, b, "the second instructor, taking the lead again")
+	a = roomUpdate(t, a, roomChangedMsg{})
+
+	seq := roomNow(room).seq
+	a = roomUpdate(t, a, keyMsg("g"))
+	a, _ = roomType(t, a, "r = kmalloc(64)")
+	if roomNow(room).seq != seq {
+		t.Fatal("the instructor connection that lost the lead still publishes")
+	}
+	st, cmd = latest(t, st)
+	if cmd != nil || st.catching != nil {
+		t.Fatal("the student ran something the connection that lost the lead did")
+	}
+	sameMachine(t, st, b)
+
+	// The new leader's moves reach the student.
+	b, st = leaderMoves(t, b, st, "p", 2)
+
+	// A connection whose statements the room could not mirror does not
+	// take the lead: the room stays with the leader.
+	for i := range maxMirrored {
+		if _, err := a.src.sess.Exec(fmt.Sprintf("x%d = %d", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a = roomUpdate(t, a, keyMsg("I"))
+	if !strings.Contains(a.notice, "not taking the lead: the room mirrors at most") || a.leading {
+		t.Errorf("taking the lead past the room's limits: notice %q", a.notice)
+	}
+	mirrors(t, room, b, "the second instructor")
+
+	// Given the lead when the leader leaves, such a connection publishes
+	// nothing, and its bar says why: the room stays where it was.
+	b.Leave()
+	a = roomUpdate(t, a, roomChangedMsg{})
+	if bar := a.barView(); !a.leading || !strings.Contains(bar, "the room does not follow your last statement: the room mirrors at most") {
+		t.Errorf("the connection given the lead past the room's limits: bar %q", bar)
+	}
+	mirrors(t, room, b, "the instructor who left")
+}
+
+// When the leading connection ends, the lead passes to the oldest other
+// instructor connection, and the room follows it from where it is; when
+// the last ends, the room keeps what it showed, and the next instructor
+// to connect leads.
+func TestRoomLeadPassesOn(t *testing.T) {
+	opts := Options{Scenario: writeScript(t, threeStepScript)}
+	room := NewRoom()
+	a := joinRoom(t, room, opts, true)
+	b := joinRoom(t, room, opts, true)
+	c := joinRoom(t, room, opts, true)
+	st := joinRoom(t, room, opts, false)
+	a = roomUpdate(t, a, keyMsg("n"))
+	c = roomUpdate(t, c, keyMsg("G"))
+	st, cmd := latest(t, st)
+	st, _ = catchUpAll(t, st, cmd)
+	sameMachine(t, st, a)
+
+	// The leader leaves while the second runs a statement: the second
+	// leads, and the room follows it once the statement has run.
+	b = roomUpdate(t, b, keyMsg("G"))
+	b = typeRoom(t, roomUpdate(t, b, keyMsg(":")), "q = kmalloc(2000)")
+	b, run := roomDo(t, b, keyMsg("enter"))
+	if b.running == nil {
+		t.Fatal("the second instructor's statement is not running")
+	}
+	before := roomNow(room)
+	a.Leave()
+	b = roomUpdate(t, b, roomChangedMsg{})
+	c = roomUpdate(t, c, roomChangedMsg{})
+	if !strings.Contains(b.barView(), "leading (2 instructor connections)") || strings.Contains(c.barView(), "leading (") {
+		t.Fatalf("after the leader left: the second's bar %q, the third's %q", b.barView(), c.barView())
+	}
+	if now := roomNow(room); now.seq != before.seq {
+		t.Fatalf("the new leader published its lesson with a statement running: step %d, %d inputs", now.step, len(now.inputs))
+	}
+	b = roomUpdate(t, roomUpdate(t, b, statementMsg(run)), keyMsg("esc"))
+	mirrors(t, room, b, "the second instructor")
+	st, cmd = latest(t, st)
+	st = caughtUpWith(t, st, b, cmd, "", "statement 1 of 1")
+
+	b.Leave()
+	c = roomUpdate(t, c, roomChangedMsg{})
+	mirrors(t, room, c, "the third instructor")
+	st, cmd = latest(t, st)
+	st = caughtUpWith(t, st, c, cmd, "q", "opening the lesson afresh")
+
+	c.Leave()
+	last := roomNow(room)
+	st, _ = latest(t, st)
+	if st.step != last.step || !st.following || !strings.Contains(st.barView(), fmt.Sprintf("following the instructor · step %d", last.step)) {
+		t.Errorf("with no instructor left the student is at step %d (bar %q), want the last published %d", st.step, st.barView(), last.step)
+	}
+	d := joinRoom(t, room, opts, true)
+	if !d.leading {
+		t.Fatal("an instructor joining an empty room does not lead")
+	}
+	mirrors(t, room, d, "the new instructor")
 }

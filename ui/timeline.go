@@ -11,7 +11,7 @@ import (
 )
 
 // The timeline: one of heapview's series (free memory, the unusable free
-// space and fragmentation indexes, slab memory and the top caches, vmalloc
+// space and fragmentation indexes of each zone, slab memory and the top caches, vmalloc
 // pages, free pages by migrate type) over the whole session, the current step marked. It is a pane
 // (always on screen in the wide layout, a tab in the others) and, while t
 // has chosen a series and the pane is not on screen, a strip under the
@@ -156,8 +156,10 @@ func (m *Model) refreshTimeline() {
 	if err != nil {
 		return
 	}
-	// The value takes a fixed width, so that the sparkline stays put.
-	label := fmt.Sprintf(" %s %9s ", s.Name, s.Format(s.Values[min(m.step, len(s.Values)-1)]))
+	// The value takes a fixed width, so that the sparkline stays put, and
+	// is never cut: the name gives way, keeping what it is about.
+	value := fmt.Sprintf(" %9s ", s.Format(s.Values[min(m.step, len(s.Values)-1)]))
+	label := " " + cutSeriesName(s.Name, m.width/2-1-lipgloss.Width(value)) + value
 	label = truncate(label, m.width/2)
 	w := lipgloss.Width(label)
 	m.tl.col0 = w
@@ -253,4 +255,24 @@ func (m *Model) crossNext() {
 	if wrapped {
 		m.crossed += " (from the start again)"
 	}
+}
+
+// cutSeriesName cuts a series' name to width cells in the middle, keeping its
+// last part whole ("DMA32" of "unusable free space index, order 3,
+// DMA32", "kmalloc-64" of "slab memory: kmalloc-64"): which zone, cache
+// or type a series is about is what tells it from its neighbours.
+func cutSeriesName(name string, width int) string {
+	if lipgloss.Width(name) <= width {
+		return name
+	}
+	i := max(strings.LastIndex(name, ", "), strings.LastIndex(name, ": "))
+	if i < 0 {
+		return truncate(name, width)
+	}
+	tail := name[i:]
+	head := width - lipgloss.Width(tail)
+	if head < 2 {
+		return truncate(name, width)
+	}
+	return truncate(name[:i], head) + tail
 }

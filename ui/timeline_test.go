@@ -18,7 +18,7 @@ import (
 // screen keeps its size, T goes to the step the series changed most at,
 // and a click on the chart goes to the step under it.
 func TestTimeline(t *testing.T) {
-	for _, sz := range [][2]int{{100, 30}, {120, 45}} {
+	for _, sz := range [][2]int{{80, 24}, {100, 30}, {120, 45}} {
 		m := open(t, "kvmalloc-fragmentation", sz[0], sz[1])
 		keys := m.src.hv.SeriesKeys(timelineOrder, timelineCaches)
 		for i, k := range keys {
@@ -32,12 +32,20 @@ func TestTimeline(t *testing.T) {
 				t.Fatalf("%dx%d, series %d: the screen is %d lines", sz[0], sz[1], i, h)
 			}
 			lines := strings.Split(v, "\n")
-			name := s.Name
+			want := []string{s.Name}
 			if sz[1] < timelineChartMinHeight {
-				name = name[:min(len(name), 20)]
+				// A sparkline's label may cut the name, but keeps its
+				// start, what it is about (the zone, the cache) and the
+				// value at the step.
+				want = []string{s.Name[:min(len(s.Name), 12)], s.Format(s.Values[m.step])}
+				if i := max(strings.LastIndex(s.Name, ", "), strings.LastIndex(s.Name, ": ")); i >= 0 {
+					want = append(want, s.Name[i:])
+				}
 			}
-			if !strings.Contains(lines[1], name) {
-				t.Fatalf("%dx%d: the line under the status bar does not name %q:\n%s", sz[0], sz[1], s.Name, v)
+			for _, w := range want {
+				if !strings.Contains(lines[1], w) {
+					t.Fatalf("%dx%d: the line under the status bar lacks %q of %q:\n%s", sz[0], sz[1], w, s.Name, v)
+				}
 			}
 		}
 		m, _ = update(t, m, keyMsg("t"))
