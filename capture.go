@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/scripts/ktrace"
 )
 
@@ -67,25 +68,25 @@ func captureCmd(args []string, stdout, stderr io.Writer) int {
 		what = "`" + shellJoin(pos) + "`"
 		wait = func() error { return runTraced(pos, stdout, stderr, *out == "-") }
 	}
-	data, err := c.capture(wait)
+	comment := fmt.Sprintf("# allocviz: kmem trace of %s on Linux %s, recorded by allocviz capture\n", what, kernelRelease())
+	var got *captured
+	err = c.capture(wait, func(trace io.Reader) error {
+		var werr error
+		got, werr = writeCapture(*out, stdout, comment, trace)
+		return werr
+	})
 	if unmount != nil {
 		if uerr := unmount(); uerr != nil && err == nil {
 			err = fmt.Errorf("unmount tracefs: %w", uerr)
 		}
 	}
-	if err != nil && data == nil {
-		fmt.Fprintln(stderr, "allocviz capture:", err)
-		return exitError
-	}
 	if err != nil {
-		fmt.Fprintln(stderr, "allocviz capture:", err) // the command failed; its trace is still written
+		fmt.Fprintln(stderr, "allocviz capture:", err) // when the command failed, its trace is still written
 	}
-	comment := fmt.Sprintf("# allocviz: kmem trace of %s on Linux %s, recorded by allocviz capture\n", what, kernelRelease())
-	if err := writeCapture(*out, stdout, append([]byte(comment), data...)); err != nil {
-		fmt.Fprintln(stderr, "allocviz capture:", err)
+	if got == nil {
 		return exitError
 	}
-	summarizeCapture(stderr, *out, data)
+	summarizeCapture(stderr, *out, got)
 	return exitOK
 }
 
@@ -99,16 +100,17 @@ type capturer struct {
 }
 
 // capture makes the instance, switches on exactly the memory events,
-// records while wait runs, and returns the instance's trace text. The
-// instance is removed whatever happens. The trace is returned also when
-// wait fails (a command that exited non-zero), with wait's error.
-func (c *capturer) capture(wait func() error) (data []byte, err error) {
+// records while wait runs, and hands the instance's trace text to save
+// as a stream, read from tracefs as save reads it. The instance is
+// removed whatever happens. The trace is saved also when wait fails (a
+// command that exited non-zero), and wait's error returned.
+func (c *capturer) capture(wait func() error, save func(trace io.Reader) error) (err error) {
 	inst := filepath.Join(c.root, "instances", captureInstance)
 	if err := c.mkdir(inst); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("%s exists: another allocviz capture is running, or one was killed before it could clean up (rmdir %s removes it)", inst, inst)
+			return fmt.Errorf("%s exists: another allocviz capture is running, or one was killed before it could clean up (rmdir %s removes it)", inst, inst)
 		}
-		return nil, fmt.Errorf("make the tracing instance: %w", err)
+		return fmt.Errorf("make the tracing instance: %w", err)
 	}
 	defer func() {
 		if rerr := c.rmdir(inst); rerr != nil && err == nil {
@@ -122,10 +124,10 @@ func (c *capturer) capture(wait func() error) (data []byte, err error) {
 		return nil
 	}
 	if err := write("tracing_on", "0"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := write("buffer_size_kb", strconv.Itoa(c.bufKB)); err != nil {
-		return nil, err
+		return err
 	}
 	enabled := 0
 	for _, tp := range ktrace.Tracepoints() {
@@ -134,25 +136,29 @@ func (c *capturer) capture(wait func() error) (data []byte, err error) {
 			continue // this kernel has no such event (vm_unmap_aliases, or older kernels' vmalloc events)
 		}
 		if err := write(name, "1"); err != nil {
-			return nil, err
+			return err
 		}
 		enabled++
 	}
 	if enabled == 0 {
-		return nil, fmt.Errorf("no kmem tracepoints under %s: a kernel built without them?", filepath.Join(inst, "events"))
+		return fmt.Errorf("no kmem tracepoints under %s: a kernel built without them?", filepath.Join(inst, "events"))
 	}
 	if err := write("tracing_on", "1"); err != nil {
-		return nil, err
+		return err
 	}
 	werr := wait()
 	if err := write("tracing_on", "0"); err != nil {
-		return nil, err
+		return err
 	}
-	data, err = os.ReadFile(filepath.Join(inst, "trace"))
+	f, err := os.Open(filepath.Join(inst, "trace"))
 	if err != nil {
-		return nil, fmt.Errorf("tracefs: %w", err)
+		return fmt.Errorf("tracefs: %w", err)
 	}
-	return data, werr
+	defer f.Close()
+	if err := save(f); err != nil {
+		return err
+	}
+	return werr
 }
 
 // waitSeconds waits n seconds, or until an interrupt.
@@ -186,38 +192,104 @@ func runTraced(argv []string, stdout, stderr io.Writer, traceOnStdout bool) erro
 	return nil
 }
 
-// writeCapture writes the trace to path: gzipped for .gz, standard
-// output for -.
-func writeCapture(path string, stdout io.Writer, data []byte) error {
-	if path == "-" {
-		_, err := stdout.Write(data)
-		return err
-	}
-	if strings.HasSuffix(path, ".gz") {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
-		if _, err := zw.Write(data); err != nil {
-			return err
+// captured is what writeCapture read, for the summary.
+type captured struct {
+	head     []byte        // the first bytes of the text, where its header is
+	trace    *ktrace.Trace // the text scanned as it was written (ktrace.Scan: counts, no records); nil when it could not be (parseErr)
+	parseErr error
+}
+
+// captureHead is how much of a capture's text is kept for its header.
+const captureHead = 4096
+
+// writeCapture writes comment and then the trace text r reads to path,
+// gzipped for .gz, standard output for -, as a stream: the text is
+// scanned on its way through, for the summary, and never held whole.
+// Nothing is returned when the trace cannot be read or written.
+func writeCapture(path string, stdout io.Writer, comment string, r io.Reader) (*captured, error) {
+	var w io.Writer = stdout
+	var closers []func() error
+	if path != "-" {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
 		}
-		if err := zw.Close(); err != nil {
-			return err
+		defer f.Close()
+		w, closers = f, append(closers, f.Close)
+		if strings.HasSuffix(path, ".gz") {
+			zw := gzip.NewWriter(f)
+			w, closers = zw, append([]func() error{zw.Close}, closers...)
 		}
-		data = b.Bytes()
 	}
-	return os.WriteFile(path, data, 0o644)
+	out := &stickyWriter{w: w}
+	in := &stickyReader{r: r}
+	out.Write([]byte(comment))
+	got := &captured{head: make([]byte, captureHead)}
+	n, _ := io.ReadFull(in, got.head)
+	got.head = got.head[:n]
+	out.Write(got.head)
+	text := io.MultiReader(bytes.NewReader(got.head), io.TeeReader(in, out))
+	got.trace, got.parseErr = ktrace.Scan(context.Background(), path, text, ktrace.MaxBytes)
+	io.Copy(out, in) // what the parse left: it stops early on a text longer than allocviz replays
+	switch {
+	case in.err != nil:
+		return nil, fmt.Errorf("tracefs: %w", in.err)
+	case out.err != nil:
+		return nil, out.err
+	}
+	for _, c := range closers {
+		if err := c(); err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
+}
+
+// stickyReader reads r and keeps its first error other than io.EOF.
+type stickyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// stickyWriter writes to w until a write fails, then keeps that error
+// and takes the rest without writing it, so that a reader teed into it
+// reads on.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err == nil {
+		_, s.err = s.w.Write(p)
+	}
+	return len(p), nil
 }
 
 // summarizeCapture says what was recorded, and warns when the ring buffer
 // overflowed ("# entries-in-buffer/entries-written: 100/150").
-func summarizeCapture(w io.Writer, path string, data []byte) {
-	if i := bytes.Index(data, []byte("entries-in-buffer/entries-written: ")); i >= 0 {
+func summarizeCapture(w io.Writer, path string, got *captured) {
+	if i := bytes.Index(got.head, []byte("entries-in-buffer/entries-written: ")); i >= 0 {
 		var kept, written int
-		if _, err := fmt.Sscanf(string(data[i:]), "entries-in-buffer/entries-written: %d/%d", &kept, &written); err == nil && written > kept {
+		if _, err := fmt.Sscanf(string(got.head[i:]), "entries-in-buffer/entries-written: %d/%d", &kept, &written); err == nil && written > kept {
 			fmt.Fprintf(w, "allocviz capture: %d of %d events were lost when the ring buffer filled; raise --buffer-kb or trace less\n", written-kept, written)
 		}
 	}
-	t, err := ktrace.Parse(path, data)
-	if err != nil {
+	t := got.trace
+	switch {
+	case errors.Is(got.parseErr, ktrace.ErrTooLarge):
+		fmt.Fprintf(w, "allocviz capture: %s holds more than allocviz replays (%s of text); trace less, or with a smaller --buffer-kb\n",
+			path, allocator.FormatBytes(ktrace.MaxBytes))
+		return
+	case t == nil:
 		fmt.Fprintf(w, "allocviz capture: %s holds no memory events\n", path)
 		return
 	}

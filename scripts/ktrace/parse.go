@@ -64,6 +64,19 @@ func Parse(name string, data []byte) (*Trace, error) {
 // of the way (cancellation, the limit, a broken gzip stream, a read
 // error) names the line it was at.
 func ParseContext(ctx context.Context, name string, r io.Reader, limit int) (*Trace, error) {
+	return parse(ctx, name, r, limit, true)
+}
+
+// Scan is ParseContext without the records: what a trace holds (its
+// counts, header, format, line errors) in memory that does not grow with
+// its length, for a summary of a trace that is not to be replayed. Its
+// Trace has no Records and no Vmap.
+func Scan(ctx context.Context, name string, r io.Reader, limit int) (*Trace, error) {
+	return parse(ctx, name, r, limit, false)
+}
+
+// parse is ParseContext, keeping the records or not.
+func parse(ctx context.Context, name string, r io.Reader, limit int, keep bool) (*Trace, error) {
 	limit = min(limit, MaxBytes)
 	size, sized := knownSize(r)
 	txt, err := openText(r)
@@ -75,11 +88,11 @@ func ParseContext(ctx context.Context, name string, r io.Reader, limit int) (*Tr
 	if sized && !txt.gzip && size > int64(limit) {
 		return nil, fmt.Errorf("%s: %w", name, tooLarge(size, false, limit))
 	}
-	if n := textSize(r, size, sized, txt.gzip); n >= 0 {
+	if n := textSize(r, size, sized, txt.gzip); n >= 0 && keep {
 		// A line is about 170 bytes in a 6.x trace.
 		t.Records = make([]Record, 0, min(n, int64(limit))/160+16)
 	}
-	p := parser{t: t, gfp: map[string]gfpEntry{}, names: map[string]string{}}
+	p := parser{t: t, gfp: map[string]gfpEntry{}, names: map[string]string{}, keep: keep}
 	lines := lineReader{text: txt, limit: int64(limit)}
 	lineNo := 0
 	for {
@@ -119,6 +132,7 @@ type parser struct {
 	t      *Trace
 	gfp    map[string]gfpEntry
 	names  map[string]string // the names of other events seen
+	keep   bool              // keep the records (Scan does not)
 	maxCPU int
 }
 
@@ -457,18 +471,20 @@ func (p *parser) record(n int, ev Event, el eventLine) error {
 	if have&(fNode|fAccounted) != 0 {
 		t.Stats.Fields.NodeAcct = true
 	}
-	if have&(fVAStart|fStart) != 0 || ev == VmUnmapAliases {
+	if (have&(fVAStart|fStart) != 0 || ev == VmUnmapAliases) && p.keep {
 		r.Vmap = int32(len(t.Vmap))
 		t.Vmap = append(t.Vmap, vm)
 	}
 	if have&fPtr != 0 && r.Ptr != 0 && !t.Stats.Hashed && isHashed(r.Ptr) {
 		t.Stats.Hashed = true
 	}
-	t.Records = append(t.Records, r)
-	t.Stats.Events[ev]++
-	if len(t.Records) == 1 {
+	if p.keep {
+		t.Records = append(t.Records, r)
+	}
+	if t.Stats.Memory() == 0 {
 		t.Stats.FirstTS = r.TS
 	}
+	t.Stats.Events[ev]++
 	t.Stats.LastTS = r.TS
 	t.Stats.tasks[[2]int32{int32(r.Task), r.PID}] = true
 	p.maxCPU = max(p.maxCPU, cpu)

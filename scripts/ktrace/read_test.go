@@ -263,3 +263,41 @@ func TestGzipTrailerSizesTheRecords(t *testing.T) {
 		t.Errorf("a trailer of 4 GiB on %d bytes is believed to %d bytes", len(gz), n)
 	}
 }
+
+// TestScanCountsWithoutRecords: Scan says what Parse says of a trace
+// (counts, header, errors) and keeps no records, so that the memory it
+// takes does not grow with the trace: 64 MiB of kmalloc lines take a
+// small part of that.
+func TestScanCountsWithoutRecords(t *testing.T) {
+	for _, name := range []string{capture65k, "ftrace-kmem-tracecmd-blog-virtiofs-short.txt"} {
+		data := readTestdata(t, name)
+		want, err := Parse(name, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Scan(context.Background(), name, bytes.NewReader(data), MaxBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Records) != 0 || len(got.Vmap) != 0 {
+			t.Errorf("%s: Scan kept %d records, %d vmap fields", name, len(got.Records), len(got.Vmap))
+		}
+		want.Records, want.Vmap = nil, nil
+		sameTrace(t, name+", scanned", got, want)
+	}
+	line := []byte("  ls-1 [000] 1.000001: kmalloc: call_site=a ptr=0xffff888000000000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL\n")
+	n := 64 << 20 / len(line)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	tr, err := Scan(context.Background(), "big", &repeatReader{line: line, n: n}, MaxBytes)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Stats.Events[Kmalloc] != n {
+		t.Fatalf("%d kmalloc lines, want %d", tr.Stats.Events[Kmalloc], n)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+		t.Errorf("scanning %d MiB of kmalloc lines allocated %d KiB", n*len(line)>>20, alloc>>10)
+	}
+}
