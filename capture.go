@@ -155,6 +155,11 @@ func (c *capturer) capture(wait func() error, save func(trace io.Reader) error) 
 		return fmt.Errorf("tracefs: %w", err)
 	}
 	defer f.Close()
+	// The instance stays until the trace is saved, so nothing may end the
+	// process before: a reader of standard output that goes away (| head)
+	// makes the write fail instead, and an interrupt waits for the end.
+	signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	defer signal.Reset(os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
 	if err := save(f); err != nil {
 		return err
 	}

@@ -3,12 +3,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/scripts/ktrace"
@@ -58,4 +61,40 @@ func TestCaptureRealTracefs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("this kernel: %d kmallocs agree with allocviz, %d disagree", rep.Replay.KsizeAgree, rep.Replay.KsizeDiffer)
+}
+
+// TestCaptureToAClosedPipe: a capture to standard output whose reader
+// goes away (allocviz capture -o - | head) ends with the write's error,
+// and still removes its tracing instance; it used to be killed by
+// SIGPIPE while the instance was there, once the trace was streamed.
+func TestCaptureToAClosedPipe(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("capturing needs root: run the tests as root to capture for real")
+	}
+	root, mounted := mountedTracefs()
+	if !mounted {
+		t.Skip("tracefs is not mounted here")
+	}
+	cmd := exec.Command(allocvizBinary(t), "capture", "-o", "-", "--", "sh", "-c", "ls -lR /usr/lib > /dev/null")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := bufio.NewReader(stdout).ReadString('\n')
+	stdout.Close()
+	code := waitExit(t, cmd, 20*time.Second)
+	if err != nil || !strings.HasPrefix(first, "# allocviz: kmem trace of") {
+		t.Fatalf("first line %q, %v; stderr %s", first, err, stderr.String())
+	}
+	if code != exitError || !strings.Contains(stderr.String(), "broken pipe") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(root, "instances", captureInstance)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the capture's instance is left: %v", err)
+	}
 }
