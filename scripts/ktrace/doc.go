@@ -8,7 +8,8 @@
 // a tgid column), or of trace-cmd report (a "cpus=N" header, lines
 // prefixed by the instance name, "(call_site)" before the fields), plain
 // or gzipped, up to MaxBytes; ParseContext reads it from a file as a
-// stream, a line at a time (read.go), so that only the records stay. Field sets of kernels 3.x to 6.18 are read:
+// stream, a line at a time (read.go), so that only the records stay, and
+// Scan keeps only the counts, for a summary. Field sets of kernels 3.x to 6.18 are read:
 // kmem_cache_alloc's name= (6.x), node= and accounted= (6.0+), pfn in
 // decimal (old) or hex, page=(null) for a failed mm_page_alloc, hashed
 // (%p, 4.15+) or real pointers, gfp_flags as names (old and new
