@@ -75,18 +75,20 @@ func TestCaptureToAClosedPipe(t *testing.T) {
 	if !mounted {
 		t.Skip("tracefs is not mounted here")
 	}
-	cmd := exec.Command(allocvizBinary(t), "capture", "-o", "-", "--", "sh", "-c", "ls -lR /usr/lib > /dev/null")
-	stdout, err := cmd.StdoutPipe()
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	cmd := exec.Command(allocvizBinary(t), "capture", "-o", "-", "--", "sh", "-c", "ls -lR /usr/lib > /dev/null")
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := bufio.NewReader(stdout).ReadString('\n')
-	stdout.Close()
+	first, err := bufio.NewReader(r).ReadString('\n')
+	r.Close() // the reader goes away
 	code := waitExit(t, cmd, 20*time.Second)
 	if err != nil || !strings.HasPrefix(first, "# allocviz: kmem trace of") {
 		t.Fatalf("first line %q, %v; stderr %s", first, err, stderr.String())
