@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/allocviz/allocviz/allocator"
 	"github.com/allocviz/allocviz/scripts/ktrace"
@@ -59,10 +60,18 @@ func (s *Session) runTraceFile(ctx context.Context, name string, r io.Reader) er
 	}
 	plan, err := parseTrace(ctx, name, r, cfg, s.memBudget)
 	if err != nil {
-		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
-			return &Error{Pos: name + ":1", Msg: stopMessage(c) + " while reading the trace", err: fmt.Errorf("%w: %w", ErrInterrupted, c)}
+		// The line the reading stopped at, else the file's first; the
+		// message without the position the parser put in it.
+		pos, msg := name+":1", err.Error()
+		var fe *ktrace.FileError
+		if errors.As(err, &fe) {
+			pos = fmt.Sprintf("%s:%d", name, max(fe.Line, 1))
+			msg = strings.Replace(msg, fe.Error(), fe.Err.Error(), 1)
 		}
-		return &Error{Pos: name + ":1", Msg: err.Error(), err: err}
+		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
+			return &Error{Pos: pos, Msg: stopMessage(c) + " while reading the trace", err: fmt.Errorf("%w: %w", ErrInterrupted, c)}
+		}
+		return &Error{Pos: pos, Msg: msg, err: err}
 	}
 	return s.RunTraceContext(ctx, plan)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -380,8 +381,12 @@ func TestTraceStreamErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// The error is at the line the text broke off in, said once.
 	var se *Error
-	if !errors.As(err, &se) || se.Pos != cut+":1" || !strings.Contains(se.Msg, ": gunzip: unexpected EOF") || s.NumSteps() != 0 {
+	if !errors.As(err, &se) {
+		t.Fatalf("a gzip stream cut short: %v (%T)", err, err)
+	}
+	if line, _ := strconv.Atoi(strings.TrimPrefix(se.Pos, cut+":")); line < 2 || se.Msg != "gunzip: unexpected EOF" || s.NumSteps() != 0 {
 		t.Errorf("a gzip stream cut short: %v, %d steps", err, s.NumSteps())
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -67,6 +67,24 @@ func ParseContext(ctx context.Context, name string, r io.Reader, limit int) (*Tr
 	return parse(ctx, name, r, limit, true)
 }
 
+// FileError is an error reading or parsing a trace's text: the file and,
+// when it arose at one, the line. It reads "name:line: err" ("name: err"
+// for the file as a whole).
+type FileError struct {
+	Name string
+	Line int // 0: the file as a whole
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.Name, e.Line, e.Err)
+	}
+	return e.Name + ": " + e.Err.Error()
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
 // Scan is ParseContext without the records: what a trace holds (its
 // counts, header, format, line errors) in memory that does not grow with
 // its length, for a summary of a trace that is not to be replayed. Its
@@ -81,12 +99,12 @@ func parse(ctx context.Context, name string, r io.Reader, limit int, keep bool) 
 	size, sized := knownSize(r)
 	txt, err := openText(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, &FileError{Name: name, Err: err}
 	}
 	t := &Trace{Name: name, Format: FormatPipe, strs: []string{""}, index: map[string]Str{}}
 	t.Stats.tasks = map[[2]int32]bool{}
 	if sized && !txt.gzip && size > int64(limit) {
-		return nil, fmt.Errorf("%s: %w", name, tooLarge(size, false, limit))
+		return nil, &FileError{Name: name, Err: tooLarge(size, false, limit)}
 	}
 	if n := textSize(r, size, sized, txt.gzip); n >= 0 && keep {
 		// A line is about 170 bytes in a 6.x trace.
@@ -102,10 +120,10 @@ func parse(ctx context.Context, name string, r io.Reader, limit int, keep bool) 
 		}
 		lineNo++
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
+			return nil, &FileError{Name: name, Line: lineNo, Err: err}
 		}
 		if lineNo&(1<<14-1) == 0 && ctx.Err() != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, context.Cause(ctx))
+			return nil, &FileError{Name: name, Line: lineNo, Err: context.Cause(ctx)}
 		}
 		p.line(lineNo, line)
 	}
@@ -116,7 +134,7 @@ func parse(ctx context.Context, name string, r io.Reader, limit int, keep bool) 
 	t.Stats.Tasks = len(t.Stats.tasks)
 	t.Stats.tasks = nil
 	if t.Stats.Memory() == 0 && t.Stats.Unparsed == 0 && t.Stats.Other == 0 {
-		return nil, fmt.Errorf("%s: no trace lines: not the text of tracing/trace, trace_pipe or trace-cmd report", name)
+		return nil, &FileError{Name: name, Err: errors.New("no trace lines: not the text of tracing/trace, trace_pipe or trace-cmd report")}
 	}
 	return t, nil
 }
