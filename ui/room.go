@@ -445,8 +445,14 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if rm.barTop { // the interface starts a line down
 			msg.Y--
 		}
+		step, focus := rm.step, rm.focus
 		next, cmd := rm.Model.Update(msg)
 		rm.Model = next.(Model)
+		if rm.followed() && (rm.step != step || rm.focus != focus) {
+			// A click that moved the step or the pane: sync puts back the
+			// instructor's, and the student is told why, as for a key.
+			rm.setNotice(followingNotice, false)
+		}
 		return rm, tea.Batch(cmd, rm.sync())
 	case roomStateMsg:
 		if msg.st.seq > rm.want.seq {
@@ -507,8 +513,8 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				rm.room.setFollowing(rm.me, true)
 				rm.setNotice("following the instructor again", false)
 				return rm, rm.sync()
-			case rm.following && rm.want.seq != 0 && rm.leads(msg):
-				rm.setNotice("you are following the instructor: E explores on your own", false)
+			case rm.followed() && rm.leads(msg):
+				rm.setNotice(followingNotice, false)
 				return rm, nil
 			}
 		}
@@ -517,6 +523,16 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	rm.Model = next.(Model)
 	cmds = append(cmds, cmd, rm.sync())
 	return rm, tea.Batch(cmds...)
+}
+
+// followingNotice tells a student following the instructor that what it
+// pressed or clicked does not move the session.
+var followingNotice = "you are following the instructor: " + roomExplore.Help().Key + " explores on your own"
+
+// followed reports whether this is a student following an instructor who
+// has shown something: the instructor moves its session.
+func (rm *RoomModel) followed() bool {
+	return !rm.me.instructor && rm.following && rm.want.seq != 0
 }
 
 // takeLead makes this instructor connection the one the room follows, from

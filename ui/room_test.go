@@ -115,6 +115,51 @@ func TestRoomFollowerRefusesSessionKeys(t *testing.T) {
 	}
 }
 
+// A click that would move a following student's step or pane (a pane
+// clicked, the timeline's chart clicked) is put back as a refused key
+// is, and the student is told; a click that moves nothing says nothing.
+func TestRoomFollowerClickIsRefused(t *testing.T) {
+	opts := Options{Scenario: writeScript(t, threeStepScript)}
+	room := NewRoom()
+	in := *room.Join(openWith(t, opts, 200, 60), true)
+	in = roomUpdate(t, roomUpdate(t, in, keyMsg("n")), keyMsg("n"))
+	base := *room.Join(openWith(t, opts, 200, 60), false)
+	base.sync()
+	if base.step != in.step || !base.following {
+		t.Fatalf("the student is at step %d (following %v), want the instructor's %d", base.step, base.following, in.step)
+	}
+	click := func(x, y int) tea.MouseMsg {
+		return tea.MouseMsg{X: x, Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress}
+	}
+	// A cell of another pane (or of its tab).
+	x, y, target := -1, -1, paneID(0)
+	for cy := 0; cy < base.height && x < 0; cy++ {
+		for cx := 0; cx < base.width; cx++ {
+			if p, ok := base.lay.slotAt(cx, cy); ok && p < numPanes && p != base.focus {
+				x, y, target = cx, cy+base.lay.top, p
+				if base.barTop { // the room's bar is above the interface
+					y++
+				}
+				break
+			}
+		}
+	}
+	if x < 0 {
+		t.Fatal("no other pane on screen to click")
+	}
+	rm := roomUpdate(t, base, click(x, y))
+	if !strings.Contains(rm.notice, refusedNotice) {
+		t.Errorf("a follower clicking pane %v was not told it is refused; the notice is %q", target, rm.notice)
+	}
+	if rm.step != base.step || rm.focus != base.focus {
+		t.Errorf("a follower's click moved it: step %d, pane %v; the instructor's are %d and %v", rm.step, rm.focus, base.step, base.focus)
+	}
+	wheel := tea.MouseMsg{X: x, Y: y, Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress}
+	if rm := roomUpdate(t, base, wheel); strings.Contains(rm.notice, refusedNotice) || rm.focus != base.focus {
+		t.Errorf("a follower's wheel, which moves nothing, was refused (%q) or moved the pane to %v", rm.notice, rm.focus)
+	}
+}
+
 // movesScript has chapters and a bookmark on either side of the step
 // that says "the middle".
 const movesScript = `"""Steps to move between."""
