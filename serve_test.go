@@ -397,6 +397,7 @@ func TestServeTwoInstructors(t *testing.T) {
 	a.wait("step 0 of 92")
 	b := dial(t, addr, instructorUser, s.code, 120, 40)
 	b.wait("instructor (not leading) · I take the lead · another instructor connection leads")
+	b.wait("step 0 of 92") // a key pressed while the lesson opens does nothing
 	st := dial(t, addr, "student", "", 100, 30)
 	a.wait("instructor · 1 connected, 1 following · leading (2 instructor connections)")
 	st.wait("step 0 of 92")
@@ -443,6 +444,7 @@ func TestServeTwoInstructors(t *testing.T) {
 func TestServeFollowStatements(t *testing.T) {
 	s, addr, _ := testServer(t, serveConfig{})
 	in := dial(t, addr, instructorUser, s.code, 120, 40)
+	in.wait("step 0 of 92") // a key pressed while the lesson opens does nothing
 	st := dial(t, addr, "student", "", 100, 30)
 	in.wait("1 connected, 1 following")
 	st.wait("step 0 of 92")
@@ -469,6 +471,7 @@ func TestServeFollowStatements(t *testing.T) {
 func TestServeQuizAnswers(t *testing.T) {
 	s, addr, _ := testServer(t, serveConfig{lesson: "kmalloc-null", quiz: true})
 	in := dial(t, addr, instructorUser, s.code, 160, 40)
+	in.wait("step 0 of") // a key pressed while the lesson opens does nothing
 	st := dial(t, addr, "student", "", 100, 30)
 	in.wait("1 connected")
 	st.wait("step 0 of")
