@@ -137,14 +137,15 @@ func (m Model) footerView() string {
 	return m.help.ShortHelpView(keys)
 }
 
-// footerKeys returns the footer's keys, most needed first: stepping, the
-// focused pane's keys, help and quit, then the rest.
+// footerKeys returns the footer's keys, most needed first: stepping and
+// help (the way to every other key, so never left out), the focused
+// pane's keys, quit, then the rest.
 func (m Model) footerKeys() []key.Binding {
 	k := m.keys
 	if m.mode != modeStep {
 		return k.ShortHelp()
 	}
-	keys := []key.Binding{k.Next, k.Prev}
+	keys := []key.Binding{k.Next, k.Prev, k.Help}
 	keys = append(keys, k.paneKeys(m.focus)...)
-	return append(keys, k.Help, k.Quit, k.NextChapter, k.Play, k.FocusNext, k.Prompt)
+	return append(keys, k.Quit, k.NextChapter, k.Play, k.FocusNext, k.Prompt)
 }
