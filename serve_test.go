@@ -439,15 +439,25 @@ func TestServeTwoInstructors(t *testing.T) {
 	st.wait("step 93: vmalloc(8192) = ")
 }
 
+// instructorAndStudent starts a server on c with an instructor (a
+// terminal w columns wide) and a student connected, each with the lesson
+// open: a key pressed while the lesson opens does nothing, so the
+// instructor's is open before the student dials.
+func instructorAndStudent(t *testing.T, c serveConfig, w int) (in, st *client) {
+	t.Helper()
+	s, addr, _ := testServer(t, c)
+	in = dial(t, addr, instructorUser, s.code, w, 40)
+	in.wait("step 0 of")
+	st = dial(t, addr, "student", "", 100, 30)
+	in.wait("1 connected, 1 following")
+	st.wait("step 0 of")
+	return in, st
+}
+
 // A statement the instructor types runs on the follower's machine too:
 // the student's screen shows the step it made, with the same address.
 func TestServeFollowStatements(t *testing.T) {
-	s, addr, _ := testServer(t, serveConfig{})
-	in := dial(t, addr, instructorUser, s.code, 120, 40)
-	in.wait("step 0 of 92") // a key pressed while the lesson opens does nothing
-	st := dial(t, addr, "student", "", 100, 30)
-	in.wait("1 connected, 1 following")
-	st.wait("step 0 of 92")
+	in, st := instructorAndStudent(t, serveConfig{}, 120)
 	in.send("G")
 	in.wait("step 92 of 92")
 	st.wait("step 92 of 92")
@@ -469,12 +479,7 @@ func TestServeFollowStatements(t *testing.T) {
 
 // The room's answers to a question, as the instructor sees them.
 func TestServeQuizAnswers(t *testing.T) {
-	s, addr, _ := testServer(t, serveConfig{lesson: "kmalloc-null", quiz: true})
-	in := dial(t, addr, instructorUser, s.code, 160, 40)
-	in.wait("step 0 of") // a key pressed while the lesson opens does nothing
-	st := dial(t, addr, "student", "", 100, 30)
-	in.wait("1 connected")
-	st.wait("step 0 of")
+	in, st := instructorAndStudent(t, serveConfig{lesson: "kmalloc-null", quiz: true}, 160)
 	in.send("G") // stops at the first question
 	in.wait("Q1 (0 answered)")
 	st.wait("following the instructor")
