@@ -131,17 +131,18 @@ type Model struct {
 	width, height int  // terminal size in cells
 	ready         bool // a size has arrived
 
-	src     *source    // the session shown; nil until the first load
-	name    string     // the scenario's name or path
-	step    int        // the step shown, 0..src.steps()
-	marks   []bookmark // bookmarked steps, ascending
-	diff    int        // the step changes are counted from (d); -1: the step before, as usual
-	diffSum string     // what changed since diff, for the status bar
-	loadID  int        // the latest load request; older answers are dropped
-	loading string     // what is being loaded, "" when idle
-	loadErr error      // the last load's failure, shown until the next load
-	started bool       // the first scenario has opened (at Options.Step)
-	live    bool       // the script shown is still running (source.live)
+	src     *source      // the session shown; nil until the first load
+	name    string       // the scenario's name or path
+	step    int          // the step shown, 0..src.steps()
+	marks   []bookmark   // bookmarked steps, ascending
+	diff    int          // the step changes are counted from (d); -1: the step before, as usual
+	diffSum string       // what changed since diff, for the status bar
+	loadID  int          // the latest load request; older answers are dropped
+	ahead   []tea.KeyMsg // keys typed while the first lesson opened, pressed once it is (typedAhead)
+	loading string       // what is being loaded, "" when idle
+	loadErr error        // the last load's failure, shown until the next load
+	started bool         // the first scenario has opened (at Options.Step)
+	live    bool         // the script shown is still running (source.live)
 
 	// A continuation rebuilds from the session shown, reading it off the
 	// event loop; that session is not closed until the rebuild answers.

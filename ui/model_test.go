@@ -944,3 +944,27 @@ func allSteps(s *scripts.Session) []scripts.Step {
 	}
 	return out
 }
+
+// Keys typed while the first lesson opens are pressed, in order, once it
+// is open: steps, and a statement begun at the prompt. q still quits at
+// once.
+func TestKeysTypedWhileTheLessonOpens(t *testing.T) {
+	m := New(Options{Scenario: writeScript(t, threeStepScript)})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	loading := m.Init()
+	for _, k := range []string{"n", "n", "tab", ":", "x"} {
+		var cmd tea.Cmd
+		if m, cmd = update(t, m, keyMsg(k)); cmd != nil || m.step != 0 || m.mode != modeStep {
+			t.Fatalf("%q while the lesson opens acted at once: step %d, mode %v", k, m.step, m.mode)
+		}
+	}
+	m = load(t, m, loading)
+	t.Cleanup(func() { m.src.close() })
+	if m.step != 2 || m.focus == panePages || m.mode != modePrompt || m.prompt.value() != "x" {
+		t.Errorf("after opening: step %d, pane %v, mode %v, prompt %q; want step 2, the next pane, the prompt holding x",
+			m.step, m.focus, m.mode, m.prompt.value())
+	}
+	if _, cmd := update(t, New(Options{Scenario: writeScript(t, threeStepScript)}), keyMsg("q")); cmd == nil {
+		t.Error("q while the lesson opens did not quit")
+	}
+}

@@ -41,7 +41,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.stmt != "" && msg.id == m.loadID {
 			m.endRun()
 		}
-		return m.updateLoaded(msg)
+		next, cmd := m.updateLoaded(msg)
+		return next.(Model).typedAhead(cmd)
 	case liveTickMsg:
 		return m.updateLive(msg)
 	case stmtFailedMsg:
@@ -66,6 +67,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.loading = ""
 		m.endRun()
 		m.loadErr = msg.err
+		m.ahead = nil
 		m.setNotice("cannot open: "+msg.err.Error(), true)
 		if m.mode == modePrompt {
 			m.prompt.err = msg.err.Error()
@@ -127,6 +129,14 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.Quit) {
 		m.playGen++
 		return m, tea.Quit
+	}
+	if m.src == nil && m.loading != "" && m.mode == modeStep {
+		// Typed ahead while the first lesson opens (a statement, keys to
+		// step): kept, in order, for when it is.
+		if len(m.ahead) < maxAhead {
+			m.ahead = append(m.ahead, msg)
+		}
+		return m, nil
 	}
 	switch m.mode {
 	case modePrompt:
@@ -671,4 +681,25 @@ func (m *Model) syncKeys() {
 		k.Quit.SetKeys("q", "ctrl+c")
 		k.Quit.SetHelp("q/ctrl+c", "quit")
 	}
+}
+
+// maxAhead is how many keys typed while the first lesson opens are kept.
+const maxAhead = 256
+
+// typedAhead presses, once the lesson is open, the keys typed while it
+// opened, in order (cmd is the load's own).
+func (m Model) typedAhead(cmd tea.Cmd) (tea.Model, tea.Cmd) {
+	if m.src == nil || len(m.ahead) == 0 {
+		return m, cmd
+	}
+	keys := m.ahead
+	m.ahead = nil
+	cmds := []tea.Cmd{cmd}
+	var next tea.Model = m
+	for _, k := range keys {
+		var c tea.Cmd
+		next, c = next.(Model).updateKey(k)
+		cmds = append(cmds, c)
+	}
+	return next, tea.Batch(cmds...)
 }
