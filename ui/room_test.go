@@ -609,6 +609,23 @@ func TestRoomKeysAreTheirOwn(t *testing.T) {
 	readmeSays(t, "`"+roomLead.Help().Key+"` takes the lead")
 }
 
+// Keys typed faster than the terminal is read arrive as one message of
+// several runes; the room takes each as a key of its own: a follower's
+// "nn" is refused as n is, and an instructor connection's "GI" goes to
+// the last step and takes the lead.
+func TestRoomKeysTypedTogether(t *testing.T) {
+	base := follower(t, Options{Scenario: writeScript(t, threeStepScript)}, "n")
+	rm := roomUpdate(t, base, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("nn")})
+	if rm.step != base.step || !strings.Contains(rm.notice, refusedNotice) {
+		t.Errorf("a follower typing nn at once: step %d (want %d), notice %q", rm.step, base.step, rm.notice)
+	}
+	_, _, b, _ := twoInstructors(t)
+	b = roomUpdate(t, b, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("GI")})
+	if !b.leading || b.step != b.lastStep() {
+		t.Errorf("the second instructor connection typing GI at once: leading %v, step %d of %d", b.leading, b.step, b.lastStep())
+	}
+}
+
 // TestRoomHelpNamesTheRoomsKeys: ? lists the room's keys a connection
 // can press (a student's E and R, an instructor's I) under "Room", and
 // an interface outside a room lists none.
