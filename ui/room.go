@@ -475,18 +475,10 @@ func (rm RoomModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return rm, tea.Batch(cmd, rm.sync())
 		}
 	case tea.KeyMsg:
-		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !rm.typing() && rm.mode != modePicker {
-			// Keys typed faster than the terminal is read arrive as one
-			// message ("GI"); each is a key of the room's own first, as
+		if keys := rm.typedTogether(msg); keys != nil {
+			// Each of keys typed at once ("GI") is the room's first, as
 			// the interface takes them one by one.
-			var cmds []tea.Cmd
-			var next tea.Model = rm
-			for _, r := range msg.Runes {
-				var cmd tea.Cmd
-				next, cmd = next.(RoomModel).Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
-				cmds = append(cmds, cmd)
-			}
-			return next, tea.Batch(cmds...)
+			return pressEach(rm, keys, nil, func(next tea.Model, k tea.KeyMsg) (tea.Model, tea.Cmd) { return next.Update(k) })
 		}
 		if rm.me.instructor && !rm.typing() && rm.mode != modePicker && key.Matches(msg, roomLead) {
 			return rm, rm.takeLead()

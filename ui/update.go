@@ -104,27 +104,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	// Keys typed faster than the terminal is read (a held key, a script
-	// driving tmux) arrive as one message with several runes; outside a
-	// text input each is a key of its own.
-	// Likewise esc followed at once by a key reads as alt and that key; no
-	// binding uses alt, so outside a text input it is esc, then the key
-	// (esc q quits from the inspector, as typed).
+	// Esc followed at once by a key reads as alt and that key; no binding
+	// uses alt, so outside a text input it is esc, then the key (esc q
+	// quits from the inspector, as typed). Several keys typed at once are
+	// taken one by one (typedTogether).
 	if msg.Alt && msg.Type == tea.KeyRunes && !msg.Paste && (m.mode == modeStep || m.mode == modeInspect) {
 		next, esc := m.updateKey(tea.KeyMsg{Type: tea.KeyEsc})
 		msg.Alt = false
 		next, cmd := next.(Model).updateKey(msg)
 		return next, tea.Batch(esc, cmd)
 	}
-	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.typing() && m.mode != modePicker {
-		var cmds []tea.Cmd
-		var next tea.Model = m
-		for _, r := range msg.Runes {
-			var cmd tea.Cmd
-			next, cmd = next.(Model).updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
-			cmds = append(cmds, cmd)
-		}
-		return next, tea.Batch(cmds...)
+	if keys := m.typedTogether(msg); keys != nil {
+		return pressEach(m, keys, nil, func(next tea.Model, k tea.KeyMsg) (tea.Model, tea.Cmd) { return next.(Model).updateKey(k) })
 	}
 	if key.Matches(msg, m.keys.Quit) {
 		m.playGen++
@@ -694,12 +685,32 @@ func (m Model) typedAhead(cmd tea.Cmd) (tea.Model, tea.Cmd) {
 	}
 	keys := m.ahead
 	m.ahead = nil
-	cmds := []tea.Cmd{cmd}
-	var next tea.Model = m
-	for _, k := range keys {
-		var c tea.Cmd
-		next, c = next.(Model).updateKey(k)
-		cmds = append(cmds, c)
+	return pressEach(m, keys, cmd, func(next tea.Model, k tea.KeyMsg) (tea.Model, tea.Cmd) { return next.(Model).updateKey(k) })
+}
+
+// typedTogether returns the keys of msg one by one when it holds several:
+// keys typed faster than the terminal is read (a held key, a script
+// driving tmux) arrive as one message with several runes, and outside a
+// text input each is a key of its own. It returns nil for one key.
+func (m *Model) typedTogether(msg tea.KeyMsg) []tea.KeyMsg {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste || m.typing() || m.mode == modePicker {
+		return nil
 	}
-	return next, tea.Batch(cmds...)
+	keys := make([]tea.KeyMsg, len(msg.Runes))
+	for i, r := range msg.Runes {
+		keys[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}
+	}
+	return keys
+}
+
+// pressEach hands keys to press one after another, starting from m, and
+// batches their commands after first.
+func pressEach(m tea.Model, keys []tea.KeyMsg, first tea.Cmd, press func(tea.Model, tea.KeyMsg) (tea.Model, tea.Cmd)) (tea.Model, tea.Cmd) {
+	cmds := []tea.Cmd{first}
+	for _, k := range keys {
+		var cmd tea.Cmd
+		m, cmd = press(m, k)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Batch(cmds...)
 }
